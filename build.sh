@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# koto's one entry point for people and CI:
+#   ./build.sh run        install what is missing, build, run kotod in the foreground
+#   ./build.sh test       install what is missing, build, run the whole test suite
+#   ./build.sh sanitize   the same suite in an AddressSanitizer + UBSan build
+#   ./build.sh build      build only
+# Extra arguments after `run` go to kotod (e.g. ./build.sh run --interval 1000).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+mode=${1:-run}
+shift || true
+jobs=$(nproc 2>/dev/null || echo 2)
+
+build() { # dir, extra cmake args...
+  local dir=$1; shift
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  cmake --build "$dir" -j "$jobs"
+}
+
+scripts/install-deps.sh
+case "$mode" in
+  run)
+    build build
+    exec build/kotod "$@"
+    ;;
+  build)
+    build build
+    ;;
+  test)
+    build build
+    ctest --test-dir build --output-on-failure -j "$jobs"
+    ;;
+  sanitize)
+    build build-asan -DKT_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+      ctest --test-dir build-asan --output-on-failure -j "$jobs"
+    ;;
+  *)
+    echo "usage: $0 run|test|sanitize|build" >&2
+    exit 2
+    ;;
+esac

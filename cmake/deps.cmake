@@ -1,0 +1,24 @@
+# Every dependency comes from Debian packages (scripts/install-deps.sh).
+# Each is exposed as an imported target kt::<name> so targets never spell flags.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(APR REQUIRED IMPORTED_TARGET apr-1)
+pkg_check_modules(APRUTIL REQUIRED IMPORTED_TARGET apr-util-1)
+pkg_check_modules(LUA REQUIRED IMPORTED_TARGET lua5.4)
+pkg_check_modules(JANSSON REQUIRED IMPORTED_TARGET jansson)
+add_library(kt::apr ALIAS PkgConfig::APR)
+add_library(kt::aprutil ALIAS PkgConfig::APRUTIL)
+add_library(kt::lua ALIAS PkgConfig::LUA)
+add_library(kt::jansson ALIAS PkgConfig::JANSSON)
+
+# Debian's libhttp-parser-dev ships no pkg-config file.
+find_path(HTTP_PARSER_INCLUDE_DIR http_parser.h REQUIRED)
+find_library(HTTP_PARSER_LIBRARY http_parser REQUIRED)
+add_library(kt::http_parser UNKNOWN IMPORTED)
+set_target_properties(kt::http_parser PROPERTIES
+  IMPORTED_LOCATION "${HTTP_PARSER_LIBRARY}"
+  INTERFACE_INCLUDE_DIRECTORIES "${HTTP_PARSER_INCLUDE_DIR}")
+
+if(KT_TESTS)
+  pkg_check_modules(CMOCKA REQUIRED IMPORTED_TARGET cmocka)
+  add_library(kt::cmocka ALIAS PkgConfig::CMOCKA)
+endif()

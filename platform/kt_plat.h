@@ -1,0 +1,149 @@
+/*
+ * kt_plat.h - the platform layer: one API, one backend per OS underneath.
+ *
+ * The backend (platform/linux/ or platform/windows/) is chosen by the build.
+ * Callers see an opaque kt_plat_t that owns every piece of state a backend
+ * needs between two readings (previous counters for rates, open handles), and
+ * a plain-data kt_sample_t that one call fills.
+ *
+ * Honest numbers: a value the backend could not read is UNKNOWN, never 0.
+ *   - integers use KT_UNKNOWN_U64 (test with kt_known_u64),
+ *   - doubles use NAN (test with kt_known).
+ * Rates and percentages need two readings, so the first sample of a kt_plat_t
+ * has them unknown. A missing or malformed source makes its fields unknown;
+ * the sample as a whole still succeeds.
+ *
+ * Units are in the field names: _bytes, _pct (0..100), _ps (per second),
+ * _s (seconds). Counters (since boot) and rates are separate fields.
+ *
+ * Thread-safety: a kt_plat_t is used by one thread at a time (the sampler).
+ * A filled kt_sample_t is plain data and may be read by any number of threads.
+ */
+#ifndef KT_PLAT_H
+#define KT_PLAT_H
+
+#include <math.h>
+#include <stdint.h>
+
+#include <apr_pools.h>
+#include <apr_time.h>
+
+#define KT_UNKNOWN_U64 UINT64_MAX
+static inline int kt_known_u64(uint64_t v) { return v != KT_UNKNOWN_U64; }
+static inline int kt_known(double v) { return !isnan(v); }
+
+/* Share of CPU time spent in each state over the interval between two readings. */
+typedef struct {
+    double user_pct, nice_pct, system_pct, idle_pct, iowait_pct;
+    double irq_pct, softirq_pct, steal_pct;
+    double busy_pct; /* everything but idle and iowait */
+} kt_cpu_t;
+
+typedef struct {
+    uint64_t total_bytes, available_bytes, used_bytes, free_bytes;
+    uint64_t buffers_bytes, cached_bytes;
+    double used_pct; /* (total - available) / total */
+    uint64_t swap_total_bytes, swap_used_bytes;
+    double swap_used_pct;
+    double swap_in_pages_ps, swap_out_pages_ps;
+} kt_mem_t;
+
+/* One mounted filesystem that holds data (pseudo filesystems are left out). */
+typedef struct {
+    const char *mount_point, *device, *fstype;
+    uint64_t size_bytes, free_bytes, avail_bytes, used_bytes;
+    double used_pct; /* used / (used + avail), as df prints it */
+    uint64_t inodes_total, inodes_free;
+    double inodes_used_pct;
+} kt_fs_t;
+
+typedef struct {
+    int64_t pid, ppid;
+    const char *name;    /* short name (comm / image name) */
+    const char *cmdline; /* only filled for processes in a top list; else NULL */
+    char state;          /* R S D Z T t I X, or '?' when unknown */
+    double cpu_pct;      /* of one core, between the two readings */
+    uint64_t cpu_time_ms; /* user + system since the process started */
+    uint64_t rss_bytes;
+    uint64_t threads;
+} kt_proc_t;
+
+typedef struct {
+    const char *name;
+    uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets;
+    uint64_t rx_errors, tx_errors, rx_drops, tx_drops;
+    double rx_bytes_ps, tx_bytes_ps;
+} kt_net_t;
+
+/* A whole block device (partitions and loop/ram devices are left out). */
+typedef struct {
+    const char *name;
+    uint64_t reads, writes, read_bytes, write_bytes;
+    double read_bytes_ps, write_bytes_ps;
+    double busy_pct;     /* share of the interval with I/O in flight */
+    double queue_length; /* average requests in flight */
+} kt_disk_t;
+
+typedef struct {
+    apr_time_t time;  /* wall clock of the reading */
+    double elapsed_s; /* time since the previous reading; NAN on the first */
+    const char *os;   /* "linux", "windows" */
+    const char *hostname, *kernel;
+
+    uint64_t ncpu;      /* logical CPUs seen in this reading */
+    kt_cpu_t cpu;       /* all CPUs together */
+    kt_cpu_t *cores;    /* ncores entries, indexed by CPU number */
+    unsigned ncores;
+
+    double load1, load5, load15; /* Linux load averages; NAN where absent */
+    double uptime_s;
+    int64_t boot_time;           /* seconds since the epoch; -1 unknown */
+
+    uint64_t procs_total, threads_total;
+    uint64_t procs_running, procs_sleeping, procs_blocked, procs_zombie,
+        procs_stopped, procs_idle;
+    uint64_t run_queue; /* runnable threads now (processor queue length) */
+
+    kt_mem_t mem;
+
+    kt_fs_t *fs;
+    unsigned nfs;
+    kt_proc_t *procs; /* every process seen, in no particular order */
+    unsigned nprocs;
+    kt_proc_t **top_cpu, **top_mem; /* the busiest first; into procs */
+    unsigned ntop_cpu, ntop_mem;
+    kt_net_t *net;
+    unsigned nnet;
+    kt_disk_t *disks;
+    unsigned ndisks;
+} kt_sample_t;
+
+typedef struct kt_plat_t kt_plat_t;
+
+typedef struct {
+    const char *procfs; /* Linux: root of /proc ("/proc" when NULL) */
+    const char *sysfs;  /* Linux: root of /sys ("/sys" when NULL) */
+    const char *rootfs; /* prefix for filesystem mount points ("" when NULL) */
+    unsigned top_n;     /* size of the top lists (5 when 0) */
+} kt_plat_opts_t;
+
+/* Opens a platform handle; state lives in a subpool of pool until kt_plat_close. */
+apr_status_t kt_plat_open(kt_plat_t **out, const kt_plat_opts_t *opts, apr_pool_t *pool);
+
+/*
+ * Takes one reading into *out. Everything *out points to is allocated in
+ * pool, which the caller owns (typically the snapshot's pool). Fails only
+ * when nothing at all could be read (e.g. the procfs root does not exist).
+ */
+apr_status_t kt_plat_sample(kt_plat_t *p, kt_sample_t *out, apr_pool_t *pool);
+
+/* Points the handle at another procfs/sysfs root (NULL keeps the old one);
+ * previous counters are kept, so a t0/t1 pair of captured trees yields rates. */
+apr_status_t kt_plat_set_roots(kt_plat_t *p, const char *procfs, const char *sysfs);
+
+void kt_plat_close(kt_plat_t *p);
+
+/* Makes an empty sample with every value unknown (for backends and tests). */
+void kt_plat_sample_init(kt_sample_t *s);
+
+#endif

@@ -1,0 +1,141 @@
+/*
+ * fs.c - which mounts are filesystems a person cares about, and their usage.
+ *
+ * Left out, as df and node_exporter leave them out:
+ *  - pseudo and image filesystems (proc, sysfs, cgroup, squashfs snaps, ...);
+ *  - mounts below /proc, /sys, /dev (but /dev/shm, which fills up for real),
+ *    container runtimes' layer stores (the "lower layers" of overlays);
+ *  - network filesystems: statvfs on an unreachable server blocks for minutes
+ *    and the sampler must never stall;
+ *  - a mount point mounted over (only the top mount is visible);
+ *  - a second mount of the same device (bind mounts), keeping the one that
+ *    shows the device's root.
+ * Usage is read with statvfs below the configured rootfs prefix.
+ */
+#include "linux.h"
+
+#include <string.h>
+#include <sys/statvfs.h>
+
+static const char *const pseudo_types[] = {
+    "autofs", "binfmt_misc", "bpf", "cgroup", "cgroup2", "configfs", "debugfs",
+    "devpts", "devtmpfs", "efivarfs", "erofs", "fusectl", "fuse.gvfsd-fuse",
+    "fuse.lxcfs", "fuse.portal", "hugetlbfs", "iso9660", "mqueue", "nsfs", "proc",
+    "pstore", "ramfs", "rpc_pipefs", "securityfs", "selinuxfs", "squashfs", "sysfs",
+    "tracefs",
+    /* network filesystems, see above */
+    "afs", "ceph", "cifs", "fuse.sshfs", "glusterfs", "lustre", "ncpfs", "nfs", "nfs4",
+    "smb3", "smbfs",
+};
+
+static const char *const hidden_prefixes[] = {
+    "/proc", "/sys", "/dev", "/run/credentials", "/var/lib/docker",
+    "/var/lib/containers/storage", "/var/lib/kubelet/pods",
+};
+
+static int under(const char *path, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return strncmp(path, prefix, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+int kt__fs_is_pseudo(const char *fstype, const char *mount_point)
+{
+    for (size_t i = 0; i < KT_ARRAY_SIZE(pseudo_types); i++)
+        if (strcmp(fstype, pseudo_types[i]) == 0)
+            return 1;
+    if (strcmp(mount_point, "/dev/shm") == 0)
+        return 0;
+    for (size_t i = 0; i < KT_ARRAY_SIZE(hidden_prefixes); i++)
+        if (under(mount_point, hidden_prefixes[i]))
+            return 1;
+    return 0;
+}
+
+/* Marks keep[i] = 1 for the mounts that are neither mounted over nor a
+ * second view of a device already listed. Two hashes keep it linear: hosts
+ * running containers carry thousands of mounts. */
+static void pick_visible(const kt__mount_t *m, unsigned n, char *keep, apr_pool_t *pool)
+{
+    apr_hash_t *top = apr_hash_make(pool), *by_dev = apr_hash_make(pool);
+    unsigned *idx = apr_palloc(pool, sizeof *idx * (n ? n : 1));
+    for (unsigned i = 0; i < n; i++) {
+        idx[i] = i;
+        keep[i] = 0;
+        if (kt__fs_is_pseudo(m[i].fstype, m[i].mount_point))
+            continue;
+        apr_hash_set(top, m[i].mount_point, APR_HASH_KEY_STRING, &idx[i]);
+        const char *dev = apr_psprintf(pool, "%u:%u", m[i].major, m[i].minor);
+        const unsigned *best = apr_hash_get(by_dev, dev, APR_HASH_KEY_STRING);
+        if (!best || (strcmp(m[i].root, "/") == 0 && strcmp(m[*best].root, "/") != 0))
+            apr_hash_set(by_dev, dev, APR_HASH_KEY_STRING, &idx[i]);
+    }
+    for (apr_hash_index_t *hi = apr_hash_first(pool, by_dev); hi; hi = apr_hash_next(hi)) {
+        const unsigned *i = apr_hash_this_val(hi);
+        keep[*i] = *(const unsigned *)apr_hash_get(top, m[*i].mount_point,
+                                                   APR_HASH_KEY_STRING) == *i;
+    }
+}
+
+static void fill_usage(kt_fs_t *fs, const struct statvfs *v)
+{
+    uint64_t frsize = v->f_frsize ? v->f_frsize : v->f_bsize;
+    fs->size_bytes = (uint64_t)v->f_blocks * frsize;
+    fs->free_bytes = (uint64_t)v->f_bfree * frsize;
+    fs->avail_bytes = (uint64_t)v->f_bavail * frsize;
+    fs->used_bytes = fs->size_bytes - fs->free_bytes;
+    /* df's formula: blocks reserved for root count as neither used nor available. */
+    fs->used_pct = kt__plat_pct(fs->used_bytes, fs->used_bytes + fs->avail_bytes);
+    if (v->f_files > 0) {
+        fs->inodes_total = v->f_files;
+        fs->inodes_free = v->f_ffree;
+        fs->inodes_used_pct = kt__plat_pct(v->f_files - v->f_ffree, v->f_files);
+    }
+}
+
+apr_status_t kt__read_filesystems(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
+{
+    char *text;
+    apr_status_t st = kt__slurp(p, p->procfd, "1/mountinfo", &text, NULL);
+    if (st != APR_SUCCESS)
+        st = kt__slurp(p, p->procfd, "self/mountinfo", &text, NULL);
+    if (st != APR_SUCCESS)
+        return kt__source_status(p, KT__SRC_MOUNTS, "self/mountinfo", st);
+
+    apr_pool_t *scratch;
+    apr_pool_create(&scratch, pool);
+    kt__mount_t *m;
+    unsigned n;
+    st = kt__parse_mountinfo(text, &m, &n, scratch);
+    kt__source_status(p, KT__SRC_MOUNTS, "self/mountinfo", st);
+    if (st != APR_SUCCESS) {
+        apr_pool_destroy(scratch);
+        return st;
+    }
+
+    char *keep = apr_palloc(scratch, n);
+    pick_visible(m, n, keep, scratch);
+    s->fs = apr_pcalloc(pool, sizeof(kt_fs_t) * n);
+    s->nfs = 0;
+    for (unsigned i = 0; i < n; i++) {
+        if (!keep[i])
+            continue;
+        kt_fs_t *fs = &s->fs[s->nfs];
+        fs->size_bytes = fs->free_bytes = fs->avail_bytes = fs->used_bytes =
+            fs->inodes_total = fs->inodes_free = KT_UNKNOWN_U64;
+        fs->used_pct = fs->inodes_used_pct = NAN;
+        struct statvfs v;
+        const char *path = apr_pstrcat(scratch, p->rootfs, m[i].mount_point, NULL);
+        if (statvfs(path, &v) == 0) {
+            if (v.f_blocks == 0)
+                continue; /* a size-less filesystem holds no data, as df -l skips it */
+            fill_usage(fs, &v);
+        }
+        fs->mount_point = apr_pstrdup(pool, m[i].mount_point);
+        fs->device = apr_pstrdup(pool, m[i].source);
+        fs->fstype = apr_pstrdup(pool, m[i].fstype);
+        s->nfs++;
+    }
+    apr_pool_destroy(scratch);
+    return APR_SUCCESS;
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what koto needs to build and test, from Debian's packages only.
+# Installs nothing that is already there, so it is cheap to run every time.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config
+  libapr1-dev libaprutil1-dev liblua5.4-dev libjansson-dev libhttp-parser-dev
+  libcmocka-dev
+  jq procps
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "installing: ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,36 @@
+/*
+ * kt_base.h - the few things every koto module shares: status codes and the log.
+ *
+ * Status: functions that can fail return apr_status_t. APR_SUCCESS or an APR/OS
+ * code, or one of the KT_E* codes below (in APR's application range), so
+ * kt_strerror() renders any of them. Outputs go last, through pointers.
+ *
+ * Log: one line per message on stderr, "2026-11-24T05:28:38Z info  text".
+ * Safe to call from any thread; never call from a signal handler.
+ */
+#ifndef KT_BASE_H
+#define KT_BASE_H
+
+#include <stddef.h>
+#include <apr_errno.h>
+
+#define KT_ESTART   (APR_OS_START_USERERR + 5000)
+#define KT_EPARSE   (KT_ESTART + 1)  /* input did not have the expected shape */
+#define KT_ETOOBIG  (KT_ESTART + 2)  /* input exceeded a documented limit */
+#define KT_ECONF    (KT_ESTART + 3)  /* a configuration value is out of bounds */
+#define KT_ESTATE   (KT_ESTART + 4)  /* call not valid in the object's state */
+
+/* Renders any status into buf; returns buf. */
+const char *kt_strerror(apr_status_t st, char *buf, size_t len);
+
+typedef enum { KT_LOG_ERROR, KT_LOG_WARN, KT_LOG_INFO, KT_LOG_DEBUG } kt_log_level_t;
+
+void kt_log_set_level(kt_log_level_t level);
+/* Parses "error|warn|info|debug"; returns 0 on success. */
+int kt_log_parse_level(const char *name, kt_log_level_t *out);
+void kt_log(kt_log_level_t level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#define KT_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif

@@ -1,0 +1,50 @@
+/*
+ * log.c - timestamped lines on stderr.
+ *
+ * Each message is formatted into one buffer and written with a single
+ * fputs under the stdio lock, so lines from different threads never interleave.
+ */
+#include "kt_base.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static volatile kt_log_level_t log_level = KT_LOG_INFO;
+static const char *const level_names[] = {"error", "warn", "info", "debug"};
+
+void kt_log_set_level(kt_log_level_t level) { log_level = level; }
+
+int kt_log_parse_level(const char *name, kt_log_level_t *out)
+{
+    for (size_t i = 0; i < KT_ARRAY_SIZE(level_names); i++) {
+        if (strcmp(name, level_names[i]) == 0) {
+            *out = (kt_log_level_t)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+void kt_log(kt_log_level_t level, const char *fmt, ...)
+{
+    if (level > log_level)
+        return;
+    char line[1024];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    size_t n = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%SZ ", &tm);
+    n += (size_t)snprintf(line + n, sizeof line - n, "%-5s ", level_names[level]);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line + n, sizeof line - n, fmt, ap);
+    va_end(ap);
+    size_t len = strlen(line);
+    if (len == sizeof line - 1)
+        len--; /* truncated: keep room for the newline */
+    line[len] = '\n';
+    line[len + 1] = '\0';
+    fputs(line, stderr);
+}

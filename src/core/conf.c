@@ -1,0 +1,78 @@
+/* conf.c - the monitor's defaults (the seed's numbers) and their bounds. */
+#include "core_internal.h"
+
+#include <apr_strings.h>
+#include <stdio.h>
+
+void kt_mon_conf_defaults(kt_mon_conf_t *c)
+{
+    *c = (kt_mon_conf_t){
+        .interval_ms = 30000,
+        .event_capacity = 100,
+        .history_capacity = 1440, /* 12 hours at the default interval */
+        .top_n = 5,
+        /* One busy reading is noise; two in a row are a condition. */
+        .cpu = {1, 85.0, 5.0, 2},
+        .memory = {1, 90.0, 5.0, 2},
+        /* Disks fill slowly and never spike: one reading is enough. */
+        .disk = {1, 85.0, 2.0, 1},
+        .process_memory = {1, 50.0, 5.0, 2},
+        .cpu_spike = {1, 20.0, 5.0, 1},
+        .spike_warmup = 5,
+        .spike_window = 10,
+    };
+}
+
+static int check_rule(const char *name, const kt_mon_rule_t *r, double max, char *err,
+                      apr_size_t len)
+{
+    if (!(r->threshold > 0 && r->threshold < max))
+        snprintf(err, len, "%s.threshold must be between 0 and %g (got %g)", name, max,
+                 r->threshold);
+    else if (!(r->clear_margin >= 0 && r->clear_margin <= r->threshold))
+        snprintf(err, len, "%s.clear_margin must be between 0 and the threshold %g (got %g)",
+                 name, r->threshold, r->clear_margin);
+    else if (r->hold_samples < 1 || r->hold_samples > 10000)
+        snprintf(err, len, "%s.hold_samples must be between 1 and 10000 (got %u)", name,
+                 r->hold_samples);
+    else
+        return 0;
+    return -1;
+}
+
+apr_status_t kt_mon_conf_check(const kt_mon_conf_t *c, char *err, apr_size_t len)
+{
+    if (c->interval_ms < KT_MON_MIN_INTERVAL_MS || c->interval_ms > KT_MON_MAX_INTERVAL_MS)
+        snprintf(err, len, "interval_ms must be between %u and %u (got %u)",
+                 KT_MON_MIN_INTERVAL_MS, KT_MON_MAX_INTERVAL_MS, c->interval_ms);
+    else if (c->event_capacity < 1 || c->event_capacity > 1000000)
+        snprintf(err, len, "event_capacity must be between 1 and 1000000 (got %u)",
+                 c->event_capacity);
+    else if (c->history_capacity < 1 || c->history_capacity > 1000000)
+        snprintf(err, len, "history_capacity must be between 1 and 1000000 (got %u)",
+                 c->history_capacity);
+    else if (c->top_n < 1 || c->top_n > 100)
+        snprintf(err, len, "top_n must be between 1 and 100 (got %u)", c->top_n);
+    else if (c->spike_window < 1 || c->spike_warmup > 10000)
+        snprintf(err, len, "spike_window must be at least 1 and spike_warmup at most 10000");
+    else if (check_rule("cpu", &c->cpu, 100, err, len) ||
+             check_rule("memory", &c->memory, 100, err, len) ||
+             check_rule("disk", &c->disk, 100, err, len) ||
+             check_rule("process_memory", &c->process_memory, 100, err, len) ||
+             check_rule("cpu_spike", &c->cpu_spike, 100, err, len))
+        return KT_ECONF;
+    else {
+        for (unsigned i = 0; i < c->ndisk_overrides; i++) {
+            const kt_mon_fs_rule_t *o = &c->disk_overrides[i];
+            char name[200];
+            snprintf(name, sizeof name, "disk[%s]", o->mount_point ? o->mount_point : "?");
+            if (!o->mount_point || check_rule(name, &o->rule, 100, err, len)) {
+                if (!o->mount_point)
+                    snprintf(err, len, "disk override %u has no mount point", i);
+                return KT_ECONF;
+            }
+        }
+        return APR_SUCCESS;
+    }
+    return KT_ECONF;
+}

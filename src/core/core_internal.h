@@ -1,0 +1,114 @@
+/*
+ * core_internal.h - private to src/core/: the pieces the monitor is built
+ * from. Names are kt__mon_* / kt__*; code outside src/core uses kt_mon.h.
+ */
+#ifndef KT_CORE_INTERNAL_H
+#define KT_CORE_INTERNAL_H
+
+#include "kt_mon.h"
+#include "kt_base.h"
+
+#include <apr_hash.h>
+#include <apr_thread_cond.h>
+#include <apr_thread_mutex.h>
+#include <apr_thread_proc.h>
+
+/* ---- ring: the last cap elements of a fixed size (ring.c) ---------------------- */
+
+typedef struct {
+    char *data;
+    size_t size;
+    unsigned cap, start, count;
+} kt__ring_t;
+
+void kt__ring_init(kt__ring_t *r, size_t elem_size, unsigned cap, apr_pool_t *pool);
+void kt__ring_push(kt__ring_t *r, const void *elem); /* overwrites the oldest when full */
+const void *kt__ring_at(const kt__ring_t *r, unsigned i); /* 0 = oldest */
+void kt__ring_clear(kt__ring_t *r);
+
+/* ---- event log (events.c) and history (history.c); callers hold the lock ---------- */
+
+unsigned kt__evlog_query(const kt__ring_t *log, const kt_event_filter_t *f, kt_event_t *out,
+                         unsigned max);
+
+void kt__history_point(const kt_sample_t *s, kt_hist_point_t *out);
+unsigned kt__history_query(const kt__ring_t *h, apr_time_t since, kt_hist_point_t *out,
+                           unsigned max);
+
+/* ---- detectors (detect.c); owned by whoever ingests samples ---------------------- */
+
+typedef struct kt__cond_t kt__cond_t;
+
+typedef struct {
+    apr_pool_t *pool;
+    apr_hash_t *conds;  /* key -> kt__cond_t (malloc'd; freed when resolved) */
+    uint64_t next_id;
+    double baseline;    /* moving average of CPU busy %, for spikes */
+    unsigned nbaseline; /* readings folded into it */
+} kt__detect_t;
+
+void kt__detect_init(kt__detect_t *d, apr_pool_t *pool);
+void kt__detect_fini(kt__detect_t *d);
+/* Judges one sample; writes at most max new events (ids assigned) into out. */
+unsigned kt__detect_run(kt__detect_t *d, const kt_mon_conf_t *c, const kt_sample_t *s,
+                        kt_event_t *out, unsigned max);
+/* Copies the conditions holding now into out; returns the count. */
+unsigned kt__detect_active(const kt__detect_t *d, kt_mon_active_t *out, unsigned max);
+
+/* Formats a byte count the way a person reads it ("1.5 GiB"). */
+const char *kt__fmt_bytes(uint64_t bytes, char *buf, size_t len);
+
+/* ---- snapshots (snapshot.c) ------------------------------------------------------- */
+
+struct kt_snap_t {
+    volatile apr_uint32_t refs;
+    apr_pool_t *pool; /* unmanaged; holds the sample and this struct */
+    kt_sample_t sample;
+    uint64_t seq;
+    double duration_ms;
+};
+
+kt_snap_t *kt__snap_wrap(const kt_sample_t *s, apr_pool_t *pool, uint64_t seq, double duration_ms);
+
+/* ---- the monitor (monitor.c, health.c) ---------------------------------------------- */
+
+#define KT__MAX_SUBSCRIBERS 32
+#define KT__MAX_BATCH 256 /* events one reading may raise; the rest are dropped and logged */
+
+struct kt_mon_t {
+    apr_pool_t *pool;
+    kt_plat_t *plat;
+    kt_mon_conf_t conf;
+
+    /* lock guards everything readers see. */
+    apr_thread_mutex_t *lock;
+    kt_snap_t *latest;
+    kt__ring_t log;  /* kt_event_t */
+    uint64_t last_id;
+    kt__ring_t hist; /* kt_hist_point_t */
+    kt_mon_active_t active[KT_MON_MAX_ACTIVE];
+    unsigned nactive;
+    uint64_t samples;
+    apr_time_t last_sample;
+
+    kt__detect_t det; /* sampler side only */
+    kt_event_t *batch;
+
+    /* run_lock guards the sampler thread's life. */
+    apr_thread_mutex_t *run_lock;
+    apr_thread_cond_t *wake;
+    apr_thread_t *thread;
+    int running, stop_requested;
+
+    /* sub_lock is held while subscribers run, so after unsubscribe returns
+     * its callback is never called again. */
+    apr_thread_mutex_t *sub_lock;
+    struct {
+        kt_mon_event_fn fn;
+        void *baton;
+        unsigned id;
+    } subs[KT__MAX_SUBSCRIBERS];
+    unsigned nsubs, next_sub_id;
+};
+
+#endif

@@ -1,0 +1,394 @@
+/*
+ * detect.c - the detectors: turn a stream of samples into start/resolve events.
+ *
+ * Each watched thing is a condition keyed by what it is about ("cpu",
+ * "disk:/var", "procmem:42:java"). A condition exists only while its value is
+ * past the threshold or it is active, so a machine with 2000 quiet processes
+ * carries no per-process state at all.
+ *
+ *   below  --(value > threshold)-->  holding  --(held hold_samples)--> active
+ *   holding --(value <= threshold)--> forgotten
+ *   active  --(value < threshold - margin, or the subject is gone)--> resolved
+ *
+ * An unknown value (NAN) changes nothing: a reading we could not take is no
+ * evidence that a condition started or ended.
+ */
+#include "core_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct kt__cond_t {
+    char key[200];
+    kt_event_type_t type;
+    char subject[160];
+    unsigned over;      /* readings in a row past the threshold */
+    int active, seen;
+    kt_severity_t worst;
+    uint64_t started_id;
+    apr_time_t since;
+    double value, threshold;
+};
+
+void kt__detect_init(kt__detect_t *d, apr_pool_t *pool)
+{
+    memset(d, 0, sizeof *d);
+    d->pool = pool;
+    d->conds = apr_hash_make(pool);
+    d->baseline = NAN;
+}
+
+void kt__detect_fini(kt__detect_t *d)
+{
+    for (apr_hash_index_t *hi = apr_hash_first(NULL, d->conds); hi; hi = apr_hash_next(hi))
+        free(apr_hash_this_val(hi));
+    apr_hash_clear(d->conds);
+}
+
+const char *kt__fmt_bytes(uint64_t bytes, char *buf, size_t len)
+{
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    if (!kt_known_u64(bytes)) {
+        snprintf(buf, len, "unknown");
+        return buf;
+    }
+    double v = (double)bytes;
+    unsigned u = 0;
+    while (v >= 1024 && u + 1 < KT_ARRAY_SIZE(units)) {
+        v /= 1024;
+        u++;
+    }
+    snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", v, units[u]);
+    return buf;
+}
+
+/* Low, medium, high in thirds of the range between the threshold and max. */
+static kt_severity_t severity_of(double value, double threshold, double max)
+{
+    double frac = max > threshold ? (value - threshold) / (max - threshold) : 1.0;
+    return frac < 1.0 / 3 ? KT_SEV_LOW : frac < 2.0 / 3 ? KT_SEV_MEDIUM : KT_SEV_HIGH;
+}
+
+/* ---- one run ---------------------------------------------------------------------- */
+
+typedef struct {
+    kt__detect_t *d;
+    const kt_sample_t *s;
+    kt_event_t *out;
+    unsigned n, max;
+} run_t;
+
+static kt_event_t *emit(run_t *r, const kt__cond_t *c, int resolved)
+{
+    if (r->n == r->max)
+        return NULL;
+    kt_event_t *e = &r->out[r->n++];
+    memset(e, 0, sizeof *e);
+    e->id = ++r->d->next_id;
+    e->time = r->s->time;
+    e->type = c->type;
+    e->severity = c->worst;
+    e->resolved = resolved;
+    e->started_id = resolved ? c->started_id : 0;
+    e->value = c->value;
+    e->threshold = c->threshold;
+    snprintf(e->subject, sizeof e->subject, "%s", c->subject);
+
+    int by_mem = c->type == KT_EV_MEMORY_HIGH || c->type == KT_EV_PROCESS_MEMORY_HIGH;
+    kt_proc_t *const *top = by_mem ? r->s->top_mem : r->s->top_cpu;
+    unsigned ntop = by_mem ? r->s->ntop_mem : r->s->ntop_cpu;
+    for (unsigned i = 0; i < ntop && i < KT_EVENT_TOP; i++) {
+        kt_event_proc_t *p = &e->top[e->ntop++];
+        p->pid = top[i]->pid;
+        snprintf(p->name, sizeof p->name, "%s", top[i]->name ? top[i]->name : "?");
+        p->cpu_pct = top[i]->cpu_pct;
+        p->rss_bytes = top[i]->rss_bytes;
+    }
+    return e;
+}
+
+static kt__cond_t *cond_get(kt__detect_t *d, const char *key, kt_event_type_t type,
+                            const char *subject)
+{
+    kt__cond_t *c = apr_hash_get(d->conds, key, APR_HASH_KEY_STRING);
+    if (c)
+        return c;
+    c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    snprintf(c->key, sizeof c->key, "%s", key);
+    snprintf(c->subject, sizeof c->subject, "%s", subject);
+    c->type = type;
+    apr_hash_set(d->conds, c->key, APR_HASH_KEY_STRING, c);
+    return c;
+}
+
+static void cond_drop(kt__detect_t *d, kt__cond_t *c)
+{
+    apr_hash_set(d->conds, c->key, APR_HASH_KEY_STRING, NULL);
+    free(c);
+}
+
+/* Writes the message of a started or resolved event for condition c. */
+typedef void (*describe_fn)(const kt__cond_t *c, const run_t *r, int resolved, char *buf,
+                            size_t len);
+
+/*
+ * The state machine for one condition. value and threshold are what the event
+ * reports; judged is compared with limit (for plain rules they are the same
+ * pair; for spikes judged is the rise above the baseline). Severity grows over
+ * the range from limit to 100.
+ */
+static void judge(run_t *r, const kt_mon_rule_t *rule, kt_event_type_t type, const char *key,
+                  const char *subject, double value, double threshold, double judged,
+                  double limit, describe_fn describe)
+{
+    kt__cond_t *c = apr_hash_get(r->d->conds, key, APR_HASH_KEY_STRING);
+    if (!rule->enabled) {
+        if (c && c->active) {
+            kt_event_t *e = emit(r, c, 1);
+            if (e)
+                snprintf(e->message, sizeof e->message, "%s%s%s is no longer watched",
+                         kt_event_type_name(type), *subject ? " on " : "", subject);
+        }
+        if (c)
+            cond_drop(r->d, c);
+        return;
+    }
+    if (!kt_known(judged)) {
+        if (c)
+            c->seen = 1;
+        return;
+    }
+    int over = judged > limit;
+    if (!c && !over)
+        return;
+    if (!c && !(c = cond_get(r->d, key, type, subject)))
+        return;
+    c->seen = 1;
+    c->threshold = threshold;
+    kt_severity_t sev = severity_of(judged, limit, 100.0);
+
+    if (over) {
+        c->value = value;
+        c->over++;
+        if (c->active) {
+            if (sev > c->worst)
+                c->worst = sev;
+        } else if (c->over >= rule->hold_samples) {
+            c->active = 1;
+            c->worst = sev;
+            c->since = r->s->time;
+            kt_event_t *e = emit(r, c, 0);
+            if (e) {
+                c->started_id = e->id;
+                describe(c, r, 0, e->message, sizeof e->message);
+            }
+        }
+        return;
+    }
+    c->over = 0;
+    if (c->active && judged >= limit - rule->clear_margin)
+        return; /* inside the margin: still active, no flapping */
+    if (c->active) {
+        c->value = value;
+        kt_event_t *e = emit(r, c, 1);
+        if (e)
+            describe(c, r, 1, e->message, sizeof e->message);
+    }
+    cond_drop(r->d, c);
+}
+
+/* ---- what each detector says -------------------------------------------------------- */
+
+static void describe_cpu(const kt__cond_t *c, const run_t *r, int resolved, char *buf,
+                         size_t len)
+{
+    if (resolved) {
+        snprintf(buf, len, "CPU busy back to %.1f%% (threshold %.0f%%)", c->value, c->threshold);
+        return;
+    }
+    int n = snprintf(buf, len, "CPU busy %.1f%% (threshold %.0f%%)", c->value, c->threshold);
+    if (r->s->ntop_cpu > 0 && kt_known(r->s->top_cpu[0]->cpu_pct) && n > 0 && (size_t)n < len)
+        snprintf(buf + n, len - (size_t)n, "; busiest: %s (pid %lld) at %.1f%%",
+                 r->s->top_cpu[0]->name, (long long)r->s->top_cpu[0]->pid,
+                 r->s->top_cpu[0]->cpu_pct);
+}
+
+static void describe_memory(const kt__cond_t *c, const run_t *r, int resolved, char *buf,
+                            size_t len)
+{
+    char avail[32], total[32];
+    kt__fmt_bytes(r->s->mem.available_bytes, avail, sizeof avail);
+    kt__fmt_bytes(r->s->mem.total_bytes, total, sizeof total);
+    snprintf(buf, len, "%s %.1f%% (threshold %.0f%%): %s available of %s",
+             resolved ? "Memory use back to" : "Memory use", c->value, c->threshold, avail,
+             total);
+}
+
+static const kt_fs_t *find_fs(const kt_sample_t *s, const char *mount_point)
+{
+    for (unsigned i = 0; i < s->nfs; i++)
+        if (strcmp(s->fs[i].mount_point, mount_point) == 0)
+            return &s->fs[i];
+    return NULL;
+}
+
+static void describe_disk(const kt__cond_t *c, const run_t *r, int resolved, char *buf,
+                          size_t len)
+{
+    const kt_fs_t *fs = find_fs(r->s, c->subject);
+    if (!fs) {
+        snprintf(buf, len, "%s is no longer mounted", c->subject);
+        return;
+    }
+    char avail[32], size[32];
+    kt__fmt_bytes(fs->avail_bytes, avail, sizeof avail);
+    kt__fmt_bytes(fs->size_bytes, size, sizeof size);
+    snprintf(buf, len, "%s %s %.1f%% full (threshold %.0f%%): %s free of %s", c->subject,
+             resolved ? "back to" : "is", c->value, c->threshold, avail, size);
+}
+
+static void describe_spike(const kt__cond_t *c, const run_t *r, int resolved, char *buf,
+                           size_t len)
+{
+    if (resolved)
+        snprintf(buf, len, "CPU settled at %.1f%% (spike limit %.1f%%)", c->value,
+                 c->threshold);
+    else
+        snprintf(buf, len, "CPU jumped to %.1f%%, %.1f points above its recent baseline of %.1f%%",
+                 c->value, c->value - r->d->baseline, r->d->baseline);
+}
+
+static void describe_process(const kt__cond_t *c, const run_t *r, int resolved, char *buf,
+                             size_t len)
+{
+    if (resolved && !c->seen)
+        snprintf(buf, len, "%s has exited", c->subject); /* gone from the process table */
+    else
+        snprintf(buf, len, "%s %s %.1f%% of memory (threshold %.0f%%)", c->subject,
+                 resolved ? "is back to" : "uses", c->value, c->threshold);
+}
+
+static const kt_mon_rule_t *disk_rule(const kt_mon_conf_t *conf, const char *mount_point)
+{
+    for (unsigned i = 0; i < conf->ndisk_overrides; i++)
+        if (strcmp(conf->disk_overrides[i].mount_point, mount_point) == 0)
+            return &conf->disk_overrides[i].rule;
+    return &conf->disk;
+}
+
+static const describe_fn describers[KT_EV__COUNT] = {
+    [KT_EV_CPU_HIGH] = describe_cpu,
+    [KT_EV_MEMORY_HIGH] = describe_memory,
+    [KT_EV_DISK_FULL] = describe_disk,
+    [KT_EV_CPU_SPIKE] = describe_spike,
+    [KT_EV_PROCESS_MEMORY_HIGH] = describe_process,
+};
+
+/* Plain rules: the value itself against the threshold. */
+static void judge_plain(run_t *r, const kt_mon_rule_t *rule, kt_event_type_t type,
+                        const char *key, const char *subject, double value)
+{
+    judge(r, rule, type, key, subject, value, rule->threshold, value, rule->threshold,
+          describers[type]);
+}
+
+static void judge_spike(run_t *r, const kt_mon_conf_t *conf)
+{
+    kt__detect_t *d = r->d;
+    double cpu = r->s->cpu.busy_pct;
+    if (d->nbaseline >= conf->spike_warmup && kt_known(d->baseline)) {
+        double limit = d->baseline + conf->cpu_spike.threshold;
+        judge(r, &conf->cpu_spike, KT_EV_CPU_SPIKE, "cpu_spike", "", cpu,
+              limit > 100 ? 100 : limit, cpu - d->baseline, conf->cpu_spike.threshold,
+              describe_spike);
+    }
+    if (!kt_known(cpu))
+        return;
+    /* Exponential moving average over about spike_window readings; the first
+     * readings average plainly so the warm-up baseline is not biased to 0. */
+    d->nbaseline++;
+    double alpha = 2.0 / (conf->spike_window + 1);
+    if (d->nbaseline == 1 || !kt_known(d->baseline))
+        d->baseline = cpu;
+    else if (d->nbaseline <= conf->spike_window)
+        d->baseline += (cpu - d->baseline) / d->nbaseline;
+    else
+        d->baseline += alpha * (cpu - d->baseline);
+}
+
+unsigned kt__detect_run(kt__detect_t *d, const kt_mon_conf_t *conf, const kt_sample_t *s,
+                        kt_event_t *out, unsigned max)
+{
+    run_t r = {d, s, out, 0, max};
+    unsigned proc_conds = 0;
+    for (apr_hash_index_t *hi = apr_hash_first(NULL, d->conds); hi; hi = apr_hash_next(hi)) {
+        kt__cond_t *c = apr_hash_this_val(hi);
+        c->seen = 0;
+        proc_conds += c->type == KT_EV_PROCESS_MEMORY_HIGH;
+    }
+
+    judge_plain(&r, &conf->cpu, KT_EV_CPU_HIGH, "cpu", "", s->cpu.busy_pct);
+    judge_plain(&r, &conf->memory, KT_EV_MEMORY_HIGH, "memory", "", s->mem.used_pct);
+    judge_spike(&r, conf);
+
+    char key[200], subject[160];
+    for (unsigned i = 0; i < s->nfs; i++) {
+        snprintf(key, sizeof key, "disk:%s", s->fs[i].mount_point);
+        judge_plain(&r, disk_rule(conf, s->fs[i].mount_point), KT_EV_DISK_FULL, key,
+                    s->fs[i].mount_point, s->fs[i].used_pct);
+    }
+    if (kt_known_u64(s->mem.total_bytes) && s->mem.total_bytes > 0) {
+        for (unsigned i = 0; i < s->nprocs; i++) {
+            const kt_proc_t *p = &s->procs[i];
+            if (!kt_known_u64(p->rss_bytes))
+                continue;
+            double pct = 100.0 * (double)p->rss_bytes / (double)s->mem.total_bytes;
+            /* The common case, a small process and no process condition to
+             * update, needs no key and no lookup. */
+            if (pct <= conf->process_memory.threshold && proc_conds == 0)
+                continue;
+            snprintf(key, sizeof key, "procmem:%lld:%s", (long long)p->pid, p->name);
+            snprintf(subject, sizeof subject, "%s (pid %lld)", p->name, (long long)p->pid);
+            judge_plain(&r, &conf->process_memory, KT_EV_PROCESS_MEMORY_HIGH, key, subject, pct);
+        }
+    }
+
+    /* Conditions whose subject vanished (a process exited, a filesystem was
+     * unmounted) or whose rule was switched off end here. */
+    for (apr_hash_index_t *hi = apr_hash_first(NULL, d->conds); hi;) {
+        kt__cond_t *c = apr_hash_this_val(hi);
+        hi = apr_hash_next(hi);
+        if (c->seen)
+            continue;
+        if (c->active) {
+            kt_event_t *e = emit(&r, c, 1);
+            if (e)
+                describers[c->type](c, &r, 1, e->message, sizeof e->message);
+        }
+        cond_drop(d, c);
+    }
+    return r.n;
+}
+
+unsigned kt__detect_active(const kt__detect_t *d, kt_mon_active_t *out, unsigned max)
+{
+    unsigned n = 0;
+    for (apr_hash_index_t *hi = apr_hash_first(NULL, d->conds); hi && n < max;
+         hi = apr_hash_next(hi)) {
+        const kt__cond_t *c = apr_hash_this_val(hi);
+        if (!c->active)
+            continue;
+        kt_mon_active_t *a = &out[n++];
+        a->type = c->type;
+        a->severity = c->worst;
+        a->started_id = c->started_id;
+        a->since = c->since;
+        a->value = c->value;
+        a->threshold = c->threshold;
+        snprintf(a->subject, sizeof a->subject, "%s", c->subject);
+    }
+    return n;
+}

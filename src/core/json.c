@@ -1,0 +1,195 @@
+/*
+ * json.c - samples, events, health and history as jansson values. Unknown
+ * values become null, so a consumer never mistakes "could not read" for 0.
+ */
+#include "core_internal.h"
+
+#include <stdlib.h>
+
+static json_t *num(double v) { return kt_known(v) ? json_real(v) : json_null(); }
+static json_t *u64(uint64_t v)
+{
+    /* json_int_t is long long; counters beyond it do not occur in practice. */
+    return kt_known_u64(v) && v <= (uint64_t)INT64_MAX ? json_integer((json_int_t)v)
+                                                              : json_null();
+}
+static json_t *str(const char *s) { return s ? json_string(s) : json_null(); }
+
+/* Milliseconds since the epoch, what JavaScript's Date wants. */
+static json_t *time_ms(apr_time_t t) { return json_integer((json_int_t)apr_time_as_msec(t)); }
+
+static json_t *cpu_json(const kt_cpu_t *c)
+{
+    return json_pack("{s:o s:o s:o s:o s:o s:o s:o s:o s:o}", "busy_pct", num(c->busy_pct),
+                     "user_pct", num(c->user_pct), "nice_pct", num(c->nice_pct), "system_pct",
+                     num(c->system_pct), "idle_pct", num(c->idle_pct), "iowait_pct",
+                     num(c->iowait_pct), "irq_pct", num(c->irq_pct), "softirq_pct",
+                     num(c->softirq_pct), "steal_pct", num(c->steal_pct));
+}
+
+static json_t *proc_json(const kt_proc_t *p)
+{
+    char state[2] = {p->state, '\0'};
+    return json_pack("{s:I s:I s:o s:o s:s s:o s:o s:o s:o}", "pid", (json_int_t)p->pid, "ppid",
+                     (json_int_t)p->ppid, "name", str(p->name), "cmdline", str(p->cmdline),
+                     "state", state, "cpu_pct", num(p->cpu_pct), "cpu_time_ms",
+                     u64(p->cpu_time_ms), "rss_bytes", u64(p->rss_bytes), "threads",
+                     u64(p->threads));
+}
+
+static json_t *procs_json(kt_proc_t *const *list, unsigned n)
+{
+    json_t *a = json_array();
+    for (unsigned i = 0; i < n; i++)
+        json_array_append_new(a, proc_json(list[i]));
+    return a;
+}
+
+static json_t *mem_json(const kt_mem_t *m)
+{
+    return json_pack("{s:o s:o s:o s:o s:o s:o s:o s:o s:o s:o s:o s:o}", "total_bytes",
+                     u64(m->total_bytes), "available_bytes", u64(m->available_bytes),
+                     "used_bytes", u64(m->used_bytes), "free_bytes", u64(m->free_bytes),
+                     "buffers_bytes", u64(m->buffers_bytes), "cached_bytes",
+                     u64(m->cached_bytes), "used_pct", num(m->used_pct), "swap_total_bytes",
+                     u64(m->swap_total_bytes), "swap_used_bytes", u64(m->swap_used_bytes),
+                     "swap_used_pct", num(m->swap_used_pct), "swap_in_pages_ps",
+                     num(m->swap_in_pages_ps), "swap_out_pages_ps", num(m->swap_out_pages_ps));
+}
+
+static json_t *fs_json(const kt_fs_t *f)
+{
+    return json_pack("{s:s s:s s:s s:o s:o s:o s:o s:o s:o s:o s:o}", "mount_point",
+                     f->mount_point, "device", f->device, "fstype", f->fstype, "size_bytes",
+                     u64(f->size_bytes), "used_bytes", u64(f->used_bytes), "free_bytes",
+                     u64(f->free_bytes), "avail_bytes", u64(f->avail_bytes), "used_pct",
+                     num(f->used_pct), "inodes_total", u64(f->inodes_total), "inodes_free",
+                     u64(f->inodes_free), "inodes_used_pct", num(f->inodes_used_pct));
+}
+
+static json_t *net_json(const kt_net_t *n)
+{
+    return json_pack("{s:s s:o s:o s:o s:o s:o s:o s:o s:o s:o s:o}", "name", n->name,
+                     "rx_bytes", u64(n->rx_bytes), "tx_bytes", u64(n->tx_bytes), "rx_packets",
+                     u64(n->rx_packets), "tx_packets", u64(n->tx_packets), "rx_errors",
+                     u64(n->rx_errors), "tx_errors", u64(n->tx_errors), "rx_drops",
+                     u64(n->rx_drops), "tx_drops", u64(n->tx_drops), "rx_bytes_ps",
+                     num(n->rx_bytes_ps), "tx_bytes_ps", num(n->tx_bytes_ps));
+}
+
+static json_t *disk_json(const kt_disk_t *d)
+{
+    return json_pack("{s:s s:o s:o s:o s:o s:o s:o s:o s:o}", "name", d->name, "reads",
+                     u64(d->reads), "writes", u64(d->writes), "read_bytes", u64(d->read_bytes),
+                     "write_bytes", u64(d->write_bytes), "read_bytes_ps", num(d->read_bytes_ps),
+                     "write_bytes_ps", num(d->write_bytes_ps), "busy_pct", num(d->busy_pct),
+                     "queue_length", num(d->queue_length));
+}
+
+static int by_pid(const void *a, const void *b)
+{
+    int64_t x = (*(kt_proc_t *const *)a)->pid, y = (*(kt_proc_t *const *)b)->pid;
+    return (x > y) - (x < y);
+}
+
+/* Every process, ordered by pid: the scan order is the directory's, which
+ * differs between filesystems and would make output unstable. */
+static json_t *all_procs_json(const kt_sample_t *s)
+{
+    kt_proc_t **order = malloc(sizeof *order * (s->nprocs ? s->nprocs : 1));
+    if (!order)
+        return json_null();
+    for (unsigned i = 0; i < s->nprocs; i++)
+        order[i] = &s->procs[i];
+    qsort(order, s->nprocs, sizeof *order, by_pid);
+    json_t *a = procs_json(order, s->nprocs);
+    free(order);
+    return a;
+}
+
+json_t *kt_json_sample(const kt_sample_t *s, int top_only)
+{
+    json_t *cores = json_array(), *fs = json_array(), *net = json_array(), *disks = json_array();
+    for (unsigned i = 0; i < s->ncores; i++)
+        json_array_append_new(cores, cpu_json(&s->cores[i]));
+    for (unsigned i = 0; i < s->nfs; i++)
+        json_array_append_new(fs, fs_json(&s->fs[i]));
+    for (unsigned i = 0; i < s->nnet; i++)
+        json_array_append_new(net, net_json(&s->net[i]));
+    for (unsigned i = 0; i < s->ndisks; i++)
+        json_array_append_new(disks, disk_json(&s->disks[i]));
+
+    json_t *procs = json_pack("{s:o s:o s:o s:o s:o s:o s:o s:o s:o s:o s:o}", "total",
+                              u64(s->procs_total), "threads", u64(s->threads_total), "running",
+                              u64(s->procs_running), "sleeping", u64(s->procs_sleeping),
+                              "blocked", u64(s->procs_blocked), "zombie", u64(s->procs_zombie),
+                              "stopped", u64(s->procs_stopped), "idle", u64(s->procs_idle),
+                              "run_queue", u64(s->run_queue), "top_cpu",
+                              procs_json(s->top_cpu, s->ntop_cpu), "top_memory",
+                              procs_json(s->top_mem, s->ntop_mem));
+    if (!top_only)
+        json_object_set_new(procs, "all", all_procs_json(s));
+    return json_pack("{s:o s:o s:o s:o s:o s:o s:o s:o s:{s:o s:o s:o} s:o s:o s:o s:o s:o s:o s:o}",
+                     "time", time_ms(s->time), "elapsed_s", num(s->elapsed_s), "os", str(s->os),
+                     "hostname", str(s->hostname), "kernel", str(s->kernel), "ncpu",
+                     u64(s->ncpu), "cpu", cpu_json(&s->cpu), "cores", cores, "load", "1",
+                     num(s->load1), "5", num(s->load5), "15", num(s->load15), "uptime_s",
+                     num(s->uptime_s), "boot_time",
+                     s->boot_time >= 0 ? json_integer(s->boot_time) : json_null(), "memory",
+                     mem_json(&s->mem), "filesystems", fs, "processes", procs, "network", net,
+                     "disks", disks);
+}
+
+static json_t *top_json(const kt_event_proc_t *p)
+{
+    return json_pack("{s:I s:s s:o s:o}", "pid", (json_int_t)p->pid, "name", p->name, "cpu_pct",
+                     num(p->cpu_pct), "rss_bytes", u64(p->rss_bytes));
+}
+
+json_t *kt_json_event(const kt_event_t *e)
+{
+    json_t *top = json_array();
+    for (unsigned i = 0; i < e->ntop; i++)
+        json_array_append_new(top, top_json(&e->top[i]));
+    json_t *o = json_pack("{s:I s:o s:s s:s s:s s:o s:o s:s s:s s:o}", "id", (json_int_t)e->id,
+                          "time", time_ms(e->time), "type", kt_event_type_name(e->type),
+                          "severity", kt_severity_name(e->severity), "state",
+                          e->resolved ? "resolved" : "started", "value", num(e->value),
+                          "threshold", num(e->threshold), "subject", e->subject, "message",
+                          e->message, "top_processes", top);
+    if (e->resolved)
+        json_object_set_new(o, "started_id", json_integer((json_int_t)e->started_id));
+    return o;
+}
+
+json_t *kt_json_health(const kt_mon_health_t *h)
+{
+    json_t *by_type = json_object(), *by_sev = json_object(), *active = json_array();
+    for (int t = 0; t < KT_EV__COUNT; t++)
+        json_object_set_new(by_type, kt_event_type_name(t), json_integer(h->by_type[t]));
+    for (int s = 0; s < KT_SEV__COUNT; s++)
+        json_object_set_new(by_sev, kt_severity_name(s), json_integer(h->by_severity[s]));
+    for (unsigned i = 0; i < h->nactive; i++) {
+        const kt_mon_active_t *a = &h->active[i];
+        json_array_append_new(
+            active, json_pack("{s:s s:s s:I s:o s:o s:o s:s}", "type", kt_event_type_name(a->type),
+                              "severity", kt_severity_name(a->severity), "started_id",
+                              (json_int_t)a->started_id, "since", time_ms(a->since), "value",
+                              num(a->value), "threshold", num(a->threshold), "subject",
+                              a->subject));
+    }
+    return json_pack("{s:s s:b s:I s:o s:i s:o s:o s:o}", "status", h->status, "running",
+                     h->running, "samples", (json_int_t)h->samples, "last_sample",
+                     h->last_sample ? time_ms(h->last_sample) : json_null(), "events_logged",
+                     (int)h->events_logged, "by_type", by_type, "by_severity", by_sev, "active",
+                     active);
+}
+
+json_t *kt_json_history_point(const kt_hist_point_t *p)
+{
+    return json_pack("{s:o s:o s:o s:o s:o s:o s:o s:o}", "time", time_ms(p->time), "cpu_pct",
+                     num(p->cpu_pct), "memory_pct", num(p->memory_pct), "swap_pct",
+                     num(p->swap_pct), "load1", num(p->load1), "disk_max_pct",
+                     num(p->disk_max_pct), "net_rx_bytes_ps", num(p->net_rx_bytes_ps),
+                     "net_tx_bytes_ps", num(p->net_tx_bytes_ps));
+}

@@ -1,0 +1,213 @@
+/*
+ * kt_mon.h - the monitor core: sampler thread, snapshots, detectors, event
+ * log, history and health summary.
+ *
+ * DESIGN
+ * One sampler thread owns the platform handle. Each tick it takes a reading
+ * into a fresh pool, wraps it in an immutable, refcounted snapshot, runs the
+ * detectors against it, appends their events to the log, records a history
+ * point, publishes the snapshot (one pointer swap under a mutex) and finally
+ * calls the subscribers with the new events.
+ *
+ * Readers never wait for a reading to be taken: kt_mon_acquire() takes a
+ * reference to the latest published snapshot under a short lock and the
+ * reader releases it when done. The event log, history and health summary
+ * are copied out under their own lock, so callers own what they get.
+ *
+ * Detectors follow Netdata and collectd rather than the seed's
+ * one-event-per-sample: a condition raises ONE "started" event after it has
+ * held for hold_samples readings and ONE "resolved" event once the value falls
+ * below threshold - clear_margin. Severity grows with how far past the
+ * threshold the value is: low, medium, high in thirds of the remaining range.
+ *
+ * Thread-safety: every function here may be called from any thread, except
+ * kt_mon_ingest() and kt_mon_tick(), which belong to whoever owns sampling
+ * (the sampler thread while running; the caller otherwise).
+ */
+#ifndef KT_MON_H
+#define KT_MON_H
+
+#include <apr_pools.h>
+#include <apr_time.h>
+
+#include "kt_plat.h"
+
+/* ---- configuration --------------------------------------------------------- */
+
+typedef struct {
+    int enabled;
+    double threshold;      /* the condition starts at value > threshold */
+    double clear_margin;   /* and resolves at value < threshold - clear_margin */
+    unsigned hold_samples; /* readings in a row past the threshold before it starts */
+} kt_mon_rule_t;
+
+typedef struct {
+    const char *mount_point;
+    kt_mon_rule_t rule;
+} kt_mon_fs_rule_t;
+
+typedef struct {
+    unsigned interval_ms;       /* between readings; >= KT_MON_MIN_INTERVAL_MS */
+    unsigned event_capacity;    /* events kept in the log */
+    unsigned history_capacity;  /* history points kept */
+    unsigned top_n;             /* processes in the top lists and in each event (<= 3 there) */
+    kt_mon_rule_t cpu;          /* total CPU busy % */
+    kt_mon_rule_t memory;       /* memory used % */
+    kt_mon_rule_t disk;         /* used % of each filesystem (default for all) */
+    const kt_mon_fs_rule_t *disk_overrides; /* per mount point; may be NULL */
+    unsigned ndisk_overrides;
+    kt_mon_rule_t process_memory; /* one process's RSS as % of total memory */
+    kt_mon_rule_t cpu_spike;    /* threshold: points above the recent baseline */
+    unsigned spike_warmup;      /* readings before spikes are judged */
+    unsigned spike_window;      /* readings the baseline averages over */
+} kt_mon_conf_t;
+
+#define KT_MON_MIN_INTERVAL_MS 100
+#define KT_MON_MAX_INTERVAL_MS 86400000u
+
+/* The seed's defaults: 30 s, CPU > 85 %, memory > 90 %, disk > 85 %, 100 events. */
+void kt_mon_conf_defaults(kt_mon_conf_t *conf);
+/* Checks bounds; on error writes a message naming the field into err. */
+apr_status_t kt_mon_conf_check(const kt_mon_conf_t *conf, char *err, apr_size_t errlen);
+
+/* ---- events ------------------------------------------------------------------ */
+
+typedef enum {
+    KT_EV_CPU_HIGH,
+    KT_EV_MEMORY_HIGH,
+    KT_EV_DISK_FULL,
+    KT_EV_CPU_SPIKE,
+    KT_EV_PROCESS_MEMORY_HIGH,
+    KT_EV__COUNT
+} kt_event_type_t;
+
+typedef enum { KT_SEV_LOW, KT_SEV_MEDIUM, KT_SEV_HIGH, KT_SEV__COUNT } kt_severity_t;
+
+#define KT_EVENT_TOP 3
+
+typedef struct {
+    int64_t pid;
+    char name[64];
+    double cpu_pct;
+    uint64_t rss_bytes;
+} kt_event_proc_t;
+
+typedef struct {
+    uint64_t id;           /* increasing, never reused (not even after clear) */
+    apr_time_t time;
+    kt_event_type_t type;
+    kt_severity_t severity; /* for "resolved": the worst the condition reached */
+    int resolved;          /* 0: the condition started; 1: it cleared */
+    uint64_t started_id;   /* on resolved events: the id of the matching start */
+    double value, threshold;
+    char subject[160];     /* mount point, "pid 42 (java)", or "" for host-wide */
+    char message[256];
+    kt_event_proc_t top[KT_EVENT_TOP]; /* busiest processes at that moment */
+    unsigned ntop;
+} kt_event_t;
+
+const char *kt_event_type_name(kt_event_type_t t);
+const char *kt_severity_name(kt_severity_t s);
+/* Reverse lookups; return -1 when the name is unknown. */
+int kt_event_type_parse(const char *name);
+int kt_severity_parse(const char *name);
+
+typedef struct {
+    int type;          /* kt_event_type_t, or -1 for any */
+    int severity;      /* kt_severity_t, or -1 for any */
+    uint64_t since_id; /* only events with id > since_id */
+    unsigned limit;    /* at most this many, the most recent; 0 = no limit */
+} kt_event_filter_t;
+
+/* ---- the monitor ------------------------------------------------------------- */
+
+typedef struct kt_mon_t kt_mon_t;
+typedef struct kt_snap_t kt_snap_t;
+
+/* plat may be NULL: the monitor then only judges samples given to kt_mon_ingest. */
+apr_status_t kt_mon_create(kt_mon_t **out, const kt_mon_conf_t *conf, kt_plat_t *plat,
+                           apr_pool_t *pool);
+/* Stops the sampler if running and frees everything (pool cleanup does the same). */
+void kt_mon_destroy(kt_mon_t *m);
+
+/* Starts / stops the sampler thread; both are idempotent. Stop waits for the
+ * tick in progress, so it returns within one reading's time. */
+apr_status_t kt_mon_start(kt_mon_t *m);
+apr_status_t kt_mon_stop(kt_mon_t *m);
+int kt_mon_running(kt_mon_t *m);
+
+/* Takes one reading now and ingests it. Only when the sampler is not running. */
+apr_status_t kt_mon_tick(kt_mon_t *m);
+
+/* Judges a sample taken elsewhere and publishes it as the latest snapshot.
+ * The monitor takes ownership of sample_pool (an unmanaged pool, created
+ * with apr_pool_create_unmanaged_ex, that holds everything *s points to). */
+void kt_mon_ingest(kt_mon_t *m, const kt_sample_t *s, apr_pool_t *sample_pool);
+
+/* The latest snapshot with a reference held, or NULL before the first reading. */
+kt_snap_t *kt_mon_acquire(kt_mon_t *m);
+void kt_snap_release(kt_snap_t *snap);
+const kt_sample_t *kt_snap_sample(const kt_snap_t *snap);
+uint64_t kt_snap_seq(const kt_snap_t *snap); /* 1 for the first reading, then +1 */
+double kt_snap_duration_ms(const kt_snap_t *snap); /* time the reading took */
+
+/* Copies up to max matching events, oldest first, into out; returns the count. */
+unsigned kt_mon_events(kt_mon_t *m, const kt_event_filter_t *f, kt_event_t *out, unsigned max);
+/* Empties the log (ids keep increasing; active conditions stay active). */
+void kt_mon_clear(kt_mon_t *m);
+uint64_t kt_mon_last_event_id(kt_mon_t *m);
+
+/* Called on the sampler thread with each batch of new events, in order.
+ * Keep it short and never call kt_mon_stop() from it. */
+typedef void (*kt_mon_event_fn)(void *baton, const kt_event_t *events, unsigned n);
+apr_status_t kt_mon_subscribe(kt_mon_t *m, kt_mon_event_fn fn, void *baton, unsigned *id);
+void kt_mon_unsubscribe(kt_mon_t *m, unsigned id);
+
+/* ---- health summary and history ------------------------------------------------ */
+
+typedef struct {
+    kt_event_type_t type;
+    kt_severity_t severity;
+    uint64_t started_id;
+    apr_time_t since;
+    double value, threshold;
+    char subject[160];
+} kt_mon_active_t;
+
+#define KT_MON_MAX_ACTIVE 64
+
+typedef struct {
+    const char *status;  /* "ok", "warning" (low/medium active) or "critical" (high active) */
+    int running;
+    uint64_t samples;    /* readings taken since the monitor was created */
+    apr_time_t last_sample;
+    unsigned events_logged;
+    unsigned by_type[KT_EV__COUNT];     /* started events in the log, per type */
+    unsigned by_severity[KT_SEV__COUNT];
+    kt_mon_active_t active[KT_MON_MAX_ACTIVE]; /* conditions holding now */
+    unsigned nactive;
+} kt_mon_health_t;
+
+void kt_mon_health(kt_mon_t *m, kt_mon_health_t *out);
+
+typedef struct {
+    apr_time_t time;
+    double cpu_pct, memory_pct, swap_pct, load1;
+    double disk_max_pct;           /* the fullest filesystem */
+    double net_rx_bytes_ps, net_tx_bytes_ps; /* all interfaces but loopback */
+} kt_hist_point_t;
+
+/* Copies the points newer than since (0 = all), oldest first; returns the count. */
+unsigned kt_mon_history(kt_mon_t *m, apr_time_t since, kt_hist_point_t *out, unsigned max);
+
+/* ---- JSON (jansson), shared by kotod --once and the HTTP API ---------------------- */
+
+#include <jansson.h>
+
+/* Unknown values become null. top_only: processes only as the top lists. */
+json_t *kt_json_sample(const kt_sample_t *s, int top_only);
+json_t *kt_json_event(const kt_event_t *e);
+json_t *kt_json_health(const kt_mon_health_t *h);
+json_t *kt_json_history_point(const kt_hist_point_t *p);
+
+#endif

@@ -1,0 +1,269 @@
+/*
+ * monitor.c - the monitor's life: creation, the sampler thread, ingesting a
+ * reading (detect, log, publish, notify) and the event-log queries.
+ */
+#include "core_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_strings.h>
+
+static apr_status_t mon_cleanup(void *data)
+{
+    kt_mon_t *m = data;
+    kt_mon_stop(m);
+    kt__detect_fini(&m->det);
+    kt_snap_release(m->latest);
+    m->latest = NULL;
+    return APR_SUCCESS;
+}
+
+apr_status_t kt_mon_create(kt_mon_t **out, const kt_mon_conf_t *conf, kt_plat_t *plat,
+                           apr_pool_t *parent)
+{
+    char err[256];
+    apr_status_t st = kt_mon_conf_check(conf, err, sizeof err);
+    if (st != APR_SUCCESS) {
+        kt_log(KT_LOG_ERROR, "monitor configuration: %s", err);
+        return st;
+    }
+    apr_pool_t *pool;
+    if ((st = apr_pool_create(&pool, parent)) != APR_SUCCESS)
+        return st;
+    apr_pool_tag(pool, "monitor");
+    kt_mon_t *m = apr_pcalloc(pool, sizeof *m);
+    m->pool = pool;
+    m->plat = plat;
+    m->conf = *conf;
+    if (conf->ndisk_overrides) {
+        kt_mon_fs_rule_t *o =
+            apr_pmemdup(pool, conf->disk_overrides, sizeof *o * conf->ndisk_overrides);
+        for (unsigned i = 0; i < conf->ndisk_overrides; i++)
+            o[i].mount_point = apr_pstrdup(pool, o[i].mount_point);
+        m->conf.disk_overrides = o;
+    }
+    if ((st = apr_thread_mutex_create(&m->lock, APR_THREAD_MUTEX_DEFAULT, pool)) ||
+        (st = apr_thread_mutex_create(&m->run_lock, APR_THREAD_MUTEX_DEFAULT, pool)) ||
+        (st = apr_thread_mutex_create(&m->sub_lock, APR_THREAD_MUTEX_DEFAULT, pool)) ||
+        (st = apr_thread_cond_create(&m->wake, pool))) {
+        apr_pool_destroy(pool);
+        return st;
+    }
+    kt__ring_init(&m->log, sizeof(kt_event_t), conf->event_capacity, pool);
+    kt__ring_init(&m->hist, sizeof(kt_hist_point_t), conf->history_capacity, pool);
+    kt__detect_init(&m->det, pool);
+    m->batch = apr_palloc(pool, sizeof(kt_event_t) * KT__MAX_BATCH);
+    apr_pool_cleanup_register(pool, m, mon_cleanup, apr_pool_cleanup_null);
+    *out = m;
+    return APR_SUCCESS;
+}
+
+void kt_mon_destroy(kt_mon_t *m)
+{
+    apr_pool_destroy(m->pool);
+}
+
+/* ---- ingest: the one path every reading takes ---------------------------------------- */
+
+static void notify(kt_mon_t *m, const kt_event_t *events, unsigned n)
+{
+    if (n == 0)
+        return;
+    apr_thread_mutex_lock(m->sub_lock);
+    for (unsigned i = 0; i < m->nsubs; i++)
+        m->subs[i].fn(m->subs[i].baton, events, n);
+    apr_thread_mutex_unlock(m->sub_lock);
+}
+
+static void ingest(kt_mon_t *m, const kt_sample_t *s, apr_pool_t *pool, double duration_ms)
+{
+    unsigned n = kt__detect_run(&m->det, &m->conf, s, m->batch, KT__MAX_BATCH);
+    if (n == KT__MAX_BATCH)
+        kt_log(KT_LOG_WARN, "more than %u events in one reading; the rest were dropped",
+               KT__MAX_BATCH);
+    kt_hist_point_t point;
+    kt__history_point(s, &point);
+
+    apr_thread_mutex_lock(m->lock);
+    kt_snap_t *old = m->latest;
+    m->latest = kt__snap_wrap(s, pool, ++m->samples, duration_ms);
+    m->last_sample = s->time;
+    for (unsigned i = 0; i < n; i++) {
+        kt__ring_push(&m->log, &m->batch[i]);
+        m->last_id = m->batch[i].id;
+    }
+    kt__ring_push(&m->hist, &point);
+    m->nactive = kt__detect_active(&m->det, m->active, KT_MON_MAX_ACTIVE);
+    apr_thread_mutex_unlock(m->lock);
+
+    kt_snap_release(old);
+    notify(m, m->batch, n);
+}
+
+void kt_mon_ingest(kt_mon_t *m, const kt_sample_t *s, apr_pool_t *sample_pool)
+{
+    ingest(m, s, sample_pool, 0);
+}
+
+apr_status_t kt_mon_tick(kt_mon_t *m)
+{
+    if (!m->plat)
+        return KT_ESTATE;
+    apr_pool_t *pool;
+    apr_status_t st = apr_pool_create_unmanaged_ex(&pool, NULL, NULL);
+    if (st != APR_SUCCESS)
+        return st;
+    apr_pool_tag(pool, "snapshot");
+    kt_sample_t s;
+    apr_time_t t0 = apr_time_now();
+    st = kt_plat_sample(m->plat, &s, pool);
+    if (st != APR_SUCCESS) {
+        apr_pool_destroy(pool);
+        return st;
+    }
+    ingest(m, &s, pool, (double)(apr_time_now() - t0) / 1000.0);
+    return APR_SUCCESS;
+}
+
+/* ---- the sampler thread ----------------------------------------------------------------- */
+
+static void *APR_THREAD_FUNC sampler_main(apr_thread_t *thread, void *data)
+{
+    kt_mon_t *m = data;
+    apr_interval_time_t interval = (apr_interval_time_t)m->conf.interval_ms * 1000;
+    apr_time_t next = apr_time_now();
+    int failing = 0;
+
+    apr_thread_mutex_lock(m->run_lock);
+    while (!m->stop_requested) {
+        apr_thread_mutex_unlock(m->run_lock);
+        apr_status_t st = kt_mon_tick(m);
+        if (st != APR_SUCCESS && !failing) {
+            char err[128];
+            kt_log(KT_LOG_ERROR, "reading failed: %s; retrying every interval",
+                   kt_strerror(st, err, sizeof err));
+        } else if (st == APR_SUCCESS && failing) {
+            kt_log(KT_LOG_INFO, "readings succeed again");
+        }
+        failing = st != APR_SUCCESS;
+        apr_thread_mutex_lock(m->run_lock);
+
+        /* Keep a steady cadence; after a tick that overran, start from now
+         * rather than firing a burst of catch-up readings. */
+        next += interval;
+        apr_time_t now = apr_time_now();
+        if (next < now)
+            next = now + interval;
+        while (!m->stop_requested && (now = apr_time_now()) < next)
+            apr_thread_cond_timedwait(m->wake, m->run_lock, next - now);
+    }
+    apr_thread_mutex_unlock(m->run_lock);
+    apr_thread_exit(thread, APR_SUCCESS);
+    return NULL;
+}
+
+apr_status_t kt_mon_start(kt_mon_t *m)
+{
+    if (!m->plat)
+        return KT_ESTATE;
+    apr_thread_mutex_lock(m->run_lock);
+    apr_status_t st = APR_SUCCESS;
+    if (!m->running) {
+        m->stop_requested = 0;
+        st = apr_thread_create(&m->thread, NULL, sampler_main, m, m->pool);
+        m->running = st == APR_SUCCESS;
+    }
+    apr_thread_mutex_unlock(m->run_lock);
+    return st;
+}
+
+apr_status_t kt_mon_stop(kt_mon_t *m)
+{
+    apr_thread_mutex_lock(m->run_lock);
+    if (!m->running) {
+        apr_thread_mutex_unlock(m->run_lock);
+        return APR_SUCCESS;
+    }
+    m->stop_requested = 1;
+    apr_thread_cond_signal(m->wake);
+    apr_thread_t *thread = m->thread;
+    apr_thread_mutex_unlock(m->run_lock);
+
+    apr_status_t rv;
+    apr_thread_join(&rv, thread);
+    apr_thread_mutex_lock(m->run_lock);
+    m->running = 0;
+    m->thread = NULL;
+    apr_thread_mutex_unlock(m->run_lock);
+    return APR_SUCCESS;
+}
+
+int kt_mon_running(kt_mon_t *m)
+{
+    apr_thread_mutex_lock(m->run_lock);
+    int running = m->running;
+    apr_thread_mutex_unlock(m->run_lock);
+    return running;
+}
+
+/* ---- events and subscribers --------------------------------------------------------------- */
+
+unsigned kt_mon_events(kt_mon_t *m, const kt_event_filter_t *f, kt_event_t *out, unsigned max)
+{
+    apr_thread_mutex_lock(m->lock);
+    unsigned n = kt__evlog_query(&m->log, f, out, max);
+    apr_thread_mutex_unlock(m->lock);
+    return n;
+}
+
+void kt_mon_clear(kt_mon_t *m)
+{
+    apr_thread_mutex_lock(m->lock);
+    kt__ring_clear(&m->log);
+    apr_thread_mutex_unlock(m->lock);
+}
+
+uint64_t kt_mon_last_event_id(kt_mon_t *m)
+{
+    apr_thread_mutex_lock(m->lock);
+    uint64_t id = m->last_id;
+    apr_thread_mutex_unlock(m->lock);
+    return id;
+}
+
+apr_status_t kt_mon_subscribe(kt_mon_t *m, kt_mon_event_fn fn, void *baton, unsigned *id)
+{
+    apr_status_t st = APR_SUCCESS;
+    apr_thread_mutex_lock(m->sub_lock);
+    if (m->nsubs == KT__MAX_SUBSCRIBERS) {
+        st = KT_ETOOBIG;
+    } else {
+        m->subs[m->nsubs].fn = fn;
+        m->subs[m->nsubs].baton = baton;
+        m->subs[m->nsubs].id = *id = ++m->next_sub_id;
+        m->nsubs++;
+    }
+    apr_thread_mutex_unlock(m->sub_lock);
+    return st;
+}
+
+void kt_mon_unsubscribe(kt_mon_t *m, unsigned id)
+{
+    apr_thread_mutex_lock(m->sub_lock);
+    for (unsigned i = 0; i < m->nsubs; i++) {
+        if (m->subs[i].id == id) {
+            m->subs[i] = m->subs[--m->nsubs];
+            break;
+        }
+    }
+    apr_thread_mutex_unlock(m->sub_lock);
+}
+
+unsigned kt_mon_history(kt_mon_t *m, apr_time_t since, kt_hist_point_t *out, unsigned max)
+{
+    apr_thread_mutex_lock(m->lock);
+    unsigned n = kt__history_query(&m->hist, since, out, max);
+    apr_thread_mutex_unlock(m->lock);
+    return n;
+}

@@ -1,0 +1,130 @@
+/* opts.c - kotod's command line, parsed with apr_getopt_long. */
+#include "daemon.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_getopt.h>
+
+enum { OPT_PROCFS = 256, OPT_SYSFS, OPT_ROOTFS, OPT_INTERVAL, OPT_ONCE, OPT_ONCE_DELAY,
+       OPT_TOP, OPT_LOG_LEVEL };
+
+static const apr_getopt_option_t options[] = {
+    {"procfs", OPT_PROCFS, 1, "read /proc from DIR (twice with --once: a t0/t1 pair)"},
+    {"sysfs", OPT_SYSFS, 1, "read /sys from DIR"},
+    {"rootfs", OPT_ROOTFS, 1, "prefix for filesystem mount points (statvfs)"},
+    {"interval", OPT_INTERVAL, 1, "milliseconds between readings (default 30000, min 100)"},
+    {"once", OPT_ONCE, 0, "print one full sample as JSON and exit"},
+    {"once-delay", OPT_ONCE_DELAY, 1, "milliseconds between the two readings of --once (1000)"},
+    {"top", OPT_TOP, 1, "processes in the top lists (default 5)"},
+    {"log-level", OPT_LOG_LEVEL, 1, "error, warn, info (default) or debug"},
+    {"help", 'h', 0, "show this help"},
+    {"version", 'V', 0, "show the version"},
+    {NULL, 0, 0, NULL},
+};
+
+static void usage(FILE *to)
+{
+    fprintf(to, "usage: kotod [options]\n\n"
+                "Watches this machine, detects trouble and explains it.\n"
+                "Runs in the foreground; stop it with SIGINT or SIGTERM.\n\n");
+    for (const apr_getopt_option_t *o = options; o->name; o++) {
+        char left[40];
+        snprintf(left, sizeof left, "%s%c%s--%s%s", o->optch < 256 ? "-" : "",
+                 o->optch < 256 ? o->optch : ' ', o->optch < 256 ? ", " : "  ", o->name,
+                 o->has_arg ? " ARG" : "");
+        fprintf(to, "  %-24s %s\n", o->optch < 256 ? left : left + 1, o->description);
+    }
+}
+
+static int parse_uint(const char *name, const char *arg, unsigned min, unsigned max,
+                      unsigned *out)
+{
+    char *end;
+    unsigned long v = strtoul(arg, &end, 10);
+    if (*arg == '\0' || *end != '\0' || arg[0] == '-' || v < min || v > max) {
+        fprintf(stderr, "kotod: --%s wants a whole number from %u to %u, not '%s'\n", name, min,
+                max, arg);
+        return -1;
+    }
+    *out = (unsigned)v;
+    return 0;
+}
+
+static void print_error(void *data, const char *fmt, ...)
+{
+    (void)data;
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("kotod: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int kt_opts_parse(kt_opts_t *o, int argc, const char *const *argv, apr_pool_t *pool)
+{
+    memset(o, 0, sizeof *o);
+    o->interval_ms = 30000;
+    o->once_delay_ms = 1000;
+    o->top_n = 5;
+    o->log_level = KT_LOG_INFO;
+
+    apr_getopt_t *g;
+    apr_getopt_init(&g, pool, argc, argv);
+    g->errfn = print_error;
+    int ch;
+    const char *arg;
+    apr_status_t st;
+    while ((st = apr_getopt_long(g, options, &ch, &arg)) == APR_SUCCESS) {
+        switch (ch) {
+        case OPT_PROCFS:
+            if (o->nprocfs == KT_MAX_PROCFS) {
+                fprintf(stderr, "kotod: --procfs given more than twice\n");
+                return -1;
+            }
+            o->procfs[o->nprocfs++] = arg;
+            break;
+        case OPT_SYSFS: o->sysfs = arg; break;
+        case OPT_ROOTFS: o->rootfs = arg; break;
+        case OPT_INTERVAL:
+            if (parse_uint("interval", arg, KT_MON_MIN_INTERVAL_MS, KT_MON_MAX_INTERVAL_MS,
+                           &o->interval_ms))
+                return -1;
+            break;
+        case OPT_ONCE: o->once = 1; break;
+        case OPT_ONCE_DELAY:
+            if (parse_uint("once-delay", arg, 0, 60000, &o->once_delay_ms))
+                return -1;
+            break;
+        case OPT_TOP:
+            if (parse_uint("top", arg, 1, 100, &o->top_n))
+                return -1;
+            break;
+        case OPT_LOG_LEVEL:
+            if (kt_log_parse_level(arg, &o->log_level) != 0) {
+                fprintf(stderr, "kotod: --log-level wants error, warn, info or debug, not '%s'\n",
+                        arg);
+                return -1;
+            }
+            break;
+        case 'h': usage(stdout); return 1;
+        case 'V': printf("kotod %s\n", KT_VERSION); return 1;
+        }
+    }
+    if (st != APR_EOF) {
+        fputs("Try 'kotod --help'.\n", stderr);
+        return -1;
+    }
+    if (g->ind < argc) {
+        fprintf(stderr, "kotod: unexpected argument '%s'\nTry 'kotod --help'.\n", argv[g->ind]);
+        return -1;
+    }
+    if (o->nprocfs == 2 && !o->once) {
+        fprintf(stderr, "kotod: a second --procfs only makes sense with --once\n");
+        return -1;
+    }
+    return 0;
+}
