@@ -98,6 +98,7 @@ struct kt_mon_t {
     apr_thread_mutex_t *run_lock;
     apr_thread_cond_t *wake;
     apr_thread_t *thread;
+    apr_pool_t *run_pool; /* the sampler thread's, destroyed after join */
     int running, stop_requested;
 
     /* sub_lock is held while subscribers run, so after unsubscribe returns

@@ -1,0 +1,65 @@
+# lib.sh - the little the shell tests share: checks that count, and a
+# kotod started in the background with its log captured.
+# Usage: source it, call check/expect_eq, end with `finish`.
+set -u
+passed=0
+failed=0
+tmp=$(mktemp -d)
+trap 'kill_kotod; rm -rf "$tmp"' EXIT
+
+ok() { passed=$((passed + 1)); echo "ok   $1"; }
+not_ok() { failed=$((failed + 1)); echo "FAIL $1"; shift; [ $# -gt 0 ] && printf '     %s\n' "$@"; }
+
+# check NAME CMD...: passes when CMD exits 0.
+check() {
+  local name=$1; shift
+  if "$@" >"$tmp/check.out" 2>&1; then ok "$name"; else not_ok "$name" "$(head -c 2000 "$tmp/check.out")"; fi
+}
+
+# expect_eq NAME WANT GOT
+expect_eq() {
+  if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "want: $2" "got:  $3"; fi
+}
+
+# expect_near NAME WANT GOT TOLERANCE (numbers, absolute tolerance)
+expect_near() {
+  if awk -v w="$2" -v g="$3" -v t="$4" 'BEGIN { d = w - g; if (d < 0) d = -d; exit !(d <= t) }'; then
+    ok "$1"
+  else
+    not_ok "$1" "want: $2 (+-$4)" "got:  $3"
+  fi
+}
+
+kotod_pid=""
+# start_kotod ARGS...: runs kotod in the background, log in $tmp/kotod.log.
+start_kotod() {
+  "$KOTOD" "$@" >"$tmp/kotod.out" 2>"$tmp/kotod.log" &
+  kotod_pid=$!
+}
+
+# wait_log PATTERN [SECONDS]: waits until the log has a line matching PATTERN.
+wait_log() {
+  local deadline=$((SECONDS + ${2:-10}))
+  while [ $SECONDS -lt $deadline ]; do
+    grep -q -- "$1" "$tmp/kotod.log" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+# stop_kotod SIGNAL: sends it and waits (at most 10 s); sets kotod_rc.
+stop_kotod() {
+  kill -"$1" "$kotod_pid"
+  local deadline=$((SECONDS + 10))
+  while kill -0 "$kotod_pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
+  if kill -0 "$kotod_pid" 2>/dev/null; then kotod_rc=timeout; kill -9 "$kotod_pid"; fi
+  [ "${kotod_rc:-}" = timeout ] || { wait "$kotod_pid"; kotod_rc=$?; }
+  kotod_pid=""
+}
+
+kill_kotod() { [ -n "$kotod_pid" ] && kill -9 "$kotod_pid" 2>/dev/null; true; }
+
+finish() {
+  echo "$passed passed, $failed failed"
+  [ "$failed" -eq 0 ]
+}
