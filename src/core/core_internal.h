@@ -90,6 +90,7 @@ struct kt_mon_t {
     unsigned nactive;
     uint64_t samples;
     apr_time_t last_sample;
+    uint64_t started_total[KT_EV__COUNT][KT_SEV__COUNT];
 
     kt__detect_t det; /* sampler side only */
     kt_event_t *batch;
@@ -105,7 +106,7 @@ struct kt_mon_t {
      * its callback is never called again. */
     apr_thread_mutex_t *sub_lock;
     struct {
-        kt_mon_event_fn fn;
+        kt_mon_reading_fn fn;
         void *baton;
         unsigned id;
     } subs[KT__MAX_SUBSCRIBERS];

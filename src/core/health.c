@@ -24,6 +24,7 @@ void kt_mon_health(kt_mon_t *m, kt_mon_health_t *h)
         h->by_type[e->type]++;
         h->by_severity[e->severity]++;
     }
+    memcpy(h->started_total, m->started_total, sizeof h->started_total);
     memcpy(h->active, m->active, sizeof m->active[0] * m->nactive);
     h->nactive = m->nactive;
     apr_thread_mutex_unlock(m->lock);

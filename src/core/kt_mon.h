@@ -157,10 +157,13 @@ unsigned kt_mon_events(kt_mon_t *m, const kt_event_filter_t *f, kt_event_t *out,
 void kt_mon_clear(kt_mon_t *m);
 uint64_t kt_mon_last_event_id(kt_mon_t *m);
 
-/* Called on the sampler thread with each batch of new events, in order.
- * Keep it short and never call kt_mon_stop() from it. */
-typedef void (*kt_mon_event_fn)(void *baton, const kt_event_t *events, unsigned n);
-apr_status_t kt_mon_subscribe(kt_mon_t *m, kt_mon_event_fn fn, void *baton, unsigned *id);
+/* Called on the sampler thread after every reading with the snapshot just
+ * published (borrowed for the call; kt_mon_acquire to keep one) and the
+ * events it raised, in order (n may be 0). Keep it short; never call
+ * kt_mon_stop, kt_mon_subscribe or kt_mon_unsubscribe from it. */
+typedef void (*kt_mon_reading_fn)(void *baton, const kt_snap_t *snap, const kt_event_t *events,
+                                  unsigned n);
+apr_status_t kt_mon_subscribe(kt_mon_t *m, kt_mon_reading_fn fn, void *baton, unsigned *id);
 void kt_mon_unsubscribe(kt_mon_t *m, unsigned id);
 
 /* ---- health summary and history ------------------------------------------------ */
@@ -184,6 +187,7 @@ typedef struct {
     unsigned events_logged;
     unsigned by_type[KT_EV__COUNT];     /* started events in the log, per type */
     unsigned by_severity[KT_SEV__COUNT];
+    uint64_t started_total[KT_EV__COUNT][KT_SEV__COUNT]; /* since creation; clear keeps them */
     kt_mon_active_t active[KT_MON_MAX_ACTIVE]; /* conditions holding now */
     unsigned nactive;
 } kt_mon_health_t;

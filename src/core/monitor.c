@@ -66,13 +66,11 @@ void kt_mon_destroy(kt_mon_t *m)
 
 /* ---- ingest: the one path every reading takes ---------------------------------------- */
 
-static void notify(kt_mon_t *m, const kt_event_t *events, unsigned n)
+static void notify(kt_mon_t *m, const kt_snap_t *snap, const kt_event_t *events, unsigned n)
 {
-    if (n == 0)
-        return;
     apr_thread_mutex_lock(m->sub_lock);
     for (unsigned i = 0; i < m->nsubs; i++)
-        m->subs[i].fn(m->subs[i].baton, events, n);
+        m->subs[i].fn(m->subs[i].baton, snap, events, n);
     apr_thread_mutex_unlock(m->sub_lock);
 }
 
@@ -87,18 +85,22 @@ static void ingest(kt_mon_t *m, const kt_sample_t *s, apr_pool_t *pool, double d
 
     apr_thread_mutex_lock(m->lock);
     kt_snap_t *old = m->latest;
-    m->latest = kt__snap_wrap(s, pool, ++m->samples, duration_ms);
+    kt_snap_t *snap = kt__snap_wrap(s, pool, ++m->samples, duration_ms);
+    m->latest = snap;
     m->last_sample = s->time;
     for (unsigned i = 0; i < n; i++) {
         kt__ring_push(&m->log, &m->batch[i]);
         m->last_id = m->batch[i].id;
+        if (!m->batch[i].resolved)
+            m->started_total[m->batch[i].type][m->batch[i].severity]++;
     }
     kt__ring_push(&m->hist, &point);
     m->nactive = kt__detect_active(&m->det, m->active, KT_MON_MAX_ACTIVE);
     apr_thread_mutex_unlock(m->lock);
 
     kt_snap_release(old);
-    notify(m, m->batch, n);
+    /* Only this thread replaces m->latest, so snap stays alive through notify. */
+    notify(m, snap, m->batch, n);
 }
 
 void kt_mon_ingest(kt_mon_t *m, const kt_sample_t *s, apr_pool_t *sample_pool)
@@ -238,7 +240,7 @@ uint64_t kt_mon_last_event_id(kt_mon_t *m)
     return id;
 }
 
-apr_status_t kt_mon_subscribe(kt_mon_t *m, kt_mon_event_fn fn, void *baton, unsigned *id)
+apr_status_t kt_mon_subscribe(kt_mon_t *m, kt_mon_reading_fn fn, void *baton, unsigned *id)
 {
     apr_status_t st = APR_SUCCESS;
     apr_thread_mutex_lock(m->sub_lock);

@@ -17,9 +17,8 @@
 
 /* ==== events to the log =================================================== */
 
-static void log_events(void *baton, const kt_event_t *events, unsigned n)
+static void log_events(void *baton, const kt_snap_t *snap, const kt_event_t *events, unsigned n)
 {
-    (void)baton;
     for (unsigned i = 0; i < n; i++) {
         const kt_event_t *e = &events[i];
         kt_log(e->resolved ? KT_LOG_INFO : KT_LOG_WARN, "event %llu %s %s (%s): %s",

@@ -72,7 +72,7 @@ static void *APR_THREAD_FUNC clearer_main(apr_thread_t *t, void *data)
     return NULL; /* not apr_thread_exit: its forced unwind upsets ASan */
 }
 
-static void on_events(void *baton, const kt_event_t *e, unsigned n)
+static void on_reading(void *baton, const kt_snap_t *snap, const kt_event_t *e, unsigned n)
 {
     apr_atomic_add32(baton, n);
 }
@@ -110,7 +110,7 @@ static void test_readers_against_ingest(void **state)
     assert_int_equal(kt_mon_create(&m, &c, NULL, root), APR_SUCCESS);
     volatile apr_uint32_t notified = 0;
     unsigned sub;
-    kt_mon_subscribe(m, on_events, (void *)&notified, &sub);
+    kt_mon_subscribe(m, on_reading, (void *)&notified, &sub);
 
     reader_t r[READERS];
     apr_thread_t *threads[READERS], *clearer;

@@ -1,0 +1,138 @@
+/*
+ * auth.c - the bearer token and the checks in front of every handler.
+ *
+ * The token is made once, on first start, from the system's random source
+ * and kept in a file only its owner can read; a person copies it from there
+ * (the path is logged) into the dashboard or a curl command.
+ *
+ * A browser page on another origin can send a POST to 127.0.0.1 but cannot
+ * add an Authorization header without a CORS preflight, which kotod never
+ * grants; the Origin check below refuses such requests even before that.
+ */
+#include "api_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+#include <string.h>
+
+#include <apr_file_io.h>
+#include <apr_general.h>
+#include <apr_strings.h>
+
+#define TOKEN_BYTES 32
+
+apr_status_t kt_api_load_token(const char *path, const char **token, int *created,
+                               apr_pool_t *pool)
+{
+    *created = 0;
+    apr_file_t *f;
+    apr_status_t st = apr_file_open(&f, path, APR_FOPEN_READ, 0, pool);
+    if (st == APR_SUCCESS) {
+        char buf[TOKEN_BYTES * 2 + 2] = {0};
+        apr_size_t n = sizeof buf - 1;
+        st = apr_file_read(f, buf, &n);
+        apr_file_close(f);
+        if (st != APR_SUCCESS && st != APR_EOF)
+            return st;
+        buf[strcspn(buf, "\r\n")] = '\0';
+        if (strlen(buf) < 16)
+            return KT_EPARSE; /* an empty or truncated token file protects nothing */
+        *token = apr_pstrdup(pool, buf);
+        return APR_SUCCESS;
+    }
+    if (!APR_STATUS_IS_ENOENT(st))
+        return st;
+
+    unsigned char raw[TOKEN_BYTES];
+    if ((st = apr_generate_random_bytes(raw, sizeof raw)) != APR_SUCCESS)
+        return st;
+    char *hex = apr_palloc(pool, TOKEN_BYTES * 2 + 1);
+    for (int i = 0; i < TOKEN_BYTES; i++)
+        snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+    /* EXCL: two daemons starting at once must not hand out different tokens. */
+    st = apr_file_open(&f, path, APR_FOPEN_WRITE | APR_FOPEN_CREATE | APR_FOPEN_EXCL,
+                       APR_FPROT_UREAD | APR_FPROT_UWRITE, pool);
+    if (st != APR_SUCCESS)
+        return st;
+    apr_size_t len = TOKEN_BYTES * 2;
+    st = apr_file_write_full(f, hex, len, NULL);
+    if (st == APR_SUCCESS)
+        st = apr_file_puts("\n", f);
+    apr_file_close(f);
+    if (st != APR_SUCCESS)
+        return st;
+    *token = hex;
+    *created = 1;
+    return APR_SUCCESS;
+}
+
+/* Compares without an early exit, so timing does not leak the prefix. */
+static int same_secret(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    unsigned char diff = la != lb;
+    for (size_t i = 0; i < la && i < lb; i++)
+        diff |= (unsigned char)(a[i] ^ b[i]);
+    return diff == 0;
+}
+
+static int has_token(kt_api_t *api, kt_http_req_t *req)
+{
+    const char *h = kt_http_header(req, "Authorization");
+    return h && strncasecmp(h, "Bearer ", 7) == 0 && same_secret(h + 7, api->token);
+}
+
+/* An Origin header that names anything but this very host is another site. */
+static int cross_origin(kt_http_req_t *req)
+{
+    const char *site = kt_http_header(req, "Sec-Fetch-Site");
+    if (site && strcmp(site, "same-origin") != 0 && strcmp(site, "none") != 0)
+        return 1;
+    const char *origin = kt_http_header(req, "Origin");
+    if (!origin)
+        return 0;
+    const char *host = kt_http_header(req, "Host");
+    if (!host)
+        return 1;
+    const char *rest = strncmp(origin, "http://", 7) == 0 ? origin + 7 : NULL;
+    return !rest || strcmp(rest, host) != 0;
+}
+
+int kt__api_allow(kt_api_t *api, kt_http_req_t *req, int changes_state)
+{
+    if (changes_state && cross_origin(req)) {
+        kt_http_reply_error(req, 403, "cross_origin",
+                            "requests that change state must come from this host's own pages");
+        return 0;
+    }
+    if ((changes_state || api->require_token_always) && !has_token(api, req)) {
+        kt_http_set_header(req, "WWW-Authenticate", "Bearer realm=\"koto\"");
+        kt_http_reply_error(req, 401, "unauthorized",
+                            "%s", kt_http_header(req, "Authorization")
+                                ? "the bearer token is not valid"
+                                : "this request needs an Authorization: Bearer token; "
+                                  "kotod logged the token file's path at start");
+        return 0;
+    }
+    return 1;
+}
+
+int kt__api_query_u64(kt_http_req_t *req, const char *name, uint64_t def, uint64_t max,
+                      uint64_t *out)
+{
+    const char *v = kt_http_query(req, name);
+    *out = def;
+    if (!v)
+        return 0;
+    char *end;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (!*v || *end || *v == '-' || n > max) {
+        kt_http_reply_error(req, 400, "bad_parameter",
+                            "%s must be a whole number from 0 to %llu, not '%s'", name,
+                            (unsigned long long)max, v);
+        return -1;
+    }
+    *out = n;
+    return 0;
+}

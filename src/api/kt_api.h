@@ -1,0 +1,34 @@
+/*
+ * kt_api.h - koto's REST API: the seed's endpoints under /api/agent/, plus
+ * /metrics, /healthz and the dashboard, registered on an HTTP server.
+ *
+ * Handlers only read snapshots and call the monitor's public functions; they
+ * hold no state of their own beyond what kt_api_t points to.
+ *
+ * Access: anything that changes state needs "Authorization: Bearer <token>"
+ * and must not come from another origin; with require_token_always (a
+ * non-loopback listener) every endpoint needs the token.
+ */
+#ifndef KT_API_H
+#define KT_API_H
+
+#include "kt_http.h"
+#include "kt_mon.h"
+
+typedef struct {
+    kt_mon_t *mon;
+    kt_http_t *http;          /* for its request counters in /metrics */
+    const char *token;        /* the bearer token; never NULL */
+    int require_token_always;
+    const char *web_dir;      /* dashboard files; NULL serves a built-in placeholder */
+    apr_time_t started;
+} kt_api_t;
+
+apr_status_t kt_api_register(kt_http_t *http, kt_api_t *api);
+
+/* Reads the token from path, or creates it (32 random bytes, hex, mode 0600)
+ * when the file does not exist. The token is allocated in pool. */
+apr_status_t kt_api_load_token(const char *path, const char **token, int *created,
+                               apr_pool_t *pool);
+
+#endif

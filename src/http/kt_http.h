@@ -1,0 +1,124 @@
+/*
+ * kt_http.h - koto's HTTP/1.1 frontend on APR.
+ *
+ * DESIGN
+ * One event-loop thread owns every socket through an apr_pollset: it
+ * accepts, reads, parses (http-parser; no hand-written parsing), enforces
+ * limits and timeouts, and writes. A complete request is handed to a bounded
+ * pool of worker threads, which run the route's handler; the handler builds
+ * the response in memory and returns; the loop writes it. Connections are
+ * keep-alive and may pipeline: requests on one connection are answered in
+ * order, one at a time.
+ *
+ * Memory: each connection has its own pool (recycled), each request a
+ * subpool cleared after its response. A handler allocates from
+ * kt_http_pool(req) and keeps nothing from it after returning.
+ *
+ * Streams (server-sent events): a handler may turn its connection into a
+ * stream with kt_http_stream_open(); the loop then owns the connection and
+ * writes whatever any thread queues with kt_http_stream_write(), until the
+ * client leaves, the stream is closed, or the server stops.
+ *
+ * Errors are JSON everywhere: {"error": {"code": "...", "message": "..."}}.
+ * Limits answer 400, 404, 405 (with Allow), 408, 411, 413, 414, 431, 503.
+ *
+ * Thread-safety: kt_http_route() before kt_http_start() only. Request
+ * functions are for the handler's thread while it runs. Stream functions
+ * are safe from any thread.
+ */
+#ifndef KT_HTTP_H
+#define KT_HTTP_H
+
+#include <apr_pools.h>
+#include <jansson.h>
+
+typedef struct kt_http_t kt_http_t;
+typedef struct kt_http_req_t kt_http_req_t;
+typedef struct kt_http_stream_t kt_http_stream_t;
+
+typedef struct {
+    const char *listen;          /* "127.0.0.1:5000", "[::1]:0", "0.0.0.0:8080"; port 0 picks one */
+    unsigned workers;            /* handler threads */
+    unsigned max_connections;    /* beyond: 503 and close */
+    apr_size_t max_header_bytes; /* request line + headers; beyond: 431 */
+    unsigned max_headers;        /* header count; beyond: 431 */
+    apr_size_t max_url_bytes;    /* beyond: 414 */
+    apr_size_t max_body_bytes;   /* beyond: 413 */
+    unsigned header_timeout_ms;  /* the whole head must arrive within this: else 408 */
+    unsigned body_timeout_ms;    /* the body must keep arriving: no gap longer than this */
+    unsigned idle_timeout_ms;    /* keep-alive connection with no request: closed */
+    unsigned write_timeout_ms;   /* a client that stops reading: closed */
+    unsigned shutdown_grace_ms;  /* kt_http_stop lets responses in flight finish this long */
+    apr_size_t max_stream_queue; /* bytes queued for a stream before it is dropped as too slow */
+} kt_http_conf_t;
+
+void kt_http_conf_defaults(kt_http_conf_t *conf);
+
+typedef void (*kt_http_handler_fn)(kt_http_req_t *req, void *baton);
+
+apr_status_t kt_http_create(kt_http_t **out, const kt_http_conf_t *conf, apr_pool_t *pool);
+
+/* Adds a route. path is exact ("/healthz"), or ends in "/*" to match that
+ * prefix ("/api/agent/tools/*"; kt_http_route_tail gives the rest). A path
+ * known under other methods answers 405 with an Allow header; an unknown
+ * path 404. HEAD is served by the GET handler without the body. */
+apr_status_t kt_http_route(kt_http_t *s, const char *method, const char *path,
+                           kt_http_handler_fn fn, void *baton);
+
+/* Binds, listens and starts the loop and the workers. */
+apr_status_t kt_http_start(kt_http_t *s);
+/* The bound address, "127.0.0.1:43567" or "[::1]:5000" (valid after start). */
+const char *kt_http_address(kt_http_t *s);
+/* Stops accepting, lets requests in flight finish within the grace period,
+ * closes streams (their on_close runs), joins every thread. Idempotent. */
+void kt_http_stop(kt_http_t *s);
+
+typedef struct {
+    unsigned long long requests;       /* responses sent */
+    unsigned long long by_class[6];    /* [2] = 2xx ... [5] = 5xx */
+    unsigned connections_open, streams_open;
+} kt_http_stats_t;
+void kt_http_stats(kt_http_t *s, kt_http_stats_t *out);
+
+/* ---- the request, for its handler ------------------------------------------------- */
+
+apr_pool_t *kt_http_pool(kt_http_req_t *req);
+const char *kt_http_method(kt_http_req_t *req);
+const char *kt_http_path(kt_http_req_t *req);       /* percent-decoded, no query */
+const char *kt_http_route_tail(kt_http_req_t *req); /* after the prefix of a "/*" route, else "" */
+const char *kt_http_query(kt_http_req_t *req, const char *name); /* decoded value or NULL */
+const char *kt_http_header(kt_http_req_t *req, const char *name); /* case-insensitive, or NULL */
+const char *kt_http_body(kt_http_req_t *req, apr_size_t *len);    /* NUL-terminated; "" if none */
+const char *kt_http_remote(kt_http_req_t *req);     /* "127.0.0.1:51234" */
+int kt_http_remote_is_loopback(kt_http_req_t *req);
+
+/* ---- the response ---------------------------------------------------------------- */
+
+/* Adds a response header (e.g. "Cache-Control"). */
+void kt_http_set_header(kt_http_req_t *req, const char *name, const char *value);
+void kt_http_reply(kt_http_req_t *req, int status, const char *content_type, const char *body,
+                   apr_size_t len);
+/* Serialises and takes ownership of j (decref'd). */
+void kt_http_reply_json(kt_http_req_t *req, int status, json_t *j);
+/* {"error": {"code": code, "message": printf(fmt, ...)}} */
+void kt_http_reply_error(kt_http_req_t *req, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* ---- streams ---------------------------------------------------------------------------- */
+
+/* Sends a 200 head with content_type (no Content-Length; the connection
+ * closes when the stream ends) and hands the connection to the loop. The
+ * handler returns afterwards without replying. on_close (may be NULL) runs
+ * once, on the loop thread, when the stream ends for any reason; after it the
+ * stream only answers writes with APR_EOF. The caller holds one reference
+ * and drops it with kt_http_stream_release. */
+kt_http_stream_t *kt_http_stream_open(kt_http_req_t *req, const char *content_type,
+                                      void (*on_close)(void *baton), void *baton);
+/* Queues bytes; APR_EOF once the stream has ended, KT_ETOOBIG (and the
+ * stream ends) when the client has fallen max_stream_queue behind. */
+apr_status_t kt_http_stream_write(kt_http_stream_t *st, const char *data, apr_size_t len);
+/* Ends the stream after what is queued has been written. */
+void kt_http_stream_close(kt_http_stream_t *st);
+void kt_http_stream_release(kt_http_stream_t *st);
+
+#endif
