@@ -1,10 +1,12 @@
 /* parse_misc.c - the one-line files: /proc/loadavg, /proc/uptime, and /proc/vmstat. */
 #include "linux.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* strtod that refuses an empty field and NaN/inf spellings. */
+/* strtod that refuses an empty field, NaN/inf spellings, and a number too
+ * large for a double (strtod returns HUGE_VAL for "1e999"). */
 static int parse_double(const char **pp, double *out)
 {
     const char *p = *pp;
@@ -14,7 +16,7 @@ static int parse_double(const char **pp, double *out)
         return -1;
     char *end;
     double v = strtod(p, &end);
-    if (end == p)
+    if (end == p || !isfinite(v))
         return -1;
     *out = v;
     *pp = end;

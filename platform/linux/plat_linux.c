@@ -286,8 +286,10 @@ apr_status_t kt_plat_sample(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
     kt_plat_sample_init(s);
     s->time = apr_time_now();
     s->os = "linux";
-    s->hostname = p->hostname;
-    s->kernel = p->kernel;
+    /* Copied: the sample lives in the caller's pool and may outlive the handle
+     * (apr_pstrdup keeps NULL as NULL). */
+    s->hostname = apr_pstrdup(pool, p->hostname);
+    s->kernel = apr_pstrdup(pool, p->kernel);
 
     /* Build the next state in the pool the previous-but-one reading used. */
     p->cur_state ^= 1;

@@ -139,9 +139,16 @@ apr_status_t kt__read_procs(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
 
     s->procs = apr_pmemdup(pool, procs, sizeof *procs * (n ? n : 1));
     s->nprocs = n;
-    s->procs_total = n;
-    if (!kt_known_u64(s->threads_total) && threads_known)
-        s->threads_total = threads;
+    if (n == 0) {
+        /* Every system runs at least one process: none readable means the
+         * source failed, so the counts are unknown rather than 0. */
+        s->procs_running = s->procs_sleeping = s->procs_blocked = s->procs_zombie =
+            s->procs_stopped = s->procs_idle = KT_UNKNOWN_U64;
+    } else {
+        s->procs_total = n;
+        if (!kt_known_u64(s->threads_total) && threads_known)
+            s->threads_total = threads;
+    }
     apr_pool_destroy(scratch);
 
     kt__plat_rank_procs(s, p->top_n, pool);

@@ -1,0 +1,42 @@
+/*
+ * kt_test_util.h - assertions the platform tests share (header-only, static).
+ *
+ * CMocka 1.1 compares doubles only as floats, which loses the digits the
+ * fixture arithmetic is exact to, so doubles get their own checks here.
+ */
+#ifndef KT_TEST_UTIL_H
+#define KT_TEST_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+
+/* Equal within 1e-9 relative (absolute below 1): the fixtures' expected
+ * values are exact, only the division's rounding may differ. */
+static inline void kt_test_close(double got, double want, const char *expr, const char *file,
+                                 int line)
+{
+    double tol = 1e-9 * (fabs(want) > 1.0 ? fabs(want) : 1.0);
+    if (!isnan(got) && fabs(got - want) <= tol)
+        return;
+    print_error("%s = %.15g, expected %.15g\n", expr, got, want);
+    _fail(file, line);
+}
+
+static inline void kt_test_nan(double got, const char *expr, const char *file, int line)
+{
+    if (isnan(got))
+        return;
+    print_error("%s = %.15g, expected unknown (NAN)\n", expr, got);
+    _fail(file, line);
+}
+
+#define assert_close(got, want) kt_test_close((got), (want), #got, __FILE__, __LINE__)
+#define assert_nan(got) kt_test_nan((got), #got, __FILE__, __LINE__)
+#define assert_unknown_u64(got) assert_true((got) == KT_UNKNOWN_U64)
+
+#endif
