@@ -54,7 +54,9 @@ apr_status_t kt_mon_create(kt_mon_t **out, const kt_mon_conf_t *conf, kt_plat_t 
     kt__ring_init(&m->hist, sizeof(kt_hist_point_t), conf->history_capacity, pool);
     kt__detect_init(&m->det, pool);
     m->batch = apr_palloc(pool, sizeof(kt_event_t) * KT__MAX_BATCH);
-    apr_pool_cleanup_register(pool, m, mon_cleanup, apr_pool_cleanup_null);
+    /* A pre-cleanup: it must stop the sampler before the pool's children,
+     * the thread's own run pool among them, are destroyed. */
+    apr_pool_pre_cleanup_register(pool, m, mon_cleanup);
     *out = m;
     return APR_SUCCESS;
 }
