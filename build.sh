@@ -18,6 +18,13 @@ build() { # dir, extra cmake args...
   cmake --build "$dir" -j "$jobs"
 }
 
+node_deps() { # the test tools in package.json, pinned by package-lock.json
+  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
+    npm ci --no-audit --no-fund --loglevel=error
+    touch node_modules
+  fi
+}
+
 scripts/install-deps.sh
 case "$mode" in
   run)
@@ -29,10 +36,12 @@ case "$mode" in
     ;;
   test)
     build build
+    node_deps
     ctest --test-dir build --output-on-failure -j "$jobs"
     ;;
   sanitize)
     build build-asan -DKT_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+    node_deps
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
       ctest --test-dir build-asan --output-on-failure -j "$jobs"
     ;;

@@ -6,9 +6,12 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libapr1-dev libaprutil1-dev liblua5.4-dev libjansson-dev libhttp-parser-dev
-  libcmocka-dev
-  jq procps
+  libcmocka-dev libsystemd-dev
+  jq procps curl prometheus
 )
+
+# Node runs the OpenAPI conformance and browser tests; any recent one will do.
+command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -15,6 +15,15 @@ int kt__api_allow(kt_api_t *api, kt_http_req_t *req, int changes_state);
 int kt__api_query_u64(kt_http_req_t *req, const char *name, uint64_t def, uint64_t max,
                       uint64_t *out);
 
+/* The analysis steps (analysis.c) shared by /optimize and the tools. */
+json_t *kt__api_raw_steps(const kt_sample_t *s, const kt_mon_health_t *h);
+/* The latest reading without the full process table, or null (monitor.c). */
+json_t *kt__api_snapshot_json(kt_api_t *api);
+/* The answer of every endpoint that needs the Lua engine until it lands. */
+void kt__api_reply_needs_rules(kt_http_req_t *req);
+
+apr_status_t kt__api_stream_routes(kt_http_t *http, kt_api_t *api, apr_pool_t *pool,
+                                   unsigned *sub_id);
 void kt__api_monitor_routes(kt_http_t *http, kt_api_t *api);
 void kt__api_metrics_routes(kt_http_t *http, kt_api_t *api);
 void kt__api_optimize_routes(kt_http_t *http, kt_api_t *api);

@@ -22,9 +22,15 @@ typedef struct {
     int require_token_always;
     const char *web_dir;      /* dashboard files; NULL serves a built-in placeholder */
     apr_time_t started;
+    unsigned stream_sub;      /* set by kt_api_register */
 } kt_api_t;
 
-apr_status_t kt_api_register(kt_http_t *http, kt_api_t *api);
+/* Adds every route to http (before kt_http_start); api must outlive the
+ * server. Allocates its small state in pool. */
+apr_status_t kt_api_register(kt_http_t *http, kt_api_t *api, apr_pool_t *pool);
+/* Drops the monitor subscription; call after kt_http_stop, before the
+ * monitor is destroyed. */
+void kt_api_unregister(kt_api_t *api);
 
 /* Reads the token from path, or creates it (32 random bytes, hex, mode 0600)
  * when the file does not exist. The token is allocated in pool. */

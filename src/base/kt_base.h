@@ -5,7 +5,8 @@
  * code, or one of the KT_E* codes below (in APR's application range), so
  * kt_strerror() renders any of them. Outputs go last, through pointers.
  *
- * Log: one line per message on stderr, "2026-11-24T05:28:38Z info  text".
+ * Log: one line per message on stderr, "2026-11-24T05:28:38Z info  text",
+ * or to a sink the daemon installs (syslog when detached).
  * Safe to call from any thread; never call from a signal handler.
  */
 #ifndef KT_BASE_H
@@ -26,6 +27,10 @@ const char *kt_strerror(apr_status_t st, char *buf, size_t len);
 typedef enum { KT_LOG_ERROR, KT_LOG_WARN, KT_LOG_INFO, KT_LOG_DEBUG } kt_log_level_t;
 
 void kt_log_set_level(kt_log_level_t level);
+/* Sends messages (without timestamp and level prefix) to sink instead of
+ * stderr, e.g. syslog or the Windows Event Log; NULL restores stderr. */
+typedef void (*kt_log_sink_fn)(kt_log_level_t level, const char *message);
+void kt_log_set_sink(kt_log_sink_fn sink);
 /* Parses "error|warn|info|debug"; returns 0 on success. */
 int kt_log_parse_level(const char *name, kt_log_level_t *out);
 void kt_log(kt_log_level_t level, const char *fmt, ...)

@@ -12,9 +12,11 @@
 #include <time.h>
 
 static volatile kt_log_level_t log_level = KT_LOG_INFO;
+static kt_log_sink_fn log_sink;
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
 void kt_log_set_level(kt_log_level_t level) { log_level = level; }
+void kt_log_set_sink(kt_log_sink_fn sink) { log_sink = sink; }
 
 int kt_log_parse_level(const char *name, kt_log_level_t *out)
 {
@@ -32,12 +34,19 @@ void kt_log(kt_log_level_t level, const char *fmt, ...)
     if (level > log_level)
         return;
     char line[1024];
+    va_list ap;
+    if (log_sink) {
+        va_start(ap, fmt);
+        vsnprintf(line, sizeof line, fmt, ap);
+        va_end(ap);
+        log_sink(level, line);
+        return;
+    }
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
     size_t n = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%SZ ", &tm);
     n += (size_t)snprintf(line + n, sizeof line - n, "%-5s ", level_names[level]);
-    va_list ap;
     va_start(ap, fmt);
     vsnprintf(line + n, sizeof line - n, fmt, ap);
     va_end(ap);

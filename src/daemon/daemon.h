@@ -13,6 +13,11 @@ typedef struct {
     const char *procfs[KT_MAX_PROCFS]; /* two only with --once: a t0/t1 pair */
     unsigned nprocfs;
     const char *sysfs, *rootfs;
+    const char *listen;    /* ADDR:PORT, [V6]:PORT; port 0 picks one */
+    const char *state_dir; /* the token lives here */
+    const char *web_dir;   /* dashboard files */
+    const char *pidfile;   /* with --daemon */
+    int daemonize, syslog, check;
     unsigned interval_ms;
     unsigned once_delay_ms;
     unsigned top_n;
@@ -26,5 +31,15 @@ int kt_opts_parse(kt_opts_t *o, int argc, const char *const *argv, apr_pool_t *p
 
 /* kotod --once: one full sample as JSON on stdout. Returns the exit code. */
 int kt_run_once(const kt_opts_t *o, apr_pool_t *pool);
+
+/* unixd.c: detach with a locked pidfile and log to syslog; -1 on failure
+ * (reported on stderr while still attached). */
+int kt_daemonize(const char *pidfile);
+void kt_log_use_syslog(void);
+/* systemd's sd_notify; no-ops when not run by systemd. */
+void kt_notify_ready(const char *address);
+void kt_notify_stopping(void);
+void kt_notify_reloading(void);
+void kt_notify_reloaded(void);
 
 #endif

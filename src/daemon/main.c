@@ -1,6 +1,7 @@
 /*
- * main.c - kotod: parse options, then either print one sample (--once) or
- * run the monitor in the foreground until SIGINT or SIGTERM.
+ * main.c - kotod: parse options, then print one sample (--once), check the
+ * configuration (-t), or serve: the monitor, the HTTP API and the dashboard,
+ * in the foreground (or detached with -d) until SIGINT or SIGTERM.
  *
  * Signals: all are blocked before any thread starts (apr_setup_signal_thread)
  * and the main thread takes them synchronously with sigwait
@@ -9,11 +10,17 @@
 #include "daemon.h"
 
 #include <signal.h>
-#include <unistd.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
+#include <apr_file_info.h>
 #include <apr_general.h>
+#include <apr_strings.h>
 #include <apr_thread_proc.h>
+
+#include "kt_api.h"
+#include "kt_http.h"
 
 /* ==== events to the log =================================================== */
 
@@ -37,11 +44,99 @@ static int on_signal(int signum)
         kt_log(KT_LOG_INFO, "%s received, stopping", signum == SIGINT ? "SIGINT" : "SIGTERM");
         return 1; /* leave apr_signal_thread */
     case SIGHUP:
+        kt_notify_reloading();
         kt_log(KT_LOG_INFO, "SIGHUP received; there is no configuration file to reload yet");
+        kt_notify_reloaded();
         return 0;
     default:
         return 0;
     }
+}
+
+/* ==== configuration checks shared by -t and start-up ========================== */
+
+/* Splits "host:port" or "[v6]:port" (apr_parse_addr_port refuses port 0,
+ * which here means "pick a free one"). Returns the host, or NULL when the
+ * address is malformed. */
+static const char *listen_host(const char *listen, apr_pool_t *pool)
+{
+    const char *colon = strrchr(listen, ':');
+    if (!colon || colon == listen || !colon[1] || strlen(colon + 1) > 5)
+        return NULL;
+    for (const char *p = colon + 1; *p; p++)
+        if (*p < '0' || *p > '9')
+            return NULL;
+    if (atoi(colon + 1) > 65535)
+        return NULL;
+    if (listen[0] == '[')
+        return colon[-1] == ']' ? apr_pstrndup(pool, listen + 1, (apr_size_t)(colon - listen - 2))
+                                : NULL;
+    const char *host = apr_pstrndup(pool, listen, (apr_size_t)(colon - listen));
+    return strchr(host, ':') ? NULL : host; /* a bare v6 address needs brackets */
+}
+
+/* 1 for 127.0.0.0/8, ::1 and localhost: only this machine can connect. */
+static int loopback_listen(const char *listen, apr_pool_t *pool)
+{
+    const char *host = listen_host(listen, pool);
+    return host && (strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 ||
+                    strcmp(host, "localhost") == 0);
+}
+
+static int check_listen(const char *listen, apr_pool_t *pool)
+{
+    if (!listen_host(listen, pool)) {
+        kt_log(KT_LOG_ERROR, "--listen '%s' is not ADDRESS:PORT (e.g. 127.0.0.1:5000, [::1]:0)",
+               listen);
+        return -1;
+    }
+    return 0;
+}
+
+/* Creates the state directory (owner only) and loads or makes the token. */
+static int prepare_state(const kt_opts_t *o, const char **token, apr_pool_t *pool)
+{
+    char err[128];
+    apr_status_t st = apr_dir_make_recursive(o->state_dir, APR_FPROT_OS_DEFAULT & 0700, pool);
+    if (st != APR_SUCCESS) {
+        kt_log(KT_LOG_ERROR, "cannot create the state directory %s: %s", o->state_dir,
+               kt_strerror(st, err, sizeof err));
+        return -1;
+    }
+    const char *path = apr_pstrcat(pool, o->state_dir, "/token", NULL);
+    int created;
+    st = kt_api_load_token(path, token, &created, pool);
+    if (st != APR_SUCCESS) {
+        kt_log(KT_LOG_ERROR, "cannot read or create the API token %s: %s", path,
+               kt_strerror(st, err, sizeof err));
+        return -1;
+    }
+    kt_log(KT_LOG_INFO, "API token %s %s (send it as Authorization: Bearer <token>)",
+           created ? "created in" : "read from", path);
+    return 0;
+}
+
+static int check_config(const kt_opts_t *o, apr_pool_t *pool)
+{
+    const char *token;
+    kt_plat_opts_t popts = {o->nprocfs ? o->procfs[0] : NULL, o->sysfs, o->rootfs, o->top_n};
+    kt_plat_t *plat;
+    char err[128];
+    apr_status_t st;
+    if (check_listen(o->listen, pool) || prepare_state(o, &token, pool))
+        return 1;
+    if ((st = kt_plat_open(&plat, &popts, pool)) != APR_SUCCESS) {
+        kt_log(KT_LOG_ERROR, "cannot open %s: %s", popts.procfs ? popts.procfs : "/proc",
+               kt_strerror(st, err, sizeof err));
+        return 1;
+    }
+    kt_plat_close(plat);
+    apr_finfo_t fi;
+    if (apr_stat(&fi, o->web_dir, APR_FINFO_TYPE, pool) != APR_SUCCESS || fi.filetype != APR_DIR)
+        kt_log(KT_LOG_WARN, "dashboard directory %s not found; a placeholder page is served",
+               o->web_dir);
+    kt_log(KT_LOG_INFO, "configuration is valid");
+    return 0;
 }
 
 /* ==== the daemon ================================================================ */
@@ -49,6 +144,16 @@ static int on_signal(int signum)
 static int run_daemon(const kt_opts_t *o, apr_pool_t *pool)
 {
     char err[128];
+    const char *token;
+    if (check_listen(o->listen, pool) || prepare_state(o, &token, pool))
+        return 1;
+    if (o->daemonize && kt_daemonize(o->pidfile) != 0)
+        return 1;
+    if (o->syslog && !o->daemonize)
+        kt_log_use_syslog();
+    /* Must precede every thread, so they all inherit the blocked mask. */
+    apr_setup_signal_thread();
+
     kt_plat_opts_t popts = {o->nprocfs ? o->procfs[0] : NULL, o->sysfs, o->rootfs, o->top_n};
     kt_plat_t *plat;
     apr_status_t st = kt_plat_open(&plat, &popts, pool);
@@ -61,21 +166,55 @@ static int run_daemon(const kt_opts_t *o, apr_pool_t *pool)
     kt_mon_conf_defaults(&conf);
     conf.interval_ms = o->interval_ms;
     conf.top_n = o->top_n;
-
     kt_mon_t *mon;
     unsigned sub;
     if ((st = kt_mon_create(&mon, &conf, plat, pool)) != APR_SUCCESS ||
-        (st = kt_mon_subscribe(mon, log_events, NULL, &sub)) != APR_SUCCESS ||
-        (st = kt_mon_start(mon)) != APR_SUCCESS) {
-        kt_log(KT_LOG_ERROR, "cannot start the monitor: %s", kt_strerror(st, err, sizeof err));
+        (st = kt_mon_subscribe(mon, log_events, NULL, &sub)) != APR_SUCCESS) {
+        kt_log(KT_LOG_ERROR, "cannot create the monitor: %s", kt_strerror(st, err, sizeof err));
         return 1;
     }
-    kt_log(KT_LOG_INFO, "kotod %s started: reading %s every %u ms (pid %ld)", KT_VERSION,
-           popts.procfs ? popts.procfs : "/proc", conf.interval_ms, (long)getpid());
+
+    kt_http_conf_t hconf;
+    kt_http_conf_defaults(&hconf);
+    hconf.listen = o->listen;
+    apr_finfo_t fi;
+    int have_web = apr_stat(&fi, o->web_dir, APR_FINFO_TYPE, pool) == APR_SUCCESS &&
+                   fi.filetype == APR_DIR;
+    kt_api_t api = {
+        .mon = mon,
+        .token = token,
+        .require_token_always = !loopback_listen(o->listen, pool),
+        .web_dir = have_web ? o->web_dir : NULL,
+        .started = apr_time_now(),
+    };
+    if (!have_web)
+        kt_log(KT_LOG_WARN, "dashboard directory %s not found; serving a placeholder page",
+               o->web_dir);
+    kt_http_t *http;
+    if ((st = kt_http_create(&http, &hconf, pool)) != APR_SUCCESS ||
+        (st = kt_api_register(http, &api, pool)) != APR_SUCCESS ||
+        (st = kt_http_start(http)) != APR_SUCCESS) {
+        kt_log(KT_LOG_ERROR, "cannot serve on %s: %s", o->listen, kt_strerror(st, err, sizeof err));
+        return 1;
+    }
+    if (api.require_token_always)
+        kt_log(KT_LOG_WARN, "%s is reachable from other machines: every request needs the token",
+               kt_http_address(http));
+    if ((st = kt_mon_start(mon)) != APR_SUCCESS) {
+        kt_log(KT_LOG_ERROR, "cannot start the monitor: %s", kt_strerror(st, err, sizeof err));
+        kt_http_stop(http);
+        return 1;
+    }
+    kt_log(KT_LOG_INFO, "kotod %s started: reading %s every %u ms, dashboard at http://%s/monitoring-dashboard (pid %ld)",
+           KT_VERSION, popts.procfs ? popts.procfs : "/proc", conf.interval_ms,
+           kt_http_address(http), (long)getpid());
+    kt_notify_ready(kt_http_address(http));
 
     apr_signal_thread(on_signal);
 
-    kt_mon_stop(mon);
+    kt_notify_stopping();
+    kt_http_stop(http);
+    kt_api_unregister(&api);
     kt_mon_destroy(mon);
     kt_plat_close(plat);
     kt_log(KT_LOG_INFO, "stopped");
@@ -100,7 +239,7 @@ int main(int argc, const char *const *argv)
 
     if (o.once)
         return kt_run_once(&o, pool);
-    /* Must precede every thread, so they all inherit the blocked mask. */
-    apr_setup_signal_thread();
+    if (o.check)
+        return check_config(&o, pool);
     return run_daemon(&o, pool);
 }

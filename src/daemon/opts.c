@@ -6,12 +6,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include <apr_getopt.h>
+#include <apr_strings.h>
 
 enum { OPT_PROCFS = 256, OPT_SYSFS, OPT_ROOTFS, OPT_INTERVAL, OPT_ONCE, OPT_ONCE_DELAY,
-       OPT_TOP, OPT_LOG_LEVEL };
+       OPT_TOP, OPT_LOG_LEVEL, OPT_LISTEN, OPT_STATE_DIR, OPT_WEB_DIR, OPT_PIDFILE, OPT_SYSLOG };
 
 static const apr_getopt_option_t options[] = {
+    {"listen", OPT_LISTEN, 1, "address to serve on (default 127.0.0.1:5000; port 0 picks one)"},
+    {"state-dir", OPT_STATE_DIR, 1, "where the API token is kept"},
+    {"web-dir", OPT_WEB_DIR, 1, "dashboard files (default " KT_WEB_DIR ")"},
+    {"daemon", 'd', 0, "detach from the terminal (log to syslog, lock the pidfile)"},
+    {"pidfile", OPT_PIDFILE, 1, "pidfile for --daemon (default STATE_DIR/kotod.pid)"},
+    {"syslog", OPT_SYSLOG, 0, "log to syslog instead of stderr"},
+    {"check", 't', 0, "check the configuration and exit (0 when valid)"},
     {"procfs", OPT_PROCFS, 1, "read /proc from DIR (twice with --once: a t0/t1 pair)"},
     {"sysfs", OPT_SYSFS, 1, "read /sys from DIR"},
     {"rootfs", OPT_ROOTFS, 1, "prefix for filesystem mount points (statvfs)"},
@@ -64,6 +74,18 @@ static void print_error(void *data, const char *fmt, ...)
     va_end(ap);
 }
 
+/* root: /var/lib/koto; anyone else: $XDG_STATE_HOME/koto or ~/.local/state/koto. */
+static const char *default_state_dir(apr_pool_t *pool)
+{
+    if (geteuid() == 0)
+        return "/var/lib/koto";
+    const char *xdg = getenv("XDG_STATE_HOME");
+    if (xdg && *xdg == '/')
+        return apr_pstrcat(pool, xdg, "/koto", NULL);
+    const char *home = getenv("HOME");
+    return apr_pstrcat(pool, home && *home ? home : "/tmp", "/.local/state/koto", NULL);
+}
+
 int kt_opts_parse(kt_opts_t *o, int argc, const char *const *argv, apr_pool_t *pool)
 {
     memset(o, 0, sizeof *o);
@@ -71,6 +93,8 @@ int kt_opts_parse(kt_opts_t *o, int argc, const char *const *argv, apr_pool_t *p
     o->once_delay_ms = 1000;
     o->top_n = 5;
     o->log_level = KT_LOG_INFO;
+    o->listen = "127.0.0.1:5000";
+    o->web_dir = KT_WEB_DIR;
 
     apr_getopt_t *g;
     apr_getopt_init(&g, pool, argc, argv);
@@ -88,6 +112,13 @@ int kt_opts_parse(kt_opts_t *o, int argc, const char *const *argv, apr_pool_t *p
             o->procfs[o->nprocfs++] = arg;
             break;
         case OPT_SYSFS: o->sysfs = arg; break;
+        case OPT_LISTEN: o->listen = arg; break;
+        case OPT_STATE_DIR: o->state_dir = arg; break;
+        case OPT_WEB_DIR: o->web_dir = arg; break;
+        case OPT_PIDFILE: o->pidfile = arg; break;
+        case OPT_SYSLOG: o->syslog = 1; break;
+        case 'd': o->daemonize = 1; break;
+        case 't': o->check = 1; break;
         case OPT_ROOTFS: o->rootfs = arg; break;
         case OPT_INTERVAL:
             if (parse_uint("interval", arg, KT_MON_MIN_INTERVAL_MS, KT_MON_MAX_INTERVAL_MS,
@@ -126,5 +157,9 @@ int kt_opts_parse(kt_opts_t *o, int argc, const char *const *argv, apr_pool_t *p
         fprintf(stderr, "kotod: a second --procfs only makes sense with --once\n");
         return -1;
     }
+    if (!o->state_dir)
+        o->state_dir = default_state_dir(pool);
+    if (!o->pidfile)
+        o->pidfile = apr_pstrcat(pool, o->state_dir, "/kotod.pid", NULL);
     return 0;
 }

@@ -58,10 +58,10 @@ typedef void (*kt_http_handler_fn)(kt_http_req_t *req, void *baton);
 
 apr_status_t kt_http_create(kt_http_t **out, const kt_http_conf_t *conf, apr_pool_t *pool);
 
-/* Adds a route. path is exact ("/healthz"), or ends in "/*" to match that
- * prefix ("/api/agent/tools/*"; kt_http_route_tail gives the rest). A path
- * known under other methods answers 405 with an Allow header; an unknown
- * path 404. HEAD is served by the GET handler without the body. */
+// Adds a route. path is exact ("/healthz"), or ends in "/*" to match that
+// prefix ("/api/agent/tools/*"; kt_http_route_tail gives the rest). A path
+// known under other methods answers 405 with an Allow header; an unknown
+// path 404. HEAD is served by the GET handler without the body.
 apr_status_t kt_http_route(kt_http_t *s, const char *method, const char *path,
                            kt_http_handler_fn fn, void *baton);
 
@@ -85,7 +85,7 @@ void kt_http_stats(kt_http_t *s, kt_http_stats_t *out);
 apr_pool_t *kt_http_pool(kt_http_req_t *req);
 const char *kt_http_method(kt_http_req_t *req);
 const char *kt_http_path(kt_http_req_t *req);       /* percent-decoded, no query */
-const char *kt_http_route_tail(kt_http_req_t *req); /* after the prefix of a "/*" route, else "" */
+const char *kt_http_route_tail(kt_http_req_t *req); // after the prefix of a "/*" route, else ""
 const char *kt_http_query(kt_http_req_t *req, const char *name); /* decoded value or NULL */
 const char *kt_http_header(kt_http_req_t *req, const char *name); /* case-insensitive, or NULL */
 const char *kt_http_body(kt_http_req_t *req, apr_size_t *len);    /* NUL-terminated; "" if none */

@@ -5,7 +5,8 @@ set -u
 passed=0
 failed=0
 tmp=$(mktemp -d)
-trap 'kill_kotod; rm -rf "$tmp"' EXIT
+# KEEP_TMP=1 keeps the logs of a failed run for a look.
+trap 'kill_kotod; if [ -n "${KEEP_TMP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi' EXIT
 
 ok() { passed=$((passed + 1)); echo "ok   $1"; }
 not_ok() { failed=$((failed + 1)); echo "FAIL $1"; shift; [ $# -gt 0 ] && printf '     %s\n' "$@"; }

@@ -1,0 +1,276 @@
+/*
+ * metrics.c - GET /metrics in the Prometheus text exposition format 0.0.4.
+ *
+ * Host metrics follow node_exporter's conventions under the koto_ prefix
+ * (base units, _bytes, _seconds, _ratio in 0..1, _total for counters), so
+ * existing habits and alert rules translate. An unknown value is left out
+ * rather than exported as NaN or 0. Label values are escaped as the format
+ * requires (backslash, double quote, newline).
+ */
+#include "api_internal.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+#include <apr_strings.h>
+
+typedef struct {
+    char *buf;
+    size_t len, cap;
+} out_t;
+
+static void put(out_t *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(out_t *o, const char *fmt, ...)
+{
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+            return;
+        if ((size_t)n < o->cap - o->len) {
+            o->len += (size_t)n;
+            return;
+        }
+        size_t cap = o->cap * 2 + (size_t)n;
+        char *bigger = realloc(o->buf, cap);
+        if (!bigger)
+            return;
+        o->buf = bigger;
+        o->cap = cap;
+    }
+}
+
+static void family(out_t *o, const char *name, const char *type, const char *help)
+{
+    put(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* A label value with \, " and newline escaped, in a buffer of its own. */
+static const char *esc(char *buf, size_t len, const char *v)
+{
+    size_t j = 0;
+    for (size_t i = 0; v && v[i] && j + 3 < len; i++) {
+        if (v[i] == '\\' || v[i] == '"') {
+            buf[j++] = '\\';
+            buf[j++] = v[i];
+        } else if (v[i] == '\n') {
+            buf[j++] = '\\';
+            buf[j++] = 'n';
+        } else {
+            buf[j++] = v[i];
+        }
+    }
+    buf[j] = '\0';
+    return buf;
+}
+
+static void gauge(out_t *o, const char *name, const char *labels, double v)
+{
+    if (kt_known(v))
+        put(o, "%s%s %.17g\n", name, labels ? labels : "", v);
+}
+
+static void gauge_u64(out_t *o, const char *name, const char *labels, uint64_t v)
+{
+    if (kt_known_u64(v))
+        put(o, "%s%s %llu\n", name, labels ? labels : "", (unsigned long long)v);
+}
+
+static double ratio(double pct) { return kt_known(pct) ? pct / 100.0 : NAN; }
+
+static void cpu_metrics(out_t *o, const kt_sample_t *s)
+{
+    static const char *const modes[] = {"user", "nice", "system", "idle", "iowait",
+                                        "irq", "softirq", "steal"};
+    const double shares[] = {s->cpu.user_pct, s->cpu.nice_pct, s->cpu.system_pct,
+                             s->cpu.idle_pct, s->cpu.iowait_pct, s->cpu.irq_pct,
+                             s->cpu.softirq_pct, s->cpu.steal_pct};
+    family(o, "koto_cpu_mode_ratio", "gauge", "Share of CPU time in each mode over the last interval.");
+    for (size_t i = 0; i < KT_ARRAY_SIZE(modes); i++) {
+        char labels[64];
+        snprintf(labels, sizeof labels, "{mode=\"%s\"}", modes[i]);
+        gauge(o, "koto_cpu_mode_ratio", labels, ratio(shares[i]));
+    }
+    family(o, "koto_cpu_busy_ratio", "gauge", "Share of CPU time not idle nor waiting for I/O, all CPUs.");
+    gauge(o, "koto_cpu_busy_ratio", NULL, ratio(s->cpu.busy_pct));
+    family(o, "koto_cpu_core_busy_ratio", "gauge", "Busy share of each logical CPU.");
+    for (unsigned i = 0; i < s->ncores; i++) {
+        char labels[32];
+        snprintf(labels, sizeof labels, "{cpu=\"%u\"}", i);
+        gauge(o, "koto_cpu_core_busy_ratio", labels, ratio(s->cores[i].busy_pct));
+    }
+    family(o, "koto_cpus", "gauge", "Logical CPUs online.");
+    gauge_u64(o, "koto_cpus", NULL, s->ncpu);
+    family(o, "koto_load1", "gauge", "1-minute load average.");
+    gauge(o, "koto_load1", NULL, s->load1);
+    family(o, "koto_load5", "gauge", "5-minute load average.");
+    gauge(o, "koto_load5", NULL, s->load5);
+    family(o, "koto_load15", "gauge", "15-minute load average.");
+    gauge(o, "koto_load15", NULL, s->load15);
+    family(o, "koto_boot_time_seconds", "gauge", "Boot time, seconds since the epoch.");
+    if (s->boot_time >= 0)
+        put(o, "koto_boot_time_seconds %lld\n", (long long)s->boot_time);
+    family(o, "koto_uptime_seconds", "gauge", "Seconds since boot.");
+    gauge(o, "koto_uptime_seconds", NULL, s->uptime_s);
+}
+
+static void memory_metrics(out_t *o, const kt_sample_t *s)
+{
+    const kt_mem_t *m = &s->mem;
+    family(o, "koto_memory_total_bytes", "gauge", "Physical memory.");
+    gauge_u64(o, "koto_memory_total_bytes", NULL, m->total_bytes);
+    family(o, "koto_memory_available_bytes", "gauge", "Memory available for new work without swapping.");
+    gauge_u64(o, "koto_memory_available_bytes", NULL, m->available_bytes);
+    family(o, "koto_memory_used_ratio", "gauge", "Share of memory in use (total - available).");
+    gauge(o, "koto_memory_used_ratio", NULL, ratio(m->used_pct));
+    family(o, "koto_swap_total_bytes", "gauge", "Swap space.");
+    gauge_u64(o, "koto_swap_total_bytes", NULL, m->swap_total_bytes);
+    family(o, "koto_swap_used_bytes", "gauge", "Swap space in use.");
+    gauge_u64(o, "koto_swap_used_bytes", NULL, m->swap_used_bytes);
+}
+
+static void process_metrics(out_t *o, const kt_sample_t *s)
+{
+    const struct {
+        const char *state;
+        uint64_t n;
+    } states[] = {{"running", s->procs_running}, {"sleeping", s->procs_sleeping},
+                  {"blocked", s->procs_blocked}, {"zombie", s->procs_zombie},
+                  {"stopped", s->procs_stopped}, {"idle", s->procs_idle}};
+    family(o, "koto_processes", "gauge", "Processes by state.");
+    for (size_t i = 0; i < KT_ARRAY_SIZE(states); i++) {
+        char labels[48];
+        snprintf(labels, sizeof labels, "{state=\"%s\"}", states[i].state);
+        gauge_u64(o, "koto_processes", labels, states[i].n);
+    }
+    family(o, "koto_threads", "gauge", "Threads of all processes.");
+    gauge_u64(o, "koto_threads", NULL, s->threads_total);
+}
+
+static void fs_metrics(out_t *o, const kt_sample_t *s)
+{
+    static const char *const names[] = {"koto_filesystem_size_bytes", "koto_filesystem_avail_bytes",
+                                        "koto_filesystem_used_ratio",
+                                        "koto_filesystem_inodes_used_ratio"};
+    static const char *const help[] = {"Filesystem size.", "Space available to unprivileged users.",
+                                       "Share used, as df computes it.", "Share of inodes used."};
+    for (size_t k = 0; k < KT_ARRAY_SIZE(names); k++) {
+        family(o, names[k], "gauge", help[k]);
+        for (unsigned i = 0; i < s->nfs; i++) {
+            const kt_fs_t *f = &s->fs[i];
+            char a[512], b[512], c[128], labels[1200];
+            snprintf(labels, sizeof labels, "{mountpoint=\"%s\",device=\"%s\",fstype=\"%s\"}",
+                     esc(a, sizeof a, f->mount_point), esc(b, sizeof b, f->device),
+                     esc(c, sizeof c, f->fstype));
+            if (k == 0)
+                gauge_u64(o, names[k], labels, f->size_bytes);
+            else if (k == 1)
+                gauge_u64(o, names[k], labels, f->avail_bytes);
+            else
+                gauge(o, names[k], labels, ratio(k == 2 ? f->used_pct : f->inodes_used_pct));
+        }
+    }
+}
+
+static void net_metrics(out_t *o, const kt_sample_t *s)
+{
+    static const char *const names[] = {"koto_network_receive_bytes_total",
+                                        "koto_network_transmit_bytes_total",
+                                        "koto_network_receive_packets_total",
+                                        "koto_network_transmit_packets_total"};
+    for (size_t k = 0; k < KT_ARRAY_SIZE(names); k++) {
+        family(o, names[k], "counter", "Network interface counter since boot.");
+        for (unsigned i = 0; i < s->nnet; i++) {
+            const kt_net_t *n = &s->net[i];
+            const uint64_t v[] = {n->rx_bytes, n->tx_bytes, n->rx_packets, n->tx_packets};
+            char a[256], labels[300];
+            snprintf(labels, sizeof labels, "{device=\"%s\"}", esc(a, sizeof a, n->name));
+            gauge_u64(o, names[k], labels, v[k]);
+        }
+    }
+    static const char *const dnames[] = {"koto_disk_read_bytes_total",
+                                         "koto_disk_written_bytes_total"};
+    for (size_t k = 0; k < KT_ARRAY_SIZE(dnames); k++) {
+        family(o, dnames[k], "counter", "Block device counter since boot.");
+        for (unsigned i = 0; i < s->ndisks; i++) {
+            char a[256], labels[300];
+            snprintf(labels, sizeof labels, "{device=\"%s\"}", esc(a, sizeof a, s->disks[i].name));
+            gauge_u64(o, dnames[k], labels, k ? s->disks[i].write_bytes : s->disks[i].read_bytes);
+        }
+    }
+    family(o, "koto_disk_busy_ratio", "gauge", "Share of the last interval with I/O in flight.");
+    for (unsigned i = 0; i < s->ndisks; i++) {
+        char a[256], labels[300];
+        snprintf(labels, sizeof labels, "{device=\"%s\"}", esc(a, sizeof a, s->disks[i].name));
+        gauge(o, "koto_disk_busy_ratio", labels, ratio(s->disks[i].busy_pct));
+    }
+}
+
+static void koto_metrics(out_t *o, kt_api_t *api, const kt_mon_health_t *h, kt_snap_t *snap)
+{
+    family(o, "koto_events_total", "counter", "Conditions that started, by type and severity.");
+    for (int t = 0; t < KT_EV__COUNT; t++)
+        for (int v = 0; v < KT_SEV__COUNT; v++)
+            put(o, "koto_events_total{type=\"%s\",severity=\"%s\"} %llu\n", kt_event_type_name(t),
+                kt_severity_name(v), (unsigned long long)h->started_total[t][v]);
+    family(o, "koto_active_conditions", "gauge", "Conditions holding now, by type.");
+    unsigned active[KT_EV__COUNT] = {0};
+    for (unsigned i = 0; i < h->nactive; i++)
+        active[h->active[i].type]++;
+    for (int t = 0; t < KT_EV__COUNT; t++)
+        put(o, "koto_active_conditions{type=\"%s\"} %u\n", kt_event_type_name(t), active[t]);
+    family(o, "koto_monitor_running", "gauge", "1 while the sampler runs.");
+    put(o, "koto_monitor_running %d\n", h->running);
+    family(o, "koto_samples_total", "counter", "Readings taken.");
+    put(o, "koto_samples_total %llu\n", (unsigned long long)h->samples);
+    family(o, "koto_sample_duration_seconds", "gauge", "CPU-side time the last reading took.");
+    if (snap)
+        put(o, "koto_sample_duration_seconds %.9f\n", kt_snap_duration_ms(snap) / 1000.0);
+
+    kt_http_stats_t hs;
+    kt_http_stats(api->http, &hs);
+    family(o, "koto_http_requests_total", "counter", "HTTP responses sent, by status class.");
+    for (int c = 1; c <= 5; c++)
+        put(o, "koto_http_requests_total{code=\"%dxx\"} %llu\n", c, hs.by_class[c]);
+    family(o, "koto_http_connections", "gauge", "Open HTTP connections.");
+    put(o, "koto_http_connections %u\n", hs.connections_open);
+    family(o, "koto_build_info", "gauge", "Always 1; the version is a label.");
+    put(o, "koto_build_info{version=\"%s\"} 1\n", KT_VERSION);
+    family(o, "koto_start_time_seconds", "gauge", "When kotod started, seconds since the epoch.");
+    put(o, "koto_start_time_seconds %lld\n", (long long)apr_time_sec(api->started));
+}
+
+static void metrics_handler(kt_http_req_t *req, void *baton)
+{
+    kt_api_t *api = baton;
+    if (!kt__api_allow(api, req, 0))
+        return;
+    out_t o = {malloc(65536), 0, 65536};
+    if (!o.buf) {
+        kt_http_reply_error(req, 503, "out_of_memory", "no memory for the metrics page");
+        return;
+    }
+    o.buf[0] = '\0';
+    kt_mon_health_t *h = apr_palloc(kt_http_pool(req), sizeof *h);
+    kt_mon_health(api->mon, h);
+    kt_snap_t *snap = kt_mon_acquire(api->mon);
+    if (snap) {
+        const kt_sample_t *s = kt_snap_sample(snap);
+        cpu_metrics(&o, s);
+        memory_metrics(&o, s);
+        process_metrics(&o, s);
+        fs_metrics(&o, s);
+        net_metrics(&o, s);
+    }
+    koto_metrics(&o, api, h, snap);
+    kt_snap_release(snap);
+    kt_http_reply(req, 200, "text/plain; version=0.0.4; charset=utf-8", o.buf, o.len);
+    free(o.buf);
+}
+
+void kt__api_metrics_routes(kt_http_t *http, kt_api_t *api)
+{
+    kt_http_route(http, "GET", "/metrics", metrics_handler, api);
+}

@@ -1,0 +1,196 @@
+/*
+ * monitor.c - /api/agent/monitor/{start,stop,status,events,clear,stream}
+ * and /api/agent/history: the seed's monitoring endpoints.
+ */
+#include "api_internal.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#include <apr_strings.h>
+
+#define MAX_EVENTS_REPLY 1000
+#define MAX_HISTORY_REPLY 100000
+
+static void start_handler(kt_http_req_t *req, void *baton)
+{
+    kt_api_t *api = baton;
+    if (!kt__api_allow(api, req, 1))
+        return;
+    int was = kt_mon_running(api->mon);
+    apr_status_t st = was ? APR_SUCCESS : kt_mon_start(api->mon);
+    if (st != APR_SUCCESS) {
+        char err[128];
+        kt_http_reply_error(req, 500, "start_failed", "the sampler did not start: %s",
+                            kt_strerror(st, err, sizeof err));
+        return;
+    }
+    if (!was)
+        kt_log(KT_LOG_INFO, "monitoring started by %s", kt_http_remote(req));
+    kt_http_reply_json(req, 200, json_pack("{s:s s:b}", "status",
+                                           was ? "already_running" : "started", "running", 1));
+}
+
+static void stop_handler(kt_http_req_t *req, void *baton)
+{
+    kt_api_t *api = baton;
+    if (!kt__api_allow(api, req, 1))
+        return;
+    int was = kt_mon_running(api->mon);
+    kt_mon_stop(api->mon);
+    if (was)
+        kt_log(KT_LOG_INFO, "monitoring stopped by %s", kt_http_remote(req));
+    kt_http_reply_json(req, 200, json_pack("{s:s s:b}", "status",
+                                           was ? "stopped" : "already_stopped", "running", 0));
+}
+
+static json_t *events_json(const kt_event_t *ev, unsigned n)
+{
+    json_t *a = json_array();
+    for (unsigned i = 0; i < n; i++)
+        json_array_append_new(a, kt_json_event(&ev[i]));
+    return a;
+}
+
+/* The latest reading without the full process table, or null before the first. */
+json_t *kt__api_snapshot_json(kt_api_t *api)
+{
+    kt_snap_t *snap = kt_mon_acquire(api->mon);
+    if (!snap)
+        return json_null();
+    json_t *j = kt_json_sample(kt_snap_sample(snap), 1);
+    json_object_set_new(j, "seq", json_integer((json_int_t)kt_snap_seq(snap)));
+    json_object_set_new(j, "duration_ms", json_real(kt_snap_duration_ms(snap)));
+    kt_snap_release(snap);
+    return j;
+}
+
+static void status_handler(kt_http_req_t *req, void *baton)
+{
+    kt_api_t *api = baton;
+    if (!kt__api_allow(api, req, 0))
+        return;
+    kt_mon_health_t *h = apr_palloc(kt_http_pool(req), sizeof *h);
+    kt_mon_health(api->mon, h);
+    kt_event_t *ev = apr_palloc(kt_http_pool(req), sizeof *ev * 5);
+    kt_event_filter_t f = {-1, -1, 0, 5};
+    unsigned n = kt_mon_events(api->mon, &f, ev, 5);
+    kt_http_reply_json(req, 200,
+                       json_pack("{s:b s:o s:o s:o}", "running", h->running, "health",
+                                 kt_json_health(h), "snapshot", kt__api_snapshot_json(api),
+                                 "recent_events", events_json(ev, n)));
+}
+
+/* Reads event_type, severity, since and limit; answers 400 itself on a bad one. */
+static int parse_filter(kt_http_req_t *req, kt_event_filter_t *f, unsigned def_limit)
+{
+    uint64_t since, limit;
+    if (kt__api_query_u64(req, "since", 0, UINT64_MAX >> 1, &since) ||
+        kt__api_query_u64(req, "limit", def_limit, MAX_EVENTS_REPLY, &limit))
+        return -1;
+    const char *type = kt_http_query(req, "event_type");
+    const char *sev = kt_http_query(req, "severity");
+    f->type = type ? kt_event_type_parse(type) : -1;
+    f->severity = sev ? kt_severity_parse(sev) : -1;
+    if (type && f->type < 0) {
+        kt_http_reply_error(req, 400, "bad_parameter",
+                            "event_type must be one of cpu_high, memory_high, disk_full, "
+                            "cpu_spike, process_memory_high; not '%s'", type);
+        return -1;
+    }
+    if (sev && f->severity < 0) {
+        kt_http_reply_error(req, 400, "bad_parameter",
+                            "severity must be low, medium or high; not '%s'", sev);
+        return -1;
+    }
+    f->since_id = since;
+    f->limit = (unsigned)limit;
+    return 0;
+}
+
+static void events_handler(kt_http_req_t *req, void *baton)
+{
+    kt_api_t *api = baton;
+    kt_event_filter_t f;
+    if (!kt__api_allow(api, req, 0) || parse_filter(req, &f, 20) != 0)
+        return;
+    unsigned max = f.limit ? f.limit : MAX_EVENTS_REPLY;
+    kt_event_t *ev = apr_palloc(kt_http_pool(req), sizeof *ev * max);
+    unsigned n = kt_mon_events(api->mon, &f, ev, max);
+    kt_http_reply_json(req, 200,
+                       json_pack("{s:o s:i s:I}", "events", events_json(ev, n), "count", (int)n,
+                                 "last_id", (json_int_t)kt_mon_last_event_id(api->mon)));
+}
+
+static void clear_handler(kt_http_req_t *req, void *baton)
+{
+    kt_api_t *api = baton;
+    if (!kt__api_allow(api, req, 1))
+        return;
+    kt_mon_health_t *h = apr_palloc(kt_http_pool(req), sizeof *h);
+    kt_mon_health(api->mon, h);
+    kt_mon_clear(api->mon);
+    kt_log(KT_LOG_INFO, "event log cleared by %s", kt_http_remote(req));
+    kt_http_reply_json(req, 200, json_pack("{s:i}", "cleared", (int)h->events_logged));
+}
+
+/* ---- history ---------------------------------------------------------------------- */
+
+static const struct {
+    const char *name;
+    size_t offset;
+} metrics[] = {
+    {"cpu", offsetof(kt_hist_point_t, cpu_pct)},
+    {"memory", offsetof(kt_hist_point_t, memory_pct)},
+    {"swap", offsetof(kt_hist_point_t, swap_pct)},
+    {"load1", offsetof(kt_hist_point_t, load1)},
+    {"disk", offsetof(kt_hist_point_t, disk_max_pct)},
+    {"net_rx", offsetof(kt_hist_point_t, net_rx_bytes_ps)},
+    {"net_tx", offsetof(kt_hist_point_t, net_tx_bytes_ps)},
+};
+
+static void history_handler(kt_http_req_t *req, void *baton)
+{
+    kt_api_t *api = baton;
+    uint64_t since_ms, limit;
+    if (!kt__api_allow(api, req, 0) ||
+        kt__api_query_u64(req, "since", 0, UINT64_MAX >> 12, &since_ms) ||
+        kt__api_query_u64(req, "limit", MAX_HISTORY_REPLY, MAX_HISTORY_REPLY, &limit))
+        return;
+    const char *metric = kt_http_query(req, "metric");
+    int which = -1;
+    for (size_t i = 0; metric && i < KT_ARRAY_SIZE(metrics); i++)
+        if (strcmp(metric, metrics[i].name) == 0)
+            which = (int)i;
+    if (metric && which < 0) {
+        kt_http_reply_error(req, 400, "bad_parameter",
+                            "metric must be one of cpu, memory, swap, load1, disk, net_rx, "
+                            "net_tx; not '%s'", metric);
+        return;
+    }
+    unsigned max = limit ? (unsigned)limit : 1;
+    kt_hist_point_t *p = apr_palloc(kt_http_pool(req), sizeof *p * max);
+    unsigned n = kt_mon_history(api->mon, apr_time_from_msec(since_ms), p, max);
+    json_t *points = json_array();
+    for (unsigned i = 0; i < n; i++) {
+        if (which < 0) {
+            json_array_append_new(points, kt_json_history_point(&p[i]));
+            continue;
+        }
+        double v = *(const double *)((const char *)&p[i] + metrics[which].offset);
+        json_array_append_new(points, json_pack("[I o]", (json_int_t)apr_time_as_msec(p[i].time),
+                                                kt_known(v) ? json_real(v) : json_null()));
+    }
+    kt_http_reply_json(req, 200, json_pack("{s:s s:o s:i}", "metric", metric ? metric : "all",
+                                           "points", points, "count", (int)n));
+}
+
+void kt__api_monitor_routes(kt_http_t *http, kt_api_t *api)
+{
+    kt_http_route(http, "POST", "/api/agent/monitor/start", start_handler, api);
+    kt_http_route(http, "POST", "/api/agent/monitor/stop", stop_handler, api);
+    kt_http_route(http, "GET", "/api/agent/monitor/status", status_handler, api);
+    kt_http_route(http, "GET", "/api/agent/monitor/events", events_handler, api);
+    kt_http_route(http, "POST", "/api/agent/monitor/clear", clear_handler, api);
+    kt_http_route(http, "GET", "/api/agent/history", history_handler, api);
+}

@@ -1,0 +1,184 @@
+/*
+ * stream.c - GET /api/agent/monitor/stream: the live feed as server-sent
+ * events. Every reading goes out as "event: sample" (the latest snapshot
+ * without the full process table) and every detector event as
+ * "event: event" with its id, so a browser's EventSource resumes after a
+ * reconnect with Last-Event-ID and misses nothing still in the log.
+ *
+ * One monitor subscription (the hub) fans out to every client; each
+ * reading is serialised once, whatever the number of clients.
+ */
+#include "api_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_strings.h>
+#include <apr_thread_mutex.h>
+
+#define MAX_CLIENTS 64
+#define REPLAY_MAX 1000
+
+typedef struct {
+    kt_http_stream_t *st;
+    uint64_t last_id; /* events up to this id were sent (replay or live) */
+    struct hub *hub;
+    int used;
+} client_t;
+
+typedef struct hub {
+    apr_thread_mutex_t *lock;
+    client_t clients[MAX_CLIENTS];
+    unsigned nclients;
+    unsigned sub_id;
+    kt_api_t *api;
+} hub_t;
+
+static char *sse_message(const char *event, uint64_t id, json_t *data)
+{
+    char *text = json_dumps(data, JSON_COMPACT);
+    json_decref(data);
+    if (!text)
+        return NULL;
+    char head[64] = "";
+    if (id)
+        snprintf(head, sizeof head, "id: %llu\n", (unsigned long long)id);
+    size_t len = strlen(head) + strlen(event) + strlen(text) + 32;
+    char *msg = malloc(len);
+    if (msg)
+        snprintf(msg, len, "%sevent: %s\ndata: %s\n\n", head, event, text);
+    free(text);
+    return msg;
+}
+
+static json_t *sample_json(const kt_snap_t *snap)
+{
+    json_t *j = kt_json_sample(kt_snap_sample(snap), 1);
+    json_object_set_new(j, "seq", json_integer((json_int_t)kt_snap_seq(snap)));
+    return j;
+}
+
+static void send_text(client_t *c, const char *text)
+{
+    if (text)
+        kt_http_stream_write(c->st, text, strlen(text));
+}
+
+/* The monitor's subscriber: runs on the sampler thread after each reading. */
+static void on_reading(void *baton, const kt_snap_t *snap, const kt_event_t *events, unsigned n)
+{
+    hub_t *hub = baton;
+    apr_thread_mutex_lock(hub->lock);
+    if (hub->nclients == 0) {
+        apr_thread_mutex_unlock(hub->lock);
+        return;
+    }
+    char *sample = sse_message("sample", 0, sample_json(snap));
+    char **ev = calloc(n ? n : 1, sizeof *ev);
+    for (unsigned i = 0; ev && i < n; i++)
+        ev[i] = sse_message("event", events[i].id, kt_json_event(&events[i]));
+    for (unsigned c = 0; c < MAX_CLIENTS; c++) {
+        client_t *cl = &hub->clients[c];
+        if (!cl->used)
+            continue;
+        for (unsigned i = 0; ev && i < n; i++) {
+            if (events[i].id <= cl->last_id)
+                continue; /* already sent by the replay */
+            send_text(cl, ev[i]);
+            cl->last_id = events[i].id;
+        }
+        send_text(cl, sample);
+    }
+    apr_thread_mutex_unlock(hub->lock);
+    for (unsigned i = 0; ev && i < n; i++)
+        free(ev[i]);
+    free(ev);
+    free(sample);
+}
+
+/* Runs on the HTTP loop thread when a client goes away or the server stops. */
+static void on_close(void *baton)
+{
+    client_t *c = baton;
+    hub_t *hub = c->hub;
+    apr_thread_mutex_lock(hub->lock);
+    kt_http_stream_t *st = c->st;
+    c->used = 0;
+    c->st = NULL;
+    hub->nclients--;
+    apr_thread_mutex_unlock(hub->lock);
+    kt_http_stream_release(st);
+}
+
+static void stream_handler(kt_http_req_t *req, void *baton)
+{
+    hub_t *hub = baton;
+    kt_api_t *api = hub->api;
+    if (!kt__api_allow(api, req, 0))
+        return;
+    /* EventSource sends Last-Event-ID on reconnect; ?since= does the same by hand. */
+    uint64_t since = 0;
+    const char *last = kt_http_header(req, "Last-Event-ID");
+    if (last)
+        since = strtoull(last, NULL, 10);
+    else if (kt__api_query_u64(req, "since", 0, UINT64_MAX >> 1, &since))
+        return;
+
+    apr_thread_mutex_lock(hub->lock);
+    client_t *c = NULL;
+    for (unsigned i = 0; i < MAX_CLIENTS && !c; i++)
+        if (!hub->clients[i].used)
+            c = &hub->clients[i];
+    if (!c) {
+        apr_thread_mutex_unlock(hub->lock);
+        kt_http_reply_error(req, 503, "too_many_streams",
+                            "%d live streams are open already; close one and retry", MAX_CLIENTS);
+        return;
+    }
+    c->hub = hub;
+    c->st = kt_http_stream_open(req, "text/event-stream", on_close, c);
+    if (!c->st) {
+        apr_thread_mutex_unlock(hub->lock);
+        return;
+    }
+    c->used = 1;
+    c->last_id = since;
+    hub->nclients++;
+    send_text(c, "retry: 2000\n\n");
+
+    /* Replay under the hub lock: the sampler's next fan-out waits, and
+     * last_id keeps an event from going out twice. */
+    if (last || kt_http_query(req, "since")) {
+        kt_event_t *ev = malloc(sizeof *ev * REPLAY_MAX);
+        kt_event_filter_t f = {-1, -1, since, REPLAY_MAX};
+        unsigned n = ev ? kt_mon_events(api->mon, &f, ev, REPLAY_MAX) : 0;
+        for (unsigned i = 0; i < n; i++) {
+            char *msg = sse_message("event", ev[i].id, kt_json_event(&ev[i]));
+            send_text(c, msg);
+            free(msg);
+            c->last_id = ev[i].id;
+        }
+        free(ev);
+    }
+    kt_snap_t *snap = kt_mon_acquire(api->mon);
+    if (snap) {
+        char *msg = sse_message("sample", 0, sample_json(snap));
+        send_text(c, msg);
+        free(msg);
+        kt_snap_release(snap);
+    }
+    apr_thread_mutex_unlock(hub->lock);
+}
+
+apr_status_t kt__api_stream_routes(kt_http_t *http, kt_api_t *api, apr_pool_t *pool,
+                                   unsigned *sub_id)
+{
+    hub_t *hub = apr_pcalloc(pool, sizeof *hub);
+    hub->api = api;
+    apr_status_t st = apr_thread_mutex_create(&hub->lock, APR_THREAD_MUTEX_DEFAULT, pool);
+    if (st == APR_SUCCESS)
+        st = kt_mon_subscribe(api->mon, on_reading, hub, sub_id);
+    if (st == APR_SUCCESS)
+        st = kt_http_route(http, "GET", "/api/agent/monitor/stream", stream_handler, hub);
+    return st;
+}

@@ -1,0 +1,289 @@
+/*
+ * tools.c - the seed's twelve tools as a registry: GET /api/agent/tools lists
+ * them with a JSON Schema of their parameters; POST /api/agent/tools/{name}
+ * calls one with a JSON object body. Parameters are checked against the
+ * schema before the tool runs, so a tool sees only declared, well-typed
+ * values. Tools that change state need the token, like their endpoints.
+ */
+#include "api_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_strings.h>
+
+typedef json_t *(*tool_fn)(kt_api_t *api, kt_http_req_t *req, json_t *params);
+
+typedef struct {
+    const char *name, *description;
+    const char *schema; /* JSON Schema of the parameters object */
+    int changes_state;
+    tool_fn fn; /* NULL: needs the rules engine */
+} tool_t;
+
+/* ---- the tools that the core answers ------------------------------------------------ */
+
+static json_t *analyze(kt_api_t *api, kt_http_req_t *req, json_t *params)
+{
+    kt_snap_t *snap = kt_mon_acquire(api->mon);
+    if (!snap) {
+        kt_http_reply_error(req, 503, "no_reading_yet", "no reading has been taken yet");
+        return NULL;
+    }
+    kt_mon_health_t *h = apr_palloc(kt_http_pool(req), sizeof *h);
+    kt_mon_health(api->mon, h);
+    json_t *steps = kt__api_raw_steps(kt_snap_sample(snap), h);
+    kt_snap_release(snap);
+    return json_pack("{s:o}", "steps", steps);
+}
+
+static json_t *start_mon(kt_api_t *api, kt_http_req_t *req, json_t *params)
+{
+    int was = kt_mon_running(api->mon);
+    if (!was && kt_mon_start(api->mon) != APR_SUCCESS) {
+        kt_http_reply_error(req, 500, "start_failed", "the sampler did not start");
+        return NULL;
+    }
+    return json_pack("{s:s s:b}", "status", was ? "already_running" : "started", "running", 1);
+}
+
+static json_t *stop_mon(kt_api_t *api, kt_http_req_t *req, json_t *params)
+{
+    int was = kt_mon_running(api->mon);
+    kt_mon_stop(api->mon);
+    return json_pack("{s:s s:b}", "status", was ? "stopped" : "already_stopped", "running", 0);
+}
+
+static json_t *anomalies(kt_api_t *api, kt_http_req_t *req, json_t *params)
+{
+    json_t *v;
+    kt_event_filter_t f = {-1, -1, 0, 20};
+    if ((v = json_object_get(params, "limit")))
+        f.limit = (unsigned)json_integer_value(v);
+    if ((v = json_object_get(params, "since")))
+        f.since_id = (uint64_t)json_integer_value(v);
+    if ((v = json_object_get(params, "event_type")))
+        f.type = kt_event_type_parse(json_string_value(v));
+    if ((v = json_object_get(params, "severity")))
+        f.severity = kt_severity_parse(json_string_value(v));
+    kt_event_t *ev = apr_palloc(kt_http_pool(req), sizeof *ev * f.limit);
+    unsigned n = kt_mon_events(api->mon, &f, ev, f.limit);
+    json_t *a = json_array();
+    for (unsigned i = 0; i < n; i++)
+        json_array_append_new(a, kt_json_event(&ev[i]));
+    return json_pack("{s:o s:i}", "events", a, "count", (int)n);
+}
+
+static json_t *health(kt_api_t *api, kt_http_req_t *req, json_t *params)
+{
+    kt_mon_health_t *h = apr_palloc(kt_http_pool(req), sizeof *h);
+    kt_mon_health(api->mon, h);
+    return kt_json_health(h);
+}
+
+static json_t *clear_log(kt_api_t *api, kt_http_req_t *req, json_t *params)
+{
+    kt_mon_clear(api->mon);
+    return json_pack("{s:b}", "cleared", 1);
+}
+
+static json_t *status(kt_api_t *api, kt_http_req_t *req, json_t *params)
+{
+    return json_pack("{s:b s:o s:o}", "running", kt_mon_running(api->mon), "health",
+                     health(api, req, params), "snapshot", kt__api_snapshot_json(api));
+}
+
+static json_t *script_type(kt_api_t *api, kt_http_req_t *req, json_t *params)
+{
+    const char *os = json_string_value(json_object_get(params, "os"));
+    if (!os) {
+        kt_snap_t *snap = kt_mon_acquire(api->mon);
+        os = snap && kt_snap_sample(snap)->os && strcmp(kt_snap_sample(snap)->os, "windows") == 0
+                 ? "windows"
+                 : "linux";
+        kt_snap_release(snap);
+    }
+    int win = strcmp(os, "windows") == 0;
+    return json_pack("{s:s s:s s:s}", "os", os, "script_type", win ? "powershell" : "bash",
+                     "extension", win ? ".ps1" : ".sh");
+}
+
+#define EVENT_TYPES "[\"cpu_high\",\"memory_high\",\"disk_full\",\"cpu_spike\",\"process_memory_high\"]"
+#define ISSUE_TYPES                                                                           \
+    "[\"cpu_high\",\"memory_high\",\"disk_full\",\"process_memory_high\",\"service_restart\"," \
+    "\"disk_health\"]"
+#define NO_PARAMS "{\"type\":\"object\",\"properties\":{},\"additionalProperties\":false}"
+
+static const tool_t tools[] = {
+    {"analyze_system_performance", "Collect current metrics and identify bottlenecks.", NO_PARAMS,
+     0, analyze},
+    {"suggest_optimizations", "Category-specific optimisation recommendations.",
+     "{\"type\":\"object\",\"properties\":{\"category\":{\"type\":\"string\",\"enum\":"
+     "[\"cpu\",\"memory\",\"disk\",\"process\",\"io\"]}},\"additionalProperties\":false}",
+     0, NULL},
+    {"start_system_monitoring", "Begin background anomaly detection.", NO_PARAMS, 1, start_mon},
+    {"stop_system_monitoring", "Stop background monitoring.", NO_PARAMS, 1, stop_mon},
+    {"get_system_anomalies", "Query detected anomalies, most recent last.",
+     "{\"type\":\"object\",\"properties\":{"
+     "\"limit\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000},"
+     "\"since\":{\"type\":\"integer\",\"minimum\":0},"
+     "\"event_type\":{\"type\":\"string\",\"enum\":" EVENT_TYPES "},"
+     "\"severity\":{\"type\":\"string\",\"enum\":[\"low\",\"medium\",\"high\"]}},"
+     "\"additionalProperties\":false}",
+     0, anomalies},
+    {"get_system_health", "Health summary: status, events by type and severity, active conditions.",
+     NO_PARAMS, 0, health},
+    {"clear_monitoring_log", "Clear the event log.", NO_PARAMS, 1, clear_log},
+    {"get_monitoring_status", "Whether monitoring runs, with health and the latest reading.",
+     NO_PARAMS, 0, status},
+    {"generate_fix_script", "Generate a fix script for an issue type.",
+     "{\"type\":\"object\",\"properties\":{\"issue_type\":{\"type\":\"string\",\"enum\":"
+     ISSUE_TYPES "},\"process_name\":{\"type\":\"string\"},\"pid\":{\"type\":\"integer\","
+     "\"minimum\":1},\"service_name\":{\"type\":\"string\"},\"path\":{\"type\":\"string\"},"
+     "\"os\":{\"type\":\"string\",\"enum\":[\"linux\",\"windows\"]}},"
+     "\"required\":[\"issue_type\"],\"additionalProperties\":false}",
+     0, NULL},
+    {"save_script_to_file", "Save a generated script inside the scripts directory.",
+     "{\"type\":\"object\",\"properties\":{\"script_content\":{\"type\":\"string\"},"
+     "\"filename\":{\"type\":\"string\"},\"overwrite\":{\"type\":\"boolean\"}},"
+     "\"required\":[\"script_content\",\"filename\"],\"additionalProperties\":false}",
+     1, NULL},
+    {"list_available_scripts", "List the fix-script templates and their parameters.", NO_PARAMS,
+     0, NULL},
+    {"get_script_type", "The script dialect for an OS (the daemon's own by default).",
+     "{\"type\":\"object\",\"properties\":{\"os\":{\"type\":\"string\",\"enum\":"
+     "[\"linux\",\"windows\"]}},\"additionalProperties\":false}",
+     0, script_type},
+};
+
+/* ---- parameter checking against the (small) schemas above ---------------------------- */
+
+static int type_ok(json_t *v, const char *type)
+{
+    return (strcmp(type, "string") == 0 && json_is_string(v)) ||
+           (strcmp(type, "integer") == 0 && json_is_integer(v)) ||
+           (strcmp(type, "number") == 0 && json_is_number(v)) ||
+           (strcmp(type, "boolean") == 0 && json_is_boolean(v));
+}
+
+/* Returns NULL when params fit, else a message allocated in pool. */
+static const char *check_params(json_t *schema, json_t *params, apr_pool_t *pool)
+{
+    json_t *props = json_object_get(schema, "properties");
+    const char *key;
+    json_t *v;
+    json_object_foreach(params, key, v) {
+        json_t *p = json_object_get(props, key);
+        if (!p)
+            return apr_psprintf(pool, "unknown parameter '%s'", key);
+        const char *type = json_string_value(json_object_get(p, "type"));
+        if (!type_ok(v, type))
+            return apr_psprintf(pool, "parameter '%s' must be of type %s", key, type);
+        json_t *en = json_object_get(p, "enum"), *min = json_object_get(p, "minimum"),
+               *max = json_object_get(p, "maximum");
+        if (en) {
+            size_t i;
+            json_t *choice;
+            int found = 0;
+            json_array_foreach(en, i, choice) found |= json_equal(choice, v);
+            if (!found) {
+                char *list = json_dumps(en, JSON_COMPACT);
+                const char *msg = apr_psprintf(pool, "parameter '%s' must be one of %s", key,
+                                               list ? list : "its enum");
+                free(list);
+                return msg;
+            }
+        }
+        if ((min && json_number_value(v) < json_number_value(min)) ||
+            (max && json_number_value(v) > json_number_value(max)))
+            return apr_psprintf(pool, "parameter '%s' must be between %g and %g", key,
+                                min ? json_number_value(min) : -1e300,
+                                max ? json_number_value(max) : 1e300);
+    }
+    size_t i;
+    json_t *req;
+    json_array_foreach(json_object_get(schema, "required"), i, req) {
+        if (!json_object_get(params, json_string_value(req)))
+            return apr_psprintf(pool, "parameter '%s' is required", json_string_value(req));
+    }
+    return NULL;
+}
+
+/* ---- endpoints ------------------------------------------------------------------------ */
+
+static json_t *schemas[KT_ARRAY_SIZE(tools)];
+
+static void list_handler(kt_http_req_t *req, void *baton)
+{
+    kt_api_t *api = baton;
+    if (!kt__api_allow(api, req, 0))
+        return;
+    json_t *a = json_array();
+    for (size_t i = 0; i < KT_ARRAY_SIZE(tools); i++)
+        json_array_append_new(a, json_pack("{s:s s:s s:O s:b s:b}", "name", tools[i].name,
+                                           "description", tools[i].description, "parameters",
+                                           schemas[i], "changes_state", tools[i].changes_state,
+                                           "available", tools[i].fn != NULL));
+    kt_http_reply_json(req, 200, json_pack("{s:o s:i}", "tools", a, "count",
+                                           (int)KT_ARRAY_SIZE(tools)));
+}
+
+static void call_handler(kt_http_req_t *req, void *baton)
+{
+    kt_api_t *api = baton;
+    const char *name = kt_http_route_tail(req);
+    size_t i;
+    for (i = 0; i < KT_ARRAY_SIZE(tools) && strcmp(tools[i].name, name) != 0; i++)
+        ;
+    if (i == KT_ARRAY_SIZE(tools)) {
+        kt_http_reply_error(req, 404, "unknown_tool", "there is no tool named '%s'; "
+                            "GET /api/agent/tools lists them", name);
+        return;
+    }
+    const tool_t *t = &tools[i];
+    if (!kt__api_allow(api, req, t->changes_state))
+        return;
+    apr_size_t len;
+    const char *body = kt_http_body(req, &len);
+    json_t *params;
+    if (len == 0) {
+        params = json_object();
+    } else {
+        json_error_t err;
+        params = json_loadb(body, len, JSON_REJECT_DUPLICATES, &err);
+        if (!params) {
+            kt_http_reply_error(req, 400, "bad_json", "line %d, column %d: %s", err.line,
+                                err.column, err.text);
+            return;
+        }
+        if (!json_is_object(params)) {
+            json_decref(params);
+            kt_http_reply_error(req, 400, "bad_json", "the body must be a JSON object");
+            return;
+        }
+    }
+    const char *problem = check_params(schemas[i], params, kt_http_pool(req));
+    if (problem) {
+        json_decref(params);
+        kt_http_reply_error(req, 422, "bad_parameter", "%s", problem);
+        return;
+    }
+    if (!t->fn) {
+        json_decref(params);
+        kt__api_reply_needs_rules(req);
+        return;
+    }
+    json_t *result = t->fn(api, req, params); /* NULL: it has replied already */
+    json_decref(params);
+    if (result)
+        kt_http_reply_json(req, 200, json_pack("{s:s s:o}", "tool", t->name, "result", result));
+}
+
+void kt__api_tools_routes(kt_http_t *http, kt_api_t *api)
+{
+    for (size_t i = 0; i < KT_ARRAY_SIZE(tools); i++)
+        if (!schemas[i])
+            schemas[i] = json_loads(tools[i].schema, 0, NULL);
+    kt_http_route(http, "GET", "/api/agent/tools", list_handler, api);
+    kt_http_route(http, "POST", "/api/agent/tools/*", call_handler, api);
+}

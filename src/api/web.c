@@ -1,0 +1,141 @@
+/*
+ * web.c - the dashboard's files under /monitoring-dashboard, /healthz, and a
+ * redirect from /.
+ *
+ * A file is served only when its name is plain (letters, digits, '.', '-',
+ * '_' and '/' between names; no "..", no leading '/') and its real path,
+ * symlinks resolved, is still inside web_dir. Every page gets a strict
+ * Content-Security-Policy: scripts and styles from this origin only.
+ */
+#include "api_internal.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_file_io.h>
+#include <apr_strings.h>
+
+#define MAX_FILE_BYTES (8u << 20)
+
+static const char csp[] = "default-src 'self'; script-src 'self'; style-src 'self'; "
+                          "img-src 'self' data:; connect-src 'self'; font-src 'self'; "
+                          "object-src 'none'; base-uri 'none'; form-action 'self'; "
+                          "frame-ancestors 'none'";
+
+static const char placeholder[] =
+    "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+    "<title>koto</title></head><body><h1>koto</h1>"
+    "<p>kotod is running. The dashboard's files were not found; the API is at "
+    "<a href=\"/api/agent/monitor/status\">/api/agent/monitor/status</a> and "
+    "<a href=\"/metrics\">/metrics</a>.</p></body></html>\n";
+
+static const char *content_type(const char *name)
+{
+    static const struct {
+        const char *ext, *type;
+    } types[] = {
+        {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
+        {".mjs", "text/javascript; charset=utf-8"}, {".css", "text/css; charset=utf-8"},
+        {".json", "application/json"}, {".svg", "image/svg+xml"}, {".png", "image/png"},
+        {".ico", "image/x-icon"}, {".woff2", "font/woff2"}, {".map", "application/json"},
+        {".txt", "text/plain; charset=utf-8"},
+    };
+    const char *dot = strrchr(name, '.');
+    for (size_t i = 0; dot && i < KT_ARRAY_SIZE(types); i++)
+        if (strcmp(dot, types[i].ext) == 0)
+            return types[i].type;
+    return "application/octet-stream";
+}
+
+static int plain_name(const char *name)
+{
+    if (!*name || *name == '/' || strstr(name, "..") || strstr(name, "//"))
+        return 0;
+    for (const char *p = name; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '.' || *p == '-' || *p == '_' || *p == '/'))
+            return 0;
+    return 1;
+}
+
+static void security_headers(kt_http_req_t *req)
+{
+    kt_http_set_header(req, "Content-Security-Policy", csp);
+    kt_http_set_header(req, "X-Frame-Options", "DENY");
+    kt_http_set_header(req, "Referrer-Policy", "no-referrer");
+}
+
+static void serve(kt_http_req_t *req, kt_api_t *api, const char *name)
+{
+    if (!kt__api_allow(api, req, 0))
+        return;
+    security_headers(req);
+    if (!api->web_dir) {
+        kt_http_reply(req, 200, "text/html; charset=utf-8", placeholder, sizeof placeholder - 1);
+        return;
+    }
+    if (!plain_name(name)) {
+        kt_http_reply_error(req, 404, "not_found", "no such dashboard file");
+        return;
+    }
+    apr_pool_t *pool = kt_http_pool(req);
+    char root[PATH_MAX], real[PATH_MAX];
+    const char *path = apr_pstrcat(pool, api->web_dir, "/", name, NULL);
+    if (!realpath(api->web_dir, root) || !realpath(path, real) ||
+        strncmp(real, root, strlen(root)) != 0 || real[strlen(root)] != '/') {
+        kt_http_reply_error(req, 404, "not_found", "no such dashboard file");
+        return;
+    }
+    apr_file_t *f;
+    apr_finfo_t fi;
+    if (apr_file_open(&f, real, APR_FOPEN_READ, 0, pool) != APR_SUCCESS ||
+        apr_file_info_get(&fi, APR_FINFO_SIZE | APR_FINFO_TYPE, f) != APR_SUCCESS ||
+        fi.filetype != APR_REG || fi.size > MAX_FILE_BYTES) {
+        kt_http_reply_error(req, 404, "not_found", "no such dashboard file");
+        return;
+    }
+    char *buf = apr_palloc(pool, (apr_size_t)fi.size + 1);
+    apr_size_t got = 0;
+    apr_status_t st = apr_file_read_full(f, buf, (apr_size_t)fi.size, &got);
+    apr_file_close(f);
+    if (st != APR_SUCCESS && !(APR_STATUS_IS_EOF(st) && got == 0)) {
+        kt_http_reply_error(req, 500, "read_failed", "the file could not be read");
+        return;
+    }
+    kt_http_reply(req, 200, content_type(real), buf, got);
+}
+
+static void dashboard_handler(kt_http_req_t *req, void *baton)
+{
+    serve(req, baton, "index.html");
+}
+
+static void file_handler(kt_http_req_t *req, void *baton)
+{
+    const char *tail = kt_http_route_tail(req);
+    serve(req, baton, *tail ? tail : "index.html");
+}
+
+static void root_handler(kt_http_req_t *req, void *baton)
+{
+    kt_http_set_header(req, "Location", "/monitoring-dashboard");
+    kt_http_reply(req, 302, "text/plain; charset=utf-8", "", 0);
+}
+
+static void healthz_handler(kt_http_req_t *req, void *baton)
+{
+    kt_api_t *api = baton;
+    if (!kt__api_allow(api, req, 0))
+        return;
+    kt_http_reply_json(req, 200, json_pack("{s:s s:b}", "status", "ok", "monitoring",
+                                           kt_mon_running(api->mon)));
+}
+
+void kt__api_web_routes(kt_http_t *http, kt_api_t *api)
+{
+    kt_http_route(http, "GET", "/", root_handler, api);
+    kt_http_route(http, "GET", "/healthz", healthz_handler, api);
+    kt_http_route(http, "GET", "/monitoring-dashboard", dashboard_handler, api);
+    kt_http_route(http, "GET", "/monitoring-dashboard/*", file_handler, api);
+}

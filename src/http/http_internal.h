@@ -1,0 +1,283 @@
+/*
+ * http_internal.h - private to src/http: the server, connection, request and
+ * stream structures, and the kt__http_* functions the files share.
+ *
+ * WHO TOUCHES WHAT
+ * - kt_http_t: configuration and routes are written before start and read-only
+ *   after. The run fields belong to the loop thread except where a field says
+ *   otherwise (the done list under done_mutex, the poke stack, the atomics).
+ * - kt__conn_t and its pools: one thread at a time. The loop owns a connection
+ *   except while its request is queued for or running on a worker (in_worker);
+ *   the hand-off goes through the worker queue's mutex and back through
+ *   done_mutex, which order every access. While a worker holds it, the loop
+ *   touches only its own fields (in_worker, the input buffer for pipelined
+ *   bytes, peer_eof, dead, the poll registration), never the pools, state,
+ *   request, output or deadline.
+ * - kt_http_stream_t: refcounted, its own mutex; see stream.c.
+ */
+#ifndef KT_HTTP_INTERNAL_H
+#define KT_HTTP_INTERNAL_H
+
+#include "kt_http.h"
+#include "kt_base.h"
+
+#include <apr_atomic.h>
+#include <apr_cstr.h>
+#include <apr_network_io.h>
+#include <apr_poll.h>
+#include <apr_strings.h>
+#include <apr_thread_cond.h>
+#include <apr_thread_mutex.h>
+#include <apr_thread_proc.h>
+#include <apr_time.h>
+#include <http_parser.h>
+
+/* ---- Definitions -------------------------------------------------------- */
+
+#define KT__HTTP_IN_CAP (16 * 1024)        /* per-connection input buffer */
+#define KT__HTTP_LINGER_MS 2000            /* draining a closing connection */
+#define KT__HTTP_LINGER_MAX (4 * 1024 * 1024)
+#define KT__HTTP_POLL_MAX_MS 250           /* longest single poll */
+#define KT__HTTP_REJECT_SLACK 64           /* sockets beyond max_connections that get a 503 */
+#define KT__HTTP_FREE_POOLS 32             /* recycled connection pools kept */
+#define KT__HTTP_CONN_MAX_FREE (64 * 1024) /* bytes a connection's allocator keeps */
+
+typedef struct kt__conn_t kt__conn_t;
+typedef struct kt__workers_t kt__workers_t;
+
+typedef struct {
+    const char *name, *value;
+} kt__kv_t;
+
+typedef struct {
+    const char *method; /* "GET" */
+    const char *path;   /* exact path, or the prefix "/api/x/" of a prefix route */
+    apr_size_t path_len;
+    int prefix;
+    kt_http_handler_fn fn;
+    void *baton;
+} kt__route_t;
+
+enum { KT__LIFE_CREATED, KT__LIFE_RUNNING, KT__LIFE_STOPPING, KT__LIFE_STOPPED };
+
+struct kt_http_t {
+    kt_http_conf_t conf;        /* copied at create; listen string in pool */
+    apr_pool_t *pool;           /* the server's own pool: own allocator with a mutex */
+    apr_array_header_t *routes; /* of kt__route_t; fixed once started */
+    volatile apr_uint32_t life; /* KT__LIFE_* */
+    const char *address;        /* bound address, in pool */
+    apr_time_t fixed_date;      /* harness only: Date of every response (0: now) */
+
+    /* One run: made by kt_http_start, destroyed by kt_http_stop. */
+    apr_pool_t *run_pool;
+    apr_socket_t *listener;
+    apr_pollfd_t listen_pfd;
+    apr_pollset_t *pollset;
+    apr_thread_t *loop_thread;
+    kt__workers_t *workers;
+    volatile apr_uint32_t stopping;     /* set once by kt_http_stop */
+    volatile apr_uint32_t wake_pending; /* a wakeup byte is (about to be) in the pipe */
+
+    apr_thread_mutex_t *done_mutex; /* guards done_head only */
+    kt__conn_t *done_head;          /* connections back from the workers */
+    volatile void *poke_head;       /* kt_http_stream_t with news; lock-free stack */
+
+    /* Loop thread only. */
+    kt__conn_t *conns; /* every open connection */
+    kt__conn_t *zombies;
+    unsigned n_conns, n_active; /* all sockets / those not being refused */
+    apr_pool_t *free_pools[KT__HTTP_FREE_POOLS];
+    unsigned n_free_pools;
+    apr_time_t next_sweep;    /* earliest deadline known */
+    apr_time_t accept_resume; /* listener paused (EMFILE) until then; 0: polled */
+    int listener_polled;
+    int stop_begun;
+    apr_time_t grace_deadline;
+
+    /* Statistics: atomics, any thread. */
+    volatile apr_uint64_t st_requests;
+    volatile apr_uint64_t st_class[6];
+    volatile apr_uint32_t st_conns, st_streams;
+};
+
+typedef enum {
+    KT__CONN_IDLE,    /* no byte of the next request yet */
+    KT__CONN_HEAD,    /* reading the request line and headers */
+    KT__CONN_BODY,    /* reading the body */
+    KT__CONN_HANDLER, /* queued for or running on a worker */
+    KT__CONN_WRITING, /* writing a response */
+    KT__CONN_STREAM,  /* handed to a stream */
+    KT__CONN_LINGER,  /* answered and half-closed; draining input before close */
+    KT__CONN_CLOSED   /* waiting to be freed at the end of the loop turn */
+} kt__conn_state_t;
+
+/* Where one header's name and value lie in the head scratch buffer. */
+typedef struct {
+    apr_size_t name_off, name_len, val_off, val_len;
+} kt__span_t;
+
+struct kt__conn_t {
+    kt_http_t *s;
+    apr_pool_t *pool;   /* the connection's, recycled; its allocator is its own */
+    apr_pool_t *rpool;  /* the request's; cleared after each response */
+    apr_socket_t *sock; /* NULL in the harness */
+    apr_pollfd_t pfd;
+    apr_int16_t polled; /* events registered in the pollset; 0: not in it */
+    kt__conn_state_t state;
+    char remote[80];
+    int loopback;
+    http_parser parser;
+
+    /* Input: bytes read and not yet parsed are in[in_off, in_len). */
+    char *in;
+    apr_size_t in_off, in_len, in_cap;
+
+    /* The request head, copied out of the parser callbacks (max_header_bytes). */
+    char *head;
+    apr_size_t head_len, head_cap;
+    apr_size_t head_bytes; /* bytes of this request's head fed to the parser */
+    kt__span_t *spans;     /* max_headers of them */
+    unsigned nspans;       /* kept */
+    unsigned nfields;      /* seen; more than nspans: too many */
+    apr_size_t url_off, url_len;
+    int in_field, headers_done, complete, send_continue;
+    unsigned cl_count, te_count, host_count;
+    apr_size_t trailer_bytes;
+    int err_status; /* set by a callback that refuses the request */
+    const char *err_code, *err_msg;
+    apr_time_t now; /* of the current feed */
+
+    kt_http_req_t *req; /* the current request, in rpool */
+
+    /* Output: the response being written. */
+    const char *out;
+    apr_size_t out_len, out_off;
+    int close_after, peer_eof, dead, rejected;
+    int in_worker;  /* loop-owned: the request is with the workers */
+    int want_write; /* loop-owned: a stream is blocked on the socket */
+    apr_time_t deadline; /* of the current state; 0: none */
+    apr_size_t linger_bytes;
+    kt_http_stream_t *stream; /* attached stream (loop's reference) */
+
+    kt__conn_t *prev, *next, *done_next, *zombie_next;
+};
+
+struct kt_http_req_t {
+    kt_http_t *s;
+    kt__conn_t *conn;
+    apr_pool_t *pool;
+    const char *method;
+    int method_id;
+    const char *path, *tail;
+    kt__kv_t *query;
+    unsigned nquery;
+    kt__kv_t *headers;
+    unsigned nheaders;
+    char *body;
+    apr_size_t body_len, body_cap;
+    int keep_alive, is_head;
+    const kt__route_t *route;
+    apr_array_header_t *resp_headers; /* kt__kv_t set by the handler */
+    int replied, status, close_after;
+    char *resp;
+    apr_size_t resp_len;
+    kt_http_stream_t *stream;
+};
+
+typedef enum { KT__FEED_MORE, KT__FEED_REQUEST, KT__FEED_ERROR } kt__feed_t;
+
+/* ---- parse.c: http-parser glue ------------------------------------------ */
+
+void kt__http_parser_reset(kt__conn_t *c);
+/* Feeds in[in_off, in_len) to the parser. MORE: everything consumed, need
+ * bytes; REQUEST: c->req is complete (parser paused); ERROR: the response to
+ * a broken request is built (close after it). */
+kt__feed_t kt__http_conn_feed(kt__conn_t *c, apr_time_t now);
+/* Percent-decodes src[0, len) into pool; plus_space turns '+' into ' '.
+ * strict: a bad escape or %00 fails (NULL); else bad escapes stay literal. */
+char *kt__http_pct_decode(const char *src, apr_size_t len, int plus_space, int strict,
+                          apr_pool_t *pool);
+
+/* ---- router.c ------------------------------------------------------------ */
+
+apr_status_t kt__http_route_add(kt_http_t *s, const char *method, const char *path,
+                                kt_http_handler_fn fn, void *baton);
+/* 200: *route and *tail set; 404; 405: *allow set ("GET, HEAD"), in pool. */
+int kt__http_route_find(kt_http_t *s, const char *method, const char *path,
+                        const kt__route_t **route, const char **tail, const char **allow,
+                        apr_pool_t *pool);
+
+/* ---- reply.c ------------------------------------------------------------- */
+
+/* Builds req->resp. Any thread that owns the request. */
+void kt__http_respond(kt_http_req_t *req, int status, const char *content_type,
+                      const char *body, apr_size_t len);
+void kt__http_respond_error(kt_http_req_t *req, int status, const char *code,
+                            const char *message);
+/* "Date: ...\r\n" style value for now (or s->fixed_date). */
+void kt__http_date(kt_http_t *s, char buf[APR_RFC822_DATE_LEN]);
+
+/* ---- conn.c: the per-connection state machine (no socket I/O) ---------- */
+
+/* A connection living in pool (the connection's own, cleared when it closes);
+ * sock may be NULL (harness). */
+kt__conn_t *kt__http_conn_new(kt_http_t *s, apr_pool_t *pool, apr_socket_t *sock);
+/* Starts a request: a fresh kt_http_req_t in rpool. */
+void kt__http_conn_begin(kt__conn_t *c, apr_time_t now);
+/* Refuses the current request: error response, close after it. */
+void kt__http_conn_fail(kt__conn_t *c, int status, const char *code, const char *message);
+/* After REQUEST: 1 if a handler must run; 0 if the response is built. */
+int kt__http_conn_route(kt__conn_t *c);
+/* Runs the route's handler and makes sure a response or stream results. */
+void kt__http_conn_run(kt__conn_t *c);
+/* The request's response becomes the connection's output (state WRITING). */
+void kt__http_conn_ready(kt__conn_t *c);
+/* Response fully written and the connection stays: ready for the next request. */
+void kt__http_conn_next(kt__conn_t *c, apr_time_t now);
+/* Counts a response as sent. */
+void kt__http_count(kt_http_t *s, int status);
+
+/* ---- workers.c ------------------------------------------------------------ */
+
+apr_status_t kt__http_workers_start(kt__workers_t **out, kt_http_t *s, unsigned n,
+                                    unsigned queue_cap, apr_pool_t *pool);
+/* APR_SUCCESS, or APR_EAGAIN when the queue is full (caller answers 503). */
+apr_status_t kt__http_workers_submit(kt__workers_t *w, kt__conn_t *c);
+/* Drops what has not started, waits for running handlers, joins. */
+void kt__http_workers_stop(kt__workers_t *w);
+
+/* ---- loop.c --------------------------------------------------------------- */
+
+apr_status_t kt__http_loop_start(kt_http_t *s);
+/* Wakes the loop; any thread; never blocks. */
+void kt__http_wake(kt_http_t *s);
+/* A worker is done with c: hand it back to the loop. */
+void kt__http_loop_done(kt_http_t *s, kt__conn_t *c);
+/* Loop thread: run c's state machine until it blocks (a stream has news). */
+void kt__http_loop_kick(kt__conn_t *c);
+
+/* ---- stream.c ------------------------------------------------------------- */
+
+/* Loop side. attach: the handler returned with a stream; pump: write what is
+ * queued; finish: end it (on_close runs) and drop the loop's reference. */
+void kt__http_stream_attach(kt__conn_t *c);
+/* Writes what is queued: 1 blocked on the socket (poll for output), 0 all
+ * written and the stream goes on, -1 the stream is over (finish it). */
+int kt__http_stream_pump(kt__conn_t *c, apr_size_t *written);
+void kt__http_stream_finish(kt__conn_t *c);
+/* Takes every stream poked since the last call and kicks its connection. */
+void kt__http_stream_drain_pokes(kt_http_t *s);
+/* Harness: appends what is queued to *out (grown in pool). */
+void kt__http_stream_take_all(kt_http_stream_t *st, char **out, apr_size_t *len,
+                              apr_pool_t *pool);
+
+/* ---- harness.c: the parser and router without sockets (fuzzing, tests) --- */
+
+/* Drives one connection over data as the loop would, chunk bytes at a time
+ * (0: all at once); handlers run inline. *out receives every byte the
+ * connection would have written, in pool. The server must not be started.
+ * Responses carry a fixed Date so two runs can be compared. */
+apr_status_t kt__http_feed(kt_http_t *s, const char *data, apr_size_t len, apr_size_t chunk,
+                           char **out, apr_size_t *out_len, apr_pool_t *pool);
+
+#endif

@@ -1,0 +1,116 @@
+/*
+ * workers.c - a fixed set of handler threads behind one bounded queue.
+ *
+ * DESIGN
+ * The loop submits a connection whose request is complete; a worker runs the
+ * handler and hands the connection back (kt__http_loop_done). The queue is a
+ * ring of queue_cap slots: when it is full, submit fails and the loop answers
+ * 503 at once instead of letting work pile up. (APR-util's apr_thread_pool
+ * has no bound on its task queue, hence our own.)
+ *
+ * Stop drops what has not started (the loop closes those connections), lets
+ * running handlers return, and joins. Workers wait on the condition with a
+ * timeout, so a lost signal costs at most one period.
+ *
+ * Lock: mu guards q/head/count/quit; nothing else is done while holding it.
+ */
+#include "http_internal.h"
+
+#define WORKER_WAIT_MS 200
+
+struct kt__workers_t {
+    kt_http_t *s;
+    apr_thread_mutex_t *mu;
+    apr_thread_cond_t *cv;
+    kt__conn_t **q;
+    unsigned cap, head, count;
+    int quit;
+    apr_thread_t **threads;
+    unsigned n;
+};
+
+/* ---- Private ---------------------------------------------------------- */
+
+static kt__conn_t *next_job(kt__workers_t *w)
+{
+    kt__conn_t *c = NULL;
+    apr_thread_mutex_lock(w->mu);
+    while (!w->quit && w->count == 0)
+        apr_thread_cond_timedwait(w->cv, w->mu, apr_time_from_msec(WORKER_WAIT_MS));
+    if (!w->quit) {
+        c = w->q[w->head];
+        w->head = (w->head + 1) % w->cap;
+        w->count--;
+    }
+    apr_thread_mutex_unlock(w->mu);
+    return c;
+}
+
+static void *APR_THREAD_FUNC worker_main(apr_thread_t *t, void *data)
+{
+    kt__workers_t *w = data;
+    kt__conn_t *c;
+    while ((c = next_job(w)) != NULL) {
+        kt__http_conn_run(c);
+        kt__http_loop_done(w->s, c);
+    }
+    return NULL; /* not apr_thread_exit: its forced unwind upsets ASan */
+}
+
+/* ---- Internal ---------------------------------------------------------- */
+
+apr_status_t kt__http_workers_start(kt__workers_t **out, kt_http_t *s, unsigned n,
+                                    unsigned queue_cap, apr_pool_t *pool)
+{
+    kt__workers_t *w = apr_pcalloc(pool, sizeof *w);
+    apr_status_t rv;
+    w->s = s;
+    w->cap = queue_cap;
+    w->q = apr_pcalloc(pool, sizeof(kt__conn_t *) * queue_cap);
+    w->threads = apr_pcalloc(pool, sizeof(apr_thread_t *) * n);
+    if ((rv = apr_thread_mutex_create(&w->mu, APR_THREAD_MUTEX_DEFAULT, pool)) != APR_SUCCESS ||
+        (rv = apr_thread_cond_create(&w->cv, pool)) != APR_SUCCESS)
+        return rv;
+    *out = w;
+    for (unsigned i = 0; i < n; i++) {
+        rv = apr_thread_create(&w->threads[i], NULL, worker_main, w, pool);
+        if (rv != APR_SUCCESS) {
+            kt__http_workers_stop(w);
+            return rv;
+        }
+        w->n++;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t kt__http_workers_submit(kt__workers_t *w, kt__conn_t *c)
+{
+    apr_status_t rv = APR_SUCCESS;
+    apr_thread_mutex_lock(w->mu);
+    if (w->quit || w->count == w->cap) {
+        rv = APR_EAGAIN;
+    } else {
+        w->q[(w->head + w->count) % w->cap] = c;
+        w->count++;
+    }
+    apr_thread_mutex_unlock(w->mu);
+    if (rv == APR_SUCCESS)
+        apr_thread_cond_signal(w->cv);
+    return rv;
+}
+
+void kt__http_workers_stop(kt__workers_t *w)
+{
+    if (!w)
+        return;
+    apr_thread_mutex_lock(w->mu);
+    w->quit = 1;
+    w->count = 0;
+    apr_thread_mutex_unlock(w->mu);
+    apr_thread_cond_broadcast(w->cv);
+    for (unsigned i = 0; i < w->n; i++) {
+        apr_status_t ignored;
+        apr_thread_join(&ignored, w->threads[i]);
+    }
+    w->n = 0;
+}
