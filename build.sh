@@ -3,6 +3,7 @@
 #   ./build.sh run        install what is missing, build, run kotod in the foreground
 #   ./build.sh test       install what is missing, build, run the whole test suite
 #   ./build.sh sanitize   the same suite in an AddressSanitizer + UBSan build
+#   ./build.sh fuzz [S]   build the libFuzzer targets with clang, fuzz each for S seconds (60)
 #   ./build.sh build      build only
 # Extra arguments after `run` go to kotod (e.g. ./build.sh run --interval 1000).
 set -euo pipefail
@@ -45,8 +46,16 @@ case "$mode" in
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
       ctest --test-dir build-asan --output-on-failure -j "$jobs"
     ;;
+  fuzz)
+    seconds=${1:-60}
+    build build-fuzz -DKT_FUZZ=ON -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug
+    mkdir -p build-fuzz/corpus-http
+    # New inputs go to the scratch corpus in the build tree; the seeds stay as they are.
+    build-fuzz/tests/fuzz/fuzz_http -max_total_time="$seconds" -print_final_stats=1 \
+      build-fuzz/corpus-http tests/fuzz/corpus/http
+    ;;
   *)
-    echo "usage: $0 run|test|sanitize|build" >&2
+    echo "usage: $0 run|test|sanitize|fuzz|build" >&2
     exit 2
     ;;
 esac

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config
+  build-essential cmake pkg-config clang
   libapr1-dev libaprutil1-dev liblua5.4-dev libjansson-dev libhttp-parser-dev
   libcmocka-dev libsystemd-dev
   jq procps curl prometheus

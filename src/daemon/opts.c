@@ -63,6 +63,7 @@ static int parse_uint(const char *name, const char *arg, unsigned min, unsigned 
     return 0;
 }
 
+static void print_error(void *data, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void print_error(void *data, const char *fmt, ...)
 {
     (void)data;
