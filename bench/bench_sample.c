@@ -1,0 +1,362 @@
+/*
+ * bench_sample.c - CPU time of one full kt_plat_sample() against a bare loop
+ * that only reads the same files.
+ *
+ *   A: kt_plat_sample() on /proc into a fresh subpool, destroyed right after.
+ *   B: the "raw" reference: openat()/read() of exactly the files A reads, into
+ *      one fixed buffer, on a dirfd of /proc; opendir/readdir of /proc for the
+ *      pids; statvfs of the same mount points; faccessat of /sys/block/<name>
+ *      for the same diskstats lines. It parses nothing.
+ *
+ * The lists B needs but cannot know without parsing (which pids get their
+ * cmdline read, which mounts are statvfs'ed, which diskstats names) are taken
+ * once, before timing, from the last warm-up sample and /proc/diskstats.
+ *
+ * The two alternate in blocks, A B B A A B ..., so slow drift of a shared VM
+ * weighs on both alike. Time is CPU time of this process
+ * (CLOCK_PROCESS_CPUTIME_ID), not wall time.
+ *
+ * Output: one line of key=value pairs on stdout, e.g.
+ *   procs=63 raw_procs=63 n=200 ... sample_us=812.3 raw_us=701.2 ratio=1.158
+ *   sample_med_us=... raw_med_us=... ratio_med=... cmdlines=9 mounts=3 disks=2
+ * sample_us and raw_us are CPU microseconds per reading over all iterations,
+ * ratio their quotient; *_med are medians over the rounds (a round is one
+ * block of each side), ratio_med the median of the per-round quotients.
+ *
+ * -s MS sleeps between readings so caches go cold, as in kotod; -u samples
+ * into an unmanaged pool per reading, as kt_mon_tick does; -o sample|raw runs
+ * one side only, untimed (to compare the two with strace -c).
+ */
+#include "kt_plat.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <apr_general.h>
+#include <apr_strings.h>
+
+#define MAX_LIST 4096
+
+typedef struct {
+    int procfd, sysfd;
+    const char *mountinfo; /* "1/mountinfo" or "self/mountinfo", as the sampler picks */
+    char *cmdline_rel[2 * 100]; /* "<pid>/cmdline" of the last warm-up's top lists */
+    int64_t cmdline_pid[2 * 100];
+    unsigned ncmdline;
+    const char *mounts[MAX_LIST]; /* statvfs'ed mount points */
+    unsigned nmounts;
+    char *disk_rel[MAX_LIST]; /* "block/<name>" for every diskstats line checked */
+    unsigned ndisks;
+    unsigned raw_procs; /* <pid>/stat files read by the last raw pass */
+    unsigned found;     /* mounts and disks that answered in the last raw pass */
+} raw_t;
+
+static char raw_buf[64 * 1024];
+
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Sleeps; costs a few microseconds of CPU, the same on both sides. */
+static void nap(unsigned ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+static void die(const char *what, apr_status_t st)
+{
+    char err[128];
+    fprintf(stderr, "bench_sample: %s: %s\n", what, apr_strerror(st, err, sizeof err));
+    exit(1);
+}
+
+/* ---- B: the raw reads ------------------------------------------------------------ */
+
+/* Reads rel to its end into the fixed buffer; returns 0 when it could be opened. */
+static int raw_read(int dirfd, const char *rel)
+{
+    int fd = openat(dirfd, rel, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n;
+    do
+        n = read(fd, raw_buf, sizeof raw_buf);
+    while (n > 0 || (n < 0 && errno == EINTR));
+    close(fd);
+    return 0;
+}
+
+static void raw_pass(raw_t *r)
+{
+    raw_read(r->procfd, "uptime");
+    raw_read(r->procfd, "stat");
+    raw_read(r->procfd, "meminfo");
+    raw_read(r->procfd, "vmstat");
+    raw_read(r->procfd, "loadavg");
+
+    unsigned procs = 0;
+    int fd = openat(r->procfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+    if (dir) {
+        struct dirent *de;
+        while ((de = readdir(dir)) != NULL) {
+            if (de->d_name[0] < '0' || de->d_name[0] > '9')
+                continue;
+            char rel[300];
+            size_t len = strlen(de->d_name);
+            if (len + sizeof "/stat" > sizeof rel)
+                continue;
+            memcpy(rel, de->d_name, len);
+            memcpy(rel + len, "/stat", sizeof "/stat");
+            procs += raw_read(r->procfd, rel) == 0;
+        }
+        closedir(dir);
+    } else if (fd >= 0) {
+        close(fd);
+    }
+    r->raw_procs = procs;
+    for (unsigned i = 0; i < r->ncmdline; i++)
+        raw_read(r->procfd, r->cmdline_rel[i]);
+
+    raw_read(r->procfd, r->mountinfo);
+    unsigned found = 0; /* counted, so no result is ignored */
+    for (unsigned i = 0; i < r->nmounts; i++) {
+        struct statvfs v;
+        found += statvfs(r->mounts[i], &v) == 0;
+    }
+    raw_read(r->procfd, "net/dev");
+    raw_read(r->procfd, "diskstats");
+    if (r->sysfd >= 0)
+        for (unsigned i = 0; i < r->ndisks; i++)
+            found += faccessat(r->sysfd, r->disk_rel[i], F_OK, 0) == 0;
+    r->found = found;
+}
+
+/* ---- what B must read, learnt once before timing ----------------------------------- */
+
+static void add_cmdline(raw_t *r, const kt_proc_t *p, apr_pool_t *pool)
+{
+    for (unsigned i = 0; i < r->ncmdline; i++)
+        if (r->cmdline_pid[i] == p->pid)
+            return; /* in both top lists: the sampler reads it once */
+    if (r->ncmdline == sizeof r->cmdline_rel / sizeof r->cmdline_rel[0])
+        return;
+    char buf[48];
+    snprintf(buf, sizeof buf, "%lld/cmdline", (long long)p->pid);
+    /* A process that has exited since would only cost a failed openat;
+     * read this process's own cmdline in its place. */
+    if (faccessat(r->procfd, buf, R_OK, 0) != 0)
+        snprintf(buf, sizeof buf, "%ld/cmdline", (long)getpid());
+    r->cmdline_pid[r->ncmdline] = p->pid;
+    r->cmdline_rel[r->ncmdline++] = apr_pstrdup(pool, buf);
+}
+
+static void raw_setup(raw_t *r, const kt_sample_t *s, apr_pool_t *pool)
+{
+    r->procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (r->procfd < 0)
+        die("open /proc", APR_FROM_OS_ERROR(errno));
+    r->sysfd = open("/sys", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    r->mountinfo = faccessat(r->procfd, "1/mountinfo", R_OK, 0) == 0 ? "1/mountinfo"
+                                                                     : "self/mountinfo";
+
+    r->ncmdline = 0;
+    for (unsigned i = 0; i < s->ntop_cpu; i++)
+        add_cmdline(r, s->top_cpu[i], pool);
+    for (unsigned i = 0; i < s->ntop_mem; i++)
+        add_cmdline(r, s->top_mem[i], pool);
+
+    /* Mounts kept by the filter but of size 0 are statvfs'ed by the sampler
+     * and then dropped, so they are missing here; pseudo filesystems are
+     * filtered before statvfs and are rightly absent. */
+    r->nmounts = 0;
+    for (unsigned i = 0; i < s->nfs && r->nmounts < MAX_LIST; i++)
+        r->mounts[r->nmounts++] = apr_pstrdup(pool, s->fs[i].mount_point);
+
+    /* Every diskstats line but loop and ram devices gets a faccessat. */
+    r->ndisks = 0;
+    FILE *f = fopen("/proc/diskstats", "r");
+    char line[512];
+    while (f && fgets(line, sizeof line, f) && r->ndisks < MAX_LIST) {
+        unsigned major, minor;
+        char name[256];
+        if (sscanf(line, " %u %u %255s", &major, &minor, name) != 3)
+            continue;
+        if (strncmp(name, "loop", 4) == 0 || strncmp(name, "ram", 3) == 0)
+            continue;
+        r->disk_rel[r->ndisks++] = apr_pstrcat(pool, "block/", name, NULL);
+    }
+    if (f)
+        fclose(f);
+}
+
+/* ---- A: the real thing --------------------------------------------------------------- */
+
+static unsigned last_nprocs;
+static int unmanaged; /* -u: a pool with its own allocator, as kt_mon_tick makes */
+
+static void sample_once(kt_plat_t *plat, apr_pool_t *parent)
+{
+    apr_pool_t *pool;
+    apr_status_t st = unmanaged ? apr_pool_create_unmanaged_ex(&pool, NULL, NULL)
+                                : apr_pool_create(&pool, parent);
+    if (st != APR_SUCCESS)
+        die("apr_pool_create", st);
+    kt_sample_t s;
+    if ((st = kt_plat_sample(plat, &s, pool)) != APR_SUCCESS)
+        die("kt_plat_sample", st);
+    last_nprocs = s.nprocs;
+    apr_pool_destroy(pool);
+}
+
+/* ---- driver ------------------------------------------------------------------------------ */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, unsigned n)
+{
+    if (n == 0)
+        return NAN;
+    qsort(v, n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: bench_sample [-n ITERATIONS] [-b BLOCK] [-s MS] [-u] [-o sample|raw]\n"
+                    "  -n  iterations of each side (default 200)\n"
+                    "  -b  iterations per block; the sides alternate by block (default 10)\n"
+                    "  -s  sleep MS between iterations, as kotod does between readings:\n"
+                    "      caches go cold (default 0: back to back)\n"
+                    "  -u  sample into an unmanaged pool (own allocator) per reading, as\n"
+                    "      kotod's kt_mon_tick does, instead of a subpool of one parent\n"
+                    "  -o  run one side only, untimed output (for strace -c)\n");
+    exit(2);
+}
+
+int main(int argc, const char *const *argv)
+{
+    unsigned n = 200, block = 10, gap_ms = 0;
+    const char *only = NULL;
+    int opt;
+    while ((opt = getopt(argc, (char *const *)argv, "n:b:s:uo:h")) != -1) {
+        switch (opt) {
+        case 'n': n = (unsigned)strtoul(optarg, NULL, 10); break;
+        case 'b': block = (unsigned)strtoul(optarg, NULL, 10); break;
+        case 's': gap_ms = (unsigned)strtoul(optarg, NULL, 10); break;
+        case 'u': unmanaged = 1; break;
+        case 'o': only = optarg; break;
+        default: usage();
+        }
+    }
+    if (n == 0 || block == 0 || optind != argc ||
+        (only && strcmp(only, "sample") != 0 && strcmp(only, "raw") != 0))
+        usage();
+
+    apr_status_t st = apr_app_initialize(&argc, &argv, NULL);
+    if (st != APR_SUCCESS)
+        die("apr_app_initialize", st);
+    atexit(apr_terminate);
+    apr_pool_t *root;
+    apr_pool_create(&root, NULL);
+
+    kt_plat_opts_t popts = {"/proc", "/sys", "", 0};
+    kt_plat_t *plat;
+    if ((st = kt_plat_open(&plat, &popts, root)) != APR_SUCCESS)
+        die("kt_plat_open /proc", st);
+
+    /* Warm up (the second reading is the first with rates, as in kotod),
+     * and learn from the last one what the raw loop must read. */
+    apr_pool_t *warm;
+    apr_pool_create(&warm, root);
+    kt_sample_t s;
+    for (int i = 0; i < 2; i++)
+        if ((st = kt_plat_sample(plat, &s, warm)) != APR_SUCCESS)
+            die("kt_plat_sample", st);
+    static raw_t raw; /* 64 KiB of lists: not on the stack */
+    raw_setup(&raw, &s, root);
+    last_nprocs = s.nprocs;
+    raw_pass(&raw);
+    raw_pass(&raw);
+
+    if (only) {
+        for (unsigned i = 0; i < n; i++) {
+            if (strcmp(only, "sample") == 0)
+                sample_once(plat, root);
+            else
+                raw_pass(&raw);
+        }
+        printf("only=%s n=%u procs=%u cmdlines=%u mounts=%u disks=%u\n", only, n,
+               last_nprocs, raw.ncmdline, raw.nmounts, raw.ndisks);
+        return 0;
+    }
+
+    unsigned rounds = (n + block - 1) / block;
+    double *ratio = calloc(rounds, sizeof *ratio), *a_us = calloc(rounds, sizeof *a_us),
+           *b_us = calloc(rounds, sizeof *b_us);
+    if (!ratio || !a_us || !b_us)
+        die("calloc", APR_ENOMEM);
+    double a_total = 0, b_total = 0;
+    unsigned long procs_sum = 0, raw_procs_sum = 0;
+    for (unsigned r = 0, done = 0; r < rounds; r++) {
+        unsigned k = n - done < block ? n - done : block;
+        double ta = 0, tb = 0;
+        /* A B, then B A: a linear drift lands on both sides equally. */
+        for (int side = 0; side < 2; side++) {
+            int run_a = (side == 0) == (r % 2 == 0);
+            double t0 = cpu_now();
+            for (unsigned i = 0; i < k; i++) {
+                if (run_a)
+                    sample_once(plat, root);
+                else
+                    raw_pass(&raw);
+                if (gap_ms)
+                    nap(gap_ms);
+            }
+            double dt = cpu_now() - t0;
+            if (run_a) {
+                ta = dt;
+                procs_sum += last_nprocs;
+            } else {
+                tb = dt;
+                raw_procs_sum += raw.raw_procs;
+            }
+        }
+        a_total += ta;
+        b_total += tb;
+        a_us[r] = ta * 1e6 / k;
+        b_us[r] = tb * 1e6 / k;
+        ratio[r] = ta / tb;
+        done += k;
+    }
+
+    double sample_us = a_total * 1e6 / n, raw_us = b_total * 1e6 / n;
+    double ratio_med = median(ratio, rounds);
+    printf("procs=%.0f raw_procs=%.0f n=%u block=%u gap_ms=%u unmanaged=%d sample_us=%.1f raw_us=%.1f ratio=%.3f "
+           "sample_med_us=%.1f raw_med_us=%.1f ratio_med=%.3f cmdlines=%u mounts=%u "
+           "disks=%u\n",
+           (double)procs_sum / rounds, (double)raw_procs_sum / rounds, n, block, gap_ms, unmanaged, sample_us,
+           raw_us, a_total / b_total, median(a_us, rounds), median(b_us, rounds), ratio_med,
+           raw.ncmdline, raw.nmounts, raw.ndisks);
+    free(ratio);
+    free(a_us);
+    free(b_us);
+    kt_plat_close(plat);
+    return 0;
+}
