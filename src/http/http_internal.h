@@ -37,7 +37,6 @@
 #define KT__HTTP_IN_CAP (16 * 1024)        /* per-connection input buffer */
 #define KT__HTTP_LINGER_MS 2000            /* draining a closing connection */
 #define KT__HTTP_LINGER_MAX (4 * 1024 * 1024)
-#define KT__HTTP_POLL_MAX_MS 250           /* longest single poll */
 #define KT__HTTP_REJECT_SLACK 64           /* sockets beyond max_connections that get a 503 */
 #define KT__HTTP_FREE_POOLS 32             /* recycled connection pools kept */
 #define KT__HTTP_CONN_MAX_FREE (64 * 1024) /* bytes a connection's allocator keeps */

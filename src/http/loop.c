@@ -503,13 +503,16 @@ static void finish(kt_http_t *s)
     kt__http_stream_drain_pokes(s); /* nothing attached remains: releases only */
 }
 
+/* Until the next deadline; with none pending, until something wakes the
+ * pollset (a socket, a finished handler, a stream write, stop), so an idle
+ * daemon does not tick. */
 static apr_interval_time_t poll_timeout(const kt_http_t *s, apr_time_t now)
 {
-    apr_time_t until = now + ms(KT__HTTP_POLL_MAX_MS);
-    if (s->next_sweep && s->next_sweep < until)
-        until = s->next_sweep;
-    if (s->stop_begun && s->grace_deadline < until)
+    apr_time_t until = s->next_sweep;
+    if (s->stop_begun && (!until || s->grace_deadline < until))
         until = s->grace_deadline;
+    if (!until)
+        return -1;
     return until > now ? until - now : 0;
 }
 

@@ -16,7 +16,6 @@
  */
 #include "http_internal.h"
 
-#define WORKER_WAIT_MS 200
 
 struct kt__workers_t {
     kt_http_t *s;
@@ -36,7 +35,7 @@ static kt__conn_t *next_job(kt__workers_t *w)
     kt__conn_t *c = NULL;
     apr_thread_mutex_lock(w->mu);
     while (!w->quit && w->count == 0)
-        apr_thread_cond_timedwait(w->cv, w->mu, apr_time_from_msec(WORKER_WAIT_MS));
+        apr_thread_cond_wait(w->cv, w->mu); /* submit signals, stop broadcasts */
     if (!w->quit) {
         c = w->q[w->head];
         w->head = (w->head + 1) % w->cap;
