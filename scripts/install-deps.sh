@@ -6,8 +6,8 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config clang
   libapr1-dev libaprutil1-dev liblua5.4-dev libjansson-dev libhttp-parser-dev
-  libcmocka-dev libsystemd-dev
-  jq procps curl prometheus
+  libcmocka-dev
+  jq procps curl prometheus socat
 )
 
 # Node runs the OpenAPI conformance and browser tests; any recent one will do.

@@ -8,6 +8,7 @@
 #include "kt_mon.h"
 #include "kt_base.h"
 
+#include <apr_allocator.h>
 #include <apr_hash.h>
 #include <apr_thread_cond.h>
 #include <apr_thread_mutex.h>
@@ -92,6 +93,7 @@ struct kt_mon_t {
     apr_time_t last_sample;
     uint64_t started_total[KT_EV__COUNT][KT_SEV__COUNT];
 
+    apr_allocator_t *snap_alloc; /* shared by every snapshot's pool */
     kt__detect_t det; /* sampler side only */
     kt_event_t *batch;
 

@@ -127,7 +127,8 @@ typedef struct kt_snap_t kt_snap_t;
 /* plat may be NULL: the monitor then only judges samples given to kt_mon_ingest. */
 apr_status_t kt_mon_create(kt_mon_t **out, const kt_mon_conf_t *conf, kt_plat_t *plat,
                            apr_pool_t *pool);
-/* Stops the sampler if running and frees everything (pool cleanup does the same). */
+/* Stops the sampler if running and frees everything (pool cleanup does the
+ * same). Every snapshot a caller acquired must be released before. */
 void kt_mon_destroy(kt_mon_t *m);
 
 /* Starts / stops the sampler thread; both are idempotent. Stop waits for the

@@ -16,6 +16,8 @@ static apr_status_t mon_cleanup(void *data)
     kt__detect_fini(&m->det);
     kt_snap_release(m->latest);
     m->latest = NULL;
+    if (m->snap_alloc)
+        apr_allocator_destroy(m->snap_alloc);
     return APR_SUCCESS;
 }
 
@@ -50,6 +52,17 @@ apr_status_t kt_mon_create(kt_mon_t **out, const kt_mon_conf_t *conf, kt_plat_t 
         apr_pool_destroy(pool);
         return st;
     }
+    /* One allocator for every snapshot: a fresh one per reading would map
+     * and unmap its memory each time. Snapshots die on any thread, hence
+     * the mutex; max_free keeps a reading's worth of memory for the next. */
+    apr_thread_mutex_t *alloc_lock;
+    if ((st = apr_allocator_create(&m->snap_alloc)) != APR_SUCCESS ||
+        (st = apr_thread_mutex_create(&alloc_lock, APR_THREAD_MUTEX_DEFAULT, pool))) {
+        apr_pool_destroy(pool);
+        return st;
+    }
+    apr_allocator_mutex_set(m->snap_alloc, alloc_lock);
+    apr_allocator_max_free_set(m->snap_alloc, 512 * 1024);
     kt__ring_init(&m->log, sizeof(kt_event_t), conf->event_capacity, pool);
     kt__ring_init(&m->hist, sizeof(kt_hist_point_t), conf->history_capacity, pool);
     kt__detect_init(&m->det, pool);
@@ -115,7 +128,7 @@ apr_status_t kt_mon_tick(kt_mon_t *m)
     if (!m->plat)
         return KT_ESTATE;
     apr_pool_t *pool;
-    apr_status_t st = apr_pool_create_unmanaged_ex(&pool, NULL, NULL);
+    apr_status_t st = apr_pool_create_unmanaged_ex(&pool, NULL, m->snap_alloc);
     if (st != APR_SUCCESS)
         return st;
     apr_pool_tag(pool, "snapshot");

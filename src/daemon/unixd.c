@@ -2,18 +2,27 @@
  * unixd.c - the Unix side of being a daemon: detaching with a locked pidfile
  * (Monit's habit: "already running" is decided by the lock, never by a
  * stale pid), syslog, and systemd's readiness notification.
+ *
+ * The notification is one datagram to $NOTIFY_SOCKET, a protocol systemd
+ * documents as stable and meant to be spoken without its library; linking
+ * libsystemd for it would pull in a megabyte of libraries (libgcrypt, zstd,
+ * lz4, ...) and blow kotod's memory budget.
  */
 #include "daemon.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
 
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
 #include <apr_thread_proc.h>
-#include <systemd/sd-daemon.h>
 
 static void syslog_sink(kt_log_level_t level, const char *message)
 {
@@ -77,23 +86,34 @@ void kt_log_use_syslog(void)
     kt_log_set_sink(syslog_sink);
 }
 
+/* Sends state to the service manager; a no-op when not run by systemd. */
+static void notify(const char *state)
+{
+    const char *path = getenv("NOTIFY_SOCKET");
+    if (!path || (path[0] != '/' && path[0] != '@') || strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+        return;
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    size_t len = strlen(path);
+    memcpy(addr.sun_path, path, len);
+    if (addr.sun_path[0] == '@')
+        addr.sun_path[0] = '\0'; /* an abstract socket */
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return;
+    socklen_t alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
+    if (sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&addr, alen) < 0)
+        kt_log(KT_LOG_WARN, "cannot notify systemd through %s: %s", path, strerror(errno));
+    close(fd);
+}
+
 void kt_notify_ready(const char *address)
 {
-    /* A no-op unless systemd started us with Type=notify. */
-    sd_notifyf(0, "READY=1\nSTATUS=serving on %s", address);
+    char state[300];
+    snprintf(state, sizeof state, "READY=1\nSTATUS=serving on %s\nMAINPID=%ld", address,
+             (long)getpid());
+    notify(state);
 }
 
-void kt_notify_stopping(void)
-{
-    sd_notify(0, "STOPPING=1");
-}
-
-void kt_notify_reloading(void)
-{
-    sd_notify(0, "RELOADING=1");
-}
-
-void kt_notify_reloaded(void)
-{
-    sd_notify(0, "READY=1");
-}
+void kt_notify_stopping(void) { notify("STOPPING=1"); }
+void kt_notify_reloading(void) { notify("RELOADING=1"); }
+void kt_notify_reloaded(void) { notify("READY=1"); }

@@ -225,6 +225,20 @@ get /api/agent/monitor/status "${auth[@]}"
 expect_eq "non-loopback: with the token" 200 "$code"
 stop_kotod TERM
 
+# ---- systemd readiness ------------------------------------------------------------------------
+socat -u UNIX-RECV:"$tmp/notify.sock" OPEN:"$tmp/notify.txt",creat,append &
+socat_pid=$!
+for _ in $(seq 50); do [ -S "$tmp/notify.sock" ] && break; sleep 0.05; done
+NOTIFY_SOCKET="$tmp/notify.sock" start_kotod --procfs "$tmp/proc" --listen 127.0.0.1:0 --state-dir "$tmp/state"
+wait_log "dashboard at http://"
+for _ in $(seq 50); do grep -q READY=1 "$tmp/notify.txt" 2>/dev/null && break; sleep 0.05; done
+check "sd_notify: READY=1 once serving" grep -q '^READY=1$' "$tmp/notify.txt"
+check "sd_notify: STATUS names the address" grep -q '^STATUS=serving on 127.0.0.1:' "$tmp/notify.txt"
+stop_kotod TERM
+for _ in $(seq 50); do grep -q STOPPING=1 "$tmp/notify.txt" 2>/dev/null && break; sleep 0.05; done
+check "sd_notify: STOPPING=1 on the way out" grep -q 'STOPPING=1$' "$tmp/notify.txt"
+kill "$socat_pid" 2>/dev/null
+
 # ---- -t and -d ------------------------------------------------------------------------------------
 "$KOTOD" -t --state-dir "$tmp/state" 2>"$tmp/err"; rc=$?
 expect_eq "-t on a valid setup exits 0" 0 "$rc"
