@@ -1,8 +1,8 @@
 /*
- * analysis.c - the numbers behind POST /api/agent/optimize and the
- * analyze_system_performance tool, as steps: cpu, memory, disk, processes,
- * conditions. Until the Lua rules engine lands these are raw figures the
- * core measured, each step labelled "raw"; nothing here invents advice.
+ * analysis.c - what POST /api/agent/optimize and the analysis tools say:
+ * the measured figures as steps (cpu, memory, disk, processes, conditions;
+ * each labelled "raw"), and the findings of the Lua rules on the latest
+ * reading and the recent history.
  */
 #include "api_internal.h"
 
@@ -26,7 +26,43 @@ static json_t *procs(kt_proc_t *const *list, unsigned n)
 static json_t *step(const char *name, json_t *values)
 {
     return json_pack("{s:s s:s s:s s:o}", "step", name, "kind", "raw", "label",
-                     "measured figures; advice comes from the analysis rules", "values", values);
+                     "measured figures; the rules' findings follow", "values", values);
+}
+
+#define HISTORY_FOR_RULES 720 /* the last readings rules see: 6 hours at 30 s */
+
+json_t *kt__api_findings(kt_api_t *api, kt_http_req_t *req, const char *category)
+{
+    kt_rules_t *r = kt__api_rules(api);
+    if (!r) {
+        kt_http_reply_error(req, 503, "rules_unavailable",
+                            "no analysis rules are loaded; see kotod's log for why");
+        return NULL;
+    }
+    kt_snap_t *snap = kt_mon_acquire(api->mon);
+    if (!snap) {
+        kt_rules_release(r);
+        kt_http_reply_error(req, 503, "no_reading_yet",
+                            "no reading has been taken yet; start monitoring and retry");
+        return NULL;
+    }
+    kt_hist_point_t *hist = apr_palloc(kt_http_pool(req), sizeof *hist * HISTORY_FOR_RULES);
+    unsigned n = kt_mon_history(api->mon, 0, hist, HISTORY_FOR_RULES);
+    json_t *all = kt_rules_analyze(r, kt_snap_sample(snap), hist, n);
+    kt_snap_release(snap);
+    kt_rules_release(r);
+    if (!category)
+        return all;
+    json_t *some = json_array();
+    size_t i;
+    json_t *f;
+    json_array_foreach(all, i, f) {
+        const char *c = json_string_value(json_object_get(f, "category"));
+        if (c && strcmp(c, category) == 0)
+            json_array_append(some, f);
+    }
+    json_decref(all);
+    return some;
 }
 
 static int by_used_desc(const void *a, const void *b)

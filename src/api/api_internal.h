@@ -15,12 +15,21 @@ int kt__api_allow(kt_api_t *api, kt_http_req_t *req, int changes_state);
 int kt__api_query_u64(kt_http_req_t *req, const char *name, uint64_t def, uint64_t max,
                       uint64_t *out);
 
+/* The rule set in use, retained (kt_rules_release when done), or NULL. */
+kt_rules_t *kt__api_rules(kt_api_t *api);
+/* The findings of the rules on the latest reading (analysis.c); NULL with
+ * an error already answered when there is no reading or no rule set. */
+json_t *kt__api_findings(kt_api_t *api, kt_http_req_t *req, const char *category);
+
 /* The analysis steps (analysis.c) shared by /optimize and the tools. */
 json_t *kt__api_raw_steps(const kt_sample_t *s, const kt_mon_health_t *h);
 /* The latest reading without the full process table, or null (monitor.c). */
 json_t *kt__api_snapshot_json(kt_api_t *api);
-/* The answer of every endpoint that needs the Lua engine until it lands. */
-void kt__api_reply_needs_rules(kt_http_req_t *req);
+/* Script generation shared by the endpoints and the tools (scripts.c):
+ * fill *result, or answer the error and return -1. */
+int kt__api_generate(kt_api_t *api, kt_http_req_t *req, json_t *params, json_t **result);
+int kt__api_save(kt_api_t *api, kt_http_req_t *req, json_t *params, json_t **result);
+int kt__api_list_templates(kt_api_t *api, kt_http_req_t *req, json_t **result);
 
 apr_status_t kt__api_stream_routes(kt_http_t *http, kt_api_t *api, apr_pool_t *pool,
                                    unsigned *sub_id);

@@ -12,8 +12,11 @@
 #ifndef KT_API_H
 #define KT_API_H
 
+#include <apr_thread_mutex.h>
+
 #include "kt_http.h"
 #include "kt_mon.h"
+#include "kt_rules.h"
 
 typedef struct {
     kt_mon_t *mon;
@@ -22,8 +25,20 @@ typedef struct {
     int require_token_always;
     const char *web_dir;      /* dashboard files; NULL serves a built-in placeholder */
     apr_time_t started;
-    unsigned stream_sub;      /* set by kt_api_register */
+    /* Reloads configuration, rules and templates (POST /api/agent/reload);
+     * 0 on success, else a "file:line: what" message in err. */
+    int (*reload)(void *baton, char *err, apr_size_t errlen);
+    void *reload_baton;
+
+    /* Set by kt_api_register / kt_api_set_rules. */
+    unsigned stream_sub;
+    apr_thread_mutex_t *rules_lock;
+    kt_rules_t *rules;        /* the set in use; NULL until one is set */
 } kt_api_t;
+
+/* Makes rules the set the endpoints use (retained; the previous one is
+ * released once the requests using it are done). */
+void kt_api_set_rules(kt_api_t *api, kt_rules_t *rules);
 
 /* Adds every route to http (before kt_http_start); api must outlive the
  * server. Allocates its small state in pool. */

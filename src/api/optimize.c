@@ -38,21 +38,38 @@ static void optimize_handler(kt_http_req_t *req, void *baton)
     kt_mon_health_t *h = apr_palloc(kt_http_pool(req), sizeof *h);
     kt_mon_health(api->mon, h);
     json_t *steps = kt__api_raw_steps(kt_snap_sample(snap), h);
+    /* The rules judge the same reading the steps show. */
+    kt_rules_t *r = kt__api_rules(api);
+    json_t *findings;
+    if (r) {
+        kt_hist_point_t *hist = apr_palloc(kt_http_pool(req), sizeof *hist * 720);
+        unsigned n = kt_mon_history(api->mon, 0, hist, 720);
+        findings = kt_rules_analyze(r, kt_snap_sample(snap), hist, n);
+        kt_rules_release(r);
+    } else {
+        findings = json_array();
+    }
     uint64_t seq = kt_snap_seq(snap);
     kt_snap_release(snap);
 
     kt_http_stream_t *st = kt_http_stream_open(req, "text/event-stream", NULL, NULL);
     if (!st) {
         json_decref(steps);
+        json_decref(findings);
         return;
     }
+    /* The figures first, as the seed's advisory mode did, then what the
+     * rules make of them; a rule error is a finding too, never silence. */
     size_t i;
     json_t *s;
     json_array_foreach(steps, i, s) write_event(st, "step", s);
-    json_t *done = json_pack("{s:I s:i s:s}", "reading", (json_int_t)seq, "steps",
-                             (int)json_array_size(steps), "kind", "raw");
+    json_array_foreach(findings, i, s) write_event(st, "finding", s);
+    json_t *done = json_pack("{s:I s:i s:i s:b}", "reading", (json_int_t)seq, "steps",
+                             (int)json_array_size(steps), "findings",
+                             (int)json_array_size(findings), "rules_loaded", r != NULL);
     write_event(st, "done", done);
     json_decref(done);
+    json_decref(findings);
     json_decref(steps);
     kt_http_stream_close(st);
     kt_http_stream_release(st);

@@ -18,23 +18,59 @@ typedef struct {
     const char *name, *description;
     const char *schema; /* JSON Schema of the parameters object */
     int changes_state;
-    tool_fn fn; /* NULL: needs the rules engine */
+    tool_fn fn;
 } tool_t;
 
 /* ---- the tools that the core answers ------------------------------------------------ */
 
 static json_t *analyze(kt_api_t *api, kt_http_req_t *req, json_t *params)
 {
-    kt_snap_t *snap = kt_mon_acquire(api->mon);
-    if (!snap) {
-        kt_http_reply_error(req, 503, "no_reading_yet", "no reading has been taken yet");
+    json_t *findings = kt__api_findings(api, req, NULL);
+    if (!findings)
         return NULL;
-    }
+    kt_snap_t *snap = kt_mon_acquire(api->mon);
     kt_mon_health_t *h = apr_palloc(kt_http_pool(req), sizeof *h);
     kt_mon_health(api->mon, h);
     json_t *steps = kt__api_raw_steps(kt_snap_sample(snap), h);
     kt_snap_release(snap);
-    return json_pack("{s:o}", "steps", steps);
+    return json_pack("{s:o s:o}", "steps", steps, "findings", findings);
+}
+
+static json_t *suggest(kt_api_t *api, kt_http_req_t *req, json_t *params)
+{
+    const char *category = json_string_value(json_object_get(params, "category"));
+    json_t *findings = kt__api_findings(api, req, category);
+    if (!findings)
+        return NULL;
+    json_t *suggestions = json_array();
+    size_t i, k;
+    json_t *f, *s;
+    json_array_foreach(findings, i, f) {
+        json_array_foreach(json_object_get(f, "suggestions"), k, s) json_array_append(suggestions, s);
+    }
+    return json_pack("{s:o s:o}", "findings", findings, "suggestions", suggestions);
+}
+
+/* The script tools call the same code as their endpoints. */
+static json_t *generate(kt_api_t *api, kt_http_req_t *req, json_t *params)
+{
+    json_t *result = NULL;
+    kt__api_generate(api, req, params, &result);
+    return result;
+}
+
+static json_t *save(kt_api_t *api, kt_http_req_t *req, json_t *params)
+{
+    json_t *result = NULL;
+    kt__api_save(api, req, params, &result);
+    return result;
+}
+
+static json_t *list_scripts(kt_api_t *api, kt_http_req_t *req, json_t *params)
+{
+    json_t *result = NULL;
+    kt__api_list_templates(api, req, &result);
+    return result;
 }
 
 static json_t *start_mon(kt_api_t *api, kt_http_req_t *req, json_t *params)
@@ -120,7 +156,7 @@ static const tool_t tools[] = {
     {"suggest_optimizations", "Category-specific optimisation recommendations.",
      "{\"type\":\"object\",\"properties\":{\"category\":{\"type\":\"string\",\"enum\":"
      "[\"cpu\",\"memory\",\"disk\",\"process\",\"io\"]}},\"additionalProperties\":false}",
-     0, NULL},
+     0, suggest},
     {"start_system_monitoring", "Begin background anomaly detection.", NO_PARAMS, 1, start_mon},
     {"stop_system_monitoring", "Stop background monitoring.", NO_PARAMS, 1, stop_mon},
     {"get_system_anomalies", "Query detected anomalies, most recent last.",
@@ -141,15 +177,15 @@ static const tool_t tools[] = {
      ISSUE_TYPES "},\"process_name\":{\"type\":\"string\"},\"pid\":{\"type\":\"integer\","
      "\"minimum\":1},\"service_name\":{\"type\":\"string\"},\"path\":{\"type\":\"string\"},"
      "\"os\":{\"type\":\"string\",\"enum\":[\"linux\",\"windows\"]}},"
-     "\"required\":[\"issue_type\"],\"additionalProperties\":false}",
-     0, NULL},
+     "\"required\":[\"issue_type\"],\"additionalProperties\":true}",
+     0, generate},
     {"save_script_to_file", "Save a generated script inside the scripts directory.",
      "{\"type\":\"object\",\"properties\":{\"script_content\":{\"type\":\"string\"},"
      "\"filename\":{\"type\":\"string\"},\"overwrite\":{\"type\":\"boolean\"}},"
      "\"required\":[\"script_content\",\"filename\"],\"additionalProperties\":false}",
-     1, NULL},
+     1, save},
     {"list_available_scripts", "List the fix-script templates and their parameters.", NO_PARAMS,
-     0, NULL},
+     0, list_scripts},
     {"get_script_type", "The script dialect for an OS (the daemon's own by default).",
      "{\"type\":\"object\",\"properties\":{\"os\":{\"type\":\"string\",\"enum\":"
      "[\"linux\",\"windows\"]}},\"additionalProperties\":false}",
@@ -174,8 +210,10 @@ static const char *check_params(json_t *schema, json_t *params, apr_pool_t *pool
     json_t *v;
     json_object_foreach(params, key, v) {
         json_t *p = json_object_get(props, key);
-        if (!p)
+        if (!p && json_is_false(json_object_get(schema, "additionalProperties")))
             return apr_psprintf(pool, "unknown parameter '%s'", key);
+        if (!p)
+            continue; /* the callee checks what the schema leaves open */
         const char *type = json_string_value(json_object_get(p, "type"));
         if (!type_ok(v, type))
             return apr_psprintf(pool, "parameter '%s' must be of type %s", key, type);
@@ -266,11 +304,6 @@ static void call_handler(kt_http_req_t *req, void *baton)
     if (problem) {
         json_decref(params);
         kt_http_reply_error(req, 422, "bad_parameter", "%s", problem);
-        return;
-    }
-    if (!t->fn) {
-        json_decref(params);
-        kt__api_reply_needs_rules(req);
         return;
     }
     json_t *result = t->fn(api, req, params); /* NULL: it has replied already */

@@ -79,7 +79,8 @@ kt_snap_t *kt__snap_wrap(const kt_sample_t *s, apr_pool_t *pool, uint64_t seq, d
 struct kt_mon_t {
     apr_pool_t *pool;
     kt_plat_t *plat;
-    kt_mon_conf_t conf;
+    kt_mon_conf_t conf;        /* in use; read and replaced by the ingesting thread only */
+    kt_mon_conf_t *active_conf; /* the malloc'd block conf's overrides point into */
 
     /* lock guards everything readers see. */
     apr_thread_mutex_t *lock;
@@ -96,6 +97,7 @@ struct kt_mon_t {
     apr_allocator_t *snap_alloc; /* shared by every snapshot's pool */
     kt__detect_t det; /* sampler side only */
     kt_event_t *batch;
+    kt_mon_conf_t *pending; /* from kt_mon_set_conf, under lock; malloc'd */
 
     /* run_lock guards the sampler thread's life. */
     apr_thread_mutex_t *run_lock;

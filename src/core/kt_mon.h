@@ -131,6 +131,12 @@ apr_status_t kt_mon_create(kt_mon_t **out, const kt_mon_conf_t *conf, kt_plat_t 
  * same). Every snapshot a caller acquired must be released before. */
 void kt_mon_destroy(kt_mon_t *m);
 
+/* Replaces the reloadable settings (interval, thresholds, spike settings,
+ * filesystem overrides); the next reading uses them. Capacities and top_n
+ * keep their values from creation. Conditions in progress keep their
+ * state and are judged against the new thresholds from then on. */
+apr_status_t kt_mon_set_conf(kt_mon_t *m, const kt_mon_conf_t *conf);
+
 /* Starts / stops the sampler thread; both are idempotent. Stop waits for the
  * tick in progress, so it returns within one reading's time. */
 apr_status_t kt_mon_start(kt_mon_t *m);
@@ -214,5 +220,10 @@ json_t *kt_json_sample(const kt_sample_t *s, int top_only);
 json_t *kt_json_event(const kt_event_t *e);
 json_t *kt_json_health(const kt_mon_health_t *h);
 json_t *kt_json_history_point(const kt_hist_point_t *p);
+
+/* The reverse of kt_json_sample: what the JSON lacks stays unknown. Every
+ * pointer in *s is allocated in pool. */
+apr_status_t kt_sample_from_json(json_t *j, kt_sample_t *s, apr_pool_t *pool, char *err,
+                                 apr_size_t errlen);
 
 #endif

@@ -9,11 +9,35 @@
 
 #include <apr_strings.h>
 
+/* A configuration with its disk overrides in one malloc'd block, so the
+ * sampler can swap and free it without touching a pool. */
+static kt_mon_conf_t *conf_clone(const kt_mon_conf_t *c)
+{
+    size_t size = sizeof *c + sizeof(kt_mon_fs_rule_t) * c->ndisk_overrides;
+    for (unsigned i = 0; i < c->ndisk_overrides; i++)
+        size += strlen(c->disk_overrides[i].mount_point) + 1;
+    kt_mon_conf_t *copy = malloc(size);
+    if (!copy)
+        return NULL;
+    *copy = *c;
+    kt_mon_fs_rule_t *o = (kt_mon_fs_rule_t *)(copy + 1);
+    char *text = (char *)(o + c->ndisk_overrides);
+    for (unsigned i = 0; i < c->ndisk_overrides; i++) {
+        o[i] = c->disk_overrides[i];
+        o[i].mount_point = strcpy(text, c->disk_overrides[i].mount_point);
+        text += strlen(text) + 1;
+    }
+    copy->disk_overrides = o;
+    return copy;
+}
+
 static apr_status_t mon_cleanup(void *data)
 {
     kt_mon_t *m = data;
     kt_mon_stop(m);
     kt__detect_fini(&m->det);
+    free(m->pending);
+    free(m->active_conf);
     kt_snap_release(m->latest);
     m->latest = NULL;
     if (m->snap_alloc)
@@ -37,14 +61,11 @@ apr_status_t kt_mon_create(kt_mon_t **out, const kt_mon_conf_t *conf, kt_plat_t 
     kt_mon_t *m = apr_pcalloc(pool, sizeof *m);
     m->pool = pool;
     m->plat = plat;
-    m->conf = *conf;
-    if (conf->ndisk_overrides) {
-        kt_mon_fs_rule_t *o =
-            apr_pmemdup(pool, conf->disk_overrides, sizeof *o * conf->ndisk_overrides);
-        for (unsigned i = 0; i < conf->ndisk_overrides; i++)
-            o[i].mount_point = apr_pstrdup(pool, o[i].mount_point);
-        m->conf.disk_overrides = o;
+    if (!(m->active_conf = conf_clone(conf))) {
+        apr_pool_destroy(pool);
+        return APR_ENOMEM;
     }
+    m->conf = *m->active_conf;
     if ((st = apr_thread_mutex_create(&m->lock, APR_THREAD_MUTEX_DEFAULT, pool)) ||
         (st = apr_thread_mutex_create(&m->run_lock, APR_THREAD_MUTEX_DEFAULT, pool)) ||
         (st = apr_thread_mutex_create(&m->sub_lock, APR_THREAD_MUTEX_DEFAULT, pool)) ||
@@ -89,8 +110,43 @@ static void notify(kt_mon_t *m, const kt_snap_t *snap, const kt_event_t *events,
     apr_thread_mutex_unlock(m->sub_lock);
 }
 
+/* Takes a configuration set by kt_mon_set_conf; on the ingesting thread. */
+static void adopt_pending_conf(kt_mon_t *m)
+{
+    apr_thread_mutex_lock(m->lock);
+    kt_mon_conf_t *next = m->pending;
+    m->pending = NULL;
+    apr_thread_mutex_unlock(m->lock);
+    if (!next)
+        return;
+    /* What cannot change while running stays as created. */
+    next->event_capacity = m->conf.event_capacity;
+    next->history_capacity = m->conf.history_capacity;
+    next->top_n = m->conf.top_n;
+    free(m->active_conf);
+    m->active_conf = next;
+    m->conf = *next;
+}
+
+apr_status_t kt_mon_set_conf(kt_mon_t *m, const kt_mon_conf_t *conf)
+{
+    char err[256];
+    apr_status_t st = kt_mon_conf_check(conf, err, sizeof err);
+    if (st != APR_SUCCESS)
+        return st;
+    kt_mon_conf_t *copy = conf_clone(conf);
+    if (!copy)
+        return APR_ENOMEM;
+    apr_thread_mutex_lock(m->lock);
+    free(m->pending);
+    m->pending = copy;
+    apr_thread_mutex_unlock(m->lock);
+    return APR_SUCCESS;
+}
+
 static void ingest(kt_mon_t *m, const kt_sample_t *s, apr_pool_t *pool, double duration_ms)
 {
+    adopt_pending_conf(m);
     unsigned n = kt__detect_run(&m->det, &m->conf, s, m->batch, KT__MAX_BATCH);
     if (n == KT__MAX_BATCH)
         kt_log(KT_LOG_WARN, "more than %u events in one reading; the rest were dropped",
@@ -148,7 +204,6 @@ apr_status_t kt_mon_tick(kt_mon_t *m)
 static void *APR_THREAD_FUNC sampler_main(apr_thread_t *thread, void *data)
 {
     kt_mon_t *m = data;
-    apr_interval_time_t interval = (apr_interval_time_t)m->conf.interval_ms * 1000;
     apr_time_t next = apr_time_now();
     int failing = 0;
 
@@ -167,7 +222,9 @@ static void *APR_THREAD_FUNC sampler_main(apr_thread_t *thread, void *data)
         apr_thread_mutex_lock(m->run_lock);
 
         /* Keep a steady cadence; after a tick that overran, start from now
-         * rather than firing a burst of catch-up readings. */
+         * rather than firing a burst of catch-up readings. The interval is
+         * read each time: a reload may have changed it. */
+        apr_interval_time_t interval = (apr_interval_time_t)m->conf.interval_ms * 1000;
         next += interval;
         apr_time_t now = apr_time_now();
         if (next < now)

@@ -10,6 +10,7 @@
 #include "daemon.h"
 
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include <apr_file_info.h>
 #include <apr_general.h>
 #include <apr_strings.h>
+#include <apr_thread_mutex.h>
 #include <apr_thread_proc.h>
 
 #include "kt_api.h"
@@ -34,18 +36,83 @@ static void log_events(void *baton, const kt_snap_t *snap, const kt_event_t *eve
     }
 }
 
+/* ==== reload: SIGHUP and POST /api/agent/reload ============================== */
+
+/* What a reload needs; one daemon per process, reached from the signal
+ * callback, which takes no baton. */
+typedef struct {
+    const kt_opts_t *o;
+    apr_pool_t *pool;
+    kt_mon_t *mon;
+    kt_api_t *api;
+    kt_conf_t running;
+    apr_thread_mutex_t *lock; /* one reload at a time */
+} daemon_t;
+
+static daemon_t *the_daemon;
+
+/* Restart-only settings that changed are named, not silently ignored. */
+static void warn_restart_only(const kt_conf_t *was, const kt_conf_t *now)
+{
+    const struct {
+        const char *name, *a, *b;
+    } strs[] = {{"listen", was->listen, now->listen},
+                {"state_dir", was->state_dir, now->state_dir},
+                {"web_dir", was->web_dir, now->web_dir}};
+    for (size_t i = 0; i < KT_ARRAY_SIZE(strs); i++)
+        if (strcmp(strs[i].a ? strs[i].a : "", strs[i].b ? strs[i].b : "") != 0)
+            kt_log(KT_LOG_WARN, "%s changed to %s; it takes effect at the next restart",
+                   strs[i].name, strs[i].b);
+    if (was->mon.event_capacity != now->mon.event_capacity ||
+        was->mon.history_capacity != now->mon.history_capacity || was->mon.top_n != now->mon.top_n)
+        kt_log(KT_LOG_WARN, "event_log_size, history_size and top_processes take effect at the "
+                            "next restart");
+}
+
+static int reload(void *baton, char *err, apr_size_t errlen)
+{
+    daemon_t *d = baton;
+    apr_thread_mutex_lock(d->lock);
+    kt_rules_t *rules;
+    kt_conf_t conf;
+    apr_pool_t *scratch;
+    apr_pool_create(&scratch, d->pool);
+    int rc = -1;
+    if (kt_setup_load(d->o, &rules, &conf, err, errlen, scratch) != APR_SUCCESS) {
+        kt_log(KT_LOG_ERROR, "reload refused, the running rules stay: %s", err);
+        goto done;
+    }
+    if (kt_mon_set_conf(d->mon, &kt_rules_conf(rules)->mon) != APR_SUCCESS) {
+        snprintf(err, errlen, "the thresholds were refused by the monitor");
+        kt_rules_release(rules);
+        goto done;
+    }
+    warn_restart_only(&d->running, kt_rules_conf(rules));
+    kt_api_set_rules(d->api, rules);
+    kt_log(KT_LOG_INFO, "reloaded: %s", kt_rules_summary(rules, scratch));
+    kt_rules_release(rules);
+    rc = 0;
+done:
+    apr_pool_destroy(scratch);
+    apr_thread_mutex_unlock(d->lock);
+    return rc;
+}
+
 /* ==== signals ================================================================ */
 
 static int on_signal(int signum)
 {
+    char err[600];
     switch (signum) {
     case SIGINT:
     case SIGTERM:
         kt_log(KT_LOG_INFO, "%s received, stopping", signum == SIGINT ? "SIGINT" : "SIGTERM");
         return 1; /* leave apr_signal_thread */
     case SIGHUP:
+        kt_log(KT_LOG_INFO, "SIGHUP received: reloading configuration, rules and templates");
         kt_notify_reloading();
-        kt_log(KT_LOG_INFO, "SIGHUP received; there is no configuration file to reload yet");
+        if (the_daemon)
+            reload(the_daemon, err, sizeof err);
         kt_notify_reloaded();
         return 0;
     default:
@@ -94,16 +161,16 @@ static int check_listen(const char *listen, apr_pool_t *pool)
 }
 
 /* Creates the state directory (owner only) and loads or makes the token. */
-static int prepare_state(const kt_opts_t *o, const char **token, apr_pool_t *pool)
+static int prepare_state(const char *state_dir, const char **token, apr_pool_t *pool)
 {
     char err[128];
-    apr_status_t st = apr_dir_make_recursive(o->state_dir, APR_FPROT_OS_DEFAULT & 0700, pool);
+    apr_status_t st = apr_dir_make_recursive(state_dir, APR_FPROT_OS_DEFAULT & 0700, pool);
     if (st != APR_SUCCESS) {
-        kt_log(KT_LOG_ERROR, "cannot create the state directory %s: %s", o->state_dir,
+        kt_log(KT_LOG_ERROR, "cannot create the state directory %s: %s", state_dir,
                kt_strerror(st, err, sizeof err));
         return -1;
     }
-    const char *path = apr_pstrcat(pool, o->state_dir, "/token", NULL);
+    const char *path = apr_pstrcat(pool, state_dir, "/token", NULL);
     int created;
     st = kt_api_load_token(path, token, &created, pool);
     if (st != APR_SUCCESS) {
@@ -116,15 +183,30 @@ static int prepare_state(const kt_opts_t *o, const char **token, apr_pool_t *poo
     return 0;
 }
 
+/* Loads settings and rules; logs the problem and returns -1 on failure. */
+static int load_setup(const kt_opts_t *o, kt_rules_t **rules, kt_conf_t *conf, apr_pool_t *pool)
+{
+    char err[600];
+    if (kt_setup_load(o, rules, conf, err, sizeof err, pool) != APR_SUCCESS) {
+        kt_log(KT_LOG_ERROR, "%s", err);
+        return -1;
+    }
+    return check_listen(conf->listen, pool);
+}
+
 static int check_config(const kt_opts_t *o, apr_pool_t *pool)
 {
     const char *token;
-    kt_plat_opts_t popts = {o->nprocfs ? o->procfs[0] : NULL, o->sysfs, o->rootfs, o->top_n};
+    kt_rules_t *rules;
+    kt_conf_t conf;
+    kt_plat_opts_t popts = {o->nprocfs ? o->procfs[0] : NULL, o->sysfs, o->rootfs, 5};
     kt_plat_t *plat;
     char err[128];
     apr_status_t st;
-    if (check_listen(o->listen, pool) || prepare_state(o, &token, pool))
+    if (load_setup(o, &rules, &conf, pool) || prepare_state(conf.state_dir, &token, pool))
         return 1;
+    kt_log(KT_LOG_INFO, "loaded %s", kt_rules_summary(rules, pool));
+    kt_rules_release(rules);
     if ((st = kt_plat_open(&plat, &popts, pool)) != APR_SUCCESS) {
         kt_log(KT_LOG_ERROR, "cannot open %s: %s", popts.procfs ? popts.procfs : "/proc",
                kt_strerror(st, err, sizeof err));
@@ -132,9 +214,9 @@ static int check_config(const kt_opts_t *o, apr_pool_t *pool)
     }
     kt_plat_close(plat);
     apr_finfo_t fi;
-    if (apr_stat(&fi, o->web_dir, APR_FINFO_TYPE, pool) != APR_SUCCESS || fi.filetype != APR_DIR)
+    if (apr_stat(&fi, conf.web_dir, APR_FINFO_TYPE, pool) != APR_SUCCESS || fi.filetype != APR_DIR)
         kt_log(KT_LOG_WARN, "dashboard directory %s not found; a placeholder page is served",
-               o->web_dir);
+               conf.web_dir);
     kt_log(KT_LOG_INFO, "configuration is valid");
     return 0;
 }
@@ -145,16 +227,21 @@ static int run_daemon(const kt_opts_t *o, apr_pool_t *pool)
 {
     char err[128];
     const char *token;
-    if (check_listen(o->listen, pool) || prepare_state(o, &token, pool))
+    kt_rules_t *rules;
+    kt_conf_t conf;
+    if (load_setup(o, &rules, &conf, pool) || prepare_state(conf.state_dir, &token, pool))
         return 1;
-    if (o->daemonize && kt_daemonize(o->pidfile) != 0)
+    const char *pidfile = o->pidfile ? o->pidfile
+                                     : apr_pstrcat(pool, conf.state_dir, "/kotod.pid", NULL);
+    if (o->daemonize && kt_daemonize(pidfile) != 0)
         return 1;
     if (o->syslog && !o->daemonize)
         kt_log_use_syslog();
     /* Must precede every thread, so they all inherit the blocked mask. */
     apr_setup_signal_thread();
 
-    kt_plat_opts_t popts = {o->nprocfs ? o->procfs[0] : NULL, o->sysfs, o->rootfs, o->top_n};
+    kt_plat_opts_t popts = {o->nprocfs ? o->procfs[0] : NULL, o->sysfs, o->rootfs,
+                            conf.mon.top_n};
     kt_plat_t *plat;
     apr_status_t st = kt_plat_open(&plat, &popts, pool);
     if (st != APR_SUCCESS) {
@@ -162,13 +249,9 @@ static int run_daemon(const kt_opts_t *o, apr_pool_t *pool)
                kt_strerror(st, err, sizeof err));
         return 1;
     }
-    kt_mon_conf_t conf;
-    kt_mon_conf_defaults(&conf);
-    conf.interval_ms = o->interval_ms;
-    conf.top_n = o->top_n;
     kt_mon_t *mon;
     unsigned sub;
-    if ((st = kt_mon_create(&mon, &conf, plat, pool)) != APR_SUCCESS ||
+    if ((st = kt_mon_create(&mon, &conf.mon, plat, pool)) != APR_SUCCESS ||
         (st = kt_mon_subscribe(mon, log_events, NULL, &sub)) != APR_SUCCESS) {
         kt_log(KT_LOG_ERROR, "cannot create the monitor: %s", kt_strerror(st, err, sizeof err));
         return 1;
@@ -176,25 +259,36 @@ static int run_daemon(const kt_opts_t *o, apr_pool_t *pool)
 
     kt_http_conf_t hconf;
     kt_http_conf_defaults(&hconf);
-    hconf.listen = o->listen;
+    hconf.listen = conf.listen;
     apr_finfo_t fi;
-    int have_web = apr_stat(&fi, o->web_dir, APR_FINFO_TYPE, pool) == APR_SUCCESS &&
+    int have_web = apr_stat(&fi, conf.web_dir, APR_FINFO_TYPE, pool) == APR_SUCCESS &&
                    fi.filetype == APR_DIR;
+    daemon_t d = {.o = o, .pool = pool, .mon = mon, .running = conf};
+    apr_thread_mutex_create(&d.lock, APR_THREAD_MUTEX_DEFAULT, pool);
     kt_api_t api = {
         .mon = mon,
         .token = token,
-        .require_token_always = !loopback_listen(o->listen, pool),
-        .web_dir = have_web ? o->web_dir : NULL,
+        .require_token_always = !loopback_listen(conf.listen, pool),
+        .web_dir = have_web ? conf.web_dir : NULL,
         .started = apr_time_now(),
+        .reload = reload,
+        .reload_baton = &d,
     };
+    d.api = &api;
     if (!have_web)
         kt_log(KT_LOG_WARN, "dashboard directory %s not found; serving a placeholder page",
-               o->web_dir);
+               conf.web_dir);
     kt_http_t *http;
     if ((st = kt_http_create(&http, &hconf, pool)) != APR_SUCCESS ||
-        (st = kt_api_register(http, &api, pool)) != APR_SUCCESS ||
-        (st = kt_http_start(http)) != APR_SUCCESS) {
-        kt_log(KT_LOG_ERROR, "cannot serve on %s: %s", o->listen, kt_strerror(st, err, sizeof err));
+        (st = kt_api_register(http, &api, pool)) != APR_SUCCESS) {
+        kt_log(KT_LOG_ERROR, "cannot set up the API: %s", kt_strerror(st, err, sizeof err));
+        return 1;
+    }
+    kt_api_set_rules(&api, rules);
+    kt_log(KT_LOG_INFO, "loaded %s", kt_rules_summary(rules, pool));
+    kt_rules_release(rules);
+    if ((st = kt_http_start(http)) != APR_SUCCESS) {
+        kt_log(KT_LOG_ERROR, "cannot serve on %s: %s", conf.listen, kt_strerror(st, err, sizeof err));
         return 1;
     }
     if (api.require_token_always)
@@ -205,13 +299,15 @@ static int run_daemon(const kt_opts_t *o, apr_pool_t *pool)
         kt_http_stop(http);
         return 1;
     }
+    the_daemon = &d;
     kt_log(KT_LOG_INFO, "kotod %s started: reading %s every %u ms, dashboard at http://%s/monitoring-dashboard (pid %ld)",
-           KT_VERSION, popts.procfs ? popts.procfs : "/proc", conf.interval_ms,
+           KT_VERSION, popts.procfs ? popts.procfs : "/proc", conf.mon.interval_ms,
            kt_http_address(http), (long)getpid());
     kt_notify_ready(kt_http_address(http));
 
     apr_signal_thread(on_signal);
 
+    the_daemon = NULL;
     kt_notify_stopping();
     kt_http_stop(http);
     kt_api_unregister(&api);
@@ -237,8 +333,14 @@ int main(int argc, const char *const *argv)
         return r > 0 ? 0 : 2;
     kt_log_set_level(o.log_level);
 
+    if (o.help_config) {
+        kt_conf_describe(stdout);
+        return 0;
+    }
     if (o.once)
         return kt_run_once(&o, pool);
+    if (o.test_rules)
+        return kt_run_test_rules(&o, pool);
     if (o.check)
         return check_config(&o, pool);
     return run_daemon(&o, pool);

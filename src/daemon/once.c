@@ -11,7 +11,8 @@
 
 int kt_run_once(const kt_opts_t *o, apr_pool_t *pool)
 {
-    kt_plat_opts_t popts = {o->nprocfs ? o->procfs[0] : NULL, o->sysfs, o->rootfs, o->top_n};
+    kt_plat_opts_t popts = {o->nprocfs ? o->procfs[0] : NULL, o->sysfs, o->rootfs,
+                            o->top_n ? o->top_n : 5};
     kt_plat_t *plat;
     char err[128];
     apr_status_t st = kt_plat_open(&plat, &popts, pool);

@@ -12,9 +12,15 @@
 #include <apr_strings.h>
 
 enum { OPT_PROCFS = 256, OPT_SYSFS, OPT_ROOTFS, OPT_INTERVAL, OPT_ONCE, OPT_ONCE_DELAY,
-       OPT_TOP, OPT_LOG_LEVEL, OPT_LISTEN, OPT_STATE_DIR, OPT_WEB_DIR, OPT_PIDFILE, OPT_SYSLOG };
+       OPT_TOP, OPT_LOG_LEVEL, OPT_LISTEN, OPT_STATE_DIR, OPT_WEB_DIR, OPT_PIDFILE, OPT_SYSLOG,
+       OPT_LUA_DIR, OPT_USER_DIR, OPT_TEST_RULES, OPT_HELP_CONFIG };
 
 static const apr_getopt_option_t options[] = {
+    {"config", 'c', 1, "configuration file (default LUA_DIR/koto.conf.lua)"},
+    {"lua-dir", OPT_LUA_DIR, 1, "shipped rules and templates (default " KT_LUA_DIR ")"},
+    {"user-dir", OPT_USER_DIR, 1, "your rules/ and templates/, overriding shipped ones by name"},
+    {"test-rules", OPT_TEST_RULES, 1, "feed recorded readings (JSON) through thresholds and rules"},
+    {"help-config", OPT_HELP_CONFIG, 0, "list every configuration setting and exit"},
     {"listen", OPT_LISTEN, 1, "address to serve on (default 127.0.0.1:5000; port 0 picks one)"},
     {"state-dir", OPT_STATE_DIR, 1, "where the API token is kept"},
     {"web-dir", OPT_WEB_DIR, 1, "dashboard files (default " KT_WEB_DIR ")"},
@@ -76,7 +82,7 @@ static void print_error(void *data, const char *fmt, ...)
 }
 
 /* root: /var/lib/koto; anyone else: $XDG_STATE_HOME/koto or ~/.local/state/koto. */
-static const char *default_state_dir(apr_pool_t *pool)
+const char *kt_default_state_dir(apr_pool_t *pool)
 {
     if (geteuid() == 0)
         return "/var/lib/koto";
@@ -90,12 +96,9 @@ static const char *default_state_dir(apr_pool_t *pool)
 int kt_opts_parse(kt_opts_t *o, int argc, const char *const *argv, apr_pool_t *pool)
 {
     memset(o, 0, sizeof *o);
-    o->interval_ms = 30000;
     o->once_delay_ms = 1000;
-    o->top_n = 5;
     o->log_level = KT_LOG_INFO;
-    o->listen = "127.0.0.1:5000";
-    o->web_dir = KT_WEB_DIR;
+    o->lua_dir = KT_LUA_DIR;
 
     apr_getopt_t *g;
     apr_getopt_init(&g, pool, argc, argv);
@@ -113,6 +116,11 @@ int kt_opts_parse(kt_opts_t *o, int argc, const char *const *argv, apr_pool_t *p
             o->procfs[o->nprocfs++] = arg;
             break;
         case OPT_SYSFS: o->sysfs = arg; break;
+        case 'c': o->config_file = arg; break;
+        case OPT_LUA_DIR: o->lua_dir = arg; break;
+        case OPT_USER_DIR: o->user_dir = arg; break;
+        case OPT_TEST_RULES: o->test_rules = arg; break;
+        case OPT_HELP_CONFIG: o->help_config = 1; break;
         case OPT_LISTEN: o->listen = arg; break;
         case OPT_STATE_DIR: o->state_dir = arg; break;
         case OPT_WEB_DIR: o->web_dir = arg; break;
@@ -158,9 +166,5 @@ int kt_opts_parse(kt_opts_t *o, int argc, const char *const *argv, apr_pool_t *p
         fprintf(stderr, "kotod: a second --procfs only makes sense with --once\n");
         return -1;
     }
-    if (!o->state_dir)
-        o->state_dir = default_state_dir(pool);
-    if (!o->pidfile)
-        o->pidfile = apr_pstrcat(pool, o->state_dir, "/kotod.pid", NULL);
     return 0;
 }

@@ -17,7 +17,8 @@ set_mem_available 8000000
 # Keep the 62 %-of-memory process below its threshold too, for quiet logs.
 sed -i 's/ 2500000 / 250000 /' "$tmp/proc/5000/stat" 2>/dev/null || true
 
-start_kotod --procfs "$tmp/proc" --sysfs "$repo/tests/fixtures/linux-basic/sys" \
+cp "$repo/lua/koto.conf.lua" "$tmp/koto.conf.lua"
+start_kotod -c "$tmp/koto.conf.lua" --procfs "$tmp/proc" --sysfs "$repo/tests/fixtures/linux-basic/sys" \
   --listen 127.0.0.1:0 --interval 100 --state-dir "$tmp/state" --web-dir "$repo/web"
 if ! wait_log "dashboard at http://"; then
   not_ok "kotod starts and logs its address" "$(cat "$tmp/kotod.log")"; finish; exit
@@ -144,20 +145,55 @@ fi
 post /api/agent/optimize
 expect_eq "optimize: 200" 200 "$code"
 check "optimize: a server-sent event stream" grep -qi '^Content-Type: text/event-stream' "$tmp/head"
-check "optimize: steps labelled raw" grep -q '^data: {.*"kind":"raw"' "$tmp/body"
-check "optimize: ends with done" grep -q '^event: done' "$tmp/body"
+check "optimize: figures labelled raw" grep -q '^data: {.*"kind":"raw"' "$tmp/body"
 expect_eq "optimize: five steps" 5 "$(grep -c '^event: step' "$tmp/body")"
+check "optimize: the rules' findings" grep -q '^event: finding' "$tmp/body"
+check "optimize: ends with done" grep -q '^event: done' "$tmp/body"
+check "optimize: no rule failed" bash -c "! grep -q rule_error '$tmp/body'"
 
-post /api/agent/generate-script -d '{"issue_type":"cpu_high"}'
-expect_eq "generate-script: 503 until the rules engine" 503 "$code"
-check "generate-script: says why" grep -q rules_engine_unavailable "$tmp/body"
+# ---- fix scripts ----------------------------------------------------------------------------
+post /api/agent/generate-script -d '{"issue_type":"cpu_high","pid":4242,"os":"linux"}'
+expect_eq "generate-script: 200" "200 bash" "$code $(body .script_type)"
+check "generate-script: a Bash script" bash -c "jq -r .script '$tmp/body' | head -1 | grep -q '^#!/usr/bin/env bash'"
+check "generate-script: with the pid" bash -c "jq -r .script '$tmp/body' | grep -q 4242"
+jq -r .script "$tmp/body" >"$tmp/fix.sh"
+check "generate-script: the script parses" bash -n "$tmp/fix.sh"
+check "generate-script: --dry-run runs nothing and says what it would do" bash -c \
+  "cd '$tmp' && bash fix.sh --dry-run | grep -q 'would run'"
+post /api/agent/generate-script -d '{"issue_type":"cpu_high","pid":4242,"os":"windows"}'
+expect_eq "generate-script: PowerShell on request" powershell "$(body .script_type)"
+post /api/agent/generate-script -d '{"issue_type":"cpu_high","process_name":"x$(touch pwned)y"}'
+check "generate-script: a hostile name is refused or quoted" bash -c \
+  "[ $code = 422 ] || jq -r .script '$tmp/body' | grep -qF \"'x\\\$(touch pwned)y'\""
+post /api/agent/generate-script -d '{"issue_type":"no_such_issue"}'
+expect_eq "generate-script: unknown issue type is 404" 404 "$code"
+post /api/agent/generate-script -d '{"issue_type":"cpu_high","pid":"1; rm -rf /"}'
+expect_eq "generate-script: a mistyped parameter is 422" 422 "$code"
+post /api/agent/generate-script -d '{"issue_type":"cpu_high","colour":"red"}'
+expect_eq "generate-script: an unknown parameter is 422" 422 "$code"
 get /api/agent/generate-script/list
-expect_eq "generate-script/list: 503" 503 "$code"
-post /api/agent/generate-script/save -d '{}'
-expect_eq "generate-script/save needs the token first" 401 "$code"
+expect_eq "generate-script/list: the six templates" 6 "$(body .count)"
+post /api/agent/generate-script/save -d '{"script_content":"echo hi\n","filename":"fix.sh"}'
+expect_eq "save needs the token" 401 "$code"
+post /api/agent/generate-script/save "${auth[@]}" -d '{"script_content":"echo hi\n","filename":"fix.sh"}'
+expect_eq "save: 200" 200 "$code"
+check "save: the file is in the scripts directory, executable" test -x "$tmp/state/scripts/fix.sh"
+post /api/agent/generate-script/save "${auth[@]}" -d '{"script_content":"echo again\n","filename":"fix.sh"}'
+expect_eq "save: no overwrite unless asked" 409 "$code"
+post /api/agent/generate-script/save "${auth[@]}" -d '{"script_content":"echo again\n","filename":"fix.sh","overwrite":true}'
+expect_eq "save: overwrite when asked" 200 "$code"
+for bad in '../escape.sh' '/etc/cron.d/x' 'a/b.sh' 'CON' '.hidden'; do
+  post /api/agent/generate-script/save "${auth[@]}" -d "{\"script_content\":\"x\",\"filename\":\"$bad\"}"
+  expect_eq "save: '$bad' is refused" 422 "$code"
+done
+check "save: nothing escaped the scripts directory" bash -c "[ ! -e '$tmp/state/escape.sh' ]"
 
 get /api/agent/tools
 expect_eq "tools: twelve" 12 "$(body .count)"
+post /api/agent/tools/generate_fix_script -d '{"issue_type":"disk_full","os":"linux"}'
+expect_eq "tool: generate_fix_script" 200 "$code"
+post /api/agent/tools/suggest_optimizations -d '{"category":"memory"}'
+expect_eq "tool: suggest_optimizations" 200 "$code"
 check "tools: each has a parameter schema" bash -c "jq -e 'all(.tools[]; .parameters.type == \"object\")' '$tmp/body'"
 post /api/agent/tools/get_system_health
 expect_eq "tool: get_system_health" "200 ok" "$code $(body .result.status)"
@@ -203,6 +239,32 @@ check "unknown path: JSON error" json_error
 get /api/agent/monitor/start
 expect_eq "wrong method: 405" 405 "$code"
 check "wrong method: Allow: POST" grep -qi '^Allow: POST' "$tmp/head"
+
+# ---- reload ------------------------------------------------------------------------------------
+post /api/agent/reload
+expect_eq "reload needs the token" 401 "$code"
+post /api/agent/reload "${auth[@]}"
+expect_eq "reload" "200 true" "$code $(body .reloaded)"
+check "reload: logged" grep -q "reloaded: " "$tmp/kotod.log"
+cp "$tmp/koto.conf.lua" "$tmp/koto.conf.good"
+printf 'thresholds = { memory = { threshold = 150 } }\n' >>"$tmp/koto.conf.lua"
+post /api/agent/reload "${auth[@]}"
+expect_eq "reload of a broken file: 422" 422 "$code"
+check "reload: the error names file and line" grep -q "koto.conf.lua:[0-9]*: thresholds.memory.threshold" "$tmp/body"
+post /api/agent/optimize
+check "reload: the old rules keep running" grep -q '^event: finding' "$tmp/body"
+kill -HUP "$kotod_pid"
+check "SIGHUP with a broken file: refused in the log" wait_log "reload refused, the running rules stay"
+# A new threshold takes effect: memory sits at 50 %, so 40 % starts a condition.
+cp "$tmp/koto.conf.good" "$tmp/koto.conf.lua"
+printf 'thresholds = { memory = { threshold = 40, clear_margin = 5, hold_samples = 1 } }\n' >>"$tmp/koto.conf.lua"
+last=$(curl -sS "$base/api/agent/monitor/events" | jq .last_id)
+kill -HUP "$kotod_pid"
+deadline=$((SECONDS + 10))
+until get "/api/agent/monitor/events?since=$last&event_type=memory_high" && [ "$(body .count)" -gt 0 ] ||
+  [ $SECONDS -ge $deadline ]; do sleep 0.1; done
+expect_eq "SIGHUP applies a new threshold" "40 started" "$(body '.events[0] | "\(.threshold) \(.state)"')"
+cp "$tmp/koto.conf.good" "$tmp/koto.conf.lua"
 
 # ---- signals ------------------------------------------------------------------------------------
 kill -HUP "$kotod_pid"

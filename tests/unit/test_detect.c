@@ -340,6 +340,35 @@ static void test_subscribers(void **state)
     kt_mon_destroy(m);
 }
 
+static void one_reading_cpu(kt_mon_conf_t *c)
+{
+    c->cpu.hold_samples = 1;
+    c->cpu_spike.enabled = 0;
+}
+
+static void test_set_conf_keeps_conditions(void **state)
+{
+    kt_mon_t *m = make_mon(one_reading_cpu);
+    kt_event_t ev[8];
+    synth_ingest(m, 90, 10);
+    assert_int_equal(all_events(m, ev, 8), 1);
+    kt_mon_conf_t c;
+    kt_mon_conf_defaults(&c);
+    one_reading_cpu(&c);
+    c.cpu.threshold = 95;
+    c.event_capacity = 1; /* fixed at creation: must not shrink the log */
+    assert_int_equal(kt_mon_set_conf(m, &c), APR_SUCCESS);
+    synth_ingest(m, 90, 10); /* within the new margin (95 - 5): still active */
+    assert_int_equal(all_events(m, ev, 8), 1);
+    synth_ingest(m, 89, 10); /* below it: resolved against the new threshold */
+    assert_int_equal(all_events(m, ev, 8), 2);
+    assert_int_equal(ev[1].resolved, 1);
+    assert_true(ev[1].threshold == 95.0);
+    c.cpu.threshold = 150;
+    assert_int_not_equal(kt_mon_set_conf(m, &c), APR_SUCCESS);
+    kt_mon_destroy(m);
+}
+
 static void test_conf_check_names_the_field(void **state)
 {
     kt_mon_conf_t c;
@@ -376,6 +405,7 @@ int main(void)
         cmocka_unit_test(test_health_summary),
         cmocka_unit_test(test_clear_keeps_ids_increasing),
         cmocka_unit_test(test_subscribers),
+        cmocka_unit_test(test_set_conf_keeps_conditions),
         cmocka_unit_test(test_conf_check_names_the_field),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,57 @@
+/*
+ * setup.c - what kotod runs with: built-in defaults, then the configuration
+ * file (with the rules and templates beside it), then the command line,
+ * which wins because it is what the person typed just now. The result is
+ * copied into the caller's pool: it outlives the rule set it came with.
+ */
+#include "daemon.h"
+
+#include <apr_strings.h>
+
+apr_status_t kt_setup_load(const kt_opts_t *o, kt_rules_t **rules, kt_conf_t *conf, char *err,
+                           apr_size_t errlen, apr_pool_t *pool)
+{
+    kt_conf_t base = {
+        .listen = "127.0.0.1:5000",
+        .web_dir = KT_WEB_DIR,
+        .script_os = "auto",
+    };
+    kt_mon_conf_defaults(&base.mon);
+    kt_rules_opts_t ropts = {
+        .dir = o->lua_dir,
+        .user_dir = o->user_dir,
+        .config_file = o->config_file,
+    };
+    apr_status_t st = kt_rules_load(rules, &ropts, &base, err, errlen);
+    if (st != APR_SUCCESS)
+        return st;
+    kt_conf_copy(conf, kt_rules_conf(*rules), pool);
+    /* The file may name a user directory: load again with it. */
+    if (!o->user_dir && conf->user_dir) {
+        ropts.user_dir = conf->user_dir;
+        kt_rules_t *with_user;
+        if ((st = kt_rules_load(&with_user, &ropts, &base, err, errlen)) != APR_SUCCESS) {
+            kt_rules_release(*rules);
+            return st;
+        }
+        kt_rules_release(*rules);
+        *rules = with_user;
+        kt_conf_copy(conf, kt_rules_conf(with_user), pool);
+    }
+    if (o->listen)
+        conf->listen = o->listen;
+    if (o->state_dir)
+        conf->state_dir = o->state_dir;
+    if (o->web_dir)
+        conf->web_dir = o->web_dir;
+    if (o->interval_ms)
+        conf->mon.interval_ms = o->interval_ms;
+    if (o->top_n)
+        conf->mon.top_n = o->top_n;
+    if (!conf->state_dir)
+        conf->state_dir = kt_default_state_dir(pool);
+    if (!conf->scripts_dir)
+        conf->scripts_dir = apr_pstrcat(pool, conf->state_dir, "/scripts", NULL);
+    kt_rules_set_conf(*rules, conf);
+    return APR_SUCCESS;
+}

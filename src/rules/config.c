@@ -1,0 +1,316 @@
+/*
+ * config.c - the settings koto.conf.lua may assign, declared once.
+ *
+ * The table below is the single description of every setting: its type,
+ * bounds, where it lands in kt_conf_t and whether a reload applies it.
+ * Loading, `kotod -t`, `kotod --help-config` and the README's list all come
+ * from it (as Valkey's static_configs[] serves CONFIG SET, rewrite and
+ * validation alike).
+ *
+ * The file is Lua: it assigns globals (`interval_ms = 30000`, or a whole
+ * table: `thresholds = { cpu = { threshold = 90 } }`). Each assignment is
+ * recorded with its line, so a bad value is reported as
+ * "lua/koto.conf.lua:12: thresholds.cpu.threshold must be ...".
+ */
+#include "rules_internal.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <apr_strings.h>
+
+typedef enum { T_UINT, T_NUM, T_BOOL, T_STR } ctype_t;
+
+typedef struct {
+    const char *key;
+    ctype_t type;
+    double min, max;
+    size_t offset;
+    int reloadable;
+    const char *help;
+} item_t;
+
+#define MON(field) offsetof(kt_conf_t, mon) + offsetof(kt_mon_conf_t, field)
+#define RULE(name, field) MON(name) + offsetof(kt_mon_rule_t, field)
+#define RULE_ITEMS(name, what)                                                              \
+    {"thresholds." #name ".enabled", T_BOOL, 0, 1, RULE(name, enabled), 1,                  \
+     "judge " what " at all"},                                                              \
+    {"thresholds." #name ".threshold", T_NUM, 0, 100, RULE(name, threshold), 1,             \
+     "the condition starts above this (" what ")"},                                         \
+    {"thresholds." #name ".clear_margin", T_NUM, 0, 100, RULE(name, clear_margin), 1,       \
+     "it resolves below threshold minus this"},                                             \
+    {"thresholds." #name ".hold_samples", T_UINT, 1, 10000, RULE(name, hold_samples), 1,    \
+     "readings in a row past the threshold before it starts"}
+
+static const item_t items[] = {
+    {"interval_ms", T_UINT, KT_MON_MIN_INTERVAL_MS, KT_MON_MAX_INTERVAL_MS, MON(interval_ms), 1,
+     "milliseconds between readings"},
+    {"event_log_size", T_UINT, 1, 1000000, MON(event_capacity), 0, "events kept in memory"},
+    {"history_size", T_UINT, 1, 1000000, MON(history_capacity), 0,
+     "readings kept for charts"},
+    {"top_processes", T_UINT, 1, 100, MON(top_n), 0, "processes in the top lists"},
+    RULE_ITEMS(cpu, "CPU busy %"),
+    RULE_ITEMS(memory, "memory used %"),
+    RULE_ITEMS(disk, "used % of each filesystem"),
+    RULE_ITEMS(process_memory, "one process's share of memory, %"),
+    RULE_ITEMS(cpu_spike, "points above the recent CPU baseline"),
+    {"thresholds.cpu_spike.warmup", T_UINT, 0, 10000, MON(spike_warmup), 1,
+     "readings before spikes are judged"},
+    {"thresholds.cpu_spike.window", T_UINT, 1, 10000, MON(spike_window), 1,
+     "readings the CPU baseline averages over"},
+    {"listen", T_STR, 0, 0, offsetof(kt_conf_t, listen), 0, "address to serve on"},
+    {"state_dir", T_STR, 0, 0, offsetof(kt_conf_t, state_dir), 0, "where the API token lives"},
+    {"scripts_dir", T_STR, 0, 0, offsetof(kt_conf_t, scripts_dir), 1,
+     "where saved fix scripts go"},
+    {"web_dir", T_STR, 0, 0, offsetof(kt_conf_t, web_dir), 0, "the dashboard's files"},
+    {"user_dir", T_STR, 0, 0, offsetof(kt_conf_t, user_dir), 1,
+     "your rules/ and templates/, overriding shipped ones by name"},
+    {"script_os", T_STR, 0, 0, offsetof(kt_conf_t, script_os), 1,
+     "dialect of generated scripts: auto, linux (Bash) or windows (PowerShell)"},
+};
+
+#define FS_OVERRIDES "thresholds.filesystems"
+
+void kt_conf_describe(FILE *to)
+{
+    for (size_t i = 0; i < KT_ARRAY_SIZE(items); i++) {
+        const item_t *it = &items[i];
+        static const char *const types[] = {"integer", "number", "boolean", "string"};
+        fprintf(to, "%-36s %-8s", it->key, types[it->type]);
+        if (it->type == T_UINT || it->type == T_NUM)
+            fprintf(to, " %g..%-10g", it->min, it->max);
+        else
+            fprintf(to, " %-13s", "");
+        fprintf(to, " %s%s\n", it->help, it->reloadable ? "" : " (restart to change)");
+    }
+    fprintf(to, "%-36s %-8s %-13s %s\n", FS_OVERRIDES, "table", "",
+            "per mount point: { [\"/var\"] = { threshold = 95 } }");
+}
+
+/* ---- applying one value ------------------------------------------------------------------- */
+
+static const item_t *find_item(const char *key)
+{
+    for (size_t i = 0; i < KT_ARRAY_SIZE(items); i++)
+        if (strcmp(items[i].key, key) == 0)
+            return &items[i];
+    return NULL;
+}
+
+/* 1 when some setting's key starts with prefix + "." (a section). */
+static int is_section(const char *prefix)
+{
+    size_t n = strlen(prefix);
+    for (size_t i = 0; i < KT_ARRAY_SIZE(items); i++)
+        if (strncmp(items[i].key, prefix, n) == 0 && items[i].key[n] == '.')
+            return 1;
+    return strcmp(prefix, "thresholds") == 0;
+}
+
+/* Checks the value at idx against it and stores it at base + it->offset. */
+static int set_value(void *base, const item_t *it, lua_State *L, int idx, apr_pool_t *pool,
+                     char *msg, apr_size_t len)
+{
+    char *dst = (char *)base + it->offset;
+    int isnum = lua_type(L, idx) == LUA_TNUMBER;
+    double v = isnum ? lua_tonumber(L, idx) : 0;
+    switch (it->type) {
+    case T_UINT:
+        if (!isnum || !lua_isinteger(L, idx) || v < it->min || v > it->max) {
+            snprintf(msg, len, "%s must be a whole number from %g to %g", it->key, it->min,
+                     it->max);
+            return -1;
+        }
+        *(unsigned *)dst = (unsigned)v;
+        return 0;
+    case T_NUM:
+        if (!isnum || !(v >= it->min && v <= it->max)) {
+            snprintf(msg, len, "%s must be a number from %g to %g", it->key, it->min, it->max);
+            return -1;
+        }
+        *(double *)dst = v;
+        return 0;
+    case T_BOOL:
+        if (!lua_isboolean(L, idx)) {
+            snprintf(msg, len, "%s must be true or false", it->key);
+            return -1;
+        }
+        *(int *)dst = lua_toboolean(L, idx);
+        return 0;
+    case T_STR:
+        if (lua_type(L, idx) != LUA_TSTRING || lua_rawlen(L, idx) == 0) {
+            snprintf(msg, len, "%s must be a non-empty string", it->key);
+            return -1;
+        }
+        *(const char **)dst = apr_pstrdup(pool, lua_tostring(L, idx));
+        return 0;
+    }
+    return -1;
+}
+
+/* thresholds.filesystems = { ["/var"] = { threshold = 95, clear_margin = 2, hold_samples = 1 } } */
+static int set_fs_overrides(kt_conf_t *conf, lua_State *L, int idx, apr_pool_t *pool, char *msg,
+                            apr_size_t len)
+{
+    if (!lua_istable(L, idx)) {
+        snprintf(msg, len, FS_OVERRIDES " must be a table of mount point = { ... }");
+        return -1;
+    }
+    apr_array_header_t *o = apr_array_make(pool, 4, sizeof(kt_mon_fs_rule_t));
+    lua_pushnil(L);
+    while (lua_next(L, idx < 0 ? idx - 1 : idx)) {
+        if (lua_type(L, -2) != LUA_TSTRING || lua_tostring(L, -2)[0] != '/' ||
+            !lua_istable(L, -1)) {
+            snprintf(msg, len, FS_OVERRIDES " keys are mount points (\"/var\") and values tables");
+            lua_pop(L, 2);
+            return -1;
+        }
+        kt_mon_fs_rule_t *fr = apr_array_push(o);
+        fr->mount_point = apr_pstrdup(pool, lua_tostring(L, -2));
+        fr->rule = conf->mon.disk; /* unset fields inherit the disk defaults */
+        static const struct {
+            const char *name;
+            ctype_t type;
+            double min, max;
+            size_t offset;
+        } fields[] = {
+            {"enabled", T_BOOL, 0, 1, offsetof(kt_mon_rule_t, enabled)},
+            {"threshold", T_NUM, 0, 100, offsetof(kt_mon_rule_t, threshold)},
+            {"clear_margin", T_NUM, 0, 100, offsetof(kt_mon_rule_t, clear_margin)},
+            {"hold_samples", T_UINT, 1, 10000, offsetof(kt_mon_rule_t, hold_samples)},
+        };
+        for (size_t i = 0; i < KT_ARRAY_SIZE(fields); i++) {
+            lua_getfield(L, -1, fields[i].name);
+            if (!lua_isnil(L, -1)) {
+                char key[300];
+                snprintf(key, sizeof key, FS_OVERRIDES "[\"%s\"].%s", fr->mount_point,
+                         fields[i].name);
+                item_t it = {key, fields[i].type, fields[i].min, fields[i].max,
+                             fields[i].offset, 1, ""};
+                if (set_value(&fr->rule, &it, L, -1, pool, msg, len) != 0) {
+                    lua_pop(L, 3);
+                    return -1;
+                }
+            }
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+    }
+    conf->mon.disk_overrides = (const kt_mon_fs_rule_t *)o->elts;
+    conf->mon.ndisk_overrides = (unsigned)o->nelts;
+    return 0;
+}
+
+/* Applies the value at idx to setting `key`, descending into sections. */
+static int apply(kt_conf_t *conf, const char *key, lua_State *L, int idx, apr_pool_t *pool,
+                 char *msg, apr_size_t len)
+{
+    idx = lua_absindex(L, idx);
+    if (strcmp(key, FS_OVERRIDES) == 0)
+        return set_fs_overrides(conf, L, idx, pool, msg, len);
+    const item_t *it = find_item(key);
+    if (it)
+        return set_value(conf, it, L, idx, pool, msg, len);
+    if (!is_section(key)) {
+        snprintf(msg, len, "unknown setting '%s' (kotod --help-config lists them)", key);
+        return -1;
+    }
+    if (!lua_istable(L, idx)) {
+        snprintf(msg, len, "%s must be a table", key);
+        return -1;
+    }
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        if (lua_type(L, -2) != LUA_TSTRING) {
+            snprintf(msg, len, "%s has a key that is not a name", key);
+            lua_pop(L, 2);
+            return -1;
+        }
+        const char *sub = apr_pstrcat(pool, key, ".", lua_tostring(L, -2), NULL);
+        if (apply(conf, sub, L, -1, pool, msg, len) != 0) {
+            lua_pop(L, 2);
+            return -1;
+        }
+        lua_pop(L, 1);
+    }
+    return 0;
+}
+
+/* ---- running the file ---------------------------------------------------------------------- */
+
+/* __newindex of the file's environment: records value and line by name. */
+static int record_assignment(lua_State *L)
+{
+    luaL_checkstring(L, 2);
+    lua_Debug ar;
+    int line = lua_getstack(L, 1, &ar) && lua_getinfo(L, "l", &ar) ? ar.currentline : 0;
+    lua_getfield(L, LUA_REGISTRYINDEX, "koto.conf.values");
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, 3);
+    lua_rawset(L, -3);
+    lua_getfield(L, LUA_REGISTRYINDEX, "koto.conf.lines");
+    lua_pushvalue(L, 2);
+    lua_pushinteger(L, line);
+    lua_rawset(L, -3);
+    /* Keep it readable by later lines of the file, too. */
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, 3);
+    lua_rawset(L, 1);
+    return 0;
+}
+
+int kt__conf_apply_file(kt_conf_t *conf, const kt__file_t *f, apr_pool_t *pool, char *err,
+                        apr_size_t errlen)
+{
+    kt__lstate_t *ls = kt__lstate_new(0, 0);
+    if (!ls) {
+        snprintf(err, errlen, "%s: cannot create a Lua state", f->path);
+        return -1;
+    }
+    lua_State *L = ls->L;
+    int rc = -1;
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, "koto.conf.values");
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, "koto.conf.lines");
+    if (kt__lstate_load(ls, f->text, f->len, f->path, err, errlen) != 0)
+        goto done;
+    /* Swap the strict __newindex for the recorder. */
+    lua_getupvalue(L, -1, 1);
+    lua_getmetatable(L, -1);
+    lua_pushcfunction(L, record_assignment);
+    lua_setfield(L, -2, "__newindex");
+    lua_pop(L, 2);
+    if (kt__lstate_call(ls, 0, 0, err, errlen) != 0)
+        goto done;
+
+    lua_getfield(L, LUA_REGISTRYINDEX, "koto.conf.values");
+    lua_getfield(L, LUA_REGISTRYINDEX, "koto.conf.lines");
+    lua_pushnil(L);
+    while (lua_next(L, -3)) {
+        const char *key = lua_tostring(L, -2);
+        char msg[400];
+        if (apply(conf, key, L, -1, pool, msg, sizeof msg) != 0) {
+            lua_getfield(L, -3, key);
+            snprintf(err, errlen, "%s:%lld: %s", f->path, (long long)lua_tointeger(L, -1), msg);
+            goto done;
+        }
+        lua_pop(L, 1);
+    }
+    /* The monitor's own cross-field checks (margin below threshold...). */
+    char msg[300];
+    if (kt_mon_conf_check(&conf->mon, msg, sizeof msg) != APR_SUCCESS) {
+        snprintf(err, errlen, "%s: %s", f->path, msg);
+        goto done;
+    }
+    if (conf->script_os && strcmp(conf->script_os, "auto") != 0 &&
+        strcmp(conf->script_os, "linux") != 0 && strcmp(conf->script_os, "windows") != 0) {
+        snprintf(err, errlen, "%s: script_os must be auto, linux or windows", f->path);
+        goto done;
+    }
+    rc = 0;
+done:
+    kt__lstate_free(ls);
+    return rc;
+}

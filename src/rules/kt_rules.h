@@ -1,0 +1,123 @@
+/*
+ * kt_rules.h - the Lua side of koto: the configuration file, the analysis
+ * rules and the fix-script templates, all files a person edits.
+ *
+ * DESIGN
+ * A rule set (kt_rules_t) is everything loaded from the shipped directory
+ * (lua/) and an optional user directory, whose files override shipped ones
+ * of the same name: koto.conf.lua, rules/<area>.lua, templates/<issue>.lua.
+ * Loading builds the whole set beside the one in use and checks every file;
+ * it either succeeds as a whole or reports the first problem as
+ * "file:line: message" and leaves the running set alone. A set is
+ * immutable and refcounted, so a reload swaps one pointer.
+ *
+ * Sandbox: every chunk is text (no bytecode) and runs in its own
+ * environment over a read-only set of safe globals (no os, io, package,
+ * debug, require, load, dofile, pcall); reading or writing an unknown global
+ * is an error. Every call into Lua has an instruction budget and the state a
+ * memory cap; exceeding either fails that call with a clear error while the
+ * daemon goes on. Lua states are never shared between threads: a set keeps a
+ * small pool of states and lends one to each caller.
+ *
+ * Values from requests reach a generated script only through the quoting
+ * helpers of its dialect (kt_rules_quote_*): templates see parameters
+ * already quoted, never raw.
+ */
+#ifndef KT_RULES_H
+#define KT_RULES_H
+
+#include <stdio.h>
+
+#include <apr_pools.h>
+#include <jansson.h>
+
+#include "kt_mon.h"
+
+typedef struct kt_rules_t kt_rules_t;
+
+typedef struct {
+    const char *dir;       /* the shipped lua/ directory */
+    const char *user_dir;  /* optional: adds and overrides by file name; may be NULL */
+    const char *config_file; /* optional: this file instead of the dirs' koto.conf.lua */
+    apr_size_t mem_limit;  /* bytes per Lua state (0: 32 MiB) */
+    unsigned budget;       /* VM instructions per call (0: 10 million) */
+    unsigned states;       /* Lua states kept for concurrent callers (0: 4) */
+} kt_rules_opts_t;
+
+/* ---- the configuration the file sets (declared once, in config.c) ------------------ */
+
+typedef struct {
+    kt_mon_conf_t mon;          /* interval, thresholds, capacities */
+    const char *listen;
+    const char *state_dir;
+    const char *scripts_dir;    /* where save_script_to_file writes */
+    const char *web_dir;
+    const char *user_dir;       /* the user rules/templates directory */
+    const char *script_os;      /* "auto", "linux" or "windows" */
+} kt_conf_t;
+
+/* A deep copy: every string and the disk overrides allocated in pool. */
+void kt_conf_copy(kt_conf_t *dst, const kt_conf_t *src, apr_pool_t *pool);
+
+/* Describes every configuration key, one line each, for `kotod --help-config`. */
+void kt_conf_describe(FILE *to);
+
+/* ---- loading ------------------------------------------------------------------------------- */
+
+/* Loads and checks everything. base supplies the values the file does not
+ * set (command-line options win over the file, so the caller applies them
+ * afterwards). On failure returns non-success and writes "file:line: what"
+ * into err. The set lives until the last kt_rules_release. */
+apr_status_t kt_rules_load(kt_rules_t **out, const kt_rules_opts_t *opts, const kt_conf_t *base,
+                           char *err, apr_size_t errlen);
+void kt_rules_retain(kt_rules_t *r);
+void kt_rules_release(kt_rules_t *r);
+
+/* The configuration the set was loaded with (owned by the set). */
+const kt_conf_t *kt_rules_conf(const kt_rules_t *r);
+/* Replaces it with the effective one (command-line options applied); only
+ * before the set is shared with other threads. Strings are copied. */
+void kt_rules_set_conf(kt_rules_t *r, const kt_conf_t *conf);
+/* "N rules in M files, K templates" for logs. */
+const char *kt_rules_summary(const kt_rules_t *r, apr_pool_t *pool);
+
+/* ---- analysis ---------------------------------------------------------------------------- */
+
+/* Runs every rule against a sample and the recent history. Returns a JSON
+ * array of findings (caller owns it):
+ *   {rule, bottleneck, category, severity, evidence: {...}, suggestions: [...], source}
+ * A rule that fails (error, budget, memory) is reported as a finding with
+ * category "rule_error" and its file:line, and the others still run. */
+json_t *kt_rules_analyze(kt_rules_t *r, const kt_sample_t *s, const kt_hist_point_t *hist,
+                         unsigned nhist);
+
+/* ---- fix-script templates -------------------------------------------------------------------- */
+
+/* [{name, description, admin, dialects: [..], parameters: [{name, type, required, ...}]}] */
+json_t *kt_rules_templates(kt_rules_t *r);
+
+typedef enum { KT_DIALECT_BASH, KT_DIALECT_POWERSHELL } kt_dialect_t;
+
+/* Renders template `name` with params (a JSON object). On success returns
+ * the script text (malloc'd; caller frees). On a bad request returns NULL
+ * with *status set (404 unknown template, 422 bad parameter, 500 template
+ * error) and a message in err. */
+char *kt_rules_render(kt_rules_t *r, const char *name, kt_dialect_t dialect, json_t *params,
+                      int *status, char *err, apr_size_t errlen);
+
+/* ---- quoting (quote.c), pure functions, also used by tests and fuzzers ------------------- */
+
+/* Quotes value as one literal word of the dialect; NULL when it cannot be
+ * represented safely (a NUL byte, invalid UTF-8). Result malloc'd. */
+char *kt_rules_quote(kt_dialect_t dialect, const char *value, apr_size_t len);
+
+/* ---- saving (save.c) ------------------------------------------------------------------------- */
+
+/* NULL when name is a plain file name a script may be saved under, else why not. */
+const char *kt_rules_check_script_name(const char *name, apr_size_t len);
+/* Writes content as dir/name (see save.c for every refusal); err says why not. */
+apr_status_t kt_rules_save_script(const char *dir, const char *name, const char *content,
+                                  apr_size_t len, int overwrite, int executable, char *err,
+                                  apr_size_t errlen);
+
+#endif

@@ -1,0 +1,106 @@
+/*
+ * rules_internal.h - private to src/rules/: the sandboxed Lua state, the
+ * loaded files, and the pieces each source file provides.
+ */
+#ifndef KT_RULES_INTERNAL_H
+#define KT_RULES_INTERNAL_H
+
+#include "kt_rules.h"
+#include "kt_base.h"
+
+#include <apr_strings.h>
+#include <apr_tables.h>
+#include <apr_thread_mutex.h>
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+
+#define KT__RULES_DEFAULT_MEM (32u << 20)
+#define KT__RULES_DEFAULT_BUDGET 10000000u
+#define KT__RULES_DEFAULT_STATES 4
+#define KT__RULES_MAX_FILES 256
+#define KT__RULES_MAX_FILE_BYTES (1u << 20)
+
+/* ---- one sandboxed state (state.c, sandbox.c) --------------------------------------- */
+
+typedef struct {
+    lua_State *L;
+    apr_size_t used, limit; /* bytes, counted by the allocator */
+    unsigned long budget, spent;
+    int tripped;            /* the budget ran out during this call */
+} kt__lstate_t;
+
+/* A fresh state with the sandbox's globals; NULL when out of memory. */
+kt__lstate_t *kt__lstate_new(apr_size_t mem_limit, unsigned budget);
+void kt__lstate_free(kt__lstate_t *ls);
+
+/* Loads text as a chunk named "@<name>" with its own strict environment
+ * (reads of unknown globals and any global write raise). Leaves the
+ * function on the stack; on error returns non-zero with a message. */
+int kt__lstate_load(kt__lstate_t *ls, const char *text, apr_size_t len, const char *name,
+                    char *err, apr_size_t errlen);
+
+/* Calls the function below nargs arguments with a traceback handler, the
+ * budget reset and the hook armed. Returns 0 with nres results on the
+ * stack, or non-zero with "file:line: message" (budget and memory errors
+ * named as such) in err and nothing on the stack. */
+int kt__lstate_call(kt__lstate_t *ls, int nargs, int nres, char *err, apr_size_t errlen);
+
+/* Installs the read-only globals every chunk sees (sandbox.c). */
+void kt__sandbox_open(lua_State *L);
+
+/* ---- files of a set (loader.c) ---------------------------------------------------------------- */
+
+typedef enum { KT__FILE_CONFIG, KT__FILE_RULE, KT__FILE_TEMPLATE, KT__FILE_LIB } kt__file_kind_t;
+
+typedef struct {
+    kt__file_kind_t kind;
+    const char *name;  /* "cpu" for rules/cpu.lua */
+    const char *path;  /* as reported in errors */
+    const char *text;
+    apr_size_t len;
+} kt__file_t;
+
+struct kt_rules_t {
+    apr_pool_t *pool;
+    volatile apr_uint32_t refs;
+    kt_rules_opts_t opts;
+    kt_conf_t conf;
+    kt__file_t *files;
+    unsigned nfiles, nrules, ntemplates;
+
+    apr_thread_mutex_t *lock; /* guards the idle list */
+    kt__lstate_t **idle;
+    unsigned nidle, cap;
+};
+
+/* qsort comparator for an array of C strings. */
+int kt__by_name(const void *a, const void *b);
+
+/* Reads the directories into r->files (user files replace shipped ones). */
+apr_status_t kt__rules_read_files(kt_rules_t *r, char *err, apr_size_t errlen);
+
+/* Builds a state holding every rule and template of r, checked: the
+ * rules table (registry key "koto.rules") and the templates table
+ * ("koto.templates"). */
+kt__lstate_t *kt__rules_build_state(kt_rules_t *r, unsigned *rules_out, unsigned *templates_out,
+                                    char *err, apr_size_t errlen);
+/* Lends and returns a state of the set. */
+kt__lstate_t *kt__rules_borrow(kt_rules_t *r, char *err, apr_size_t errlen);
+void kt__rules_return(kt_rules_t *r, kt__lstate_t *ls);
+
+/* ---- the configuration file (config.c) ------------------------------------------------------------- */
+
+int kt__conf_apply_file(kt_conf_t *conf, const kt__file_t *f, apr_pool_t *pool, char *err,
+                        apr_size_t errlen);
+
+/* ---- bridges between C and Lua (bridge.c) ---------------------------------------------------------- */
+
+void kt__push_sample(lua_State *L, const kt_sample_t *s);
+void kt__push_history(lua_State *L, const kt_hist_point_t *h, unsigned n);
+void kt__push_json(lua_State *L, json_t *j);
+/* Converts the value at idx to JSON (tables with 1..n keys become arrays);
+ * NULL for functions and other values JSON cannot hold. */
+json_t *kt__to_json(lua_State *L, int idx, int depth);
+
+#endif
