@@ -79,7 +79,7 @@ void kt_conf_describe(FILE *to)
         static const char *const types[] = {"integer", "number", "boolean", "string"};
         fprintf(to, "%-36s %-8s", it->key, types[it->type]);
         if (it->type == T_UINT || it->type == T_NUM)
-            fprintf(to, " %g..%-10g", it->min, it->max);
+            fprintf(to, " %.15g..%-10.15g", it->min, it->max);
         else
             fprintf(to, " %-13s", "");
         fprintf(to, " %s%s\n", it->help, it->reloadable ? "" : " (restart to change)");
@@ -118,7 +118,7 @@ static int set_value(void *base, const item_t *it, lua_State *L, int idx, apr_po
     switch (it->type) {
     case T_UINT:
         if (!isnum || !lua_isinteger(L, idx) || v < it->min || v > it->max) {
-            snprintf(msg, len, "%s must be a whole number from %g to %g", it->key, it->min,
+            snprintf(msg, len, "%s must be a whole number from %.15g to %.15g", it->key, it->min,
                      it->max);
             return -1;
         }
@@ -126,7 +126,7 @@ static int set_value(void *base, const item_t *it, lua_State *L, int idx, apr_po
         return 0;
     case T_NUM:
         if (!isnum || !(v >= it->min && v <= it->max)) {
-            snprintf(msg, len, "%s must be a number from %g to %g", it->key, it->min, it->max);
+            snprintf(msg, len, "%s must be a number from %.15g to %.15g", it->key, it->min, it->max);
             return -1;
         }
         *(double *)dst = v;
@@ -253,11 +253,23 @@ static int record_assignment(lua_State *L)
     lua_pushvalue(L, 2);
     lua_pushinteger(L, line);
     lua_rawset(L, -3);
-    /* Keep it readable by later lines of the file, too. */
-    lua_pushvalue(L, 2);
-    lua_pushvalue(L, 3);
-    lua_rawset(L, 1);
     return 0;
+}
+
+/* __index of the file's environment: what the file assigned so far, then
+ * the sandbox's globals. Nothing is stored in the environment itself, so
+ * every assignment, a second one to the same name too, is recorded. */
+static int read_setting(lua_State *L)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, "koto.conf.values");
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, -2) != LUA_TNIL)
+        return 1;
+    lua_getfield(L, LUA_REGISTRYINDEX, "koto.globals");
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, -2) != LUA_TNIL)
+        return 1;
+    return luaL_error(L, "unknown name '%s'", luaL_tolstring(L, 2, NULL));
 }
 
 int kt__conf_apply_file(kt_conf_t *conf, const kt__file_t *f, apr_pool_t *pool, char *err,
@@ -276,11 +288,13 @@ int kt__conf_apply_file(kt_conf_t *conf, const kt__file_t *f, apr_pool_t *pool, 
     lua_setfield(L, LUA_REGISTRYINDEX, "koto.conf.lines");
     if (kt__lstate_load(ls, f->text, f->len, f->path, err, errlen) != 0)
         goto done;
-    /* Swap the strict __newindex for the recorder. */
+    /* Swap the strict environment's handlers for the recorder. */
     lua_getupvalue(L, -1, 1);
     lua_getmetatable(L, -1);
     lua_pushcfunction(L, record_assignment);
     lua_setfield(L, -2, "__newindex");
+    lua_pushcfunction(L, read_setting);
+    lua_setfield(L, -2, "__index");
     lua_pop(L, 2);
     if (kt__lstate_call(ls, 0, 0, err, errlen) != 0)
         goto done;

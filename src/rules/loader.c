@@ -349,6 +349,10 @@ static apr_status_t free_states(void *data)
 apr_status_t kt_rules_load(kt_rules_t **out, const kt_rules_opts_t *opts, const kt_conf_t *base,
                            char *err, apr_size_t errlen)
 {
+    if (!opts->dir) {
+        snprintf(err, errlen, "no rules directory given");
+        return KT_ECONF;
+    }
     apr_pool_t *pool;
     apr_status_t st = apr_pool_create_unmanaged_ex(&pool, NULL, NULL);
     if (st != APR_SUCCESS)

@@ -38,7 +38,7 @@ static void budget_hook(lua_State *L, lua_Debug *ar)
     ls->spent += HOOK_EVERY;
     if (ls->spent > ls->budget) {
         ls->tripped = 1;
-        luaL_error(L, "instruction budget of %lu exhausted", ls->budget);
+        luaL_error(L, "instruction budget of %I exhausted", (lua_Integer)ls->budget);
     }
 }
 
