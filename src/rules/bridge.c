@@ -73,7 +73,9 @@ static int array_length(lua_State *L, int idx)
 json_t *kt__to_json(lua_State *L, int idx, int depth)
 {
     idx = lua_absindex(L, idx);
-    if (depth > 32)
+    /* Raw accesses only and no Lua allocation: callers may be outside
+     * protected mode, and the tables are a rule's (metatables and all). */
+    if (depth > 32 || !lua_checkstack(L, 4))
         return NULL;
     switch (lua_type(L, idx)) {
     case LUA_TNIL: return json_null();
@@ -92,7 +94,7 @@ json_t *kt__to_json(lua_State *L, int idx, int depth)
         if (n > 0) {
             json_t *a = json_array();
             for (int i = 1; i <= n; i++) {
-                lua_geti(L, idx, i);
+                lua_rawgeti(L, idx, i);
                 json_t *v = kt__to_json(L, -1, depth + 1);
                 lua_pop(L, 1);
                 if (!v) {
@@ -107,22 +109,26 @@ json_t *kt__to_json(lua_State *L, int idx, int depth)
         lua_pushnil(L);
         while (lua_next(L, idx)) {
             json_t *v = NULL;
-            if (lua_type(L, -2) == LUA_TSTRING)
-                v = kt__to_json(L, -1, depth + 1);
-            else if (lua_type(L, -2) == LUA_TNUMBER) {
-                lua_pushvalue(L, -2); /* tostring on a copy: lua_next needs the key intact */
-                lua_tostring(L, -1);
-                lua_pop(L, 1);
-                v = kt__to_json(L, -1, depth + 1);
+            char key[64];
+            const char *k = NULL;
+            if (lua_type(L, -2) == LUA_TSTRING) {
+                k = lua_tostring(L, -2);
+            } else if (lua_type(L, -2) == LUA_TNUMBER) {
+                /* Formatted here: lua_tostring would convert the key lua_next needs. */
+                if (lua_isinteger(L, -2))
+                    snprintf(key, sizeof key, LUA_INTEGER_FMT, lua_tointeger(L, -2));
+                else
+                    snprintf(key, sizeof key, LUA_NUMBER_FMT, lua_tonumber(L, -2));
+                k = key;
             }
-            if (!v) {
+            if (k)
+                v = kt__to_json(L, -1, depth + 1);
+            if (!v || json_object_set_new(o, k, v) != 0) {
                 lua_pop(L, 2);
                 json_decref(o);
                 return NULL;
             }
-            lua_pushvalue(L, -2);
-            json_object_set_new(o, lua_tostring(L, -1), v);
-            lua_pop(L, 2);
+            lua_pop(L, 1);
         }
         return o;
     }

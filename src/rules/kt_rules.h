@@ -90,6 +90,11 @@ const char *kt_rules_summary(const kt_rules_t *r, apr_pool_t *pool);
  * category "rule_error" and its file:line, and the others still run. */
 json_t *kt_rules_analyze(kt_rules_t *r, const kt_sample_t *s, const kt_hist_point_t *hist,
                          unsigned nhist);
+/* The same on a reading already in JSON (the shape kt_json_sample writes,
+ * e.g. `kotod --once` or a written fixture) and a JSON array of history
+ * points (kt_json_history_point's shape, oldest first; NULL: none). Both
+ * stay the caller's; the rules see exactly these values. */
+json_t *kt_rules_analyze_json(kt_rules_t *r, json_t *sample, json_t *history);
 
 /* ---- fix-script templates -------------------------------------------------------------------- */
 

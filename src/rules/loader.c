@@ -161,8 +161,18 @@ static int has_string(lua_State *L, const char *key)
 static int check_rules(lua_State *L, const kt__file_t *f, unsigned *count, char *err,
                        apr_size_t errlen)
 {
-    if (!lua_istable(L, -1))
-        return fail(err, errlen, f, 1, "a rules file must return a list of rules");
+    /* A list has only the keys 1..n; one rule returned bare (a common slip)
+     * would otherwise load as an empty list, silently. */
+    lua_Unsigned keys = 0;
+    if (lua_istable(L, -1)) {
+        lua_pushnil(L);
+        while (lua_next(L, -2)) {
+            lua_pop(L, 1);
+            keys++;
+        }
+    }
+    if (!lua_istable(L, -1) || keys != lua_rawlen(L, -1))
+        return fail(err, errlen, f, 1, "a rules file must return a list of rules { {...}, ... }");
     lua_getfield(L, LUA_REGISTRYINDEX, "koto.rules");
     lua_insert(L, -2); /* registry list, file's list */
     lua_Integer n = luaL_len(L, -1);
@@ -282,6 +292,9 @@ kt__lstate_t *kt__rules_build_state(kt_rules_t *r, unsigned *rules_out, unsigned
                 if (!lua_istable(L, -1)) {
                     rc = fail(err, errlen, f, 1, "a lib file must return a table");
                 } else {
+                    /* Read-only, as string and math are: one file cannot
+                     * change a helper for every other. */
+                    kt__sandbox_readonly(L, f->name);
                     lua_getfield(L, LUA_REGISTRYINDEX, "koto.globals");
                     lua_insert(L, -2);
                     lua_setfield(L, -2, f->name);

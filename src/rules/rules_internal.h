@@ -48,6 +48,9 @@ int kt__lstate_call(kt__lstate_t *ls, int nargs, int nres, char *err, apr_size_t
 
 /* Installs the read-only globals every chunk sees (sandbox.c). */
 void kt__sandbox_open(lua_State *L);
+/* Replaces the table on top with a read-only proxy of it; name is the
+ * library named in the error a write raises (sandbox.c). */
+void kt__sandbox_readonly(lua_State *L, const char *name);
 
 /* ---- files of a set (loader.c) ---------------------------------------------------------------- */
 

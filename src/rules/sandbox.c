@@ -52,8 +52,7 @@ static int readonly_newindex(lua_State *L)
     return luaL_error(L, "the %s library is read-only", lua_tostring(L, lua_upvalueindex(1)));
 }
 
-/* Replaces the table on top with a read-only proxy of it. */
-static void make_readonly(lua_State *L, const char *name)
+void kt__sandbox_readonly(lua_State *L, const char *name)
 {
     lua_newtable(L);          /* proxy */
     lua_newtable(L);          /* its metatable */
@@ -102,7 +101,7 @@ void kt__sandbox_open(lua_State *L)
     lua_pop(L, 1);
     for (size_t i = 0; i < KT_ARRAY_SIZE(libs); i++) {
         luaL_requiref(L, libs[i].name, libs[i].open, 0);
-        make_readonly(L, libs[i].name);
+        kt__sandbox_readonly(L, libs[i].name);
         lua_setfield(L, -2, libs[i].name);
     }
     lua_pushcfunction(L, lua_log);

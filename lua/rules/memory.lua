@@ -1,0 +1,92 @@
+-- memory.lua: running out of memory.
+--
+-- Reads s.memory, the top memory list, and the history's swap_pct; a value
+-- that is unknown (nil) makes the rule say nothing rather than guess.
+
+local USED_PCT = 90          -- memory used % past which memory is short
+local AVAILABLE_FRACTION = 0.10 -- ... or available below this share of the total
+local SWAP_GROWTH_PCT = 1    -- swap use rising by at least this many points ...
+local SWAP_WINDOW_HOURS = 1  -- ... over the last hour of history counts as swapping
+local HEAVY_PAGES_PS = 1000  -- swap in + out (4 KiB pages) per second that is "high"
+
+return {
+  {
+    name = "memory_pressure",
+    category = "memory",
+    description = "Memory is nearly all used and the system is swapping",
+    check = function(s, history)
+      local used = pick.num(s, "memory", "used_pct")
+      local total = pick.num(s, "memory", "total_bytes")
+      local avail = pick.num(s, "memory", "available_bytes")
+      local short = (used and used > USED_PCT)
+        or (avail and total and total > 0 and avail < AVAILABLE_FRACTION * total)
+      if not short then
+        return nil
+      end
+      local si = pick.num(s, "memory", "swap_in_pages_ps")
+      local so = pick.num(s, "memory", "swap_out_pages_ps")
+      local rate = (si or 0) + (so or 0)
+      local fit = trend.fit(trend.recent(history, SWAP_WINDOW_HOURS), "swap_pct")
+      local growth = fit and fit.slope * fit.span_hours
+      local growing = growth and growth >= SWAP_GROWTH_PCT
+      if rate <= 0 and not growing then
+        return nil
+      end
+
+      local how = {}
+      if rate > 0 then
+        how[#how + 1] = string.format("the system is swapping (%s pages/s in, %s out)",
+          fmt.num(si or 0, 0), fmt.num(so or 0, 0))
+      end
+      if growing then
+        local span = (fmt.duration(fit.span_hours):gsub("^about ", ""))
+        how[#how + 1] = string.format("swap use grew from %s to %s in the last %s",
+          fmt.pct(fit.last - growth), fmt.pct(fit.last), span)
+      end
+      local state = used and (fmt.pct(used) .. " used") or (fmt.bytes(avail) .. " available")
+      if used and avail and total then
+        state = string.format("%s used, %s available of %s", fmt.pct(used), fmt.bytes(avail),
+          fmt.bytes(total))
+      end
+
+      local biggest = {}
+      for i, p in ipairs(pick.list(s, "processes", "top_memory")) do
+        if i > 3 then
+          break
+        end
+        if pick.num(p, "rss_bytes") then
+          biggest[#biggest + 1] = fmt.proc(p) .. " " .. fmt.bytes(p.rss_bytes)
+        end
+      end
+      local suggestions = {}
+      if #biggest > 0 then
+        suggestions[#suggestions + 1] = "The largest processes: " .. fmt.list(biggest)
+          .. ". Restart or cap the one that grew (`systemctl set-property UNIT MemoryMax=...`)."
+      end
+      suggestions[#suggestions + 1] = "Watch it live with `vmstat 1` (si/so columns) and see "
+        .. "what sits in swap: `grep VmSwap /proc/[0-9]*/status | sort -k2 -n | tail`."
+      suggestions[#suggestions + 1] = "For good: add memory or shrink the workload and the "
+        .. "caches it is configured for; lowering vm.swappiness only changes what gets "
+        .. "evicted, not the shortage."
+
+      local top = pick.list(s, "processes", "top_memory")[1]
+      return {
+        bottleneck = string.format("Memory is short (%s) and %s", state, fmt.list(how)),
+        severity = (rate >= HEAVY_PAGES_PS or (used and used >= 97)) and "high" or "medium",
+        evidence = {
+          used_pct = used,
+          available_bytes = avail,
+          total_bytes = total,
+          swap_used_pct = pick.num(s, "memory", "swap_used_pct"),
+          swap_used_bytes = pick.num(s, "memory", "swap_used_bytes"),
+          swap_in_pages_ps = si,
+          swap_out_pages_ps = so,
+          swap_growth_pct = growth,
+          top_process = top and fmt.proc(top) or nil,
+          top_process_rss_bytes = top and pick.num(top, "rss_bytes") or nil,
+        },
+        suggestions = suggestions,
+      }
+    end,
+  },
+}
