@@ -26,6 +26,11 @@ static size_t utf8_len(const unsigned char *s, size_t left)
     for (size_t i = 1; i < n; i++)
         if ((s[i] & 0xC0) != 0x80)
             return 0;
+    /* Overlong forms (E0 80 A7 would decode to ' in a lax reader), UTF-16
+     * surrogates and code points past U+10FFFF are not UTF-8 either. */
+    if ((n == 3 && ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] > 0x9F))) ||
+        (n == 4 && ((s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] > 0x8F) || s[0] > 0xF4)))
+        return 0;
     return n;
 }
 

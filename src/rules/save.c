@@ -7,7 +7,8 @@
  * COM1...); at most 128 bytes. The file is created relative to a
  * descriptor of the directory with O_NOFOLLOW, so a symlink planted under
  * that name cannot lead out, and with O_EXCL unless overwrite is asked for
- * (then an existing regular file is replaced in place, never a link).
+ * (then an existing regular file is replaced in place, never a link nor a
+ * FIFO or device).
  * Bash scripts get mode 0750, others 0640.
  */
 #include "rules_internal.h"
@@ -72,7 +73,10 @@ apr_status_t kt_rules_save_script(const char *dir, const char *name, const char 
         snprintf(err, errlen, "cannot open the scripts directory %s: %s", dir, strerror(errno));
         return APR_FROM_OS_ERROR(errno);
     }
-    int flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (overwrite ? O_TRUNC : O_EXCL);
+    /* O_NONBLOCK: a FIFO planted under the name fails (ENXIO) instead of
+     * blocking this thread until some reader opens it. */
+    int flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK |
+                (overwrite ? O_TRUNC : O_EXCL);
     int fd = openat(dfd, name, flags, executable ? 0750 : 0640);
     int e = errno;
     close(dfd);
