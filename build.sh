@@ -19,7 +19,7 @@ build() { # dir, extra cmake args...
   cmake --build "$dir" -j "$jobs"
 }
 
-node_deps() { # the test tools in package.json, pinned by package-lock.json
+node_deps() { # package.json's tools and the dashboard's charting library, pinned by package-lock.json
   if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
     npm ci --no-audit --no-fund --loglevel=error
     touch node_modules
@@ -29,25 +29,28 @@ node_deps() { # the test tools in package.json, pinned by package-lock.json
 scripts/install-deps.sh
 case "$mode" in
   run)
+    node_deps
     build build
     exec build/kotod "$@"
     ;;
   build)
+    node_deps
     build build
     ;;
   test)
-    build build
     node_deps
+    build build
     ctest --test-dir build --output-on-failure -j "$jobs"
     ;;
   sanitize)
-    build build-asan -DKT_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
     node_deps
+    build build-asan -DKT_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
       ctest --test-dir build-asan --output-on-failure -j "$jobs"
     ;;
   fuzz)
     seconds=${1:-60}
+    node_deps # the build copies the dashboard's charting library from node_modules
     build build-fuzz -DKT_FUZZ=ON -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug
     mkdir -p build-fuzz/corpus-http
     # New inputs go to the scratch corpus in the build tree; the seeds stay as they are.

@@ -7,7 +7,8 @@ packages=(
   build-essential cmake pkg-config clang
   libapr1-dev libaprutil1-dev liblua5.4-dev libjansson-dev libhttp-parser-dev
   libcmocka-dev
-  jq procps curl prometheus socat
+  jq procps curl prometheus socat shellcheck
+  chromium
 )
 
 # Node runs the OpenAPI conformance and browser tests; any recent one will do.

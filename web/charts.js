@@ -1,0 +1,294 @@
+// charts.js - the trend charts: CPU, memory, disk and network over the
+// history kotod keeps, extended by every reading from the stream. Drawn
+// with uPlot (vendor/uPlot.iife.min.js, copied from node_modules by the
+// build), which is small and made for live time series on a canvas.
+//
+// On top of each plot: the detector's threshold as a dashed line, and the
+// events of the matching types as markers on the time axis (a tick and a
+// band from start to resolution, coloured by severity).
+
+import { el, fill } from './dom.js';
+import { DASH, known, pct, rate, axisTime, fullTime, typeLabel } from './format.js';
+
+const MAX_POINTS = 1440; // kotod's history capacity
+const HEIGHT = 170;
+
+const data = { t: [], cpu: [], mem: [], swap: [], disk: [], rx: [], tx: [] };
+let events = [];
+let thresholds = { cpu: null, memory: null, disk: null };
+
+// key: the data arrays a chart plots; types: the events it marks.
+const DEFS = [
+  { id: 'cpu', title: 'CPU busy', unit: 'pct', threshold: 'cpu', types: ['cpu_high', 'cpu_spike'],
+    series: [{ key: 'cpu', label: 'Busy', color: '--chart-1' }] },
+  { id: 'memory', title: 'Memory and swap used', unit: 'pct', threshold: 'memory', types: ['memory_high', 'process_memory_high'],
+    series: [{ key: 'mem', label: 'Memory', color: '--chart-2' }, { key: 'swap', label: 'Swap', color: '--chart-3' }] },
+  { id: 'disk', title: 'Fullest filesystem', unit: 'pct', threshold: 'disk', types: ['disk_full'],
+    series: [{ key: 'disk', label: 'Used', color: '--chart-4' }] },
+  { id: 'network', title: 'Network (all interfaces but lo)', unit: 'rate', threshold: null, types: [],
+    series: [{ key: 'rx', label: 'Received', color: '--chart-1' }, { key: 'tx', label: 'Sent', color: '--chart-5' }] },
+];
+
+const charts = new Map(); // id -> { def, plot, figure, now }
+let frame = 0;
+
+const css = (name) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+const fmt = (unit) => (unit === 'pct' ? (v) => pct(v) : (v) => rate(v));
+
+function pointOf(s) {
+  const fs = (s.filesystems ?? []).map((f) => f.used_pct).filter(known);
+  const nets = (s.network ?? []).filter((n) => n.name !== 'lo' && known(n.rx_bytes_ps));
+  return {
+    time: s.time,
+    cpu_pct: s.cpu?.busy_pct ?? null,
+    memory_pct: s.memory?.used_pct ?? null,
+    swap_pct: s.memory?.swap_used_pct ?? null,
+    disk_max_pct: fs.length ? Math.max(...fs) : null,
+    net_rx_bytes_ps: nets.length ? nets.reduce((a, n) => a + n.rx_bytes_ps, 0) : null,
+    net_tx_bytes_ps: nets.length ? nets.reduce((a, n) => a + (n.tx_bytes_ps ?? 0), 0) : null,
+  };
+}
+
+function push(p) {
+  data.t.push(p.time);
+  data.cpu.push(p.cpu_pct);
+  data.mem.push(p.memory_pct);
+  data.swap.push(p.swap_pct);
+  data.disk.push(p.disk_max_pct);
+  data.rx.push(p.net_rx_bytes_ps);
+  data.tx.push(p.net_tx_bytes_ps);
+}
+
+function trim() {
+  const extra = data.t.length - MAX_POINTS;
+  if (extra > 0) for (const k of Object.keys(data)) data[k].splice(0, extra);
+}
+
+// GET /api/agent/history answers with objects (time, cpu_pct, ...), oldest first.
+export function setHistory(points) {
+  for (const k of Object.keys(data)) data[k].length = 0;
+  for (const p of points) push(p);
+  trim();
+  schedule();
+}
+
+export function addSample(s) {
+  if (data.t.length && s.time <= data.t[data.t.length - 1]) return; // already in the history
+  push(pointOf(s));
+  trim();
+  schedule();
+}
+
+export function setEvents(list) {
+  events = list;
+  schedule();
+}
+
+export function setThresholds(t) {
+  thresholds = t;
+  schedule();
+}
+
+function schedule() {
+  if (!frame) frame = requestAnimationFrame(redraw);
+}
+
+function seriesData(def) {
+  return [data.t, ...def.series.map((s) => data[s.key])];
+}
+
+function redraw() {
+  frame = 0;
+  for (const c of charts.values()) {
+    c.plot?.setData(seriesData(c.def));
+    const latest = c.def.series.map((s) => {
+      const v = data[s.key].findLast((x) => x !== null);
+      return `${s.label} ${v === undefined ? DASH : fmt(c.def.unit)(v)}`;
+    });
+    const th = c.def.threshold && thresholds[c.def.threshold];
+    if (known(th)) latest.push(`threshold ${pct(th, 0)}`);
+    c.now.textContent = latest.join(' · ');
+  }
+}
+
+// Threshold line and event markers, drawn after uPlot's own series.
+function drawOverlays(u, def) {
+  const { ctx } = u;
+  const { left, top, width, height } = u.bbox;
+  const px = window.devicePixelRatio || 1;
+  ctx.save();
+  ctx.beginPath();
+  ctx.rect(left, top, width, height);
+  ctx.clip();
+
+  const th = def.threshold && thresholds[def.threshold];
+  if (known(th)) {
+    const y = Math.round(u.valToPos(th, 'y', true)) + 0.5;
+    ctx.strokeStyle = css('--threshold');
+    ctx.lineWidth = 1.5 * px;
+    ctx.setLineDash([6 * px, 4 * px]);
+    ctx.beginPath();
+    ctx.moveTo(left, y);
+    ctx.lineTo(left + width, y);
+    ctx.stroke();
+    ctx.setLineDash([]);
+    // The label sits on a patch of the card's colour, so a series running
+    // along the threshold cannot hide it.
+    const label = `threshold ${pct(th, 0)}`;
+    ctx.font = `${11 * px}px system-ui, sans-serif`;
+    const w = ctx.measureText(label).width;
+    const x = left + width - w - 6 * px;
+    ctx.globalAlpha = 0.85;
+    ctx.fillStyle = css('--card');
+    ctx.fillRect(x - 3 * px, y - 14 * px, w + 6 * px, 13 * px);
+    ctx.globalAlpha = 1;
+    ctx.fillStyle = css('--threshold');
+    ctx.textAlign = 'left';
+    ctx.textBaseline = 'bottom';
+    ctx.fillText(label, x, y - 2 * px);
+  }
+
+  if (def.types.length && data.t.length) {
+    const [t0, t1] = [u.scales.x.min, u.scales.x.max];
+    const mine = events.filter((e) => def.types.includes(e.type));
+    const resolvedBy = new Map(mine.filter((e) => e.state === 'resolved').map((e) => [e.started_id, e]));
+    const bottom = top + height;
+    for (const e of mine) {
+      const color = css(`--sev-${e.severity}`);
+      if (e.state === 'started') {
+        // The band: from the start to its resolution, or to now while it lasts.
+        const end = resolvedBy.get(e.id)?.time ?? t1;
+        if (end >= t0 && e.time <= t1) {
+          const x0 = u.valToPos(Math.max(e.time, t0), 'x', true);
+          const x1 = u.valToPos(Math.min(end, t1), 'x', true);
+          ctx.globalAlpha = 0.07;
+          ctx.fillStyle = color;
+          ctx.fillRect(x0, top, Math.max(x1 - x0, 1), height);
+          ctx.globalAlpha = 1;
+          ctx.fillRect(x0, bottom - 4 * px, Math.max(x1 - x0, 1), 4 * px);
+        }
+      }
+      if (e.time < t0 || e.time > t1) continue;
+      const x = Math.round(u.valToPos(e.time, 'x', true)) + 0.5;
+      ctx.strokeStyle = color;
+      ctx.fillStyle = color;
+      ctx.lineWidth = 1.5 * px;
+      ctx.setLineDash(e.state === 'resolved' ? [3 * px, 3 * px] : []);
+      ctx.beginPath();
+      ctx.moveTo(x, top);
+      ctx.lineTo(x, bottom);
+      ctx.stroke();
+      ctx.setLineDash([]);
+      // A triangle on the time axis: pointing up at a start, down at a resolution.
+      const s = 6 * px;
+      ctx.beginPath();
+      if (e.state === 'started') {
+        ctx.moveTo(x - s, bottom);
+        ctx.lineTo(x + s, bottom);
+        ctx.lineTo(x, bottom - s * 1.4);
+      } else {
+        ctx.moveTo(x - s, bottom - s * 1.4);
+        ctx.lineTo(x + s, bottom - s * 1.4);
+        ctx.lineTo(x, bottom);
+      }
+      ctx.fill();
+    }
+  }
+  ctx.restore();
+}
+
+function options(def, width) {
+  const text = css('--text-muted');
+  const grid = css('--grid');
+  const valueFmt = fmt(def.unit);
+  return {
+    width,
+    height: HEIGHT,
+    ms: 1, // the API's times are milliseconds
+    cursor: { drag: { x: false, y: false, setScale: false } },
+    legend: { show: true, live: true },
+    scales: {
+      x: { time: true },
+      y: def.unit === 'pct'
+        ? { range: [0, 100] }
+        : { range: (u, min, max) => [0, Math.max(1000, (max ?? 0) * 1.15)] },
+    },
+    axes: [
+      {
+        stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 },
+        space: 90, // px between time labels, which are long in some locales ("6:25:32 PM")
+        // Times in the browser's locale, seconds only for short spans.
+        values: (u, splits) => {
+          const span = (u.scales.x.max ?? 0) - (u.scales.x.min ?? 0);
+          return splits.map((v) => axisTime(v, span < 10 * 60 * 1000));
+        },
+      },
+      {
+        stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 },
+        size: def.unit === 'pct' ? 48 : 78,
+        values: (u, splits) => splits.map((v) => valueFmt(v)),
+      },
+    ],
+    // The legend shows the point under the pointer, and the latest point
+    // when the pointer is elsewhere (uPlot passes idx null then).
+    series: [
+      { value: (u, v, si, idx) => fullTime(idx === null ? data.t[data.t.length - 1] : v) },
+      ...def.series.map((s) => ({
+        label: s.label,
+        stroke: css(s.color),
+        fill: def.series.length === 1 ? css(`${s.color}-fill`) : undefined,
+        width: 2,
+        points: { show: false },
+        value: (u, v, si, idx) => {
+          const x = idx === null ? data[s.key].findLast((y) => y !== null) : v;
+          return x === null || x === undefined ? DASH : valueFmt(x);
+        },
+      })),
+    ],
+    hooks: { draw: [(u) => drawOverlays(u, def)] },
+  };
+}
+
+function build(c) {
+  c.plot?.destroy();
+  const width = Math.max(c.box.clientWidth, 200);
+  c.plot = new globalThis.uPlot(options(c.def, width), seriesData(c.def), c.box);
+}
+
+// Makes the four figures inside container. Without uPlot (a build that
+// skipped `npm ci`) the page still works; the charts say why they are missing.
+export function initCharts(container) {
+  for (const def of DEFS) {
+    const box = el('div', { className: 'plot' });
+    const now = el('span', { className: 'chart-now' }, DASH);
+    const marks = def.types.length
+      ? el('span', { className: 'chart-key' }, 'Markers: ', def.types.map(typeLabel).join(', '), ' events')
+      : null;
+    const figure = el('figure', { className: 'chart', id: `chart-${def.id}` },
+      el('figcaption', {}, el('span', { className: 'chart-title' }, def.title), now), box, marks);
+    container.append(figure);
+    charts.set(def.id, { def, box, now, figure, plot: null });
+  }
+  if (typeof globalThis.uPlot !== 'function') {
+    fill(container, el('p', { className: 'notice' },
+      'The charts need the uPlot library, which this build of the web root does not include. ',
+      'Run npm ci and rebuild (./build.sh build).'));
+    charts.clear();
+    return;
+  }
+  for (const c of charts.values()) build(c);
+
+  // Follow the container's width (a phone turned, a window resized).
+  const ro = new ResizeObserver(() => {
+    for (const c of charts.values()) {
+      const w = Math.max(c.box.clientWidth, 200);
+      if (c.plot && c.plot.width !== w) c.plot.setSize({ width: w, height: HEIGHT });
+    }
+  });
+  for (const c of charts.values()) ro.observe(c.box);
+
+  // Colours come from the theme's CSS variables; rebuild when it flips.
+  matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => {
+    for (const c of charts.values()) build(c);
+  });
+}

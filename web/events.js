@@ -1,0 +1,208 @@
+// events.js - the event timeline: every detector event from the stream,
+// newest first, with severity colours; a started event and its resolution
+// linked both ways; the evidence of one event (value, threshold, top
+// processes) in the panel beside the list; filters by type and severity;
+// and the health summary kotod keeps (counts by type and by severity).
+
+import { $, $$, el, fill, setText, bar } from './dom.js';
+import { DASH, known, pct, bytes, number, time, fullTime, duration, count, typeLabel, TYPE_LABELS } from './format.js';
+
+const MAX_SHOWN = 300; // the log holds more; a person reads the newest
+
+const byId = new Map();
+let selectedId = null;
+let frame = 0;
+let onFixScript = () => {};
+let onChange = () => {};
+
+export function initEvents({ fixScript, changed }) {
+  onFixScript = fixScript;
+  onChange = changed;
+  const type = $('#filter-type');
+  type.append(...Object.entries(TYPE_LABELS).map(([v, label]) => el('option', { value: v }, label)));
+  type.addEventListener('change', render);
+  $('#filter-severity').addEventListener('change', render);
+  $('#filter-reset').addEventListener('click', () => {
+    type.value = '';
+    $('#filter-severity').value = '';
+    render();
+  });
+}
+
+// The stream replays the whole log on every (re)connection: start afresh.
+export function resetEvents() {
+  byId.clear();
+  schedule();
+}
+
+export function addEvent(e) {
+  byId.set(e.id, e);
+  schedule();
+}
+
+export function allEvents() {
+  return [...byId.values()].sort((a, b) => a.id - b.id);
+}
+
+function schedule() {
+  if (!frame) {
+    frame = requestAnimationFrame(() => {
+      frame = 0;
+      render();
+      onChange(allEvents());
+    });
+  }
+}
+
+// started id -> its resolved event
+function resolutions() {
+  const m = new Map();
+  for (const e of byId.values()) if (e.state === 'resolved' && e.started_id) m.set(e.started_id, e);
+  return m;
+}
+
+function partner(e, resolvedBy) {
+  return e.state === 'resolved' ? byId.get(e.started_id) : resolvedBy.get(e.id);
+}
+
+function sevChip(sev) {
+  return el('span', { className: `sev sev-${sev}` }, sev);
+}
+
+function pairText(e, other) {
+  if (e.state === 'resolved') {
+    return other ? `ends #${other.id}, after ${duration((e.time - other.time) / 1000)}` : `ends #${e.started_id}`;
+  }
+  return other ? `resolved after ${duration((other.time - e.time) / 1000)} (#${other.id})` : null;
+}
+
+// A new event rebuilds the list and the panel; whatever had the keyboard
+// focus there gets it back, so arriving events do not throw a keyboard user
+// to the top of the page.
+function focusKey() {
+  const a = document.activeElement;
+  if (!a || !a.closest('#timeline, #event-detail')) return null;
+  return { id: a.id, data: a.dataset.id ?? a.dataset.pair, cls: a.className };
+}
+
+function restoreFocus(key) {
+  if (!key) return;
+  const target = key.id ? document.getElementById(key.id)
+    : $$('#timeline button, #event-detail button').find((b) => b.className === key.cls && (b.dataset.id ?? b.dataset.pair) === key.data);
+  target?.focus({ preventScroll: true });
+}
+
+function render() {
+  const focused = focusKey();
+  const type = $('#filter-type').value;
+  const sev = $('#filter-severity').value;
+  const all = allEvents();
+  const shown = all.filter((e) => (!type || e.type === type) && (!sev || e.severity === sev));
+  const resolvedBy = resolutions();
+  const items = shown.slice(-MAX_SHOWN).reverse().map((e) => {
+    const other = partner(e, resolvedBy);
+    const ongoing = e.state === 'started' && !other;
+    const main = el('button', {
+      type: 'button', className: 'ev', 'data-id': e.id,
+      'aria-controls': 'event-detail', 'aria-current': e.id === selectedId ? 'true' : null,
+    },
+    el('span', { className: 'ev-head' },
+      sevChip(e.severity),
+      el('span', { className: 'ev-type' }, typeLabel(e.type)),
+      el('span', { className: `ev-state state-${e.state}` }, ongoing ? 'ongoing' : e.state),
+      el('time', { className: 'ev-time', dateTime: new Date(e.time).toISOString() }, time(e.time))),
+    el('span', { className: 'ev-msg' }, e.message));
+    main.addEventListener('click', () => select(e.id));
+    const text = pairText(e, other);
+    const link = other
+      ? el('button', { type: 'button', className: 'pair-link', 'data-pair': other.id }, `${e.state === 'resolved' ? '↑' : '↓'} ${text}`)
+      : text && el('span', { className: 'pair-link muted' }, text);
+    link?.addEventListener?.('click', () => select(other.id, { focus: true }));
+    return el('li', { className: `ev-item sev-${e.severity} ${e.state}`, 'data-id': e.id }, main, link);
+  });
+  fill($('#timeline'), items.length ? items : el('li', { className: 'empty' },
+    all.length ? 'No events match these filters.' : 'No events yet: kotod has seen nothing past its thresholds.'));
+  setText($('#filter-count'), type || sev ? `Showing ${count(shown.length)} of ${count(all.length)}` : `${count(all.length)} events`);
+  $('#filter-reset').hidden = !(type || sev);
+  if (selectedId !== null && !byId.has(selectedId)) selectedId = null;
+  renderDetail(resolvedBy);
+  restoreFocus(focused);
+}
+
+export function select(id, { focus = false } = {}) {
+  selectedId = id;
+  render();
+  const btn = $(`#timeline .ev[data-id="${id}"]`);
+  if (focus && btn) btn.focus();
+  // On a narrow screen the panel sits below the list: bring it into view.
+  const panel = $('#event-detail');
+  const r = panel.getBoundingClientRect();
+  if (r.top > innerHeight || r.bottom < 0) panel.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
+}
+
+function renderDetail(resolvedBy) {
+  const panel = $('#event-detail');
+  const e = selectedId !== null ? byId.get(selectedId) : null;
+  if (!e) {
+    fill(panel, el('p', { className: 'muted detail-hint' }, 'Choose an event to see its evidence: the value, the threshold and the busiest processes at that moment.'));
+    return;
+  }
+  const other = partner(e, resolvedBy);
+  const over = known(e.value) && known(e.threshold) ? e.value - e.threshold : null;
+  const procs = e.top_processes ?? [];
+  const pairBtn = other && el('button', { type: 'button', className: 'linkish' },
+    e.state === 'resolved' ? `Show the start (#${other.id})` : `Show the resolution (#${other.id})`);
+  pairBtn?.addEventListener('click', () => select(other.id, { focus: true }));
+  const fix = el('button', { type: 'button', className: 'btn', id: 'detail-fix' }, 'Fix script…');
+  fix.addEventListener('click', () => onFixScript(e));
+  fill(panel,
+    el('h3', { id: 'detail-title' }, sevChip(e.severity), ` #${e.id} ${typeLabel(e.type)} `, el('span', { className: `ev-state state-${e.state}` }, e.state)),
+    el('p', { className: 'detail-msg' }, e.message),
+    el('dl', { className: 'kv detail-kv' },
+      el('div', {}, el('dt', {}, 'Value'), el('dd', { className: 'num', id: 'detail-value' }, pct(e.value))),
+      el('div', {}, el('dt', {}, 'Threshold'), el('dd', { className: 'num', id: 'detail-threshold' }, pct(e.threshold, 0))),
+      over !== null && el('div', {}, el('dt', {}, over >= 0 ? 'Past it by' : 'Below it by'), el('dd', { className: 'num' }, `${number(Math.abs(over), 1)} points`)),
+      el('div', {}, el('dt', {}, 'When'), el('dd', {}, el('time', { dateTime: new Date(e.time).toISOString() }, fullTime(e.time)))),
+      e.subject && el('div', {}, el('dt', {}, 'Subject'), el('dd', { className: 'mono' }, e.subject))),
+    known(e.value) && bar(e.value, { warn: e.threshold, label: `value ${pct(e.value)} against threshold ${pct(e.threshold, 0)}` }),
+    el('h4', {}, e.state === 'resolved' ? 'Busiest processes when it ended' : 'Busiest processes when it started'),
+    procs.length
+      ? el('table', { className: 'data', id: 'detail-procs' },
+        el('thead', {}, el('tr', {}, el('th', { scope: 'col', className: 'num' }, 'PID'), el('th', { scope: 'col' }, 'Name'),
+          el('th', { scope: 'col', className: 'num' }, 'CPU'), el('th', { scope: 'col', className: 'num' }, 'Memory'))),
+        el('tbody', {}, procs.map((p) => el('tr', {},
+          el('td', { className: 'num mono' }, String(p.pid)), el('th', { scope: 'row' }, p.name),
+          el('td', { className: 'num' }, pct(p.cpu_pct)), el('td', { className: 'num' }, bytes(p.rss_bytes))))))
+      : el('p', { className: 'muted' }, 'No processes were recorded.'),
+    el('p', { className: 'detail-pair' }, pairText(e, other) ?? (e.state === 'started' ? 'Still going: no resolution yet.' : DASH), ' ', pairBtn),
+    el('div', { className: 'actions' }, fix));
+}
+
+// The health summary from GET /api/agent/monitor/status.
+export function renderSummary(health) {
+  if (!health) return;
+  const status = $('#health-status');
+  status.className = `status status-${health.status}`;
+  setText(status, health.status);
+  setText($('#sum-logged'), count(health.events_logged));
+  setText($('#sum-active'), count(health.active?.length ?? 0));
+  for (const s of ['low', 'medium', 'high']) setText($(`#sum-sev-${s}`), count(health.by_severity?.[s] ?? 0));
+  const types = Object.entries(health.by_type ?? {});
+  const max = Math.max(1, ...types.map(([, n]) => n));
+  fill($('#sum-types'), types.map(([t, n]) => el('li', { className: n ? '' : 'zero' },
+    el('span', { className: 'sum-type' }, typeLabel(t)),
+    bar((100 * n) / max, { label: `${typeLabel(t)}: ${n}` }),
+    el('span', { className: 'num' }, count(n)))));
+  const list = conditionList(health.active ?? []);
+  list.id = 'sum-conditions';
+  $('#sum-conditions').replaceWith(list);
+}
+
+// Active conditions as sentences: "MEDIUM CPU high: 92% (threshold 85%) since 6:25 PM".
+export function conditionList(active) {
+  return el('ul', { className: 'conditions' }, active.length
+    ? active.map((a) => el('li', {}, sevChip(a.severity), ' ', typeLabel(a.type),
+      a.subject ? el('span', { className: 'mono' }, ` ${a.subject}`) : '',
+      `: ${pct(a.value)} (threshold ${pct(a.threshold, 0)}) since ${time(a.since)}`))
+    : el('li', { className: 'muted' }, 'Nothing past a threshold now.'));
+}
