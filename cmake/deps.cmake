@@ -1,5 +1,10 @@
 # Every dependency comes from Debian packages (scripts/install-deps.sh).
 # Each is exposed as an imported target kt::<name> so targets never spell flags.
+# Windows cross builds take them from scripts/win-deps.sh instead.
+if(WIN32)
+  include(${CMAKE_CURRENT_LIST_DIR}/deps-win.cmake)
+  return()
+endif()
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(APR REQUIRED IMPORTED_TARGET apr-1)
 pkg_check_modules(APRUTIL REQUIRED IMPORTED_TARGET apr-util-1)

@@ -1,0 +1,44 @@
+# Windows (MinGW-w64 cross build): the dependencies come from the static
+# libraries scripts/win-deps.sh cross-builds from Debian's source packages
+# into KT_WIN_DEPS_PREFIX. Defines the same imported targets as the Linux
+# side (kt::apr, kt::aprutil, kt::lua, kt::jansson, kt::http_parser,
+# kt::cmocka), so no target spells a Windows flag.
+set(KT_WIN_DEPS_PREFIX "" CACHE PATH "Prefix printed by scripts/win-deps.sh")
+if(NOT KT_WIN_DEPS_PREFIX OR NOT EXISTS "${KT_WIN_DEPS_PREFIX}/.complete")
+  message(FATAL_ERROR "Set KT_WIN_DEPS_PREFIX to the prefix scripts/win-deps.sh prints "
+                      "(got '${KT_WIN_DEPS_PREFIX}')")
+endif()
+
+function(kt_win_dep target lib)
+  cmake_parse_arguments(D "" "" "DEFS;LIBS;INCLUDES" ${ARGN})
+  find_library(KT_WIN_${lib}_LIBRARY NAMES ${lib} PATHS "${KT_WIN_DEPS_PREFIX}/lib"
+               NO_DEFAULT_PATH REQUIRED)
+  add_library(${target} STATIC IMPORTED GLOBAL)
+  set(inc "${KT_WIN_DEPS_PREFIX}/include")
+  foreach(i IN LISTS D_INCLUDES)
+    list(APPEND inc "${KT_WIN_DEPS_PREFIX}/include/${i}")
+  endforeach()
+  set_target_properties(${target} PROPERTIES
+    IMPORTED_LOCATION "${KT_WIN_${lib}_LIBRARY}"
+    INTERFACE_INCLUDE_DIRECTORIES "${inc}"
+    INTERFACE_COMPILE_DEFINITIONS "${D_DEFS}"
+    INTERFACE_LINK_LIBRARIES "${D_LIBS}")
+endfunction()
+
+# Static names only (libX.a), so the executables import system DLLs alone.
+kt_win_dep(kt_win_expat libexpat.a DEFS XML_STATIC)
+kt_win_dep(kt_win_apr libapr-1.a DEFS APR_DECLARE_STATIC
+           LIBS ws2_32 mswsock rpcrt4 iphlpapi advapi32 shell32)
+kt_win_dep(kt_win_aprutil libaprutil-1.a DEFS APU_DECLARE_STATIC LIBS kt_win_apr kt_win_expat)
+kt_win_dep(kt_win_lua liblua54.a INCLUDES lua5.4)
+kt_win_dep(kt_win_jansson libjansson.a)
+kt_win_dep(kt_win_http_parser libhttp_parser.a)
+add_library(kt::apr ALIAS kt_win_apr)
+add_library(kt::aprutil ALIAS kt_win_aprutil)
+add_library(kt::lua ALIAS kt_win_lua)
+add_library(kt::jansson ALIAS kt_win_jansson)
+add_library(kt::http_parser ALIAS kt_win_http_parser)
+if(KT_TESTS)
+  kt_win_dep(kt_win_cmocka libcmocka-static.a)
+  add_library(kt::cmocka ALIAS kt_win_cmocka)
+endif()
