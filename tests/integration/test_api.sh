@@ -152,14 +152,18 @@ check "optimize: ends with done" grep -q '^event: done' "$tmp/body"
 check "optimize: no rule failed" bash -c "! grep -q rule_error '$tmp/body'"
 
 # ---- fix scripts ----------------------------------------------------------------------------
-post /api/agent/generate-script -d '{"issue_type":"cpu_high","pid":4242,"os":"linux"}'
+sleep 60 &
+victim=$!
+post /api/agent/generate-script -d "{\"issue_type\":\"cpu_high\",\"pid\":$victim,\"os\":\"linux\"}"
 expect_eq "generate-script: 200" "200 bash" "$code $(body .script_type)"
 check "generate-script: a Bash script" bash -c "jq -r .script '$tmp/body' | head -1 | grep -q '^#!/usr/bin/env bash'"
-check "generate-script: with the pid" bash -c "jq -r .script '$tmp/body' | grep -q 4242"
+check "generate-script: with the pid" bash -c "jq -r .script '$tmp/body' | grep -q $victim"
 jq -r .script "$tmp/body" >"$tmp/fix.sh"
 check "generate-script: the script parses" bash -n "$tmp/fix.sh"
-check "generate-script: --dry-run runs nothing and says what it would do" bash -c \
+check "generate-script: --dry-run says what it would do" bash -c \
   "cd '$tmp' && bash fix.sh --dry-run | grep -q 'would run'"
+check "generate-script: --dry-run stopped nothing" kill -0 "$victim"
+kill "$victim" 2>/dev/null
 post /api/agent/generate-script -d '{"issue_type":"cpu_high","pid":4242,"os":"windows"}'
 expect_eq "generate-script: PowerShell on request" powershell "$(body .script_type)"
 post /api/agent/generate-script -d '{"issue_type":"cpu_high","process_name":"x$(touch pwned)y"}'
@@ -190,13 +194,13 @@ check "save: nothing escaped the scripts directory" bash -c "[ ! -e '$tmp/state/
 
 get /api/agent/tools
 expect_eq "tools: twelve" 12 "$(body .count)"
+check "tools: each has a parameter schema" bash -c "jq -e 'all(.tools[]; .parameters.type == \"object\")' '$tmp/body'"
+post /api/agent/tools/get_system_health
+expect_eq "tool: get_system_health" "200 ok" "$code $(body .result.status)"
 post /api/agent/tools/generate_fix_script -d '{"issue_type":"disk_full","os":"linux"}'
 expect_eq "tool: generate_fix_script" 200 "$code"
 post /api/agent/tools/suggest_optimizations -d '{"category":"memory"}'
 expect_eq "tool: suggest_optimizations" 200 "$code"
-check "tools: each has a parameter schema" bash -c "jq -e 'all(.tools[]; .parameters.type == \"object\")' '$tmp/body'"
-post /api/agent/tools/get_system_health
-expect_eq "tool: get_system_health" "200 ok" "$code $(body .result.status)"
 post /api/agent/tools/get_system_anomalies -d '{"limit": 5, "severity": "high"}'
 expect_eq "tool: get_system_anomalies" 200 "$code"
 post /api/agent/tools/get_system_anomalies -d '{"limit": "five"}'
