@@ -34,6 +34,8 @@ expect_near() {
 kotod_pid=""
 # start_kotod ARGS...: runs kotod in the background, log in $tmp/kotod.log.
 start_kotod() {
+  # Empty the log first: wait_log must not find the previous run's lines.
+  : >"$tmp/kotod.log"
   "$KOTOD" "$@" >"$tmp/kotod.out" 2>"$tmp/kotod.log" &
   kotod_pid=$!
 }

@@ -22,7 +22,7 @@ expect_eq "--once on a missing procfs exits 1" 1 "$rc"
 check "and names the path" grep -q "/nonexistent/proc" "$tmp/err"
 
 for sig in TERM INT; do
-  start_kotod --interval 100
+  start_kotod --interval 100 --listen 127.0.0.1:0 --state-dir "$tmp/state"
   if wait_log "started"; then ok "SIG$sig run: started"; else not_ok "SIG$sig run: started" "$(cat "$tmp/kotod.log")"; fi
   sleep 0.5
   stop_kotod "$sig"
@@ -31,7 +31,7 @@ for sig in TERM INT; do
   check "the stop is logged" grep -q " stopped$" "$tmp/kotod.log"
 done
 
-start_kotod --interval 100
+start_kotod --interval 100 --listen 127.0.0.1:0 --state-dir "$tmp/state"
 wait_log "started"
 kill -HUP "$kotod_pid"
 if wait_log "SIGHUP received" 5; then ok "SIGHUP is answered"; else not_ok "SIGHUP is answered"; fi
