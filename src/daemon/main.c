@@ -191,7 +191,11 @@ static int load_setup(const kt_opts_t *o, kt_rules_t **rules, kt_conf_t *conf, a
         kt_log(KT_LOG_ERROR, "%s", err);
         return -1;
     }
-    return check_listen(conf->listen, pool);
+    if (check_listen(conf->listen, pool) != 0) {
+        kt_rules_release(*rules);
+        return -1;
+    }
+    return 0;
 }
 
 static int check_config(const kt_opts_t *o, apr_pool_t *pool)
@@ -203,10 +207,12 @@ static int check_config(const kt_opts_t *o, apr_pool_t *pool)
     kt_plat_t *plat;
     char err[128];
     apr_status_t st;
-    if (load_setup(o, &rules, &conf, pool) || prepare_state(conf.state_dir, &token, pool))
+    if (load_setup(o, &rules, &conf, pool))
         return 1;
     kt_log(KT_LOG_INFO, "loaded %s", kt_rules_summary(rules, pool));
     kt_rules_release(rules);
+    if (prepare_state(conf.state_dir, &token, pool))
+        return 1;
     if ((st = kt_plat_open(&plat, &popts, pool)) != APR_SUCCESS) {
         kt_log(KT_LOG_ERROR, "cannot open %s: %s", popts.procfs ? popts.procfs : "/proc",
                kt_strerror(st, err, sizeof err));
@@ -223,18 +229,35 @@ static int check_config(const kt_opts_t *o, apr_pool_t *pool)
 
 /* ==== the daemon ================================================================ */
 
+static apr_status_t release_rules(void *rules)
+{
+    kt_rules_release(rules);
+    return APR_SUCCESS;
+}
+
 static int run_daemon(const kt_opts_t *o, apr_pool_t *pool)
 {
     char err[128];
     const char *token;
     kt_rules_t *rules;
     kt_conf_t conf;
-    if (load_setup(o, &rules, &conf, pool) || prepare_state(conf.state_dir, &token, pool))
+    if (load_setup(o, &rules, &conf, pool))
         return 1;
+    if (prepare_state(conf.state_dir, &token, pool)) {
+        kt_rules_release(rules);
+        return 1;
+    }
     const char *pidfile = o->pidfile ? o->pidfile
                                      : apr_pstrcat(pool, conf.state_dir, "/kotod.pid", NULL);
-    if (o->daemonize && kt_daemonize(pidfile) != 0)
-        return 1;
+    if (o->daemonize) {
+        /* The rules were loaded to report mistakes on the terminal; the
+         * detached child loads them again (the parent exits in between). */
+        kt_rules_release(rules);
+        if (kt_daemonize(pidfile) != 0 || load_setup(o, &rules, &conf, pool))
+            return 1;
+    }
+    /* Our reference lives as long as the process pool, whichever way we leave. */
+    apr_pool_cleanup_register(pool, rules, release_rules, apr_pool_cleanup_null);
     if (o->syslog && !o->daemonize)
         kt_log_use_syslog();
     /* Must precede every thread, so they all inherit the blocked mask. */
@@ -286,9 +309,9 @@ static int run_daemon(const kt_opts_t *o, apr_pool_t *pool)
     }
     kt_api_set_rules(&api, rules);
     kt_log(KT_LOG_INFO, "loaded %s", kt_rules_summary(rules, pool));
-    kt_rules_release(rules);
     if ((st = kt_http_start(http)) != APR_SUCCESS) {
         kt_log(KT_LOG_ERROR, "cannot serve on %s: %s", conf.listen, kt_strerror(st, err, sizeof err));
+        kt_api_unregister(&api);
         return 1;
     }
     if (api.require_token_always)
@@ -297,6 +320,7 @@ static int run_daemon(const kt_opts_t *o, apr_pool_t *pool)
     if ((st = kt_mon_start(mon)) != APR_SUCCESS) {
         kt_log(KT_LOG_ERROR, "cannot start the monitor: %s", kt_strerror(st, err, sizeof err));
         kt_http_stop(http);
+        kt_api_unregister(&api);
         return 1;
     }
     the_daemon = &d;
