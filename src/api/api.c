@@ -7,6 +7,9 @@ apr_status_t kt_api_register(kt_http_t *http, kt_api_t *api, apr_pool_t *pool)
     apr_status_t st = apr_thread_mutex_create(&api->rules_lock, APR_THREAD_MUTEX_DEFAULT, pool);
     if (st != APR_SUCCESS)
         return st;
+    if (!(api->status_cache = kt__cache_create(pool)) ||
+        !(api->metrics_cache = kt__cache_create(pool)))
+        return APR_ENOMEM;
     kt__api_monitor_routes(http, api);
     kt__api_metrics_routes(http, api);
     kt__api_optimize_routes(http, api);

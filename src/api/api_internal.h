@@ -15,6 +15,15 @@ int kt__api_allow(kt_api_t *api, kt_http_req_t *req, int changes_state);
 int kt__api_query_u64(kt_http_req_t *req, const char *name, uint64_t def, uint64_t max,
                       uint64_t *out);
 
+/* A response body kept until its key changes (cache.c); thread-safe. */
+#define KT__CACHE_KEY 4
+kt__cache_t *kt__cache_create(apr_pool_t *pool);
+/* The cached body copied into pool when key matches, else NULL. */
+const char *kt__cache_get(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], apr_pool_t *pool,
+                          apr_size_t *len);
+void kt__cache_put(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], const char *text,
+                   apr_size_t len);
+
 /* The rule set in use, retained (kt_rules_release when done), or NULL. */
 kt_rules_t *kt__api_rules(kt_api_t *api);
 /* The findings of the rules on the latest reading (analysis.c); NULL with

@@ -18,6 +18,8 @@
 #include "kt_mon.h"
 #include "kt_rules.h"
 
+typedef struct kt__cache_t kt__cache_t;
+
 typedef struct {
     kt_mon_t *mon;
     kt_http_t *http;          /* for its request counters in /metrics */
@@ -34,6 +36,7 @@ typedef struct {
     unsigned stream_sub;
     apr_thread_mutex_t *rules_lock;
     kt_rules_t *rules;        /* the set in use; NULL until one is set */
+    kt__cache_t *status_cache, *metrics_cache;
 } kt_api_t;
 
 /* Makes rules the set the endpoints use (retained; the previous one is

@@ -257,12 +257,21 @@ static void metrics_handler(kt_http_req_t *req, void *baton)
     kt_mon_health(api->mon, h);
     kt_snap_t *snap = kt_mon_acquire(api->mon);
     if (snap) {
-        const kt_sample_t *s = kt_snap_sample(snap);
-        cpu_metrics(&o, s);
-        memory_metrics(&o, s);
-        process_metrics(&o, s);
-        fs_metrics(&o, s);
-        net_metrics(&o, s);
+        /* The host's families change once per reading: printed once, kept. */
+        const uint64_t key[KT__CACHE_KEY] = {kt_snap_seq(snap), 0, 0, 0};
+        apr_size_t len;
+        const char *host = kt__cache_get(api->metrics_cache, key, kt_http_pool(req), &len);
+        if (host) {
+            put(&o, "%s", host);
+        } else {
+            const kt_sample_t *s = kt_snap_sample(snap);
+            cpu_metrics(&o, s);
+            memory_metrics(&o, s);
+            process_metrics(&o, s);
+            fs_metrics(&o, s);
+            net_metrics(&o, s);
+            kt__cache_put(api->metrics_cache, key, o.buf, o.len);
+        }
     }
     koto_metrics(&o, api, h, snap);
     kt_snap_release(snap);

@@ -5,6 +5,7 @@
 #include "api_internal.h"
 
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <apr_strings.h>
@@ -72,13 +73,30 @@ static void status_handler(kt_http_req_t *req, void *baton)
         return;
     kt_mon_health_t *h = apr_palloc(kt_http_pool(req), sizeof *h);
     kt_mon_health(api->mon, h);
+    /* Everything the body shows changes only with these. */
+    const uint64_t key[KT__CACHE_KEY] = {h->samples, kt_mon_last_event_id(api->mon),
+                                         (uint64_t)h->running, h->events_logged};
+    apr_size_t len;
+    const char *body = kt__cache_get(api->status_cache, key, kt_http_pool(req), &len);
+    if (body) {
+        kt_http_reply(req, 200, "application/json", body, len);
+        return;
+    }
     kt_event_t *ev = apr_palloc(kt_http_pool(req), sizeof *ev * 5);
     kt_event_filter_t f = {-1, -1, 0, 5};
     unsigned n = kt_mon_events(api->mon, &f, ev, 5);
-    kt_http_reply_json(req, 200,
-                       json_pack("{s:b s:o s:o s:o}", "running", h->running, "health",
-                                 kt_json_health(h), "snapshot", kt__api_snapshot_json(api),
-                                 "recent_events", events_json(ev, n)));
+    json_t *j = json_pack("{s:b s:o s:o s:o}", "running", h->running, "health", kt_json_health(h),
+                          "snapshot", kt__api_snapshot_json(api), "recent_events",
+                          events_json(ev, n));
+    char *text = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    if (!text) {
+        kt_http_reply_error(req, 500, "encoding_failed", "the status could not be encoded");
+        return;
+    }
+    kt__cache_put(api->status_cache, key, text, strlen(text));
+    kt_http_reply(req, 200, "application/json", text, strlen(text));
+    free(text);
 }
 
 /* Reads event_type, severity, since and limit; answers 400 itself on a bad one. */

@@ -55,6 +55,10 @@ expect_eq "status: memory as the fixture says" 50 "$(body .snapshot.memory.used_
 expect_eq "status: health ok" ok "$(body .health.status)"
 expect_eq "status: the hostname" koto-fixture "$(body .snapshot.hostname)"
 check "status: no full process table" bash -c "jq -e '.snapshot.processes.all == null' '$tmp/body'"
+seq1=$(body .snapshot.seq)
+sleep 0.3
+get /api/agent/monitor/status
+check "status: a later reading, not a cached old one" test "$(body .snapshot.seq)" -gt "$seq1"
 
 get "/api/agent/history?metric=memory"
 expect_eq "history: 200" 200 "$code"
