@@ -42,6 +42,21 @@ static void put(out_t *o, const char *fmt, ...)
     }
 }
 
+/* Appends len bytes as they are (the cached part: no format to parse). */
+static void put_raw(out_t *o, const char *text, size_t len)
+{
+    if (o->len + len + 1 > o->cap) {
+        size_t cap = o->cap * 2 + len;
+        char *bigger = realloc(o->buf, cap);
+        if (!bigger)
+            return;
+        o->buf = bigger;
+        o->cap = cap;
+    }
+    memcpy(o->buf + o->len, text, len + 1);
+    o->len += len;
+}
+
 static void family(out_t *o, const char *name, const char *type, const char *help)
 {
     put(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
@@ -262,7 +277,7 @@ static void metrics_handler(kt_http_req_t *req, void *baton)
         apr_size_t len;
         const char *host = kt__cache_get(api->metrics_cache, key, kt_http_pool(req), &len);
         if (host) {
-            put(&o, "%s", host);
+            put_raw(&o, host, len);
         } else {
             const kt_sample_t *s = kt_snap_sample(snap);
             cpu_metrics(&o, s);
