@@ -1,6 +1,7 @@
 /*
  * scripts.c - fix scripts: POST /api/agent/generate-script, GET .../list,
- * POST .../save, and POST /api/agent/reload.
+ * POST .../save; and the settings: GET /api/agent/config, POST
+ * /api/agent/reload.
  *
  * Generation renders a Lua template with the request's parameters (each
  * one checked against the template's declaration and quoted for the
@@ -199,8 +200,24 @@ static void reload_handler(kt_http_req_t *req, void *baton)
     kt_http_reply_json(req, 200, json_pack("{s:b s:s}", "reloaded", 1, "summary", summary));
 }
 
+/* GET /api/agent/config: the settings in force (the dashboard draws the
+ * thresholds from here). */
+static void config_handler(kt_http_req_t *req, void *baton)
+{
+    kt_api_t *api = baton;
+    if (!kt__api_allow(api, req, 0))
+        return;
+    kt_rules_t *r = rules_or_503(api, req);
+    if (!r)
+        return;
+    json_t *settings = kt_conf_to_json(kt_rules_conf(r));
+    kt_rules_release(r);
+    kt_http_reply_json(req, 200, json_pack("{s:o}", "settings", settings));
+}
+
 void kt__api_scripts_routes(kt_http_t *http, kt_api_t *api)
 {
+    kt_http_route(http, "GET", "/api/agent/config", config_handler, api);
     kt_http_route(http, "POST", "/api/agent/generate-script", generate_handler, api);
     kt_http_route(http, "GET", "/api/agent/generate-script/list", list_handler, api);
     kt_http_route(http, "POST", "/api/agent/generate-script/save", save_handler, api);

@@ -88,6 +88,42 @@ void kt_conf_describe(FILE *to)
             "per mount point: { [\"/var\"] = { threshold = 95 } }");
 }
 
+json_t *kt_conf_to_json(const kt_conf_t *conf)
+{
+    static const char *const types[] = {"integer", "number", "boolean", "string"};
+    json_t *list = json_array();
+    for (size_t i = 0; i < KT_ARRAY_SIZE(items); i++) {
+        const item_t *it = &items[i];
+        const char *at = (const char *)conf + it->offset;
+        json_t *v;
+        switch (it->type) {
+        case T_UINT: v = json_integer(*(const unsigned *)at); break;
+        case T_NUM: v = json_real(*(const double *)at); break;
+        case T_BOOL: v = json_boolean(*(const int *)at); break;
+        default: v = *(const char *const *)at ? json_string(*(const char *const *)at) : json_null();
+        }
+        json_t *o = json_pack("{s:s s:s s:o s:b s:s}", "key", it->key, "type", types[it->type],
+                              "value", v, "reloadable", it->reloadable, "help", it->help);
+        if (it->type == T_UINT || it->type == T_NUM) {
+            json_object_set_new(o, "min", json_real(it->min));
+            json_object_set_new(o, "max", json_real(it->max));
+        }
+        json_array_append_new(list, o);
+    }
+    json_t *fs = json_object();
+    for (unsigned i = 0; i < conf->mon.ndisk_overrides; i++) {
+        const kt_mon_rule_t *r = &conf->mon.disk_overrides[i].rule;
+        json_object_set_new(fs, conf->mon.disk_overrides[i].mount_point,
+                            json_pack("{s:b s:f s:f s:i}", "enabled", r->enabled, "threshold",
+                                      r->threshold, "clear_margin", r->clear_margin,
+                                      "hold_samples", (int)r->hold_samples));
+    }
+    json_array_append_new(list, json_pack("{s:s s:s s:o s:b s:s}", "key", FS_OVERRIDES, "type",
+                                          "table", "value", fs, "reloadable", 1, "help",
+                                          "per mount point thresholds"));
+    return list;
+}
+
 /* ---- applying one value ------------------------------------------------------------------- */
 
 static const item_t *find_item(const char *key)

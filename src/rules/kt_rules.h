@@ -61,6 +61,9 @@ void kt_conf_copy(kt_conf_t *dst, const kt_conf_t *src, apr_pool_t *pool);
 
 /* Describes every configuration key, one line each, for `kotod --help-config`. */
 void kt_conf_describe(FILE *to);
+/* Every setting with its value, type, bounds and whether a reload applies
+ * it, from the same table: [{key, type, value, min?, max?, reloadable, help}]. */
+json_t *kt_conf_to_json(const kt_conf_t *conf);
 
 /* ---- loading ------------------------------------------------------------------------------- */
 

@@ -109,6 +109,7 @@ test('every documented operation answers as documented', async () => {
   assert.equal((await call('POST', '/api/agent/generate-script/save', { body: { script_content: 'echo\n', filename: 'a.sh' }, auth: true })).status, 200);
   assert.equal((await call('POST', '/api/agent/generate-script/save', { body: { script_content: 'echo\n', filename: 'a.sh' }, auth: true })).status, 409);
   assert.equal((await call('POST', '/api/agent/generate-script/save', { body: { script_content: 'x', filename: '../a.sh' }, auth: true })).status, 422);
+  assert.equal((await call('GET', '/api/agent/config')).status, 200);
   assert.equal((await call('POST', '/api/agent/reload')).status, 401);
   assert.equal((await call('POST', '/api/agent/reload', { auth: true })).status, 200);
   const tools = JSON.parse((await call('GET', '/api/agent/tools')).text);

@@ -272,6 +272,11 @@ deadline=$((SECONDS + 10))
 until get "/api/agent/monitor/events?since=$last&event_type=memory_high" && [ "$(body .count)" -gt 0 ] ||
   [ $SECONDS -ge $deadline ]; do sleep 0.1; done
 expect_eq "SIGHUP applies a new threshold" "40 started" "$(body '.events[0] | "\(.threshold) \(.state)"')"
+get /api/agent/config
+expect_eq "config: shows the setting in force" 40 \
+  "$(body '.settings[] | select(.key == "thresholds.memory.threshold") | .value')"
+expect_eq "config: says what needs a restart" false \
+  "$(body '.settings[] | select(.key == "listen") | .reloadable')"
 cp "$tmp/koto.conf.good" "$tmp/koto.conf.lua"
 
 # ---- signals ------------------------------------------------------------------------------------
