@@ -29,8 +29,6 @@ static json_t *step(const char *name, json_t *values)
                      "measured figures; the rules' findings follow", "values", values);
 }
 
-#define HISTORY_FOR_RULES 720 /* the last readings rules see: 6 hours at 30 s */
-
 json_t *kt__api_findings(kt_api_t *api, kt_http_req_t *req, const char *category)
 {
     kt_rules_t *r = kt__api_rules(api);
@@ -46,8 +44,8 @@ json_t *kt__api_findings(kt_api_t *api, kt_http_req_t *req, const char *category
                             "no reading has been taken yet; start monitoring and retry");
         return NULL;
     }
-    kt_hist_point_t *hist = apr_palloc(kt_http_pool(req), sizeof *hist * HISTORY_FOR_RULES);
-    unsigned n = kt_mon_history(api->mon, 0, hist, HISTORY_FOR_RULES);
+    kt_hist_point_t *hist = apr_palloc(kt_http_pool(req), sizeof *hist * KT__HISTORY_FOR_RULES);
+    unsigned n = kt_mon_history(api->mon, 0, hist, KT__HISTORY_FOR_RULES);
     json_t *all = kt_rules_analyze(r, kt_snap_sample(snap), hist, n);
     kt_snap_release(snap);
     kt_rules_release(r);

@@ -24,6 +24,8 @@ const char *kt__cache_get(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], apr
 void kt__cache_put(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], const char *text,
                    apr_size_t len);
 
+#define KT__HISTORY_FOR_RULES 720 /* the readings rules see: 6 hours at 30 s */
+
 /* The rule set in use, retained (kt_rules_release when done), or NULL. */
 kt_rules_t *kt__api_rules(kt_api_t *api);
 /* The findings of the rules on the latest reading (analysis.c); NULL with
