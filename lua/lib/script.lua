@@ -13,6 +13,29 @@
 -- variable, never paste them into another string, a comment or a heading.
 local script = {}
 
+-- A whole number written as code: integer parameters arrive as numbers.
+function script.int(n)
+  return string.format("%d", n)
+end
+
+-- A script body under construction: `local b, add = script.body()`; then
+-- add(line, ...) appends lines, and a table argument appends its lines.
+function script.body()
+  local b = {}
+  local function add(...)
+    for _, l in ipairs({ ... }) do
+      if type(l) == "table" then
+        for _, x in ipairs(l) do
+          b[#b + 1] = x
+        end
+      else
+        b[#b + 1] = l
+      end
+    end
+  end
+  return b, add
+end
+
 local function lines(body)
   if type(body) == "table" then
     return table.concat(body, "\n")

@@ -15,17 +15,10 @@
 local description = "Stop the processes using the most CPU: one pid, every process of a name, "
   .. "or the busiest ones; politely first, forcefully only when asked, or lower their priority."
 
-local function int(n)
-  return string.format("%d", n)
-end
+local int = script.int
 
 local function bash(p)
-  local b = {}
-  local function add(...)
-    for _, l in ipairs({ ... }) do
-      b[#b + 1] = l
-    end
-  end
+  local b, add = script.body()
   if not p.renice then
     add("grace=" .. int(p.grace_seconds), "force=" .. (p.force and "1" or "0"), "")
   end
@@ -116,18 +109,15 @@ local function bash(p)
 end
 
 local function powershell(p)
-  local b = {}
+  local b, add = script.body()
   if not p.renice then
-    b = { "$grace = " .. int(p.grace_seconds), "$force = " .. (p.force and "$true" or "$false"), "" }
+    add("$grace = " .. int(p.grace_seconds), "$force = " .. (p.force and "$true" or "$false"), "")
   end
-  b[#b + 1] = "Write-Section 'Busiest processes (CPU seconds since start)'"
-  b[#b + 1] = "Get-Process | Sort-Object -Property CPU -Descending | Select-Object -First 10 -Property 'Id', 'ProcessName', 'CPU', @{ Name = 'WorkingSetMB'; Expression = { [math]::Round($_.WorkingSet64 / 1MB) } } | Format-Table -AutoSize | Out-String -Width 200"
-  b[#b + 1] = ""
-  local function add(...)
-    for _, l in ipairs({ ... }) do
-      b[#b + 1] = l
-    end
-  end
+  add(
+    "Write-Section 'Busiest processes (CPU seconds since start)'",
+    "Get-Process | Sort-Object -Property CPU -Descending | Select-Object -First 10 -Property 'Id', 'ProcessName', 'CPU', @{ Name = 'WorkingSetMB'; Expression = { [math]::Round($_.WorkingSet64 / 1MB) } } | Format-Table -AutoSize | Out-String -Width 200",
+    ""
+  )
   if p.pid then
     add("$targetPid = " .. int(p.pid))
     if p.process_name then
@@ -191,9 +181,7 @@ local function powershell(p)
   else
     add("Write-Section 'Stopping them'")
   end
-  for _, l in ipairs(script.powershell_stop_lines({ renice = p.renice })) do
-    add(l)
-  end
+  add(script.powershell_stop_lines({ renice = p.renice }))
   return script.powershell({ description = description, admin = true, body = b })
 end
 

@@ -16,17 +16,10 @@
 local description = "Show what fills a filesystem (usage, biggest directories and files) and free "
   .. "space: old temporary files, the systemd journal or recycle bin, optionally one more directory."
 
-local function int(n)
-  return string.format("%d", n)
-end
+local int = script.int
 
 local function bash(p)
-  local b = {}
-  local function add(...)
-    for _, l in ipairs({ ... }) do
-      b[#b + 1] = l
-    end
-  end
+  local b, add = script.body()
   add(p.path and ("target_path=" .. p.path) or "target_path=/")
   add("top=" .. int(p.top))
   if p.clean_temp or p.clean_dir then
@@ -134,15 +127,8 @@ local ps_sum = {
 }
 
 local function powershell(p)
-  local b = {}
-  local function add(...)
-    for _, l in ipairs({ ... }) do
-      b[#b + 1] = l
-    end
-  end
-  for _, l in ipairs(ps_sum) do
-    add(l)
-  end
+  local b, add = script.body()
+  add(ps_sum)
   add(p.path and ("$path = " .. p.path) or "$path = $env:SystemDrive + '\\'")
   add("$top = " .. int(p.top))
   if p.clean_temp or p.clean_dir then

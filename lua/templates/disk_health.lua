@@ -16,12 +16,7 @@ local description = "Check disk space and disk health: df and SMART status throu
   .. "(Windows: Get-PhysicalDisk and reliability counters); a self-test only when asked."
 
 local function bash(p)
-  local b = {}
-  local function add(...)
-    for _, l in ipairs({ ... }) do
-      b[#b + 1] = l
-    end
-  end
+  local b, add = script.body()
   add(p.path and ("target_path=" .. p.path) or "target_path=/")
   if p.device then
     add("device=" .. p.device)
@@ -109,12 +104,7 @@ local function bash(p)
 end
 
 local function powershell(p)
-  local b = {}
-  local function add(...)
-    for _, l in ipairs({ ... }) do
-      b[#b + 1] = l
-    end
-  end
+  local b, add = script.body()
   add(p.path and ("$path = " .. p.path) or "$path = $env:SystemDrive + '\\'")
   if p.device then
     add("$device = " .. p.device)

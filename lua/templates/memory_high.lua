@@ -11,9 +11,7 @@
 local description = "Show where memory went (overall, swap, top users); drop the page cache "
   .. "(Windows: trim working sets) only when drop_caches is true."
 
-local function int(n)
-  return string.format("%d", n)
-end
+local int = script.int
 
 local function bash(p)
   local b = {

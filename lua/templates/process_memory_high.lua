@@ -13,18 +13,17 @@
 local description = "Show one process that holds too much memory, then stop it: politely first, "
   .. "forcefully only when asked."
 
-local function int(n)
-  return string.format("%d", n)
-end
+local int = script.int
 
 local function bash(p)
-  local b = {
+  local b, add = script.body()
+  add(
     "pid=" .. int(p.pid),
     "grace=" .. int(p.grace_seconds),
-    "force=" .. (p.force and "1" or "0"),
-  }
+    "force=" .. (p.force and "1" or "0")
+  )
   if p.process_name then
-    b[#b + 1] = "expected_name=" .. p.process_name
+    add("expected_name=" .. p.process_name)
   end
   local rest = {
     "",
@@ -36,9 +35,7 @@ local function bash(p)
     "  exit 0",
     "fi",
   }
-  for _, l in ipairs(rest) do
-    b[#b + 1] = l
-  end
+  add(rest)
   if p.process_name then
     rest = {
       'actual_name=$(ps -o comm= -p "$pid" || true)',
@@ -46,9 +43,7 @@ local function bash(p)
       '  fail "PID $pid runs $actual_name, not the process_name asked for; refusing (the pid may have been reused)."',
       "fi",
     }
-    for _, l in ipairs(rest) do
-      b[#b + 1] = l
-    end
+    add(rest)
   end
   rest = {
     "",
@@ -61,20 +56,19 @@ local function bash(p)
     'section "Stopping it"',
     'stop_process "$pid" "$grace" "$force"',
   }
-  for _, l in ipairs(rest) do
-    b[#b + 1] = l
-  end
+  add(rest)
   return script.bash({ description = description, admin = true, body = b })
 end
 
 local function powershell(p)
-  local b = {
+  local b, add = script.body()
+  add(
     "$targetPid = " .. int(p.pid),
     "$grace = " .. int(p.grace_seconds),
-    "$force = " .. (p.force and "$true" or "$false"),
-  }
+    "$force = " .. (p.force and "$true" or "$false")
+  )
   if p.process_name then
-    b[#b + 1] = "$expectedName = " .. p.process_name
+    add("$expectedName = " .. p.process_name)
   end
   local rest = {
     "",
@@ -88,9 +82,7 @@ local function powershell(p)
     "    exit 0",
     "}",
   }
-  for _, l in ipairs(rest) do
-    b[#b + 1] = l
-  end
+  add(rest)
   if p.process_name then
     rest = {
       "$expectedName = $expectedName -replace '\\.exe$', ''",
@@ -99,9 +91,7 @@ local function powershell(p)
       "    exit 1",
       "}",
     }
-    for _, l in ipairs(rest) do
-      b[#b + 1] = l
-    end
+    add(rest)
   end
   rest = {
     "",
@@ -110,12 +100,8 @@ local function powershell(p)
     "",
     "Write-Section 'Stopping it'",
   }
-  for _, l in ipairs(rest) do
-    b[#b + 1] = l
-  end
-  for _, l in ipairs(script.powershell_stop_lines()) do
-    b[#b + 1] = l
-  end
+  add(rest)
+  add(script.powershell_stop_lines())
   return script.powershell({ description = description, admin = true, body = b })
 end
 

@@ -10,9 +10,7 @@
 
 local description = "Restart one service (systemctl / Restart-Service) and check that it is running again."
 
-local function int(n)
-  return string.format("%d", n)
-end
+local int = script.int
 
 local function bash(p)
   return script.bash({
