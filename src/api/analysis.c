@@ -9,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static json_t *num(double v) { return kt_known(v) ? json_real(v) : json_null(); }
-static json_t *u64(uint64_t v) { return kt_known_u64(v) ? json_integer((json_int_t)v) : json_null(); }
 
 static json_t *procs(kt_proc_t *const *list, unsigned n)
 {
@@ -18,8 +16,8 @@ static json_t *procs(kt_proc_t *const *list, unsigned n)
     for (unsigned i = 0; i < n && i < 3; i++)
         json_array_append_new(a, json_pack("{s:I s:s s:o s:o}", "pid", (json_int_t)list[i]->pid,
                                            "name", list[i]->name ? list[i]->name : "?",
-                                           "cpu_pct", num(list[i]->cpu_pct), "rss_bytes",
-                                           u64(list[i]->rss_bytes)));
+                                           "cpu_pct", kt_json_num(list[i]->cpu_pct), "rss_bytes",
+                                           kt_json_u64(list[i]->rss_bytes)));
     return a;
 }
 
@@ -78,18 +76,18 @@ json_t *kt__api_raw_steps(const kt_sample_t *s, const kt_mon_health_t *h)
                          ? s->load1 / (double)s->ncpu
                          : NAN;
     json_array_append_new(
-        steps, step("cpu", json_pack("{s:o s:o s:o s:o s:o s:o}", "busy_pct", num(s->cpu.busy_pct),
-                                     "iowait_pct", num(s->cpu.iowait_pct), "steal_pct",
-                                     num(s->cpu.steal_pct), "load1", num(s->load1),
-                                     "load1_per_cpu", num(per_cpu), "top_processes",
+        steps, step("cpu", json_pack("{s:o s:o s:o s:o s:o s:o}", "busy_pct", kt_json_num(s->cpu.busy_pct),
+                                     "iowait_pct", kt_json_num(s->cpu.iowait_pct), "steal_pct",
+                                     kt_json_num(s->cpu.steal_pct), "load1", kt_json_num(s->load1),
+                                     "load1_per_cpu", kt_json_num(per_cpu), "top_processes",
                                      procs(s->top_cpu, s->ntop_cpu))));
     json_array_append_new(
         steps, step("memory", json_pack("{s:o s:o s:o s:o s:o s:o}", "used_pct",
-                                        num(s->mem.used_pct), "available_bytes",
-                                        u64(s->mem.available_bytes), "swap_used_pct",
-                                        num(s->mem.swap_used_pct), "swap_in_pages_ps",
-                                        num(s->mem.swap_in_pages_ps), "swap_out_pages_ps",
-                                        num(s->mem.swap_out_pages_ps), "top_processes",
+                                        kt_json_num(s->mem.used_pct), "available_bytes",
+                                        kt_json_u64(s->mem.available_bytes), "swap_used_pct",
+                                        kt_json_num(s->mem.swap_used_pct), "swap_in_pages_ps",
+                                        kt_json_num(s->mem.swap_in_pages_ps), "swap_out_pages_ps",
+                                        kt_json_num(s->mem.swap_out_pages_ps), "top_processes",
                                         procs(s->top_mem, s->ntop_mem))));
 
     const kt_fs_t **order = malloc(sizeof *order * (s->nfs ? s->nfs : 1));
@@ -101,23 +99,23 @@ json_t *kt__api_raw_steps(const kt_sample_t *s, const kt_mon_health_t *h)
         for (unsigned i = 0; i < s->nfs && i < 3; i++)
             json_array_append_new(fs, json_pack("{s:s s:o s:o s:o}", "mount_point",
                                                 order[i]->mount_point, "used_pct",
-                                                num(order[i]->used_pct), "avail_bytes",
-                                                u64(order[i]->avail_bytes), "inodes_used_pct",
-                                                num(order[i]->inodes_used_pct)));
+                                                kt_json_num(order[i]->used_pct), "avail_bytes",
+                                                kt_json_u64(order[i]->avail_bytes), "inodes_used_pct",
+                                                kt_json_num(order[i]->inodes_used_pct)));
         free(order);
     }
     json_t *disks = json_array();
     for (unsigned i = 0; i < s->ndisks; i++)
         json_array_append_new(disks, json_pack("{s:s s:o s:o}", "name", s->disks[i].name,
-                                               "busy_pct", num(s->disks[i].busy_pct),
-                                               "queue_length", num(s->disks[i].queue_length)));
+                                               "busy_pct", kt_json_num(s->disks[i].busy_pct),
+                                               "queue_length", kt_json_num(s->disks[i].queue_length)));
     json_array_append_new(steps, step("disk", json_pack("{s:o s:o}", "fullest_filesystems", fs,
                                                         "disks", disks)));
     json_array_append_new(
-        steps, step("processes", json_pack("{s:o s:o s:o s:o s:o}", "total", u64(s->procs_total),
-                                           "running", u64(s->procs_running), "blocked",
-                                           u64(s->procs_blocked), "zombie", u64(s->procs_zombie),
-                                           "run_queue", u64(s->run_queue))));
+        steps, step("processes", json_pack("{s:o s:o s:o s:o s:o}", "total", kt_json_u64(s->procs_total),
+                                           "running", kt_json_u64(s->procs_running), "blocked",
+                                           kt_json_u64(s->procs_blocked), "zombie", kt_json_u64(s->procs_zombie),
+                                           "run_queue", kt_json_u64(s->run_queue))));
     json_t *health = kt_json_health(h);
     json_array_append_new(steps, step("conditions", json_pack("{s:O s:O}", "status",
                                                               json_object_get(health, "status"),

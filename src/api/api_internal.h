@@ -42,6 +42,10 @@ int kt__api_generate(kt_api_t *api, kt_http_req_t *req, json_t *params, json_t *
 int kt__api_save(kt_api_t *api, kt_http_req_t *req, json_t *params, json_t **result);
 int kt__api_list_templates(kt_api_t *api, kt_http_req_t *req, json_t **result);
 
+/* One server-sent event, "id: N\nevent: E\ndata: JSON\n\n" (no id line
+ * when id is 0); takes ownership of data; malloc'd, NULL on failure. */
+char *kt__api_sse_message(const char *event, uint64_t id, json_t *data);
+
 apr_status_t kt__api_stream_routes(kt_http_t *http, kt_api_t *api, apr_pool_t *pool,
                                    unsigned *sub_id);
 void kt__api_monitor_routes(kt_http_t *http, kt_api_t *api);

@@ -9,19 +9,12 @@
 #include <string.h>
 
 /* Writes one server-sent event; data stays the caller's. */
-static void write_event(kt_http_stream_t *st, const char *event, const json_t *data)
+static void write_event(kt_http_stream_t *st, const char *event, json_t *data)
 {
-    char *text = json_dumps(data, JSON_COMPACT);
-    if (!text)
-        return;
-    size_t len = strlen(text) + strlen(event) + 32;
-    char *msg = malloc(len);
-    if (msg) {
-        snprintf(msg, len, "event: %s\ndata: %s\n\n", event, text);
+    char *msg = kt__api_sse_message(event, 0, json_incref(data));
+    if (msg)
         kt_http_stream_write(st, msg, strlen(msg));
-        free(msg);
-    }
-    free(text);
+    free(msg);
 }
 
 static void optimize_handler(kt_http_req_t *req, void *baton)

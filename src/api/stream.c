@@ -34,7 +34,7 @@ typedef struct hub {
     kt_api_t *api;
 } hub_t;
 
-static char *sse_message(const char *event, uint64_t id, json_t *data)
+char *kt__api_sse_message(const char *event, uint64_t id, json_t *data)
 {
     char *text = json_dumps(data, JSON_COMPACT);
     json_decref(data);
@@ -73,10 +73,10 @@ static void on_reading(void *baton, const kt_snap_t *snap, const kt_event_t *eve
         apr_thread_mutex_unlock(hub->lock);
         return;
     }
-    char *sample = sse_message("sample", 0, sample_json(snap));
+    char *sample = kt__api_sse_message("sample", 0, sample_json(snap));
     char **ev = calloc(n ? n : 1, sizeof *ev);
     for (unsigned i = 0; ev && i < n; i++)
-        ev[i] = sse_message("event", events[i].id, kt_json_event(&events[i]));
+        ev[i] = kt__api_sse_message("event", events[i].id, kt_json_event(&events[i]));
     for (unsigned c = 0; c < MAX_CLIENTS; c++) {
         client_t *cl = &hub->clients[c];
         if (!cl->used)
@@ -153,7 +153,7 @@ static void stream_handler(kt_http_req_t *req, void *baton)
         kt_event_filter_t f = {-1, -1, since, REPLAY_MAX};
         unsigned n = ev ? kt_mon_events(api->mon, &f, ev, REPLAY_MAX) : 0;
         for (unsigned i = 0; i < n; i++) {
-            char *msg = sse_message("event", ev[i].id, kt_json_event(&ev[i]));
+            char *msg = kt__api_sse_message("event", ev[i].id, kt_json_event(&ev[i]));
             send_text(c, msg);
             free(msg);
             c->last_id = ev[i].id;
@@ -162,7 +162,7 @@ static void stream_handler(kt_http_req_t *req, void *baton)
     }
     kt_snap_t *snap = kt_mon_acquire(api->mon);
     if (snap) {
-        char *msg = sse_message("sample", 0, sample_json(snap));
+        char *msg = kt__api_sse_message("sample", 0, sample_json(snap));
         send_text(c, msg);
         free(msg);
         kt_snap_release(snap);

@@ -6,13 +6,15 @@
 
 #include <stdlib.h>
 
-static json_t *num(double v) { return kt_known(v) ? json_real(v) : json_null(); }
-static json_t *u64(uint64_t v)
+json_t *kt_json_num(double v) { return kt_known(v) ? json_real(v) : json_null(); }
+
+json_t *kt_json_u64(uint64_t v)
 {
     /* json_int_t is long long; counters beyond it do not occur in practice. */
     return kt_known_u64(v) && v <= (uint64_t)INT64_MAX ? json_integer((json_int_t)v)
                                                               : json_null();
 }
+
 static json_t *str(const char *s) { return s ? json_string(s) : json_null(); }
 
 /* Milliseconds since the epoch, what JavaScript's Date wants. */
@@ -20,11 +22,11 @@ static json_t *time_ms(apr_time_t t) { return json_integer((json_int_t)apr_time_
 
 static json_t *cpu_json(const kt_cpu_t *c)
 {
-    return json_pack("{s:o s:o s:o s:o s:o s:o s:o s:o s:o}", "busy_pct", num(c->busy_pct),
-                     "user_pct", num(c->user_pct), "nice_pct", num(c->nice_pct), "system_pct",
-                     num(c->system_pct), "idle_pct", num(c->idle_pct), "iowait_pct",
-                     num(c->iowait_pct), "irq_pct", num(c->irq_pct), "softirq_pct",
-                     num(c->softirq_pct), "steal_pct", num(c->steal_pct));
+    return json_pack("{s:o s:o s:o s:o s:o s:o s:o s:o s:o}", "busy_pct", kt_json_num(c->busy_pct),
+                     "user_pct", kt_json_num(c->user_pct), "nice_pct", kt_json_num(c->nice_pct), "system_pct",
+                     kt_json_num(c->system_pct), "idle_pct", kt_json_num(c->idle_pct), "iowait_pct",
+                     kt_json_num(c->iowait_pct), "irq_pct", kt_json_num(c->irq_pct), "softirq_pct",
+                     kt_json_num(c->softirq_pct), "steal_pct", kt_json_num(c->steal_pct));
 }
 
 static json_t *proc_json(const kt_proc_t *p)
@@ -32,9 +34,9 @@ static json_t *proc_json(const kt_proc_t *p)
     char state[2] = {p->state, '\0'};
     return json_pack("{s:I s:I s:o s:o s:s s:o s:o s:o s:o}", "pid", (json_int_t)p->pid, "ppid",
                      (json_int_t)p->ppid, "name", str(p->name), "cmdline", str(p->cmdline),
-                     "state", state, "cpu_pct", num(p->cpu_pct), "cpu_time_ms",
-                     u64(p->cpu_time_ms), "rss_bytes", u64(p->rss_bytes), "threads",
-                     u64(p->threads));
+                     "state", state, "cpu_pct", kt_json_num(p->cpu_pct), "cpu_time_ms",
+                     kt_json_u64(p->cpu_time_ms), "rss_bytes", kt_json_u64(p->rss_bytes), "threads",
+                     kt_json_u64(p->threads));
 }
 
 static json_t *procs_json(kt_proc_t *const *list, unsigned n)
@@ -48,42 +50,42 @@ static json_t *procs_json(kt_proc_t *const *list, unsigned n)
 static json_t *mem_json(const kt_mem_t *m)
 {
     return json_pack("{s:o s:o s:o s:o s:o s:o s:o s:o s:o s:o s:o s:o}", "total_bytes",
-                     u64(m->total_bytes), "available_bytes", u64(m->available_bytes),
-                     "used_bytes", u64(m->used_bytes), "free_bytes", u64(m->free_bytes),
-                     "buffers_bytes", u64(m->buffers_bytes), "cached_bytes",
-                     u64(m->cached_bytes), "used_pct", num(m->used_pct), "swap_total_bytes",
-                     u64(m->swap_total_bytes), "swap_used_bytes", u64(m->swap_used_bytes),
-                     "swap_used_pct", num(m->swap_used_pct), "swap_in_pages_ps",
-                     num(m->swap_in_pages_ps), "swap_out_pages_ps", num(m->swap_out_pages_ps));
+                     kt_json_u64(m->total_bytes), "available_bytes", kt_json_u64(m->available_bytes),
+                     "used_bytes", kt_json_u64(m->used_bytes), "free_bytes", kt_json_u64(m->free_bytes),
+                     "buffers_bytes", kt_json_u64(m->buffers_bytes), "cached_bytes",
+                     kt_json_u64(m->cached_bytes), "used_pct", kt_json_num(m->used_pct), "swap_total_bytes",
+                     kt_json_u64(m->swap_total_bytes), "swap_used_bytes", kt_json_u64(m->swap_used_bytes),
+                     "swap_used_pct", kt_json_num(m->swap_used_pct), "swap_in_pages_ps",
+                     kt_json_num(m->swap_in_pages_ps), "swap_out_pages_ps", kt_json_num(m->swap_out_pages_ps));
 }
 
 static json_t *fs_json(const kt_fs_t *f)
 {
     return json_pack("{s:s s:s s:s s:o s:o s:o s:o s:o s:o s:o s:o}", "mount_point",
                      f->mount_point, "device", f->device, "fstype", f->fstype, "size_bytes",
-                     u64(f->size_bytes), "used_bytes", u64(f->used_bytes), "free_bytes",
-                     u64(f->free_bytes), "avail_bytes", u64(f->avail_bytes), "used_pct",
-                     num(f->used_pct), "inodes_total", u64(f->inodes_total), "inodes_free",
-                     u64(f->inodes_free), "inodes_used_pct", num(f->inodes_used_pct));
+                     kt_json_u64(f->size_bytes), "used_bytes", kt_json_u64(f->used_bytes), "free_bytes",
+                     kt_json_u64(f->free_bytes), "avail_bytes", kt_json_u64(f->avail_bytes), "used_pct",
+                     kt_json_num(f->used_pct), "inodes_total", kt_json_u64(f->inodes_total), "inodes_free",
+                     kt_json_u64(f->inodes_free), "inodes_used_pct", kt_json_num(f->inodes_used_pct));
 }
 
 static json_t *net_json(const kt_net_t *n)
 {
     return json_pack("{s:s s:o s:o s:o s:o s:o s:o s:o s:o s:o s:o}", "name", n->name,
-                     "rx_bytes", u64(n->rx_bytes), "tx_bytes", u64(n->tx_bytes), "rx_packets",
-                     u64(n->rx_packets), "tx_packets", u64(n->tx_packets), "rx_errors",
-                     u64(n->rx_errors), "tx_errors", u64(n->tx_errors), "rx_drops",
-                     u64(n->rx_drops), "tx_drops", u64(n->tx_drops), "rx_bytes_ps",
-                     num(n->rx_bytes_ps), "tx_bytes_ps", num(n->tx_bytes_ps));
+                     "rx_bytes", kt_json_u64(n->rx_bytes), "tx_bytes", kt_json_u64(n->tx_bytes), "rx_packets",
+                     kt_json_u64(n->rx_packets), "tx_packets", kt_json_u64(n->tx_packets), "rx_errors",
+                     kt_json_u64(n->rx_errors), "tx_errors", kt_json_u64(n->tx_errors), "rx_drops",
+                     kt_json_u64(n->rx_drops), "tx_drops", kt_json_u64(n->tx_drops), "rx_bytes_ps",
+                     kt_json_num(n->rx_bytes_ps), "tx_bytes_ps", kt_json_num(n->tx_bytes_ps));
 }
 
 static json_t *disk_json(const kt_disk_t *d)
 {
     return json_pack("{s:s s:o s:o s:o s:o s:o s:o s:o s:o}", "name", d->name, "reads",
-                     u64(d->reads), "writes", u64(d->writes), "read_bytes", u64(d->read_bytes),
-                     "write_bytes", u64(d->write_bytes), "read_bytes_ps", num(d->read_bytes_ps),
-                     "write_bytes_ps", num(d->write_bytes_ps), "busy_pct", num(d->busy_pct),
-                     "queue_length", num(d->queue_length));
+                     kt_json_u64(d->reads), "writes", kt_json_u64(d->writes), "read_bytes", kt_json_u64(d->read_bytes),
+                     "write_bytes", kt_json_u64(d->write_bytes), "read_bytes_ps", kt_json_num(d->read_bytes_ps),
+                     "write_bytes_ps", kt_json_num(d->write_bytes_ps), "busy_pct", kt_json_num(d->busy_pct),
+                     "queue_length", kt_json_num(d->queue_length));
 }
 
 static int by_pid(const void *a, const void *b)
@@ -120,21 +122,21 @@ json_t *kt_json_sample(const kt_sample_t *s, int top_only)
         json_array_append_new(disks, disk_json(&s->disks[i]));
 
     json_t *procs = json_pack("{s:o s:o s:o s:o s:o s:o s:o s:o s:o s:o s:o}", "total",
-                              u64(s->procs_total), "threads", u64(s->threads_total), "running",
-                              u64(s->procs_running), "sleeping", u64(s->procs_sleeping),
-                              "blocked", u64(s->procs_blocked), "zombie", u64(s->procs_zombie),
-                              "stopped", u64(s->procs_stopped), "idle", u64(s->procs_idle),
-                              "run_queue", u64(s->run_queue), "top_cpu",
+                              kt_json_u64(s->procs_total), "threads", kt_json_u64(s->threads_total), "running",
+                              kt_json_u64(s->procs_running), "sleeping", kt_json_u64(s->procs_sleeping),
+                              "blocked", kt_json_u64(s->procs_blocked), "zombie", kt_json_u64(s->procs_zombie),
+                              "stopped", kt_json_u64(s->procs_stopped), "idle", kt_json_u64(s->procs_idle),
+                              "run_queue", kt_json_u64(s->run_queue), "top_cpu",
                               procs_json(s->top_cpu, s->ntop_cpu), "top_memory",
                               procs_json(s->top_mem, s->ntop_mem));
     if (!top_only)
         json_object_set_new(procs, "all", all_procs_json(s));
     return json_pack("{s:o s:o s:o s:o s:o s:o s:o s:o s:{s:o s:o s:o} s:o s:o s:o s:o s:o s:o s:o}",
-                     "time", time_ms(s->time), "elapsed_s", num(s->elapsed_s), "os", str(s->os),
+                     "time", time_ms(s->time), "elapsed_s", kt_json_num(s->elapsed_s), "os", str(s->os),
                      "hostname", str(s->hostname), "kernel", str(s->kernel), "ncpu",
-                     u64(s->ncpu), "cpu", cpu_json(&s->cpu), "cores", cores, "load", "1",
-                     num(s->load1), "5", num(s->load5), "15", num(s->load15), "uptime_s",
-                     num(s->uptime_s), "boot_time",
+                     kt_json_u64(s->ncpu), "cpu", cpu_json(&s->cpu), "cores", cores, "load", "1",
+                     kt_json_num(s->load1), "5", kt_json_num(s->load5), "15", kt_json_num(s->load15), "uptime_s",
+                     kt_json_num(s->uptime_s), "boot_time",
                      s->boot_time >= 0 ? json_integer(s->boot_time) : json_null(), "memory",
                      mem_json(&s->mem), "filesystems", fs, "processes", procs, "network", net,
                      "disks", disks);
@@ -143,7 +145,7 @@ json_t *kt_json_sample(const kt_sample_t *s, int top_only)
 static json_t *top_json(const kt_event_proc_t *p)
 {
     return json_pack("{s:I s:s s:o s:o}", "pid", (json_int_t)p->pid, "name", p->name, "cpu_pct",
-                     num(p->cpu_pct), "rss_bytes", u64(p->rss_bytes));
+                     kt_json_num(p->cpu_pct), "rss_bytes", kt_json_u64(p->rss_bytes));
 }
 
 json_t *kt_json_event(const kt_event_t *e)
@@ -154,8 +156,8 @@ json_t *kt_json_event(const kt_event_t *e)
     json_t *o = json_pack("{s:I s:o s:s s:s s:s s:o s:o s:s s:s s:o}", "id", (json_int_t)e->id,
                           "time", time_ms(e->time), "type", kt_event_type_name(e->type),
                           "severity", kt_severity_name(e->severity), "state",
-                          e->resolved ? "resolved" : "started", "value", num(e->value),
-                          "threshold", num(e->threshold), "subject", e->subject, "message",
+                          e->resolved ? "resolved" : "started", "value", kt_json_num(e->value),
+                          "threshold", kt_json_num(e->threshold), "subject", e->subject, "message",
                           e->message, "top_processes", top);
     if (e->resolved)
         json_object_set_new(o, "started_id", json_integer((json_int_t)e->started_id));
@@ -175,7 +177,7 @@ json_t *kt_json_health(const kt_mon_health_t *h)
             active, json_pack("{s:s s:s s:I s:o s:o s:o s:s}", "type", kt_event_type_name(a->type),
                               "severity", kt_severity_name(a->severity), "started_id",
                               (json_int_t)a->started_id, "since", time_ms(a->since), "value",
-                              num(a->value), "threshold", num(a->threshold), "subject",
+                              kt_json_num(a->value), "threshold", kt_json_num(a->threshold), "subject",
                               a->subject));
     }
     return json_pack("{s:s s:b s:I s:o s:i s:o s:o s:o}", "status", h->status, "running",
@@ -188,8 +190,8 @@ json_t *kt_json_health(const kt_mon_health_t *h)
 json_t *kt_json_history_point(const kt_hist_point_t *p)
 {
     return json_pack("{s:o s:o s:o s:o s:o s:o s:o s:o}", "time", time_ms(p->time), "cpu_pct",
-                     num(p->cpu_pct), "memory_pct", num(p->memory_pct), "swap_pct",
-                     num(p->swap_pct), "load1", num(p->load1), "disk_max_pct",
-                     num(p->disk_max_pct), "net_rx_bytes_ps", num(p->net_rx_bytes_ps),
-                     "net_tx_bytes_ps", num(p->net_tx_bytes_ps));
+                     kt_json_num(p->cpu_pct), "memory_pct", kt_json_num(p->memory_pct), "swap_pct",
+                     kt_json_num(p->swap_pct), "load1", kt_json_num(p->load1), "disk_max_pct",
+                     kt_json_num(p->disk_max_pct), "net_rx_bytes_ps", kt_json_num(p->net_rx_bytes_ps),
+                     "net_tx_bytes_ps", kt_json_num(p->net_tx_bytes_ps));
 }

@@ -215,6 +215,10 @@ unsigned kt_mon_history(kt_mon_t *m, apr_time_t since, kt_hist_point_t *out, uns
 
 #include <jansson.h>
 
+/* A value, or null when unknown. */
+json_t *kt_json_num(double v);
+json_t *kt_json_u64(uint64_t v);
+
 /* Unknown values become null. top_only: processes only as the top lists. */
 json_t *kt_json_sample(const kt_sample_t *s, int top_only);
 json_t *kt_json_event(const kt_event_t *e);
