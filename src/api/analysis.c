@@ -27,6 +27,13 @@ static json_t *step(const char *name, json_t *values)
                      "measured figures; the rules' findings follow", "values", values);
 }
 
+json_t *kt__api_judge(kt_api_t *api, kt_rules_t *r, kt_snap_t *snap, apr_pool_t *pool)
+{
+    kt_hist_point_t *hist = apr_palloc(pool, sizeof *hist * KT__HISTORY_FOR_RULES);
+    unsigned n = kt_mon_history(api->mon, 0, hist, KT__HISTORY_FOR_RULES);
+    return kt_rules_analyze(r, kt_snap_sample(snap), hist, n);
+}
+
 json_t *kt__api_findings(kt_api_t *api, kt_http_req_t *req, const char *category)
 {
     kt_rules_t *r = kt__api_rules(api);
@@ -42,9 +49,7 @@ json_t *kt__api_findings(kt_api_t *api, kt_http_req_t *req, const char *category
                             "no reading has been taken yet; start monitoring and retry");
         return NULL;
     }
-    kt_hist_point_t *hist = apr_palloc(kt_http_pool(req), sizeof *hist * KT__HISTORY_FOR_RULES);
-    unsigned n = kt_mon_history(api->mon, 0, hist, KT__HISTORY_FOR_RULES);
-    json_t *all = kt_rules_analyze(r, kt_snap_sample(snap), hist, n);
+    json_t *all = kt__api_judge(api, r, snap, kt_http_pool(req));
     kt_snap_release(snap);
     kt_rules_release(r);
     if (!category)

@@ -28,6 +28,8 @@ void kt__cache_put(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], const char
 
 /* The rule set in use, retained (kt_rules_release when done), or NULL. */
 kt_rules_t *kt__api_rules(kt_api_t *api);
+/* The findings of rule set r on snap and the recent history (analysis.c). */
+json_t *kt__api_judge(kt_api_t *api, kt_rules_t *r, kt_snap_t *snap, apr_pool_t *pool);
 /* The findings of the rules on the latest reading (analysis.c); NULL with
  * an error already answered when there is no reading or no rule set. */
 json_t *kt__api_findings(kt_api_t *api, kt_http_req_t *req, const char *category);

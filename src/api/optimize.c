@@ -35,9 +35,7 @@ static void optimize_handler(kt_http_req_t *req, void *baton)
     kt_rules_t *r = kt__api_rules(api);
     json_t *findings;
     if (r) {
-        kt_hist_point_t *hist = apr_palloc(kt_http_pool(req), sizeof *hist * KT__HISTORY_FOR_RULES);
-        unsigned n = kt_mon_history(api->mon, 0, hist, KT__HISTORY_FOR_RULES);
-        findings = kt_rules_analyze(r, kt_snap_sample(snap), hist, n);
+        findings = kt__api_judge(api, r, snap, kt_http_pool(req));
         kt_rules_release(r);
     } else {
         findings = json_array();
