@@ -31,8 +31,13 @@ void kt_log_set_level(kt_log_level_t level);
  * stderr, e.g. syslog or the Windows Event Log; NULL restores stderr. */
 typedef void (*kt_log_sink_fn)(kt_log_level_t level, const char *message);
 void kt_log_set_sink(kt_log_sink_fn sink);
+/* Also sends each message to mirror while the timestamped line still goes
+ * to stderr (not used with a sink): a Windows service logs to a file and the
+ * Event Log. NULL removes it. */
+void kt_log_set_mirror(kt_log_sink_fn mirror);
 /* Parses "error|warn|info|debug"; returns 0 on success. */
 int kt_log_parse_level(const char *name, kt_log_level_t *out);
+const char *kt_log_level_name(kt_log_level_t level);
 void kt_log(kt_log_level_t level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -12,11 +12,12 @@
 #include <time.h>
 
 static volatile kt_log_level_t log_level = KT_LOG_INFO;
-static kt_log_sink_fn log_sink;
+static kt_log_sink_fn log_sink, log_mirror;
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
 void kt_log_set_level(kt_log_level_t level) { log_level = level; }
 void kt_log_set_sink(kt_log_sink_fn sink) { log_sink = sink; }
+void kt_log_set_mirror(kt_log_sink_fn mirror) { log_mirror = mirror; }
 
 int kt_log_parse_level(const char *name, kt_log_level_t *out)
 {
@@ -28,6 +29,8 @@ int kt_log_parse_level(const char *name, kt_log_level_t *out)
     }
     return -1;
 }
+
+const char *kt_log_level_name(kt_log_level_t level) { return level_names[level]; }
 
 void kt_log(kt_log_level_t level, const char *fmt, ...)
 {
@@ -50,6 +53,8 @@ void kt_log(kt_log_level_t level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line + n, sizeof line - n, fmt, ap);
     va_end(ap);
+    if (log_mirror)
+        log_mirror(level, line + n);
     size_t len = strlen(line);
     if (len == sizeof line - 1)
         len--; /* truncated: keep room for the newline */

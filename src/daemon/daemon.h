@@ -8,6 +8,18 @@
 #include "kt_mon.h"
 #include "kt_rules.h"
 
+#ifdef _WIN32
+#include <process.h>
+#define KT_PATH_SEP "\\"
+#define KT_PLAT_DEFAULT_SOURCE "the Windows APIs"
+#define kt_getpid _getpid
+#else
+#include <unistd.h>
+#define KT_PATH_SEP "/"
+#define KT_PLAT_DEFAULT_SOURCE "/proc"
+#define kt_getpid getpid
+#endif
+
 #define KT_MAX_PROCFS 2
 
 typedef struct {
@@ -26,6 +38,9 @@ typedef struct {
     const char *test_rules; /* --test-rules FILE */
     const char *pidfile;    /* with --daemon */
     int daemonize, syslog, check, help_config;
+    /* Windows: the service's life (win32/) and a console run. */
+    int install, uninstall, start_demand, foreground;
+    const char *control; /* start, stop, reload or status */
     unsigned once_delay_ms;
     int once;
     kt_log_level_t log_level;
@@ -34,9 +49,6 @@ typedef struct {
 /* Parses argv. Returns 0 to run, 1 when the program should exit 0 (--help,
  * --version), -1 on a usage error (already reported on stderr). */
 int kt_opts_parse(kt_opts_t *o, int argc, const char *const *argv, apr_pool_t *pool);
-
-/* root: /var/lib/koto; others: $XDG_STATE_HOME/koto or ~/.local/state/koto. */
-const char *kt_default_state_dir(apr_pool_t *pool);
 
 /* kotod --once: one full sample as JSON on stdout. Returns the exit code. */
 int kt_run_once(const kt_opts_t *o, apr_pool_t *pool);
@@ -50,14 +62,33 @@ apr_status_t kt_setup_load(const kt_opts_t *o, kt_rules_t **rules, kt_conf_t *co
 /* testrules.c: kotod --test-rules FILE. Returns the exit code. */
 int kt_run_test_rules(const kt_opts_t *o, apr_pool_t *pool);
 
-/* unixd.c: detach with a locked pidfile and log to syslog; -1 on failure
- * (reported on stderr while still attached). */
-int kt_daemonize(const char *pidfile);
-void kt_log_use_syslog(void);
-/* systemd's sd_notify; no-ops when not run by systemd. */
-void kt_notify_ready(const char *address);
-void kt_notify_stopping(void);
-void kt_notify_reloading(void);
-void kt_notify_reloaded(void);
+/* serve.c: the daemon, the same on every system. */
+typedef struct kt_daemon_t kt_daemon_t;
+/* Loads settings and rules for serving; logs the problem and returns -1. */
+int kt_daemon_load(const kt_opts_t *o, kt_rules_t **rules, kt_conf_t *conf, apr_pool_t *pool);
+/* kotod -t. Returns the exit code. */
+int kt_check_config(const kt_opts_t *o, apr_pool_t *pool);
+/* Prepares the state directory and token, then starts the monitor and the
+ * API. Takes over the caller's reference to rules (released with pool).
+ * Returns -1 after logging why it could not start. */
+int kt_daemon_start(kt_daemon_t **d, const kt_opts_t *o, kt_rules_t *rules,
+                    const kt_conf_t *conf, apr_pool_t *pool);
+/* Reloads configuration, rules and templates; on failure the running ones
+ * stay and the reason is logged. Returns 0 or -1. */
+int kt_daemon_reload(kt_daemon_t *d);
+const char *kt_daemon_address(const kt_daemon_t *d); /* the bound ADDR:PORT */
+/* Finishes in-flight responses (within the HTTP deadline) and stops. */
+void kt_daemon_stop(kt_daemon_t *d);
+
+/* The system's side (unixd.c; win32/ on Windows). */
+/* Serves until told to stop, the way this system runs daemons. Exit code. */
+int kt_serve(const kt_opts_t *o, apr_pool_t *pool);
+/* Unix: root /var/lib/koto, others $XDG_STATE_HOME/koto or
+ * ~/.local/state/koto. Windows: %ProgramData%\koto. */
+const char *kt_default_state_dir(apr_pool_t *pool);
+/* The shipped Lua files and the dashboard: the build's paths on Unix, the
+ * lua and web directories beside kotod.exe on Windows. */
+const char *kt_default_lua_dir(apr_pool_t *pool);
+const char *kt_default_web_dir(apr_pool_t *pool);
 
 #endif

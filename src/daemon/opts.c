@@ -6,27 +6,45 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <unistd.h>
-
 #include <apr_getopt.h>
 #include <apr_strings.h>
 
+#ifdef _WIN32
+#define KT_LUA_DIR_HELP "lua\\ beside kotod.exe"
+#define KT_WEB_DIR_HELP "web\\ beside kotod.exe"
+#define KT_RUN_HELP "Runs as the service kotod when the SCM starts it, else in this console\n" \
+                    "until Ctrl-C."
+#else
+#define KT_LUA_DIR_HELP KT_LUA_DIR
+#define KT_WEB_DIR_HELP KT_WEB_DIR
+#define KT_RUN_HELP "Runs in the foreground; stop it with SIGINT or SIGTERM."
+#endif
+
 enum { OPT_PROCFS = 256, OPT_SYSFS, OPT_ROOTFS, OPT_INTERVAL, OPT_ONCE, OPT_ONCE_DELAY,
        OPT_TOP, OPT_LOG_LEVEL, OPT_LISTEN, OPT_STATE_DIR, OPT_WEB_DIR, OPT_PIDFILE, OPT_SYSLOG,
-       OPT_LUA_DIR, OPT_USER_DIR, OPT_TEST_RULES, OPT_HELP_CONFIG };
+       OPT_LUA_DIR, OPT_USER_DIR, OPT_TEST_RULES, OPT_HELP_CONFIG, OPT_INSTALL, OPT_UNINSTALL,
+       OPT_START_TYPE, OPT_FOREGROUND, OPT_CONTROL };
 
 static const apr_getopt_option_t options[] = {
     {"config", 'c', 1, "configuration file (default LUA_DIR/koto.conf.lua)"},
-    {"lua-dir", OPT_LUA_DIR, 1, "shipped rules and templates (default " KT_LUA_DIR ")"},
+    {"lua-dir", OPT_LUA_DIR, 1, "shipped rules and templates (default " KT_LUA_DIR_HELP ")"},
     {"user-dir", OPT_USER_DIR, 1, "your rules/ and templates/, overriding shipped ones by name"},
     {"test-rules", OPT_TEST_RULES, 1, "feed recorded readings (JSON) through thresholds and rules"},
     {"help-config", OPT_HELP_CONFIG, 0, "list every configuration setting and exit"},
     {"listen", OPT_LISTEN, 1, "address to serve on (default 127.0.0.1:5000; port 0 picks one)"},
     {"state-dir", OPT_STATE_DIR, 1, "where the API token is kept"},
-    {"web-dir", OPT_WEB_DIR, 1, "dashboard files (default " KT_WEB_DIR ")"},
+    {"web-dir", OPT_WEB_DIR, 1, "dashboard files (default " KT_WEB_DIR_HELP ")"},
+#ifdef _WIN32
+    {"install", OPT_INSTALL, 0, "install the service kotod with the other options given"},
+    {"start-type", OPT_START_TYPE, 1, "with --install: auto (default) or demand"},
+    {"uninstall", OPT_UNINSTALL, 0, "stop and remove the service"},
+    {"control", OPT_CONTROL, 1, "start, stop, reload or status of the service"},
+    {"foreground", OPT_FOREGROUND, 0, "run in this console (also the default from a prompt)"},
+#else
     {"daemon", 'd', 0, "detach from the terminal (log to syslog, lock the pidfile)"},
     {"pidfile", OPT_PIDFILE, 1, "pidfile for --daemon (default STATE_DIR/kotod.pid)"},
     {"syslog", OPT_SYSLOG, 0, "log to syslog instead of stderr"},
+#endif
     {"check", 't', 0, "check the configuration and exit (0 when valid)"},
     {"procfs", OPT_PROCFS, 1, "read /proc from DIR (twice with --once: a t0/t1 pair)"},
     {"sysfs", OPT_SYSFS, 1, "read /sys from DIR"},
@@ -45,7 +63,7 @@ static void usage(FILE *to)
 {
     fprintf(to, "usage: kotod [options]\n\n"
                 "Watches this machine, detects trouble and explains it.\n"
-                "Runs in the foreground; stop it with SIGINT or SIGTERM.\n\n");
+                KT_RUN_HELP "\n\n");
     for (const apr_getopt_option_t *o = options; o->name; o++) {
         char left[40];
         snprintf(left, sizeof left, "%s%c%s--%s%s", o->optch < 256 ? "-" : "",
@@ -81,24 +99,12 @@ static void print_error(void *data, const char *fmt, ...)
     va_end(ap);
 }
 
-/* root: /var/lib/koto; anyone else: $XDG_STATE_HOME/koto or ~/.local/state/koto. */
-const char *kt_default_state_dir(apr_pool_t *pool)
-{
-    if (geteuid() == 0)
-        return "/var/lib/koto";
-    const char *xdg = getenv("XDG_STATE_HOME");
-    if (xdg && *xdg == '/')
-        return apr_pstrcat(pool, xdg, "/koto", NULL);
-    const char *home = getenv("HOME");
-    return apr_pstrcat(pool, home && *home ? home : "/tmp", "/.local/state/koto", NULL);
-}
-
 int kt_opts_parse(kt_opts_t *o, int argc, const char *const *argv, apr_pool_t *pool)
 {
     memset(o, 0, sizeof *o);
     o->once_delay_ms = 1000;
     o->log_level = KT_LOG_INFO;
-    o->lua_dir = KT_LUA_DIR;
+    o->lua_dir = kt_default_lua_dir(pool);
 
     apr_getopt_t *g;
     apr_getopt_init(&g, pool, argc, argv);
@@ -127,6 +133,17 @@ int kt_opts_parse(kt_opts_t *o, int argc, const char *const *argv, apr_pool_t *p
         case OPT_PIDFILE: o->pidfile = arg; break;
         case OPT_SYSLOG: o->syslog = 1; break;
         case 'd': o->daemonize = 1; break;
+        case OPT_INSTALL: o->install = 1; break;
+        case OPT_UNINSTALL: o->uninstall = 1; break;
+        case OPT_FOREGROUND: o->foreground = 1; break;
+        case OPT_CONTROL: o->control = arg; break;
+        case OPT_START_TYPE:
+            if (strcmp(arg, "auto") != 0 && strcmp(arg, "demand") != 0) {
+                fprintf(stderr, "kotod: --start-type wants auto or demand, not '%s'\n", arg);
+                return -1;
+            }
+            o->start_demand = arg[0] == 'd';
+            break;
         case 't': o->check = 1; break;
         case OPT_ROOTFS: o->rootfs = arg; break;
         case OPT_INTERVAL:

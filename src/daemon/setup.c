@@ -13,7 +13,7 @@ apr_status_t kt_setup_load(const kt_opts_t *o, kt_rules_t **rules, kt_conf_t *co
 {
     kt_conf_t base = {
         .listen = "127.0.0.1:5000",
-        .web_dir = KT_WEB_DIR,
+        .web_dir = kt_default_web_dir(pool),
         .script_os = "auto",
     };
     kt_mon_conf_defaults(&base.mon);
@@ -51,7 +51,7 @@ apr_status_t kt_setup_load(const kt_opts_t *o, kt_rules_t **rules, kt_conf_t *co
     if (!conf->state_dir)
         conf->state_dir = kt_default_state_dir(pool);
     if (!conf->scripts_dir)
-        conf->scripts_dir = apr_pstrcat(pool, conf->state_dir, "/scripts", NULL);
+        conf->scripts_dir = apr_pstrcat(pool, conf->state_dir, KT_PATH_SEP "scripts", NULL);
     kt_rules_set_conf(*rules, conf);
     return APR_SUCCESS;
 }

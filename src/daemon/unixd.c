@@ -1,7 +1,12 @@
 /*
- * unixd.c - the Unix side of being a daemon: detaching with a locked pidfile
- * (Monit's habit: "already running" is decided by the lock, never by a
- * stale pid), syslog, and systemd's readiness notification.
+ * unixd.c - the Unix side of being a daemon: serving until SIGINT or
+ * SIGTERM (SIGHUP reloads), detaching with a locked pidfile (Monit's habit:
+ * "already running" is decided by the lock, never by a stale pid), syslog,
+ * and systemd's readiness notification.
+ *
+ * Signals: all are blocked before any thread starts (apr_setup_signal_thread)
+ * and the main thread takes them synchronously with sigwait
+ * (apr_signal_thread), so no code runs in signal-handler context.
  *
  * The notification is one datagram to $NOTIFY_SOCKET, a protocol systemd
  * documents as stable and meant to be spoken without its library; linking
@@ -11,23 +16,59 @@
 #include "daemon.h"
 
 #include <errno.h>
-#include <stddef.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
 
-#include <stdlib.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-
+#include <apr_file_info.h>
+#include <apr_strings.h>
 #include <apr_thread_proc.h>
+
+/* ==== where things live ======================================================== */
+
+/* root: /var/lib/koto; anyone else: $XDG_STATE_HOME/koto or ~/.local/state/koto. */
+const char *kt_default_state_dir(apr_pool_t *pool)
+{
+    if (geteuid() == 0)
+        return "/var/lib/koto";
+    const char *xdg = getenv("XDG_STATE_HOME");
+    if (xdg && *xdg == '/')
+        return apr_pstrcat(pool, xdg, "/koto", NULL);
+    const char *home = getenv("HOME");
+    return apr_pstrcat(pool, home && *home ? home : "/tmp", "/.local/state/koto", NULL);
+}
+
+const char *kt_default_lua_dir(apr_pool_t *pool)
+{
+    (void)pool;
+    return KT_LUA_DIR;
+}
+
+const char *kt_default_web_dir(apr_pool_t *pool)
+{
+    (void)pool;
+    return KT_WEB_DIR;
+}
+
+/* ==== logging and detaching ====================================================== */
 
 static void syslog_sink(kt_log_level_t level, const char *message)
 {
     static const int priorities[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
     syslog(priorities[level], "%s", message);
+}
+
+static void log_to_syslog(void)
+{
+    openlog("kotod", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+    kt_log_set_sink(syslog_sink);
 }
 
 /* Takes a write lock on the whole pidfile; -1 with *holder set when another
@@ -49,7 +90,7 @@ static int lock_pidfile(const char *path, long *holder)
     return fd;
 }
 
-int kt_daemonize(const char *pidfile)
+static int daemonize(const char *pidfile)
 {
     long holder = 0;
     /* Check before detaching, so "already running" reaches the terminal. */
@@ -67,8 +108,7 @@ int kt_daemonize(const char *pidfile)
         fprintf(stderr, "kotod: cannot detach from the terminal\n");
         return -1;
     }
-    openlog("kotod", LOG_PID | LOG_NDELAY, LOG_DAEMON);
-    kt_log_set_sink(syslog_sink);
+    log_to_syslog();
     if ((fd = lock_pidfile(pidfile, &holder)) < 0) {
         kt_log(KT_LOG_ERROR, "another kotod (pid %ld) took %s first", holder, pidfile);
         return -1;
@@ -80,11 +120,8 @@ int kt_daemonize(const char *pidfile)
     return 0;
 }
 
-void kt_log_use_syslog(void)
-{
-    openlog("kotod", LOG_PID | LOG_NDELAY, LOG_DAEMON);
-    kt_log_set_sink(syslog_sink);
-}
+
+/* ==== systemd ==================================================================== */
 
 /* Sends state to the service manager; a no-op when not run by systemd. */
 static void notify(const char *state)
@@ -106,7 +143,7 @@ static void notify(const char *state)
     close(fd);
 }
 
-void kt_notify_ready(const char *address)
+static void notify_ready(const char *address)
 {
     char state[300];
     snprintf(state, sizeof state, "READY=1\nSTATUS=serving on %s\nMAINPID=%ld", address,
@@ -114,6 +151,56 @@ void kt_notify_ready(const char *address)
     notify(state);
 }
 
-void kt_notify_stopping(void) { notify("STOPPING=1"); }
-void kt_notify_reloading(void) { notify("RELOADING=1"); }
-void kt_notify_reloaded(void) { notify("READY=1"); }
+/* ==== serving ====================================================================== */
+
+static kt_daemon_t *the_daemon; /* for on_signal, which takes no baton */
+
+static int on_signal(int signum)
+{
+    switch (signum) {
+    case SIGINT:
+    case SIGTERM:
+        kt_log(KT_LOG_INFO, "%s received, stopping", signum == SIGINT ? "SIGINT" : "SIGTERM");
+        return 1; /* leave apr_signal_thread */
+    case SIGHUP:
+        kt_log(KT_LOG_INFO, "SIGHUP received: reloading configuration, rules and templates");
+        notify("RELOADING=1");
+        kt_daemon_reload(the_daemon);
+        notify("READY=1");
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+int kt_serve(const kt_opts_t *o, apr_pool_t *pool)
+{
+    kt_rules_t *rules;
+    kt_conf_t conf;
+    if (kt_daemon_load(o, &rules, &conf, pool))
+        return 1;
+    if (o->daemonize) {
+        /* The rules were loaded to report mistakes on the terminal; the
+         * detached child loads them again (the parent exits in between). */
+        kt_rules_release(rules);
+        apr_dir_make_recursive(conf.state_dir, APR_FPROT_OS_DEFAULT & 0700, pool);
+        const char *pidfile = o->pidfile ? o->pidfile
+                                         : apr_pstrcat(pool, conf.state_dir, "/kotod.pid", NULL);
+        if (daemonize(pidfile) != 0 || kt_daemon_load(o, &rules, &conf, pool))
+            return 1;
+    } else if (o->syslog) {
+        log_to_syslog();
+    }
+    /* Must precede every thread, so they all inherit the blocked mask. */
+    apr_setup_signal_thread();
+    if (kt_daemon_start(&the_daemon, o, rules, &conf, pool))
+        return 1;
+    notify_ready(kt_daemon_address(the_daemon));
+
+    apr_signal_thread(on_signal);
+
+    notify("STOPPING=1");
+    kt_daemon_stop(the_daemon);
+    the_daemon = NULL;
+    return 0;
+}

@@ -1,0 +1,301 @@
+/*
+ * serve.c - the running daemon, the same on every system: the monitor, the
+ * HTTP API and the dashboard, started, reloaded and stopped. How the process
+ * waits between start and stop (signals, a service control manager, a
+ * console) belongs to the system's shell around it: unixd.c, win32/.
+ */
+#include "daemon.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_file_info.h>
+#include <apr_file_io.h>
+#include <apr_strings.h>
+#include <apr_thread_mutex.h>
+
+#include "kt_api.h"
+#include "kt_http.h"
+
+struct kt_daemon_t {
+    const kt_opts_t *o;
+    apr_pool_t *pool;
+    kt_plat_t *plat;
+    kt_mon_t *mon;
+    kt_http_t *http;
+    kt_api_t api;
+    kt_conf_t running;
+    apr_thread_mutex_t *lock; /* one reload at a time */
+};
+
+/* ==== events to the log =================================================== */
+
+static void log_events(void *baton, const kt_snap_t *snap, const kt_event_t *events, unsigned n)
+{
+    (void)baton;
+    (void)snap;
+    for (unsigned i = 0; i < n; i++) {
+        const kt_event_t *e = &events[i];
+        kt_log(e->resolved ? KT_LOG_INFO : KT_LOG_WARN, "event %llu %s %s (%s): %s",
+               (unsigned long long)e->id, kt_event_type_name(e->type),
+               e->resolved ? "resolved" : "started", kt_severity_name(e->severity), e->message);
+    }
+}
+
+/* ==== configuration checks shared by -t and start-up ========================== */
+
+/* Splits "host:port" or "[v6]:port" (apr_parse_addr_port refuses port 0,
+ * which here means "pick a free one"). Returns the host, or NULL when the
+ * address is malformed. */
+static const char *listen_host(const char *listen, apr_pool_t *pool)
+{
+    const char *colon = strrchr(listen, ':');
+    if (!colon || colon == listen || !colon[1] || strlen(colon + 1) > 5)
+        return NULL;
+    for (const char *p = colon + 1; *p; p++)
+        if (*p < '0' || *p > '9')
+            return NULL;
+    if (atoi(colon + 1) > 65535)
+        return NULL;
+    if (listen[0] == '[')
+        return colon[-1] == ']' ? apr_pstrndup(pool, listen + 1, (apr_size_t)(colon - listen - 2))
+                                : NULL;
+    const char *host = apr_pstrndup(pool, listen, (apr_size_t)(colon - listen));
+    return strchr(host, ':') ? NULL : host; /* a bare v6 address needs brackets */
+}
+
+/* 1 for 127.0.0.0/8, ::1 and localhost: only this machine can connect. */
+static int loopback_listen(const char *listen, apr_pool_t *pool)
+{
+    const char *host = listen_host(listen, pool);
+    return host && (strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 ||
+                    strcmp(host, "localhost") == 0);
+}
+
+int kt_daemon_load(const kt_opts_t *o, kt_rules_t **rules, kt_conf_t *conf, apr_pool_t *pool)
+{
+    char err[600];
+    if (kt_setup_load(o, rules, conf, err, sizeof err, pool) != APR_SUCCESS) {
+        kt_log(KT_LOG_ERROR, "%s", err);
+        return -1;
+    }
+    if (!listen_host(conf->listen, pool)) {
+        kt_log(KT_LOG_ERROR, "--listen '%s' is not ADDRESS:PORT (e.g. 127.0.0.1:5000, [::1]:0)",
+               conf->listen);
+        kt_rules_release(*rules);
+        return -1;
+    }
+    return 0;
+}
+
+/* Creates the state directory (owner only) and loads or makes the token. */
+static int prepare_state(const char *state_dir, const char **token, apr_pool_t *pool)
+{
+    char err[128];
+    apr_status_t st = apr_dir_make_recursive(state_dir, APR_FPROT_OS_DEFAULT & 0700, pool);
+    if (st != APR_SUCCESS) {
+        kt_log(KT_LOG_ERROR, "cannot create the state directory %s: %s", state_dir,
+               kt_strerror(st, err, sizeof err));
+        return -1;
+    }
+    const char *path = apr_pstrcat(pool, state_dir, KT_PATH_SEP "token", NULL);
+    int created;
+    st = kt_api_load_token(path, token, &created, pool);
+    if (st != APR_SUCCESS) {
+        kt_log(KT_LOG_ERROR, "cannot read or create the API token %s: %s", path,
+               kt_strerror(st, err, sizeof err));
+        return -1;
+    }
+    kt_log(KT_LOG_INFO, "API token %s %s (send it as Authorization: Bearer <token>)",
+           created ? "created in" : "read from", path);
+    return 0;
+}
+
+static int have_dir(const char *path, apr_pool_t *pool)
+{
+    apr_finfo_t fi;
+    return apr_stat(&fi, path, APR_FINFO_TYPE, pool) == APR_SUCCESS && fi.filetype == APR_DIR;
+}
+
+static const char *plat_source(const kt_opts_t *o)
+{
+    return o->nprocfs ? o->procfs[0] : KT_PLAT_DEFAULT_SOURCE;
+}
+
+int kt_check_config(const kt_opts_t *o, apr_pool_t *pool)
+{
+    const char *token;
+    kt_rules_t *rules;
+    kt_conf_t conf;
+    kt_plat_opts_t popts = {o->nprocfs ? o->procfs[0] : NULL, o->sysfs, o->rootfs, 5};
+    kt_plat_t *plat;
+    char err[128];
+    apr_status_t st;
+    if (kt_daemon_load(o, &rules, &conf, pool))
+        return 1;
+    kt_log(KT_LOG_INFO, "loaded %s", kt_rules_summary(rules, pool));
+    kt_rules_release(rules);
+    if (prepare_state(conf.state_dir, &token, pool))
+        return 1;
+    if ((st = kt_plat_open(&plat, &popts, pool)) != APR_SUCCESS) {
+        kt_log(KT_LOG_ERROR, "cannot open %s: %s", plat_source(o),
+               kt_strerror(st, err, sizeof err));
+        return 1;
+    }
+    kt_plat_close(plat);
+    if (!have_dir(conf.web_dir, pool))
+        kt_log(KT_LOG_WARN, "dashboard directory %s not found; a placeholder page is served",
+               conf.web_dir);
+    kt_log(KT_LOG_INFO, "configuration is valid");
+    return 0;
+}
+
+/* ==== reload: SIGHUP, PARAMCHANGE and POST /api/agent/reload ==================== */
+
+/* Restart-only settings that changed are named, not silently ignored. */
+static void warn_restart_only(const kt_conf_t *was, const kt_conf_t *now)
+{
+    const struct {
+        const char *name, *a, *b;
+    } strs[] = {{"listen", was->listen, now->listen},
+                {"state_dir", was->state_dir, now->state_dir},
+                {"web_dir", was->web_dir, now->web_dir}};
+    for (size_t i = 0; i < KT_ARRAY_SIZE(strs); i++)
+        if (strcmp(strs[i].a ? strs[i].a : "", strs[i].b ? strs[i].b : "") != 0)
+            kt_log(KT_LOG_WARN, "%s changed to %s; it takes effect at the next restart",
+                   strs[i].name, strs[i].b);
+    if (was->mon.event_capacity != now->mon.event_capacity ||
+        was->mon.history_capacity != now->mon.history_capacity || was->mon.top_n != now->mon.top_n)
+        kt_log(KT_LOG_WARN, "event_log_size, history_size and top_processes take effect at the "
+                            "next restart");
+}
+
+static int reload(void *baton, char *err, apr_size_t errlen)
+{
+    kt_daemon_t *d = baton;
+    apr_thread_mutex_lock(d->lock);
+    kt_rules_t *rules;
+    kt_conf_t conf;
+    apr_pool_t *scratch;
+    apr_pool_create(&scratch, d->pool);
+    int rc = -1;
+    if (kt_setup_load(d->o, &rules, &conf, err, errlen, scratch) != APR_SUCCESS) {
+        kt_log(KT_LOG_ERROR, "reload refused, the running rules stay: %s", err);
+        goto done;
+    }
+    if (kt_mon_set_conf(d->mon, &kt_rules_conf(rules)->mon) != APR_SUCCESS) {
+        snprintf(err, errlen, "the thresholds were refused by the monitor");
+        kt_rules_release(rules);
+        goto done;
+    }
+    warn_restart_only(&d->running, kt_rules_conf(rules));
+    kt_api_set_rules(&d->api, rules);
+    kt_log(KT_LOG_INFO, "reloaded: %s", kt_rules_summary(rules, scratch));
+    kt_rules_release(rules);
+    rc = 0;
+done:
+    apr_pool_destroy(scratch);
+    apr_thread_mutex_unlock(d->lock);
+    return rc;
+}
+
+int kt_daemon_reload(kt_daemon_t *d)
+{
+    char err[600];
+    return reload(d, err, sizeof err);
+}
+
+/* ==== start and stop ============================================================ */
+
+static apr_status_t release_rules(void *rules)
+{
+    kt_rules_release(rules);
+    return APR_SUCCESS;
+}
+
+int kt_daemon_start(kt_daemon_t **out, const kt_opts_t *o, kt_rules_t *rules,
+                    const kt_conf_t *conf, apr_pool_t *pool)
+{
+    char err[128];
+    const char *token;
+    /* Our reference lives as long as the pool, whichever way we leave. */
+    apr_pool_cleanup_register(pool, rules, release_rules, apr_pool_cleanup_null);
+    if (prepare_state(conf->state_dir, &token, pool))
+        return -1;
+
+    kt_daemon_t *d = apr_pcalloc(pool, sizeof *d);
+    d->o = o;
+    d->pool = pool;
+    d->running = *conf;
+    apr_thread_mutex_create(&d->lock, APR_THREAD_MUTEX_DEFAULT, pool);
+    kt_plat_opts_t popts = {o->nprocfs ? o->procfs[0] : NULL, o->sysfs, o->rootfs,
+                            conf->mon.top_n};
+    apr_status_t st = kt_plat_open(&d->plat, &popts, pool);
+    if (st != APR_SUCCESS) {
+        kt_log(KT_LOG_ERROR, "cannot open %s: %s", plat_source(o),
+               kt_strerror(st, err, sizeof err));
+        return -1;
+    }
+    unsigned sub;
+    if ((st = kt_mon_create(&d->mon, &conf->mon, d->plat, pool)) != APR_SUCCESS ||
+        (st = kt_mon_subscribe(d->mon, log_events, NULL, &sub)) != APR_SUCCESS) {
+        kt_log(KT_LOG_ERROR, "cannot create the monitor: %s", kt_strerror(st, err, sizeof err));
+        return -1;
+    }
+
+    kt_http_conf_t hconf;
+    kt_http_conf_defaults(&hconf);
+    hconf.listen = conf->listen;
+    int have_web = have_dir(conf->web_dir, pool);
+    d->api = (kt_api_t){
+        .mon = d->mon,
+        .token = token,
+        .require_token_always = !loopback_listen(conf->listen, pool),
+        .web_dir = have_web ? conf->web_dir : NULL,
+        .started = apr_time_now(),
+        .reload = reload,
+        .reload_baton = d,
+    };
+    if (!have_web)
+        kt_log(KT_LOG_WARN, "dashboard directory %s not found; serving a placeholder page",
+               conf->web_dir);
+    if ((st = kt_http_create(&d->http, &hconf, pool)) != APR_SUCCESS ||
+        (st = kt_api_register(d->http, &d->api, pool)) != APR_SUCCESS) {
+        kt_log(KT_LOG_ERROR, "cannot set up the API: %s", kt_strerror(st, err, sizeof err));
+        return -1;
+    }
+    kt_api_set_rules(&d->api, rules);
+    kt_log(KT_LOG_INFO, "loaded %s", kt_rules_summary(rules, pool));
+    if ((st = kt_http_start(d->http)) != APR_SUCCESS) {
+        kt_log(KT_LOG_ERROR, "cannot serve on %s: %s", conf->listen,
+               kt_strerror(st, err, sizeof err));
+        kt_api_unregister(&d->api);
+        return -1;
+    }
+    if (d->api.require_token_always)
+        kt_log(KT_LOG_WARN, "%s is reachable from other machines: every request needs the token",
+               kt_http_address(d->http));
+    if ((st = kt_mon_start(d->mon)) != APR_SUCCESS) {
+        kt_log(KT_LOG_ERROR, "cannot start the monitor: %s", kt_strerror(st, err, sizeof err));
+        kt_http_stop(d->http);
+        kt_api_unregister(&d->api);
+        return -1;
+    }
+    kt_log(KT_LOG_INFO, "kotod %s started: reading %s every %u ms, dashboard at http://%s/monitoring-dashboard (pid %ld)",
+           KT_VERSION, plat_source(o), conf->mon.interval_ms, kt_http_address(d->http),
+           (long)kt_getpid());
+    *out = d;
+    return 0;
+}
+
+const char *kt_daemon_address(const kt_daemon_t *d) { return kt_http_address(d->http); }
+
+void kt_daemon_stop(kt_daemon_t *d)
+{
+    kt_http_stop(d->http);
+    kt_api_unregister(&d->api);
+    kt_mon_destroy(d->mon);
+    kt_plat_close(d->plat);
+    kt_log(KT_LOG_INFO, "stopped");
+}

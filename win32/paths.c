@@ -1,0 +1,85 @@
+/*
+ * paths.c - where kotod lives on Windows (Windows conventions: state under
+ * %ProgramData%\koto, the shipped files beside kotod.exe), and the UTF-8 /
+ * UTF-16 conversions every Win32 call here needs: koto's strings are UTF-8
+ * (APR hands main() UTF-8 arguments), the system's are UTF-16.
+ */
+#include "kt_win32.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <apr_strings.h>
+
+wchar_t *kt_win_wide(const char *utf8, apr_pool_t *pool)
+{
+    int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, utf8, -1, NULL, 0);
+    if (n <= 0)
+        return NULL;
+    wchar_t *w = apr_palloc(pool, (apr_size_t)n * sizeof *w);
+    MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, utf8, -1, w, n);
+    return w;
+}
+
+char *kt_win_utf8(const wchar_t *wide, apr_pool_t *pool)
+{
+    int n = WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, wide, -1, NULL, 0, NULL, NULL);
+    if (n <= 0)
+        return NULL;
+    char *s = apr_palloc(pool, (apr_size_t)n);
+    WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, wide, -1, s, n, NULL, NULL);
+    return s;
+}
+
+wchar_t *kt_win_exe_path(apr_pool_t *pool)
+{
+    /* GetModuleFileNameW truncates silently; grow until it fits. */
+    for (DWORD size = MAX_PATH;; size *= 2) {
+        wchar_t *path = apr_palloc(pool, size * sizeof *path);
+        DWORD n = GetModuleFileNameW(NULL, path, size);
+        if (n == 0)
+            return NULL;
+        if (n < size)
+            return path;
+    }
+}
+
+const char *kt_win_error(DWORD err, apr_pool_t *pool)
+{
+    wchar_t buf[256];
+    DWORD n = FormatMessageW(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL,
+                             err, 0, buf, KT_ARRAY_SIZE(buf), NULL);
+    while (n > 0 && (buf[n - 1] == L'\r' || buf[n - 1] == L'\n' || buf[n - 1] == L'.'))
+        buf[--n] = 0;
+    const char *text = n ? kt_win_utf8(buf, pool) : NULL;
+    return apr_psprintf(pool, "%s (error %lu)", text ? text : "unknown error", (unsigned long)err);
+}
+
+/* The directory kotod.exe is in, UTF-8, without a trailing separator. */
+static const char *exe_dir(apr_pool_t *pool)
+{
+    wchar_t *path = kt_win_exe_path(pool);
+    char *dir = path ? kt_win_utf8(path, pool) : NULL;
+    char *slash = dir ? strrchr(dir, '\\') : NULL;
+    if (!slash)
+        return ".";
+    *slash = '\0';
+    return dir;
+}
+
+const char *kt_default_state_dir(apr_pool_t *pool)
+{
+    const wchar_t *data = _wgetenv(L"ProgramData");
+    const char *base = data && *data ? kt_win_utf8(data, pool) : NULL;
+    return apr_pstrcat(pool, base ? base : "C:\\ProgramData", "\\koto", NULL);
+}
+
+const char *kt_default_lua_dir(apr_pool_t *pool)
+{
+    return apr_pstrcat(pool, exe_dir(pool), "\\lua", NULL);
+}
+
+const char *kt_default_web_dir(apr_pool_t *pool)
+{
+    return apr_pstrcat(pool, exe_dir(pool), "\\web", NULL);
+}
