@@ -18,7 +18,8 @@ static const char *state_name(DWORD state)
     return state < KT_ARRAY_SIZE(names) ? names[state] : "unknown";
 }
 
-/* Polls until the service reaches want or timeout_ms passes; 0 when reached. */
+/* Polls until the service reaches want or timeout_ms passes; 0 when reached.
+ * A service that stops while it should be starting has failed: no waiting. */
 static int wait_state(SC_HANDLE svc, DWORD want, DWORD timeout_ms, SERVICE_STATUS_PROCESS *st)
 {
     DWORD need;
@@ -27,7 +28,7 @@ static int wait_state(SC_HANDLE svc, DWORD want, DWORD timeout_ms, SERVICE_STATU
             return -1;
         if (st->dwCurrentState == want)
             return 0;
-        if (waited >= timeout_ms)
+        if (waited >= timeout_ms || (want == SERVICE_RUNNING && st->dwCurrentState == SERVICE_STOPPED))
             return -1;
         Sleep(100);
     }
@@ -78,8 +79,13 @@ int kt_win_control(const char *what, apr_pool_t *pool)
         fprintf(stderr, "kotod: %s failed: %s\n", what, kt_win_error(GetLastError(), pool));
         rc = 1;
     } else if (want && wait_state(svc, want, WAIT_MS, &st) != 0) {
-        fprintf(stderr, "kotod: the service did not become %s within %d s\n", state_name(want),
-                WAIT_MS / 1000);
+        if (st.dwCurrentState == SERVICE_STOPPED)
+            fprintf(stderr, "kotod: the service stopped while starting (exit code %lu); the "
+                            "Event Log and kotod.log in the state directory say why\n",
+                    (unsigned long)st.dwServiceSpecificExitCode);
+        else
+            fprintf(stderr, "kotod: the service did not become %s within %d s\n",
+                    state_name(want), WAIT_MS / 1000);
         rc = 1;
     }
     DWORD need;

@@ -1,7 +1,7 @@
 /*
  * eventlog.c - where a Windows service's log goes: a file in the state
- * directory (stderr reopened on it, so every line keeps kt_log's timestamp
- * and level) and the Application Event Log, source "kotod", for what an
+ * directory (every line with kt_log's timestamp and level) and the
+ * Application Event Log, source "kotod", for what an
  * administrator looks for there: warnings, errors, starts and stops.
  */
 #include "kt_win32.h"
@@ -20,11 +20,13 @@ int kt_win_log_to_file(const char *path)
     apr_pool_t *pool;
     apr_pool_create(&pool, NULL);
     wchar_t *wpath = kt_win_wide(path, pool);
-    FILE *f = wpath ? _wfreopen(wpath, L"a", stderr) : NULL;
+    /* Not freopen on stderr: a service starts without standard handles and
+     * the C runtime then refuses to reopen them. */
+    FILE *f = wpath ? _wfopen(wpath, L"a") : NULL;
     apr_pool_destroy(pool);
     if (!f)
         return -1;
-    setvbuf(stderr, NULL, _IONBF, 0); /* a line per fputs, readable while we run */
+    kt_log_set_output(f); /* open for the life of the process */
     return 0;
 }
 

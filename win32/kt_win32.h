@@ -25,8 +25,8 @@ wchar_t *kt_win_exe_path(apr_pool_t *pool);
 /* "what failed: the system's message (code)" for GetLastError()'s err. */
 const char *kt_win_error(DWORD err, apr_pool_t *pool);
 
-/* eventlog.c: log to the Event Log (warnings and errors, and start/stop)
- * besides a file; the file replaces stderr, which a service does not have. */
+/* eventlog.c: log to a file (a service has no stderr) and to the Event Log
+ * (warnings, errors, start, reload and stop). */
 int kt_win_log_to_file(const char *path);
 void kt_win_log_to_eventlog(void);
 /* Registers (or removes) kotod.exe as the Event Log source "kotod". */

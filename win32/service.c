@@ -53,15 +53,19 @@ static int run(void)
     kt_rules_t *rules;
     kt_conf_t conf;
     kt_daemon_t *d;
-    if (kt_daemon_load(the_opts, &rules, &conf, the_pool))
-        return 1;
-    report(SERVICE_START_PENDING, 0, START_WAIT_HINT_MS);
     if (status_handle) {
-        const char *log = apr_pstrcat(the_pool, conf.state_dir, "\\kotod.log", NULL);
-        CreateDirectoryW(kt_win_wide(conf.state_dir, the_pool), NULL);
+        /* Opened before the configuration is read, so a broken one is
+         * reported here too: the file follows --state-dir, not the file. */
+        const char *dir = the_opts->state_dir ? the_opts->state_dir
+                                              : kt_default_state_dir(the_pool);
+        const char *log = apr_pstrcat(the_pool, dir, "\\kotod.log", NULL);
+        CreateDirectoryW(kt_win_wide(dir, the_pool), NULL);
         if (kt_win_log_to_file(log) != 0)
             kt_log(KT_LOG_WARN, "cannot write the log file %s", log);
     }
+    if (kt_daemon_load(the_opts, &rules, &conf, the_pool))
+        return 1;
+    report(SERVICE_START_PENDING, 0, START_WAIT_HINT_MS);
     if (kt_daemon_start(&d, the_opts, rules, &conf, the_pool))
         return 1;
     report(SERVICE_RUNNING, 0, 0);

@@ -13,6 +13,8 @@
 #define KT_BASE_H
 
 #include <stddef.h>
+#include <stdio.h>
+
 #include <apr_errno.h>
 
 #define KT_ESTART   (APR_OS_START_USERERR + 5000)
@@ -35,6 +37,9 @@ void kt_log_set_sink(kt_log_sink_fn sink);
  * to stderr (not used with a sink): a Windows service logs to a file and the
  * Event Log. NULL removes it. */
 void kt_log_set_mirror(kt_log_sink_fn mirror);
+/* Writes the timestamped lines to out instead of stderr (NULL: stderr
+ * again): a Windows service has no stderr. */
+void kt_log_set_output(FILE *out);
 /* Parses "error|warn|info|debug"; returns 0 on success. */
 int kt_log_parse_level(const char *name, kt_log_level_t *out);
 const char *kt_log_level_name(kt_log_level_t level);

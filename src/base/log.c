@@ -1,5 +1,5 @@
 /*
- * log.c - timestamped lines on stderr.
+ * log.c - timestamped lines on stderr (or a file), or messages to a sink.
  *
  * Each message is formatted into one buffer and written with a single
  * fputs under the stdio lock, so lines from different threads never interleave.
@@ -13,11 +13,13 @@
 
 static volatile kt_log_level_t log_level = KT_LOG_INFO;
 static kt_log_sink_fn log_sink, log_mirror;
+static FILE *log_out; /* NULL: stderr */
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
 void kt_log_set_level(kt_log_level_t level) { log_level = level; }
 void kt_log_set_sink(kt_log_sink_fn sink) { log_sink = sink; }
 void kt_log_set_mirror(kt_log_sink_fn mirror) { log_mirror = mirror; }
+void kt_log_set_output(FILE *out) { log_out = out; }
 
 int kt_log_parse_level(const char *name, kt_log_level_t *out)
 {
@@ -60,5 +62,7 @@ void kt_log(kt_log_level_t level, const char *fmt, ...)
         len--; /* truncated: keep room for the newline */
     line[len] = '\n';
     line[len + 1] = '\0';
-    fputs(line, stderr);
+    FILE *out = log_out ? log_out : stderr;
+    fputs(line, out);
+    fflush(out); /* Windows' C runtime buffers even stderr when it is not a console */
 }
