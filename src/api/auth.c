@@ -2,14 +2,16 @@
  * auth.c - the bearer token and the checks in front of every handler.
  *
  * The token is made once, on first start, from the system's random source
- * and kept in a file only its owner can read; a person copies it from there
- * (the path is logged) into the dashboard or a curl command.
+ * and kept in a file only its owner can read (mode 0600; on Windows a
+ * protected DACL for SYSTEM and Administrators: host.h); a person copies it
+ * from there (the path is logged) into the dashboard or a curl command.
  *
  * A browser page on another origin can send a POST to 127.0.0.1 but cannot
  * add an Authorization header without a CORS preflight, which kotod never
  * grants; the Origin check below refuses such requests even before that.
  */
 #include "api_internal.h"
+#include "host.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,21 +49,16 @@ apr_status_t kt_api_load_token(const char *path, const char **token, int *create
     unsigned char raw[TOKEN_BYTES];
     if ((st = apr_generate_random_bytes(raw, sizeof raw)) != APR_SUCCESS)
         return st;
-    char *hex = apr_palloc(pool, TOKEN_BYTES * 2 + 1);
+    char *hex = apr_palloc(pool, TOKEN_BYTES * 2 + 2);
     for (int i = 0; i < TOKEN_BYTES; i++)
         snprintf(hex + 2 * i, 3, "%02x", raw[i]);
-    /* EXCL: two daemons starting at once must not hand out different tokens. */
-    st = apr_file_open(&f, path, APR_FOPEN_WRITE | APR_FOPEN_CREATE | APR_FOPEN_EXCL,
-                       APR_FPROT_UREAD | APR_FPROT_UWRITE, pool);
-    if (st != APR_SUCCESS)
+    hex[TOKEN_BYTES * 2] = '\n';
+    hex[TOKEN_BYTES * 2 + 1] = '\0';
+    /* Created exclusively: two daemons starting at once must not hand out
+     * different tokens. */
+    if ((st = kt__api_create_secret(path, hex, TOKEN_BYTES * 2 + 1, pool)) != APR_SUCCESS)
         return st;
-    apr_size_t len = TOKEN_BYTES * 2;
-    st = apr_file_write_full(f, hex, len, NULL);
-    if (st == APR_SUCCESS)
-        st = apr_file_puts("\n", f);
-    apr_file_close(f);
-    if (st != APR_SUCCESS)
-        return st;
+    hex[TOKEN_BYTES * 2] = '\0';
     *token = hex;
     *created = 1;
     return APR_SUCCESS;

@@ -6,9 +6,11 @@
  * Generation renders a Lua template with the request's parameters (each
  * one checked against the template's declaration and quoted for the
  * dialect); the dialect follows the request's "os", else the configured
- * script_os, else the machine kotod runs on. koto never runs a script.
+ * script_os, where "auto" means the OS kotod was built for (PowerShell on
+ * Windows, Bash elsewhere). koto never runs a script.
  */
 #include "api_internal.h"
+#include "host.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -25,15 +27,10 @@ static kt_rules_t *rules_or_503(kt_api_t *api, kt_http_req_t *req)
     return r;
 }
 
-static const char *default_os(kt_api_t *api, kt_rules_t *r)
+static const char *default_os(kt_rules_t *r)
 {
     const char *os = kt_rules_conf(r)->script_os;
-    if (os && strcmp(os, "auto") != 0)
-        return os;
-    kt_snap_t *snap = kt_mon_acquire(api->mon);
-    int win = snap && kt_snap_sample(snap)->os && strcmp(kt_snap_sample(snap)->os, "windows") == 0;
-    kt_snap_release(snap);
-    return win ? "windows" : "linux";
+    return os && strcmp(os, "auto") != 0 ? os : kt__api_native_os();
 }
 
 int kt__api_generate(kt_api_t *api, kt_http_req_t *req, json_t *params, json_t **result)
@@ -47,7 +44,7 @@ int kt__api_generate(kt_api_t *api, kt_http_req_t *req, json_t *params, json_t *
     if (!r)
         return -1;
     json_t *osv = json_object_get(params, "os");
-    const char *os = osv ? json_string_value(osv) : default_os(api, r);
+    const char *os = osv ? json_string_value(osv) : default_os(r);
     if (!os || (strcmp(os, "linux") != 0 && strcmp(os, "windows") != 0)) {
         kt_rules_release(r);
         kt_http_reply_error(req, 422, "bad_parameter", "os must be linux or windows");
@@ -116,11 +113,10 @@ int kt__api_save(kt_api_t *api, kt_http_req_t *req, json_t *params, json_t **res
         kt_http_reply_error(req, exists ? 409 : 422, exists ? "exists" : "bad_filename", "%s", err);
         return -1;
     }
-    kt_log(KT_LOG_INFO, "script %s/%s saved by %s", dir, name, kt_http_remote(req));
-    *result = json_pack("{s:s s:s s:i s:b}", "path", apr_pstrcat(kt_http_pool(req), dir, "/",
-                                                                 name, NULL),
-                        "filename", name, "bytes", (int)json_string_length(content),
-                        "executable", bash);
+    const char *path = kt__api_join_path(dir, name, kt_http_pool(req));
+    kt_log(KT_LOG_INFO, "script %s saved by %s", path, kt_http_remote(req));
+    *result = json_pack("{s:s s:s s:i s:b}", "path", path, "filename", name, "bytes",
+                        (int)json_string_length(content), "executable", bash);
     return 0;
 }
 

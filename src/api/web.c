@@ -4,13 +4,15 @@
  *
  * A file is served only when its name is plain (letters, digits, '.', '-',
  * '_' and '/' between names; no "..", no leading '/') and its real path,
- * symlinks resolved, is still inside web_dir. Every page gets a strict
- * Content-Security-Policy: scripts and styles from this origin only.
+ * links resolved, is still inside web_dir: kt__api_open_confined (host.h)
+ * checks that the way each OS can (realpath on POSIX, final paths of the
+ * open handles on Windows, which also refuses device names like nul.js).
+ * Every page gets a strict Content-Security-Policy: scripts and styles
+ * from this origin only.
  */
 #include "api_internal.h"
+#include "host.h"
 
-#include <limits.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <apr_file_io.h>
@@ -80,30 +82,26 @@ static void serve(kt_http_req_t *req, kt_api_t *api, const char *name)
         return;
     }
     apr_pool_t *pool = kt_http_pool(req);
-    char root[PATH_MAX], real[PATH_MAX];
-    const char *path = apr_pstrcat(pool, api->web_dir, "/", name, NULL);
-    if (!realpath(api->web_dir, root) || !realpath(path, real) ||
-        strncmp(real, root, strlen(root)) != 0 || real[strlen(root)] != '/') {
-        kt_http_reply_error(req, 404, "not_found", "no such dashboard file");
-        return;
-    }
     apr_file_t *f;
-    apr_finfo_t fi;
-    if (apr_file_open(&f, real, APR_FOPEN_READ, 0, pool) != APR_SUCCESS ||
-        apr_file_info_get(&fi, APR_FINFO_SIZE | APR_FINFO_TYPE, f) != APR_SUCCESS ||
-        fi.filetype != APR_REG || fi.size > MAX_FILE_BYTES) {
+    apr_off_t size;
+    if (kt__api_open_confined(&f, &size, api->web_dir, name, pool) != APR_SUCCESS) {
         kt_http_reply_error(req, 404, "not_found", "no such dashboard file");
         return;
     }
-    char *buf = apr_palloc(pool, (apr_size_t)fi.size + 1);
+    if (size > MAX_FILE_BYTES) {
+        apr_file_close(f);
+        kt_http_reply_error(req, 404, "not_found", "no such dashboard file");
+        return;
+    }
+    char *buf = apr_palloc(pool, (apr_size_t)size + 1);
     apr_size_t got = 0;
-    apr_status_t st = apr_file_read_full(f, buf, (apr_size_t)fi.size, &got);
+    apr_status_t st = apr_file_read_full(f, buf, (apr_size_t)size, &got);
     apr_file_close(f);
     if (st != APR_SUCCESS && !(APR_STATUS_IS_EOF(st) && got == 0)) {
         kt_http_reply_error(req, 500, "read_failed", "the file could not be read");
         return;
     }
-    kt_http_reply(req, 200, content_type(real), buf, got);
+    kt_http_reply(req, 200, content_type(name), buf, got);
 }
 
 static void dashboard_handler(kt_http_req_t *req, void *baton)

@@ -94,6 +94,8 @@ static int prepare_state(const char *state_dir, const char **token, apr_pool_t *
 {
     char err[128];
     apr_status_t st = apr_dir_make_recursive(state_dir, APR_FPROT_OS_DEFAULT & 0700, pool);
+    if (st == APR_SUCCESS)
+        st = kt_api_protect_dir(state_dir, pool); /* Windows: SYSTEM and Administrators */
     if (st != APR_SUCCESS) {
         kt_log(KT_LOG_ERROR, "cannot create the state directory %s: %s", state_dir,
                kt_strerror(st, err, sizeof err));

@@ -67,7 +67,8 @@ static const item_t items[] = {
     {"user_dir", T_STR, 0, 0, offsetof(kt_conf_t, user_dir), 1,
      "your rules/ and templates/, overriding shipped ones by name"},
     {"script_os", T_STR, 0, 0, offsetof(kt_conf_t, script_os), 1,
-     "dialect of generated scripts: auto, linux (Bash) or windows (PowerShell)"},
+     "dialect of generated scripts: auto (windows on a Windows build, else linux), "
+     "linux (Bash) or windows (PowerShell)"},
 };
 
 #define FS_OVERRIDES "thresholds.filesystems"

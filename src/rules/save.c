@@ -4,23 +4,21 @@
  *
  * The name must be a plain file name: no '/', '\', "..", NUL, control
  * characters, leading dot or dash, nor a Windows device name (CON, NUL,
- * COM1...); at most 128 bytes. The file is created relative to a
- * descriptor of the directory with O_NOFOLLOW, so a symlink planted under
- * that name cannot lead out, and with O_EXCL unless overwrite is asked for
- * (then an existing regular file is replaced in place, never a link nor a
- * FIFO or device).
- * Bash scripts get mode 0750, others 0640.
+ * COM1...); at most 128 bytes. These rules are the same on every OS, so a
+ * name that saves on one saves on the other.
+ *
+ * Writing the file is the OS's part (kt__save_file): save_posix.c creates
+ * it relative to a descriptor of the directory with O_NOFOLLOW; save_win.c
+ * opens it without following reparse points and checks where the handle
+ * really is. Both refuse links, FIFOs, devices and directories under the
+ * name, and overwrite an existing regular file only when asked to.
  */
 #include "rules_internal.h"
 
 #include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define MAX_NAME 128
 
@@ -64,41 +62,5 @@ apr_status_t kt_rules_save_script(const char *dir, const char *name, const char 
         snprintf(err, errlen, "%s", why);
         return KT_EPARSE;
     }
-    if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
-        snprintf(err, errlen, "cannot create the scripts directory %s: %s", dir, strerror(errno));
-        return APR_FROM_OS_ERROR(errno);
-    }
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0) {
-        snprintf(err, errlen, "cannot open the scripts directory %s: %s", dir, strerror(errno));
-        return APR_FROM_OS_ERROR(errno);
-    }
-    /* O_NONBLOCK: a FIFO planted under the name fails (ENXIO) instead of
-     * blocking this thread until some reader opens it. */
-    int flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK |
-                (overwrite ? O_TRUNC : O_EXCL);
-    int fd = openat(dfd, name, flags, executable ? 0750 : 0640);
-    int e = errno;
-    close(dfd);
-    if (fd < 0) {
-        if (e == EEXIST)
-            snprintf(err, errlen, "%s exists already; ask for overwrite to replace it", name);
-        else if (e == ELOOP)
-            snprintf(err, errlen, "%s is a symbolic link; refusing to follow it", name);
-        else
-            snprintf(err, errlen, "cannot create %s: %s", name, strerror(e));
-        return APR_FROM_OS_ERROR(e);
-    }
-    struct stat st;
-    apr_status_t rv = APR_SUCCESS;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "%s is not a regular file", name);
-        rv = KT_EPARSE;
-    } else if (fchmod(fd, executable ? 0750 : 0640) != 0 ||
-               write(fd, content, len) != (ssize_t)len) {
-        snprintf(err, errlen, "cannot write %s: %s", name, strerror(errno));
-        rv = APR_FROM_OS_ERROR(errno);
-    }
-    close(fd);
-    return rv;
+    return kt__save_file(dir, name, content, len, overwrite, executable, err, errlen);
 }

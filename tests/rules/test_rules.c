@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <apr_file_io.h>
 #include <apr_general.h>
 
 #include "kt_rules.h"
@@ -175,21 +176,41 @@ static double now_s(clockid_t clock)
 
 /* ---- a temporary user directory -------------------------------------------------------------- */
 
-static char user_dir[64];
+static char user_dir[96];
 
 static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
-    return remove(path);
+    return flag == FTW_DP ? rmdir(path) : remove(path);
 }
 
+/* A new directory of ours under the system's temporary directory (APR's
+ * calls, which Windows has as well), with rules/ in it. */
 static int make_user_dir(void **state)
 {
-    snprintf(user_dir, sizeof user_dir, "/tmp/kt-rules-XXXXXX");
-    if (!mkdtemp(user_dir))
+    apr_pool_t *p;
+    const char *tmp;
+    if (apr_pool_create(&p, NULL) != APR_SUCCESS)
         return -1;
-    char sub[128];
-    snprintf(sub, sizeof sub, "%s/rules", user_dir);
-    return mkdir(sub, 0700);
+    apr_status_t st = apr_temp_dir_get(&tmp, p);
+    for (unsigned i = 0; st == APR_SUCCESS && i < 1000; i++) {
+        if (snprintf(user_dir, sizeof user_dir, "%s/kt-rules-%lu-%u", tmp,
+                     (unsigned long)getpid(), i) >= (int)sizeof user_dir) {
+            st = APR_ENAMETOOLONG;
+            break;
+        }
+        st = apr_dir_make(user_dir, APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_UEXECUTE, p);
+        if (APR_STATUS_IS_EEXIST(st))
+            st = APR_SUCCESS;
+        else
+            break;
+    }
+    if (st == APR_SUCCESS) {
+        char sub[600];
+        snprintf(sub, sizeof sub, "%s/rules", user_dir);
+        st = apr_dir_make(sub, APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_UEXECUTE, p);
+    }
+    apr_pool_destroy(p);
+    return st == APR_SUCCESS ? 0 : -1;
 }
 
 static int remove_user_dir(void **state)
@@ -929,8 +950,8 @@ static void time_passes(const char *what, json_t *s, json_t *history, int n)
     }
     double wall = (now_s(CLOCK_MONOTONIC) - w0) / n;
     double cpu = (now_s(CLOCK_PROCESS_CPUTIME_ID) - c0) / n;
-    print_message("one analysis pass, %s: %.3f ms wall, %.3f ms CPU (mean of %d; %zu findings)\n",
-                  what, wall * 1e3, cpu * 1e3, n, findings / (size_t)n);
+    print_message("one analysis pass, %s: %.3f ms wall, %.3f ms CPU (mean of %d; %lu findings)\n",
+                  what, wall * 1e3, cpu * 1e3, n, (unsigned long)(findings / (size_t)n));
 }
 
 static void test_cost(void **state)

@@ -65,6 +65,18 @@ status="$(curl -fsS "http://$addr/api/agent/monitor/status")"
 echo "$status" | grep -q '"cpu"' || fail "status has no cpu: ${status:0:300}"
 ok "sc start: RUNNING, $addr answers healthz and status"
 
+http_code() { curl -s -o /dev/null -w '%{http_code}' --path-as-is "http://$addr$1"; }
+curl -fsS "http://$addr/monitoring-dashboard" | grep -q '<html' || fail "dashboard page"
+for f in app.js koto.css vendor/uPlot.iife.min.js; do
+  [ "$(http_code "/monitoring-dashboard/$f")" = 200 ] || fail "dashboard file $f"
+done
+for bad in '..%5ckotod.exe' '..%5cstate%5ctoken' '%2e%2e/kotod.exe' '..%2fkotod.exe' 'con' \
+           'NUL.txt' 'index.html::$DATA' 'C:%5ckoto-e2e%5ckotod.exe'; do
+  code="$(http_code "/monitoring-dashboard/$bad")"
+  [ "$code" = 404 ] || [ "$code" = 400 ] || fail "/monitoring-dashboard/$bad gave $code"
+done
+ok "the dashboard is served from web\\; escapes, device names and streams are refused"
+
 token="$(tr -d '\r\n' < "$DIR/state/token")"
 [ ${#token} -eq 64 ] || fail "token file holds '${token}'"
 code="$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://$addr/api/agent/monitor/clear")"

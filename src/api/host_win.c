@@ -1,0 +1,228 @@
+/*
+ * host_win.c - host.h on Windows (picked by CMakeLists.txt).
+ *
+ * Paths are UTF-8 in koto and UTF-16 for Win32 (MultiByteToWideChar;
+ * invalid UTF-8 is refused).
+ *
+ * Confinement (no realpath here): web_dir is opened and its final path
+ * taken (GetFinalPathNameByHandleW: links, junctions and 8.3 names
+ * resolved, "\\?\C:\..." form); the file is opened as that path plus the
+ * name with '\' for '/', and is served only when its own final path starts
+ * with the root's plus '\' (compared without case, as NTFS names are), it
+ * is a disk file (GetFileType) and not a directory. The handle checked is
+ * the handle read, so nothing can be swapped in between. Names with a
+ * reserved device name in any component (CON, nul.js, COM1.css, with any
+ * extension) are refused before any open; ':' (alternate data streams)
+ * never gets here, web.c allows letters, digits, '.', '-', '_' and '/'.
+ *
+ * Secrets: the token file is created with CREATE_NEW and a protected DACL
+ * (SDDL D:P(A;;FA;;;SY)(A;;FA;;;BA)): full access for SYSTEM and
+ * Administrators, nobody else, nothing inherited. kt_api_protect_dir puts
+ * the same DACL, inheritable (OICI), on a directory.
+ */
+/* Windows headers before APR's (see platform/windows/win.h). */
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#include <windows.h>
+#include <aclapi.h>
+#include <sddl.h>
+
+#include "api_internal.h"
+#include "host.h"
+
+#include <string.h>
+#include <strings.h>
+#include <wchar.h>
+
+#include <apr_portable.h>
+#include <apr_strings.h>
+
+/* Full access for SYSTEM and Administrators, nothing inherited (P); a
+ * directory's ACEs are inherited by what is created inside (OICI). */
+const wchar_t kt__api_secret_sddl[] = L"D:P(A;;FA;;;SY)(A;;FA;;;BA)";
+const wchar_t kt__api_dir_sddl[] = L"D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)";
+
+/* UTF-8 to UTF-16 in pool; NULL when s is not valid UTF-8. */
+static wchar_t *to_wide(const char *s, apr_pool_t *pool)
+{
+    int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0);
+    if (n <= 0)
+        return NULL;
+    wchar_t *w = apr_palloc(pool, (apr_size_t)n * sizeof *w);
+    return MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, w, n) == n ? w : NULL;
+}
+
+/* The final path of h ("\\?\C:\..."), in pool; NULL on failure. */
+static wchar_t *final_path(HANDLE h, apr_pool_t *pool)
+{
+    const DWORD how = FILE_NAME_NORMALIZED | VOLUME_NAME_DOS;
+    DWORD n = GetFinalPathNameByHandleW(h, NULL, 0, how);
+    if (n == 0)
+        return NULL;
+    wchar_t *p = apr_palloc(pool, ((apr_size_t)n + 1) * sizeof *p);
+    DWORD got = GetFinalPathNameByHandleW(h, p, n + 1, how);
+    return got == 0 || got > n ? NULL : p;
+}
+
+/* 1 when the component [s, s+len) is a reserved device name: CON, PRN,
+ * AUX, NUL, COM0-9, LPT0-9 (and ¹²³), CONIN$, CONOUT$, CLOCK$, with any
+ * extension and trailing spaces before it. */
+static int device_component(const char *s, size_t len)
+{
+    static const char *const names[] = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$",
+                                        "CLOCK$"};
+    size_t stem = 0;
+    while (stem < len && s[stem] != '.')
+        stem++;
+    while (stem > 0 && s[stem - 1] == ' ')
+        stem--;
+    for (size_t i = 0; i < KT_ARRAY_SIZE(names); i++)
+        if (strlen(names[i]) == stem && strncasecmp(s, names[i], stem) == 0)
+            return 1;
+    if (stem >= 4 && (strncasecmp(s, "COM", 3) == 0 || strncasecmp(s, "LPT", 3) == 0)) {
+        const unsigned char *d = (const unsigned char *)s + 3;
+        return (stem == 4 && d[0] >= '0' && d[0] <= '9') ||
+               (stem == 5 && d[0] == 0xC2 && (d[1] == 0xB9 || d[1] == 0xB2 || d[1] == 0xB3));
+    }
+    return 0;
+}
+
+static int has_device_component(const char *name)
+{
+    for (const char *p = name;;) {
+        size_t len = strcspn(p, "/\\");
+        if (device_component(p, len))
+            return 1;
+        if (!p[len])
+            return 0;
+        p += len + 1;
+    }
+}
+
+/* real lies strictly below root (both final paths). */
+static int below(const wchar_t *real, const wchar_t *root)
+{
+    size_t n = wcslen(root);
+    if (n > 0 && root[n - 1] == L'\\') /* a drive's root: "\\?\C:\" */
+        n--;
+    return wcslen(real) > n + 1 && real[n] == L'\\' &&
+           CompareStringOrdinal(real, (int)n, root, (int)n, TRUE) == CSTR_EQUAL;
+}
+
+/* web_dir's final path, in pool. */
+static apr_status_t root_path(const char *root, wchar_t **out, apr_pool_t *pool)
+{
+    wchar_t *wroot = to_wide(root, pool);
+    if (!wroot)
+        return APR_EINVAL;
+    HANDLE h = CreateFileW(wroot, FILE_READ_ATTRIBUTES,
+                           FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                           OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, NULL);
+    if (h == INVALID_HANDLE_VALUE)
+        return APR_FROM_OS_ERROR(GetLastError());
+    *out = final_path(h, pool);
+    DWORD e = GetLastError();
+    CloseHandle(h);
+    return *out ? APR_SUCCESS : APR_FROM_OS_ERROR(e);
+}
+
+apr_status_t kt__api_open_confined(apr_file_t **f, apr_off_t *size, const char *root,
+                                   const char *name, apr_pool_t *pool)
+{
+    if (strchr(name, ':') || has_device_component(name))
+        return APR_ENOENT;
+    wchar_t *rroot = NULL, *wname = to_wide(name, pool);
+    if (!wname)
+        return APR_EINVAL;
+    apr_status_t st = root_path(root, &rroot, pool);
+    if (st != APR_SUCCESS)
+        return st;
+    for (wchar_t *p = wname; *p; p++)
+        if (*p == L'/')
+            *p = L'\\';
+    size_t nr = wcslen(rroot), nn = wcslen(wname);
+    wchar_t *path = apr_palloc(pool, (nr + 1 + nn + 1) * sizeof *path);
+    memcpy(path, rroot, nr * sizeof *path);
+    if (nr == 0 || rroot[nr - 1] != L'\\')
+        path[nr++] = L'\\';
+    memcpy(path + nr, wname, (nn + 1) * sizeof *path);
+
+    HANDLE h = CreateFileW(path, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING,
+                           FILE_ATTRIBUTE_NORMAL | FILE_FLAG_SEQUENTIAL_SCAN, NULL);
+    if (h == INVALID_HANDLE_VALUE)
+        return APR_FROM_OS_ERROR(GetLastError());
+    wchar_t *real = final_path(h, pool);
+    BY_HANDLE_FILE_INFORMATION fi;
+    if (!real || !below(real, rroot) || GetFileType(h) != FILE_TYPE_DISK ||
+        !GetFileInformationByHandle(h, &fi) ||
+        (fi.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY)) {
+        CloseHandle(h);
+        return APR_ENOENT;
+    }
+    *size = (apr_off_t)(((uint64_t)fi.nFileSizeHigh << 32) | fi.nFileSizeLow);
+    apr_os_file_t osf = h;
+    if ((st = apr_os_file_put(f, &osf, APR_FOPEN_READ, pool)) != APR_SUCCESS)
+        CloseHandle(h);
+    return st;
+}
+
+apr_status_t kt__api_create_secret(const char *path, const char *text, apr_size_t len,
+                                   apr_pool_t *pool)
+{
+    wchar_t *wpath = to_wide(path, pool);
+    if (!wpath)
+        return APR_EINVAL;
+    PSECURITY_DESCRIPTOR sd = NULL;
+    if (!ConvertStringSecurityDescriptorToSecurityDescriptorW(kt__api_secret_sddl,
+                                                              SDDL_REVISION_1, &sd, NULL))
+        return APR_FROM_OS_ERROR(GetLastError());
+    SECURITY_ATTRIBUTES sa = {sizeof sa, sd, FALSE};
+    HANDLE h = CreateFileW(wpath, GENERIC_WRITE, 0, &sa, CREATE_NEW, FILE_ATTRIBUTE_NORMAL, NULL);
+    DWORD e = GetLastError();
+    LocalFree(sd);
+    if (h == INVALID_HANDLE_VALUE)
+        return APR_FROM_OS_ERROR(e);
+    apr_status_t st = APR_SUCCESS;
+    while (len > 0) {
+        DWORD chunk = len > (1u << 30) ? (1u << 30) : (DWORD)len, done = 0;
+        if (!WriteFile(h, text, chunk, &done, NULL) || done == 0) {
+            DWORD we = GetLastError();
+            st = APR_FROM_OS_ERROR(we ? we : ERROR_WRITE_FAULT);
+            break;
+        }
+        text += done;
+        len -= done;
+    }
+    if (!CloseHandle(h) && st == APR_SUCCESS)
+        st = APR_FROM_OS_ERROR(GetLastError());
+    return st;
+}
+
+apr_status_t kt_api_protect_dir(const char *path, apr_pool_t *pool)
+{
+    wchar_t *wpath = to_wide(path, pool);
+    if (!wpath)
+        return APR_EINVAL;
+    PSECURITY_DESCRIPTOR sd = NULL;
+    if (!ConvertStringSecurityDescriptorToSecurityDescriptorW(kt__api_dir_sddl,
+                                                              SDDL_REVISION_1, &sd, NULL))
+        return APR_FROM_OS_ERROR(GetLastError());
+    BOOL present = FALSE, defaulted = FALSE;
+    PACL dacl = NULL;
+    DWORD e = ERROR_INVALID_SECURITY_DESCR;
+    if (GetSecurityDescriptorDacl(sd, &present, &dacl, &defaulted) && present && dacl)
+        e = SetNamedSecurityInfoW(wpath, SE_FILE_OBJECT,
+                                  DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION,
+                                  NULL, NULL, dacl, NULL);
+    LocalFree(sd);
+    return e == ERROR_SUCCESS ? APR_SUCCESS : APR_FROM_OS_ERROR(e);
+}
+
+const char *kt__api_native_os(void) { return "windows"; }
+
+const char *kt__api_join_path(const char *dir, const char *name, apr_pool_t *pool)
+{
+    size_t n = strlen(dir);
+    int sep = n > 0 && (dir[n - 1] == '\\' || dir[n - 1] == '/');
+    return apr_pstrcat(pool, dir, sep ? "" : "\\", name, NULL);
+}
