@@ -1,8 +1,14 @@
 # Every dependency comes from Debian packages (scripts/install-deps.sh).
 # Each is exposed as an imported target kt::<name> so targets never spell flags.
-# Windows cross builds take them from scripts/win-deps.sh instead.
+# Windows builds take them from vcpkg (native MSVC build, CMakePresets.json:
+# vcpkg.json, deps-vcpkg.cmake) or, cross-built with MinGW, from
+# scripts/win-deps.sh (deps-win.cmake).
 if(WIN32)
-  include(${CMAKE_CURRENT_LIST_DIR}/deps-win.cmake)
+  if(MSVC OR VCPKG_TOOLCHAIN)
+    include(${CMAKE_CURRENT_LIST_DIR}/deps-vcpkg.cmake)
+  else()
+    include(${CMAKE_CURRENT_LIST_DIR}/deps-win.cmake)
+  endif()
   return()
 endif()
 find_package(PkgConfig REQUIRED)
