@@ -4,6 +4,8 @@
 #   ./build.sh test       install what is missing, build, run the whole test suite
 #   ./build.sh sanitize   the same suite in an AddressSanitizer + UBSan build
 #   ./build.sh fuzz [S]   build the libFuzzer targets with clang, fuzz each for S seconds (60)
+#   ./build.sh windows    cross-build kotod.exe with MinGW-w64, run its tests and the service
+#                         end to end under Wine (scripts/win-test.sh)
 #   ./build.sh build      build only
 # Extra arguments after `run` go to kotod (e.g. ./build.sh run --interval 1000).
 set -euo pipefail
@@ -57,8 +59,12 @@ case "$mode" in
     build-fuzz/tests/fuzz/fuzz_http -max_total_time="$seconds" -print_final_stats=1 \
       build-fuzz/corpus-http tests/fuzz/corpus/http
     ;;
+  windows)
+    node_deps # the service test serves the dashboard, charting library included
+    scripts/win-test.sh
+    ;;
   *)
-    echo "usage: $0 run|test|sanitize|fuzz|build" >&2
+    echo "usage: $0 run|test|sanitize|fuzz|windows|build" >&2
     exit 2
     ;;
 esac
