@@ -15,14 +15,19 @@ int kt__api_allow(kt_api_t *api, kt_http_req_t *req, int changes_state);
 int kt__api_query_u64(kt_http_req_t *req, const char *name, uint64_t def, uint64_t max,
                       uint64_t *out);
 
-/* A response body kept until its key changes (cache.c); thread-safe. */
+/* A response body kept until its key changes (cache.c); thread-safe. The
+ * text returned by get and put is shared, not copied: it stays valid until
+ * pool (the request's) is cleared, so it can go out with
+ * kt_http_reply_parts. */
 #define KT__CACHE_KEY 4
 kt__cache_t *kt__cache_create(apr_pool_t *pool);
-/* The cached body copied into pool when key matches, else NULL. */
+/* The kept text when key matches, else NULL. */
 const char *kt__cache_get(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], apr_pool_t *pool,
                           apr_size_t *len);
-void kt__cache_put(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], const char *text,
-                   apr_size_t len);
+/* Keeps a copy of text under key (replacing what was kept) and returns it;
+ * NULL when out of memory. */
+const char *kt__cache_put(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], const char *text,
+                          apr_size_t len, apr_pool_t *pool);
 
 #define KT__HISTORY_FOR_RULES 720 /* the readings rules see: 6 hours at 30 s */
 

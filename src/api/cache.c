@@ -6,27 +6,58 @@
  * it: under load that work was nearly all of kotod's time. A handler
  * names what its body depends on (snapshot seq, last event id, ...) as a
  * key and rebuilds only when the key moves.
+ *
+ * The kept text is never copied per request: it is a refcounted block,
+ * immutable once made. The cache holds one reference, each request serving
+ * it another (dropped by a cleanup on the request's pool, once the loop has
+ * written the answer), so a rebuild can replace it while answers still
+ * being written go on pointing at the old one.
  */
 #include "api_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include <apr_atomic.h>
 #include <apr_strings.h>
 
-struct kt__cache_t {
-    apr_thread_mutex_t *lock;
-    uint64_t key[KT__CACHE_KEY];
-    int valid;
-    char *text;
+typedef struct {
+    volatile apr_uint32_t refs;
     apr_size_t len;
+    char text[]; /* len bytes and a NUL */
+} blob_t;
+
+struct kt__cache_t {
+    apr_thread_mutex_t *lock; /* guards key and blob (the pointer, not its refs) */
+    uint64_t key[KT__CACHE_KEY];
+    blob_t *blob; /* NULL: nothing kept */
 };
+
+static void blob_release(blob_t *b)
+{
+    if (b && apr_atomic_dec32(&b->refs) == 0)
+        free(b);
+}
+
+static apr_status_t request_done(void *data)
+{
+    blob_release(data);
+    return APR_SUCCESS;
+}
+
+/* Hands one reference on b over to pool. */
+static const char *lend(blob_t *b, apr_pool_t *pool, apr_size_t *len)
+{
+    apr_pool_cleanup_register(pool, b, request_done, apr_pool_cleanup_null);
+    *len = b->len;
+    return b->text;
+}
 
 static apr_status_t cache_free(void *data)
 {
     kt__cache_t *c = data;
-    free(c->text);
-    c->text = NULL;
+    blob_release(c->blob);
+    c->blob = NULL;
     return APR_SUCCESS;
 }
 
@@ -42,29 +73,31 @@ kt__cache_t *kt__cache_create(apr_pool_t *pool)
 const char *kt__cache_get(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], apr_pool_t *pool,
                           apr_size_t *len)
 {
-    const char *copy = NULL;
+    blob_t *b = NULL;
     apr_thread_mutex_lock(c->lock);
-    if (c->valid && memcmp(c->key, key, sizeof c->key) == 0) {
-        copy = apr_pmemdup(pool, c->text, c->len + 1);
-        *len = c->len;
+    if (c->blob && memcmp(c->key, key, sizeof c->key) == 0) {
+        b = c->blob;
+        apr_atomic_inc32(&b->refs);
     }
     apr_thread_mutex_unlock(c->lock);
-    return copy;
+    return b ? lend(b, pool, len) : NULL;
 }
 
-void kt__cache_put(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], const char *text,
-                   apr_size_t len)
+const char *kt__cache_put(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], const char *text,
+                          apr_size_t len, apr_pool_t *pool)
 {
-    char *mine = malloc(len + 1);
-    if (!mine)
-        return;
-    memcpy(mine, text, len);
-    mine[len] = '\0';
+    blob_t *b = malloc(sizeof *b + len + 1);
+    if (!b)
+        return NULL;
+    memcpy(b->text, text, len);
+    b->text[len] = '\0';
+    b->len = len;
+    b->refs = 2; /* the cache's and pool's */
     apr_thread_mutex_lock(c->lock);
-    free(c->text);
-    c->text = mine;
-    c->len = len;
+    blob_t *old = c->blob;
+    c->blob = b;
     memcpy(c->key, key, sizeof c->key);
-    c->valid = 1;
     apr_thread_mutex_unlock(c->lock);
+    blob_release(old);
+    return lend(b, pool, &len);
 }

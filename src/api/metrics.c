@@ -42,21 +42,6 @@ static void put(out_t *o, const char *fmt, ...)
     }
 }
 
-/* Appends len bytes as they are (the cached part: no format to parse). */
-static void put_raw(out_t *o, const char *text, size_t len)
-{
-    if (o->len + len + 1 > o->cap) {
-        size_t cap = o->cap * 2 + len;
-        char *bigger = realloc(o->buf, cap);
-        if (!bigger)
-            return;
-        o->buf = bigger;
-        o->cap = cap;
-    }
-    memcpy(o->buf + o->len, text, len + 1);
-    o->len += len;
-}
-
 static void family(out_t *o, const char *name, const char *type, const char *help)
 {
     put(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
@@ -223,7 +208,9 @@ static void net_metrics(out_t *o, const kt_sample_t *s)
     }
 }
 
-static void koto_metrics(out_t *o, kt_api_t *api, const kt_mon_health_t *h, kt_snap_t *snap)
+/* kotod's own families that change only with a reading, an event or
+ * start/stop: kept with the host's. */
+static void monitor_metrics(out_t *o, const kt_mon_health_t *h, kt_snap_t *snap)
 {
     family(o, "koto_events_total", "counter", "Conditions that started, by type and severity.");
     for (int t = 0; t < KT_EV__COUNT; t++)
@@ -243,24 +230,114 @@ static void koto_metrics(out_t *o, kt_api_t *api, const kt_mon_health_t *h, kt_s
     family(o, "koto_sample_duration_seconds", "gauge", "CPU-side time the last reading took.");
     if (snap)
         put(o, "koto_sample_duration_seconds %.9f\n", kt_snap_duration_ms(snap) / 1000.0);
+}
 
+/* ---- the lines that change with every request ---------------------------------- */
+
+/* The request counters change with every answer, so they are printed for
+ * each one, on the loop thread: plain copies and integer digits, no printf.
+ * The two constant families after them keep the page's order. */
+#define HTTP_FAMILIES                                                                   \
+    "# HELP koto_http_requests_total HTTP responses sent, by status class.\n"          \
+    "# TYPE koto_http_requests_total counter\n"
+#define CONN_FAMILY                                                                     \
+    "# HELP koto_http_connections Open HTTP connections.\n"                            \
+    "# TYPE koto_http_connections gauge\n"                                             \
+    "koto_http_connections "
+#define BUILD_AND_START                                                                 \
+    "# HELP koto_build_info Always 1; the version is a label.\n"                       \
+    "# TYPE koto_build_info gauge\n"                                                   \
+    "koto_build_info{version=\"" KT_VERSION "\"} 1\n"                                  \
+    "# HELP koto_start_time_seconds When kotod started, seconds since the epoch.\n"    \
+    "# TYPE koto_start_time_seconds gauge\n"                                           \
+    "koto_start_time_seconds "
+#define CLASS_LINE "koto_http_requests_total{code=\"1xx\"} "
+#define U64_DIGITS 20
+#define TAIL_MAX                                                                        \
+    (sizeof HTTP_FAMILIES + 5 * (sizeof CLASS_LINE + U64_DIGITS + 1) + sizeof CONN_FAMILY + \
+     U64_DIGITS + 1 + sizeof BUILD_AND_START + U64_DIGITS + 1)
+
+static char *copy(char *p, const char *text, size_t len)
+{
+    memcpy(p, text, len);
+    return p + len;
+}
+
+static char *u64_line(char *p, uint64_t v)
+{
+    char digits[U64_DIGITS], *d = digits + sizeof digits;
+    do
+        *--d = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    p = copy(p, d, (size_t)(digits + sizeof digits - d));
+    *p++ = '\n';
+    return p;
+}
+
+static kt_http_part_t http_metrics(kt_api_t *api, apr_pool_t *pool)
+{
     kt_http_stats_t hs;
     kt_http_stats(api->http, &hs);
-    family(o, "koto_http_requests_total", "counter", "HTTP responses sent, by status class.");
-    for (int c = 1; c <= 5; c++)
-        put(o, "koto_http_requests_total{code=\"%dxx\"} %llu\n", c, hs.by_class[c]);
-    family(o, "koto_http_connections", "gauge", "Open HTTP connections.");
-    put(o, "koto_http_connections %u\n", hs.connections_open);
-    family(o, "koto_build_info", "gauge", "Always 1; the version is a label.");
-    put(o, "koto_build_info{version=\"%s\"} 1\n", KT_VERSION);
-    family(o, "koto_start_time_seconds", "gauge", "When kotod started, seconds since the epoch.");
-    put(o, "koto_start_time_seconds %lld\n", (long long)apr_time_sec(api->started));
+    char *buf = apr_palloc(pool, TAIL_MAX), *p = buf;
+    p = copy(p, HTTP_FAMILIES, sizeof HTTP_FAMILIES - 1);
+    for (int c = 1; c <= 5; c++) {
+        char line[] = CLASS_LINE;
+        line[sizeof "koto_http_requests_total{code=\"" - 1] = (char)('0' + c);
+        p = copy(p, line, sizeof line - 1);
+        p = u64_line(p, hs.by_class[c]);
+    }
+    p = copy(p, CONN_FAMILY, sizeof CONN_FAMILY - 1);
+    p = u64_line(p, hs.connections_open);
+    p = copy(p, BUILD_AND_START, sizeof BUILD_AND_START - 1);
+    apr_time_t started = apr_time_sec(api->started);
+    p = u64_line(p, started > 0 ? (uint64_t)started : 0);
+    return (kt_http_part_t){buf, (apr_size_t)(p - buf)};
+}
+
+/* ---- the handler ---------------------------------------------------------------- */
+
+#define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+/* What the kept part shows changes only with these: the reading (host
+ * families, samples, active conditions, sample duration), the last event
+ * (events by type) and whether the sampler runs. Read in this order before
+ * rendering, the key is never newer than what is rendered with it. */
+static void metrics_key(uint64_t key[KT__CACHE_KEY], uint64_t last_id, kt_snap_t *snap,
+                        int running)
+{
+    key[0] = snap ? kt_snap_seq(snap) : 0;
+    key[1] = last_id;
+    key[2] = (uint64_t)running;
+    key[3] = 0;
+}
+
+/* On the loop thread (an inline route): the kept part while it is current,
+ * then the request counters; a rebuild is work for a worker. */
+static int metrics_try(kt_http_req_t *req, void *baton)
+{
+    kt_api_t *api = baton;
+    if (!kt__api_allow(api, req, 0))
+        return KT_HTTP_DONE;
+    uint64_t key[KT__CACHE_KEY];
+    uint64_t last_id = kt_mon_last_event_id(api->mon);
+    kt_snap_t *snap = kt_mon_acquire(api->mon);
+    metrics_key(key, last_id, snap, kt_mon_running(api->mon));
+    kt_snap_release(snap);
+    kt_http_part_t body[2];
+    body[0].data = kt__cache_get(api->metrics_cache, key, kt_http_pool(req), &body[0].len);
+    if (!body[0].data)
+        return KT_HTTP_DEFER;
+    body[1] = http_metrics(api, kt_http_pool(req));
+    kt_http_reply_parts(req, 200, CONTENT_TYPE, body, 2);
+    return KT_HTTP_DONE;
 }
 
 static void metrics_handler(kt_http_req_t *req, void *baton)
 {
     kt_api_t *api = baton;
-    if (!kt__api_allow(api, req, 0))
+    /* Again here: the access check is this handler's own, and another worker
+     * may have rebuilt the page since the loop looked. */
+    if (metrics_try(req, baton) == KT_HTTP_DONE)
         return;
     out_t o = {malloc(65536), 0, 65536};
     if (!o.buf) {
@@ -268,33 +345,33 @@ static void metrics_handler(kt_http_req_t *req, void *baton)
         return;
     }
     o.buf[0] = '\0';
+    uint64_t last_id = kt_mon_last_event_id(api->mon);
+    kt_snap_t *snap = kt_mon_acquire(api->mon);
     kt_mon_health_t *h = apr_palloc(kt_http_pool(req), sizeof *h);
     kt_mon_health(api->mon, h);
-    kt_snap_t *snap = kt_mon_acquire(api->mon);
+    uint64_t key[KT__CACHE_KEY];
+    metrics_key(key, last_id, snap, h->running);
     if (snap) {
-        /* The host's families change once per reading: printed once, kept. */
-        const uint64_t key[KT__CACHE_KEY] = {kt_snap_seq(snap), 0, 0, 0};
-        apr_size_t len;
-        const char *host = kt__cache_get(api->metrics_cache, key, kt_http_pool(req), &len);
-        if (host) {
-            put_raw(&o, host, len);
-        } else {
-            const kt_sample_t *s = kt_snap_sample(snap);
-            cpu_metrics(&o, s);
-            memory_metrics(&o, s);
-            process_metrics(&o, s);
-            fs_metrics(&o, s);
-            net_metrics(&o, s);
-            kt__cache_put(api->metrics_cache, key, o.buf, o.len);
-        }
+        const kt_sample_t *s = kt_snap_sample(snap);
+        cpu_metrics(&o, s);
+        memory_metrics(&o, s);
+        process_metrics(&o, s);
+        fs_metrics(&o, s);
+        net_metrics(&o, s);
     }
-    koto_metrics(&o, api, h, snap);
+    monitor_metrics(&o, h, snap);
     kt_snap_release(snap);
-    kt_http_reply(req, 200, "text/plain; version=0.0.4; charset=utf-8", o.buf, o.len);
+    kt_http_part_t body[2];
+    body[0].len = o.len;
+    body[0].data = kt__cache_put(api->metrics_cache, key, o.buf, o.len, kt_http_pool(req));
+    if (!body[0].data) /* not kept: the request's own copy */
+        body[0].data = apr_pmemdup(kt_http_pool(req), o.buf, o.len);
     free(o.buf);
+    body[1] = http_metrics(api, kt_http_pool(req));
+    kt_http_reply_parts(req, 200, CONTENT_TYPE, body, 2);
 }
 
 void kt__api_metrics_routes(kt_http_t *http, kt_api_t *api)
 {
-    kt_http_route(http, "GET", "/metrics", metrics_handler, api);
+    kt_http_route_inline(http, "GET", "/metrics", metrics_try, metrics_handler, api);
 }

@@ -66,22 +66,61 @@ json_t *kt__api_snapshot_json(kt_api_t *api)
     return j;
 }
 
-static void status_handler(kt_http_req_t *req, void *baton)
+/* The id of the newest event in the log, 0 when it is empty: it moves when
+ * events are logged and when the log is cleared (ids are never reused). */
+static uint64_t newest_event(kt_api_t *api)
+{
+    kt_event_t ev;
+    kt_event_filter_t f = {-1, -1, 0, 1};
+    return kt_mon_events(api->mon, &f, &ev, 1) ? ev.id : 0;
+}
+
+/* What the status body shows changes only with these: a reading (samples),
+ * start and stop, and the log. None goes back to a value it had once the
+ * body moved on, except running, which the rebuild takes from the health
+ * it renders: a body is never kept under a key newer than itself. */
+static void status_key(uint64_t key[KT__CACHE_KEY], uint64_t samples, int running,
+                       uint64_t newest)
+{
+    key[0] = samples;
+    key[1] = (uint64_t)running;
+    key[2] = newest;
+    key[3] = 0;
+}
+
+/* On the loop thread (an inline route): the kept body while it is current;
+ * a rebuild is work for a worker (status_handler). The key is read without
+ * the health summary, whose copy walks the whole event log. */
+static int status_try(kt_http_req_t *req, void *baton)
 {
     kt_api_t *api = baton;
     if (!kt__api_allow(api, req, 0))
+        return KT_HTTP_DONE;
+    uint64_t key[KT__CACHE_KEY];
+    uint64_t newest = newest_event(api);
+    kt_snap_t *snap = kt_mon_acquire(api->mon); /* its seq is the samples count */
+    status_key(key, snap ? kt_snap_seq(snap) : 0, kt_mon_running(api->mon), newest);
+    kt_snap_release(snap);
+    kt_http_part_t body;
+    body.data = kt__cache_get(api->status_cache, key, kt_http_pool(req), &body.len);
+    if (!body.data)
+        return KT_HTTP_DEFER;
+    kt_http_reply_parts(req, 200, "application/json", &body, 1);
+    return KT_HTTP_DONE;
+}
+
+static void status_handler(kt_http_req_t *req, void *baton)
+{
+    kt_api_t *api = baton;
+    /* Again here: the access check is this handler's own, and another worker
+     * may have rebuilt the body since the loop looked. */
+    if (status_try(req, baton) == KT_HTTP_DONE)
         return;
+    uint64_t key[KT__CACHE_KEY];
+    uint64_t newest = newest_event(api); /* before the log is read for the body */
     kt_mon_health_t *h = apr_palloc(kt_http_pool(req), sizeof *h);
     kt_mon_health(api->mon, h);
-    /* Everything the body shows changes only with these. */
-    const uint64_t key[KT__CACHE_KEY] = {h->samples, kt_mon_last_event_id(api->mon),
-                                         (uint64_t)h->running, h->events_logged};
-    apr_size_t len;
-    const char *body = kt__cache_get(api->status_cache, key, kt_http_pool(req), &len);
-    if (body) {
-        kt_http_reply(req, 200, "application/json", body, len);
-        return;
-    }
+    status_key(key, h->samples, h->running, newest);
     kt_event_t *ev = apr_palloc(kt_http_pool(req), sizeof *ev * 5);
     kt_event_filter_t f = {-1, -1, 0, 5};
     unsigned n = kt_mon_events(api->mon, &f, ev, 5);
@@ -94,8 +133,12 @@ static void status_handler(kt_http_req_t *req, void *baton)
         kt_http_reply_error(req, 500, "encoding_failed", "the status could not be encoded");
         return;
     }
-    kt__cache_put(api->status_cache, key, text, strlen(text));
-    kt_http_reply(req, 200, "application/json", text, strlen(text));
+    kt_http_part_t body = {NULL, strlen(text)};
+    body.data = kt__cache_put(api->status_cache, key, text, body.len, kt_http_pool(req));
+    if (body.data) /* the kept copy, shared rather than copied once more */
+        kt_http_reply_parts(req, 200, "application/json", &body, 1);
+    else
+        kt_http_reply(req, 200, "application/json", text, body.len);
     free(text);
 }
 
@@ -207,7 +250,8 @@ void kt__api_monitor_routes(kt_http_t *http, kt_api_t *api)
 {
     kt_http_route(http, "POST", "/api/agent/monitor/start", start_handler, api);
     kt_http_route(http, "POST", "/api/agent/monitor/stop", stop_handler, api);
-    kt_http_route(http, "GET", "/api/agent/monitor/status", status_handler, api);
+    kt_http_route_inline(http, "GET", "/api/agent/monitor/status", status_try, status_handler,
+                         api);
     kt_http_route(http, "GET", "/api/agent/monitor/events", events_handler, api);
     kt_http_route(http, "POST", "/api/agent/monitor/clear", clear_handler, api);
     kt_http_route(http, "GET", "/api/agent/history", history_handler, api);

@@ -3,7 +3,8 @@
  *
  * DESIGN
  *   IDLE --first byte--> HEAD --headers--> BODY --message--> HANDLER
- *   HANDLER --worker done--> WRITING --written, keep-alive--> IDLE
+ *   HANDLER --worker done, or an inline route's try answered--> WRITING
+ *   WRITING --written, keep-alive--> IDLE
  *   any refusal (4xx/5xx) --> WRITING, close after: the loop half-closes and
  *   lingers (LINGER) so the client reads the answer before the close.
  * HEAD..BODY live in parse.c (the parser moves the state); this file makes
@@ -84,9 +85,14 @@ void kt__http_conn_begin(kt__conn_t *c, apr_time_t now)
 void kt__http_conn_ready(kt__conn_t *c)
 {
     kt_http_req_t *req = c->req;
-    c->out = req->resp;
-    c->out_len = req->resp_len;
-    c->out_off = 0;
+    c->out[0].iov_base = req->resp;
+    c->out[0].iov_len = req->resp_len;
+    for (unsigned i = 0; i < req->nparts; i++) {
+        c->out[1 + i].iov_base = (void *)req->parts[i].data;
+        c->out[1 + i].iov_len = req->parts[i].len;
+    }
+    c->nout = 1 + (int)req->nparts;
+    c->out_idx = 0;
     c->close_after = req->close_after;
     c->state = KT__CONN_WRITING;
     c->deadline = 0; /* the writer starts the write clock */
@@ -99,6 +105,7 @@ void kt__http_conn_fail(kt__conn_t *c, int status, const char *code, const char 
     req->keep_alive = 0;
     req->close_after = 1;
     req->replied = 0;
+    req->nparts = 0;
     req->resp_headers->nelts = 0;
     kt__http_respond_error(req, status, code, message);
     kt__http_conn_ready(c);
@@ -125,6 +132,27 @@ int kt__http_conn_route(kt__conn_t *c)
     return 0;
 }
 
+int kt__http_conn_try(kt__conn_t *c)
+{
+    kt_http_req_t *req = c->req;
+    if (!req->route->try_fn)
+        return 0;
+    int rc = req->route->try_fn(req, req->route->baton);
+    if (req->stream)
+        return 1;
+    if (!req->replied && rc == KT_HTTP_DEFER) {
+        req->resp_headers->nelts = 0; /* the handler starts from a clean answer */
+        return 0;
+    }
+    if (!req->replied) {
+        kt_log(KT_LOG_WARN, "http: the inline handler for %s %s returned without replying",
+               req->method, req->path);
+        kt__http_respond_error(req, 500, "internal_error", "the handler did not reply");
+    }
+    kt__http_conn_ready(c);
+    return 1;
+}
+
 void kt__http_conn_run(kt__conn_t *c)
 {
     kt_http_req_t *req = c->req;
@@ -143,8 +171,7 @@ void kt__http_conn_next(kt__conn_t *c, apr_time_t now)
 {
     apr_pool_clear(c->rpool);
     c->req = NULL;
-    c->out = NULL;
-    c->out_len = c->out_off = 0;
+    c->nout = c->out_idx = 0;
     c->close_after = 0;
     c->state = KT__CONN_IDLE;
     c->deadline = now + apr_time_from_msec(c->s->conf.idle_timeout_ms);

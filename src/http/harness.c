@@ -3,7 +3,8 @@
  *
  * The same parser, limits, router, handlers and response builder as the
  * loop, in the same order; only the I/O differs: input comes from the
- * buffer chunk bytes at a time, handlers run inline, output is appended to
+ * buffer chunk bytes at a time, handlers run inline (an inline route's try
+ * function first, then its handler if it defers), output is appended to
  * a buffer, and the end of the buffer is the client closing its side. Used
  * by the libFuzzer target (tests/fuzz/fuzz_http.c) and by unit tests.
  *
@@ -73,7 +74,8 @@ apr_status_t kt__http_feed(kt_http_t *s, const char *data, apr_size_t len, apr_s
             if (r == KT__FEED_MORE)
                 continue;
             if (r == KT__FEED_REQUEST && kt__http_conn_route(c)) {
-                kt__http_conn_run(c);
+                if (!kt__http_conn_try(c))
+                    kt__http_conn_run(c);
                 if (c->req->stream) {
                     kt__http_stream_attach(c);
                     kt__http_stream_take_all(c->stream, out, out_len, pool);
@@ -82,7 +84,8 @@ apr_status_t kt__http_feed(kt_http_t *s, const char *data, apr_size_t len, apr_s
                 }
             }
         }
-        append(out, out_len, c->out, c->out_len, pool);
+        for (int i = 0; i < c->nout; i++)
+            append(out, out_len, c->out[i].iov_base, c->out[i].iov_len, pool);
         if (c->close_after)
             break;
         kt__http_conn_next(c, now);

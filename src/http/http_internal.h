@@ -12,7 +12,8 @@
  *   done_mutex, which order every access. While a worker holds it, the loop
  *   touches only its own fields (in_worker, the input buffer for pipelined
  *   bytes, peer_eof, dead, the poll registration), never the pools, state,
- *   request, output or deadline.
+ *   request, output or deadline. An inline route's try function runs on the
+ *   loop while it owns the connection: nothing is handed over.
  * - kt_http_stream_t: refcounted, its own mutex; see stream.c.
  */
 #ifndef KT_HTTP_INTERNAL_H
@@ -20,6 +21,9 @@
 
 #include "kt_http.h"
 #include "kt_base.h"
+
+#define APR_WANT_IOVEC /* struct iovec, also where the system has none */
+#include <apr_want.h>
 
 #include <apr_atomic.h>
 #include <apr_cstr.h>
@@ -53,6 +57,7 @@ typedef struct {
     const char *path;   /* exact path, or the prefix "/api/x/" of a prefix route */
     apr_size_t path_len;
     int prefix;
+    kt_http_try_fn try_fn; /* NULL, or run on the loop first (an inline route) */
     kt_http_handler_fn fn;
     void *baton;
 } kt__route_t;
@@ -148,9 +153,11 @@ struct kt__conn_t {
 
     kt_http_req_t *req; /* the current request, in rpool */
 
-    /* Output: the response being written. */
-    const char *out;
-    apr_size_t out_len, out_off;
+    /* Output: the response being written, as pieces for one writev (the
+     * head, then body parts); out[out_idx, nout) is what is left, its first
+     * piece advanced past the bytes already sent. */
+    struct iovec out[1 + KT_HTTP_MAX_PARTS];
+    int nout, out_idx;
     int close_after, peer_eof, dead, rejected;
     int in_worker;  /* loop-owned: the request is with the workers */
     int want_write; /* loop-owned: a stream is blocked on the socket */
@@ -178,8 +185,10 @@ struct kt_http_req_t {
     const kt__route_t *route;
     apr_array_header_t *resp_headers; /* kt__kv_t set by the handler */
     int replied, status, close_after;
-    char *resp;
+    char *resp; /* the head, and the body when it was copied */
     apr_size_t resp_len;
+    kt_http_part_t parts[KT_HTTP_MAX_PARTS]; /* body pieces not copied */
+    unsigned nparts;
     kt_http_stream_t *stream;
 };
 
@@ -200,7 +209,7 @@ char *kt__http_pct_decode(const char *src, apr_size_t len, int plus_space, int s
 /* ---- router.c ------------------------------------------------------------ */
 
 apr_status_t kt__http_route_add(kt_http_t *s, const char *method, const char *path,
-                                kt_http_handler_fn fn, void *baton);
+                                kt_http_try_fn try_fn, kt_http_handler_fn fn, void *baton);
 /* 200: *route and *tail set; 404; 405: *allow set ("GET, HEAD"), in pool. */
 int kt__http_route_find(kt_http_t *s, const char *method, const char *path,
                         const kt__route_t **route, const char **tail, const char **allow,
@@ -208,9 +217,13 @@ int kt__http_route_find(kt_http_t *s, const char *method, const char *path,
 
 /* ---- reply.c ------------------------------------------------------------- */
 
-/* Builds req->resp. Any thread that owns the request. */
+/* Builds req->resp (head and a copy of the body). Any thread that owns the
+ * request. */
 void kt__http_respond(kt_http_req_t *req, int status, const char *content_type,
                       const char *body, apr_size_t len);
+/* Builds req->resp (the head) and req->parts (the body, not copied). */
+void kt__http_respond_parts(kt_http_req_t *req, int status, const char *content_type,
+                            const kt_http_part_t *parts, unsigned n);
 void kt__http_respond_error(kt_http_req_t *req, int status, const char *code,
                             const char *message);
 /* "Date: ...\r\n" style value for now (or s->fixed_date). */
@@ -227,6 +240,10 @@ void kt__http_conn_begin(kt__conn_t *c, apr_time_t now);
 void kt__http_conn_fail(kt__conn_t *c, int status, const char *code, const char *message);
 /* After REQUEST: 1 if a handler must run; 0 if the response is built. */
 int kt__http_conn_route(kt__conn_t *c);
+/* After route, on the loop's thread: runs an inline route's try function.
+ * 1: answered (WRITING) or a stream was opened (req->stream; attach it);
+ * 0: the handler must run (on a worker). */
+int kt__http_conn_try(kt__conn_t *c);
 /* Runs the route's handler and makes sure a response or stream results. */
 void kt__http_conn_run(kt__conn_t *c);
 /* The request's response becomes the connection's output (state WRITING). */

@@ -10,6 +10,12 @@
  * keep-alive and may pipeline: requests on one connection are answered in
  * order, one at a time.
  *
+ * Inline routes (kt_http_route_inline) are for answers that are usually
+ * ready, such as a body kept until its data changes: the loop first runs the
+ * route's try function itself, which answers or defers to the worker pool.
+ * For such answers the hand-off (a wakeup, two context switches, a lock
+ * each way) costs more than the answer.
+ *
  * Memory: each connection has its own pool (recycled), each request a
  * subpool cleared after its response. A handler allocates from
  * kt_http_pool(req) and keeps nothing from it after returning.
@@ -23,8 +29,8 @@
  * Limits answer 400, 404, 405 (with Allow), 408, 411, 413, 414, 431, 503.
  *
  * Thread-safety: kt_http_route() before kt_http_start() only. Request
- * functions are for the handler's thread while it runs. Stream functions
- * are safe from any thread.
+ * functions are for the thread running the handler (or try function) while
+ * it runs. Stream functions are safe from any thread.
  */
 #ifndef KT_HTTP_H
 #define KT_HTTP_H
@@ -65,6 +71,22 @@ apr_status_t kt_http_create(kt_http_t **out, const kt_http_conf_t *conf, apr_poo
 apr_status_t kt_http_route(kt_http_t *s, const char *method, const char *path,
                            kt_http_handler_fn fn, void *baton);
 
+/* What a try function did: answered (or opened a stream), or left the
+ * request untouched for the route's handler on a worker. */
+enum { KT_HTTP_DONE = 0, KT_HTTP_DEFER = 1 };
+
+/* Runs on the loop thread, which serves every connection: it must not block
+ * or take long (no I/O, no lock held by others for long, no rendering of a
+ * large body). Same request functions as a handler. */
+typedef int (*kt_http_try_fn)(kt_http_req_t *req, void *baton);
+
+/* Like kt_http_route, but try_fn runs first, on the loop thread; when it
+ * returns KT_HTTP_DEFER without answering, fn runs on a worker as for any
+ * route (so fn must be a complete handler: checks included). Headers set by
+ * a try function that defers are dropped. */
+apr_status_t kt_http_route_inline(kt_http_t *s, const char *method, const char *path,
+                                  kt_http_try_fn try_fn, kt_http_handler_fn fn, void *baton);
+
 /* Binds, listens and starts the loop and the workers. */
 apr_status_t kt_http_start(kt_http_t *s);
 /* The bound address, "127.0.0.1:43567" or "[::1]:5000" (valid after start). */
@@ -98,6 +120,19 @@ int kt_http_remote_is_loopback(kt_http_req_t *req);
 void kt_http_set_header(kt_http_req_t *req, const char *name, const char *value);
 void kt_http_reply(kt_http_req_t *req, int status, const char *content_type, const char *body,
                    apr_size_t len);
+/* A piece of a body that is not copied (kt_http_reply_parts). */
+typedef struct {
+    const char *data;
+    apr_size_t len;
+} kt_http_part_t;
+#define KT_HTTP_MAX_PARTS 4
+/* Like kt_http_reply with the body in up to KT_HTTP_MAX_PARTS pieces, sent
+ * as they are (one writev with the head): each must stay valid and unchanged
+ * until the request is done, i.e. live in kt_http_pool(req) or be released
+ * by a cleanup registered on it. For large bodies kept anyway (a cached
+ * page), which would otherwise be copied for every answer. */
+void kt_http_reply_parts(kt_http_req_t *req, int status, const char *content_type,
+                         const kt_http_part_t *parts, unsigned n);
 /* Serialises and takes ownership of j (decref'd). */
 void kt_http_reply_json(kt_http_req_t *req, int status, json_t *j);
 /* {"error": {"code": code, "message": printf(fmt, ...)}} */

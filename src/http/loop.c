@@ -12,7 +12,10 @@
  *
  * Fairness (slowloris): a connection is read at most once per turn, and a
  * head's deadline is fixed at its first byte (header_timeout_ms), so
- * trickling bytes neither starves others nor buys time.
+ * trickling bytes neither starves others nor buys time. Inline routes are
+ * answered on this thread as their requests are parsed, so what one
+ * connection gets per turn is bounded by one read (KT__HTTP_IN_CAP bytes of
+ * pipelined requests) and by its socket's send buffer.
  *
  * Other threads reach the loop only through kt__http_wake (the pollset's
  * wakeup pipe, at most one byte pending), the done list and the poke stack.
@@ -148,17 +151,33 @@ static void free_zombies(kt_http_t *s)
 
 /* ---- Private: I/O -------------------------------------------------------- */
 
+/* Drops n sent bytes from the front of the output pieces. */
+static void advance(kt__conn_t *c, apr_size_t n)
+{
+    while (c->out_idx < c->nout) {
+        struct iovec *v = &c->out[c->out_idx];
+        if (n < v->iov_len) {
+            v->iov_base = (char *)v->iov_base + n;
+            v->iov_len -= n;
+            return;
+        }
+        n -= v->iov_len;
+        c->out_idx++;
+    }
+}
+
 /* 1: blocked, 0: all written, -1: the client is gone. */
 static int write_out(kt__conn_t *c, apr_time_t now)
 {
     apr_interval_time_t wt = ms(c->s->conf.write_timeout_ms);
     if (!c->deadline)
         c->deadline = now + wt;
-    while (c->out_off < c->out_len) {
-        apr_size_t n = c->out_len - c->out_off;
-        apr_status_t rv = apr_socket_send(c->sock, c->out + c->out_off, &n);
+    while (c->out_idx < c->nout) {
+        apr_size_t n = 0;
+        apr_status_t rv =
+            apr_socket_sendv(c->sock, c->out + c->out_idx, c->nout - c->out_idx, &n);
         if (n) {
-            c->out_off += n;
+            advance(c, n);
             c->deadline = now + wt;
         }
         if (APR_STATUS_IS_EAGAIN(rv))
@@ -213,6 +232,13 @@ static void dispatch(kt__conn_t *c)
     kt_http_t *s = c->s;
     if (!kt__http_conn_route(c))
         return; /* answered here: 404, 405 */
+    /* An inline route's try function answers here, in order like any
+     * other: the parser stays paused until this answer is written. */
+    if (kt__http_conn_try(c)) {
+        if (c->req->stream)
+            kt__http_stream_attach(c);
+        return;
+    }
     c->in_worker = 1;
     set_events(c, wanted(c));
     if (kt__http_workers_submit(s->workers, c) == APR_SUCCESS)
@@ -261,7 +287,7 @@ static int read_step(kt__conn_t *c, apr_time_t now)
         if (c->in_worker)
             return -1;
     }
-    return 1; /* answered here (refusal, 404/405, 503): now WRITING */
+    return 1; /* answered here (refusal, 404/405, inline, 503): WRITING or STREAM */
 }
 
 /* Runs c's state machine until it waits on the socket, a worker or a timer. */

@@ -3,7 +3,9 @@
  *
  * A response is built whole into the request pool (head and body in one
  * buffer) by whichever thread owns the request: the worker running the
- * handler, or the loop for refusals. The loop only writes it.
+ * handler, or the loop for refusals and inline routes. The loop only writes
+ * it. kt_http_reply_parts leaves the body where the handler keeps it (a
+ * cached page) and the loop sends head and pieces with one writev.
  *
  * Every response carries Content-Type, Content-Length (not 1xx/204/304),
  * Date, Connection, X-Content-Type-Options: nosniff and Cache-Control:
@@ -80,6 +82,89 @@ static int already_answered(kt_http_req_t *req)
     return 0;
 }
 
+/* The decimal digits of v, at the end of buf (no NUL); returns their count. */
+static apr_size_t digits(char buf[24], apr_uint64_t v)
+{
+    char *p = buf + 24;
+    do
+        *--p = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    return (apr_size_t)(buf + 24 - p);
+}
+
+/* The head is gathered as pieces and joined in one allocation
+ * (apr_pstrcatv), with the body copied behind it when copy is set: the
+ * loop may build several of these per turn, so no printf and no
+ * re-copying of a growing string. */
+static void respond(kt_http_req_t *req, int status, const char *content_type,
+                    const kt_http_part_t *parts, unsigned n, int copy)
+{
+    kt_http_t *s = req->s;
+    apr_pool_t *pool = req->pool;
+    if (status < 200 || status > 599) /* interim answers are not the handler's */
+        status = 500;
+    if (n > KT_HTTP_MAX_PARTS)
+        n = KT_HTTP_MAX_PARTS;
+    apr_size_t len = 0;
+    for (unsigned i = 0; i < n; i++)
+        len += parts[i].data ? parts[i].len : 0;
+    int close = req->close_after || !req->keep_alive || apr_atomic_read32(&s->stopping);
+    int bodiless = status == 204 || status == 304;
+    int send_body = !bodiless && !req->is_head && len;
+    char date[APR_RFC822_DATE_LEN], code[24], clen[24];
+    kt__http_date(s, date);
+
+    const kt__kv_t *h = (const kt__kv_t *)req->resp_headers->elts;
+    int nh = req->resp_headers->nelts;
+    struct iovec *v = apr_palloc(pool, sizeof *v * (20 + 4 * (apr_size_t)nh + n));
+    int k = 0;
+#define PIECE(str, l) (v[k].iov_base = (void *)(str), v[k].iov_len = (l), k++)
+#define STR(str) PIECE(str, strlen(str))
+    STR("HTTP/1.1 ");
+    apr_size_t n_code = digits(code, (apr_uint64_t)status);
+    PIECE(code + 24 - n_code, n_code);
+    STR(" ");
+    STR(reason(status));
+    STR("\r\n");
+    if (!bodiless) {
+        STR("Content-Type: ");
+        STR(content_type ? content_type : "text/plain; charset=utf-8");
+        STR("\r\nContent-Length: ");
+        apr_size_t n_len = digits(clen, len);
+        PIECE(clen + 24 - n_len, n_len);
+        STR("\r\n");
+    }
+    STR("Date: ");
+    STR(date);
+    STR(close ? "\r\nConnection: close\r\n" : "\r\nConnection: keep-alive\r\n");
+    if (!has_header(req, "X-Content-Type-Options"))
+        STR("X-Content-Type-Options: nosniff\r\n");
+    if (!has_header(req, "Cache-Control"))
+        STR("Cache-Control: no-store\r\n");
+    for (int i = 0; i < nh; i++) {
+        STR(h[i].name);
+        STR(": ");
+        STR(h[i].value);
+        STR("\r\n");
+    }
+    STR("\r\n");
+    req->nparts = 0;
+    for (unsigned i = 0; send_body && i < n; i++) {
+        if (!parts[i].data || !parts[i].len)
+            continue;
+        if (copy)
+            PIECE(parts[i].data, parts[i].len);
+        else
+            req->parts[req->nparts++] = parts[i];
+    }
+#undef STR
+#undef PIECE
+    req->resp = apr_pstrcatv(pool, v, (apr_size_t)k, &req->resp_len);
+    req->status = status;
+    req->close_after = close;
+    req->replied = 1;
+}
+
 /* ---- Internal ---------------------------------------------------------- */
 
 void kt__http_date(kt_http_t *s, char buf[APR_RFC822_DATE_LEN])
@@ -90,43 +175,14 @@ void kt__http_date(kt_http_t *s, char buf[APR_RFC822_DATE_LEN])
 void kt__http_respond(kt_http_req_t *req, int status, const char *content_type,
                       const char *body, apr_size_t len)
 {
-    kt_http_t *s = req->s;
-    apr_pool_t *pool = req->pool;
-    if (status < 200 || status > 599) /* interim answers are not the handler's */
-        status = 500;
-    if (!body)
-        len = 0;
-    int close = req->close_after || !req->keep_alive || apr_atomic_read32(&s->stopping);
-    int bodiless = status == 204 || status == 304;
-    char date[APR_RFC822_DATE_LEN];
-    kt__http_date(s, date);
+    kt_http_part_t part = {body, body ? len : 0};
+    respond(req, status, content_type, &part, 1, 1);
+}
 
-    char *head = apr_psprintf(pool, "HTTP/1.1 %d %s\r\n", status, reason(status));
-    if (!bodiless)
-        head = apr_psprintf(pool, "%sContent-Type: %s\r\nContent-Length: %" APR_SIZE_T_FMT "\r\n",
-                            head, content_type ? content_type : "text/plain; charset=utf-8",
-                            len);
-    head = apr_pstrcat(pool, head, "Date: ", date, "\r\nConnection: ",
-                       close ? "close" : "keep-alive", "\r\n", NULL);
-    if (!has_header(req, "X-Content-Type-Options"))
-        head = apr_pstrcat(pool, head, "X-Content-Type-Options: nosniff\r\n", NULL);
-    if (!has_header(req, "Cache-Control"))
-        head = apr_pstrcat(pool, head, "Cache-Control: no-store\r\n", NULL);
-    const kt__kv_t *h = (const kt__kv_t *)req->resp_headers->elts;
-    for (int i = 0; i < req->resp_headers->nelts; i++)
-        head = apr_pstrcat(pool, head, h[i].name, ": ", h[i].value, "\r\n", NULL);
-    head = apr_pstrcat(pool, head, "\r\n", NULL);
-
-    apr_size_t head_len = strlen(head);
-    apr_size_t body_len = (bodiless || req->is_head) ? 0 : len;
-    req->resp = apr_palloc(pool, head_len + body_len + 1);
-    memcpy(req->resp, head, head_len);
-    if (body_len)
-        memcpy(req->resp + head_len, body, body_len);
-    req->resp_len = head_len + body_len;
-    req->status = status;
-    req->close_after = close;
-    req->replied = 1;
+void kt__http_respond_parts(kt_http_req_t *req, int status, const char *content_type,
+                            const kt_http_part_t *parts, unsigned n)
+{
+    respond(req, status, content_type, parts, n, 0);
 }
 
 void kt__http_respond_error(kt_http_req_t *req, int status, const char *code,
@@ -170,6 +226,18 @@ void kt_http_reply(kt_http_req_t *req, int status, const char *content_type, con
     if (already_answered(req))
         return;
     kt__http_respond(req, status, content_type, body, len);
+}
+
+void kt_http_reply_parts(kt_http_req_t *req, int status, const char *content_type,
+                         const kt_http_part_t *parts, unsigned n)
+{
+    if (already_answered(req))
+        return;
+    if (n > KT_HTTP_MAX_PARTS) {
+        kt__http_respond_error(req, 500, "internal_error", "response in too many parts");
+        return;
+    }
+    kt__http_respond_parts(req, status, content_type, parts, n);
 }
 
 void kt_http_reply_json(kt_http_req_t *req, int status, json_t *j)

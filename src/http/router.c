@@ -60,7 +60,7 @@ static int allow_has(const char *allow, const char *method)
 /* ---- Internal ---------------------------------------------------------- */
 
 apr_status_t kt__http_route_add(kt_http_t *s, const char *method, const char *path,
-                                kt_http_handler_fn fn, void *baton)
+                                kt_http_try_fn try_fn, kt_http_handler_fn fn, void *baton)
 {
     if (!method || !path || !fn || !is_token(method) || path[0] != '/')
         return APR_EINVAL;
@@ -72,6 +72,7 @@ apr_status_t kt__http_route_add(kt_http_t *s, const char *method, const char *pa
     r->prefix = len >= 2 && strcmp(path + len - 2, "/*") == 0;
     r->path_len = r->prefix ? len - 1 : len; /* keep the '/' before '*' */
     r->path = apr_pstrmemdup(s->pool, path, r->path_len);
+    r->try_fn = try_fn;
     r->fn = fn;
     r->baton = baton;
     return APR_SUCCESS;

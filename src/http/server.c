@@ -174,7 +174,15 @@ apr_status_t kt_http_create(kt_http_t **out, const kt_http_conf_t *conf, apr_poo
 apr_status_t kt_http_route(kt_http_t *s, const char *method, const char *path,
                            kt_http_handler_fn fn, void *baton)
 {
-    return kt__http_route_add(s, method, path, fn, baton);
+    return kt__http_route_add(s, method, path, NULL, fn, baton);
+}
+
+apr_status_t kt_http_route_inline(kt_http_t *s, const char *method, const char *path,
+                                  kt_http_try_fn try_fn, kt_http_handler_fn fn, void *baton)
+{
+    if (!try_fn)
+        return APR_EINVAL;
+    return kt__http_route_add(s, method, path, try_fn, fn, baton);
 }
 
 apr_status_t kt_http_start(kt_http_t *s)

@@ -64,6 +64,19 @@ static void h_events(kt_http_req_t *req, void *baton)
     kt_http_stream_release(st);
 }
 
+/* An inline route: answered by the try function from parts it does not
+ * copy, or left to the handler (?defer), whose answer must be the same
+ * however the bytes were cut. */
+static int t_kept(kt_http_req_t *req, void *baton)
+{
+    kt_http_set_header(req, "X-Try", "1"); /* dropped when it defers */
+    if (kt_http_query(req, "defer"))
+        return KT_HTTP_DEFER;
+    static const kt_http_part_t parts[] = {{"kept ", 5}, {"body\n", 5}};
+    kt_http_reply_parts(req, 200, "text/plain", parts, 2);
+    return KT_HTTP_DONE;
+}
+
 static void fini(void)
 {
     apr_pool_destroy(root); /* the server with it */
@@ -92,6 +105,7 @@ static void init(void)
     kt_http_route(server, "DELETE", "/files/*", h_error, NULL);
     kt_http_route(server, "GET", "/error", h_error, NULL);
     kt_http_route(server, "GET", "/events", h_events, NULL);
+    kt_http_route_inline(server, "GET", "/kept", t_kept, h_hello, NULL);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -103,7 +103,9 @@ static const http_parser_settings settings = {
     .on_message_complete = on_complete,
 };
 
-tc_conn_t *tc_open(const char *address)
+tc_conn_t *tc_open(const char *address) { return tc_open_rcvbuf(address, 0); }
+
+tc_conn_t *tc_open_rcvbuf(const char *address, int rcvbuf)
 {
     char host[64];
     int port;
@@ -145,6 +147,8 @@ tc_conn_t *tc_open(const char *address)
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (rcvbuf > 0) /* before connect: the window offered in the handshake */
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
     if (connect(fd, (struct sockaddr *)&ss, slen) != 0) {
         close(fd);
         return NULL;

@@ -28,6 +28,9 @@ typedef struct {
 
 /* Connects to "127.0.0.1:port" or "[::1]:port"; NULL on failure. */
 tc_conn_t *tc_open(const char *address);
+/* The same with SO_RCVBUF set to rcvbuf bytes (0: the system's default):
+ * a small window makes the server's writes come back short. */
+tc_conn_t *tc_open_rcvbuf(const char *address, int rcvbuf);
 void tc_close(tc_conn_t *c);
 /* Sends everything (MSG_NOSIGNAL); 0 or -1. */
 int tc_send(tc_conn_t *c, const char *data, size_t len);

@@ -103,6 +103,80 @@ static void h_events(kt_http_req_t *req, void *baton)
     publish_stream(kt_http_stream_open(req, "text/event-stream", on_close, NULL));
 }
 
+/* ---- inline routes: a try function on the loop, the handler on a worker ---- */
+
+static pthread_mutex_t seen_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_t try_thread, handler_thread; /* the last to run each, under seen_mu */
+static volatile apr_uint32_t tries;
+
+static void seen(pthread_t *who)
+{
+    pthread_mutex_lock(&seen_mu);
+    *who = pthread_self();
+    pthread_mutex_unlock(&seen_mu);
+}
+
+/* "cached" from two parts that are not copied; ?defer=1 leaves it to the
+ * handler, and the header set before deferring must not survive. */
+static int t_cached(kt_http_req_t *req, void *baton)
+{
+    apr_atomic_inc32(&tries);
+    seen(&try_thread);
+    kt_http_set_header(req, "X-From-Try", "1");
+    if (kt_http_query(req, "defer"))
+        return KT_HTTP_DEFER;
+    static const kt_http_part_t parts[] = {{"cach", 4}, {"ed", 2}};
+    kt_http_reply_parts(req, 200, "text/plain", parts, 2);
+    return KT_HTTP_DONE;
+}
+
+static void h_cached(kt_http_req_t *req, void *baton)
+{
+    seen(&handler_thread);
+    kt_http_reply(req, 200, "text/plain", "rendered", 8);
+}
+
+/* Refuses on the loop without X-Key: yes, as the API's access check does. */
+static int t_guarded(kt_http_req_t *req, void *baton)
+{
+    const char *key = kt_http_header(req, "X-Key");
+    if (!key || strcmp(key, "yes") != 0) {
+        kt_http_reply_error(req, 401, "unauthorized", "no key");
+        return KT_HTTP_DONE;
+    }
+    return KT_HTTP_DEFER;
+}
+
+static void h_guarded(kt_http_req_t *req, void *baton)
+{
+    kt_http_reply(req, 200, "text/plain", "guarded", 7);
+}
+
+static int t_noreply(kt_http_req_t *req, void *baton) { return KT_HTTP_DONE; }
+
+/* Three large parts, sent as they are: more than a socket buffer takes at
+ * once, so the writer resumes in the middle of a part. */
+#define BIG_PART (600 * 1024)
+static char big_parts[3][BIG_PART];
+
+static void fill_big(void)
+{
+    apr_uint32_t x = 12345; /* no period: a misplaced byte shows */
+    for (int i = 0; i < 3; i++)
+        for (size_t j = 0; j < BIG_PART; j++) {
+            x = x * 1103515245u + 12345u;
+            big_parts[i][j] = (char)('a' + (x >> 16) % 26);
+        }
+}
+
+static int t_big(kt_http_req_t *req, void *baton)
+{
+    const kt_http_part_t parts[] = {
+        {big_parts[0], BIG_PART}, {big_parts[1], BIG_PART}, {big_parts[2], BIG_PART}};
+    kt_http_reply_parts(req, 200, "application/octet-stream", parts, 3);
+    return KT_HTTP_DONE;
+}
+
 static void add_routes(kt_http_t *s)
 {
     assert_int_equal(kt_http_route(s, "GET", "/hello", h_hello, NULL), APR_SUCCESS);
@@ -115,6 +189,14 @@ static void add_routes(kt_http_t *s)
     assert_int_equal(kt_http_route(s, "GET", "/noreply", h_noreply, NULL), APR_SUCCESS);
     assert_int_equal(kt_http_route(s, "GET", "/remote", h_remote, NULL), APR_SUCCESS);
     assert_int_equal(kt_http_route(s, "GET", "/events", h_events, NULL), APR_SUCCESS);
+    assert_int_equal(kt_http_route_inline(s, "GET", "/cached", t_cached, h_cached, NULL),
+                     APR_SUCCESS);
+    assert_int_equal(kt_http_route_inline(s, "GET", "/guarded", t_guarded, h_guarded, NULL),
+                     APR_SUCCESS);
+    assert_int_equal(kt_http_route_inline(s, "GET", "/noreply-inline", t_noreply, h_hello, NULL),
+                     APR_SUCCESS);
+    assert_int_equal(kt_http_route_inline(s, "GET", "/big", t_big, h_hello, NULL), APR_SUCCESS);
+    assert_int_equal(kt_http_route_inline(s, "GET", "/x", NULL, h_hello, NULL), APR_EINVAL);
     assert_int_equal(kt_http_route(s, "get", "/x", h_hello, NULL), APR_EINVAL);
     assert_int_equal(kt_http_route(s, "GET", "x", h_hello, NULL), APR_EINVAL);
 }
@@ -385,6 +467,118 @@ static void test_expect_continue(void **state)
     assert_int_equal(r.status, 200);
     assert_string_equal(r.body, "12345");
     tc_resp_free(&r);
+    tc_close(c);
+    srv_stop(&v);
+}
+
+/* ---- inline routes ------------------------------------------------------------- */
+
+static void test_inline(void **state)
+{
+    srv_t v;
+    tc_resp_t r;
+    srv_start(&v, NULL);
+    get(&v, "GET /cached HTTP/1.1\r\nHost: t\r\n\r\n", &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "cached");
+    assert_string_equal(tc_header(&r, "Content-Length"), "6");
+    assert_string_equal(tc_header(&r, "X-From-Try"), "1");
+    tc_resp_free(&r);
+
+    /* Deferred: the handler answers, on another thread, without the try's header. */
+    get(&v, "GET /cached?defer=1 HTTP/1.1\r\nHost: t\r\n\r\n", &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "rendered");
+    assert_null(tc_header(&r, "X-From-Try"));
+    tc_resp_free(&r);
+    pthread_mutex_lock(&seen_mu);
+    assert_false(pthread_equal(try_thread, handler_thread));
+    pthread_mutex_unlock(&seen_mu);
+
+    tc_conn_t *c = tc_open(v.addr);
+    assert_int_equal(tc_send_str(c, "HEAD /cached HTTP/1.1\r\nHost: t\r\n\r\n"), 0);
+    assert_int_equal(tc_read(c, &r, 1), 0);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(tc_header(&r, "Content-Length"), "6");
+    tc_resp_free(&r);
+    assert_int_equal(tc_send_str(c, "GET /noreply-inline HTTP/1.1\r\nHost: t\r\n\r\n"), 0);
+    assert_int_equal(tc_read(c, &r, 0), 0);
+    assert_int_equal(r.status, 500);
+    assert_json_error(&r, "internal_error");
+    tc_resp_free(&r);
+    tc_close(c);
+
+    kt_http_stats_t st;
+    kt_http_stats(v.s, &st);
+    assert_int_equal(st.requests, 4);
+    assert_int_equal(st.by_class[2], 3);
+    assert_int_equal(st.by_class[5], 1);
+    srv_stop(&v);
+}
+
+/* Answers from the loop keep their place among pipelined requests: one
+ * that a worker is still sleeping on is answered first, and a refusal by a
+ * try function neither jumps the queue nor lets the request through. */
+static void test_inline_pipelining(void **state)
+{
+    static const char *const want[][2] = {
+        {"200", "first"},   {"200", "cached"}, {"401", NULL},
+        {"200", "rendered"}, {"200", "guarded"}, {"401", NULL},
+        {"200", "hello, world\n"}, {"200", "cached"},
+    };
+    srv_t v;
+    tc_resp_t r;
+    srv_start(&v, NULL);
+    apr_atomic_set32(&tries, 0);
+    tc_conn_t *c = tc_open(v.addr);
+    assert_int_equal(tc_send_str(c, "GET /first HTTP/1.1\r\nHost: t\r\n\r\n"
+                                    "GET /cached HTTP/1.1\r\nHost: t\r\n\r\n"
+                                    "GET /guarded HTTP/1.1\r\nHost: t\r\n\r\n"
+                                    "GET /cached?defer=1 HTTP/1.1\r\nHost: t\r\n\r\n"
+                                    "GET /guarded HTTP/1.1\r\nHost: t\r\nX-Key: yes\r\n\r\n"
+                                    "GET /guarded HTTP/1.1\r\nHost: t\r\nX-Key: no\r\n\r\n"
+                                    "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n"
+                                    "GET /cached HTTP/1.1\r\nHost: t\r\n\r\n"),
+                     0);
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        assert_int_equal(tc_read(c, &r, 0), 0);
+        char status[16];
+        snprintf(status, sizeof status, "%d", r.status);
+        assert_string_equal(status, want[i][0]);
+        if (want[i][1])
+            assert_string_equal(r.body, want[i][1]);
+        else
+            assert_json_error(&r, "unauthorized");
+        assert_string_equal(tc_header(&r, "Connection"), "keep-alive");
+        tc_resp_free(&r);
+    }
+    assert_int_equal(apr_atomic_read32(&tries), 3);
+    tc_close(c);
+    srv_stop(&v);
+}
+
+static void test_inline_big_parts(void **state)
+{
+    srv_t v;
+    tc_resp_t r;
+    srv_start(&v, NULL);
+    /* A small window: the writes come back short, so the parts go out in
+     * many pieces, resuming in the middle of one. Twice on one connection:
+     * the second answer starts clean after the first. */
+    tc_conn_t *c = tc_open_rcvbuf(v.addr, 16384);
+    assert_non_null(c);
+    assert_int_equal(tc_send_str(c, "GET /big HTTP/1.1\r\nHost: t\r\n\r\n"
+                                    "GET /big HTTP/1.1\r\nHost: t\r\n\r\n"),
+                     0);
+    for (int k = 0; k < 2; k++) {
+        sleep_ms(100); /* let the server fill the socket and wait for room */
+        assert_int_equal(tc_read(c, &r, 0), 0);
+        assert_int_equal(r.status, 200);
+        assert_int_equal(r.body_len, 3 * BIG_PART);
+        for (int i = 0; i < 3; i++)
+            assert_memory_equal(r.body + (size_t)i * BIG_PART, big_parts[i], BIG_PART);
+        tc_resp_free(&r);
+    }
     tc_close(c);
     srv_stop(&v);
 }
@@ -923,6 +1117,8 @@ static void test_harness(void **state)
     static const char in[] = "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n"
                              "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
                              "3\r\nabc\r\n0\r\n\r\n"
+                             "GET /cached HTTP/1.1\r\nHost: t\r\n\r\n"
+                             "GET /cached?defer=1 HTTP/1.1\r\nHost: t\r\n\r\n"
                              "GET /nope HTTP/1.1\r\nHost: t\r\n\r\n"
                              "GET /hello HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n"
                              "Content-Length: 1\r\n\r\nx"
@@ -939,6 +1135,11 @@ static void test_harness(void **state)
     const char *d = c ? strstr(c, "HTTP/1.1 400 Bad Request\r\n") : NULL;
     assert_non_null(d);
     assert_non_null(strstr(b, "\r\n\r\nabc"));
+    /* An inline route: the try function's answer, then the handler's. */
+    const char *cached = strstr(b, "\r\n\r\ncached");
+    const char *rendered = cached ? strstr(cached, "\r\n\r\nrendered") : NULL;
+    assert_non_null(rendered);
+    assert_true(rendered < c);
     assert_null(strstr(d + 1, "HTTP/1.1")); /* nothing after the refusal */
     assert_non_null(strstr(whole, "Date: Tue, 14 Nov 2023 22:13:20 GMT\r\n"));
     apr_pool_destroy(p);
@@ -948,6 +1149,7 @@ static int setup(void **state)
 {
     apr_initialize();
     kt_log_set_level(KT_LOG_WARN);
+    fill_big();
     return apr_pool_create(&root, NULL) == APR_SUCCESS ? 0 : -1;
 }
 
@@ -970,6 +1172,9 @@ int main(void)
         cmocka_unit_test(test_pipelining),
         cmocka_unit_test(test_chunked_echo),
         cmocka_unit_test(test_expect_continue),
+        cmocka_unit_test(test_inline),
+        cmocka_unit_test(test_inline_pipelining),
+        cmocka_unit_test(test_inline_big_parts),
         cmocka_unit_test(test_smuggling_400),
         cmocka_unit_test(test_411),
         cmocka_unit_test(test_413),

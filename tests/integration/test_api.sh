@@ -298,6 +298,32 @@ get /api/agent/monitor/status
 expect_eq "non-loopback: reads need the token too" 401 "$code"
 get /api/agent/monitor/status "${auth[@]}"
 expect_eq "non-loopback: with the token" 200 "$code"
+# /metrics and /status are answered on the HTTP loop from their kept bodies
+# (warm now): pipelined on one connection, mixed with a route that runs on
+# a worker, each answer keeps its place and each request its own check.
+get /metrics "${auth[@]}"
+pipelined=''
+for req in "/metrics|" "/metrics|$token" "/api/agent/monitor/events|$token" \
+  "/api/agent/monitor/status|" "/api/agent/monitor/status|wrong" "/api/agent/monitor/status|$token" \
+  "/healthz|" "/metrics|$token"; do
+  pipelined+="GET ${req%%|*} HTTP/1.1\r\nHost: 127.0.0.1:$port\r\n"
+  [ -n "${req#*|}" ] && pipelined+="Authorization: Bearer ${req#*|}\r\n"
+  pipelined+="\r\n"
+done
+pipelined+="GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:$port\r\nConnection: close\r\n\r\n"
+if exec 3<>"/dev/tcp/127.0.0.1/$port"; then
+  printf "$pipelined" >&3
+  timeout 10 cat <&3 >"$tmp/pipelined"
+  exec 3<&-
+fi
+# JSON bodies end without a newline: the next answer starts mid-line.
+expect_eq "non-loopback: pipelined, answered in order, each checked" \
+  "401 200 200 401 401 200 401 200 401" \
+  "$(grep -ao 'HTTP/1.1 [0-9]*' "$tmp/pipelined" | awk '{ printf "%s%s", sep, $2; sep = " " }')"
+expect_eq "non-loopback: pipelined bodies in order" "error metrics events error error status error metrics error" \
+  "$(grep -ao '{"error"\|^# HELP koto_cpu_mode_ratio\|{"events"\|{"running"' "$tmp/pipelined" |
+    sed 's/.*error.*/error/; s/.*koto_cpu.*/metrics/; s/.*events.*/events/; s/.*running.*/status/' |
+    awk '{ printf "%s%s", sep, $1; sep = " " }')"
 stop_kotod TERM
 
 # ---- systemd readiness ------------------------------------------------------------------------
