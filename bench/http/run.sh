@@ -2,7 +2,7 @@
 # bench/http/run.sh - kotod's HTTP frontend against nginx, side by side:
 #   1. wrk on GET /api/agent/monitor/status and GET /metrics, and on a private
 #      nginx serving static files of exactly the same sizes (the same bodies),
-#      both on loopback, same wrk settings (-t2 -c50 --latency); interleaved
+#      both on loopback, same wrk settings (-t1 -c50 --latency); interleaved
 #      (koto, nginx, nginx auto, ...); per side, the best of RUNS runs for
 #      each figure (highest req/s, lowest p50, lowest p99);
 #   2. start to first answer: spawn kotod (and nginx) on a fixed free port
@@ -13,16 +13,20 @@
 # could not be measured.
 #
 #   bench/http/run.sh [-d SECONDS] [-r RUNS] [-c CONNS] [-t THREADS] [-n STARTS]
-#                     [-i MS] [-p] [-x] [-z] [-k KOTOD] [-o DIR]
+#                     [-i MS] [-p|-P] [-x] [-z] [-k KOTOD] [-o DIR]
 #     -d  seconds per wrk run (default $DURATION, else 10)
 #     -r  wrk runs per side, the best of each figure is kept (default 2)
 #     -c  wrk connections (default 50)
-#     -t  wrk threads (default 2)
+#     -t  wrk threads (default 1: two wrk threads on one core take turns in
+#         scheduler slices, and the one waiting adds ~4 ms to its requests'
+#         latency, whatever the server does)
 #     -n  starts timed for start-to-first-answer (default 20; 0 skips)
 #     -i  kotod's --interval during the wrk runs (default 1000: a reading,
 #         and its CPU burst, every second while wrk measures)
-#     -p  pin: wrk on CPU 0, the servers on CPU 1 (taskset); without -p
-#         everything shares every core. The nginx "auto" row is skipped.
+#     -p  pin (the default): wrk on CPU 0, the servers on CPU 1 (taskset), so
+#         client and server do not steal each other's core on a 2-core box.
+#         The nginx "auto" row is skipped.
+#     -P  do not pin: everything shares every core (adds the nginx "auto" row)
 #     -x  also a Connection: close run per endpoint (one TCP connection per
 #         request), one run per side
 #     -z  also GET /healthz (33 B, a trivial handler) against the same bytes
@@ -34,8 +38,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 
-duration=${DURATION:-10} interval=1000 runs=2 conns=50 threads=2 starts=20 pin=0 churn=0 healthz=0 kotod='' keep=''
-while getopts "d:r:c:t:n:i:pxzk:o:h" opt; do
+duration=${DURATION:-10} interval=1000 runs=2 conns=50 threads=1 starts=20 pin=1 churn=0 healthz=0 kotod='' keep=''
+while getopts "d:r:c:t:n:i:pPxzk:o:h" opt; do
   case $opt in
     d) duration=$OPTARG ;;
     r) runs=$OPTARG ;;
@@ -44,6 +48,7 @@ while getopts "d:r:c:t:n:i:pxzk:o:h" opt; do
     n) starts=$OPTARG ;;
     i) interval=$OPTARG ;;
     p) pin=1 ;;
+    P) pin=0 ;;
     x) churn=1 ;;
     z) healthz=1 ;;
     k) kotod=$OPTARG ;;
