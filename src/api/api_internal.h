@@ -46,6 +46,10 @@ json_t *kt__api_snapshot_json(kt_api_t *api);
 /* Script generation shared by the endpoints and the tools (scripts.c):
  * fill *result, or answer the error and return -1. */
 int kt__api_generate(kt_api_t *api, kt_http_req_t *req, json_t *params, json_t **result);
+/* The OS whose dialect a script gets when the request names none: the
+ * configured script_os, where "auto" (or no rules) means the OS kotod was
+ * built for (scripts.c). */
+const char *kt__api_script_os(kt_api_t *api);
 int kt__api_save(kt_api_t *api, kt_http_req_t *req, json_t *params, json_t **result);
 int kt__api_list_templates(kt_api_t *api, kt_http_req_t *req, json_t **result);
 

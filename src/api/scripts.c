@@ -27,10 +27,22 @@ static kt_rules_t *rules_or_503(kt_api_t *api, kt_http_req_t *req)
     return r;
 }
 
+/* A string literal, so it outlives r (the loader allows only these three). */
 static const char *default_os(kt_rules_t *r)
 {
-    const char *os = kt_rules_conf(r)->script_os;
-    return os && strcmp(os, "auto") != 0 ? os : kt__api_native_os();
+    const char *os = r ? kt_rules_conf(r)->script_os : NULL;
+    if (!os || strcmp(os, "auto") == 0)
+        return kt__api_native_os();
+    return strcmp(os, "windows") == 0 ? "windows" : "linux";
+}
+
+const char *kt__api_script_os(kt_api_t *api)
+{
+    kt_rules_t *r = kt__api_rules(api);
+    const char *os = default_os(r);
+    if (r)
+        kt_rules_release(r);
+    return os;
 }
 
 int kt__api_generate(kt_api_t *api, kt_http_req_t *req, json_t *params, json_t **result)

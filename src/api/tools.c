@@ -132,13 +132,8 @@ static json_t *status(kt_api_t *api, kt_http_req_t *req, json_t *params)
 static json_t *script_type(kt_api_t *api, kt_http_req_t *req, json_t *params)
 {
     const char *os = json_string_value(json_object_get(params, "os"));
-    if (!os) {
-        kt_snap_t *snap = kt_mon_acquire(api->mon);
-        os = snap && kt_snap_sample(snap)->os && strcmp(kt_snap_sample(snap)->os, "windows") == 0
-                 ? "windows"
-                 : "linux";
-        kt_snap_release(snap);
-    }
+    if (!os)
+        os = kt__api_script_os(api);
     int win = strcmp(os, "windows") == 0;
     return json_pack("{s:s s:s s:s}", "os", os, "script_type", win ? "powershell" : "bash",
                      "extension", win ? ".ps1" : ".sh");

@@ -221,6 +221,8 @@ post /api/agent/tools/stop_system_monitoring
 expect_eq "tool: state change needs the token" 401 "$code"
 post /api/agent/tools/get_script_type -d '{"os":"windows"}'
 expect_eq "tool: get_script_type" powershell "$(body .result.script_type)"
+post /api/agent/tools/get_script_type -d '{}'
+expect_eq "tool: get_script_type defaults to this build's OS" bash "$(body .result.script_type)"
 post /api/agent/tools/no_such_tool
 expect_eq "tool: unknown is 404" 404 "$code"
 

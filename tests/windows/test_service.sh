@@ -89,6 +89,9 @@ script="$(curl -fsS -X POST -H 'Content-Type: application/json' \
   fail "generate-script"
 echo "$script" | grep -q '"script_type": *"powershell"' ||
   fail "the default script on Windows is not PowerShell: ${script:0:200}"
+tool="$(curl -fsS -X POST -H 'Content-Type: application/json' -d '{}' \
+        "http://$addr/api/agent/tools/get_script_type")" || fail "get_script_type"
+echo "$tool" | grep -q '"script_type": *"powershell"' || fail "get_script_type said: $tool"
 ok "token from %ProgramData%-style state dir; scripts default to PowerShell"
 
 # ---- reload (PARAMCHANGE) ---------------------------------------------------------
