@@ -19,7 +19,7 @@ int kt_win_log_to_file(const char *path)
 {
     apr_pool_t *pool;
     apr_pool_create(&pool, NULL);
-    wchar_t *wpath = kt_win_wide(path, pool);
+    wchar_t *wpath = kt_utf16(path, pool);
     /* Not freopen on stderr: a service starts without standard handles and
      * the C runtime then refuses to reopen them. */
     FILE *f = wpath ? _wfopen(wpath, L"a") : NULL;

@@ -48,8 +48,8 @@ static char *quote(const char *arg, apr_pool_t *pool)
 
 static const char *absolute(const char *path, apr_pool_t *pool)
 {
-    wchar_t *w = kt_win_wide(path, pool), *full = w ? _wfullpath(NULL, w, 0) : NULL;
-    const char *abs = full ? kt_win_utf8(full, pool) : NULL;
+    wchar_t *w = kt_utf16(path, pool), *full = w ? _wfullpath(NULL, w, 0) : NULL;
+    const char *abs = full ? kt_utf8(full, pool) : NULL;
     free(full);
     return abs ? abs : path;
 }
@@ -68,7 +68,7 @@ static const char *service_command(const kt_opts_t *o, const wchar_t *exe, apr_p
         {"--top", o->top_n ? apr_itoa(pool, (int)o->top_n) : NULL, 0},
         {"--log-level", o->log_level != KT_LOG_INFO ? kt_log_level_name(o->log_level) : NULL, 0},
     };
-    const char *cmd = quote(kt_win_utf8(exe, pool), pool);
+    const char *cmd = quote(kt_utf8(exe, pool), pool);
     for (size_t i = 0; i < KT_ARRAY_SIZE(opts); i++)
         if (opts[i].value)
             cmd = apr_pstrcat(pool, cmd, " ", opts[i].flag, " ",
@@ -83,7 +83,7 @@ int kt_win_install(const kt_opts_t *o, apr_pool_t *pool)
 {
     wchar_t *exe = kt_win_exe_path(pool);
     const char *cmd = exe ? service_command(o, exe, pool) : NULL;
-    wchar_t *wcmd = cmd ? kt_win_wide(cmd, pool) : NULL;
+    wchar_t *wcmd = cmd ? kt_utf16(cmd, pool) : NULL;
     if (!wcmd) {
         fprintf(stderr, "kotod: cannot tell where kotod.exe is\n");
         return 1;

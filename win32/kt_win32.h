@@ -17,10 +17,7 @@
 #define KT_SERVICE_NAME L"kotod"
 #define KT_SERVICE_DISPLAY L"koto system health"
 
-/* paths.c: UTF-8 <-> UTF-16, in pool; NULL when the text is not valid. */
-wchar_t *kt_win_wide(const char *utf8, apr_pool_t *pool);
-char *kt_win_utf8(const wchar_t *wide, apr_pool_t *pool);
-/* The full path of kotod.exe (UTF-16, in pool). */
+/* paths.c: the full path of kotod.exe (UTF-16, in pool). */
 wchar_t *kt_win_exe_path(apr_pool_t *pool);
 /* "what failed: the system's message (code)" for GetLastError()'s err. */
 const char *kt_win_error(DWORD err, apr_pool_t *pool);

@@ -1,8 +1,6 @@
 /*
  * paths.c - where kotod lives on Windows (Windows conventions: state under
- * %ProgramData%\koto, the shipped files beside kotod.exe), and the UTF-8 /
- * UTF-16 conversions every Win32 call here needs: koto's strings are UTF-8
- * (APR hands main() UTF-8 arguments), the system's are UTF-16.
+ * %ProgramData%\koto, the shipped files beside kotod.exe).
  */
 #include "kt_win32.h"
 
@@ -10,26 +8,6 @@
 #include <stdlib.h>
 
 #include <apr_strings.h>
-
-wchar_t *kt_win_wide(const char *utf8, apr_pool_t *pool)
-{
-    int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, utf8, -1, NULL, 0);
-    if (n <= 0)
-        return NULL;
-    wchar_t *w = apr_palloc(pool, (apr_size_t)n * sizeof *w);
-    MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, utf8, -1, w, n);
-    return w;
-}
-
-char *kt_win_utf8(const wchar_t *wide, apr_pool_t *pool)
-{
-    int n = WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, wide, -1, NULL, 0, NULL, NULL);
-    if (n <= 0)
-        return NULL;
-    char *s = apr_palloc(pool, (apr_size_t)n);
-    WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, wide, -1, s, n, NULL, NULL);
-    return s;
-}
 
 wchar_t *kt_win_exe_path(apr_pool_t *pool)
 {
@@ -51,7 +29,7 @@ const char *kt_win_error(DWORD err, apr_pool_t *pool)
                              err, 0, buf, KT_ARRAY_SIZE(buf), NULL);
     while (n > 0 && (buf[n - 1] == L'\r' || buf[n - 1] == L'\n' || buf[n - 1] == L'.'))
         buf[--n] = 0;
-    const char *text = n ? kt_win_utf8(buf, pool) : NULL;
+    const char *text = n ? kt_utf8(buf, pool) : NULL;
     return apr_psprintf(pool, "%s (error %lu)", text ? text : "unknown error", (unsigned long)err);
 }
 
@@ -59,7 +37,7 @@ const char *kt_win_error(DWORD err, apr_pool_t *pool)
 static const char *exe_dir(apr_pool_t *pool)
 {
     wchar_t *path = kt_win_exe_path(pool);
-    char *dir = path ? kt_win_utf8(path, pool) : NULL;
+    char *dir = path ? kt_utf8(path, pool) : NULL;
     char *slash = dir ? strrchr(dir, '\\') : NULL;
     if (!slash)
         return ".";
@@ -70,7 +48,7 @@ static const char *exe_dir(apr_pool_t *pool)
 const char *kt_default_state_dir(apr_pool_t *pool)
 {
     const wchar_t *data = _wgetenv(L"ProgramData");
-    const char *base = data && *data ? kt_win_utf8(data, pool) : NULL;
+    const char *base = data && *data ? kt_utf8(data, pool) : NULL;
     return apr_pstrcat(pool, base ? base : "C:\\ProgramData", "\\koto", NULL);
 }
 

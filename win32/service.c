@@ -59,7 +59,7 @@ static int run(void)
         const char *dir = the_opts->state_dir ? the_opts->state_dir
                                               : kt_default_state_dir(the_pool);
         const char *log = apr_pstrcat(the_pool, dir, "\\kotod.log", NULL);
-        CreateDirectoryW(kt_win_wide(dir, the_pool), NULL);
+        CreateDirectoryW(kt_utf16(dir, the_pool), NULL);
         if (kt_win_log_to_file(log) != 0)
             kt_log(KT_LOG_WARN, "cannot write the log file %s", log);
     }

@@ -1,8 +1,6 @@
 /*
- * host_win.c - host.h on Windows (picked by CMakeLists.txt).
- *
- * Paths are UTF-8 in koto and UTF-16 for Win32 (MultiByteToWideChar;
- * invalid UTF-8 is refused).
+ * host_win.c - host.h on Windows (picked by CMakeLists.txt). Paths are
+ * UTF-8 in koto and UTF-16 for Win32 (kt_utf16: invalid UTF-8 is refused).
  *
  * Confinement (no realpath here): web_dir is opened and its final path
  * taken (GetFinalPathNameByHandleW: links, junctions and 8.3 names
@@ -41,16 +39,6 @@
  * directory's ACEs are inherited by what is created inside (OICI). */
 const wchar_t kt__api_secret_sddl[] = L"D:P(A;;FA;;;SY)(A;;FA;;;BA)";
 const wchar_t kt__api_dir_sddl[] = L"D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)";
-
-/* UTF-8 to UTF-16 in pool; NULL when s is not valid UTF-8. */
-static wchar_t *to_wide(const char *s, apr_pool_t *pool)
-{
-    int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0);
-    if (n <= 0)
-        return NULL;
-    wchar_t *w = apr_palloc(pool, (apr_size_t)n * sizeof *w);
-    return MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, w, n) == n ? w : NULL;
-}
 
 /* The final path of h ("\\?\C:\..."), in pool; NULL on failure. */
 static wchar_t *final_path(HANDLE h, apr_pool_t *pool)
@@ -112,7 +100,7 @@ static int below(const wchar_t *real, const wchar_t *root)
 /* web_dir's final path, in pool. */
 static apr_status_t root_path(const char *root, wchar_t **out, apr_pool_t *pool)
 {
-    wchar_t *wroot = to_wide(root, pool);
+    wchar_t *wroot = kt_utf16(root, pool);
     if (!wroot)
         return APR_EINVAL;
     HANDLE h = CreateFileW(wroot, FILE_READ_ATTRIBUTES,
@@ -131,7 +119,7 @@ apr_status_t kt__api_open_confined(apr_file_t **f, apr_off_t *size, const char *
 {
     if (strchr(name, ':') || has_device_component(name))
         return APR_ENOENT;
-    wchar_t *rroot = NULL, *wname = to_wide(name, pool);
+    wchar_t *rroot = NULL, *wname = kt_utf16(name, pool);
     if (!wname)
         return APR_EINVAL;
     apr_status_t st = root_path(root, &rroot, pool);
@@ -169,7 +157,7 @@ apr_status_t kt__api_open_confined(apr_file_t **f, apr_off_t *size, const char *
 apr_status_t kt__api_create_secret(const char *path, const char *text, apr_size_t len,
                                    apr_pool_t *pool)
 {
-    wchar_t *wpath = to_wide(path, pool);
+    wchar_t *wpath = kt_utf16(path, pool);
     if (!wpath)
         return APR_EINVAL;
     PSECURITY_DESCRIPTOR sd = NULL;
@@ -200,7 +188,7 @@ apr_status_t kt__api_create_secret(const char *path, const char *text, apr_size_
 
 apr_status_t kt_api_protect_dir(const char *path, apr_pool_t *pool)
 {
-    wchar_t *wpath = to_wide(path, pool);
+    wchar_t *wpath = kt_utf16(path, pool);
     if (!wpath)
         return APR_EINVAL;
     PSECURITY_DESCRIPTOR sd = NULL;

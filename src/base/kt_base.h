@@ -16,6 +16,7 @@
 #include <stdio.h>
 
 #include <apr_errno.h>
+#include <apr_pools.h>
 
 #define KT_ESTART   (APR_OS_START_USERERR + 5000)
 #define KT_EPARSE   (KT_ESTART + 1)  /* input did not have the expected shape */
@@ -45,6 +46,13 @@ int kt_log_parse_level(const char *name, kt_log_level_t *out);
 const char *kt_log_level_name(kt_log_level_t level);
 void kt_log(kt_log_level_t level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+#ifdef _WIN32
+/* UTF-8 <-> UTF-16 in pool, for Win32's wide calls (utf16_win.c); NULL when
+ * the text is not valid. */
+wchar_t *kt_utf16(const char *utf8, apr_pool_t *pool);
+char *kt_utf8(const wchar_t *utf16, apr_pool_t *pool);
+#endif
 
 #define KT_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

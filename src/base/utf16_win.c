@@ -1,0 +1,31 @@
+/*
+ * utf16_win.c - koto's strings are UTF-8 (APR hands main() UTF-8 arguments
+ * on Windows too); Win32's wide calls want UTF-16. Strict both ways: text
+ * that is not valid is refused, never silently altered, since it is mostly
+ * paths and a changed path names another file.
+ */
+#include "kt_base.h"
+
+#include <windows.h>
+
+#include <apr_pools.h>
+
+wchar_t *kt_utf16(const char *utf8, apr_pool_t *pool)
+{
+    int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, utf8, -1, NULL, 0);
+    if (n <= 0)
+        return NULL;
+    wchar_t *w = apr_palloc(pool, (apr_size_t)n * sizeof *w);
+    return MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, utf8, -1, w, n) == n ? w : NULL;
+}
+
+char *kt_utf8(const wchar_t *utf16, apr_pool_t *pool)
+{
+    int n = WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, utf16, -1, NULL, 0, NULL, NULL);
+    if (n <= 0)
+        return NULL;
+    char *s = apr_palloc(pool, (apr_size_t)n);
+    return WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, utf16, -1, s, n, NULL, NULL) == n
+               ? s
+               : NULL;
+}
