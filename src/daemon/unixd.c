@@ -27,7 +27,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include <apr_file_info.h>
+#include <apr_file_io.h>
 #include <apr_strings.h>
 #include <apr_thread_proc.h>
 
