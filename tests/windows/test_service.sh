@@ -70,6 +70,7 @@ curl -fsS "http://$addr/monitoring-dashboard" | grep -q '<html' || fail "dashboa
 for f in app.js koto.css vendor/uPlot.iife.min.js; do
   [ "$(http_code "/monitoring-dashboard/$f")" = 200 ] || fail "dashboard file $f"
 done
+# shellcheck disable=SC2016 # '::$DATA' is the stream's literal name
 for bad in '..%5ckotod.exe' '..%5cstate%5ctoken' '%2e%2e/kotod.exe' '..%2fkotod.exe' 'con' \
            'NUL.txt' 'index.html::$DATA' 'C:%5ckoto-e2e%5ckotod.exe'; do
   code="$(http_code "/monitoring-dashboard/$bad")"
