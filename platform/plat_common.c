@@ -1,10 +1,12 @@
 /*
- * plat_common.c - arithmetic shared by every backend: counter deltas into
- * shares and rates, and the top-N ranking of processes.
+ * plat_common.c - what every backend shares: the start of a reading,
+ * counter deltas into shares and rates, and the top-N ranking of processes.
  */
 #include "plat_internal.h"
 
 #include <string.h>
+
+#include <apr_strings.h>
 
 void kt_plat_sample_init(kt_sample_t *s)
 {
@@ -23,6 +25,22 @@ void kt_plat_sample_init(kt_sample_t *s)
         m->buffers_bytes = m->cached_bytes = m->swap_total_bytes = m->swap_used_bytes =
             KT_UNKNOWN_U64;
     m->used_pct = m->swap_used_pct = m->swap_in_pages_ps = m->swap_out_pages_ps = NAN;
+}
+
+apr_pool_t *kt__plat_begin(kt_sample_t *s, const char *os, const char *hostname,
+                           const char *kernel, apr_pool_t *state_pool[2], int *cur_state,
+                           apr_pool_t *pool)
+{
+    kt_plat_sample_init(s);
+    s->time = apr_time_now();
+    s->os = os;
+    /* Copied: the sample lives in the caller's pool and may outlive the handle
+     * (apr_pstrdup keeps NULL as NULL). */
+    s->hostname = apr_pstrdup(pool, hostname);
+    s->kernel = apr_pstrdup(pool, kernel);
+    *cur_state ^= 1;
+    apr_pool_clear(state_pool[*cur_state]);
+    return state_pool[*cur_state];
 }
 
 void kt__plat_cpu_pct(const kt__cpu_ticks_t *prev, const kt__cpu_ticks_t *cur, kt_cpu_t *out)

@@ -17,6 +17,14 @@ typedef struct {
     unsigned known; /* bit i set when v[i] was read; 0 = this CPU is absent */
 } kt__cpu_ticks_t;
 
+/* Starts a reading: initializes s with its time, os, hostname and kernel
+ * (copied into pool), and returns the pool to build this reading's state in:
+ * of the two state pools, the previous-but-one reading's, cleared (the
+ * previous reading's state is still needed for rates). */
+apr_pool_t *kt__plat_begin(kt_sample_t *s, const char *os, const char *hostname,
+                           const char *kernel, apr_pool_t *state_pool[2], int *cur_state,
+                           apr_pool_t *pool);
+
 /* Shares of each CPU state between two readings; unknown where either lacks a field. */
 void kt__plat_cpu_pct(const kt__cpu_ticks_t *prev, const kt__cpu_ticks_t *cur, kt_cpu_t *out);
 

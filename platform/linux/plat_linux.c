@@ -283,18 +283,8 @@ static void read_disks(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
 
 apr_status_t kt_plat_sample(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
 {
-    kt_plat_sample_init(s);
-    s->time = apr_time_now();
-    s->os = "linux";
-    /* Copied: the sample lives in the caller's pool and may outlive the handle
-     * (apr_pstrdup keeps NULL as NULL). */
-    s->hostname = apr_pstrdup(pool, p->hostname);
-    s->kernel = apr_pstrdup(pool, p->kernel);
-
-    /* Build the next state in the pool the previous-but-one reading used. */
-    p->cur_state ^= 1;
-    apr_pool_clear(p->state_pool[p->cur_state]);
-    apr_pool_t *state = p->state_pool[p->cur_state];
+    apr_pool_t *state = kt__plat_begin(s, "linux", p->hostname, p->kernel, p->state_pool,
+                                       &p->cur_state, pool);
     memset(&p->next, 0, sizeof p->next);
     p->next.procs = apr_hash_make(state);
     p->next.net = apr_hash_make(state);

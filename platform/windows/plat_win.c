@@ -95,15 +95,8 @@ void kt_plat_close(kt_plat_t *p)
 
 apr_status_t kt_plat_sample(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
 {
-    kt_plat_sample_init(s);
-    s->time = apr_time_now();
-    s->os = "windows";
-    s->hostname = apr_pstrdup(pool, p->hostname);
-    s->kernel = apr_pstrdup(pool, p->kernel);
-
-    p->cur_state ^= 1;
-    apr_pool_clear(p->state_pool[p->cur_state]);
-    apr_pool_t *state = p->state_pool[p->cur_state];
+    apr_pool_t *state = kt__plat_begin(s, "windows", p->hostname, p->kernel, p->state_pool,
+                                       &p->cur_state, pool);
     memset(&p->next, 0, sizeof p->next);
     p->next.procs = apr_hash_make(state);
     p->next.net = apr_hash_make(state);

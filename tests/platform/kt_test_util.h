@@ -1,5 +1,6 @@
 /*
- * kt_test_util.h - assertions the platform tests share (header-only, static).
+ * kt_test_util.h - what the platform tests share (header-only, static): a
+ * pool per test, and assertions.
  *
  * CMocka 1.1 compares doubles only as floats, which loses the digits the
  * fixture arithmetic is exact to, so doubles get their own checks here.
@@ -14,6 +15,24 @@
 #include <cmocka.h>
 
 #include <math.h>
+
+#include <apr_pools.h>
+
+/* cmocka setup/teardown: *state is a fresh pool for the test. */
+static inline int setup_pool(void **state)
+{
+    apr_pool_t *pool;
+    if (apr_pool_create(&pool, NULL) != APR_SUCCESS)
+        return -1;
+    *state = pool;
+    return 0;
+}
+
+static inline int teardown_pool(void **state)
+{
+    apr_pool_destroy(*state);
+    return 0;
+}
 
 /* Equal within 1e-9 relative (absolute below 1): the fixtures' expected
  * values are exact, only the division's rounding may differ. */

@@ -17,21 +17,6 @@
 #define ALL_CPU_FIELDS ((1u << KT__CPU_NFIELDS) - 1)
 #define OVERFLOW "99999999999999999999999" /* > UINT64_MAX */
 
-static int setup_pool(void **state)
-{
-    apr_pool_t *pool;
-    if (apr_pool_create(&pool, NULL) != APR_SUCCESS)
-        return -1;
-    *state = pool;
-    return 0;
-}
-
-static int teardown_pool(void **state)
-{
-    apr_pool_destroy(*state);
-    return 0;
-}
-
 /* ---- kt__parse_u64 --------------------------------------------------------- */
 
 static void test_u64(void **state)

@@ -24,21 +24,6 @@
 #define HOSTILE KT_FIXTURES_DIR "/linux-hostile"
 #define NO_SUCH_ROOT "/nonexistent-koto-test-root"
 
-static int setup_pool(void **state)
-{
-    apr_pool_t *pool;
-    if (apr_pool_create(&pool, NULL) != APR_SUCCESS)
-        return -1;
-    *state = pool;
-    return 0;
-}
-
-static int teardown_pool(void **state)
-{
-    apr_pool_destroy(*state);
-    return 0;
-}
-
 /* ---- lookups: the sample's arrays are in no particular order ------------------- */
 
 static const kt_proc_t *find_proc(const kt_sample_t *s, int64_t pid)

@@ -26,21 +26,6 @@ static int under_wine(void)
     return nt && GetProcAddress(nt, "wine_get_version") != NULL;
 }
 
-static int setup_pool(void **state)
-{
-    apr_pool_t *pool;
-    if (apr_pool_create(&pool, NULL) != APR_SUCCESS)
-        return -1;
-    *state = pool;
-    return 0;
-}
-
-static int teardown_pool(void **state)
-{
-    apr_pool_destroy(*state);
-    return 0;
-}
-
 /* Two readings 300 ms apart, with some CPU burnt in between. */
 static kt_plat_t *two_samples(apr_pool_t *pool, kt_sample_t *s0, kt_sample_t *s1)
 {
