@@ -3,8 +3,8 @@
 -- raising, so a rule with nothing to go on simply says nothing.
 local pick = {}
 
--- pick.num(s, "memory", "used_pct") -> the number, or nil when any step is missing.
-function pick.num(t, ...)
+-- The value at t[k1][k2]..., or nil when a step on the way is not a table.
+local function walk(t, ...)
   local v = t
   for i = 1, select("#", ...) do
     if type(v) ~= "table" then
@@ -12,6 +12,12 @@ function pick.num(t, ...)
     end
     v = v[(select(i, ...))]
   end
+  return v
+end
+
+-- pick.num(s, "memory", "used_pct") -> the number, or nil when any step is missing.
+function pick.num(t, ...)
+  local v = walk(t, ...)
   if type(v) == "number" and v == v then -- NaN is unknown too
     return v
   end
@@ -20,25 +26,13 @@ end
 
 -- pick.str(s, "hostname") -> the string, or nil.
 function pick.str(t, ...)
-  local v = t
-  for i = 1, select("#", ...) do
-    if type(v) ~= "table" then
-      return nil
-    end
-    v = v[(select(i, ...))]
-  end
+  local v = walk(t, ...)
   return type(v) == "string" and v or nil
 end
 
 -- pick.list(s, "filesystems") -> the list (the tables in it), or {} when absent.
 function pick.list(t, ...)
-  local v = t
-  for i = 1, select("#", ...) do
-    if type(v) ~= "table" then
-      return {}
-    end
-    v = v[(select(i, ...))]
-  end
+  local v = walk(t, ...)
   if type(v) ~= "table" then
     return {}
   end
