@@ -15,15 +15,12 @@
 
 static HANDLE source;
 
-int kt_win_log_to_file(const char *path)
+int kt_win_log_to_file(const char *path, apr_pool_t *pool)
 {
-    apr_pool_t *pool;
-    apr_pool_create(&pool, NULL);
     wchar_t *wpath = kt_utf16(path, pool);
     /* Not freopen on stderr: a service starts without standard handles and
      * the C runtime then refuses to reopen them. */
     FILE *f = wpath ? _wfopen(wpath, L"a") : NULL;
-    apr_pool_destroy(pool);
     if (!f)
         return -1;
     kt_log_set_output(f); /* open for the life of the process */

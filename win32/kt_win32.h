@@ -24,7 +24,7 @@ const char *kt_win_error(DWORD err, apr_pool_t *pool);
 
 /* eventlog.c: log to a file (a service has no stderr) and to the Event Log
  * (warnings, errors, start, reload and stop). */
-int kt_win_log_to_file(const char *path);
+int kt_win_log_to_file(const char *path, apr_pool_t *pool);
 void kt_win_log_to_eventlog(void);
 /* Registers (or removes) kotod.exe as the Event Log source "kotod". */
 int kt_win_eventlog_register(const wchar_t *exe);

@@ -14,6 +14,7 @@
 
 #include <stdio.h>
 
+#include <apr_file_io.h>
 #include <apr_strings.h>
 
 /* What kt_daemon_stop may take: the HTTP grace period (5 s) plus a margin. */
@@ -59,8 +60,8 @@ static int run(void)
         const char *dir = the_opts->state_dir ? the_opts->state_dir
                                               : kt_default_state_dir(the_pool);
         const char *log = apr_pstrcat(the_pool, dir, "\\kotod.log", NULL);
-        CreateDirectoryW(kt_utf16(dir, the_pool), NULL);
-        if (kt_win_log_to_file(log) != 0)
+        apr_dir_make_recursive(dir, APR_FPROT_OS_DEFAULT, the_pool);
+        if (kt_win_log_to_file(log, the_pool) != 0)
             kt_log(KT_LOG_WARN, "cannot write the log file %s", log);
     }
     if (kt_daemon_load(the_opts, &rules, &conf, the_pool))
