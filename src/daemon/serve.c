@@ -125,26 +125,32 @@ static const char *plat_source(const kt_opts_t *o)
     return o->nprocfs ? o->procfs[0] : KT_PLAT_DEFAULT_SOURCE;
 }
 
+/* Opens the platform with the command line's roots; logs why not, -1. */
+static int open_plat(const kt_opts_t *o, unsigned top_n, kt_plat_t **plat, apr_pool_t *pool)
+{
+    char err[128];
+    kt_plat_opts_t popts = {o->nprocfs ? o->procfs[0] : NULL, o->sysfs, o->rootfs, top_n};
+    apr_status_t st = kt_plat_open(plat, &popts, pool);
+    if (st == APR_SUCCESS)
+        return 0;
+    kt_log(KT_LOG_ERROR, "cannot open %s: %s", plat_source(o), kt_strerror(st, err, sizeof err));
+    return -1;
+}
+
 int kt_check_config(const kt_opts_t *o, apr_pool_t *pool)
 {
     const char *token;
     kt_rules_t *rules;
     kt_conf_t conf;
-    kt_plat_opts_t popts = {o->nprocfs ? o->procfs[0] : NULL, o->sysfs, o->rootfs, 5};
     kt_plat_t *plat;
-    char err[128];
-    apr_status_t st;
     if (kt_daemon_load(o, &rules, &conf, pool))
         return 1;
     kt_log(KT_LOG_INFO, "loaded %s", kt_rules_summary(rules, pool));
     kt_rules_release(rules);
     if (prepare_state(conf.state_dir, &token, pool))
         return 1;
-    if ((st = kt_plat_open(&plat, &popts, pool)) != APR_SUCCESS) {
-        kt_log(KT_LOG_ERROR, "cannot open %s: %s", plat_source(o),
-               kt_strerror(st, err, sizeof err));
+    if (open_plat(o, conf.mon.top_n, &plat, pool))
         return 1;
-    }
     kt_plat_close(plat);
     if (!have_dir(conf.web_dir, pool))
         kt_log(KT_LOG_WARN, "dashboard directory %s not found; a placeholder page is served",
@@ -231,15 +237,10 @@ int kt_daemon_start(kt_daemon_t **out, const kt_opts_t *o, kt_rules_t *rules,
     d->pool = pool;
     d->running = *conf;
     apr_thread_mutex_create(&d->lock, APR_THREAD_MUTEX_DEFAULT, pool);
-    kt_plat_opts_t popts = {o->nprocfs ? o->procfs[0] : NULL, o->sysfs, o->rootfs,
-                            conf->mon.top_n};
-    apr_status_t st = kt_plat_open(&d->plat, &popts, pool);
-    if (st != APR_SUCCESS) {
-        kt_log(KT_LOG_ERROR, "cannot open %s: %s", plat_source(o),
-               kt_strerror(st, err, sizeof err));
+    if (open_plat(o, conf->mon.top_n, &d->plat, pool))
         return -1;
-    }
     unsigned sub;
+    apr_status_t st;
     if ((st = kt_mon_create(&d->mon, &conf->mon, d->plat, pool)) != APR_SUCCESS ||
         (st = kt_mon_subscribe(d->mon, log_events, NULL, &sub)) != APR_SUCCESS) {
         kt_log(KT_LOG_ERROR, "cannot create the monitor: %s", kt_strerror(st, err, sizeof err));
