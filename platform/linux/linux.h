@@ -2,8 +2,8 @@
  * linux.h - private to the Linux backend.
  *
  * Parsers (parse_*.c) are pure: NUL-terminated text in, struct out; no I/O,
- * no globals. They are the unit and fuzz targets. The readers (plat_linux.c,
- * proc.c, fs.c) do the I/O below the configured roots and call them.
+ * no globals. They are the unit and fuzz targets. The readers (cpu.c, mem.c,
+ * proc.c, fs.c, net.c, disk.c) do the I/O below the configured roots and call them.
  *
  * Parsers never fail on partial input: what they could not read stays
  * KT_UNKNOWN_U64 / NAN. They return KT_EPARSE only when nothing was usable.
@@ -157,9 +157,30 @@ apr_status_t kt__slurp(kt_plat_t *p, int dirfd, const char *rel, char **text, si
 /* Logs the first failure of a source and its recovery; returns st. */
 apr_status_t kt__source_status(kt_plat_t *p, int src, const char *what, apr_status_t st);
 
+/* Reads rel and parses it; logs once when the source starts or stops failing. */
+#define READ_SOURCE(p, src, rel, parse_call)                                   \
+    ({                                                                         \
+        char *text;                                                            \
+        apr_status_t st_ = kt__slurp((p), (p)->procfd, (rel), &text, NULL);    \
+        if (st_ == APR_SUCCESS)                                                \
+            st_ = (parse_call);                                                \
+        kt__source_status((p), (src), (rel), st_);                             \
+    })
+
+/* The readers, one per source, in the order kt_plat_sample calls them. Each
+ * leaves its fields unknown when its source cannot be read. */
+/* cpu.c: CPU shares total and per core, boot time, run queue; load averages. */
+void kt__read_cpu(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool);
+void kt__read_load(kt_plat_t *p, kt_sample_t *s);
+/* mem.c: memory and swap, swap-in/out rates. */
+void kt__read_memory(kt_plat_t *p, kt_sample_t *s);
 /* proc.c: every process, its CPU share since the previous reading, the top lists. */
 apr_status_t kt__read_procs(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool);
 /* fs.c: every data filesystem with its space and inode use. */
 apr_status_t kt__read_filesystems(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool);
+/* net.c: counters and byte rates per interface. */
+void kt__read_net(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool);
+/* disk.c: counters, throughput, busy % and queue length per whole disk. */
+void kt__read_disks(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool);
 
 #endif

@@ -1,12 +1,7 @@
 /*
- * disk.c - filesystems (every fixed or removable volume with a drive letter)
- * and physical disks (\\.\PhysicalDriveN with IOCTL_DISK_PERFORMANCE).
+ * disk.c - physical disks (\\.\PhysicalDriveN with IOCTL_DISK_PERFORMANCE).
  *
- * Volumes: mount_point is "C:\", device the volume GUID path when known,
- * fstype from GetVolumeInformationW ("NTFS"); inode fields stay unknown.
- * A removable drive without media is skipped, not reported as 0 bytes.
- *
- * Disks: opening a physical drive with no access rights is allowed for
+ * Opening a physical drive with no access rights is allowed for
  * unprivileged users; the IOCTL needs the disk performance counters, which
  * Windows enables on demand. A drive that opens but refuses the IOCTL is
  * listed with unknown counters. busy_pct and queue_length come from PDH (pdh.c).
@@ -17,53 +12,11 @@
 
 #include <wchar.h>
 
-#define KT__MAX_DRIVES 32
+#define KT__MAX_DRIVES 32 /* PhysicalDrive0 .. 31 */
 
 typedef struct {
     uint64_t read_bytes, write_bytes, idle, query;
 } kt__win_disk_raw_t;
-
-void kt__win_read_fs(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
-{
-    wchar_t drives[512];
-    DWORD n = GetLogicalDriveStringsW(KT_ARRAY_SIZE(drives) - 1, drives);
-    int ok = n > 0 && n < KT_ARRAY_SIZE(drives);
-    kt__win_source(p, KT__WSRC_FS, "GetLogicalDriveStringsW", ok, ok ? 0 : GetLastError());
-    if (!ok)
-        return;
-    s->fs = apr_pcalloc(pool, sizeof(kt_fs_t) * 26);
-    s->nfs = 0;
-    /* No "insert disk" dialog for an empty removable drive. */
-    UINT old_mode = SetErrorMode(SEM_FAILCRITICALERRORS | SEM_NOOPENFILEERRORBOX);
-    for (const wchar_t *d = drives; *d && s->nfs < 26; d += wcslen(d) + 1) {
-        UINT type = GetDriveTypeW(d);
-        if (type != DRIVE_FIXED && type != DRIVE_REMOVABLE)
-            continue;
-        ULARGE_INTEGER avail, size, free_;
-        if (!GetDiskFreeSpaceExW(d, &avail, &size, &free_))
-            continue;
-        kt_fs_t *f = &s->fs[s->nfs++];
-        f->mount_point = kt__win_utf8(d, pool);
-        wchar_t guid[64], fsname[32];
-        f->device = GetVolumeNameForVolumeMountPointW(d, guid, KT_ARRAY_SIZE(guid))
-                        ? kt__win_utf8(guid, pool)
-                        : f->mount_point;
-        f->fstype = GetVolumeInformationW(d, NULL, 0, NULL, NULL, NULL, fsname,
-                                          KT_ARRAY_SIZE(fsname))
-                        ? kt__win_utf8(fsname, pool)
-                        : "unknown";
-        f->size_bytes = size.QuadPart;
-        f->free_bytes = free_.QuadPart;
-        f->avail_bytes = avail.QuadPart;
-        f->used_bytes = size.QuadPart >= free_.QuadPart ? size.QuadPart - free_.QuadPart : 0;
-        f->used_pct = f->used_bytes + f->avail_bytes
-                          ? 100.0 * (double)f->used_bytes / (double)(f->used_bytes + f->avail_bytes)
-                          : NAN;
-        f->inodes_total = f->inodes_free = KT_UNKNOWN_U64;
-        f->inodes_used_pct = NAN;
-    }
-    SetErrorMode(old_mode);
-}
 
 void kt__win_read_disks(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
 {

@@ -1,15 +1,15 @@
 /*
  * win.h - private to the Windows backend (platform/windows/).
  *
- * Sources, in the order kt_plat_sample reads them (Zabbix/libuv practice:
+ * Sources, in the order kt_plat_sample (plat.c) reads them (Zabbix/libuv practice:
  * native APIs first, PDH only for what they lack):
  *   cpu.c   GetSystemTimes (total), NtQuerySystemInformation
  *           (SystemProcessorPerformanceInformation, via GetProcAddress) per core;
  *           only user / system (= kernel - idle) / idle are known on Windows.
  *   mem.c   GlobalMemoryStatusEx; swap is the page file part of the commit limit.
- *   disk.c  filesystems: every fixed/removable volume (GetLogicalDriveStringsW,
+ *   fs.c    filesystems: every fixed/removable volume (GetLogicalDriveStringsW,
  *           GetDriveTypeW, GetDiskFreeSpaceExW), mount_point "C:\";
- *           block devices: \\.\PhysicalDriveN with IOCTL_DISK_PERFORMANCE.
+ *   disk.c  block devices: \\.\PhysicalDriveN with IOCTL_DISK_PERFORMANCE.
  *   proc.c  toolhelp snapshot + OpenProcess, GetProcessMemoryInfo, GetProcessTimes;
  *           a process is keyed across readings by (pid, creation time).
  *   net.c   GetIfTable2 (filter interfaces left out).
@@ -70,8 +70,20 @@ enum { KT__WSRC_CPU, KT__WSRC_CORES, KT__WSRC_MEM, KT__WSRC_FS, KT__WSRC_PROCS,
 /* Logs once when a source starts or stops failing (err: GetLastError() or status). */
 void kt__win_source(kt_plat_t *p, int src, const char *what, int ok, unsigned long err);
 
-/* Wide (UTF-16) to UTF-8 in pool; "" on failure. */
+/* Wide (UTF-16) to UTF-8 in pool, lenient (utf16.c); "" on failure. */
 const char *kt__win_utf8(const wchar_t *w, apr_pool_t *pool);
+
+/* ---- files (files.c), for kt_sys.h's files.c and save.c ---------------------- */
+
+/* The final path of h ("\\?\C:\..."): links, junctions and 8.3 names
+ * resolved; in pool, NULL on failure (GetLastError says why). */
+wchar_t *kt__win_final_path(HANDLE h, apr_pool_t *pool);
+/* dir and name joined by one '\', in pool. */
+wchar_t *kt__win_join(const wchar_t *dir, const wchar_t *name, apr_pool_t *pool);
+/* 1 when the path component [s, s+len) is a reserved device name: CON, PRN,
+ * AUX, NUL, COM0-9, LPT0-9 (and the superscripts 1-3), CONIN$, CONOUT$,
+ * CLOCK$, with any extension and trailing spaces before it. */
+int kt__win_device_name(const char *s, size_t len);
 
 void kt__win_read_cpu(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool);
 void kt__win_read_mem(kt_plat_t *p, kt_sample_t *s);

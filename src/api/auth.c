@@ -3,7 +3,7 @@
  *
  * The token is made once, on first start, from the system's random source
  * and kept in a file only its owner can read (mode 0600; on Windows a
- * protected DACL for SYSTEM and Administrators: host.h); a person copies it
+ * protected DACL for SYSTEM and Administrators: kt_sys.h); a person copies it
  * from there (the path is logged) into the dashboard or a curl command.
  *
  * A browser page on another origin can send a POST to 127.0.0.1 but cannot
@@ -11,7 +11,7 @@
  * grants; the Origin check below refuses such requests even before that.
  */
 #include "api_internal.h"
-#include "host.h"
+#include "kt_sys.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,7 +56,7 @@ apr_status_t kt_api_load_token(const char *path, const char **token, int *create
     hex[TOKEN_BYTES * 2 + 1] = '\0';
     /* Created exclusively: two daemons starting at once must not hand out
      * different tokens. */
-    if ((st = kt__api_create_secret(path, hex, TOKEN_BYTES * 2 + 1, pool)) != APR_SUCCESS)
+    if ((st = kt_sys_create_secret(path, hex, TOKEN_BYTES * 2 + 1, pool)) != APR_SUCCESS)
         return st;
     hex[TOKEN_BYTES * 2] = '\0';
     *token = hex;

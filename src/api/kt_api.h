@@ -55,10 +55,4 @@ void kt_api_unregister(kt_api_t *api);
 apr_status_t kt_api_load_token(const char *path, const char **token, int *created,
                                apr_pool_t *pool);
 
-/* Gives directory path (the state directory) a protected DACL granting
- * full access to SYSTEM and Administrators only, inherited by what is
- * created inside; on Windows. Elsewhere a no-op returning APR_SUCCESS (the
- * directory's mode is the caller's). Temporary allocations in pool. */
-apr_status_t kt_api_protect_dir(const char *path, apr_pool_t *pool);
-
 #endif

@@ -10,7 +10,7 @@
  * Windows, Bash elsewhere). koto never runs a script.
  */
 #include "api_internal.h"
-#include "host.h"
+#include "kt_sys.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +32,7 @@ static const char *default_os(kt_rules_t *r)
 {
     const char *os = r ? kt_rules_conf(r)->script_os : NULL;
     if (!os || strcmp(os, "auto") == 0)
-        return kt__api_native_os();
+        return kt_sys_os_name();
     return strcmp(os, "windows") == 0 ? "windows" : "linux";
 }
 
@@ -125,7 +125,7 @@ int kt__api_save(kt_api_t *api, kt_http_req_t *req, json_t *params, json_t **res
         kt_http_reply_error(req, exists ? 409 : 422, exists ? "exists" : "bad_filename", "%s", err);
         return -1;
     }
-    const char *path = kt__api_join_path(dir, name, kt_http_pool(req));
+    const char *path = kt_sys_join_path(dir, name, kt_http_pool(req));
     kt_log(KT_LOG_INFO, "script %s saved by %s", path, kt_http_remote(req));
     *result = json_pack("{s:s s:s s:i s:b}", "path", path, "filename", name, "bytes",
                         (int)json_string_length(content), "executable", bash);

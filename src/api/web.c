@@ -4,14 +4,14 @@
  *
  * A file is served only when its name is plain (letters, digits, '.', '-',
  * '_' and '/' between names; no "..", no leading '/') and its real path,
- * links resolved, is still inside web_dir: kt__api_open_confined (host.h)
+ * links resolved, is still inside web_dir: kt_sys_open_confined (kt_sys.h)
  * checks that the way each OS can (realpath on POSIX, final paths of the
  * open handles on Windows, which also refuses device names like nul.js).
  * Every page gets a strict Content-Security-Policy: scripts and styles
  * from this origin only.
  */
 #include "api_internal.h"
-#include "host.h"
+#include "kt_sys.h"
 
 #include <string.h>
 
@@ -84,7 +84,7 @@ static void serve(kt_http_req_t *req, kt_api_t *api, const char *name)
     apr_pool_t *pool = kt_http_pool(req);
     apr_file_t *f;
     apr_off_t size;
-    if (kt__api_open_confined(&f, &size, api->web_dir, name, pool) != APR_SUCCESS) {
+    if (kt_sys_open_confined(&f, &size, api->web_dir, name, pool) != APR_SUCCESS) {
         kt_http_reply_error(req, 404, "not_found", "no such dashboard file");
         return;
     }

@@ -47,13 +47,6 @@ const char *kt_log_level_name(kt_log_level_t level);
 void kt_log(kt_log_level_t level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-#ifdef _WIN32
-/* UTF-8 <-> UTF-16 in pool, for Win32's wide calls (utf16_win.c); NULL when
- * the text is not valid. */
-wchar_t *kt_utf16(const char *utf8, apr_pool_t *pool);
-char *kt_utf8(const wchar_t *utf16, apr_pool_t *pool);
-#endif
-
 #define KT_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif

@@ -7,6 +7,7 @@
 #include "kt_base.h"
 #include "kt_mon.h"
 #include "kt_rules.h"
+#include "kt_sys.h"
 
 #ifdef _WIN32
 #include <process.h>

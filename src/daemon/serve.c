@@ -93,9 +93,7 @@ int kt_daemon_load(const kt_opts_t *o, kt_rules_t **rules, kt_conf_t *conf, apr_
 static int prepare_state(const char *state_dir, const char **token, apr_pool_t *pool)
 {
     char err[128];
-    apr_status_t st = apr_dir_make_recursive(state_dir, APR_FPROT_OS_DEFAULT & 0700, pool);
-    if (st == APR_SUCCESS)
-        st = kt_api_protect_dir(state_dir, pool); /* Windows: SYSTEM and Administrators */
+    apr_status_t st = kt_sys_private_dir(state_dir, pool);
     if (st != APR_SUCCESS) {
         kt_log(KT_LOG_ERROR, "cannot create the state directory %s: %s", state_dir,
                kt_strerror(st, err, sizeof err));

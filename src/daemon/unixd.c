@@ -183,7 +183,7 @@ int kt_serve(const kt_opts_t *o, apr_pool_t *pool)
         /* The rules were loaded to report mistakes on the terminal; the
          * detached child loads them again (the parent exits in between). */
         kt_rules_release(rules);
-        apr_dir_make_recursive(conf.state_dir, APR_FPROT_OS_DEFAULT & 0700, pool);
+        kt_sys_private_dir(conf.state_dir, pool); /* the pidfile's default home */
         const char *pidfile = o->pidfile ? o->pidfile
                                          : apr_pstrcat(pool, conf.state_dir, "/kotod.pid", NULL);
         if (daemonize(pidfile) != 0 || kt_daemon_load(o, &rules, &conf, pool))

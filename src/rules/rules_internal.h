@@ -97,18 +97,6 @@ void kt__rules_return(kt_rules_t *r, kt__lstate_t *ls);
 int kt__conf_apply_file(kt_conf_t *conf, const kt__file_t *f, apr_pool_t *pool, char *err,
                         apr_size_t errlen);
 
-/* ---- saving a script (save.c, then save_posix.c or save_win.c, picked by the build) ---------------- */
-
-/* Writes content as dir/name; name has passed kt_rules_check_script_name.
- * Creates dir (not its parents) when missing. Never follows a link under
- * the name, never writes to anything but a regular file, and replaces an
- * existing file only with overwrite (else an EEXIST status). executable
- * sets the mode to 0750 instead of 0640 where modes exist. On failure err
- * says why. */
-apr_status_t kt__save_file(const char *dir, const char *name, const char *content,
-                           apr_size_t len, int overwrite, int executable, char *err,
-                           apr_size_t errlen);
-
 /* ---- bridges between C and Lua (bridge.c) ---------------------------------------------------------- */
 
 void kt__push_sample(lua_State *L, const kt_sample_t *s);

@@ -7,13 +7,14 @@
  * COM1...); at most 128 bytes. These rules are the same on every OS, so a
  * name that saves on one saves on the other.
  *
- * Writing the file is the OS's part (kt__save_file): save_posix.c creates
- * it relative to a descriptor of the directory with O_NOFOLLOW; save_win.c
- * opens it without following reparse points and checks where the handle
+ * Writing the file is the OS's part (kt_sys_save, platform/kt_sys.h): on
+ * Linux it is created relative to a descriptor of the directory with
+ * O_NOFOLLOW; on Windows it is opened without following reparse points and checks where the handle
  * really is. Both refuse links, FIFOs, devices and directories under the
  * name, and overwrite an existing regular file only when asked to.
  */
 #include "rules_internal.h"
+#include "kt_sys.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -62,5 +63,7 @@ apr_status_t kt_rules_save_script(const char *dir, const char *name, const char 
         snprintf(err, errlen, "%s", why);
         return KT_EPARSE;
     }
-    return kt__save_file(dir, name, content, len, overwrite, executable, err, errlen);
+    return kt_sys_save(dir, name, content, len,
+                       (overwrite ? KT_SYS_OVERWRITE : 0) | (executable ? KT_SYS_EXECUTABLE : 0),
+                       err, errlen);
 }

@@ -39,4 +39,42 @@ check "SIGHUP does not stop kotod" kill -0 "$kotod_pid"
 stop_kotod TERM
 expect_eq "still stops cleanly after SIGHUP" 0 "$kotod_rc"
 
+# A user who is not root, with a fresh $HOME and no --state-dir: kotod makes
+# ~/.local/state/koto owner-only (0700) with a 0600 token, and leaves every
+# other mode under $HOME as it was (parents it creates get the umask's 0755).
+# As root, the test runs kotod as nobody through setpriv.
+home="$tmp/home"
+mkdir -p "$home/.config" && echo x >"$home/.profile"
+chmod 711 "$tmp"
+as_user=()
+if [ "$(id -u)" = 0 ]; then
+  chown -R 65534:65534 "$home"
+  as_user=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+fi
+modes_before=$(cd "$home" && find . -printf '%m %p\n' | sort)
+: >"$tmp/kotod.log"
+(umask 022; exec env -i PATH=/usr/bin:/bin HOME="$home" "${as_user[@]}" "$KOTOD" --listen 127.0.0.1:0 \
+   --interval 1000 >/dev/null 2>"$tmp/kotod.log") &
+kotod_pid=$!
+if wait_log "started"; then ok "a non-root user with a fresh HOME starts kotod"; else not_ok "a non-root user with a fresh HOME starts kotod" "$(cat "$tmp/kotod.log")"; fi
+stop_kotod TERM
+expect_eq "and it stops cleanly" 0 "$kotod_rc"
+expect_eq "the state directory is 0700" 700 "$(stat -c %a "$home/.local/state/koto" 2>&1)"
+expect_eq "the token is 0600" 600 "$(stat -c %a "$home/.local/state/koto/token" 2>&1)"
+expect_eq "the parents it made are 0755" "755 755" \
+  "$(stat -c %a "$home/.local" 2>&1) $(stat -c %a "$home/.local/state" 2>&1)"
+modes_after=$(cd "$home" && find . -printf '%m %p\n' | sort | grep -v -e ' ./.local' )
+expect_eq "nothing else under HOME changed mode" "$modes_before" "$modes_after"
+
+# A state directory an older kotod left as d--xr----- is made 0700 again.
+chmod 0140 "$home/.local/state/koto"
+: >"$tmp/kotod.log"
+(exec env -i PATH=/usr/bin:/bin HOME="$home" "${as_user[@]}" "$KOTOD" --listen 127.0.0.1:0 \
+   >/dev/null 2>"$tmp/kotod.log") &
+kotod_pid=$!
+if wait_log "started"; then ok "a state directory with a broken mode is repaired"; else not_ok "a state directory with a broken mode is repaired" "$(cat "$tmp/kotod.log")"; fi
+stop_kotod TERM
+expect_eq "to 0700" 700 "$(stat -c %a "$home/.local/state/koto" 2>&1)"
+check "and the token is read, not made again" grep -q "API token read from" "$tmp/kotod.log"
+
 finish

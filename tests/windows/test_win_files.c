@@ -1,9 +1,9 @@
 /*
  * test_win_files.c - the files kotod writes and serves on Windows (under
  * Wine in CI: scripts/win-test.sh): saving a fix script into the scripts
- * directory (save_win.c), the API token file and the state directory's DACL
- * (host_win.c, kt_api_load_token, kt_api_protect_dir), and the dashboard's
- * confinement to web_dir (host_win.c, kt__api_open_confined).
+ * directory (platform/windows/save.c), the API token file and the state directory's DACL
+ * (platform/windows/files.c, kt_api_load_token, kt_sys_private_dir), and the dashboard's
+ * confinement to web_dir (platform/windows/files.c, kt_sys_open_confined).
  *
  * Links: each link test first tries to make a real one (CreateSymbolicLinkW,
  * and a junction with FSCTL_SET_REPARSE_POINT) and checks that it exists.
@@ -16,7 +16,7 @@
  * checks that they are refused all the same (by the final-path and
  * GetFileType checks).
  *
- * DACLs: the descriptors host_win.c applies are parsed and checked to be
+ * DACLs: the descriptors platform/windows/files.c applies are parsed and checked to be
  * exactly SYSTEM and Administrators, full access, protected, everywhere.
  * Read back from the files, that holds on Windows only: Wine keeps no
  * security descriptor on files, it derives one from the Unix mode bits
@@ -46,7 +46,7 @@
 #include <apr_file_io.h>
 #include <apr_strings.h>
 
-#include "host.h"
+#include "kt_sys.h"
 #include "kt_api.h"
 #include "kt_rules.h"
 
@@ -522,7 +522,7 @@ static void assert_only_system_and_admins(const char *path, BYTE flags)
     assert_only_system_and_admins_in(dacl, protect, flags);
 }
 
-/* The same of the descriptor host_win.c applies (the SDDL it parses). */
+/* The same of the descriptor platform/windows/files.c applies (the SDDL it parses). */
 static void assert_descriptor(const wchar_t *sddl, BYTE flags)
 {
     PSECURITY_DESCRIPTOR sd = NULL;
@@ -558,12 +558,12 @@ static int opens_to_anyone(const char *path, const char **sddl)
     return 0;
 }
 
-/* What host_win.c applies, parsed as Windows parses it: exactly SYSTEM and
+/* What platform/windows/files.c applies, parsed as Windows parses it: exactly SYSTEM and
  * Administrators, protected (Wine too, where it cannot be read back from a file). */
 static void test_descriptors(void **state)
 {
-    assert_descriptor(kt__api_secret_sddl, 0);
-    assert_descriptor(kt__api_dir_sddl, OBJECT_INHERIT_ACE | CONTAINER_INHERIT_ACE);
+    assert_descriptor(kt__sys_secret_sddl, 0);
+    assert_descriptor(kt__sys_dir_sddl, OBJECT_INHERIT_ACE | CONTAINER_INHERIT_ACE);
 }
 
 static void test_token_file(void **state)
@@ -603,8 +603,14 @@ static void test_token_file(void **state)
 static void test_protect_dir(void **state)
 {
     const char *dir = fresh_dir("prot");
-    assert_int_equal(kt_api_protect_dir(dir, pool), APR_SUCCESS);
-    assert_int_not_equal(kt_api_protect_dir(join(dir, "missing"), pool), APR_SUCCESS);
+    assert_int_equal(kt_sys_private_dir(dir, pool), APR_SUCCESS);
+    /* A missing directory is made, its missing parents too. */
+    const char *deep = join(join(dir, "a"), "b");
+    assert_int_equal(kt_sys_private_dir(deep, pool), APR_SUCCESS);
+    assert_true(exists(deep));
+    /* A file in its place is no directory. */
+    assert_int_equal(save(dir, "plain", "x", 0, (char[256]){0}), APR_SUCCESS);
+    assert_int_not_equal(kt_sys_private_dir(join(dir, "plain"), pool), APR_SUCCESS);
     /* A token made inside keeps its own, protected DACL. */
     const char *token;
     int created;
@@ -619,7 +625,7 @@ static void test_protect_dir(void **state)
     }
     assert_only_system_and_admins(dir, OBJECT_INHERIT_ACE | CONTAINER_INHERIT_ACE);
     assert_only_system_and_admins(join(dir, "token"), 0);
-    /* A scripts directory save_win.c creates gets the same. */
+    /* A scripts directory platform/windows/save.c creates gets the same. */
     char err[256];
     assert_int_equal(save(join(dir, "scripts"), "x.ps1", "x", 0, err), APR_SUCCESS);
     assert_only_system_and_admins(join(dir, "scripts"), OBJECT_INHERIT_ACE |
@@ -633,7 +639,7 @@ static const char *serve(const char *root, const char *name)
 {
     apr_file_t *f;
     apr_off_t size = -1;
-    if (kt__api_open_confined(&f, &size, root, name, pool) != APR_SUCCESS)
+    if (kt_sys_open_confined(&f, &size, root, name, pool) != APR_SUCCESS)
         return NULL;
     char *buf = apr_pcalloc(pool, (apr_size_t)size + 1);
     apr_size_t got = 0;
@@ -701,11 +707,11 @@ static void test_web_confinement(void **state)
 static void test_native_defaults(void **state)
 {
     /* script_os "auto" gives PowerShell on a Windows build (scripts.c). */
-    assert_string_equal(kt__api_native_os(), "windows");
+    assert_string_equal(kt_sys_os_name(), "windows");
     /* A saved script's path is reported with Windows separators. */
-    assert_string_equal(kt__api_join_path("C:\\ProgramData\\koto\\scripts", "fix.ps1", pool),
+    assert_string_equal(kt_sys_join_path("C:\\ProgramData\\koto\\scripts", "fix.ps1", pool),
                         "C:\\ProgramData\\koto\\scripts\\fix.ps1");
-    assert_string_equal(kt__api_join_path("C:/koto/scripts/", "fix.ps1", pool),
+    assert_string_equal(kt_sys_join_path("C:/koto/scripts/", "fix.ps1", pool),
                         "C:/koto/scripts/fix.ps1");
 }
 

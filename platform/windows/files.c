@@ -1,6 +1,6 @@
 /*
- * host_win.c - host.h on Windows (picked by CMakeLists.txt). Paths are
- * UTF-8 in koto and UTF-16 for Win32 (kt_utf16: invalid UTF-8 is refused).
+ * files.c - kt_sys.h's files on Windows. Paths are UTF-8 in koto and
+ * UTF-16 for Win32 (kt_utf16: invalid UTF-8 is refused).
  *
  * Confinement (no realpath here): web_dir is opened and its final path
  * taken (GetFinalPathNameByHandleW: links, junctions and 8.3 names
@@ -15,18 +15,14 @@
  *
  * Secrets: the token file is created with CREATE_NEW and a protected DACL
  * (SDDL D:P(A;;FA;;;SY)(A;;FA;;;BA)): full access for SYSTEM and
- * Administrators, nobody else, nothing inherited. kt_api_protect_dir puts
- * the same DACL, inheritable (OICI), on a directory.
+ * Administrators, nobody else, nothing inherited. kt_sys_private_dir puts
+ * the same DACL, inheritable (OICI), on a directory it creates if need be.
  */
-/* Windows headers before APR's (see platform/windows/win.h). */
-#include <winsock2.h>
-#include <ws2tcpip.h>
-#include <windows.h>
+#include "win.h"
+#include "kt_sys.h"
+
 #include <aclapi.h>
 #include <sddl.h>
-
-#include "api_internal.h"
-#include "host.h"
 
 #include <string.h>
 #include <strings.h>
@@ -37,11 +33,10 @@
 
 /* Full access for SYSTEM and Administrators, nothing inherited (P); a
  * directory's ACEs are inherited by what is created inside (OICI). */
-const wchar_t kt__api_secret_sddl[] = L"D:P(A;;FA;;;SY)(A;;FA;;;BA)";
-const wchar_t kt__api_dir_sddl[] = L"D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)";
+const wchar_t kt__sys_secret_sddl[] = L"D:P(A;;FA;;;SY)(A;;FA;;;BA)";
+const wchar_t kt__sys_dir_sddl[] = L"D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)";
 
-/* The final path of h ("\\?\C:\..."), in pool; NULL on failure. */
-static wchar_t *final_path(HANDLE h, apr_pool_t *pool)
+wchar_t *kt__win_final_path(HANDLE h, apr_pool_t *pool)
 {
     const DWORD how = FILE_NAME_NORMALIZED | VOLUME_NAME_DOS;
     DWORD n = GetFinalPathNameByHandleW(h, NULL, 0, how);
@@ -52,10 +47,18 @@ static wchar_t *final_path(HANDLE h, apr_pool_t *pool)
     return got == 0 || got > n ? NULL : p;
 }
 
-/* 1 when the component [s, s+len) is a reserved device name: CON, PRN,
- * AUX, NUL, COM0-9, LPT0-9 (and ¹²³), CONIN$, CONOUT$, CLOCK$, with any
- * extension and trailing spaces before it. */
-static int device_component(const char *s, size_t len)
+wchar_t *kt__win_join(const wchar_t *dir, const wchar_t *name, apr_pool_t *pool)
+{
+    size_t nd = wcslen(dir), nn = wcslen(name);
+    wchar_t *path = apr_palloc(pool, (nd + 1 + nn + 1) * sizeof *path);
+    memcpy(path, dir, nd * sizeof *path);
+    if (nd == 0 || dir[nd - 1] != L'\\')
+        path[nd++] = L'\\';
+    memcpy(path + nd, name, (nn + 1) * sizeof *path);
+    return path;
+}
+
+int kt__win_device_name(const char *s, size_t len)
 {
     static const char *const names[] = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$",
                                         "CLOCK$"};
@@ -79,7 +82,7 @@ static int has_device_component(const char *name)
 {
     for (const char *p = name;;) {
         size_t len = strcspn(p, "/\\");
-        if (device_component(p, len))
+        if (kt__win_device_name(p, len))
             return 1;
         if (!p[len])
             return 0;
@@ -108,13 +111,13 @@ static apr_status_t root_path(const char *root, wchar_t **out, apr_pool_t *pool)
                            OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, NULL);
     if (h == INVALID_HANDLE_VALUE)
         return APR_FROM_OS_ERROR(GetLastError());
-    *out = final_path(h, pool);
+    *out = kt__win_final_path(h, pool);
     DWORD e = GetLastError();
     CloseHandle(h);
     return *out ? APR_SUCCESS : APR_FROM_OS_ERROR(e);
 }
 
-apr_status_t kt__api_open_confined(apr_file_t **f, apr_off_t *size, const char *root,
+apr_status_t kt_sys_open_confined(apr_file_t **f, apr_off_t *size, const char *root,
                                    const char *name, apr_pool_t *pool)
 {
     if (strchr(name, ':') || has_device_component(name))
@@ -128,18 +131,13 @@ apr_status_t kt__api_open_confined(apr_file_t **f, apr_off_t *size, const char *
     for (wchar_t *p = wname; *p; p++)
         if (*p == L'/')
             *p = L'\\';
-    size_t nr = wcslen(rroot), nn = wcslen(wname);
-    wchar_t *path = apr_palloc(pool, (nr + 1 + nn + 1) * sizeof *path);
-    memcpy(path, rroot, nr * sizeof *path);
-    if (nr == 0 || rroot[nr - 1] != L'\\')
-        path[nr++] = L'\\';
-    memcpy(path + nr, wname, (nn + 1) * sizeof *path);
+    const wchar_t *path = kt__win_join(rroot, wname, pool);
 
     HANDLE h = CreateFileW(path, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING,
                            FILE_ATTRIBUTE_NORMAL | FILE_FLAG_SEQUENTIAL_SCAN, NULL);
     if (h == INVALID_HANDLE_VALUE)
         return APR_FROM_OS_ERROR(GetLastError());
-    wchar_t *real = final_path(h, pool);
+    wchar_t *real = kt__win_final_path(h, pool);
     BY_HANDLE_FILE_INFORMATION fi;
     if (!real || !below(real, rroot) || GetFileType(h) != FILE_TYPE_DISK ||
         !GetFileInformationByHandle(h, &fi) ||
@@ -154,14 +152,14 @@ apr_status_t kt__api_open_confined(apr_file_t **f, apr_off_t *size, const char *
     return st;
 }
 
-apr_status_t kt__api_create_secret(const char *path, const char *text, apr_size_t len,
+apr_status_t kt_sys_create_secret(const char *path, const char *text, apr_size_t len,
                                    apr_pool_t *pool)
 {
     wchar_t *wpath = kt_utf16(path, pool);
     if (!wpath)
         return APR_EINVAL;
     PSECURITY_DESCRIPTOR sd = NULL;
-    if (!ConvertStringSecurityDescriptorToSecurityDescriptorW(kt__api_secret_sddl,
+    if (!ConvertStringSecurityDescriptorToSecurityDescriptorW(kt__sys_secret_sddl,
                                                               SDDL_REVISION_1, &sd, NULL))
         return APR_FROM_OS_ERROR(GetLastError());
     SECURITY_ATTRIBUTES sa = {sizeof sa, sd, FALSE};
@@ -186,13 +184,14 @@ apr_status_t kt__api_create_secret(const char *path, const char *text, apr_size_
     return st;
 }
 
-apr_status_t kt_api_protect_dir(const char *path, apr_pool_t *pool)
+/* Puts the protected, inherited DACL on the directory path. */
+static apr_status_t protect_dir(const char *path, apr_pool_t *pool)
 {
     wchar_t *wpath = kt_utf16(path, pool);
     if (!wpath)
         return APR_EINVAL;
     PSECURITY_DESCRIPTOR sd = NULL;
-    if (!ConvertStringSecurityDescriptorToSecurityDescriptorW(kt__api_dir_sddl,
+    if (!ConvertStringSecurityDescriptorToSecurityDescriptorW(kt__sys_dir_sddl,
                                                               SDDL_REVISION_1, &sd, NULL))
         return APR_FROM_OS_ERROR(GetLastError());
     BOOL present = FALSE, defaulted = FALSE;
@@ -206,11 +205,17 @@ apr_status_t kt_api_protect_dir(const char *path, apr_pool_t *pool)
     return e == ERROR_SUCCESS ? APR_SUCCESS : APR_FROM_OS_ERROR(e);
 }
 
-const char *kt__api_native_os(void) { return "windows"; }
-
-const char *kt__api_join_path(const char *dir, const char *name, apr_pool_t *pool)
+apr_status_t kt_sys_private_dir(const char *path, apr_pool_t *pool)
 {
-    size_t n = strlen(dir);
-    int sep = n > 0 && (dir[n - 1] == '\\' || dir[n - 1] == '/');
-    return apr_pstrcat(pool, dir, sep ? "" : "\\", name, NULL);
+    /* The DACL is put on the directory whether it was just made or was
+     * there: an older kotod or a person may have left it open. */
+    apr_status_t st = apr_dir_make_recursive(path, APR_FPROT_OS_DEFAULT, pool);
+    if (st != APR_SUCCESS)
+        return st;
+    /* APR counts a file already under the name as made. */
+    wchar_t *wpath = kt_utf16(path, pool);
+    DWORD a = wpath ? GetFileAttributesW(wpath) : INVALID_FILE_ATTRIBUTES;
+    if (a == INVALID_FILE_ATTRIBUTES || !(a & FILE_ATTRIBUTE_DIRECTORY))
+        return APR_ENOTDIR;
+    return protect_dir(path, pool);
 }

@@ -11,17 +11,6 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *kt__win_utf8(const wchar_t *w, apr_pool_t *pool)
-{
-    int n = WideCharToMultiByte(CP_UTF8, 0, w, -1, NULL, 0, NULL, NULL);
-    if (n <= 0)
-        return "";
-    char *out = apr_palloc(pool, (apr_size_t)n);
-    if (WideCharToMultiByte(CP_UTF8, 0, w, -1, out, n, NULL, NULL) <= 0)
-        return "";
-    return out;
-}
-
 void kt__win_source(kt_plat_t *p, int src, const char *what, int ok, unsigned long err)
 {
     unsigned bit = 1u << src;

@@ -1,5 +1,5 @@
 /*
- * save_win.c - kt__save_file on Windows (picked by CMakeLists.txt).
+ * save.c - kt_sys_save on Windows.
  *
  * Paths are UTF-8 in koto and UTF-16 for Win32 (MultiByteToWideChar;
  * invalid UTF-8 is refused). The scripts directory is created when
@@ -21,18 +21,16 @@
  * truncated and the content written; a file this call created and then
  * refused is deleted again.
  *
- * Names: the portable rules of save.c, and Windows adds: no trailing '.'
+ * Names: the portable rules of src/rules/save.c, and Windows adds: no trailing '.'
  * or ' ' (Win32 strips them, so another name would be written), none of
  * < > " | ? * (not allowed in Windows names), and no reserved device name
  * in any spelling Windows knows (CON .txt, CONIN$, COM¹...). `executable`
  * means nothing here: Windows has no execute bit.
  */
-/* Windows headers before APR's (see platform/windows/win.h). */
-#include <winsock2.h>
-#include <windows.h>
-#include <sddl.h>
+#include "win.h"
+#include "kt_sys.h"
 
-#include "rules_internal.h"
+#include <sddl.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,41 +38,6 @@
 #include <strings.h>
 #include <wchar.h>
 
-/* SYSTEM and Administrators, inherited by what is created inside; nothing
- * inherited from above. */
-#define DIR_SDDL L"D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)"
-
-/* UTF-8 to a malloc'd UTF-16 string; NULL when s is not valid UTF-8. */
-static wchar_t *to_wide(const char *s)
-{
-    int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0);
-    if (n <= 0)
-        return NULL;
-    wchar_t *w = malloc((size_t)n * sizeof *w);
-    if (w && MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, w, n) != n) {
-        free(w);
-        return NULL;
-    }
-    return w;
-}
-
-/* The final path of h ("\\?\C:\..."), malloc'd; NULL on failure. */
-static wchar_t *final_path(HANDLE h)
-{
-    const DWORD how = FILE_NAME_NORMALIZED | VOLUME_NAME_DOS;
-    DWORD n = GetFinalPathNameByHandleW(h, NULL, 0, how);
-    if (n == 0)
-        return NULL;
-    wchar_t *p = malloc(((size_t)n + 1) * sizeof *p);
-    if (p) {
-        DWORD got = GetFinalPathNameByHandleW(h, p, n + 1, how);
-        if (got == 0 || got > n) {
-            free(p);
-            p = NULL;
-        }
-    }
-    return p;
-}
 
 /* err := "<what>: <the system's text for e>"; returns e as a status. */
 static apr_status_t os_fail(DWORD e, char *err, apr_size_t errlen, const char *what)
@@ -90,27 +53,13 @@ static apr_status_t os_fail(DWORD e, char *err, apr_size_t errlen, const char *w
 /* What Windows adds to save.c's name rules; NULL when name passes. */
 static const char *windows_name_problem(const char *name)
 {
-    static const char *const devices[] = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$",
-                                          "CLOCK$"};
     size_t n = strlen(name);
     if (name[n - 1] == '.' || name[n - 1] == ' ')
         return "the file name must not end with '.' or ' ' on Windows";
     if (strpbrk(name, "<>\"|?*"))
         return "the file name holds a character Windows does not allow: < > \" | ? *";
-    /* The stem: up to the first '.', trailing spaces dropped (Win32 does). */
-    size_t stem = strcspn(name, ".");
-    while (stem > 0 && name[stem - 1] == ' ')
-        stem--;
-    for (size_t i = 0; i < KT_ARRAY_SIZE(devices); i++)
-        if (strlen(devices[i]) == stem && strncasecmp(name, devices[i], stem) == 0)
-            return "the file name is a Windows device name";
-    /* COM1..COM9, LPT1..LPT9, and the superscript ¹ ² ³ (C2 B9, C2 B2, C2 B3). */
-    if (strncasecmp(name, "COM", 3) == 0 || strncasecmp(name, "LPT", 3) == 0) {
-        const unsigned char *d = (const unsigned char *)name + 3;
-        if ((stem == 4 && d[0] >= '0' && d[0] <= '9') ||
-            (stem == 5 && d[0] == 0xC2 && (d[1] == 0xB9 || d[1] == 0xB2 || d[1] == 0xB3)))
-            return "the file name is a Windows device name";
-    }
+    if (kt__win_device_name(name, strlen(name)))
+        return "the file name is a Windows device name";
     return NULL;
 }
 
@@ -118,7 +67,7 @@ static const char *windows_name_problem(const char *name)
 static apr_status_t make_dir(const wchar_t *wdir, const char *dir, char *err, apr_size_t errlen)
 {
     PSECURITY_DESCRIPTOR sd = NULL;
-    if (!ConvertStringSecurityDescriptorToSecurityDescriptorW(DIR_SDDL, SDDL_REVISION_1, &sd,
+    if (!ConvertStringSecurityDescriptorToSecurityDescriptorW(kt__sys_dir_sddl, SDDL_REVISION_1, &sd,
                                                               NULL))
         return os_fail(GetLastError(), err, errlen, "cannot build the scripts directory's ACL");
     SECURITY_ATTRIBUTES sa = {sizeof sa, sd, FALSE};
@@ -222,7 +171,7 @@ static apr_status_t open_file(const wchar_t *path, const char *name, int overwri
 
 /* The opened handle is a plain file, right where path says. */
 static apr_status_t check_file(HANDLE h, const wchar_t *path, const char *name, char *err,
-                               apr_size_t errlen)
+                               apr_size_t errlen, apr_pool_t *pool)
 {
     BY_HANDLE_FILE_INFORMATION fi;
     if (GetFileType(h) != FILE_TYPE_DISK || !GetFileInformationByHandle(h, &fi) ||
@@ -238,10 +187,8 @@ static apr_status_t check_file(HANDLE h, const wchar_t *path, const char *name, 
         snprintf(err, errlen, "%s has other hard links; refusing to write through them", name);
         return KT_EPARSE;
     }
-    wchar_t *real = final_path(h);
-    int same = real && CompareStringOrdinal(real, -1, path, -1, TRUE) == CSTR_EQUAL;
-    free(real);
-    if (!same) {
+    wchar_t *real = kt__win_final_path(h, pool);
+    if (!real || CompareStringOrdinal(real, -1, path, -1, TRUE) != CSTR_EQUAL) {
         snprintf(err, errlen, "%s leads outside the scripts directory; refusing it", name);
         return KT_EPARSE;
     }
@@ -267,60 +214,61 @@ static apr_status_t write_all(HANDLE h, const char *content, apr_size_t len, int
     return APR_SUCCESS;
 }
 
-apr_status_t kt__save_file(const char *dir, const char *name, const char *content,
-                           apr_size_t len, int overwrite, int executable, char *err,
-                           apr_size_t errlen)
+/* The steps of kt_sys_save, with their temporaries in pool. */
+static apr_status_t save(const char *dir, const char *name, const char *content,
+                         apr_size_t len, int overwrite, char *err, apr_size_t errlen,
+                         apr_pool_t *pool)
 {
-    (void)executable;
     const char *why = windows_name_problem(name);
     if (why) {
         snprintf(err, errlen, "%s", why);
         return KT_EPARSE;
     }
-    apr_status_t rv;
-    wchar_t *wdir = to_wide(dir), *wname = to_wide(name), *dreal = NULL, *path = NULL;
-    HANDLE dh = INVALID_HANDLE_VALUE, fh = INVALID_HANDLE_VALUE;
-    int created = 0;
+    wchar_t *wdir = kt_utf16(dir, pool), *wname = kt_utf16(name, pool);
     if (!wdir || !wname) {
         snprintf(err, errlen, "the scripts directory or the file name is not valid UTF-8");
-        rv = KT_EPARSE;
-        goto done;
+        return KT_EPARSE;
     }
+    HANDLE dh, fh;
+    apr_status_t rv;
     if ((rv = make_dir(wdir, dir, err, errlen)) != APR_SUCCESS ||
         (rv = open_dir(wdir, dir, &dh, err, errlen)) != APR_SUCCESS)
-        goto done;
-    if (!(dreal = final_path(dh))) {
+        return rv;
+    wchar_t *dreal = kt__win_final_path(dh, pool);
+    if (!dreal) {
         char what[600];
         snprintf(what, sizeof what, "cannot resolve the scripts directory %s", dir);
         rv = os_fail(GetLastError(), err, errlen, what);
-        goto done;
-    }
-    size_t nd = wcslen(dreal), nn = wcslen(wname);
-    if (!(path = malloc((nd + 1 + nn + 1) * sizeof *path))) {
-        rv = APR_ENOMEM;
-        snprintf(err, errlen, "out of memory");
-        goto done;
-    }
-    memcpy(path, dreal, nd * sizeof *path);
-    if (nd == 0 || dreal[nd - 1] != L'\\')
-        path[nd++] = L'\\';
-    memcpy(path + nd, wname, (nn + 1) * sizeof *path);
-    if ((rv = open_file(path, name, overwrite, &fh, &created, err, errlen)) != APR_SUCCESS)
-        goto done;
-    if ((rv = check_file(fh, path, name, err, errlen)) == APR_SUCCESS)
-        rv = write_all(fh, content, len, !created, name, err, errlen);
-    if (rv != APR_SUCCESS && created) {
-        FILE_DISPOSITION_INFO gone = {TRUE};
-        SetFileInformationByHandle(fh, FileDispositionInfo, &gone, sizeof gone);
-    }
-done:
-    if (fh != INVALID_HANDLE_VALUE)
-        CloseHandle(fh);
-    if (dh != INVALID_HANDLE_VALUE)
         CloseHandle(dh);
-    free(path);
-    free(dreal);
-    free(wname);
-    free(wdir);
+        return rv;
+    }
+    /* The directory stays open (and so in place) until the file is written. */
+    const wchar_t *path = kt__win_join(dreal, wname, pool);
+    int created = 0;
+    if ((rv = open_file(path, name, overwrite, &fh, &created, err, errlen)) == APR_SUCCESS) {
+        if ((rv = check_file(fh, path, name, err, errlen, pool)) == APR_SUCCESS)
+            rv = write_all(fh, content, len, !created, name, err, errlen);
+        if (rv != APR_SUCCESS && created) {
+            FILE_DISPOSITION_INFO gone = {TRUE};
+            SetFileInformationByHandle(fh, FileDispositionInfo, &gone, sizeof gone);
+        }
+        CloseHandle(fh);
+    }
+    CloseHandle(dh);
+    return rv;
+}
+
+apr_status_t kt_sys_save(const char *dir, const char *name, const char *content,
+                         apr_size_t len, unsigned flags, char *err, apr_size_t errlen)
+{
+    /* flags' KT_SYS_EXECUTABLE means nothing here: Windows has no execute bit. */
+    apr_pool_t *pool;
+    apr_status_t rv = apr_pool_create(&pool, NULL);
+    if (rv != APR_SUCCESS) {
+        snprintf(err, errlen, "out of memory");
+        return rv;
+    }
+    rv = save(dir, name, content, len, (flags & KT_SYS_OVERWRITE) != 0, err, errlen, pool);
+    apr_pool_destroy(pool);
     return rv;
 }

@@ -1,12 +1,11 @@
 /*
- * utf16_win.c - koto's strings are UTF-8 (APR hands main() UTF-8 arguments
+ * utf16.c - kt_sys.h's conversions: koto's strings are UTF-8 (APR hands main() UTF-8 arguments
  * on Windows too); Win32's wide calls want UTF-16. Strict both ways: text
  * that is not valid is refused, never silently altered, since it is mostly
  * paths and a changed path names another file.
  */
-#include "kt_base.h"
-
-#include <windows.h>
+#include "win.h"
+#include "kt_sys.h"
 
 #include <apr_pools.h>
 
@@ -28,4 +27,17 @@ char *kt_utf8(const wchar_t *utf16, apr_pool_t *pool)
     return WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, utf16, -1, s, n, NULL, NULL) == n
                ? s
                : NULL;
+}
+
+/* Names the system hands us (processes, interfaces, volumes) are shown, not
+ * used as paths: an unpaired surrogate is replaced rather than the name lost. */
+const char *kt__win_utf8(const wchar_t *w, apr_pool_t *pool)
+{
+    int n = WideCharToMultiByte(CP_UTF8, 0, w, -1, NULL, 0, NULL, NULL);
+    if (n <= 0)
+        return "";
+    char *out = apr_palloc(pool, (apr_size_t)n);
+    if (WideCharToMultiByte(CP_UTF8, 0, w, -1, out, n, NULL, NULL) <= 0)
+        return "";
+    return out;
 }

@@ -1,5 +1,5 @@
 /*
- * save_posix.c - kt__save_file on POSIX systems (picked by CMakeLists.txt).
+ * save.c - kt_sys_save on Linux (and any POSIX system).
  *
  * The scripts directory is created (mode 0750) when missing, then opened;
  * the file is created relative to that descriptor with O_NOFOLLOW, so a
@@ -8,7 +8,8 @@
  * place, never a link nor a FIFO or device). Bash scripts get mode 0750,
  * others 0640.
  */
-#include "rules_internal.h"
+#include "kt_sys.h"
+#include "kt_base.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,10 +18,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-apr_status_t kt__save_file(const char *dir, const char *name, const char *content,
-                           apr_size_t len, int overwrite, int executable, char *err,
-                           apr_size_t errlen)
+apr_status_t kt_sys_save(const char *dir, const char *name, const char *content,
+                         apr_size_t len, unsigned flags, char *err, apr_size_t errlen)
 {
+    const int overwrite = (flags & KT_SYS_OVERWRITE) != 0;
+    const int executable = (flags & KT_SYS_EXECUTABLE) != 0;
     if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
         snprintf(err, errlen, "cannot create the scripts directory %s: %s", dir, strerror(errno));
         return APR_FROM_OS_ERROR(errno);
@@ -32,9 +34,9 @@ apr_status_t kt__save_file(const char *dir, const char *name, const char *conten
     }
     /* O_NONBLOCK: a FIFO planted under the name fails (ENXIO) instead of
      * blocking this thread until some reader opens it. */
-    int flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK |
+    int oflags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK |
                 (overwrite ? O_TRUNC : O_EXCL);
-    int fd = openat(dfd, name, flags, executable ? 0750 : 0640);
+    int fd = openat(dfd, name, oflags, executable ? 0750 : 0640);
     int e = errno;
     close(dfd);
     if (fd < 0) {

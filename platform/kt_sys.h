@@ -1,0 +1,74 @@
+/*
+ * kt_sys.h - the platform's second API: what portable code needs from the
+ * OS beyond the readings of kt_plat.h. One implementation per OS, beside the
+ * readings' backend (platform/linux/, platform/windows/), chosen by the build;
+ * nothing outside platform/, win32/ and the daemon's Unix shell knows which.
+ *
+ *   files.c  confined open for reading (the dashboard), owner-only secret
+ *            files (the token) and private directories (the state directory)
+ *   save.c   confined exclusive create for writing (saved scripts)
+ *   sys.c    the OS's name and how it joins paths
+ *   utf16.c  (Windows) UTF-8 <-> UTF-16 for the wide Win32 calls
+ *
+ * Every function is thread-safe and returns an apr_status_t (APR's, the OS's,
+ * or a KT_E* code of kt_base.h); results live in the pool passed in.
+ */
+#ifndef KT_SYS_H
+#define KT_SYS_H
+
+#include <stddef.h>
+
+#include <apr_file_io.h>
+#include <apr_pools.h>
+
+/* Opens root/name for reading when the file it reaches, links resolved, is
+ * a regular file strictly inside root. name is relative, with '/' between
+ * plain names (the caller has checked that). On success *f (allocated in
+ * pool; close it with apr_file_close) and *size are set; otherwise returns a
+ * status and leaves nothing open. */
+apr_status_t kt_sys_open_confined(apr_file_t **f, apr_off_t *size, const char *root,
+                                  const char *name, apr_pool_t *pool);
+
+/* Creates path, which must not exist yet (else an EEXIST status), so that
+ * only its owner can use it (POSIX: mode 0600; Windows: a protected DACL
+ * granting SYSTEM and Administrators only), and writes len bytes of text. */
+apr_status_t kt_sys_create_secret(const char *path, const char *text, apr_size_t len,
+                                  apr_pool_t *pool);
+
+/* Makes path a directory only its owner can use, creating missing parents
+ * with the system's defaults (the umask: a new ~/.local stays usable) and
+ * the directory itself owner-only (POSIX: 0700; Windows: the protected DACL
+ * above, inherited by what is created inside). An existing directory that
+ * others can reach, or whose owner lacks a right, is set to owner-only. */
+apr_status_t kt_sys_private_dir(const char *path, apr_pool_t *pool);
+
+/* kt_sys_save flags. */
+#define KT_SYS_OVERWRITE  1u /* replace an existing regular file */
+#define KT_SYS_EXECUTABLE 2u /* mode 0750 instead of 0640, where modes exist */
+
+/* Writes content as dir/name, name a plain file name (the caller has
+ * checked it with the portable rules). Creates dir (not its parents) when
+ * missing, owner and group only. Never follows a link under the name, never
+ * writes to anything but a regular file, and replaces an existing file only
+ * with KT_SYS_OVERWRITE (else an EEXIST status). On failure err says why,
+ * naming the file. */
+apr_status_t kt_sys_save(const char *dir, const char *name, const char *content,
+                         apr_size_t len, unsigned flags, char *err, apr_size_t errlen);
+
+/* "windows" on a Windows build, else "linux": what script_os "auto" means. */
+const char *kt_sys_os_name(void);
+
+/* dir and name joined with this OS's separator, allocated in pool. */
+const char *kt_sys_join_path(const char *dir, const char *name, apr_pool_t *pool);
+
+/* Windows builds only (utf16.c): UTF-8 <-> UTF-16 in pool, strict both
+ * ways (NULL when the text is not valid), since the text is mostly paths and
+ * an altered path names another file. */
+wchar_t *kt_utf16(const char *utf8, apr_pool_t *pool);
+char *kt_utf8(const wchar_t *utf16, apr_pool_t *pool);
+
+/* Windows builds only (files.c): the security descriptors (SDDL, UTF-16) of a
+ * secret file and of a private directory, for tests to check what is applied. */
+extern const wchar_t kt__sys_secret_sddl[], kt__sys_dir_sddl[];
+
+#endif

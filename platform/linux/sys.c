@@ -1,0 +1,13 @@
+/*
+ * sys.c - kt_sys.h's naming on Linux: the OS's name and its paths.
+ */
+#include "kt_sys.h"
+
+#include <apr_strings.h>
+
+const char *kt_sys_os_name(void) { return "linux"; }
+
+const char *kt_sys_join_path(const char *dir, const char *name, apr_pool_t *pool)
+{
+    return apr_pstrcat(pool, dir, "/", name, NULL);
+}
