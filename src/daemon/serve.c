@@ -248,6 +248,7 @@ int kt_daemon_start(kt_daemon_t **out, const kt_opts_t *o, kt_rules_t *rules,
     kt_http_conf_t hconf;
     kt_http_conf_defaults(&hconf);
     hconf.listen = conf->listen;
+    hconf.server_names = conf->server_names;
     int have_web = have_dir(conf->web_dir, pool);
     d->api = (kt_api_t){
         .mon = d->mon,

@@ -37,6 +37,8 @@ static void describe_remote(kt__conn_t *c)
         apr_snprintf(c->remote, sizeof c->remote, "%s:%u", ip, (unsigned)sa->port);
     c->loopback = strncmp(ip, "127.", 4) == 0 || strcmp(ip, "::1") == 0 ||
                   strncmp(ip, "::ffff:127.", 11) == 0;
+    if (apr_socket_addr_get(&sa, APR_LOCAL, c->sock) == APR_SUCCESS && sa)
+        apr_sockaddr_ip_getbuf(c->local_ip, sizeof c->local_ip, sa);
 }
 
 /* ---- Internal ---------------------------------------------------------- */

@@ -129,6 +129,7 @@ struct kt__conn_t {
     apr_int16_t polled; /* events registered in the pollset; 0: not in it */
     kt__conn_state_t state;
     char remote[80];
+    char local_ip[64]; /* the address the connection came in on; "" in the harness */
     int loopback;
     http_parser parser;
 
@@ -193,6 +194,12 @@ struct kt_http_req_t {
 };
 
 typedef enum { KT__FEED_MORE, KT__FEED_REQUEST, KT__FEED_ERROR } kt__feed_t;
+
+/* ---- host.c: DNS rebinding ---------------------------------------------- */
+
+/* 1 when a request on c may name host (a Host header's value): localhost,
+ * c's local address, or one of conf.server_names. */
+int kt__http_host_allowed(const kt__conn_t *c, const char *host);
 
 /* ---- parse.c: http-parser glue ------------------------------------------ */
 

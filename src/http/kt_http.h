@@ -26,7 +26,8 @@
  * client leaves, the stream is closed, or the server stops.
  *
  * Errors are JSON everywhere: {"error": {"code": "...", "message": "..."}}.
- * Limits answer 400, 404, 405 (with Allow), 408, 411, 413, 414, 431, 503.
+ * Limits answer 400, 404, 405 (with Allow), 408, 411, 413, 414, 431, 503;
+ * a Host that names another server 421 (host.c).
  *
  * Thread-safety: kt_http_route() before kt_http_start() only. Request
  * functions are for the thread running the handler (or try function) while
@@ -56,6 +57,10 @@ typedef struct {
     unsigned write_timeout_ms;   /* a client that stops reading: closed */
     unsigned shutdown_grace_ms;  /* kt_http_stop lets responses in flight finish this long */
     apr_size_t max_stream_queue; /* bytes queued for a stream before it is dropped as too slow */
+    /* Names a Host header may carry besides localhost and the address the
+     * connection came in on, comma or space separated (NULL: none); any
+     * other Host is answered 421, so a rebound DNS name reaches nothing. */
+    const char *server_names;
 } kt_http_conf_t;
 
 void kt_http_conf_defaults(kt_http_conf_t *conf);

@@ -246,6 +246,9 @@ static int on_headers_complete(http_parser *p)
         return refuse(c, 400, "bad_request", "unsupported HTTP version");
     if (p->http_minor >= 1 && c->host_count == 0)
         return refuse(c, 400, "bad_request", "missing Host header");
+    if (c->host_count && !kt__http_host_allowed(c, find_header(req, "Host")))
+        return refuse(c, 421, "misdirected_request",
+                      "this server does not answer to that Host name (server_names lists more)");
 
     int chunked = (p->flags & F_CHUNKED) != 0;
     int has_length = (p->flags & F_CONTENTLENGTH) != 0;

@@ -163,6 +163,7 @@ apr_status_t kt_http_create(kt_http_t **out, const kt_http_conf_t *conf, apr_poo
     kt_http_t *s = apr_pcalloc(sp, sizeof *s);
     s->pool = sp;
     s->conf = *conf;
+    s->conf.server_names = conf->server_names ? apr_pstrdup(sp, conf->server_names) : NULL;
     s->conf.listen = apr_pstrdup(sp, conf->listen);
     s->routes = apr_array_make(sp, 16, sizeof(kt__route_t));
     s->life = KT__LIFE_CREATED;

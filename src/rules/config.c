@@ -60,6 +60,9 @@ static const item_t items[] = {
     {"thresholds.cpu_spike.window", T_UINT, 1, 10000, MON(spike_window), 1,
      "readings the CPU baseline averages over"},
     {"listen", T_STR, 0, 0, offsetof(kt_conf_t, listen), 0, "address to serve on"},
+    {"server_names", T_STR, 0, 0, offsetof(kt_conf_t, server_names), 0,
+     "names (comma separated) a request's Host may carry besides localhost and the listen "
+     "address; other names are refused (DNS rebinding)"},
     {"state_dir", T_STR, 0, 0, offsetof(kt_conf_t, state_dir), 0, "where the API token lives"},
     {"scripts_dir", T_STR, 0, 0, offsetof(kt_conf_t, scripts_dir), 1,
      "where saved fix scripts go"},

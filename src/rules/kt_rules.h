@@ -49,6 +49,7 @@ typedef struct {
 typedef struct {
     kt_mon_conf_t mon;          /* interval, thresholds, capacities */
     const char *listen;
+    const char *server_names;   /* Host names answered besides localhost and the address */
     const char *state_dir;
     const char *scripts_dir;    /* where save_script_to_file writes */
     const char *web_dir;

@@ -420,7 +420,7 @@ const kt_conf_t *kt_rules_conf(const kt_rules_t *r) { return &r->conf; }
 void kt_conf_copy(kt_conf_t *dst, const kt_conf_t *src, apr_pool_t *pool)
 {
     *dst = *src;
-    const char **strings[] = {&dst->listen, &dst->state_dir, &dst->scripts_dir,
+    const char **strings[] = {&dst->listen, &dst->server_names, &dst->state_dir, &dst->scripts_dir,
                               &dst->web_dir, &dst->user_dir, &dst->script_os};
     for (size_t i = 0; i < KT_ARRAY_SIZE(strings); i++)
         if (*strings[i])

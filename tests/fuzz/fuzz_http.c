@@ -91,6 +91,7 @@ static void init(void)
     kt_log_set_level(KT_LOG_ERROR);
     kt_http_conf_t conf;
     kt_http_conf_defaults(&conf);
+    conf.server_names = "k koto t"; /* the Host names of the seed corpus */
     conf.max_header_bytes = 1024;
     conf.max_headers = 16;
     conf.max_url_bytes = 256;

@@ -216,6 +216,7 @@ static void srv_start_at(srv_t *v, const char *listen, tweak_fn tweak)
     kt_http_conf_t conf;
     kt_http_conf_defaults(&conf);
     conf.listen = listen;
+    conf.server_names = "t"; /* the name these tests' requests carry */
     if (tweak)
         tweak(&conf);
     assert_int_equal(apr_pool_create(&v->pool, root), APR_SUCCESS);
@@ -1103,6 +1104,63 @@ static void test_start_failures(void **state)
     apr_pool_destroy(v.pool);
 }
 
+/* ---- Host names (DNS rebinding) ------------------------------------------------ */
+
+static void names_tweak(kt_http_conf_t *conf) { conf->server_names = "t, koto.example  ,x.test"; }
+
+/* The status a request with this Host line gets on a fresh connection. */
+static int status_for_host(srv_t *v, const char *host)
+{
+    tc_resp_t r;
+    char raw[300];
+    snprintf(raw, sizeof raw, "GET /hello HTTP/1.1\r\nHost: %s\r\n\r\n", host);
+    get(v, raw, &r);
+    int status = r.status;
+    if (status == 421) {
+        assert_json_error(&r, "misdirected_request");
+        assert_string_equal(tc_header(&r, "Connection"), "close");
+    }
+    tc_resp_free(&r);
+    return status;
+}
+
+static void test_host_names(void **state)
+{
+    srv_t v;
+    srv_start(&v, names_tweak);
+    char self[80];
+    snprintf(self, sizeof self, "%s", v.addr); /* 127.0.0.1:PORT */
+    const char *ok[] = {self, "127.0.0.1", "localhost", "LocalHost:5000", "localhost.",
+                        "t", "koto.example:8443", "KOTO.EXAMPLE", "x.test"};
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
+        if (status_for_host(&v, ok[i]) != 200)
+            fail_msg("Host: %s was refused", ok[i]);
+    const char *refused[] = {"evil.example", "evil.example:5000", "127.0.0.2", "localhost.evil",
+                             "koto.example.evil", "localhost:", "localhost:50x", "[::1]",
+                             "[127.0.0.1", "", "x.tes", "t:5000:1", "t t"};
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++)
+        if (status_for_host(&v, refused[i]) != 421)
+            fail_msg("Host: %s was answered", refused[i]);
+    /* HTTP/1.0 may leave Host out; with it, the same rule. */
+    tc_resp_t r;
+    get(&v, "GET /hello HTTP/1.0\r\n\r\n", &r);
+    assert_int_equal(r.status, 200);
+    tc_resp_free(&r);
+    get(&v, "GET /hello HTTP/1.0\r\nHost: evil.example\r\n\r\n", &r);
+    assert_int_equal(r.status, 421);
+    tc_resp_free(&r);
+    srv_stop(&v);
+
+    /* Over IPv6 the listen address is a bracketed literal. */
+    if (!have_ipv6_loopback())
+        return;
+    srv_start_at(&v, "[::1]:0", NULL);
+    assert_int_equal(status_for_host(&v, "[::1]"), 200);
+    assert_int_equal(status_for_host(&v, v.addr), 200);
+    assert_int_equal(status_for_host(&v, "127.0.0.1"), 421);
+    srv_stop(&v);
+}
+
 /* ---- the socket-free harness (what the fuzzer drives) --------------------------- */
 
 static void test_harness(void **state)
@@ -1111,6 +1169,7 @@ static void test_harness(void **state)
     kt_http_t *s;
     kt_http_conf_t conf;
     kt_http_conf_defaults(&conf);
+    conf.server_names = "t";
     assert_int_equal(apr_pool_create(&p, root), APR_SUCCESS);
     assert_int_equal(kt_http_create(&s, &conf, p), APR_SUCCESS);
     add_routes(s);
@@ -1192,6 +1251,7 @@ int main(void)
         cmocka_unit_test(test_stop_with_slow_handler),
         cmocka_unit_test(test_start_failures),
         cmocka_unit_test(test_harness),
+        cmocka_unit_test(test_host_names),
     };
     return cmocka_run_group_tests_name("http", tests, setup, teardown);
 }
