@@ -3,6 +3,9 @@
 #   ./build.sh run        install what is missing, build, run kotod in the foreground
 #   ./build.sh test       install what is missing, build, run the whole test suite
 #   ./build.sh sanitize   the same suite in an AddressSanitizer + UBSan build
+#   ./build.sh tsan       a ThreadSanitizer build; runs the tests labelled tsan (the
+#                         concurrency tests, and kotod streaming, reloading and stopping
+#                         under load); any report fails them
 #   ./build.sh fuzz [S]   build the libFuzzer targets with clang, fuzz each for S seconds (60)
 #   ./build.sh windows    cross-build kotod.exe with MinGW-w64, run its tests and the service
 #                         end to end under Wine (scripts/win-test.sh)
@@ -50,6 +53,13 @@ case "$mode" in
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
       ctest --test-dir build-asan --output-on-failure -j "$jobs"
     ;;
+  tsan)
+    node_deps
+    build build-tsan -DKT_TSAN=ON -DCMAKE_BUILD_TYPE=Debug
+    # halt_on_error: the first report fails the test that caused it.
+    TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+      ctest --test-dir build-tsan --output-on-failure -j "$jobs" -L tsan
+    ;;
   fuzz)
     seconds=${1:-60}
     node_deps # the build copies the dashboard's charting library from node_modules
@@ -64,7 +74,7 @@ case "$mode" in
     scripts/win-test.sh
     ;;
   *)
-    echo "usage: $0 run|test|sanitize|fuzz|windows|build" >&2
+    echo "usage: $0 run|test|sanitize|tsan|fuzz|windows|build" >&2
     exit 2
     ;;
 esac

@@ -30,6 +30,9 @@ if(MSVC)
       # overflow in constant arithmetic: older Windows SDKs define INFINITY
       # and NAN by overflowing a float on purpose
       /wd4756
+      # C11 <stdatomic.h> (reference counts, the HTTP loop's flags and poke
+      # stack): VS 2022 17.5 and later, behind this switch
+      /experimental:c11atomics
       # the GCC and POSIX spellings the sources use, mapped for MSVC
       "/FI${CMAKE_CURRENT_LIST_DIR}/msvc_compat.h")
   if(KT_WERROR)
@@ -56,6 +59,13 @@ add_compile_options(-Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototy
                     -Wformat=2 -Wno-unused-parameter)
 if(KT_WERROR)
   add_compile_options(-Werror)
+endif()
+if(KT_TSAN)
+  if(KT_SANITIZE)
+    message(FATAL_ERROR "KT_TSAN and KT_SANITIZE exclude each other: build them apart")
+  endif()
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
 endif()
 if(KT_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer

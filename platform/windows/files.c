@@ -18,6 +18,10 @@
  * Administrators, nobody else, nothing inherited. kt_sys_private_dir puts
  * the same DACL, inheritable (OICI), on a directory it creates if need be.
  */
+/* apr_portable.h wants sockaddr_in6: ws2tcpip.h before win.h brings APR in. */
+#include <winsock2.h>
+#include <ws2tcpip.h>
+
 #include "win.h"
 #include "kt_sys.h"
 

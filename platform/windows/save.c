@@ -229,7 +229,7 @@ static apr_status_t save(const char *dir, const char *name, const char *content,
         snprintf(err, errlen, "the scripts directory or the file name is not valid UTF-8");
         return KT_EPARSE;
     }
-    HANDLE dh, fh;
+    HANDLE dh = INVALID_HANDLE_VALUE, fh = INVALID_HANDLE_VALUE;
     apr_status_t rv;
     if ((rv = make_dir(wdir, dir, err, errlen)) != APR_SUCCESS ||
         (rv = open_dir(wdir, dir, &dh, err, errlen)) != APR_SUCCESS)

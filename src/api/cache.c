@@ -18,11 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <apr_atomic.h>
+#include <stdatomic.h>
 #include <apr_strings.h>
 
 typedef struct {
-    volatile apr_uint32_t refs;
+    atomic_uint refs;
     apr_size_t len;
     char text[]; /* len bytes and a NUL */
 } blob_t;
@@ -35,7 +35,7 @@ struct kt__cache_t {
 
 static void blob_release(blob_t *b)
 {
-    if (b && apr_atomic_dec32(&b->refs) == 0)
+    if (b && atomic_fetch_sub(&b->refs, 1) == 1)
         free(b);
 }
 
@@ -77,7 +77,7 @@ const char *kt__cache_get(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], apr
     apr_thread_mutex_lock(c->lock);
     if (c->blob && memcmp(c->key, key, sizeof c->key) == 0) {
         b = c->blob;
-        apr_atomic_inc32(&b->refs);
+        atomic_fetch_add(&b->refs, 1);
     }
     apr_thread_mutex_unlock(c->lock);
     return b ? lend(b, pool, len) : NULL;

@@ -64,19 +64,28 @@ static void send_text(client_t *c, const char *text)
         kt_http_stream_write(c->st, text, strlen(text));
 }
 
-/* The monitor's subscriber: runs on the sampler thread after each reading. */
+static unsigned client_count(hub_t *hub)
+{
+    apr_thread_mutex_lock(hub->lock);
+    unsigned n = hub->nclients;
+    apr_thread_mutex_unlock(hub->lock);
+    return n;
+}
+
+/* The monitor's subscriber: runs on the sampler thread after each reading.
+ * The reading is serialised before the hub lock is taken, so clients that
+ * connect meanwhile wait for a fan-out, not for JSON. A client that
+ * connects after the count below gets the same from its own replay. */
 static void on_reading(void *baton, const kt_snap_t *snap, const kt_event_t *events, unsigned n)
 {
     hub_t *hub = baton;
-    apr_thread_mutex_lock(hub->lock);
-    if (hub->nclients == 0) {
-        apr_thread_mutex_unlock(hub->lock);
+    if (client_count(hub) == 0)
         return;
-    }
     char *sample = kt__api_sse_message("sample", 0, sample_json(snap));
     char **ev = calloc(n ? n : 1, sizeof *ev);
     for (unsigned i = 0; ev && i < n; i++)
         ev[i] = kt__api_sse_message("event", events[i].id, kt_json_event(&events[i]));
+    apr_thread_mutex_lock(hub->lock);
     for (unsigned c = 0; c < MAX_CLIENTS; c++) {
         client_t *cl = &hub->clients[c];
         if (!cl->used)

@@ -8,6 +8,8 @@
 #include "kt_mon.h"
 #include "kt_base.h"
 
+#include <stdatomic.h>
+
 #include <apr_allocator.h>
 #include <apr_hash.h>
 #include <apr_thread_cond.h>
@@ -62,7 +64,7 @@ const char *kt__fmt_bytes(uint64_t bytes, char *buf, size_t len);
 /* ---- snapshots (snapshot.c) ------------------------------------------------------- */
 
 struct kt_snap_t {
-    volatile apr_uint32_t refs;
+    atomic_uint refs;
     apr_pool_t *pool; /* unmanaged; holds the sample and this struct */
     kt_sample_t sample;
     uint64_t seq;
@@ -74,6 +76,12 @@ kt_snap_t *kt__snap_wrap(const kt_sample_t *s, apr_pool_t *pool, uint64_t seq, d
 /* ---- the monitor (monitor.c, health.c) ---------------------------------------------- */
 
 #define KT__MAX_SUBSCRIBERS 32
+
+typedef struct {
+    kt_mon_reading_fn fn;
+    void *baton;
+    unsigned id;
+} kt__sub_t;
 #define KT__MAX_BATCH 256 /* events one reading may raise; the rest are dropped and logged */
 
 struct kt_mon_t {
@@ -106,15 +114,13 @@ struct kt_mon_t {
     apr_pool_t *run_pool; /* the sampler thread's, destroyed after join */
     int running, stop_requested;
 
-    /* sub_lock is held while subscribers run, so after unsubscribe returns
-     * its callback is never called again. */
+    /* sub_lock guards the list; subscribers run on a copy, outside it.
+     * notifying counts the calls in progress, and unsubscribe waits on
+     * sub_idle until none is, so after it returns its callback never runs. */
     apr_thread_mutex_t *sub_lock;
-    struct {
-        kt_mon_reading_fn fn;
-        void *baton;
-        unsigned id;
-    } subs[KT__MAX_SUBSCRIBERS];
-    unsigned nsubs, next_sub_id;
+    apr_thread_cond_t *sub_idle;
+    kt__sub_t subs[KT__MAX_SUBSCRIBERS];
+    unsigned nsubs, next_sub_id, notifying;
 };
 
 #endif

@@ -41,9 +41,17 @@ void kt__detect_init(kt__detect_t *d, apr_pool_t *pool)
 
 void kt__detect_fini(kt__detect_t *d)
 {
-    for (apr_hash_index_t *hi = apr_hash_first(NULL, d->conds); hi; hi = apr_hash_next(hi))
-        free(apr_hash_this_val(hi));
-    apr_hash_clear(d->conds);
+    /* Each key lives inside its value, and removing an entry reads its key:
+     * take the entry out first, then free it. */
+    apr_hash_index_t *hi;
+    while ((hi = apr_hash_first(NULL, d->conds))) {
+        const void *key;
+        apr_ssize_t klen;
+        void *cond;
+        apr_hash_this(hi, &key, &klen, &cond);
+        apr_hash_set(d->conds, key, klen, NULL);
+        free(cond);
+    }
 }
 
 const char *kt__fmt_bytes(uint64_t bytes, char *buf, size_t len)

@@ -23,6 +23,27 @@
  * Thread-safety: every function here may be called from any thread, except
  * kt_mon_ingest() and kt_mon_tick(), which belong to whoever owns sampling
  * (the sampler thread while running; the caller otherwise).
+ *
+ * LOCK ORDER (the whole daemon's, written here once)
+ * A thread holding a lock may take only locks further down this list, and
+ * no lock is held while calling into another module's callback:
+ *
+ *   1. the daemon's reload lock (src/daemon/serve.c): one reload at a time
+ *   2. the stream hub's lock (src/api/stream.c): the list of live streams
+ *   3. the API's rules cell and status/metrics caches (src/api/)
+ *   4. the monitor's locks, none held with another of them: run_lock
+ *      (the sampler's life), sub_lock (the subscriber list), lock (the
+ *      latest snapshot, event log, history and detector summary)
+ *   5. the rules set's state pool (src/rules/loader.c)
+ *   6. an HTTP stream's lock (src/http/stream.c), then the HTTP server's
+ *      internals (worker queue, poke stack, done list, allocator mutexes)
+ *   7. the log's lock (src/base/log.c): anything may log
+ *
+ * Subscribers (kt_mon_subscribe) are called with none of the monitor's
+ * locks held, on a copy of the list; the stream hub serialises a reading to
+ * JSON before it takes its lock. ThreadSanitizer (KT_TSAN) checks this
+ * order over the concurrency tests and the integration tests that stream,
+ * reload and stop under load.
  */
 #ifndef KT_MON_H
 #define KT_MON_H
@@ -167,7 +188,8 @@ uint64_t kt_mon_last_event_id(kt_mon_t *m);
 /* Called on the sampler thread after every reading with the snapshot just
  * published (borrowed for the call; kt_mon_acquire to keep one) and the
  * events it raised, in order (n may be 0). Keep it short; never call
- * kt_mon_stop, kt_mon_subscribe or kt_mon_unsubscribe from it. */
+ * kt_mon_stop, kt_mon_subscribe or kt_mon_unsubscribe from it (unsubscribe
+ * waits for the calls in progress to end). */
 typedef void (*kt_mon_reading_fn)(void *baton, const kt_snap_t *snap, const kt_event_t *events,
                                   unsigned n);
 apr_status_t kt_mon_subscribe(kt_mon_t *m, kt_mon_reading_fn fn, void *baton, unsigned *id);

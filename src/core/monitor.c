@@ -69,7 +69,8 @@ apr_status_t kt_mon_create(kt_mon_t **out, const kt_mon_conf_t *conf, kt_plat_t 
     if ((st = apr_thread_mutex_create(&m->lock, APR_THREAD_MUTEX_DEFAULT, pool)) ||
         (st = apr_thread_mutex_create(&m->run_lock, APR_THREAD_MUTEX_DEFAULT, pool)) ||
         (st = apr_thread_mutex_create(&m->sub_lock, APR_THREAD_MUTEX_DEFAULT, pool)) ||
-        (st = apr_thread_cond_create(&m->wake, pool))) {
+        (st = apr_thread_cond_create(&m->wake, pool)) ||
+        (st = apr_thread_cond_create(&m->sub_idle, pool))) {
         apr_pool_destroy(pool);
         return st;
     }
@@ -102,11 +103,23 @@ void kt_mon_destroy(kt_mon_t *m)
 
 /* ---- ingest: the one path every reading takes ---------------------------------------- */
 
+/* Calls the subscribers on a copy of the list, holding no lock of ours: a
+ * subscriber takes its own locks (kt_mon.h's lock order). */
 static void notify(kt_mon_t *m, const kt_snap_t *snap, const kt_event_t *events, unsigned n)
 {
+    kt__sub_t subs[KT__MAX_SUBSCRIBERS];
     apr_thread_mutex_lock(m->sub_lock);
-    for (unsigned i = 0; i < m->nsubs; i++)
-        m->subs[i].fn(m->subs[i].baton, snap, events, n);
+    unsigned nsubs = m->nsubs;
+    memcpy(subs, m->subs, sizeof *subs * nsubs);
+    m->notifying++;
+    apr_thread_mutex_unlock(m->sub_lock);
+
+    for (unsigned i = 0; i < nsubs; i++)
+        subs[i].fn(subs[i].baton, snap, events, n);
+
+    apr_thread_mutex_lock(m->sub_lock);
+    if (--m->notifying == 0)
+        apr_thread_cond_broadcast(m->sub_idle);
     apr_thread_mutex_unlock(m->sub_lock);
 }
 
@@ -337,6 +350,9 @@ void kt_mon_unsubscribe(kt_mon_t *m, unsigned id)
             break;
         }
     }
+    /* A call that copied the list before the removal may still be running. */
+    while (m->notifying)
+        apr_thread_cond_wait(m->sub_idle, m->sub_lock);
     apr_thread_mutex_unlock(m->sub_lock);
 }
 

@@ -6,7 +6,7 @@
  */
 #include "core_internal.h"
 
-#include <apr_atomic.h>
+#include <stdatomic.h>
 
 kt_snap_t *kt__snap_wrap(const kt_sample_t *s, apr_pool_t *pool, uint64_t seq, double duration_ms)
 {
@@ -21,7 +21,7 @@ kt_snap_t *kt__snap_wrap(const kt_sample_t *s, apr_pool_t *pool, uint64_t seq, d
 
 void kt_snap_release(kt_snap_t *snap)
 {
-    if (snap && apr_atomic_dec32(&snap->refs) == 0)
+    if (snap && atomic_fetch_sub(&snap->refs, 1) == 1)
         apr_pool_destroy(snap->pool);
 }
 
@@ -34,7 +34,7 @@ kt_snap_t *kt_mon_acquire(kt_mon_t *m)
     apr_thread_mutex_lock(m->lock);
     kt_snap_t *snap = m->latest;
     if (snap)
-        apr_atomic_inc32(&snap->refs);
+        atomic_fetch_add(&snap->refs, 1);
     apr_thread_mutex_unlock(m->lock);
     return snap;
 }

@@ -181,7 +181,7 @@ void kt__http_conn_next(kt__conn_t *c, apr_time_t now)
 
 void kt__http_count(kt_http_t *s, int status)
 {
-    apr_atomic_inc64(&s->st_requests);
+    atomic_fetch_add(&s->st_requests, 1);
     if (status >= 100 && status < 600)
-        apr_atomic_inc64(&s->st_class[status / 100]);
+        atomic_fetch_add(&s->st_class[status / 100], 1);
 }

@@ -51,7 +51,7 @@ static void append(char **out, apr_size_t *out_len, const char *data, apr_size_t
 apr_status_t kt__http_feed(kt_http_t *s, const char *data, apr_size_t len, apr_size_t chunk,
                            char **out, apr_size_t *out_len, apr_pool_t *pool)
 {
-    if (apr_atomic_read32(&s->life) == KT__LIFE_RUNNING)
+    if (atomic_load(&s->life) == KT__LIFE_RUNNING)
         return KT_ESTATE;
     apr_pool_t *cp;
     apr_status_t rv = apr_pool_create(&cp, pool);

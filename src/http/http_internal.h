@@ -25,7 +25,7 @@
 #define APR_WANT_IOVEC /* struct iovec, also where the system has none */
 #include <apr_want.h>
 
-#include <apr_atomic.h>
+#include <stdatomic.h>
 #include <apr_cstr.h>
 #include <apr_network_io.h>
 #include <apr_poll.h>
@@ -68,7 +68,7 @@ struct kt_http_t {
     kt_http_conf_t conf;        /* copied at create; listen string in pool */
     apr_pool_t *pool;           /* the server's own pool: own allocator with a mutex */
     apr_array_header_t *routes; /* of kt__route_t; fixed once started */
-    volatile apr_uint32_t life; /* KT__LIFE_* */
+    atomic_uint life; /* KT__LIFE_* */
     const char *address;        /* bound address, in pool */
     apr_time_t fixed_date;      /* harness only: Date of every response (0: now) */
 
@@ -79,12 +79,12 @@ struct kt_http_t {
     apr_pollset_t *pollset;
     apr_thread_t *loop_thread;
     kt__workers_t *workers;
-    volatile apr_uint32_t stopping;     /* set once by kt_http_stop */
-    volatile apr_uint32_t wake_pending; /* a wakeup byte is (about to be) in the pipe */
+    atomic_uint stopping;     /* set once by kt_http_stop */
+    atomic_uint wake_pending; /* a wakeup byte is (about to be) in the pipe */
 
     apr_thread_mutex_t *done_mutex; /* guards done_head only */
     kt__conn_t *done_head;          /* connections back from the workers */
-    volatile void *poke_head;       /* kt_http_stream_t with news; lock-free stack */
+    kt_http_stream_t *_Atomic poke_head;       /* kt_http_stream_t with news; lock-free stack */
 
     /* Loop thread only. */
     kt__conn_t *conns; /* every open connection */
@@ -99,9 +99,9 @@ struct kt_http_t {
     apr_time_t grace_deadline;
 
     /* Statistics: atomics, any thread. */
-    volatile apr_uint64_t st_requests;
-    volatile apr_uint64_t st_class[6];
-    volatile apr_uint32_t st_conns, st_streams;
+    _Atomic uint64_t st_requests;
+    _Atomic uint64_t st_class[6];
+    atomic_uint st_conns, st_streams;
 };
 
 typedef enum {

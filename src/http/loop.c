@@ -131,7 +131,7 @@ static void conn_close(kt__conn_t *c)
     s->n_conns--;
     if (!c->rejected)
         s->n_active--;
-    apr_atomic_dec32(&s->st_conns);
+    atomic_fetch_sub(&s->st_conns, 1);
 }
 
 static void free_zombies(kt_http_t *s)
@@ -415,7 +415,7 @@ static void accept_some(kt_http_t *s, apr_time_t now)
             s->conns->prev = c;
         s->conns = c;
         s->n_conns++;
-        apr_atomic_inc32(&s->st_conns);
+        atomic_fetch_add(&s->st_conns, 1);
         if (s->n_active >= conf->max_connections) {
             c->rejected = 1;
             kt_log(KT_LOG_DEBUG, "http: %s: refused, %u connections open", c->remote,
@@ -550,14 +550,14 @@ static void *APR_THREAD_FUNC loop_main(apr_thread_t *t, void *data)
 #endif
     for (;;) {
         apr_time_t now = apr_time_now();
-        if (!s->stop_begun && apr_atomic_read32(&s->stopping))
+        if (!s->stop_begun && atomic_load(&s->stopping))
             begin_stop(s, now);
         if (s->stop_begun && (!busy(s) || now >= s->grace_deadline))
             break;
         apr_int32_t num = 0;
         const apr_pollfd_t *ev = NULL;
         apr_status_t rv = apr_pollset_poll(s->pollset, poll_timeout(s, now), &num, &ev);
-        apr_atomic_set32(&s->wake_pending, 0);
+        atomic_store(&s->wake_pending, 0);
         if (rv != APR_SUCCESS) {
             if (!APR_STATUS_IS_TIMEUP(rv) && !APR_STATUS_IS_EINTR(rv)) {
                 kt_log(KT_LOG_WARN, "http: poll failed (%d)", rv);
@@ -573,7 +573,8 @@ static void *APR_THREAD_FUNC loop_main(apr_thread_t *t, void *data)
                 continue;
             }
             kt__conn_t *c = ev[i].client_data;
-            if (c->state == KT__CONN_CLOSED)
+            /* in_worker first: while a worker has the request, state is its. */
+            if (!c->in_worker && c->state == KT__CONN_CLOSED)
                 continue;
             if (ev[i].rtnevents & (APR_POLLIN | APR_POLLHUP | APR_POLLERR))
                 on_readable(c, now);
@@ -616,7 +617,8 @@ void kt__http_wake(kt_http_t *s)
 {
     if (!s->pollset)
         return; /* no loop (the harness): nothing to wake */
-    if (apr_atomic_cas32(&s->wake_pending, 1, 0) == 0)
+    unsigned idle = 0;
+    if (atomic_compare_exchange_strong(&s->wake_pending, &idle, 1))
         apr_pollset_wakeup(s->pollset);
 }
 

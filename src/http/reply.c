@@ -108,7 +108,7 @@ static void respond(kt_http_req_t *req, int status, const char *content_type,
     apr_size_t len = 0;
     for (unsigned i = 0; i < n; i++)
         len += parts[i].data ? parts[i].len : 0;
-    int close = req->close_after || !req->keep_alive || apr_atomic_read32(&s->stopping);
+    int close = req->close_after || !req->keep_alive || atomic_load(&s->stopping);
     int bodiless = status == 204 || status == 304;
     int send_body = !bodiless && !req->is_head && len;
     char date[APR_RFC822_DATE_LEN], code[24], clen[24];

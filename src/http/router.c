@@ -64,7 +64,7 @@ apr_status_t kt__http_route_add(kt_http_t *s, const char *method, const char *pa
 {
     if (!method || !path || !fn || !is_token(method) || path[0] != '/')
         return APR_EINVAL;
-    if (apr_atomic_read32(&s->life) != KT__LIFE_CREATED)
+    if (atomic_load(&s->life) != KT__LIFE_CREATED)
         return KT_ESTATE;
     kt__route_t *r = apr_array_push(s->routes);
     apr_size_t len = strlen(path);

@@ -113,8 +113,8 @@ static void reset_run(kt_http_t *s)
     s->n_conns = s->n_active = s->n_free_pools = 0;
     s->next_sweep = s->accept_resume = s->grace_deadline = 0;
     s->listener_polled = s->stop_begun = 0;
-    apr_atomic_set32(&s->stopping, 0);
-    apr_atomic_set32(&s->wake_pending, 0);
+    atomic_store(&s->stopping, 0);
+    atomic_store(&s->wake_pending, 0);
 }
 
 /* ---- Public ------------------------------------------------------------ */
@@ -189,7 +189,7 @@ apr_status_t kt_http_route_inline(kt_http_t *s, const char *method, const char *
 apr_status_t kt_http_start(kt_http_t *s)
 {
     char err[128];
-    if (apr_atomic_read32(&s->life) != KT__LIFE_CREATED)
+    if (atomic_load(&s->life) != KT__LIFE_CREATED)
         return KT_ESTATE;
     reset_run(s);
     apr_status_t rv = apr_pool_create(&s->run_pool, s->pool);
@@ -205,9 +205,9 @@ apr_status_t kt_http_start(kt_http_t *s)
     if ((rv = kt__http_workers_start(&s->workers, s, s->conf.workers, queue, s->run_pool)) !=
         APR_SUCCESS)
         goto fail;
-    apr_atomic_set32(&s->life, KT__LIFE_RUNNING);
+    atomic_store(&s->life, KT__LIFE_RUNNING);
     if ((rv = kt__http_loop_start(s)) != APR_SUCCESS) {
-        apr_atomic_set32(&s->life, KT__LIFE_CREATED);
+        atomic_store(&s->life, KT__LIFE_CREATED);
         goto fail;
     }
     kt_log(KT_LOG_INFO, "http: listening on %s", s->address);
@@ -226,10 +226,10 @@ const char *kt_http_address(kt_http_t *s) { return s->address ? s->address : s->
 
 void kt_http_stop(kt_http_t *s)
 {
-    if (!s || apr_atomic_cas32(&s->life, KT__LIFE_STOPPING, KT__LIFE_RUNNING) !=
-                  KT__LIFE_RUNNING)
+    unsigned running = KT__LIFE_RUNNING;
+    if (!s || !atomic_compare_exchange_strong(&s->life, &running, KT__LIFE_STOPPING))
         return;
-    apr_atomic_set32(&s->stopping, 1);
+    atomic_store(&s->stopping, 1);
     kt__http_wake(s);
     apr_status_t ignored;
     apr_thread_join(&ignored, s->loop_thread);
@@ -237,15 +237,15 @@ void kt_http_stop(kt_http_t *s)
     reset_run(s);
     s->run_pool = NULL;
     kt_log(KT_LOG_INFO, "http: stopped serving %s", s->address);
-    apr_atomic_set32(&s->life, KT__LIFE_STOPPED);
+    atomic_store(&s->life, KT__LIFE_STOPPED);
 }
 
 void kt_http_stats(kt_http_t *s, kt_http_stats_t *out)
 {
     memset(out, 0, sizeof *out);
-    out->requests = apr_atomic_read64(&s->st_requests);
+    out->requests = atomic_load(&s->st_requests);
     for (int i = 0; i < 6; i++)
-        out->by_class[i] = apr_atomic_read64(&s->st_class[i]);
-    out->connections_open = apr_atomic_read32(&s->st_conns);
-    out->streams_open = apr_atomic_read32(&s->st_streams);
+        out->by_class[i] = atomic_load(&s->st_class[i]);
+    out->connections_open = atomic_load(&s->st_conns);
+    out->streams_open = atomic_load(&s->st_streams);
 }

@@ -29,7 +29,7 @@
 struct kt_http_stream_t {
     apr_pool_t *pool;
     kt_http_t *s;
-    volatile apr_uint32_t refs;
+    atomic_uint refs;
     void (*on_close)(void *baton);
     void *baton;
 
@@ -55,12 +55,11 @@ static void poke(kt_http_stream_t *st)
     if (st->poked || st->finished)
         return;
     st->poked = 1;
-    apr_atomic_inc32(&st->refs);
-    void *old;
-    do {
-        old = (void *)st->s->poke_head;
+    atomic_fetch_add(&st->refs, 1);
+    kt_http_stream_t *old = atomic_load(&st->s->poke_head);
+    do
         st->poke_next = old;
-    } while (apr_atomic_casptr(&st->s->poke_head, st, old) != old);
+    while (!atomic_compare_exchange_weak(&st->s->poke_head, &old, st));
     kt__http_wake(st->s);
 }
 
@@ -170,7 +169,7 @@ void kt_http_stream_close(kt_http_stream_t *st)
 
 void kt_http_stream_release(kt_http_stream_t *st)
 {
-    if (!st || apr_atomic_dec32(&st->refs) != 0)
+    if (!st || atomic_fetch_sub(&st->refs, 1) != 1)
         return;
     /* Last reference. Take the lock once: every write other threads made
      * under it is then ordered before the frees, whatever memory order the
@@ -193,7 +192,7 @@ void kt__http_stream_attach(kt__conn_t *c)
     apr_thread_mutex_lock(st->mu);
     st->conn = c;
     apr_thread_mutex_unlock(st->mu);
-    apr_atomic_inc32(&c->s->st_streams);
+    atomic_fetch_add(&c->s->st_streams, 1);
     kt__http_count(c->s, 200);
 }
 
@@ -248,13 +247,13 @@ void kt__http_stream_finish(kt__conn_t *c)
     apr_thread_mutex_unlock(st->mu);
     if (st->on_close)
         st->on_close(st->baton);
-    apr_atomic_dec32(&c->s->st_streams);
+    atomic_fetch_sub(&c->s->st_streams, 1);
     kt_http_stream_release(st);
 }
 
 void kt__http_stream_drain_pokes(kt_http_t *s)
 {
-    kt_http_stream_t *st = apr_atomic_xchgptr(&s->poke_head, NULL);
+    kt_http_stream_t *st = atomic_exchange(&s->poke_head, NULL);
     while (st) {
         kt_http_stream_t *next = st->poke_next;
         apr_thread_mutex_lock(st->mu);

@@ -20,7 +20,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <apr_atomic.h>
+#include <stdatomic.h>
 #include <apr_general.h>
 #include <apr_strings.h>
 #include <apr_time.h>
@@ -33,8 +33,8 @@ static apr_pool_t *root;
 
 /* ---- routes ------------------------------------------------------------ */
 
-static volatile apr_uint32_t slow_in_flight;
-static volatile apr_uint32_t closes;
+static atomic_uint slow_in_flight;
+static atomic_uint closes;
 static pthread_mutex_t stream_mu = PTHREAD_MUTEX_INITIALIZER;
 static kt_http_stream_t *open_stream; /* the last stream /events opened, under stream_mu */
 
@@ -71,7 +71,7 @@ static void h_info(kt_http_req_t *req, void *baton)
 
 static void h_slow(kt_http_req_t *req, void *baton)
 {
-    apr_atomic_set32(&slow_in_flight, 1);
+    atomic_store(&slow_in_flight, 1);
     apr_sleep(apr_time_from_msec(300));
     kt_http_reply(req, 200, "text/plain", "slow", 4);
 }
@@ -96,7 +96,7 @@ static void h_remote(kt_http_req_t *req, void *baton)
     kt_http_reply(req, 200, "text/plain", text, strlen(text));
 }
 
-static void on_close(void *baton) { apr_atomic_inc32(&closes); }
+static void on_close(void *baton) { atomic_fetch_add(&closes, 1); }
 
 static void h_events(kt_http_req_t *req, void *baton)
 {
@@ -107,7 +107,7 @@ static void h_events(kt_http_req_t *req, void *baton)
 
 static pthread_mutex_t seen_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_t try_thread, handler_thread; /* the last to run each, under seen_mu */
-static volatile apr_uint32_t tries;
+static atomic_uint tries;
 
 static void seen(pthread_t *who)
 {
@@ -120,7 +120,7 @@ static void seen(pthread_t *who)
  * handler, and the header set before deferring must not survive. */
 static int t_cached(kt_http_req_t *req, void *baton)
 {
-    apr_atomic_inc32(&tries);
+    atomic_fetch_add(&tries, 1);
     seen(&try_thread);
     kt_http_set_header(req, "X-From-Try", "1");
     if (kt_http_query(req, "defer"))
@@ -224,8 +224,8 @@ static void srv_start_at(srv_t *v, const char *listen, tweak_fn tweak)
     add_routes(v->s);
     assert_int_equal(kt_http_start(v->s), APR_SUCCESS);
     v->addr = kt_http_address(v->s);
-    apr_atomic_set32(&slow_in_flight, 0);
-    apr_atomic_set32(&closes, 0);
+    atomic_store(&slow_in_flight, 0);
+    atomic_store(&closes, 0);
     publish_stream(NULL);
 }
 
@@ -530,7 +530,7 @@ static void test_inline_pipelining(void **state)
     srv_t v;
     tc_resp_t r;
     srv_start(&v, NULL);
-    apr_atomic_set32(&tries, 0);
+    atomic_store(&tries, 0);
     tc_conn_t *c = tc_open(v.addr);
     assert_int_equal(tc_send_str(c, "GET /first HTTP/1.1\r\nHost: t\r\n\r\n"
                                     "GET /cached HTTP/1.1\r\nHost: t\r\n\r\n"
@@ -553,7 +553,7 @@ static void test_inline_pipelining(void **state)
         assert_string_equal(tc_header(&r, "Connection"), "keep-alive");
         tc_resp_free(&r);
     }
-    assert_int_equal(apr_atomic_read32(&tries), 3);
+    assert_int_equal(atomic_load(&tries), 3);
     tc_close(c);
     srv_stop(&v);
 }
@@ -945,7 +945,7 @@ static void *stream_writer(void *arg)
 static int wait_closes(unsigned want)
 {
     for (int i = 0; i < 400; i++) {
-        if (apr_atomic_read32(&closes) >= want)
+        if (atomic_load(&closes) >= want)
             return 1;
         sleep_ms(5);
     }
@@ -973,7 +973,7 @@ static void test_stream(void **state)
     kt_http_stats_t st;
     kt_http_stats(v.s, &st);
     assert_int_equal(st.streams_open, 1);
-    assert_int_equal(apr_atomic_read32(&closes), 0);
+    assert_int_equal(atomic_load(&closes), 0);
 
     tc_close(c); /* the client leaves: on_close runs */
     assert_true(wait_closes(1));
@@ -983,7 +983,7 @@ static void test_stream(void **state)
     kt_http_stats(v.s, &st);
     assert_int_equal(st.streams_open, 0);
     srv_stop(&v);
-    assert_int_equal(apr_atomic_read32(&closes), 1);
+    assert_int_equal(atomic_load(&closes), 1);
 }
 
 static void small_queue(kt_http_conf_t *c) { c->max_stream_queue = 1024; }
@@ -1017,7 +1017,7 @@ static void test_stream_limits_and_stop(void **state)
     tc_read_until(c, buf, sizeof buf, "data: bye\n\n", 3000);
     assert_non_null(strstr(buf, "data: bye\n\n"));
     kt_http_stop(v.s);
-    assert_int_equal(apr_atomic_read32(&closes), 2);
+    assert_int_equal(atomic_load(&closes), 2);
     assert_int_equal(kt_http_stream_write(s, "x", 1), APR_EOF);
     kt_http_stream_release(s);
     assert_int_equal(tc_wait_closed(c, 3000), 1);
@@ -1047,9 +1047,9 @@ static void test_stop_with_slow_handler(void **state)
     slow_call_t call = {v.addr, {0}, -1};
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, slow_client, &call), 0);
-    for (int i = 0; i < 400 && !apr_atomic_read32(&slow_in_flight); i++)
+    for (int i = 0; i < 400 && !atomic_load(&slow_in_flight); i++)
         sleep_ms(5);
-    assert_true(apr_atomic_read32(&slow_in_flight));
+    assert_true(atomic_load(&slow_in_flight));
     double t0 = tc_now_ms();
     kt_http_stop(v.s);
     double took = tc_now_ms() - t0;

@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <apr_atomic.h>
+#include <stdatomic.h>
 #include <apr_general.h>
 #include <apr_thread_proc.h>
 
@@ -23,7 +23,7 @@
 #define READERS 3
 
 static apr_pool_t *root;
-static volatile apr_uint32_t done;
+static atomic_uint done;
 
 typedef struct {
     kt_mon_t *m;
@@ -39,7 +39,7 @@ static void *APR_THREAD_FUNC reader_main(apr_thread_t *t, void *data)
     kt_event_t ev[32];
     kt_hist_point_t hist[32];
     kt_mon_health_t h;
-    while (!apr_atomic_read32(&done)) {
+    while (!atomic_load(&done)) {
         kt_snap_t *snap = kt_mon_acquire(r->m);
         if (snap) {
             const kt_sample_t *s = kt_snap_sample(snap);
@@ -65,7 +65,7 @@ static void *APR_THREAD_FUNC reader_main(apr_thread_t *t, void *data)
 
 static void *APR_THREAD_FUNC clearer_main(apr_thread_t *t, void *data)
 {
-    while (!apr_atomic_read32(&done)) {
+    while (!atomic_load(&done)) {
         kt_mon_clear(data);
         apr_sleep(1000);
     }
@@ -74,12 +74,12 @@ static void *APR_THREAD_FUNC clearer_main(apr_thread_t *t, void *data)
 
 static void on_reading(void *baton, const kt_snap_t *snap, const kt_event_t *e, unsigned n)
 {
-    apr_atomic_add32(baton, n);
+    atomic_fetch_add((atomic_uint *)baton, n);
 }
 
 static void start_readers(kt_mon_t *m, int synthetic, reader_t *r, apr_thread_t **threads)
 {
-    apr_atomic_set32(&done, 0);
+    atomic_store(&done, 0);
     for (int i = 0; i < READERS; i++) {
         r[i] = (reader_t){m, 0, 0, synthetic, 0, 0};
         assert_int_equal(apr_thread_create(&threads[i], NULL, reader_main, &r[i], root),
@@ -89,7 +89,7 @@ static void start_readers(kt_mon_t *m, int synthetic, reader_t *r, apr_thread_t 
 
 static void stop_readers(reader_t *r, apr_thread_t **threads)
 {
-    apr_atomic_set32(&done, 1);
+    atomic_store(&done, 1);
     for (int i = 0; i < READERS; i++) {
         apr_status_t rv;
         apr_thread_join(&rv, threads[i]);
@@ -108,7 +108,7 @@ static void test_readers_against_ingest(void **state)
     c.history_capacity = 16;
     kt_mon_t *m;
     assert_int_equal(kt_mon_create(&m, &c, NULL, root), APR_SUCCESS);
-    volatile apr_uint32_t notified = 0;
+    atomic_uint notified = 0;
     unsigned sub;
     kt_mon_subscribe(m, on_reading, (void *)&notified, &sub);
 
@@ -133,7 +133,7 @@ static void test_readers_against_ingest(void **state)
     apr_thread_join(&rv, clearer);
 
     assert_true(samples > 100);
-    assert_int_equal(apr_atomic_read32(&notified), kt_mon_last_event_id(m));
+    assert_int_equal(atomic_load(&notified), kt_mon_last_event_id(m));
     kt_mon_health_t h;
     kt_mon_health(m, &h);
     assert_int_equal(h.samples, samples);
