@@ -51,18 +51,19 @@ static cost_t time_analysis(kt_rules_t *r, json_t *sample, json_t *history, int 
 static int time_render(kt_rules_t *r, const char *name, json_t *params, int n, cost_t *cost,
                        size_t *bytes)
 {
-    int status = 0;
-    char err[512];
-    char *script = kt_rules_render(r, name, KT_DIALECT_BASH, params, &status, err, sizeof err);
-    if (!script) {
-        fprintf(stderr, "bench_rules: template %s: %d %s\n", name, status, err);
+    char err[512], *script;
+    if (kt_rules_render(r, name, KT_DIALECT_BASH, params, &script, err, sizeof err) !=
+        APR_SUCCESS) {
+        fprintf(stderr, "bench_rules: template %s: %s\n", name, err);
         return -1;
     }
     *bytes = strlen(script);
     free(script);
     double w0 = now_s(CLOCK_MONOTONIC), c0 = now_s(CLOCK_PROCESS_CPUTIME_ID);
-    for (int i = 0; i < n; i++)
-        free(kt_rules_render(r, name, KT_DIALECT_BASH, params, &status, err, sizeof err));
+    for (int i = 0; i < n; i++) {
+        kt_rules_render(r, name, KT_DIALECT_BASH, params, &script, err, sizeof err);
+        free(script);
+    }
     *cost = (cost_t){(now_s(CLOCK_MONOTONIC) - w0) * 1e3 / n,
                      (now_s(CLOCK_PROCESS_CPUTIME_ID) - c0) * 1e3 / n};
     return 0;
@@ -134,9 +135,9 @@ int main(int argc, char **argv)
            findings, a.wall_ms, a.cpu_ms, verdict(a.cpu_ms, 5));
 
     json_t *params = json_pack("{s:i}", "pid", 1234);
-    int status;
-    char *probe = kt_rules_render(r, template, KT_DIALECT_BASH, params, &status, err, sizeof err);
-    if (!probe && status == 404) { /* not written yet: whichever exists */
+    char *probe;
+    apr_status_t st = kt_rules_render(r, template, KT_DIALECT_BASH, params, &probe, err, sizeof err);
+    if (st == KT_ENOTFOUND) { /* not written yet: whichever exists */
         json_t *all = kt_rules_templates(r);
         const char *first = json_string_value(json_object_get(json_array_get(all, 0), "name"));
         fprintf(stderr, "bench_rules: no template %s; using %s\n", template,

@@ -34,26 +34,28 @@ json_t *kt__api_judge(kt_api_t *api, kt_rules_t *r, kt_snap_t *snap, apr_pool_t 
     return kt_rules_analyze(r, kt_snap_sample(snap), hist, n);
 }
 
-json_t *kt__api_findings(kt_api_t *api, kt_http_req_t *req, const char *category)
+/* The findings of the rules on the latest reading, of one category or all. */
+static apr_status_t findings(const kt__api_call_t *call, const char *category, json_t **out,
+                             kt__api_err_t *err)
 {
-    kt_rules_t *r = kt__api_rules(api);
-    if (!r) {
-        kt_http_reply_error(req, 503, "rules_unavailable",
-                            "no analysis rules are loaded; see kotod's log for why");
-        return NULL;
-    }
+    kt_api_t *api = call->api;
+    kt_rules_t *r;
+    apr_status_t st = kt__api_rules(api, &r, err);
+    if (st != APR_SUCCESS)
+        return st;
     kt_snap_t *snap = kt_mon_acquire(api->mon);
     if (!snap) {
         kt_rules_release(r);
-        kt_http_reply_error(req, 503, "no_reading_yet",
+        return kt__api_fail(err, KT_EUNAVAIL, "no_reading_yet",
                             "no reading has been taken yet; start monitoring and retry");
-        return NULL;
     }
-    json_t *all = kt__api_judge(api, r, snap, kt_http_pool(req));
+    json_t *all = kt__api_judge(api, r, snap, call->pool);
     kt_snap_release(snap);
     kt_rules_release(r);
-    if (!category)
-        return all;
+    if (!category) {
+        *out = all;
+        return APR_SUCCESS;
+    }
     json_t *some = json_array();
     size_t i;
     json_t *f;
@@ -63,7 +65,43 @@ json_t *kt__api_findings(kt_api_t *api, kt_http_req_t *req, const char *category
             json_array_append(some, f);
     }
     json_decref(all);
-    return some;
+    *out = some;
+    return APR_SUCCESS;
+}
+
+apr_status_t kt__op_analyze(const kt__api_call_t *call, json_t *params, json_t **result,
+                            kt__api_err_t *err)
+{
+    json_t *found;
+    apr_status_t st = findings(call, NULL, &found, err);
+    if (st != APR_SUCCESS)
+        return st;
+    kt_mon_t *mon = call->api->mon;
+    kt_snap_t *snap = kt_mon_acquire(mon);
+    kt_mon_health_t *h = apr_palloc(call->pool, sizeof *h);
+    kt_mon_health(mon, h);
+    json_t *steps = kt__api_raw_steps(kt_snap_sample(snap), h);
+    kt_snap_release(snap);
+    *result = json_pack("{s:o s:o}", "steps", steps, "findings", found);
+    return APR_SUCCESS;
+}
+
+apr_status_t kt__op_suggest(const kt__api_call_t *call, json_t *params, json_t **result,
+                            kt__api_err_t *err)
+{
+    const char *category = json_string_value(json_object_get(params, "category"));
+    json_t *found;
+    apr_status_t st = findings(call, category, &found, err);
+    if (st != APR_SUCCESS)
+        return st;
+    json_t *suggestions = json_array();
+    size_t i, k;
+    json_t *f, *s;
+    json_array_foreach(found, i, f) {
+        json_array_foreach(json_object_get(f, "suggestions"), k, s) json_array_append(suggestions, s);
+    }
+    *result = json_pack("{s:o s:o}", "findings", found, "suggestions", suggestions);
+    return APR_SUCCESS;
 }
 
 static int by_used_desc(const void *a, const void *b)

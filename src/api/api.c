@@ -1,12 +1,21 @@
-/* api.c - registers every endpoint group on the HTTP server. */
+/* api.c - creates the API's state and registers every endpoint group. */
 #include "api_internal.h"
 
-apr_status_t kt_api_register(kt_http_t *http, kt_api_t *api, apr_pool_t *pool)
+apr_status_t kt_api_create(kt_api_t **out, kt_http_t *http, const kt_api_opts_t *opts,
+                           apr_pool_t *pool)
 {
-    api->http = http;
-    apr_status_t st = apr_thread_mutex_create(&api->rules_lock, APR_THREAD_MUTEX_DEFAULT, pool);
-    if (st != APR_SUCCESS)
-        return st;
+    kt_api_t *api = apr_pcalloc(pool, sizeof *api);
+    *api = (kt_api_t){
+        .mon = opts->mon,
+        .rules = opts->rules,
+        .http = http,
+        .token = opts->token,
+        .require_token_always = opts->require_token_always,
+        .web_dir = opts->web_dir,
+        .started = apr_time_now(),
+        .reload = opts->reload,
+        .reload_baton = opts->reload_baton,
+    };
     if (!(api->status_cache = kt__cache_create(pool)) ||
         !(api->metrics_cache = kt__cache_create(pool)))
         return APR_ENOMEM;
@@ -14,34 +23,24 @@ apr_status_t kt_api_register(kt_http_t *http, kt_api_t *api, apr_pool_t *pool)
     kt__api_metrics_routes(http, api);
     kt__api_optimize_routes(http, api);
     kt__api_scripts_routes(http, api);
+    kt__api_config_routes(http, api);
     kt__api_tools_routes(http, api);
     kt__api_web_routes(http, api);
-    return kt__api_stream_routes(http, api, pool, &api->stream_sub);
+    apr_status_t st = kt__api_stream_routes(http, api, pool, &api->stream_sub);
+    if (st == APR_SUCCESS)
+        *out = api;
+    return st;
 }
 
 void kt_api_unregister(kt_api_t *api)
 {
     kt_mon_unsubscribe(api->mon, api->stream_sub);
-    kt_api_set_rules(api, NULL);
 }
 
-void kt_api_set_rules(kt_api_t *api, kt_rules_t *rules)
+apr_status_t kt__api_rules(kt_api_t *api, kt_rules_t **r, kt__api_err_t *err)
 {
-    if (rules)
-        kt_rules_retain(rules);
-    apr_thread_mutex_lock(api->rules_lock);
-    kt_rules_t *old = api->rules;
-    api->rules = rules;
-    apr_thread_mutex_unlock(api->rules_lock);
-    kt_rules_release(old);
-}
-
-kt_rules_t *kt__api_rules(kt_api_t *api)
-{
-    apr_thread_mutex_lock(api->rules_lock);
-    kt_rules_t *r = api->rules;
-    if (r)
-        kt_rules_retain(r);
-    apr_thread_mutex_unlock(api->rules_lock);
-    return r;
+    *r = kt_rules_cell_get(api->rules);
+    return *r ? APR_SUCCESS
+              : kt__api_fail(err, KT_EUNAVAIL, "rules_unavailable",
+                             "no rules and templates are loaded; see kotod's log for why");
 }

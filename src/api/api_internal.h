@@ -1,10 +1,26 @@
-/* api_internal.h - private to src/api/: one registration function per
- * endpoint group, and the checks every handler shares. */
+/* api_internal.h - private to src/api/: the API's state, the operations that
+ * endpoints and tools share, and the checks every handler runs. */
 #ifndef KT_API_INTERNAL_H
 #define KT_API_INTERNAL_H
 
 #include "kt_api.h"
 #include "kt_base.h"
+
+typedef struct kt__cache_t kt__cache_t;
+
+struct kt_api_t {
+    kt_mon_t *mon;
+    kt_rules_cell_t *rules;
+    kt_http_t *http; /* for its request counters in /metrics */
+    const char *token;
+    int require_token_always;
+    const char *web_dir;
+    apr_time_t started;
+    apr_status_t (*reload)(void *baton, char *err, apr_size_t errlen);
+    void *reload_baton;
+    unsigned stream_sub;
+    kt__cache_t *status_cache, *metrics_cache;
+};
 
 /* Returns 1 when the request may proceed; otherwise it has already answered
  * 401 (no or wrong token) or 403 (another origin) and returns 0. */
@@ -14,6 +30,61 @@ int kt__api_allow(kt_api_t *api, kt_http_req_t *req, int changes_state);
  * and returns -1. */
 int kt__api_query_u64(kt_http_req_t *req, const char *name, uint64_t def, uint64_t max,
                       uint64_t *out);
+
+/* ---- operations: what an endpoint and a tool do, without HTTP ------------------------ */
+/*
+ * An operation takes its parameters as a JSON object and either fills
+ * *result (the caller owns it) and returns APR_SUCCESS, or returns a status
+ * (kt_base.h) with a code and a message in *err. Endpoints serve them
+ * (kt__api_serve_op), the tool registry dispatches to them from its table
+ * (tools.c); kt__api_reply_failure is the one place a status becomes an
+ * HTTP answer (fail.c).
+ */
+typedef struct {
+    const char *code;  /* machine-readable: the JSON error's "code" */
+    char message[600]; /* for people; names file:line where a file is involved */
+} kt__api_err_t;
+
+typedef struct {
+    kt_api_t *api;
+    apr_pool_t *pool; /* the request's */
+    const char *who;  /* the client, for the log */
+} kt__api_call_t;
+
+typedef apr_status_t (*kt__api_op_fn)(const kt__api_call_t *call, json_t *params,
+                                      json_t **result, kt__api_err_t *err);
+
+/* Fills err; returns st, so an operation can `return kt__api_fail(...)`. */
+apr_status_t kt__api_fail(kt__api_err_t *err, apr_status_t st, const char *code,
+                          const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Answers a failed operation: KT_EPARSE 400, KT_ENOTFOUND 404, EEXIST 409,
+ * KT_ETOOBIG 413, KT_EINPUT and KT_ECONF 422, KT_EUNAVAIL 503, else 500. */
+void kt__api_reply_failure(kt_http_req_t *req, apr_status_t st, const kt__api_err_t *err);
+/* Answers 200 with result, or the failure. */
+void kt__api_answer(kt_http_req_t *req, apr_status_t st, json_t *result, const kt__api_err_t *err);
+/* The call an operation gets for req. */
+kt__api_call_t kt__api_call(kt_api_t *api, kt_http_req_t *req);
+/* Serves op on req: the access check, the body as a JSON object (none: {}),
+ * the operation, its answer. */
+void kt__api_serve_op(kt_http_req_t *req, kt_api_t *api, int changes_state, kt__api_op_fn op);
+
+/* monitor.c */
+apr_status_t kt__op_start(const kt__api_call_t *, json_t *, json_t **, kt__api_err_t *);
+apr_status_t kt__op_stop(const kt__api_call_t *, json_t *, json_t **, kt__api_err_t *);
+apr_status_t kt__op_anomalies(const kt__api_call_t *, json_t *, json_t **, kt__api_err_t *);
+apr_status_t kt__op_health(const kt__api_call_t *, json_t *, json_t **, kt__api_err_t *);
+apr_status_t kt__op_clear(const kt__api_call_t *, json_t *, json_t **, kt__api_err_t *);
+apr_status_t kt__op_status(const kt__api_call_t *, json_t *, json_t **, kt__api_err_t *);
+/* analysis.c */
+apr_status_t kt__op_analyze(const kt__api_call_t *, json_t *, json_t **, kt__api_err_t *);
+apr_status_t kt__op_suggest(const kt__api_call_t *, json_t *, json_t **, kt__api_err_t *);
+/* scripts.c */
+apr_status_t kt__op_generate(const kt__api_call_t *, json_t *, json_t **, kt__api_err_t *);
+apr_status_t kt__op_save(const kt__api_call_t *, json_t *, json_t **, kt__api_err_t *);
+apr_status_t kt__op_templates(const kt__api_call_t *, json_t *, json_t **, kt__api_err_t *);
+apr_status_t kt__op_script_type(const kt__api_call_t *, json_t *, json_t **, kt__api_err_t *);
+
+/* ---- shared pieces ------------------------------------------------------------------------ */
 
 /* A response body kept until its key changes (cache.c); thread-safe. The
  * text returned by get and put is shared, not copied: it stays valid until
@@ -31,27 +102,19 @@ const char *kt__cache_put(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], con
 
 #define KT__HISTORY_FOR_RULES 720 /* the readings rules see: 6 hours at 30 s */
 
-/* The rule set in use, retained (kt_rules_release when done), or NULL. */
-kt_rules_t *kt__api_rules(kt_api_t *api);
+/* The rule set in use, retained; KT_EUNAVAIL (with err) when none is loaded. */
+apr_status_t kt__api_rules(kt_api_t *api, kt_rules_t **r, kt__api_err_t *err);
 /* The findings of rule set r on snap and the recent history (analysis.c). */
 json_t *kt__api_judge(kt_api_t *api, kt_rules_t *r, kt_snap_t *snap, apr_pool_t *pool);
-/* The findings of the rules on the latest reading (analysis.c); NULL with
- * an error already answered when there is no reading or no rule set. */
-json_t *kt__api_findings(kt_api_t *api, kt_http_req_t *req, const char *category);
 
 /* The analysis steps (analysis.c) shared by /optimize and the tools. */
 json_t *kt__api_raw_steps(const kt_sample_t *s, const kt_mon_health_t *h);
 /* The latest reading without the full process table, or null (monitor.c). */
 json_t *kt__api_snapshot_json(kt_api_t *api);
-/* Script generation shared by the endpoints and the tools (scripts.c):
- * fill *result, or answer the error and return -1. */
-int kt__api_generate(kt_api_t *api, kt_http_req_t *req, json_t *params, json_t **result);
 /* The OS whose dialect a script gets when the request names none: the
  * configured script_os, where "auto" (or no rules) means the OS kotod was
  * built for (scripts.c). */
 const char *kt__api_script_os(kt_api_t *api);
-int kt__api_save(kt_api_t *api, kt_http_req_t *req, json_t *params, json_t **result);
-int kt__api_list_templates(kt_api_t *api, kt_http_req_t *req, json_t **result);
 
 /* One server-sent event, "id: N\nevent: E\ndata: JSON\n\n" (no id line
  * when id is 0); takes ownership of data; malloc'd, NULL on failure. */
@@ -63,6 +126,7 @@ void kt__api_monitor_routes(kt_http_t *http, kt_api_t *api);
 void kt__api_metrics_routes(kt_http_t *http, kt_api_t *api);
 void kt__api_optimize_routes(kt_http_t *http, kt_api_t *api);
 void kt__api_scripts_routes(kt_http_t *http, kt_api_t *api);
+void kt__api_config_routes(kt_http_t *http, kt_api_t *api);
 void kt__api_tools_routes(kt_http_t *http, kt_api_t *api);
 void kt__api_web_routes(kt_http_t *http, kt_api_t *api);
 

@@ -12,40 +12,28 @@
 #ifndef KT_API_H
 #define KT_API_H
 
-#include <apr_thread_mutex.h>
-
 #include "kt_http.h"
 #include "kt_mon.h"
 #include "kt_rules.h"
 
-typedef struct kt__cache_t kt__cache_t;
+typedef struct kt_api_t kt_api_t;
 
 typedef struct {
     kt_mon_t *mon;
-    kt_http_t *http;          /* for its request counters in /metrics */
+    kt_rules_cell_t *rules;   /* the rule set in use; a reload replaces it there */
     const char *token;        /* the bearer token; never NULL */
     int require_token_always;
     const char *web_dir;      /* dashboard files; NULL serves a built-in placeholder */
-    apr_time_t started;
-    /* Reloads configuration, rules and templates (POST /api/agent/reload);
-     * 0 on success, else a "file:line: what" message in err. */
-    int (*reload)(void *baton, char *err, apr_size_t errlen);
+    /* Reloads configuration, rules and templates (POST /api/agent/reload):
+     * APR_SUCCESS, or a status with a "file:line: what" message in err. */
+    apr_status_t (*reload)(void *baton, char *err, apr_size_t errlen);
     void *reload_baton;
+} kt_api_opts_t;
 
-    /* Set by kt_api_register / kt_api_set_rules. */
-    unsigned stream_sub;
-    apr_thread_mutex_t *rules_lock;
-    kt_rules_t *rules;        /* the set in use; NULL until one is set */
-    kt__cache_t *status_cache, *metrics_cache;
-} kt_api_t;
-
-/* Makes rules the set the endpoints use (retained; the previous one is
- * released once the requests using it are done). */
-void kt_api_set_rules(kt_api_t *api, kt_rules_t *rules);
-
-/* Adds every route to http (before kt_http_start); api must outlive the
- * server. Allocates its small state in pool. */
-apr_status_t kt_api_register(kt_http_t *http, kt_api_t *api, apr_pool_t *pool);
+/* Adds every route to http (before kt_http_start). The API keeps what opts
+ * points to (it must outlive the server) and allocates its state in pool. */
+apr_status_t kt_api_create(kt_api_t **out, kt_http_t *http, const kt_api_opts_t *opts,
+                           apr_pool_t *pool);
 /* Drops the monitor subscription; call after kt_http_stop, before the
  * monitor is destroyed. */
 void kt_api_unregister(kt_api_t *api);

@@ -13,36 +13,42 @@
 #define MAX_EVENTS_REPLY 1000
 #define MAX_HISTORY_REPLY 100000
 
-static void start_handler(kt_http_req_t *req, void *baton)
+apr_status_t kt__op_start(const kt__api_call_t *call, json_t *params, json_t **result,
+                          kt__api_err_t *err)
 {
-    kt_api_t *api = baton;
-    if (!kt__api_allow(api, req, 1))
-        return;
-    int was = kt_mon_running(api->mon);
-    apr_status_t st = was ? APR_SUCCESS : kt_mon_start(api->mon);
+    kt_mon_t *mon = call->api->mon;
+    int was = kt_mon_running(mon);
+    apr_status_t st = was ? APR_SUCCESS : kt_mon_start(mon);
     if (st != APR_SUCCESS) {
-        char err[128];
-        kt_http_reply_error(req, 500, "start_failed", "the sampler did not start: %s",
-                            kt_strerror(st, err, sizeof err));
-        return;
+        char why[128];
+        return kt__api_fail(err, st, "start_failed", "the sampler did not start: %s",
+                            kt_strerror(st, why, sizeof why));
     }
     if (!was)
-        kt_log(KT_LOG_INFO, "monitoring started by %s", kt_http_remote(req));
-    kt_http_reply_json(req, 200, json_pack("{s:s s:b}", "status",
-                                           was ? "already_running" : "started", "running", 1));
+        kt_log(KT_LOG_INFO, "monitoring started by %s", call->who);
+    *result = json_pack("{s:s s:b}", "status", was ? "already_running" : "started", "running", 1);
+    return APR_SUCCESS;
+}
+
+apr_status_t kt__op_stop(const kt__api_call_t *call, json_t *params, json_t **result,
+                         kt__api_err_t *err)
+{
+    int was = kt_mon_running(call->api->mon);
+    kt_mon_stop(call->api->mon);
+    if (was)
+        kt_log(KT_LOG_INFO, "monitoring stopped by %s", call->who);
+    *result = json_pack("{s:s s:b}", "status", was ? "stopped" : "already_stopped", "running", 0);
+    return APR_SUCCESS;
+}
+
+static void start_handler(kt_http_req_t *req, void *baton)
+{
+    kt__api_serve_op(req, baton, 1, kt__op_start);
 }
 
 static void stop_handler(kt_http_req_t *req, void *baton)
 {
-    kt_api_t *api = baton;
-    if (!kt__api_allow(api, req, 1))
-        return;
-    int was = kt_mon_running(api->mon);
-    kt_mon_stop(api->mon);
-    if (was)
-        kt_log(KT_LOG_INFO, "monitoring stopped by %s", kt_http_remote(req));
-    kt_http_reply_json(req, 200, json_pack("{s:s s:b}", "status",
-                                           was ? "stopped" : "already_stopped", "running", 0));
+    kt__api_serve_op(req, baton, 1, kt__op_stop);
 }
 
 static json_t *events_json(const kt_event_t *ev, unsigned n)
@@ -193,6 +199,56 @@ static void clear_handler(kt_http_req_t *req, void *baton)
     kt_mon_clear(api->mon);
     kt_log(KT_LOG_INFO, "event log cleared by %s", kt_http_remote(req));
     kt_http_reply_json(req, 200, json_pack("{s:i}", "cleared", (int)h->events_logged));
+}
+
+/* ---- what only the tools ask -------------------------------------------------------- */
+
+/* The tools' parameters were checked against their schema (tools.c). */
+apr_status_t kt__op_anomalies(const kt__api_call_t *call, json_t *params, json_t **result,
+                              kt__api_err_t *err)
+{
+    json_t *v;
+    kt_event_filter_t f = {-1, -1, 0, 20};
+    if ((v = json_object_get(params, "limit")))
+        f.limit = (unsigned)json_integer_value(v);
+    if ((v = json_object_get(params, "since")))
+        f.since_id = (uint64_t)json_integer_value(v);
+    if ((v = json_object_get(params, "event_type")))
+        f.type = kt_event_type_parse(json_string_value(v));
+    if ((v = json_object_get(params, "severity")))
+        f.severity = kt_severity_parse(json_string_value(v));
+    kt_event_t *ev = apr_palloc(call->pool, sizeof *ev * f.limit);
+    unsigned n = kt_mon_events(call->api->mon, &f, ev, f.limit);
+    *result = json_pack("{s:o s:i}", "events", events_json(ev, n), "count", (int)n);
+    return APR_SUCCESS;
+}
+
+apr_status_t kt__op_health(const kt__api_call_t *call, json_t *params, json_t **result,
+                           kt__api_err_t *err)
+{
+    kt_mon_health_t *h = apr_palloc(call->pool, sizeof *h);
+    kt_mon_health(call->api->mon, h);
+    *result = kt_json_health(h);
+    return APR_SUCCESS;
+}
+
+apr_status_t kt__op_clear(const kt__api_call_t *call, json_t *params, json_t **result,
+                          kt__api_err_t *err)
+{
+    kt_mon_clear(call->api->mon);
+    kt_log(KT_LOG_INFO, "event log cleared by %s", call->who);
+    *result = json_pack("{s:b}", "cleared", 1);
+    return APR_SUCCESS;
+}
+
+apr_status_t kt__op_status(const kt__api_call_t *call, json_t *params, json_t **result,
+                           kt__api_err_t *err)
+{
+    json_t *health;
+    kt__op_health(call, params, &health, err);
+    *result = json_pack("{s:b s:o s:o}", "running", kt_mon_running(call->api->mon), "health",
+                        health, "snapshot", kt__api_snapshot_json(call->api));
+    return APR_SUCCESS;
 }
 
 /* ---- history ---------------------------------------------------------------------- */

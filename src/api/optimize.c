@@ -32,7 +32,7 @@ static void optimize_handler(kt_http_req_t *req, void *baton)
     kt_mon_health(api->mon, h);
     json_t *steps = kt__api_raw_steps(kt_snap_sample(snap), h);
     /* The rules judge the same reading the steps show. */
-    kt_rules_t *r = kt__api_rules(api);
+    kt_rules_t *r = kt_rules_cell_get(api->rules);
     json_t *findings;
     if (r) {
         findings = kt__api_judge(api, r, snap, kt_http_pool(req));

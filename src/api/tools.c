@@ -4,6 +4,8 @@
  * calls one with a JSON object body. Parameters are checked against the
  * schema before the tool runs, so a tool sees only declared, well-typed
  * values. Tools that change state need the token, like their endpoints.
+ * Each entry names the operation it runs; the endpoints serve the same
+ * operations, so a tool and its endpoint cannot drift apart.
  */
 #include "api_internal.h"
 
@@ -12,132 +14,12 @@
 
 #include <apr_strings.h>
 
-typedef json_t *(*tool_fn)(kt_api_t *api, kt_http_req_t *req, json_t *params);
-
 typedef struct {
     const char *name, *description;
     const char *schema; /* JSON Schema of the parameters object */
     int changes_state;
-    tool_fn fn;
+    kt__api_op_fn op;   /* the operation its endpoint (if any) serves too */
 } tool_t;
-
-/* ---- the tools that the core answers ------------------------------------------------ */
-
-static json_t *analyze(kt_api_t *api, kt_http_req_t *req, json_t *params)
-{
-    json_t *findings = kt__api_findings(api, req, NULL);
-    if (!findings)
-        return NULL;
-    kt_snap_t *snap = kt_mon_acquire(api->mon);
-    kt_mon_health_t *h = apr_palloc(kt_http_pool(req), sizeof *h);
-    kt_mon_health(api->mon, h);
-    json_t *steps = kt__api_raw_steps(kt_snap_sample(snap), h);
-    kt_snap_release(snap);
-    return json_pack("{s:o s:o}", "steps", steps, "findings", findings);
-}
-
-static json_t *suggest(kt_api_t *api, kt_http_req_t *req, json_t *params)
-{
-    const char *category = json_string_value(json_object_get(params, "category"));
-    json_t *findings = kt__api_findings(api, req, category);
-    if (!findings)
-        return NULL;
-    json_t *suggestions = json_array();
-    size_t i, k;
-    json_t *f, *s;
-    json_array_foreach(findings, i, f) {
-        json_array_foreach(json_object_get(f, "suggestions"), k, s) json_array_append(suggestions, s);
-    }
-    return json_pack("{s:o s:o}", "findings", findings, "suggestions", suggestions);
-}
-
-/* The script tools call the same code as their endpoints. */
-static json_t *generate(kt_api_t *api, kt_http_req_t *req, json_t *params)
-{
-    json_t *result = NULL;
-    kt__api_generate(api, req, params, &result);
-    return result;
-}
-
-static json_t *save(kt_api_t *api, kt_http_req_t *req, json_t *params)
-{
-    json_t *result = NULL;
-    kt__api_save(api, req, params, &result);
-    return result;
-}
-
-static json_t *list_scripts(kt_api_t *api, kt_http_req_t *req, json_t *params)
-{
-    json_t *result = NULL;
-    kt__api_list_templates(api, req, &result);
-    return result;
-}
-
-static json_t *start_mon(kt_api_t *api, kt_http_req_t *req, json_t *params)
-{
-    int was = kt_mon_running(api->mon);
-    if (!was && kt_mon_start(api->mon) != APR_SUCCESS) {
-        kt_http_reply_error(req, 500, "start_failed", "the sampler did not start");
-        return NULL;
-    }
-    return json_pack("{s:s s:b}", "status", was ? "already_running" : "started", "running", 1);
-}
-
-static json_t *stop_mon(kt_api_t *api, kt_http_req_t *req, json_t *params)
-{
-    int was = kt_mon_running(api->mon);
-    kt_mon_stop(api->mon);
-    return json_pack("{s:s s:b}", "status", was ? "stopped" : "already_stopped", "running", 0);
-}
-
-static json_t *anomalies(kt_api_t *api, kt_http_req_t *req, json_t *params)
-{
-    json_t *v;
-    kt_event_filter_t f = {-1, -1, 0, 20};
-    if ((v = json_object_get(params, "limit")))
-        f.limit = (unsigned)json_integer_value(v);
-    if ((v = json_object_get(params, "since")))
-        f.since_id = (uint64_t)json_integer_value(v);
-    if ((v = json_object_get(params, "event_type")))
-        f.type = kt_event_type_parse(json_string_value(v));
-    if ((v = json_object_get(params, "severity")))
-        f.severity = kt_severity_parse(json_string_value(v));
-    kt_event_t *ev = apr_palloc(kt_http_pool(req), sizeof *ev * f.limit);
-    unsigned n = kt_mon_events(api->mon, &f, ev, f.limit);
-    json_t *a = json_array();
-    for (unsigned i = 0; i < n; i++)
-        json_array_append_new(a, kt_json_event(&ev[i]));
-    return json_pack("{s:o s:i}", "events", a, "count", (int)n);
-}
-
-static json_t *health(kt_api_t *api, kt_http_req_t *req, json_t *params)
-{
-    kt_mon_health_t *h = apr_palloc(kt_http_pool(req), sizeof *h);
-    kt_mon_health(api->mon, h);
-    return kt_json_health(h);
-}
-
-static json_t *clear_log(kt_api_t *api, kt_http_req_t *req, json_t *params)
-{
-    kt_mon_clear(api->mon);
-    return json_pack("{s:b}", "cleared", 1);
-}
-
-static json_t *status(kt_api_t *api, kt_http_req_t *req, json_t *params)
-{
-    return json_pack("{s:b s:o s:o}", "running", kt_mon_running(api->mon), "health",
-                     health(api, req, params), "snapshot", kt__api_snapshot_json(api));
-}
-
-static json_t *script_type(kt_api_t *api, kt_http_req_t *req, json_t *params)
-{
-    const char *os = json_string_value(json_object_get(params, "os"));
-    if (!os)
-        os = kt__api_script_os(api);
-    int win = strcmp(os, "windows") == 0;
-    return json_pack("{s:s s:s s:s}", "os", os, "script_type", win ? "powershell" : "bash",
-                     "extension", win ? ".ps1" : ".sh");
-}
 
 #define EVENT_TYPES "[\"cpu_high\",\"memory_high\",\"disk_full\",\"cpu_spike\",\"process_memory_high\"]"
 #define ISSUE_TYPES                                                                           \
@@ -147,13 +29,13 @@ static json_t *script_type(kt_api_t *api, kt_http_req_t *req, json_t *params)
 
 static const tool_t tools[] = {
     {"analyze_system_performance", "Collect current metrics and identify bottlenecks.", NO_PARAMS,
-     0, analyze},
+     0, kt__op_analyze},
     {"suggest_optimizations", "Category-specific optimisation recommendations.",
      "{\"type\":\"object\",\"properties\":{\"category\":{\"type\":\"string\",\"enum\":"
      "[\"cpu\",\"memory\",\"disk\",\"process\",\"io\"]}},\"additionalProperties\":false}",
-     0, suggest},
-    {"start_system_monitoring", "Begin background anomaly detection.", NO_PARAMS, 1, start_mon},
-    {"stop_system_monitoring", "Stop background monitoring.", NO_PARAMS, 1, stop_mon},
+     0, kt__op_suggest},
+    {"start_system_monitoring", "Begin background anomaly detection.", NO_PARAMS, 1, kt__op_start},
+    {"stop_system_monitoring", "Stop background monitoring.", NO_PARAMS, 1, kt__op_stop},
     {"get_system_anomalies", "Query detected anomalies, most recent last.",
      "{\"type\":\"object\",\"properties\":{"
      "\"limit\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000},"
@@ -161,30 +43,30 @@ static const tool_t tools[] = {
      "\"event_type\":{\"type\":\"string\",\"enum\":" EVENT_TYPES "},"
      "\"severity\":{\"type\":\"string\",\"enum\":[\"low\",\"medium\",\"high\"]}},"
      "\"additionalProperties\":false}",
-     0, anomalies},
+     0, kt__op_anomalies},
     {"get_system_health", "Health summary: status, events by type and severity, active conditions.",
-     NO_PARAMS, 0, health},
-    {"clear_monitoring_log", "Clear the event log.", NO_PARAMS, 1, clear_log},
+     NO_PARAMS, 0, kt__op_health},
+    {"clear_monitoring_log", "Clear the event log.", NO_PARAMS, 1, kt__op_clear},
     {"get_monitoring_status", "Whether monitoring runs, with health and the latest reading.",
-     NO_PARAMS, 0, status},
+     NO_PARAMS, 0, kt__op_status},
     {"generate_fix_script", "Generate a fix script for an issue type.",
      "{\"type\":\"object\",\"properties\":{\"issue_type\":{\"type\":\"string\",\"enum\":"
      ISSUE_TYPES "},\"process_name\":{\"type\":\"string\"},\"pid\":{\"type\":\"integer\","
      "\"minimum\":1},\"service_name\":{\"type\":\"string\"},\"path\":{\"type\":\"string\"},"
      "\"os\":{\"type\":\"string\",\"enum\":[\"linux\",\"windows\"]}},"
      "\"required\":[\"issue_type\"],\"additionalProperties\":true}",
-     0, generate},
+     0, kt__op_generate},
     {"save_script_to_file", "Save a generated script inside the scripts directory.",
      "{\"type\":\"object\",\"properties\":{\"script_content\":{\"type\":\"string\"},"
      "\"filename\":{\"type\":\"string\"},\"overwrite\":{\"type\":\"boolean\"}},"
      "\"required\":[\"script_content\",\"filename\"],\"additionalProperties\":false}",
-     1, save},
+     1, kt__op_save},
     {"list_available_scripts", "List the fix-script templates and their parameters.", NO_PARAMS,
-     0, list_scripts},
+     0, kt__op_templates},
     {"get_script_type", "The script dialect for an OS (the daemon's own by default).",
      "{\"type\":\"object\",\"properties\":{\"os\":{\"type\":\"string\",\"enum\":"
      "[\"linux\",\"windows\"]}},\"additionalProperties\":false}",
-     0, script_type},
+     0, kt__op_script_type},
 };
 
 /* ---- parameter checking against the (small) schemas above ---------------------------- */
@@ -256,7 +138,7 @@ static void list_handler(kt_http_req_t *req, void *baton)
         json_array_append_new(a, json_pack("{s:s s:s s:O s:b s:b}", "name", tools[i].name,
                                            "description", tools[i].description, "parameters",
                                            schemas[i], "changes_state", tools[i].changes_state,
-                                           "available", tools[i].fn != NULL));
+                                           "available", tools[i].op != NULL));
     kt_http_reply_json(req, 200, json_pack("{s:o s:i}", "tools", a, "count",
                                            (int)KT_ARRAY_SIZE(tools)));
 }
@@ -301,10 +183,15 @@ static void call_handler(kt_http_req_t *req, void *baton)
         kt_http_reply_error(req, 422, "bad_parameter", "%s", problem);
         return;
     }
-    json_t *result = t->fn(api, req, params); /* NULL: it has replied already */
+    kt__api_err_t err = {0};
+    json_t *result = NULL;
+    kt__api_call_t call = kt__api_call(api, req);
+    apr_status_t st = t->op(&call, params, &result, &err);
     json_decref(params);
-    if (result)
+    if (st == APR_SUCCESS)
         kt_http_reply_json(req, 200, json_pack("{s:s s:o}", "tool", t->name, "result", result));
+    else
+        kt__api_reply_failure(req, st, &err);
 }
 
 void kt__api_tools_routes(kt_http_t *http, kt_api_t *api)

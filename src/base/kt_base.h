@@ -3,7 +3,10 @@
  *
  * Status: functions that can fail return apr_status_t. APR_SUCCESS or an APR/OS
  * code, or one of the KT_E* codes below (in APR's application range), so
- * kt_strerror() renders any of them. Outputs go last, through pointers.
+ * kt_strerror() renders any of them. Outputs go last, through pointers. A
+ * message for people (naming file:line where a file is involved) may come
+ * beside the status, never instead of it. Only src/api turns a status into
+ * an HTTP answer (one table, api/fail.c).
  *
  * Log: one line per message on stderr, "2026-11-24T05:28:38Z info  text",
  * or to a sink the daemon installs (syslog when detached).
@@ -23,6 +26,12 @@
 #define KT_ETOOBIG  (KT_ESTART + 2)  /* input exceeded a documented limit */
 #define KT_ECONF    (KT_ESTART + 3)  /* a configuration value is out of bounds */
 #define KT_ESTATE   (KT_ESTART + 4)  /* call not valid in the object's state */
+#define KT_ENOTFOUND (KT_ESTART + 5) /* no such thing (template, tool, event...) */
+#define KT_EINPUT   (KT_ESTART + 6)  /* a well-formed request with a value that is not allowed */
+#define KT_EUNAVAIL (KT_ESTART + 7)  /* not available now (no rules loaded, no reading yet) */
+#define KT_EBUDGET  (KT_ESTART + 8)  /* a Lua call ran out of its instruction budget */
+#define KT_EMEMCAP  (KT_ESTART + 9)  /* a Lua state hit its memory cap */
+#define KT_ESCRIPT  (KT_ESTART + 10) /* a Lua rule, template or configuration raised an error */
 
 /* Renders any status into buf; returns buf. */
 const char *kt_strerror(apr_status_t st, char *buf, size_t len);

@@ -10,6 +10,12 @@ const char *kt_strerror(apr_status_t st, char *buf, size_t len)
         [KT_ETOOBIG - KT_ESTART] = "input exceeds its limit",
         [KT_ECONF - KT_ESTART] = "invalid configuration value",
         [KT_ESTATE - KT_ESTART] = "operation not valid in this state",
+        [KT_ENOTFOUND - KT_ESTART] = "not found",
+        [KT_EINPUT - KT_ESTART] = "invalid input",
+        [KT_EUNAVAIL - KT_ESTART] = "not available now",
+        [KT_EBUDGET - KT_ESTART] = "instruction budget exhausted",
+        [KT_EMEMCAP - KT_ESTART] = "memory cap hit",
+        [KT_ESCRIPT - KT_ESTART] = "script error",
     };
     if (st > KT_ESTART && st - KT_ESTART < (apr_status_t)KT_ARRAY_SIZE(texts) &&
         texts[st - KT_ESTART]) {

@@ -75,8 +75,8 @@ int kt_check_config(const kt_opts_t *o, apr_pool_t *pool);
 int kt_daemon_start(kt_daemon_t **d, const kt_opts_t *o, kt_rules_t *rules,
                     const kt_conf_t *conf, apr_pool_t *pool);
 /* Reloads configuration, rules and templates; on failure the running ones
- * stay and the reason is logged. Returns 0 or -1. */
-int kt_daemon_reload(kt_daemon_t *d);
+ * stay and the reason is logged (and returned as a status). */
+apr_status_t kt_daemon_reload(kt_daemon_t *d);
 const char *kt_daemon_address(const kt_daemon_t *d); /* the bound ADDR:PORT */
 /* Finishes in-flight responses (within the HTTP deadline) and stops. */
 void kt_daemon_stop(kt_daemon_t *d);

@@ -24,7 +24,9 @@ struct kt_daemon_t {
     kt_plat_t *plat;
     kt_mon_t *mon;
     kt_http_t *http;
-    kt_api_t api;
+    kt_api_t *api;
+    kt_rules_cell_t *rules; /* the set in use; a reload swaps it */
+    int exposed;            /* listening beyond loopback: the token for everything */
     kt_conf_t running;
     apr_thread_mutex_t *lock; /* one reload at a time */
 };
@@ -177,7 +179,7 @@ static void warn_restart_only(const kt_conf_t *was, const kt_conf_t *now)
                             "next restart");
 }
 
-static int reload(void *baton, char *err, apr_size_t errlen)
+static apr_status_t reload(void *baton, char *err, apr_size_t errlen)
 {
     kt_daemon_t *d = baton;
     apr_thread_mutex_lock(d->lock);
@@ -185,28 +187,27 @@ static int reload(void *baton, char *err, apr_size_t errlen)
     kt_conf_t conf;
     apr_pool_t *scratch;
     apr_pool_create(&scratch, d->pool);
-    int rc = -1;
-    if (kt_setup_load(d->o, &rules, &conf, err, errlen, scratch) != APR_SUCCESS) {
+    apr_status_t rc = kt_setup_load(d->o, &rules, &conf, err, errlen, scratch);
+    if (rc != APR_SUCCESS) {
         kt_log(KT_LOG_ERROR, "reload refused, the running rules stay: %s", err);
         goto done;
     }
-    if (kt_mon_set_conf(d->mon, &kt_rules_conf(rules)->mon) != APR_SUCCESS) {
+    if ((rc = kt_mon_set_conf(d->mon, &kt_rules_conf(rules)->mon)) != APR_SUCCESS) {
         snprintf(err, errlen, "the thresholds were refused by the monitor");
         kt_rules_release(rules);
         goto done;
     }
     warn_restart_only(&d->running, kt_rules_conf(rules));
-    kt_api_set_rules(&d->api, rules);
+    kt_rules_cell_set(d->rules, rules);
     kt_log(KT_LOG_INFO, "reloaded: %s", kt_rules_summary(rules, scratch));
     kt_rules_release(rules);
-    rc = 0;
 done:
     apr_pool_destroy(scratch);
     apr_thread_mutex_unlock(d->lock);
     return rc;
 }
 
-int kt_daemon_reload(kt_daemon_t *d)
+apr_status_t kt_daemon_reload(kt_daemon_t *d)
 {
     char err[600];
     return reload(d, err, sizeof err);
@@ -250,12 +251,16 @@ int kt_daemon_start(kt_daemon_t **out, const kt_opts_t *o, kt_rules_t *rules,
     hconf.listen = conf->listen;
     hconf.server_names = conf->server_names;
     int have_web = have_dir(conf->web_dir, pool);
-    d->api = (kt_api_t){
+    d->exposed = !loopback_listen(conf->listen, pool);
+    if ((st = kt_rules_cell_create(&d->rules, pool)) != APR_SUCCESS)
+        return -1;
+    kt_rules_cell_set(d->rules, rules);
+    kt_api_opts_t aopts = {
         .mon = d->mon,
+        .rules = d->rules,
         .token = token,
-        .require_token_always = !loopback_listen(conf->listen, pool),
+        .require_token_always = d->exposed,
         .web_dir = have_web ? conf->web_dir : NULL,
-        .started = apr_time_now(),
         .reload = reload,
         .reload_baton = d,
     };
@@ -263,25 +268,24 @@ int kt_daemon_start(kt_daemon_t **out, const kt_opts_t *o, kt_rules_t *rules,
         kt_log(KT_LOG_WARN, "dashboard directory %s not found; serving a placeholder page",
                conf->web_dir);
     if ((st = kt_http_create(&d->http, &hconf, pool)) != APR_SUCCESS ||
-        (st = kt_api_register(d->http, &d->api, pool)) != APR_SUCCESS) {
+        (st = kt_api_create(&d->api, d->http, &aopts, pool)) != APR_SUCCESS) {
         kt_log(KT_LOG_ERROR, "cannot set up the API: %s", kt_strerror(st, err, sizeof err));
         return -1;
     }
-    kt_api_set_rules(&d->api, rules);
     kt_log(KT_LOG_INFO, "loaded %s", kt_rules_summary(rules, pool));
     if ((st = kt_http_start(d->http)) != APR_SUCCESS) {
         kt_log(KT_LOG_ERROR, "cannot serve on %s: %s", conf->listen,
                kt_strerror(st, err, sizeof err));
-        kt_api_unregister(&d->api);
+        kt_api_unregister(d->api);
         return -1;
     }
-    if (d->api.require_token_always)
+    if (d->exposed)
         kt_log(KT_LOG_WARN, "%s is reachable from other machines: every request needs the token",
                kt_http_address(d->http));
     if ((st = kt_mon_start(d->mon)) != APR_SUCCESS) {
         kt_log(KT_LOG_ERROR, "cannot start the monitor: %s", kt_strerror(st, err, sizeof err));
         kt_http_stop(d->http);
-        kt_api_unregister(&d->api);
+        kt_api_unregister(d->api);
         return -1;
     }
     kt_log(KT_LOG_INFO, "kotod %s started: reading %s every %u ms, dashboard at http://%s/monitoring-dashboard (pid %ld)",
@@ -296,7 +300,7 @@ const char *kt_daemon_address(const kt_daemon_t *d) { return kt_http_address(d->
 void kt_daemon_stop(kt_daemon_t *d)
 {
     kt_http_stop(d->http);
-    kt_api_unregister(&d->api);
+    kt_api_unregister(d->api);
     kt_mon_destroy(d->mon);
     kt_plat_close(d->plat);
     kt_log(KT_LOG_INFO, "stopped");

@@ -162,8 +162,8 @@ static json_t *analyze(kt_rules_t *r, json_t *sample, json_t *history)
 {
     char err[512];
     json_t *out = json_array();
-    kt__lstate_t *ls = kt__rules_borrow(r, err, sizeof err);
-    if (!ls) {
+    kt__lstate_t *ls;
+    if (kt__rules_borrow(r, &ls, err, sizeof err) != APR_SUCCESS) {
         json_array_append_new(out, json_pack("{s:s s:s s:s s:s s:{} s:[]}", "rule", "*",
                                              "category", "rule_error", "severity", "low",
                                              "bottleneck", err, "evidence", "suggestions"));
@@ -181,7 +181,7 @@ static json_t *analyze(kt_rules_t *r, json_t *sample, json_t *history)
         lua_settop(L, 0);
         lua_pushcfunction(L, run_rule);
         lua_pushlightuserdata(L, &p);
-        if (kt__lstate_call(ls, 1, 0, err, sizeof err) != 0) {
+        if (kt__lstate_call(ls, 1, 0, err, sizeof err) != APR_SUCCESS) {
             json_array_append_new(out, rule_error(&p, err));
             failed++;
         }

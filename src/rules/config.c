@@ -312,21 +312,21 @@ static int read_setting(lua_State *L)
     return luaL_error(L, "unknown name '%s'", luaL_tolstring(L, 2, NULL));
 }
 
-int kt__conf_apply_file(kt_conf_t *conf, const kt__file_t *f, apr_pool_t *pool, char *err,
-                        apr_size_t errlen)
+apr_status_t kt__conf_apply_file(kt_conf_t *conf, const kt__file_t *f, apr_pool_t *pool,
+                                 char *err, apr_size_t errlen)
 {
     kt__lstate_t *ls = kt__lstate_new(0, 0);
     if (!ls) {
         snprintf(err, errlen, "%s: cannot create a Lua state", f->path);
-        return -1;
+        return APR_ENOMEM;
     }
     lua_State *L = ls->L;
-    int rc = -1;
+    apr_status_t rc;
     lua_newtable(L);
     lua_setfield(L, LUA_REGISTRYINDEX, "koto.conf.values");
     lua_newtable(L);
     lua_setfield(L, LUA_REGISTRYINDEX, "koto.conf.lines");
-    if (kt__lstate_load(ls, f->text, f->len, f->path, err, errlen) != 0)
+    if ((rc = kt__lstate_load(ls, f->text, f->len, f->path, err, errlen)) != APR_SUCCESS)
         goto done;
     /* Swap the strict environment's handlers for the recorder. */
     lua_getupvalue(L, -1, 1);
@@ -336,8 +336,9 @@ int kt__conf_apply_file(kt_conf_t *conf, const kt__file_t *f, apr_pool_t *pool, 
     lua_pushcfunction(L, read_setting);
     lua_setfield(L, -2, "__index");
     lua_pop(L, 2);
-    if (kt__lstate_call(ls, 0, 0, err, errlen) != 0)
+    if ((rc = kt__lstate_call(ls, 0, 0, err, errlen)) != APR_SUCCESS)
         goto done;
+    rc = KT_ECONF; /* what follows refuses values */
 
     lua_getfield(L, LUA_REGISTRYINDEX, "koto.conf.values");
     lua_getfield(L, LUA_REGISTRYINDEX, "koto.conf.lines");
@@ -363,7 +364,7 @@ int kt__conf_apply_file(kt_conf_t *conf, const kt__file_t *f, apr_pool_t *pool, 
         snprintf(err, errlen, "%s: script_os must be auto, linux or windows", f->path);
         goto done;
     }
-    rc = 0;
+    rc = APR_SUCCESS;
 done:
     kt__lstate_free(ls);
     return rc;

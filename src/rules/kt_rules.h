@@ -31,6 +31,7 @@
 #include <apr_pools.h>
 #include <jansson.h>
 
+#include "kt_base.h"
 #include "kt_mon.h"
 
 typedef struct kt_rules_t kt_rules_t;
@@ -82,6 +83,17 @@ const kt_conf_t *kt_rules_conf(const kt_rules_t *r);
 /* Replaces it with the effective one (command-line options applied); only
  * before the set is shared with other threads. Strings are copied. */
 void kt_rules_set_conf(kt_rules_t *r, const kt_conf_t *conf);
+/* The set in use, kept for the threads that use it: a reload swaps a new
+ * set in with kt_rules_cell_set, and every caller takes the current one out
+ * with kt_rules_cell_get, retained, releasing it when done. Thread-safe. The
+ * cell's set is released when pool is destroyed. */
+typedef struct kt_rules_cell_t kt_rules_cell_t;
+apr_status_t kt_rules_cell_create(kt_rules_cell_t **out, apr_pool_t *pool);
+/* Puts rules (retained; may be NULL) in the cell and releases the one before. */
+void kt_rules_cell_set(kt_rules_cell_t *c, kt_rules_t *rules);
+/* The cell's set, retained (kt_rules_release it), or NULL when it has none. */
+kt_rules_t *kt_rules_cell_get(kt_rules_cell_t *c);
+
 /* "N rules in M files, K templates" for logs. */
 const char *kt_rules_summary(const kt_rules_t *r, apr_pool_t *pool);
 
@@ -107,12 +119,13 @@ json_t *kt_rules_templates(kt_rules_t *r);
 
 typedef enum { KT_DIALECT_BASH, KT_DIALECT_POWERSHELL } kt_dialect_t;
 
-/* Renders template `name` with params (a JSON object). On success returns
- * the script text (malloc'd; caller frees). On a bad request returns NULL
- * with *status set (404 unknown template, 422 bad parameter, 500 template
- * error) and a message in err. */
-char *kt_rules_render(kt_rules_t *r, const char *name, kt_dialect_t dialect, json_t *params,
-                      int *status, char *err, apr_size_t errlen);
+/* Renders template `name` with params (a JSON object) into *script
+ * (malloc'd; the caller frees it). Fails with KT_ENOTFOUND (no such
+ * template), KT_EINPUT (a parameter the template refuses, or a dialect it
+ * lacks), or the Lua call's KT_ESCRIPT, KT_EBUDGET or KT_EMEMCAP, with a
+ * message in err (file:line for a template's own error). */
+apr_status_t kt_rules_render(kt_rules_t *r, const char *name, kt_dialect_t dialect,
+                             json_t *params, char **script, char *err, apr_size_t errlen);
 
 /* ---- quoting (quote.c), pure functions, also used by tests and fuzzers ------------------- */
 

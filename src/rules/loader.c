@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <apr_atomic.h>
+#include <stdatomic.h>
 #include <apr_file_io.h>
 #include <apr_strings.h>
 
@@ -134,10 +134,12 @@ apr_status_t kt__rules_read_files(kt_rules_t *r, char *err, apr_size_t errlen)
 
 /* ---- building a state ------------------------------------------------------------------------ */
 
-static int fail(char *err, apr_size_t errlen, const kt__file_t *f, int line, const char *what)
+/* A file that loaded but is not the shape its kind wants. */
+static apr_status_t fail(char *err, apr_size_t errlen, const kt__file_t *f, int line,
+                         const char *what)
 {
     snprintf(err, errlen, "%s:%d: %s", f->path, line, what);
-    return -1;
+    return KT_ESCRIPT;
 }
 
 /* Line where the function at idx was defined, for messages about it. */
@@ -158,8 +160,8 @@ static int has_string(lua_State *L, const char *key)
 
 /* A rules file returns a list of rules; each is checked and appended to the
  * registry's "koto.rules", remembering its file. Pops the list. */
-static int check_rules(lua_State *L, const kt__file_t *f, unsigned *count, char *err,
-                       apr_size_t errlen)
+static apr_status_t check_rules(lua_State *L, const kt__file_t *f, unsigned *count, char *err,
+                                apr_size_t errlen)
 {
     /* A list has only the keys 1..n; one rule returned bare (a common slip)
      * would otherwise load as an empty list, silently. */
@@ -201,14 +203,15 @@ static int check_rules(lua_State *L, const kt__file_t *f, unsigned *count, char 
         (*count)++;
     }
     lua_pop(L, 2);
-    return 0;
+    return APR_SUCCESS;
 }
 
 static const char *const param_types[] = {"string", "integer", "number", "boolean"};
 
 /* A template file returns one table; it is checked and stored in the
  * registry's "koto.templates" under the file's name. Pops it. */
-static int check_template(lua_State *L, const kt__file_t *f, char *err, apr_size_t errlen)
+static apr_status_t check_template(lua_State *L, const kt__file_t *f, char *err,
+                                   apr_size_t errlen)
 {
     if (!lua_istable(L, -1))
         return fail(err, errlen, f, 1, "a template file must return a table");
@@ -257,17 +260,18 @@ static int check_template(lua_State *L, const kt__file_t *f, char *err, apr_size
     lua_insert(L, -2);
     lua_setfield(L, -2, f->name);
     lua_pop(L, 1);
-    return 0;
+    return APR_SUCCESS;
 }
 
-kt__lstate_t *kt__rules_build_state(kt_rules_t *r, unsigned *rules_out, unsigned *templates_out,
-                                    char *err, apr_size_t errlen)
+apr_status_t kt__rules_build_state(kt_rules_t *r, kt__lstate_t **out, unsigned *rules_out,
+                                   unsigned *templates_out, char *err, apr_size_t errlen)
 {
     kt__lstate_t *ls = kt__lstate_new(r->opts.mem_limit, r->opts.budget);
     if (!ls) {
         snprintf(err, errlen, "cannot create a Lua state");
-        return NULL;
+        return APR_ENOMEM;
     }
+    apr_status_t rc;
     lua_State *L = ls->L;
     lua_newtable(L);
     lua_setfield(L, LUA_REGISTRYINDEX, "koto.rules");
@@ -281,13 +285,11 @@ kt__lstate_t *kt__rules_build_state(kt_rules_t *r, unsigned *rules_out, unsigned
             const kt__file_t *f = &r->files[i];
             if (f->kind == KT__FILE_CONFIG || (pass == 0) != (f->kind == KT__FILE_LIB))
                 continue;
-            char msg[512];
-            if (kt__lstate_load(ls, f->text, f->len, f->path, msg, sizeof msg) != 0 ||
-                kt__lstate_call(ls, 0, 1, msg, sizeof msg) != 0) {
-                snprintf(err, errlen, "%s", msg);
+            if ((rc = kt__lstate_load(ls, f->text, f->len, f->path, err, errlen)) !=
+                    APR_SUCCESS ||
+                (rc = kt__lstate_call(ls, 0, 1, err, errlen)) != APR_SUCCESS)
                 goto failed;
-            }
-            int rc = 0;
+            rc = APR_SUCCESS;
             if (f->kind == KT__FILE_LIB) {
                 if (!lua_istable(L, -1)) {
                     rc = fail(err, errlen, f, 1, "a lib file must return a table");
@@ -306,7 +308,7 @@ kt__lstate_t *kt__rules_build_state(kt_rules_t *r, unsigned *rules_out, unsigned
                 rc = check_template(L, f, err, errlen);
                 ntemplates++;
             }
-            if (rc != 0)
+            if (rc != APR_SUCCESS)
                 goto failed;
         }
     }
@@ -316,24 +318,25 @@ kt__lstate_t *kt__rules_build_state(kt_rules_t *r, unsigned *rules_out, unsigned
         *templates_out = ntemplates;
     lua_settop(L, 0);
     lua_gc(L, LUA_GCCOLLECT);
-    return ls;
+    *out = ls;
+    return APR_SUCCESS;
 
 failed:
     kt__lstate_free(ls);
-    return NULL;
+    return rc;
 }
 
 /* ---- lending states ------------------------------------------------------------------------ */
 
-kt__lstate_t *kt__rules_borrow(kt_rules_t *r, char *err, apr_size_t errlen)
+apr_status_t kt__rules_borrow(kt_rules_t *r, kt__lstate_t **ls, char *err, apr_size_t errlen)
 {
-    kt__lstate_t *ls = NULL;
+    *ls = NULL;
     apr_thread_mutex_lock(r->lock);
     if (r->nidle)
-        ls = r->idle[--r->nidle];
+        *ls = r->idle[--r->nidle];
     apr_thread_mutex_unlock(r->lock);
     /* All lent out: build another; it joins the idle list if there is room. */
-    return ls ? ls : kt__rules_build_state(r, NULL, NULL, err, errlen);
+    return *ls ? APR_SUCCESS : kt__rules_build_state(r, ls, NULL, NULL, err, errlen);
 }
 
 void kt__rules_return(kt_rules_t *r, kt__lstate_t *ls)
@@ -388,16 +391,14 @@ apr_status_t kt_rules_load(kt_rules_t **out, const kt_rules_opts_t *opts, const 
         goto failed;
     int conf_at = find_file(r, KT__FILE_CONFIG, "koto.conf");
     if (conf_at >= 0 &&
-        kt__conf_apply_file(&r->conf, &r->files[conf_at], pool, err, errlen) != 0) {
-        st = KT_ECONF;
+        (st = kt__conf_apply_file(&r->conf, &r->files[conf_at], pool, err, errlen)) !=
+            APR_SUCCESS)
         goto failed;
-    }
     /* Build one state now: it checks every file, and serves the first caller. */
-    kt__lstate_t *ls = kt__rules_build_state(r, &r->nrules, &r->ntemplates, err, errlen);
-    if (!ls) {
-        st = KT_EPARSE;
+    kt__lstate_t *ls;
+    if ((st = kt__rules_build_state(r, &ls, &r->nrules, &r->ntemplates, err, errlen)) !=
+        APR_SUCCESS)
         goto failed;
-    }
     r->idle[r->nidle++] = ls;
     *out = r;
     return APR_SUCCESS;
@@ -407,11 +408,11 @@ failed:
     return st;
 }
 
-void kt_rules_retain(kt_rules_t *r) { apr_atomic_inc32(&r->refs); }
+void kt_rules_retain(kt_rules_t *r) { atomic_fetch_add(&r->refs, 1); }
 
 void kt_rules_release(kt_rules_t *r)
 {
-    if (r && apr_atomic_dec32(&r->refs) == 0)
+    if (r && atomic_fetch_sub(&r->refs, 1) == 1)
         apr_pool_destroy(r->pool);
 }
 

@@ -8,6 +8,8 @@
 #include "kt_rules.h"
 #include "kt_base.h"
 
+#include <stdatomic.h>
+
 #include <apr_strings.h>
 #include <apr_tables.h>
 #include <apr_thread_mutex.h>
@@ -36,15 +38,17 @@ void kt__lstate_free(kt__lstate_t *ls);
 
 /* Loads text as a chunk named "@<name>" with its own strict environment
  * (reads of unknown globals and any global write raise). Leaves the
- * function on the stack; on error returns non-zero with a message. */
-int kt__lstate_load(kt__lstate_t *ls, const char *text, apr_size_t len, const char *name,
-                    char *err, apr_size_t errlen);
+ * function on the stack; on error returns KT_ESCRIPT (a syntax error) or
+ * KT_EMEMCAP with "file:line: message" in err. */
+apr_status_t kt__lstate_load(kt__lstate_t *ls, const char *text, apr_size_t len,
+                             const char *name, char *err, apr_size_t errlen);
 
 /* Calls the function below nargs arguments with a traceback handler, the
- * budget reset and the hook armed. Returns 0 with nres results on the
- * stack, or non-zero with "file:line: message" (budget and memory errors
- * named as such) in err and nothing on the stack. */
-int kt__lstate_call(kt__lstate_t *ls, int nargs, int nres, char *err, apr_size_t errlen);
+ * budget reset and the hook armed. Returns APR_SUCCESS with nres results on
+ * the stack, or KT_EBUDGET, KT_EMEMCAP or KT_ESCRIPT with "file:line:
+ * message" in err and nothing on the stack. */
+apr_status_t kt__lstate_call(kt__lstate_t *ls, int nargs, int nres, char *err,
+                             apr_size_t errlen);
 
 /* Installs the read-only globals every chunk sees (sandbox.c). */
 void kt__sandbox_open(lua_State *L);
@@ -66,7 +70,7 @@ typedef struct {
 
 struct kt_rules_t {
     apr_pool_t *pool;
-    volatile apr_uint32_t refs;
+    atomic_uint refs;
     kt_rules_opts_t opts;
     kt_conf_t conf;
     kt__file_t *files;
@@ -86,16 +90,19 @@ apr_status_t kt__rules_read_files(kt_rules_t *r, char *err, apr_size_t errlen);
 /* Builds a state holding every rule and template of r, checked: the
  * rules table (registry key "koto.rules") and the templates table
  * ("koto.templates"). */
-kt__lstate_t *kt__rules_build_state(kt_rules_t *r, unsigned *rules_out, unsigned *templates_out,
-                                    char *err, apr_size_t errlen);
+apr_status_t kt__rules_build_state(kt_rules_t *r, kt__lstate_t **out, unsigned *rules_out,
+                                   unsigned *templates_out, char *err, apr_size_t errlen);
 /* Lends and returns a state of the set. */
-kt__lstate_t *kt__rules_borrow(kt_rules_t *r, char *err, apr_size_t errlen);
+apr_status_t kt__rules_borrow(kt_rules_t *r, kt__lstate_t **ls, char *err, apr_size_t errlen);
 void kt__rules_return(kt_rules_t *r, kt__lstate_t *ls);
 
 /* ---- the configuration file (config.c) ------------------------------------------------------------- */
 
-int kt__conf_apply_file(kt_conf_t *conf, const kt__file_t *f, apr_pool_t *pool, char *err,
-                        apr_size_t errlen);
+/* Runs the configuration file f and applies what it assigns to conf;
+ * KT_ECONF (a value out of bounds) or the Lua call's status, with
+ * "file:line: what" in err. */
+apr_status_t kt__conf_apply_file(kt_conf_t *conf, const kt__file_t *f, apr_pool_t *pool,
+                                 char *err, apr_size_t errlen);
 
 /* ---- bridges between C and Lua (bridge.c) ---------------------------------------------------------- */
 

@@ -61,7 +61,7 @@ apr_status_t kt_rules_save_script(const char *dir, const char *name, const char 
     const char *why = kt_rules_check_script_name(name, strlen(name));
     if (why) {
         snprintf(err, errlen, "%s", why);
-        return KT_EPARSE;
+        return KT_EINPUT;
     }
     return kt_sys_save(dir, name, content, len,
                        (overwrite ? KT_SYS_OVERWRITE : 0) | (executable ? KT_SYS_EXECUTABLE : 0),

@@ -89,17 +89,18 @@ static int env_newindex(lua_State *L)
                       luaL_tolstring(L, 2, NULL));
 }
 
-int kt__lstate_load(kt__lstate_t *ls, const char *text, apr_size_t len, const char *name,
-                    char *err, apr_size_t errlen)
+apr_status_t kt__lstate_load(kt__lstate_t *ls, const char *text, apr_size_t len,
+                             const char *name, char *err, apr_size_t errlen)
 {
     lua_State *L = ls->L;
     char chunkname[512];
     snprintf(chunkname, sizeof chunkname, "@%s", name);
     /* "t": text only; crafted bytecode can crash the VM. */
-    if (luaL_loadbufferx(L, text, len, chunkname, "t") != LUA_OK) {
+    int rc = luaL_loadbufferx(L, text, len, chunkname, "t");
+    if (rc != LUA_OK) {
         snprintf(err, errlen, "%s", lua_tostring(L, -1));
         lua_pop(L, 1);
-        return -1;
+        return rc == LUA_ERRMEM ? KT_EMEMCAP : KT_ESCRIPT;
     }
     /* Each chunk gets an empty environment over the shared read-only globals,
      * so one file's mistakes cannot leak into another's. */
@@ -115,7 +116,7 @@ int kt__lstate_load(kt__lstate_t *ls, const char *text, apr_size_t len, const ch
     lua_setmetatable(L, -2);
     if (!lua_setupvalue(L, -2, 1)) /* the chunk's first upvalue is _ENV */
         lua_pop(L, 1);
-    return 0;
+    return APR_SUCCESS;
 }
 
 static int message_handler(lua_State *L)
@@ -125,7 +126,7 @@ static int message_handler(lua_State *L)
     return 1;
 }
 
-int kt__lstate_call(kt__lstate_t *ls, int nargs, int nres, char *err, apr_size_t errlen)
+apr_status_t kt__lstate_call(kt__lstate_t *ls, int nargs, int nres, char *err, apr_size_t errlen)
 {
     lua_State *L = ls->L;
     int base = lua_gettop(L) - nargs;
@@ -138,8 +139,9 @@ int kt__lstate_call(kt__lstate_t *ls, int nargs, int nres, char *err, apr_size_t
     lua_sethook(L, NULL, 0, 0);
     if (rc == LUA_OK) {
         lua_remove(L, base);
-        return 0;
+        return APR_SUCCESS;
     }
+    apr_status_t st = rc == LUA_ERRMEM ? KT_EMEMCAP : ls->tripped ? KT_EBUDGET : KT_ESCRIPT;
     if (rc == LUA_ERRMEM)
         snprintf(err, errlen, "memory cap of %zu KiB exceeded", (size_t)(ls->limit >> 10));
     else
@@ -147,5 +149,5 @@ int kt__lstate_call(kt__lstate_t *ls, int nargs, int nres, char *err, apr_size_t
     lua_settop(L, base - 1);
     /* Give back what the failed call left behind before the next caller. */
     lua_gc(L, LUA_GCCOLLECT);
-    return -1;
+    return st;
 }

@@ -25,8 +25,8 @@ json_t *kt_rules_templates(kt_rules_t *r)
 {
     char err[256];
     json_t *out = json_array();
-    kt__lstate_t *ls = kt__rules_borrow(r, err, sizeof err);
-    if (!ls)
+    kt__lstate_t *ls;
+    if (kt__rules_borrow(r, &ls, err, sizeof err) != APR_SUCCESS)
         return out;
     lua_State *L = ls->L;
     lua_getfield(L, LUA_REGISTRYINDEX, "koto.templates");
@@ -79,7 +79,7 @@ static int matches_pattern(kt__lstate_t *ls, const char *value, const char *patt
     lua_pushstring(L, value);
     lua_pushstring(L, pattern);
     char err[128];
-    if (kt__lstate_call(ls, 2, 1, err, sizeof err) != 0)
+    if (kt__lstate_call(ls, 2, 1, err, sizeof err) != APR_SUCCESS)
         return 0;
     int ok = !lua_isnil(L, -1);
     lua_pop(L, 1);
@@ -88,8 +88,8 @@ static int matches_pattern(kt__lstate_t *ls, const char *value, const char *patt
 
 /* Validates one request value against its declaration (table on top) and
  * pushes what the template gets: quoted string, number or boolean. */
-static int push_param(kt__lstate_t *ls, kt_dialect_t dialect, const char *name, json_t *v,
-                      char *err, apr_size_t len)
+static apr_status_t push_param(kt__lstate_t *ls, kt_dialect_t dialect, const char *name,
+                               json_t *v, char *err, apr_size_t len)
 {
     lua_State *L = ls->L;
     lua_getfield(L, -1, "type");
@@ -104,7 +104,7 @@ static int push_param(kt__lstate_t *ls, kt_dialect_t dialect, const char *name, 
     if (strcmp(type, "string") == 0) {
         if (!json_is_string(v)) {
             snprintf(err, len, "parameter '%s' must be a string", name);
-            return -1;
+            return KT_EINPUT;
         }
         lua_getfield(L, -1, "max_len");
         size_t max_len = lua_isinteger(L, -1) ? (size_t)lua_tointeger(L, -1) : 256;
@@ -114,50 +114,50 @@ static int push_param(kt__lstate_t *ls, kt_dialect_t dialect, const char *name, 
         lua_pop(L, 2);
         if (json_string_length(v) > max_len || json_string_length(v) > MAX_STRING_PARAM) {
             snprintf(err, len, "parameter '%s' is longer than %zu bytes", name, max_len);
-            return -1;
+            return KT_EINPUT;
         }
         if (!pattern_ok) {
             snprintf(err, len, "parameter '%s' does not have the expected form", name);
-            return -1;
+            return KT_EINPUT;
         }
         char *q = kt_rules_quote(dialect, json_string_value(v), json_string_length(v));
         if (!q) {
             snprintf(err, len, "parameter '%s' holds a character a script cannot carry", name);
-            return -1;
+            return KT_EINPUT;
         }
         lua_pushstring(L, q);
         free(q);
-        return 0;
+        return APR_SUCCESS;
     }
     if (strcmp(type, "boolean") == 0) {
         if (!json_is_boolean(v)) {
             snprintf(err, len, "parameter '%s' must be true or false", name);
-            return -1;
+            return KT_EINPUT;
         }
         lua_pushboolean(L, json_is_true(v));
-        return 0;
+        return APR_SUCCESS;
     }
     int integer = strcmp(type, "integer") == 0;
     if (integer ? !json_is_integer(v) : !json_is_number(v)) {
         snprintf(err, len, "parameter '%s' must be %s", name, integer ? "a whole number" : "a number");
-        return -1;
+        return KT_EINPUT;
     }
     double d = json_number_value(v);
     if ((has_min && d < min) || (has_max && d > max)) {
         snprintf(err, len, "parameter '%s' must be between %g and %g", name,
                  has_min ? min : -1e300, has_max ? max : 1e300);
-        return -1;
+        return KT_EINPUT;
     }
     if (integer)
         lua_pushinteger(L, (lua_Integer)json_integer_value(v));
     else
         lua_pushnumber(L, d);
-    return 0;
+    return APR_SUCCESS;
 }
 
 /* Builds the template's `p` table from the request (template table on top). */
-static int build_params(kt__lstate_t *ls, kt_dialect_t dialect, json_t *req, char *err,
-                        apr_size_t len)
+static apr_status_t build_params(kt__lstate_t *ls, kt_dialect_t dialect, json_t *req, char *err,
+                                 apr_size_t len)
 {
     lua_State *L = ls->L;
     int tmpl = lua_gettop(L);
@@ -165,6 +165,7 @@ static int build_params(kt__lstate_t *ls, kt_dialect_t dialect, json_t *req, cha
     int p = lua_gettop(L);
     lua_getfield(L, tmpl, "params");
     int decls = lua_gettop(L);
+    apr_status_t rc;
     /* Every request key must be declared ("os" only picks the dialect). */
     const char *key;
     json_t *v;
@@ -180,7 +181,7 @@ static int build_params(kt__lstate_t *ls, kt_dialect_t dialect, json_t *req, cha
         }
         if (!found) {
             snprintf(err, len, "unknown parameter '%s'", key);
-            return -1;
+            return KT_EINPUT;
         }
     }
     for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(L, decls); i++) {
@@ -195,7 +196,7 @@ static int build_params(kt__lstate_t *ls, kt_dialect_t dialect, json_t *req, cha
             lua_pop(L, 1);
             if (required) {
                 snprintf(err, len, "parameter '%s' is required", name);
-                return -1;
+                return KT_EINPUT;
             }
             /* A declared default goes through the same checks as a request value. */
             if (lua_getfield(L, -1, "default") == LUA_TNIL) {
@@ -204,60 +205,61 @@ static int build_params(kt__lstate_t *ls, kt_dialect_t dialect, json_t *req, cha
             }
             json_t *def = kt__to_json(L, -1, 0);
             lua_pop(L, 1);
-            int rc = def ? push_param(ls, dialect, name, def, err, len) : -1;
+            rc = def ? push_param(ls, dialect, name, def, err, len) : KT_ESCRIPT;
             json_decref(def);
-            if (rc != 0)
-                return -1;
-        } else if (push_param(ls, dialect, name, value, err, len) != 0) {
-            return -1;
+            if (rc != APR_SUCCESS) {
+                if (!def)
+                    snprintf(err, len, "the default of parameter '%s' is not a value", name);
+                return rc;
+            }
+        } else if ((rc = push_param(ls, dialect, name, value, err, len)) != APR_SUCCESS) {
+            return rc;
         }
         lua_setfield(L, p, name);
         lua_pop(L, 1);
     }
     lua_settop(L, p);
-    return 0;
+    return APR_SUCCESS;
 }
 
-char *kt_rules_render(kt_rules_t *r, const char *name, kt_dialect_t dialect, json_t *params,
-                      int *status, char *err, apr_size_t errlen)
+apr_status_t kt_rules_render(kt_rules_t *r, const char *name, kt_dialect_t dialect,
+                             json_t *params, char **script, char *err, apr_size_t errlen)
 {
-    kt__lstate_t *ls = kt__rules_borrow(r, err, errlen);
-    if (!ls) {
-        *status = 500;
-        return NULL;
-    }
+    *script = NULL;
+    kt__lstate_t *ls;
+    apr_status_t st = kt__rules_borrow(r, &ls, err, errlen);
+    if (st != APR_SUCCESS)
+        return st;
     lua_State *L = ls->L;
-    char *script = NULL;
     lua_getfield(L, LUA_REGISTRYINDEX, "koto.templates");
     if (lua_getfield(L, -1, name) != LUA_TTABLE) {
-        *status = 404;
+        st = KT_ENOTFOUND;
         snprintf(err, errlen, "there is no template '%s'", name);
         goto done;
     }
     int tmpl = lua_gettop(L);
     if (lua_getfield(L, tmpl, dialect_fn(dialect)) != LUA_TFUNCTION) {
-        *status = 422;
+        st = KT_EINPUT;
         snprintf(err, errlen, "template '%s' has no %s version", name, dialect_fn(dialect));
         goto done;
     }
     lua_pop(L, 1);
-    *status = 422;
-    if (build_params(ls, dialect, params, err, errlen) != 0)
+    if ((st = build_params(ls, dialect, params, err, errlen)) != APR_SUCCESS)
         goto done;
     lua_getfield(L, tmpl, dialect_fn(dialect));
     lua_insert(L, -2);
     lua_pushstring(L, name);
-    *status = 500;
-    if (kt__lstate_call(ls, 2, 1, err, errlen) != 0)
+    if ((st = kt__lstate_call(ls, 2, 1, err, errlen)) != APR_SUCCESS)
         goto done;
     if (!lua_isstring(L, -1)) {
+        st = KT_ESCRIPT;
         snprintf(err, errlen, "template '%s' did not return the script text", name);
         goto done;
     }
-    script = strdup(lua_tostring(L, -1));
-    *status = 200;
+    if (!(*script = strdup(lua_tostring(L, -1))))
+        st = APR_ENOMEM;
 done:
     lua_settop(L, 0);
     kt__rules_return(r, ls);
-    return script;
+    return st;
 }
