@@ -954,6 +954,78 @@ static kt_rules_t *load_with_conf(const char *text)
     return r;
 }
 
+/* Whether rule has a finding on s (and history) under the settings in conf. */
+static int fires_with(const char *conf, const char *rule, json_t *s, json_t *history)
+{
+    kt_rules_t *r = load_with_conf(conf);
+    json_t *out = kt_rules_analyze_json(r, s, history);
+    int found = finding_of(out, rule) != NULL;
+    if (count_category(out, "rule_error")) {
+        dump(out);
+        fail_msg("a rule failed under %s", conf);
+    }
+    json_decref(out);
+    kt_rules_release(r);
+    return found;
+}
+
+static void test_memory_threshold_is_configured(void **state)
+{
+    json_t *history;
+    json_t *s = snapshot("memory_pressure", &history); /* 95.1 % used, swapping */
+    assert_true(fires_with("", "memory_pressure", s, history)); /* 90 by default */
+    assert_true(fires_with("thresholds = { memory = { threshold = 95 } }\n", "memory_pressure", s,
+                           history));
+    assert_false(fires_with("thresholds = { memory = { threshold = 96 } }\n", "memory_pressure",
+                            s, history));
+    assert_false(fires_with("thresholds = { memory = { enabled = false } }\n", "memory_pressure",
+                            s, history));
+    /* Without used_pct, available of total is judged against the same value:
+     * 400 MiB of 8 GiB is 95.1 % used. */
+    json_object_del(json_object_get(s, "memory"), "used_pct");
+    assert_true(fires_with("thresholds = { memory = { threshold = 95 } }\n", "memory_pressure", s,
+                           history));
+    assert_false(fires_with("thresholds = { memory = { threshold = 96 } }\n", "memory_pressure",
+                            s, history));
+    json_decref(s);
+    json_decref(history);
+}
+
+static void test_disk_threshold_is_configured(void **state)
+{
+    json_t *history;
+    json_t *s = snapshot("disk_filling", &history); /* /var/lib/postgresql 92 %, / 40 % */
+    assert_false(fires_with("thresholds = { disk = { threshold = 95 } }\n", "disk_filling", s,
+                            history));
+    /* A mount point's own threshold wins over the general one, either way. */
+    assert_true(fires_with("thresholds = { disk = { threshold = 95 }, filesystems = { "
+                           "['/var/lib/postgresql'] = { threshold = 90 } } }\n",
+                           "disk_filling", s, history));
+    assert_false(fires_with("thresholds = { filesystems = { "
+                            "['/var/lib/postgresql'] = { threshold = 93 } } }\n",
+                            "disk_filling", s, history));
+    assert_false(fires_with("thresholds = { filesystems = { "
+                            "['/var/lib/postgresql'] = { enabled = false } } }\n",
+                            "disk_filling", s, history));
+    /* Another filesystem's threshold changes nothing for this one. */
+    assert_true(fires_with("thresholds = { filesystems = { ['/'] = { threshold = 99 } } }\n",
+                           "disk_filling", s, history));
+    json_decref(s);
+    json_decref(history);
+}
+
+static void test_process_memory_threshold_is_configured(void **state)
+{
+    json_t *history;
+    json_t *s = snapshot("process_memory_hog", &history); /* java holds 68.75 % */
+    assert_true(fires_with("thresholds = { process_memory = { threshold = 68 } }\n",
+                           "process_memory_hog", s, history));
+    assert_false(fires_with("thresholds = { process_memory = { threshold = 69 } }\n",
+                            "process_memory_hog", s, history));
+    json_decref(s);
+    json_decref(history);
+}
+
 /* Every setting reaches the rules, nested as koto.conf.lua writes it. */
 static void test_rules_see_every_setting(void **state)
 {
@@ -1057,6 +1129,9 @@ int main(void)
         cmocka_unit_test(test_user_file_replaces_shipped),
     };
     const struct CMUnitTest settings[] = {
+        cmocka_unit_test(test_memory_threshold_is_configured),
+        cmocka_unit_test(test_disk_threshold_is_configured),
+        cmocka_unit_test(test_process_memory_threshold_is_configured),
         cmocka_unit_test(test_rules_see_every_setting),
     };
     int failed = cmocka_run_group_tests_name("rules", rules, NULL, NULL);
