@@ -34,6 +34,8 @@ void kt_api_set_rules(kt_api_t *api, kt_rules_t *rules)
     api->rules = rules;
     apr_thread_mutex_unlock(api->rules_lock);
     kt_rules_release(old);
+    if (rules)
+        kt__api_stream_config_changed(api);
 }
 
 kt_rules_t *kt__api_rules(kt_api_t *api)

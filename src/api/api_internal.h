@@ -59,6 +59,9 @@ char *kt__api_sse_message(const char *event, uint64_t id, json_t *data);
 
 apr_status_t kt__api_stream_routes(kt_http_t *http, kt_api_t *api, apr_pool_t *pool,
                                    unsigned *sub_id);
+/* Sends "event: config" to every live stream client: the settings
+ * GET /api/agent/config answers with have changed (stream.c). */
+void kt__api_stream_config_changed(kt_api_t *api);
 void kt__api_monitor_routes(kt_http_t *http, kt_api_t *api);
 void kt__api_metrics_routes(kt_http_t *http, kt_api_t *api);
 void kt__api_optimize_routes(kt_http_t *http, kt_api_t *api);

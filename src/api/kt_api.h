@@ -19,6 +19,7 @@
 #include "kt_rules.h"
 
 typedef struct kt__cache_t kt__cache_t;
+typedef struct kt__stream_hub_t kt__stream_hub_t;
 
 typedef struct {
     kt_mon_t *mon;
@@ -34,13 +35,15 @@ typedef struct {
 
     /* Set by kt_api_register / kt_api_set_rules. */
     unsigned stream_sub;
+    kt__stream_hub_t *stream_hub; /* the live stream's clients (stream.c) */
     apr_thread_mutex_t *rules_lock;
     kt_rules_t *rules;        /* the set in use; NULL until one is set */
     kt__cache_t *status_cache, *metrics_cache;
 } kt_api_t;
 
 /* Makes rules the set the endpoints use (retained; the previous one is
- * released once the requests using it are done). */
+ * released once the requests using it are done), and tells the live
+ * stream's clients that the settings changed ("event: config"). */
 void kt_api_set_rules(kt_api_t *api, kt_rules_t *rules);
 
 /* Adds every route to http (before kt_http_start); api must outlive the
