@@ -3,19 +3,21 @@
 // with uPlot (vendor/uPlot.iife.min.js, copied from node_modules by the
 // build), which is small and made for live time series on a canvas.
 //
-// On top of each plot: the detector's threshold as a dashed line, and the
-// events of the matching types as markers on the time axis (a tick and a
-// band from start to resolution, coloured by severity).
+// On top of each plot: the threshold in force (thresholds.js) as a dashed
+// line, and the events of the matching types as markers on the time axis
+// (a tick and a band from start to resolution, coloured by severity).
 
 import { el, fill } from './dom.js';
 import { DASH, known, pct, rate, axisTime, fullTime, typeLabel } from './format.js';
+import { NO_THRESHOLDS, diskThreshold } from './thresholds.js';
 
 const MAX_POINTS = 1440; // kotod's history capacity
 const HEIGHT = 170;
 
 const data = { t: [], cpu: [], mem: [], swap: [], disk: [], rx: [], tx: [] };
 let events = [];
-let thresholds = { cpu: null, memory: null, disk: null };
+let thresholds = NO_THRESHOLDS;
+let fullest = null; // mount point of the fullest filesystem in the newest reading
 
 // key: the data arrays a chart plots; types: the events it marks.
 const DEFS = [
@@ -34,6 +36,11 @@ let frame = 0;
 
 const css = (name) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 const fmt = (unit) => (unit === 'pct' ? (v) => pct(v) : (v) => rate(v));
+
+function fullestOf(s) {
+  return (s.filesystems ?? []).filter((f) => known(f.used_pct))
+    .reduce((a, f) => (a && a.used_pct >= f.used_pct ? a : f), null)?.mount_point ?? null;
+}
 
 function pointOf(s) {
   const fs = (s.filesystems ?? []).map((f) => f.used_pct).filter(known);
@@ -73,6 +80,9 @@ export function setHistory(points) {
 }
 
 export function addSample(s) {
+  const was = fullest;
+  fullest = fullestOf(s);
+  if (fullest !== was) schedule(); // the disk chart's threshold may be another one
   if (data.t.length && s.time <= data.t[data.t.length - 1]) return; // already in the history
   push(pointOf(s));
   trim();
@@ -87,6 +97,16 @@ export function setEvents(list) {
 export function setThresholds(t) {
   thresholds = t;
   schedule();
+}
+
+// The line a chart draws. The disk chart plots the fullest filesystem of
+// each reading, so it gets the threshold of the one fullest now (its own
+// thresholds.filesystems entry, else the general disk one). The history
+// does not say which filesystem an older point was; should another have
+// been fullest then, its point is drawn against this line all the same.
+function thresholdOf(def) {
+  if (def.threshold === 'disk') return diskThreshold(thresholds, fullest);
+  return def.threshold ? thresholds[def.threshold] : null;
 }
 
 function schedule() {
@@ -105,7 +125,7 @@ function redraw() {
       const v = data[s.key].findLast((x) => x !== null);
       return `${s.label} ${v === undefined ? DASH : fmt(c.def.unit)(v)}`;
     });
-    const th = c.def.threshold && thresholds[c.def.threshold];
+    const th = thresholdOf(c.def);
     if (known(th)) latest.push(`threshold ${pct(th, 0)}`);
     c.now.textContent = latest.join(' · ');
   }
@@ -121,7 +141,7 @@ function drawOverlays(u, def) {
   ctx.rect(left, top, width, height);
   ctx.clip();
 
-  const th = def.threshold && thresholds[def.threshold];
+  const th = thresholdOf(def);
   if (known(th)) {
     const y = Math.round(u.valToPos(th, 'y', true)) + 0.5;
     ctx.strokeStyle = css('--threshold');

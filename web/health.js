@@ -5,18 +5,20 @@
 
 import { $, el, fill, setText, bar, setBar } from './dom.js';
 import { DASH, known, pct, bytes, rate, duration, count, number, time } from './format.js';
+import { diskThreshold } from './thresholds.js';
 
 const sum = (list, key) => {
   const vals = list.map((x) => x[key]).filter(known);
   return vals.length ? vals.reduce((a, b) => a + b, 0) : null;
 };
 
+// thresholds: as thresholds.js gives them (the bars turn "near" and "over").
 export function renderSample(s, thresholds) {
   renderHost(s);
   renderCpu(s, thresholds.cpu);
   renderMemory(s, thresholds.memory);
   renderSystem(s);
-  renderFilesystems(s.filesystems ?? [], thresholds.disk);
+  renderFilesystems(s.filesystems ?? [], thresholds);
   renderNetwork(s.network ?? [], s.disks ?? []);
   renderProcesses(s.processes ?? {}, s.memory?.total_bytes);
 }
@@ -89,10 +91,10 @@ function renderSystem(s) {
   ].filter(([n]) => known(n) && n > 0).map(([n, w]) => `${count(n)} ${w}`).join(' · ') || DASH);
 }
 
-function renderFilesystems(fss, threshold) {
+function renderFilesystems(fss, thresholds) {
   const rows = [...fss].sort((a, b) => a.mount_point.localeCompare(b.mount_point)).map((f) => el('tr', {},
     el('th', { scope: 'row', className: 'mono', title: `${f.device} (${f.fstype})` }, f.mount_point),
-    el('td', { className: 'bar-cell' }, bar(f.used_pct, { warn: threshold, label: `${f.mount_point} used ${pct(f.used_pct)}` })),
+    el('td', { className: 'bar-cell' }, bar(f.used_pct, { warn: diskThreshold(thresholds, f.mount_point), label: `${f.mount_point} used ${pct(f.used_pct)}` })),
     el('td', { className: 'num' }, pct(f.used_pct)),
     el('td', { className: 'num hide-narrow' }, bytes(f.used_bytes)),
     el('td', { className: 'num' }, bytes(f.avail_bytes)),

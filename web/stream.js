@@ -1,5 +1,6 @@
 // stream.js - the live feed from GET /api/agent/monitor/stream: every
-// reading ("sample") and every detector event ("event"), pushed by kotod.
+// reading ("sample") and every detector event ("event"), pushed by kotod,
+// and "config" when a reload has put new settings in force.
 //
 // Each (re)connection asks for the whole event log (?since=0) and the page
 // rebuilds its list from that replay. EventSource's own reconnect would send
@@ -12,7 +13,7 @@ const MIN_DELAY = 1000;
 const MAX_DELAY = 5000;
 
 // handlers: onState('connecting' | 'live' | 'reconnecting'), onOpen(),
-// onSample(sample), onEvent(event). Returns { close }.
+// onSample(sample), onEvent(event), onConfig(). Returns { close }.
 export function openLiveStream(handlers) {
   let es = null;
   let timer = 0;
@@ -31,6 +32,7 @@ export function openLiveStream(handlers) {
     });
     es.addEventListener('sample', (m) => handlers.onSample(JSON.parse(m.data)));
     es.addEventListener('event', (m) => handlers.onEvent(JSON.parse(m.data)));
+    es.addEventListener('config', () => handlers.onConfig());
     es.addEventListener('error', () => {
       es.close();
       everOpen = true; // from now on every attempt is a reconnect

@@ -3,6 +3,9 @@
 --
 -- Reads s.cpu, s.ncpu, s.load, s.disks and the process counts; a value that
 -- is unknown (nil) makes the rule say nothing rather than guess.
+--
+-- None of these figures has a setting in koto.conf.lua: thresholds.cpu
+-- judges CPU busy %, which the cpu_high events watch and no rule here does.
 
 local IOWAIT_PCT = 20    -- % of CPU time spent waiting for I/O
 local LOAD_PER_CPU = 1.5 -- 1-minute load average per logical CPU

@@ -3,8 +3,12 @@
 -- Reads s.filesystems and the history's disk_max_pct (the used % of the
 -- fullest filesystem at each reading); a value that is unknown (nil) makes
 -- the rule say nothing about it rather than guess.
+--
+-- A filesystem is filling past its configured threshold, the one its
+-- disk_full events use (settings.thresholds.filesystems[mount], else
+-- settings.thresholds.disk: 85 % by default); one whose judging is switched
+-- off there is left alone here too. Inodes have no setting of their own.
 
-local FULL_PCT = 85          -- used % past which a filesystem is filling
 local INODES_PCT = 90        -- inodes used % past which they run out
 local MIN_TREND_POINTS = 3   -- history points a time-to-full estimate needs ...
 local MIN_TREND_HOURS = 0.1  -- ... spread over at least 6 minutes
@@ -15,6 +19,14 @@ local read_only = { squashfs = true, iso9660 = true, erofs = true, cramfs = true
 
 local function mount_of(fs)
   return pick.str(fs, "mount_point") or "?"
+end
+
+-- The threshold settings for fs, as the detector picks them: the mount
+-- point's own, else the general disk ones.
+local function disk_limit(settings, fs)
+  local t = settings.thresholds
+  local mount = pick.str(fs, "mount_point")
+  return mount and t.filesystems[mount] or t.disk
 end
 
 -- The history tells the fullest filesystem's story only; use it when fs is
@@ -64,12 +76,14 @@ return {
   {
     name = "disk_filling",
     category = "disk",
-    description = "A filesystem is more than 85 % full; how soon it fills at the current rate",
-    check = function(s, history)
+    description = "A filesystem is fuller than its disk threshold (85 % by default); how soon "
+      .. "it fills at the current rate",
+    check = function(s, history, settings)
       local out = {}
       for _, fs in ipairs(pick.list(s, "filesystems")) do
         local used = pick.num(fs, "used_pct")
-        if used and used > FULL_PCT and not read_only[fs.fstype] then
+        local limit = disk_limit(settings, fs)
+        if used and limit.enabled and used > limit.threshold and not read_only[fs.fstype] then
           local mount = mount_of(fs)
           local avail, size = pick.num(fs, "avail_bytes"), pick.num(fs, "size_bytes")
           local est = time_to_full(s, fs, used, history)

@@ -2,9 +2,12 @@
 --
 -- Reads s.memory, the top memory list, and the history's swap_pct; a value
 -- that is unknown (nil) makes the rule say nothing rather than guess.
+--
+-- Memory is short past the configured memory threshold
+-- (settings.thresholds.memory, koto.conf.lua's thresholds.memory: 90 % by
+-- default), the one the memory_high events use, so the analysis and the
+-- events agree on what "short" is; switched off there, it is off here too.
 
-local USED_PCT = 90          -- memory used % past which memory is short
-local AVAILABLE_FRACTION = 0.10 -- ... or available below this share of the total
 local SWAP_GROWTH_PCT = 1    -- swap use rising by at least this many points ...
 local SWAP_WINDOW_HOURS = 1  -- ... over the last hour of history counts as swapping
 local HEAVY_PAGES_PS = 1000  -- swap in + out (4 KiB pages) per second that is "high"
@@ -14,13 +17,18 @@ return {
     name = "memory_pressure",
     category = "memory",
     description = "Memory is nearly all used and the system is swapping",
-    check = function(s, history)
+    check = function(s, history, settings)
+      local limit = settings.thresholds.memory
       local used = pick.num(s, "memory", "used_pct")
       local total = pick.num(s, "memory", "total_bytes")
       local avail = pick.num(s, "memory", "available_bytes")
-      local short = (used and used > USED_PCT)
-        or (avail and total and total > 0 and avail < AVAILABLE_FRACTION * total)
-      if not short then
+      -- kotod's used_pct is (total - available) / total; a reading that lacks
+      -- it but has both parts is judged the same way.
+      local used_now = used
+      if not used_now and avail and total and total > 0 then
+        used_now = (1 - avail / total) * 100
+      end
+      if not limit.enabled or not used_now or used_now <= limit.threshold then
         return nil
       end
       local si = pick.num(s, "memory", "swap_in_pages_ps")

@@ -3,10 +3,14 @@
 -- Every rule reads only s.processes (the top lists and the counts),
 -- s.cpu, s.ncpu and s.memory; a value that is unknown (nil) makes the rule
 -- say nothing rather than guess.
+--
+-- One process's share of memory is what the process_memory_high events
+-- judge, so process_memory_hog uses their configured threshold
+-- (settings.thresholds.process_memory: 50 % by default). The runaway figures
+-- have no setting: thresholds.cpu judges the whole machine, not one process.
 
 local RUNAWAY_CORE_PCT = 90  -- % of one core the busiest process must exceed
 local RUNAWAY_SHARE_PCT = 50 -- % of all the CPU time in use it must account for
-local HOG_MEMORY_PCT = 50    -- % of total memory one process's RSS must exceed
 
 -- Kernel threads are children of kthreadd (pid 2): no signal stops them.
 local function kernel_thread(p)
@@ -83,8 +87,10 @@ return {
   {
     name = "process_memory_hog",
     category = "process",
-    description = "One process holds more than half of the machine's memory",
-    check = function(s)
+    description = "One process holds more of the machine's memory than its threshold (half "
+      .. "by default)",
+    check = function(s, history, settings)
+      local limit = settings.thresholds.process_memory
       local total = pick.num(s, "memory", "total_bytes")
       local top = pick.list(s, "processes", "top_memory")[1]
       local rss, pid = pick.num(top, "rss_bytes"), pick.num(top, "pid")
@@ -93,7 +99,7 @@ return {
       end
       pid = math.floor(pid)
       local pct = rss / total * 100
-      if pct <= HOG_MEMORY_PCT then
+      if not limit.enabled or pct <= limit.threshold then
         return nil
       end
       local used = pick.num(s, "memory", "used_pct")

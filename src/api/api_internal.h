@@ -7,6 +7,7 @@
 #include "kt_base.h"
 
 typedef struct kt__cache_t kt__cache_t;
+typedef struct kt__stream_hub_t kt__stream_hub_t;
 
 struct kt_api_t {
     kt_mon_t *mon;
@@ -19,6 +20,7 @@ struct kt_api_t {
     apr_status_t (*reload)(void *baton, char *err, apr_size_t errlen);
     void *reload_baton;
     unsigned stream_sub;
+    kt__stream_hub_t *stream_hub; /* the live stream's clients (stream.c) */
     kt__cache_t *status_cache, *metrics_cache;
 };
 

@@ -34,6 +34,9 @@ typedef struct {
  * points to (it must outlive the server) and allocates its state in pool. */
 apr_status_t kt_api_create(kt_api_t **out, kt_http_t *http, const kt_api_opts_t *opts,
                            apr_pool_t *pool);
+/* Tells the live stream's clients that the settings changed ("event:
+ * config"; GET /api/agent/config has them): call after a reload applied. */
+void kt_api_settings_changed(kt_api_t *api);
 /* Drops the monitor subscription; call after kt_http_stop, before the
  * monitor is destroyed. */
 void kt_api_unregister(kt_api_t *api);

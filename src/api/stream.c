@@ -3,7 +3,11 @@
  * events. Every reading goes out as "event: sample" (the latest snapshot
  * without the full process table) and every detector event as
  * "event: event" with its id, so a browser's EventSource resumes after a
- * reconnect with Last-Event-ID and misses nothing still in the log.
+ * reconnect with Last-Event-ID and misses nothing still in the log. When a
+ * reload (POST /api/agent/reload, SIGHUP, the service's PARAMCHANGE) puts
+ * new settings in force, "event: config" tells the clients to fetch
+ * GET /api/agent/config again: the dashboard's threshold lines follow
+ * without a page refresh, whoever reloaded.
  *
  * One monitor subscription (the hub) fans out to every client; each
  * reading is serialised once, whatever the number of clients.
@@ -22,17 +26,18 @@
 typedef struct {
     kt_http_stream_t *st;
     uint64_t last_id; /* events up to this id were sent (replay or live) */
-    struct hub *hub;
+    kt__stream_hub_t *hub;
     int used;
 } client_t;
 
-typedef struct hub {
+struct kt__stream_hub_t {
     apr_thread_mutex_t *lock;
     client_t clients[MAX_CLIENTS];
     unsigned nclients;
     unsigned sub_id;
     kt_api_t *api;
-} hub_t;
+};
+typedef kt__stream_hub_t hub_t;
 
 char *kt__api_sse_message(const char *event, uint64_t id, json_t *data)
 {
@@ -103,6 +108,23 @@ static void on_reading(void *baton, const kt_snap_t *snap, const kt_event_t *eve
         free(ev[i]);
     free(ev);
     free(sample);
+}
+
+/* Runs on whichever thread applied the new settings; the same fan-out as a
+ * reading's, without the reading. The data is only a marker (an SSE event
+ * with no data is never dispatched): the settings themselves stay in one
+ * place, GET /api/agent/config. */
+void kt_api_settings_changed(kt_api_t *api)
+{
+    static const char msg[] = "event: config\ndata: {}\n\n";
+    hub_t *hub = api->stream_hub;
+    if (!hub)
+        return;
+    apr_thread_mutex_lock(hub->lock);
+    for (unsigned c = 0; c < MAX_CLIENTS && hub->nclients; c++)
+        if (hub->clients[c].used)
+            send_text(&hub->clients[c], msg);
+    apr_thread_mutex_unlock(hub->lock);
 }
 
 /* Runs on the HTTP loop thread when a client goes away or the server stops. */
@@ -185,6 +207,8 @@ apr_status_t kt__api_stream_routes(kt_http_t *http, kt_api_t *api, apr_pool_t *p
     hub_t *hub = apr_pcalloc(pool, sizeof *hub);
     hub->api = api;
     apr_status_t st = apr_thread_mutex_create(&hub->lock, APR_THREAD_MUTEX_DEFAULT, pool);
+    if (st == APR_SUCCESS)
+        api->stream_hub = hub;
     if (st == APR_SUCCESS)
         st = kt_mon_subscribe(api->mon, on_reading, hub, sub_id);
     if (st == APR_SUCCESS)

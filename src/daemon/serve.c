@@ -199,6 +199,7 @@ static apr_status_t reload(void *baton, char *err, apr_size_t errlen)
     }
     warn_restart_only(&d->running, kt_rules_conf(rules));
     kt_rules_cell_set(d->rules, rules);
+    kt_api_settings_changed(d->api);
     kt_log(KT_LOG_INFO, "reloaded: %s", kt_rules_summary(rules, scratch));
     kt_rules_release(rules);
 done:

@@ -1,12 +1,15 @@
 /*
  * analyze.c - runs every rule against a reading and its recent history.
  *
- * A rule's check(s, history) returns nil (nothing to say), one finding, or
- * a list of findings:
+ * A rule's check(s, history, settings) returns nil (nothing to say), one
+ * finding, or a list of findings:
  *   { bottleneck = "...", severity = "low"|"medium"|"high",
  *     evidence = { ... numbers ... }, suggestions = { "...", ... } }
- * Each rule gets its own copy of the reading, so one cannot change what
- * the next one sees, and its own budget; a failing rule becomes a finding
+ * settings are the set's configuration as koto.conf.lua writes it
+ * (settings.thresholds.memory.threshold), so a rule that judges what a
+ * threshold judges uses the configured value, not a copy of the default.
+ * Each rule gets its own copy of the reading and the settings, so one cannot
+ * change what the next one sees, and its own budget; a failing rule becomes a finding
  * of category "rule_error" naming file and line, and the others still run.
  *
  * Everything one rule does to the Lua state - copying the reading in,
@@ -20,7 +23,7 @@
 #include <string.h>
 
 typedef struct {
-    json_t *sample, *history; /* borrowed */
+    json_t *sample, *history, *settings; /* borrowed */
     json_t *out;              /* the findings so far */
     lua_Integer index;        /* of the rule in "koto.rules" */
     char name[128], category[64];
@@ -152,7 +155,11 @@ static int run_rule(lua_State *L)
     snprintf(p->source, sizeof p->source, "%s:%d", file, line);
     kt__push_json(L, p->sample);
     kt__push_json(L, p->history);
-    lua_call(L, 2, 1);
+    if (p->settings)
+        kt__push_json(L, p->settings);
+    else
+        lua_pushnil(L); /* out of memory building them: the rules fail, each reported */
+    lua_call(L, 3, 1);
     collect(L, p);
     return 0;
 }
@@ -170,7 +177,8 @@ static json_t *analyze(kt_rules_t *r, json_t *sample, json_t *history)
         return out;
     }
     lua_State *L = ls->L;
-    pass_t p = {.sample = sample, .history = history, .out = out};
+    json_t *settings = kt__conf_nested(&r->conf);
+    pass_t p = {.sample = sample, .history = history, .settings = settings, .out = out};
     unsigned failed = 0;
     lua_Integer n = (lua_Integer)r->nrules;
     for (lua_Integer i = 1; i <= n; i++) {
@@ -187,6 +195,7 @@ static json_t *analyze(kt_rules_t *r, json_t *sample, json_t *history)
         }
     }
     lua_settop(L, 0);
+    json_decref(settings);
     /* A rule that failed may have left the state holding much of its cap
      * (a file-level table it keeps growing): start the next caller afresh. */
     if (failed && ls->used > ls->limit / 2)

@@ -128,6 +128,35 @@ json_t *kt_conf_to_json(const kt_conf_t *conf)
     return list;
 }
 
+/* The settings as koto.conf.lua assigns them, nested at the dots of their
+ * keys: {interval_ms = ..., thresholds = {memory = {threshold = 90, ...},
+ * filesystems = {["/var"] = {...}}}, ...}. Built from kt_conf_to_json, so
+ * the rules see exactly what GET /api/agent/config shows. */
+json_t *kt__conf_nested(const kt_conf_t *conf)
+{
+    json_t *flat = kt_conf_to_json(conf);
+    json_t *root = json_object();
+    size_t i;
+    json_t *item;
+    json_array_foreach(flat, i, item) {
+        const char *key = json_string_value(json_object_get(item, "key"));
+        json_t *at = root;
+        for (const char *dot; (dot = strchr(key, '.')) != NULL; key = dot + 1) {
+            char part[64];
+            snprintf(part, sizeof part, "%.*s", (int)(dot - key), key);
+            json_t *sub = json_object_get(at, part);
+            if (!sub) {
+                sub = json_object();
+                json_object_set_new(at, part, sub);
+            }
+            at = sub;
+        }
+        json_object_set(at, key, json_object_get(item, "value"));
+    }
+    json_decref(flat);
+    return root;
+}
+
 /* ---- applying one value ------------------------------------------------------------------- */
 
 static const item_t *find_item(const char *key)

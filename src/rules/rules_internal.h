@@ -103,6 +103,9 @@ void kt__rules_return(kt_rules_t *r, kt__lstate_t *ls);
  * "file:line: what" in err. */
 apr_status_t kt__conf_apply_file(kt_conf_t *conf, const kt__file_t *f, apr_pool_t *pool,
                                  char *err, apr_size_t errlen);
+/* Every setting nested as the file writes it ({thresholds = {memory =
+ * {threshold = 90, ...}}, ...}): what the rules get as `settings`. */
+json_t *kt__conf_nested(const kt_conf_t *conf);
 
 /* ---- bridges between C and Lua (bridge.c) ---------------------------------------------------------- */
 

@@ -14,14 +14,13 @@ import { mkdtempSync, rmSync, existsSync, mkdirSync, copyFileSync, cpSync, statS
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { CHROMIUM, launch, eventually } from './chromium.mjs';
 import { Fixture, Kotod, tick } from './kotod.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const KOTOD = process.env.KOTOD;
 const WEB_DIR = process.env.KT_WEB_DIR || join(dirname(KOTOD ?? '.'), 'web');
 const SHOTS = process.env.KT_SCREENSHOT_DIR || join(dirname(KOTOD ?? '.'), 'screenshots');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
 let dir, fixture, kotod, ticker, browser, page;
 const consoleErrors = []; // { text, url }
@@ -33,20 +32,6 @@ const expected = [];
 const expectError = (status, path) => expected.push({ status, path });
 function isExpected({ text, url }) {
   return expected.some(({ status, path }) => `${url ?? ''} ${text}`.includes(path) && text.includes(String(status)));
-}
-
-// Retries fn until it stops throwing, then returns its value; after
-// `timeout` ms the last failure is the test's failure.
-async function eventually(fn, timeout = 10000) {
-  const end = Date.now() + timeout;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > end) throw err;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
 }
 
 const text = async (sel) => ((await page.locator(sel).first().textContent()) ?? '').trim();
@@ -70,15 +55,7 @@ before(async () => {
   kotod = await new Kotod(KOTOD, { fixture, stateDir: join(dir, 'state'), webDir: WEB_DIR, luaDir: lua }).start();
   ticker = tick(kotod, fixture);
 
-  browser = await chromium.launchPersistentContext(join(dir, 'chromium'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    locale: 'en-US', // the page formats in the browser's locale; the expectations are in English
-    viewport: { width: 1280, height: 900 },
-    colorScheme: 'light',
-  });
+  browser = await launch(join(dir, 'chromium'));
   await browser.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: kotod.base });
   page = browser.pages()[0] ?? await browser.newPage();
   page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push({ text: m.text(), url: m.location()?.url }); });

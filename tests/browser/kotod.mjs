@@ -63,8 +63,9 @@ export class Fixture {
 }
 
 export class Kotod {
-  constructor(bin, { fixture, stateDir, webDir, luaDir }) {
-    Object.assign(this, { bin, fixture, stateDir, webDir, luaDir });
+  // config: a koto.conf.lua of the test's own (-c), else luaDir's or the defaults.
+  constructor(bin, { fixture, stateDir, webDir, luaDir, config }) {
+    Object.assign(this, { bin, fixture, stateDir, webDir, luaDir, config });
     this.port = 0;
     this.log = '';
   }
@@ -76,6 +77,7 @@ export class Kotod {
       '--listen', `127.0.0.1:${this.port}`, '--interval', '200',
       '--state-dir', this.stateDir, '--web-dir', this.webDir,
       ...(this.luaDir ? ['--lua-dir', this.luaDir] : []),
+      ...(this.config ? ['-c', this.config] : []),
     ], { stdio: ['ignore', 'ignore', 'pipe'] });
     this.exited = new Promise((resolve) => this.proc.on('exit', (code, signal) => resolve({ code, signal })));
     this.base = await new Promise((resolve, reject) => {

@@ -251,11 +251,24 @@ expect_eq "wrong method: 405" 405 "$code"
 check "wrong method: Allow: POST" grep -qi '^Allow: POST' "$tmp/head"
 
 # ---- reload ------------------------------------------------------------------------------------
+# A stream open through the reloads: each reload applied says so on it
+# ("event: config"), whoever asked for it; a refused one does not.
+curl -sS -N "$base/api/agent/monitor/stream" >"$tmp/reload-stream" 2>&1 &
+reload_stream_pid=$!
+configs() { grep -c '^event: config$' "$tmp/reload-stream"; }
+wait_configs() { # N: until the stream has carried N of them, or 10 s
+  local deadline=$((SECONDS + 10))
+  until [ "$(configs)" -ge "$1" ] || [ $SECONDS -ge $deadline ]; do sleep 0.05; done
+}
+deadline=$((SECONDS + 10))
+until grep -q '^event: sample' "$tmp/reload-stream" || [ $SECONDS -ge $deadline ]; do sleep 0.05; done
 post /api/agent/reload
 expect_eq "reload needs the token" 401 "$code"
 post /api/agent/reload "${auth[@]}"
 expect_eq "reload" "200 true" "$code $(body .reloaded)"
 check "reload: logged" grep -q "reloaded: " "$tmp/kotod.log"
+wait_configs 1
+expect_eq "reload: the stream says the settings changed" 1 "$(configs)"
 cp "$tmp/koto.conf.lua" "$tmp/koto.conf.good"
 printf 'thresholds = { memory = { threshold = 150 } }\n' >>"$tmp/koto.conf.lua"
 post /api/agent/reload "${auth[@]}"
@@ -265,6 +278,7 @@ post /api/agent/optimize
 check "reload: the old rules keep running" grep -q '^event: finding' "$tmp/body"
 kill -HUP "$kotod_pid"
 check "SIGHUP with a broken file: refused in the log" wait_log "reload refused, the running rules stay"
+expect_eq "refused reloads: nothing on the stream" 1 "$(configs)"
 # A new threshold takes effect: memory sits at 50 %, so 40 % starts a condition.
 cp "$tmp/koto.conf.good" "$tmp/koto.conf.lua"
 printf 'thresholds = { memory = { threshold = 40, clear_margin = 5, hold_samples = 1 } }\n' >>"$tmp/koto.conf.lua"
@@ -274,6 +288,9 @@ deadline=$((SECONDS + 10))
 until get "/api/agent/monitor/events?since=$last&event_type=memory_high" && [ "$(body .count)" -gt 0 ] ||
   [ $SECONDS -ge $deadline ]; do sleep 0.1; done
 expect_eq "SIGHUP applies a new threshold" "40 started" "$(body '.events[0] | "\(.threshold) \(.state)"')"
+wait_configs 2
+expect_eq "SIGHUP: the stream says the settings changed" 2 "$(configs)"
+kill "$reload_stream_pid" 2>/dev/null
 get /api/agent/config
 expect_eq "config: shows the setting in force" 40 \
   "$(body '.settings[] | select(.key == "thresholds.memory.threshold") | .value')"

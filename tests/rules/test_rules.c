@@ -244,7 +244,7 @@ static void write_rule(const char *name, const char *body)
              "return {\n"
              "  {\n"
              "    name = \"%s\", category = \"test\", description = \"a test rule\",\n"
-             "    check = function(s, history)\n"
+             "    check = function(s, history, settings)\n"
              "      %s\n"
              "    end,\n"
              "  },\n"
@@ -937,6 +937,120 @@ static void test_user_file_replaces_shipped(void **state)
     remove_rule_file("cpu");
 }
 
+/* ---- the configured thresholds, as the rules see them ------------------------------------ */
+
+/* A set whose user directory holds koto.conf.lua with text: the settings
+ * reach the rules the way a person's file does. */
+static kt_rules_t *load_with_conf(const char *text)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/koto.conf.lua", user_dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    kt_rules_t *r = must_load(user_dir);
+    unlink(path);
+    return r;
+}
+
+/* Whether rule has a finding on s (and history) under the settings in conf. */
+static int fires_with(const char *conf, const char *rule, json_t *s, json_t *history)
+{
+    kt_rules_t *r = load_with_conf(conf);
+    json_t *out = kt_rules_analyze_json(r, s, history);
+    int found = finding_of(out, rule) != NULL;
+    if (count_category(out, "rule_error")) {
+        dump(out);
+        fail_msg("a rule failed under %s", conf);
+    }
+    json_decref(out);
+    kt_rules_release(r);
+    return found;
+}
+
+static void test_memory_threshold_is_configured(void **state)
+{
+    json_t *history;
+    json_t *s = snapshot("memory_pressure", &history); /* 95.1 % used, swapping */
+    assert_true(fires_with("", "memory_pressure", s, history)); /* 90 by default */
+    assert_true(fires_with("thresholds = { memory = { threshold = 95 } }\n", "memory_pressure", s,
+                           history));
+    assert_false(fires_with("thresholds = { memory = { threshold = 96 } }\n", "memory_pressure",
+                            s, history));
+    assert_false(fires_with("thresholds = { memory = { enabled = false } }\n", "memory_pressure",
+                            s, history));
+    /* Without used_pct, available of total is judged against the same value:
+     * 400 MiB of 8 GiB is 95.1 % used. */
+    json_object_del(json_object_get(s, "memory"), "used_pct");
+    assert_true(fires_with("thresholds = { memory = { threshold = 95 } }\n", "memory_pressure", s,
+                           history));
+    assert_false(fires_with("thresholds = { memory = { threshold = 96 } }\n", "memory_pressure",
+                            s, history));
+    json_decref(s);
+    json_decref(history);
+}
+
+static void test_disk_threshold_is_configured(void **state)
+{
+    json_t *history;
+    json_t *s = snapshot("disk_filling", &history); /* /var/lib/postgresql 92 %, / 40 % */
+    assert_false(fires_with("thresholds = { disk = { threshold = 95 } }\n", "disk_filling", s,
+                            history));
+    /* A mount point's own threshold wins over the general one, either way. */
+    assert_true(fires_with("thresholds = { disk = { threshold = 95 }, filesystems = { "
+                           "['/var/lib/postgresql'] = { threshold = 90 } } }\n",
+                           "disk_filling", s, history));
+    assert_false(fires_with("thresholds = { filesystems = { "
+                            "['/var/lib/postgresql'] = { threshold = 93 } } }\n",
+                            "disk_filling", s, history));
+    assert_false(fires_with("thresholds = { filesystems = { "
+                            "['/var/lib/postgresql'] = { enabled = false } } }\n",
+                            "disk_filling", s, history));
+    /* Another filesystem's threshold changes nothing for this one. */
+    assert_true(fires_with("thresholds = { filesystems = { ['/'] = { threshold = 99 } } }\n",
+                           "disk_filling", s, history));
+    json_decref(s);
+    json_decref(history);
+}
+
+static void test_process_memory_threshold_is_configured(void **state)
+{
+    json_t *history;
+    json_t *s = snapshot("process_memory_hog", &history); /* java holds 68.75 % */
+    assert_true(fires_with("thresholds = { process_memory = { threshold = 68 } }\n",
+                           "process_memory_hog", s, history));
+    assert_false(fires_with("thresholds = { process_memory = { threshold = 69 } }\n",
+                            "process_memory_hog", s, history));
+    json_decref(s);
+    json_decref(history);
+}
+
+/* Every setting reaches the rules, nested as koto.conf.lua writes it. */
+static void test_rules_see_every_setting(void **state)
+{
+    write_rule("settings_seen",
+               "return { bottleneck = 'seen', evidence = { interval = settings.interval_ms, "
+               "cpu = settings.thresholds.cpu.threshold, "
+               "var = settings.thresholds.filesystems['/var'].threshold, "
+               "os = settings.script_os } }");
+    kt_rules_t *r = load_with_conf("interval_ms = 12000\n"
+                                   "thresholds = { cpu = { threshold = 77 }, filesystems = { "
+                                   "['/var'] = { threshold = 61 } } }\n");
+    json_t *out = analyze_snapshot(r, "quiet");
+    json_t *found = finding_of(out, "settings_seen");
+    if (!found)
+        dump(out);
+    assert_non_null(found);
+    assert_float_equal(evidence(found, "interval"), 12000, 0);
+    assert_float_equal(evidence(found, "cpu"), 77, 0);
+    assert_float_equal(evidence(found, "var"), 61, 0);
+    assert_string_equal(evidence_str(found, "os"), "auto");
+    json_decref(out);
+    kt_rules_release(r);
+    remove_rule_file("settings_seen");
+}
+
 /* ---- cost ---------------------------------------------------------------------------------- */
 
 static void time_passes(const char *what, json_t *s, json_t *history, int n)
@@ -1014,8 +1128,15 @@ int main(void)
         cmocka_unit_test(test_bad_findings),
         cmocka_unit_test(test_user_file_replaces_shipped),
     };
+    const struct CMUnitTest settings[] = {
+        cmocka_unit_test(test_memory_threshold_is_configured),
+        cmocka_unit_test(test_disk_threshold_is_configured),
+        cmocka_unit_test(test_process_memory_threshold_is_configured),
+        cmocka_unit_test(test_rules_see_every_setting),
+    };
     int failed = cmocka_run_group_tests_name("rules", rules, NULL, NULL);
     failed += cmocka_run_group_tests_name("sandbox", sandbox, make_user_dir, remove_user_dir);
+    failed += cmocka_run_group_tests_name("settings", settings, make_user_dir, remove_user_dir);
     kt_rules_release(shipped);
     apr_terminate();
     return failed;

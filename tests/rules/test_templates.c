@@ -377,13 +377,16 @@ static run_t run_script_as(const char *path, int dry_run, int own_child)
 static run_t run_script(const char *path) { return run_script_as(path, 1, 0); }
 
 #ifndef _WIN32
-/* A child `sleep 30` of ours to point scripts at. */
+/* A child `sleep 300` of ours to point scripts at. It must outlive the
+ * longest test using it (test_hostile_parameters runs several hundred
+ * scripts: over 30 s on a loaded machine); reap() ends it, and should a
+ * failed test skip that, it still goes away by itself. */
 static pid_t spawn_sleeper(void)
 {
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        execlp("sleep", "sleep", "30", (char *)NULL);
+        execlp("sleep", "sleep", "300", (char *)NULL);
         _exit(127);
     }
     return pid;
