@@ -50,6 +50,10 @@ apr_status_t kt__lstate_load(kt__lstate_t *ls, const char *text, apr_size_t len,
 apr_status_t kt__lstate_call(kt__lstate_t *ls, int nargs, int nres, char *err,
                              apr_size_t errlen);
 
+/* Replaces find, match, gmatch and gsub in the string library on top of
+ * the stack with matchers that charge the state's budget (pattern.c). */
+void kt__pattern_install(lua_State *L);
+
 /* Installs the read-only globals every chunk sees (sandbox.c). */
 void kt__sandbox_open(lua_State *L);
 /* Replaces the table on top with a read-only proxy of it; name is the

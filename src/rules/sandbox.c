@@ -9,6 +9,8 @@
  *   pcall, xpcall                      - would let a rule swallow the budget error;
  *   collectgarbage, getmetatable on strings - tamper with shared state;
  *   print                              - replaced by log(), which goes to kotod's log.
+ * string.find, match, gmatch and gsub are pattern.c's, which charge their
+ * steps to the budget (Lua's own match inside one C call, unbudgeted).
  * Library tables are read-only proxies, so one file cannot change
  * string.format for another.
  */
@@ -101,6 +103,8 @@ void kt__sandbox_open(lua_State *L)
     lua_pop(L, 1);
     for (size_t i = 0; i < KT_ARRAY_SIZE(libs); i++) {
         luaL_requiref(L, libs[i].name, libs[i].open, 0);
+        if (libs[i].open == luaopen_string)
+            kt__pattern_install(L); /* matchers that pay for their steps */
         kt__sandbox_readonly(L, libs[i].name);
         lua_setfield(L, -2, libs[i].name);
     }

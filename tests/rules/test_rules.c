@@ -656,6 +656,43 @@ static void test_analyze_from_a_sample(void **state)
 
 /* ---- the sandbox --------------------------------------------------------------------------- */
 
+/* Backtracking patterns run inside one C call, where the instruction hook
+ * never fires: each of these would take hours in Lua's own matcher. The
+ * sandbox's matcher charges the budget, so each is a runaway rule. */
+static void test_pattern_bombs(void **state)
+{
+    static const char *const bombs[] = {
+        "return string.find(string.rep('a', 300), string.rep('a-', 40) .. 'b')",
+        "return (string.rep('a', 500)):match(string.rep('a*', 30) .. 'b')",
+        "return string.gsub(string.rep('x', 400), string.rep('.-', 25) .. 'y', '')",
+        "for w in string.gmatch(string.rep('ab', 200), string.rep('.?', 60) .. 'c') do end",
+        "return string.find(string.rep('a', 300), string.rep('a?', 60) .. string.rep('a', 60) .. 'b')",
+    };
+    for (size_t i = 0; i < KT_ARRAY_SIZE(bombs); i++) {
+        write_rule("bomb", bombs[i]);
+        kt_rules_t *r = must_load(user_dir);
+        double t0 = now_s(CLOCK_MONOTONIC);
+        json_t *out = analyze_snapshot(r, "runaway_process");
+        double took = now_s(CLOCK_MONOTONIC) - t0;
+        print_message("pattern bomb %zu stopped after %.1f ms (the whole analysis)\n", i,
+                      took * 1e3);
+        assert_true(took < 10.0); /* a hang guard, not the measure: bench/rules has that */
+        /* "too complex" (the recursion cap) is a fine way to stop too. */
+        json_t *f = finding_of(out, "bomb");
+        if (!f || strcmp(str_of(f, "category"), "rule_error") != 0 ||
+            (!strstr(str_of(f, "bottleneck"), "instruction budget") &&
+             !strstr(str_of(f, "bottleneck"), "pattern too complex"))) {
+            dump(out);
+            fail_msg("bomb %zu was not stopped as a runaway rule", i);
+        }
+        assert_non_null(strstr(str_of(f, "source"), "rules/bomb.lua:4"));
+        assert_non_null(finding_of(out, "runaway_process")); /* the others still ran */
+        json_decref(out);
+        kt_rules_release(r);
+    }
+    remove_rule_file("bomb");
+}
+
 static void test_budget(void **state)
 {
     write_rule("spin", "while true do end");
@@ -1119,6 +1156,7 @@ int main(void)
     };
     const struct CMUnitTest sandbox[] = {
         cmocka_unit_test(test_budget),
+        cmocka_unit_test(test_pattern_bombs),
         cmocka_unit_test(test_memory_cap),
         cmocka_unit_test(test_forbidden_globals),
         cmocka_unit_test(test_global_assignment),
