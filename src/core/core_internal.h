@@ -55,6 +55,12 @@ void kt__detect_fini(kt__detect_t *d);
 /* Judges one sample; writes at most max new events (ids assigned) into out. */
 unsigned kt__detect_run(kt__detect_t *d, const kt_mon_conf_t *c, const kt_sample_t *s,
                         kt_event_t *out, unsigned max);
+/* The conditions and the spike baseline as JSON, to carry across a restart. */
+json_t *kt__detect_save(const kt__detect_t *d);
+/* Takes back what kt__detect_save wrote (marking each condition restored, so
+ * one found gone at the next reading resolves "while kotod was down");
+ * returns how many conditions were active. */
+unsigned kt__detect_restore(kt__detect_t *d, json_t *state);
 /* Copies the conditions holding now into out; returns the count. */
 unsigned kt__detect_active(const kt__detect_t *d, kt_mon_active_t *out, unsigned max);
 
@@ -106,6 +112,8 @@ struct kt_mon_t {
     kt__detect_t det; /* sampler side only */
     kt_event_t *batch;
     kt_mon_conf_t *pending; /* from kt_mon_set_conf, under lock; malloc'd */
+    kt_mon_journal_t journal; /* set before start; used by the sampler side */
+    apr_time_t state_saved;   /* sampler side: when the journal last got the state */
 
     /* run_lock guards the sampler thread's life. */
     apr_thread_mutex_t *run_lock;

@@ -29,6 +29,7 @@ struct kt__cond_t {
     uint64_t started_id;
     apr_time_t since;
     double value, threshold;
+    int restored; /* carried over from the last run: not judged since the restart */
 };
 
 void kt__detect_init(kt__detect_t *d, apr_pool_t *pool)
@@ -99,6 +100,7 @@ static kt_event_t *emit(run_t *r, const kt__cond_t *c, int resolved)
     e->severity = c->worst;
     e->resolved = resolved;
     e->started_id = resolved ? c->started_id : 0;
+    e->while_down = resolved && c->restored;
     e->value = c->value;
     e->threshold = c->threshold;
     snprintf(e->subject, sizeof e->subject, "%s", c->subject);
@@ -142,6 +144,20 @@ static void cond_drop(kt__detect_t *d, kt__cond_t *c)
 typedef void (*describe_fn)(const kt__cond_t *c, const run_t *r, int resolved, char *buf,
                             size_t len);
 
+/* An event for condition c with its message; NULL when the batch is full. */
+static kt_event_t *announce(run_t *r, kt__cond_t *c, int resolved, describe_fn describe)
+{
+    kt_event_t *e = emit(r, c, resolved);
+    if (!e)
+        return NULL;
+    describe(c, r, resolved, e->message, sizeof e->message);
+    if (e->while_down) {
+        size_t n = strlen(e->message);
+        snprintf(e->message + n, sizeof e->message - n, " (resolved while kotod was down)");
+    }
+    return e;
+}
+
 /*
  * The state machine for one condition. value and threshold are what the event
  * reports; judged is compared with limit (for plain rules they are the same
@@ -181,18 +197,25 @@ static void judge(run_t *r, const kt_mon_rule_t *rule, kt_event_type_t type, con
     if (over) {
         c->value = value;
         c->over++;
-        if (c->active) {
-            if (sev > c->worst)
-                c->worst = sev;
-        } else if (c->over >= rule->hold_samples) {
+        if (c->active && sev > c->worst) {
+            /* Worse than when it started: an event of its own, so a rise
+             * from low to high is not lost in a condition already known. */
+            c->worst = sev;
+            kt_event_t *e = announce(r, c, 0, describe);
+            if (e) {
+                e->escalated = 1;
+                e->started_id = c->started_id;
+                size_t n = strlen(e->message);
+                snprintf(e->message + n, sizeof e->message - n, "; now %s",
+                         kt_severity_name(sev));
+            }
+        } else if (!c->active && c->over >= rule->hold_samples) {
             c->active = 1;
             c->worst = sev;
             c->since = r->s->time;
-            kt_event_t *e = emit(r, c, 0);
-            if (e) {
+            kt_event_t *e = announce(r, c, 0, describe);
+            if (e)
                 c->started_id = e->id;
-                describe(c, r, 0, e->message, sizeof e->message);
-            }
         }
         return;
     }
@@ -201,9 +224,7 @@ static void judge(run_t *r, const kt_mon_rule_t *rule, kt_event_type_t type, con
         return; /* inside the margin: still active, no flapping */
     if (c->active) {
         c->value = value;
-        kt_event_t *e = emit(r, c, 1);
-        if (e)
-            describe(c, r, 1, e->message, sizeof e->message);
+        announce(r, c, 1, describe);
     }
     cond_drop(r->d, c);
 }
@@ -369,16 +390,66 @@ unsigned kt__detect_run(kt__detect_t *d, const kt_mon_conf_t *conf, const kt_sam
     for (apr_hash_index_t *hi = apr_hash_first(NULL, d->conds); hi;) {
         kt__cond_t *c = apr_hash_this_val(hi);
         hi = apr_hash_next(hi);
-        if (c->seen)
+        if (c->seen) {
+            c->restored = 0; /* judged once since the restart */
             continue;
-        if (c->active) {
-            kt_event_t *e = emit(&r, c, 1);
-            if (e)
-                describers[c->type](c, &r, 1, e->message, sizeof e->message);
         }
+        if (c->active)
+            announce(&r, c, 1, describers[c->type]);
         cond_drop(d, c);
     }
     return r.n;
+}
+
+/* ---- across restarts ------------------------------------------------------------------ */
+
+json_t *kt__detect_save(const kt__detect_t *d)
+{
+    json_t *conds = json_array();
+    for (apr_hash_index_t *hi = apr_hash_first(NULL, d->conds); hi; hi = apr_hash_next(hi)) {
+        const kt__cond_t *c = apr_hash_this_val(hi);
+        json_array_append_new(
+            conds, json_pack("{s:s s:s s:s s:i s:b s:s s:I s:I s:o s:o}", "key", c->key, "type",
+                             kt_event_type_name(c->type), "subject", c->subject, "over",
+                             (int)c->over, "active", c->active, "worst",
+                             kt_severity_name(c->worst), "started_id", (json_int_t)c->started_id,
+                             "since_ms", (json_int_t)apr_time_as_msec(c->since), "value",
+                             kt_json_num(c->value), "threshold", kt_json_num(c->threshold)));
+    }
+    return json_pack("{s:o s:o s:i}", "conditions", conds, "baseline", kt_json_num(d->baseline),
+                     "nbaseline", (int)d->nbaseline);
+}
+
+static double num_or_nan(json_t *v) { return json_is_number(v) ? json_number_value(v) : NAN; }
+
+unsigned kt__detect_restore(kt__detect_t *d, json_t *state)
+{
+    unsigned n = 0;
+    size_t i;
+    json_t *o;
+    json_array_foreach(json_object_get(state, "conditions"), i, o) {
+        const char *key = json_string_value(json_object_get(o, "key"));
+        const char *subject = json_string_value(json_object_get(o, "subject"));
+        int type = kt_event_type_parse(json_string_value(json_object_get(o, "type")));
+        int worst = kt_severity_parse(json_string_value(json_object_get(o, "worst")));
+        if (!key || !subject || type < 0 || worst < 0)
+            continue; /* written by another version, or damaged: not guessed at */
+        kt__cond_t *c = cond_get(d, key, type, subject);
+        if (!c)
+            break;
+        c->over = (unsigned)json_integer_value(json_object_get(o, "over"));
+        c->active = json_is_true(json_object_get(o, "active"));
+        c->worst = worst;
+        c->started_id = (uint64_t)json_integer_value(json_object_get(o, "started_id"));
+        c->since = apr_time_from_msec(json_integer_value(json_object_get(o, "since_ms")));
+        c->value = num_or_nan(json_object_get(o, "value"));
+        c->threshold = num_or_nan(json_object_get(o, "threshold"));
+        c->restored = 1;
+        n += c->active;
+    }
+    d->baseline = num_or_nan(json_object_get(state, "baseline"));
+    d->nbaseline = (unsigned)json_integer_value(json_object_get(state, "nbaseline"));
+    return n;
 }
 
 unsigned kt__detect_active(const kt__detect_t *d, kt_mon_active_t *out, unsigned max)

@@ -33,6 +33,11 @@ static int lookup(const char *const *names, int n, const char *name)
     return -1;
 }
 
+const char *kt_event_state_name(const kt_event_t *e)
+{
+    return e->resolved ? "resolved" : e->escalated ? "escalated" : "started";
+}
+
 int kt_event_type_parse(const char *name) { return lookup(type_names, KT_EV__COUNT, name); }
 int kt_severity_parse(const char *name) { return lookup(severity_names, KT_SEV__COUNT, name); }
 

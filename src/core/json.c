@@ -156,11 +156,13 @@ json_t *kt_json_event(const kt_event_t *e)
     json_t *o = json_pack("{s:I s:o s:s s:s s:s s:o s:o s:s s:s s:o}", "id", (json_int_t)e->id,
                           "time", time_ms(e->time), "type", kt_event_type_name(e->type),
                           "severity", kt_severity_name(e->severity), "state",
-                          e->resolved ? "resolved" : "started", "value", kt_json_num(e->value),
+                          kt_event_state_name(e), "value", kt_json_num(e->value),
                           "threshold", kt_json_num(e->threshold), "subject", e->subject, "message",
                           e->message, "top_processes", top);
-    if (e->resolved)
+    if (e->resolved || e->escalated)
         json_object_set_new(o, "started_id", json_integer((json_int_t)e->started_id));
+    if (e->while_down)
+        json_object_set_new(o, "while_down", json_true());
     return o;
 }
 

@@ -50,6 +50,7 @@
 
 #include <apr_pools.h>
 #include <apr_time.h>
+#include <jansson.h>
 
 #include "kt_plat.h"
 
@@ -118,8 +119,10 @@ typedef struct {
     apr_time_t time;
     kt_event_type_t type;
     kt_severity_t severity; /* for "resolved": the worst the condition reached */
-    int resolved;          /* 0: the condition started; 1: it cleared */
-    uint64_t started_id;   /* on resolved events: the id of the matching start */
+    int resolved;          /* 0: the condition started (or escalated); 1: it cleared */
+    int escalated;         /* the severity of a condition in progress rose to this one */
+    int while_down;        /* resolved: found gone at the first reading after a restart */
+    uint64_t started_id;   /* on resolved and escalated events: the id of the start */
     double value, threshold;
     char subject[160];     /* mount point, "pid 42 (java)", or "" for host-wide */
     char message[256];
@@ -128,6 +131,8 @@ typedef struct {
 } kt_event_t;
 
 const char *kt_event_type_name(kt_event_type_t t);
+/* "started", "escalated" or "resolved". */
+const char *kt_event_state_name(const kt_event_t *e);
 const char *kt_severity_name(kt_severity_t s);
 /* Reverse lookups; return -1 when the name is unknown. */
 int kt_event_type_parse(const char *name);
@@ -195,6 +200,30 @@ typedef void (*kt_mon_reading_fn)(void *baton, const kt_snap_t *snap, const kt_e
 apr_status_t kt_mon_subscribe(kt_mon_t *m, kt_mon_reading_fn fn, void *baton, unsigned *id);
 void kt_mon_unsubscribe(kt_mon_t *m, unsigned id);
 
+/* ---- memory across restarts ------------------------------------------------------ */
+
+/* Where the monitor keeps what must outlive it (the store, in kotod). Both
+ * run on the sampler thread, before anyone sees the reading. */
+typedef struct {
+    /* The reading's events, before the log, the stream or anyone else sees
+     * them: returns once they are durable (or known not to be). */
+    void (*commit)(void *baton, const kt_event_t *ev, unsigned n);
+    /* The detectors' state (owned by the callee), after a reading that
+     * changed a condition, and at least every KT_MON_STATE_EVERY_S. */
+    void (*save_state)(void *baton, json_t *state);
+    void *baton;
+} kt_mon_journal_t;
+
+#define KT_MON_STATE_EVERY_S 10
+
+/* Both before kt_mon_start. set_journal: j is copied. restore: ids go on
+ * after last_id, and the conditions in progress when state was saved go on
+ * as they were (no second "started"; one gone by the next reading resolves
+ * "while kotod was down"). state may be NULL; it stays the caller's.
+ * Returns how many active conditions were taken back. */
+void kt_mon_set_journal(kt_mon_t *m, const kt_mon_journal_t *j);
+unsigned kt_mon_restore(kt_mon_t *m, uint64_t last_id, json_t *state);
+
 /* ---- health summary and history ------------------------------------------------ */
 
 typedef struct {
@@ -234,8 +263,6 @@ typedef struct {
 unsigned kt_mon_history(kt_mon_t *m, apr_time_t since, kt_hist_point_t *out, unsigned max);
 
 /* ---- JSON (jansson), shared by kotod --once and the HTTP API ---------------------- */
-
-#include <jansson.h>
 
 /* A value, or null when unknown. */
 json_t *kt_json_num(double v);

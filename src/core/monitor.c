@@ -157,6 +157,21 @@ apr_status_t kt_mon_set_conf(kt_mon_t *m, const kt_mon_conf_t *conf)
     return APR_SUCCESS;
 }
 
+/* The journal's part of a reading: its events made durable before they are
+ * published, and the detectors' state when a condition moved (every
+ * reading's events say so) or a while has passed (hold counters, the
+ * baseline). */
+static void journal(kt_mon_t *m, const kt_sample_t *s, unsigned n)
+{
+    if (m->journal.commit && n)
+        m->journal.commit(m->journal.baton, m->batch, n);
+    if (m->journal.save_state &&
+        (n || s->time - m->state_saved >= apr_time_from_sec(KT_MON_STATE_EVERY_S))) {
+        m->state_saved = s->time;
+        m->journal.save_state(m->journal.baton, kt__detect_save(&m->det));
+    }
+}
+
 static void ingest(kt_mon_t *m, const kt_sample_t *s, apr_pool_t *pool, double duration_ms)
 {
     adopt_pending_conf(m);
@@ -164,6 +179,7 @@ static void ingest(kt_mon_t *m, const kt_sample_t *s, apr_pool_t *pool, double d
     if (n == KT__MAX_BATCH)
         kt_log(KT_LOG_WARN, "more than %u events in one reading; the rest were dropped",
                KT__MAX_BATCH);
+    journal(m, s, n);
     kt_hist_point_t point;
     kt__history_point(s, &point);
 
@@ -175,7 +191,7 @@ static void ingest(kt_mon_t *m, const kt_sample_t *s, apr_pool_t *pool, double d
     for (unsigned i = 0; i < n; i++) {
         kt__ring_push(&m->log, &m->batch[i]);
         m->last_id = m->batch[i].id;
-        if (!m->batch[i].resolved)
+        if (!m->batch[i].resolved && !m->batch[i].escalated)
             m->started_total[m->batch[i].type][m->batch[i].severity]++;
     }
     kt__ring_push(&m->hist, &point);
@@ -185,6 +201,23 @@ static void ingest(kt_mon_t *m, const kt_sample_t *s, apr_pool_t *pool, double d
     kt_snap_release(old);
     /* Only this thread replaces m->latest, so snap stays alive through notify. */
     notify(m, snap, m->batch, n);
+}
+
+void kt_mon_set_journal(kt_mon_t *m, const kt_mon_journal_t *j) { m->journal = *j; }
+
+unsigned kt_mon_restore(kt_mon_t *m, uint64_t last_id, json_t *state)
+{
+    apr_thread_mutex_lock(m->lock);
+    if (last_id > m->last_id)
+        m->last_id = last_id;
+    apr_thread_mutex_unlock(m->lock);
+    if (last_id > m->det.next_id)
+        m->det.next_id = last_id;
+    unsigned n = state ? kt__detect_restore(&m->det, state) : 0;
+    apr_thread_mutex_lock(m->lock);
+    m->nactive = kt__detect_active(&m->det, m->active, KT_MON_MAX_ACTIVE);
+    apr_thread_mutex_unlock(m->lock);
+    return n;
 }
 
 void kt_mon_ingest(kt_mon_t *m, const kt_sample_t *s, apr_pool_t *sample_pool)
