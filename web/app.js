@@ -9,7 +9,7 @@ import { getJSON } from './api.js';
 import { openLiveStream } from './stream.js';
 import { renderSample } from './health.js';
 import { initCharts, setHistory, addSample, setEvents, setThresholds } from './charts.js';
-import { initEvents, resetEvents, addEvent, renderSummary } from './events.js';
+import { initEvents, resetEvents, addEvent, renderSummary, renderStore } from './events.js';
 import { initControls, setRunning } from './controls.js';
 import { initScripts, openScript, setOs } from './scripts.js';
 import { NO_THRESHOLDS, fetchThresholds } from './thresholds.js';
@@ -40,6 +40,7 @@ async function refreshStatus() {
   try {
     const st = await getJSON('/api/agent/monitor/status');
     renderSummary(st.health);
+    renderStore(st.store);
     setRunning(st.running);
     // Before the first reading arrives on the stream, the status has one.
     if (!latest && st.snapshot) showSample(st.snapshot);

@@ -199,10 +199,11 @@ function drawOverlays(u, def) {
       ctx.lineTo(x, bottom);
       ctx.stroke();
       ctx.setLineDash([]);
-      // A triangle on the time axis: pointing up at a start, down at a resolution.
+      // A triangle on the time axis: pointing up at a start or an
+      // escalation, down at a resolution.
       const s = 6 * px;
       ctx.beginPath();
-      if (e.state === 'started') {
+      if (e.state !== 'resolved') {
         ctx.moveTo(x - s, bottom);
         ctx.lineTo(x + s, bottom);
         ctx.lineTo(x, bottom - s * 1.4);

@@ -61,8 +61,9 @@ function resolutions() {
   return m;
 }
 
+// A resolution and an escalation point back at their start; a start at its resolution.
 function partner(e, resolvedBy) {
-  return e.state === 'resolved' ? byId.get(e.started_id) : resolvedBy.get(e.id);
+  return e.state === 'started' ? resolvedBy.get(e.id) : byId.get(e.started_id);
 }
 
 function sevChip(sev) {
@@ -71,7 +72,11 @@ function sevChip(sev) {
 
 function pairText(e, other) {
   if (e.state === 'resolved') {
-    return other ? `ends #${other.id}, after ${duration((e.time - other.time) / 1000)}` : `ends #${e.started_id}`;
+    const down = e.while_down ? ' (while kotod was down)' : '';
+    return other ? `ends #${other.id}, after ${duration((e.time - other.time) / 1000)}${down}` : `ends #${e.started_id}${down}`;
+  }
+  if (e.state === 'escalated') {
+    return other ? `worsens #${other.id}, ${duration((e.time - other.time) / 1000)} in` : `worsens #${e.started_id}`;
   }
   return other ? `resolved after ${duration((other.time - e.time) / 1000)} (#${other.id})` : null;
 }
@@ -115,7 +120,7 @@ function render() {
     main.addEventListener('click', () => select(e.id));
     const text = pairText(e, other);
     const link = other
-      ? el('button', { type: 'button', className: 'pair-link', 'data-pair': other.id }, `${e.state === 'resolved' ? '↑' : '↓'} ${text}`)
+      ? el('button', { type: 'button', className: 'pair-link', 'data-pair': other.id }, `${e.state === 'started' ? '↓' : '↑'} ${text}`)
       : text && el('span', { className: 'pair-link muted' }, text);
     link?.addEventListener?.('click', () => select(other.id, { focus: true }));
     return el('li', { className: `ev-item sev-${e.severity} ${e.state}`, 'data-id': e.id }, main, link);
@@ -196,6 +201,20 @@ export function renderSummary(health) {
   const list = conditionList(health.active ?? []);
   list.id = 'sum-conditions';
   $('#sum-conditions').replaceWith(list);
+}
+
+// Where the event log lives: on disk across restarts, or in memory only,
+// and why (status.store).
+export function renderStore(store) {
+  const p = $('#sum-store');
+  p.hidden = !store;
+  if (!store) return;
+  p.className = `store store-${store.state}${store.state === 'ok' ? ' muted' : ''}`;
+  setText(p, store.state === 'ok'
+    ? `Kept on disk: ${count(store.events)} events, ${bytes(store.size_bytes)}.`
+    : store.state === 'degraded'
+      ? `Store degraded, ${count(store.pending)} events waiting for the disk: ${store.message}`
+      : `Store off, events in memory only: ${store.message}`);
 }
 
 // Active conditions as sentences: "MEDIUM CPU high: 92% (threshold 85%) since 6:25 PM".

@@ -8,6 +8,7 @@ apr_status_t kt_api_create(kt_api_t **out, kt_http_t *http, const kt_api_opts_t 
     *api = (kt_api_t){
         .mon = opts->mon,
         .rules = opts->rules,
+        .store = opts->store,
         .http = http,
         .token = opts->token,
         .require_token_always = opts->require_token_always,
@@ -35,6 +36,14 @@ apr_status_t kt_api_create(kt_api_t **out, kt_http_t *http, const kt_api_opts_t 
 void kt_api_unregister(kt_api_t *api)
 {
     kt_mon_unsubscribe(api->mon, api->stream_sub);
+}
+
+json_t *kt__api_store_json(const kt_store_info_t *si)
+{
+    return json_pack("{s:s s:s s:I s:I s:I s:i}", "state", kt_store_state_name(si->state),
+                     "message", si->message, "size_bytes", (json_int_t)si->size_bytes, "events",
+                     (json_int_t)si->events, "pending", (json_int_t)si->pending, "schema",
+                     si->schema);
 }
 
 apr_status_t kt__api_rules(kt_api_t *api, kt_rules_t **r, kt__api_err_t *err)

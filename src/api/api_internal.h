@@ -12,6 +12,7 @@ typedef struct kt__stream_hub_t kt__stream_hub_t;
 struct kt_api_t {
     kt_mon_t *mon;
     kt_rules_cell_t *rules;
+    kt_store_t *store;
     kt_http_t *http; /* for its request counters in /metrics */
     const char *token;
     int require_token_always;
@@ -104,6 +105,10 @@ const char *kt__cache_put(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], con
 
 #define KT__HISTORY_FOR_RULES 720 /* the readings rules see: 6 hours at 30 s */
 
+/* The store's state for status answers (api.c). */
+json_t *kt__api_store_json(const kt_store_info_t *si);
+/* 1 when the event log is on disk (monitor.c): the store is there and not off. */
+int kt__api_store_on(kt_api_t *api);
 /* The rule set in use, retained; KT_EUNAVAIL (with err) when none is loaded. */
 apr_status_t kt__api_rules(kt_api_t *api, kt_rules_t **r, kt__api_err_t *err);
 /* The findings of rule set r on snap and the recent history (analysis.c). */

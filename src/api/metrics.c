@@ -232,6 +232,24 @@ static void monitor_metrics(out_t *o, const kt_mon_health_t *h, kt_snap_t *snap)
         put(o, "koto_sample_duration_seconds %.9f\n", kt_snap_duration_ms(snap) / 1000.0);
 }
 
+/* The store's state: refreshed with the reading (the body is kept until then). */
+static void store_metrics(out_t *o, kt_store_t *store)
+{
+    if (!store)
+        return;
+    kt_store_info_t si;
+    kt_store_info(store, &si);
+    family(o, "koto_store_state", "gauge", "1 for the store's state: ok, degraded or off.");
+    for (int st = KT_STORE_OK; st <= KT_STORE_OFF; st++)
+        put(o, "koto_store_state{state=\"%s\"} %d\n", kt_store_state_name(st), (int)si.state == st);
+    family(o, "koto_store_size_bytes", "gauge", "The database file with its write-ahead log.");
+    put(o, "koto_store_size_bytes %llu\n", (unsigned long long)si.size_bytes);
+    family(o, "koto_store_events", "gauge", "Events in the stored log.");
+    put(o, "koto_store_events %llu\n", (unsigned long long)si.events);
+    family(o, "koto_store_pending_events", "gauge", "Events kept in memory until the disk takes them.");
+    put(o, "koto_store_pending_events %llu\n", (unsigned long long)si.pending);
+}
+
 /* ---- the lines that change with every request ---------------------------------- */
 
 /* The request counters change with every answer, so they are printed for
@@ -360,6 +378,7 @@ static void metrics_handler(kt_http_req_t *req, void *baton)
         net_metrics(&o, s);
     }
     monitor_metrics(&o, h, snap);
+    store_metrics(&o, api->store);
     kt_snap_release(snap);
     kt_http_part_t body[2];
     body[0].len = o.len;

@@ -133,6 +133,11 @@ static void status_handler(kt_http_req_t *req, void *baton)
     json_t *j = json_pack("{s:b s:o s:o s:o}", "running", h->running, "health", kt_json_health(h),
                           "snapshot", kt__api_snapshot_json(api), "recent_events",
                           events_json(ev, n));
+    if (api->store) {
+        kt_store_info_t si;
+        kt_store_info(api->store, &si);
+        json_object_set_new(j, "store", kt__api_store_json(&si));
+    }
     char *text = json_dumps(j, JSON_COMPACT);
     json_decref(j);
     if (!text) {
@@ -175,18 +180,79 @@ static int parse_filter(kt_http_req_t *req, kt_event_filter_t *f, unsigned def_l
     return 0;
 }
 
+int kt__api_store_on(kt_api_t *api)
+{
+    if (!api->store)
+        return 0;
+    kt_store_info_t info;
+    kt_store_info(api->store, &info);
+    return info.state == KT_STORE_OK; /* degraded: the newest are in memory only */
+}
+
+/* The whole stored log, paged: since (the next page), before, from, to. */
+static void stored_events(kt_http_req_t *req, kt_api_t *api, const kt_event_filter_t *f)
+{
+    uint64_t before, from, to;
+    if (kt__api_query_u64(req, "before", 0, UINT64_MAX >> 1, &before) ||
+        kt__api_query_u64(req, "from", 0, UINT64_MAX >> 12, &from) ||
+        kt__api_query_u64(req, "to", 0, UINT64_MAX >> 12, &to))
+        return;
+    kt_store_query_t q = {f->type, f->severity, f->since_id, before,
+                          apr_time_from_msec(from), apr_time_from_msec(to),
+                          f->limit ? f->limit : MAX_EVENTS_REPLY};
+    json_t *list = NULL;
+    kt__api_err_t err = {0};
+    apr_status_t st = kt_store_events(api->store, &q, &list);
+    if (st != APR_SUCCESS) {
+        char why[128];
+        kt__api_fail(&err, KT_EUNAVAIL, "store_unavailable", "the event store did not answer: %s",
+                     kt_strerror(st, why, sizeof why));
+        kt__api_reply_failure(req, KT_EUNAVAIL, &err);
+        return;
+    }
+    kt_http_reply_json(req, 200,
+                       json_pack("{s:o s:i s:I s:s}", "events", list, "count",
+                                 (int)json_array_size(list), "last_id",
+                                 (json_int_t)kt_mon_last_event_id(api->mon), "source", "store"));
+}
+
 static void events_handler(kt_http_req_t *req, void *baton)
 {
     kt_api_t *api = baton;
     kt_event_filter_t f;
     if (!kt__api_allow(api, req, 0) || parse_filter(req, &f, 20) != 0)
         return;
+    if (kt__api_store_on(api)) {
+        stored_events(req, api, &f);
+        return;
+    }
     unsigned max = f.limit ? f.limit : MAX_EVENTS_REPLY;
     kt_event_t *ev = apr_palloc(kt_http_pool(req), sizeof *ev * max);
     unsigned n = kt_mon_events(api->mon, &f, ev, max);
     kt_http_reply_json(req, 200,
-                       json_pack("{s:o s:i s:I}", "events", events_json(ev, n), "count", (int)n,
-                                 "last_id", (json_int_t)kt_mon_last_event_id(api->mon)));
+                       json_pack("{s:o s:i s:I s:s}", "events", events_json(ev, n), "count",
+                                 (int)n, "last_id", (json_int_t)kt_mon_last_event_id(api->mon),
+                                 "source", "memory"));
+}
+
+/* Empties the log in memory and on disk (where the clearing is recorded);
+ * *removed: how many events went. Nothing is cleared when the store fails. */
+static apr_status_t clear_log(kt_api_t *api, const char *who, unsigned *removed,
+                              kt__api_err_t *err)
+{
+    kt_mon_health_t h;
+    kt_mon_health(api->mon, &h);
+    *removed = (unsigned)h.events_logged;
+    kt_store_info_t si = {.state = KT_STORE_OFF};
+    if (api->store)
+        kt_store_info(api->store, &si);
+    /* Degraded too: the events waiting for the disk are the log's as well. */
+    if (si.state != KT_STORE_OFF && kt_store_clear_events(api->store, who, removed) != APR_SUCCESS)
+        return kt__api_fail(err, KT_EUNAVAIL, "store_unavailable",
+                            "the stored event log could not be cleared; nothing was cleared");
+    kt_mon_clear(api->mon);
+    kt_log(KT_LOG_INFO, "event log cleared by %s (%u events)", who, *removed);
+    return APR_SUCCESS;
 }
 
 static void clear_handler(kt_http_req_t *req, void *baton)
@@ -194,11 +260,11 @@ static void clear_handler(kt_http_req_t *req, void *baton)
     kt_api_t *api = baton;
     if (!kt__api_allow(api, req, 1))
         return;
-    kt_mon_health_t *h = apr_palloc(kt_http_pool(req), sizeof *h);
-    kt_mon_health(api->mon, h);
-    kt_mon_clear(api->mon);
-    kt_log(KT_LOG_INFO, "event log cleared by %s", kt_http_remote(req));
-    kt_http_reply_json(req, 200, json_pack("{s:i}", "cleared", (int)h->events_logged));
+    kt__api_err_t err = {0};
+    unsigned removed;
+    apr_status_t st = clear_log(api, kt_http_remote(req), &removed, &err);
+    kt__api_answer(req, st, st == APR_SUCCESS ? json_pack("{s:i}", "cleared", (int)removed) : NULL,
+                   &err);
 }
 
 /* ---- what only the tools ask -------------------------------------------------------- */
@@ -235,10 +301,11 @@ apr_status_t kt__op_health(const kt__api_call_t *call, json_t *params, json_t **
 apr_status_t kt__op_clear(const kt__api_call_t *call, json_t *params, json_t **result,
                           kt__api_err_t *err)
 {
-    kt_mon_clear(call->api->mon);
-    kt_log(KT_LOG_INFO, "event log cleared by %s", call->who);
-    *result = json_pack("{s:b}", "cleared", 1);
-    return APR_SUCCESS;
+    unsigned removed;
+    apr_status_t st = clear_log(call->api, call->who, &removed, err);
+    if (st == APR_SUCCESS)
+        *result = json_pack("{s:b}", "cleared", 1);
+    return st;
 }
 
 apr_status_t kt__op_status(const kt__api_call_t *call, json_t *params, json_t **result,

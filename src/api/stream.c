@@ -22,6 +22,7 @@
 
 #define MAX_CLIENTS 64
 #define REPLAY_MAX 1000
+#define REPLAY_PAGES 10 /* stored events replayed at most: REPLAY_MAX times this */
 
 typedef struct {
     kt_http_stream_t *st;
@@ -127,6 +128,31 @@ void kt_api_settings_changed(kt_api_t *api)
     apr_thread_mutex_unlock(hub->lock);
 }
 
+/* Sends the stored events after since, oldest first, a page at a time:
+ * a client back from a long absence, or from a kotod restart, misses none
+ * still in the store (up to REPLAY_PAGES pages). Under the hub lock. */
+static void replay_stored(client_t *c, kt_api_t *api, uint64_t since)
+{
+    for (unsigned page = 0; page < REPLAY_PAGES; page++) {
+        kt_store_query_t q = {-1, -1, since, 0, 0, 0, REPLAY_MAX};
+        json_t *list = NULL;
+        if (kt_store_events(api->store, &q, &list) != APR_SUCCESS)
+            return;
+        size_t i, n = json_array_size(list);
+        json_t *e;
+        json_array_foreach(list, i, e) {
+            since = (uint64_t)json_integer_value(json_object_get(e, "id"));
+            char *msg = kt__api_sse_message("event", since, json_incref(e));
+            send_text(c, msg);
+            free(msg);
+            c->last_id = since;
+        }
+        json_decref(list);
+        if (n < REPLAY_MAX)
+            return;
+    }
+}
+
 /* Runs on the HTTP loop thread when a client goes away or the server stops. */
 static void on_close(void *baton)
 {
@@ -179,7 +205,9 @@ static void stream_handler(kt_http_req_t *req, void *baton)
 
     /* Replay under the hub lock: the sampler's next fan-out waits, and
      * last_id keeps an event from going out twice. */
-    if (last || kt_http_query(req, "since")) {
+    if ((last || kt_http_query(req, "since")) && kt__api_store_on(api)) {
+        replay_stored(c, api, since);
+    } else if (last || kt_http_query(req, "since")) {
         kt_event_t *ev = malloc(sizeof *ev * REPLAY_MAX);
         kt_event_filter_t f = {-1, -1, since, REPLAY_MAX};
         unsigned n = ev ? kt_mon_events(api->mon, &f, ev, REPLAY_MAX) : 0;

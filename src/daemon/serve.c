@@ -16,6 +16,7 @@
 #include <apr_thread_mutex.h>
 
 #include "kt_api.h"
+#include "kt_store.h"
 #include "kt_http.h"
 
 struct kt_daemon_t {
@@ -26,6 +27,7 @@ struct kt_daemon_t {
     kt_http_t *http;
     kt_api_t *api;
     kt_rules_cell_t *rules; /* the set in use; a reload swaps it */
+    kt_store_t *store;      /* NULL with store = false */
     int exposed;            /* listening beyond loopback: the token for everything */
     kt_conf_t running;
     apr_thread_mutex_t *lock; /* one reload at a time */
@@ -199,6 +201,9 @@ static apr_status_t reload(void *baton, char *err, apr_size_t errlen)
     }
     warn_restart_only(&d->running, kt_rules_conf(rules));
     kt_rules_cell_set(d->rules, rules);
+    if (d->store)
+        kt_store_set_retention(d->store, kt_rules_conf(rules)->store_event_days,
+                               kt_rules_conf(rules)->store_max_events);
     kt_api_settings_changed(d->api);
     kt_log(KT_LOG_INFO, "reloaded: %s", kt_rules_summary(rules, scratch));
     kt_rules_release(rules);
@@ -212,6 +217,44 @@ apr_status_t kt_daemon_reload(kt_daemon_t *d)
 {
     char err[600];
     return reload(d, err, sizeof err);
+}
+
+/* ==== the store: what outlives a run ================================================ */
+
+static void commit_events(void *store, const kt_event_t *ev, unsigned n)
+{
+    kt_store_put_events(store, ev, n);
+}
+
+static void save_state(void *store, json_t *state) { kt_store_put_state(store, state); }
+
+/* Opens STATE_DIR/koto.db and lets the monitor go on where the last run
+ * stopped. A store that cannot use its file is still returned (off), and
+ * kotod runs from memory. */
+static int open_store(kt_daemon_t *d, const kt_conf_t *conf)
+{
+    kt_store_opts_t so = {kt_sys_join_path(conf->state_dir, "koto.db", d->pool),
+                          conf->store_event_days, conf->store_max_events};
+    char err[128];
+    apr_status_t st = kt_store_open(&d->store, &so, d->pool);
+    if (st != APR_SUCCESS) {
+        kt_log(KT_LOG_ERROR, "cannot start the store: %s", kt_strerror(st, err, sizeof err));
+        return -1;
+    }
+    kt_store_info_t info;
+    kt_store_info(d->store, &info);
+    if (info.state == KT_STORE_OFF)
+        return 0;
+    kt_mon_journal_t j = {commit_events, save_state, d->store};
+    kt_mon_set_journal(d->mon, &j);
+    apr_time_t saved_at;
+    json_t *state = kt_store_get_state(d->store, &saved_at);
+    uint64_t last = kt_store_last_event_id(d->store);
+    unsigned carried = kt_mon_restore(d->mon, last, state);
+    json_decref(state);
+    kt_log(KT_LOG_INFO, "store %s: %llu events, last id %llu; %u conditions in progress carried over",
+           so.path, (unsigned long long)info.events, (unsigned long long)last, carried);
+    return 0;
 }
 
 /* ==== start and stop ============================================================ */
@@ -246,6 +289,8 @@ int kt_daemon_start(kt_daemon_t **out, const kt_opts_t *o, kt_rules_t *rules,
         kt_log(KT_LOG_ERROR, "cannot create the monitor: %s", kt_strerror(st, err, sizeof err));
         return -1;
     }
+    if (conf->store && open_store(d, conf))
+        return -1;
 
     kt_http_conf_t hconf;
     kt_http_conf_defaults(&hconf);
@@ -259,6 +304,7 @@ int kt_daemon_start(kt_daemon_t **out, const kt_opts_t *o, kt_rules_t *rules,
     kt_api_opts_t aopts = {
         .mon = d->mon,
         .rules = d->rules,
+        .store = d->store,
         .token = token,
         .require_token_always = d->exposed,
         .web_dir = have_web ? conf->web_dir : NULL,
@@ -303,6 +349,7 @@ void kt_daemon_stop(kt_daemon_t *d)
     kt_http_stop(d->http);
     kt_api_unregister(d->api);
     kt_mon_destroy(d->mon);
+    kt_store_close(d->store); /* after the monitor: its last events are written */
     kt_plat_close(d->plat);
     kt_log(KT_LOG_INFO, "stopped");
 }

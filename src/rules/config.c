@@ -69,6 +69,12 @@ static const item_t items[] = {
     {"web_dir", T_STR, 0, 0, offsetof(kt_conf_t, web_dir), 0, "the dashboard's files"},
     {"user_dir", T_STR, 0, 0, offsetof(kt_conf_t, user_dir), 1,
      "your rules/ and templates/, overriding shipped ones by name"},
+    {"store", T_BOOL, 0, 1, offsetof(kt_conf_t, store), 0,
+     "keep the event log and the alert state in STATE_DIR/koto.db across restarts"},
+    {"store_event_days", T_UINT, 0, 36500, offsetof(kt_conf_t, store_event_days), 1,
+     "stored events older than this many days are deleted (0: never)"},
+    {"store_max_events", T_UINT, 0, 100000000, offsetof(kt_conf_t, store_max_events), 1,
+     "beyond this many stored events the oldest go (0: no limit)"},
     {"script_os", T_STR, 0, 0, offsetof(kt_conf_t, script_os), 1,
      "dialect of generated scripts: auto (windows on a Windows build, else linux), "
      "linux (Bash) or windows (PowerShell)"},

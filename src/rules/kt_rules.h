@@ -56,6 +56,9 @@ typedef struct {
     const char *web_dir;
     const char *user_dir;       /* the user rules/templates directory */
     const char *script_os;      /* "auto", "linux" or "windows" */
+    int store;                  /* keep events and alert state in STATE_DIR/koto.db */
+    unsigned store_event_days;  /* events older than this are deleted (0: kept) */
+    unsigned store_max_events;  /* beyond this many, the oldest events go (0: no limit) */
 } kt_conf_t;
 
 /* A deep copy: every string and the disk overrides allocated in pool. */

@@ -414,6 +414,13 @@ test('screenshots: light, dark and narrow', async () => {
   if (process.env.KT_UPDATE_SCREENSHOT === '1') copyFileSync(shots.light, join(repo, 'docs', 'dashboard.png'));
 });
 
+test('the summary says the event log is kept on disk', async () => {
+  await eventually(async () => {
+    assert.match(await text('#sum-store'), /^Kept on disk: [1-9]\d* events?, [\d.]+ [KMG]?i?B\.$/);
+    assert.equal(await page.isVisible('#sum-store'), true);
+  });
+});
+
 test('the page catches up by itself when kotod restarts', async () => {
   assert.deepEqual(await kotod.stop(), { code: 0, signal: null }, kotod.log.slice(-3000));
   expectError('ERR_CONNECTION_REFUSED', '/api/agent/monitor/stream');
@@ -425,9 +432,10 @@ test('the page catches up by itself when kotod restarts', async () => {
   await eventually(async () => {
     assert.equal(await text('#conn-text'), 'Live');
     assert.equal(await text('#cpu-total'), '92%');
-    // The new kotod's log replaces the old one: its own first events.
+    // The log outlives the restart (the store): the new kotod's events
+    // join the old run's, which are still there.
     assert.ok((await timelineTypes()).includes('CPU high'));
-    assert.ok(!(await timelineTypes()).includes('Memory high'));
+    assert.ok((await timelineTypes()).includes('Memory high'));
   }, 20000);
 });
 

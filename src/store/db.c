@@ -1,0 +1,274 @@
+/*
+ * db.c - the database file: opening it owner-only, telling a corrupt file
+ * from a newer one, the schema and its migrations, the prepared statements.
+ *
+ * Through APR-DBD's sqlite3 driver: its query call wants statements that
+ * return no rows, so the PRAGMAs that answer with one go through select.
+ * The driver hands back SQLite's own result codes; 11 (SQLITE_CORRUPT) and
+ * 26 (SQLITE_NOTADB) mean the file is not a usable database, and so do
+ * their messages under the generic 1 that the driver's legacy
+ * sqlite3_prepare reports instead.
+ */
+#include "store_internal.h"
+#include "kt_sys.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_file_info.h>
+#include <apr_strings.h>
+
+#define SQLITE_CORRUPT 11
+#define SQLITE_NOTADB 26
+
+/* Each migration takes the schema from its index to the next one. */
+static const char *const migrations[] = {
+    /* 0 -> 1: the event log, small facts (the last id, the detectors' state)
+     * and a journal of what was done to the log. */
+    "CREATE TABLE events (id INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL,"
+    " type TEXT NOT NULL, severity TEXT NOT NULL, state TEXT NOT NULL,"
+    " subject TEXT NOT NULL, json TEXT NOT NULL);"
+    "CREATE INDEX events_time ON events (time_ms);"
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE journal (id INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL,"
+    " what TEXT NOT NULL, who TEXT NOT NULL, detail TEXT NOT NULL);",
+};
+
+static void set_off(kt_store_t *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_off(kt_store_t *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    s->info.state = KT_STORE_OFF;
+    vsnprintf(s->info.message, sizeof s->info.message, fmt, ap);
+    va_end(ap);
+    kt_log(KT_LOG_ERROR, "store: %s; kotod goes on from memory", s->info.message);
+}
+
+const char *kt__db_error(kt_store_t *s, int rc)
+{
+    const char *e = s->db.handle ? apr_dbd_error(s->db.drv, s->db.handle, rc) : NULL;
+    return apr_psprintf(s->db.scratch, "%s (%d)", e ? e : "error", rc);
+}
+
+int kt__db_exec(kt_store_t *s, const char *sql)
+{
+    int nrows;
+    return apr_dbd_query(s->db.drv, s->db.handle, &nrows, sql);
+}
+
+/* Like kt__db_value, with the driver's code in *rc. */
+static const char *value_rc(kt_store_t *s, const char *sql, int *rc)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    *rc = apr_dbd_select(s->db.drv, s->db.scratch, s->db.handle, &res, sql, 0);
+    if (*rc != 0 || apr_dbd_get_row(s->db.drv, s->db.scratch, res, &row, -1) != 0)
+        return NULL;
+    const char *v = apr_dbd_get_entry(s->db.drv, row, 0);
+    /* Rows not read keep the statement open in some drivers: read them out. */
+    while (apr_dbd_get_row(s->db.drv, s->db.scratch, res, &row, -1) == 0)
+        ;
+    return v;
+}
+
+const char *kt__db_value(kt_store_t *s, const char *sql)
+{
+    int rc;
+    return value_rc(s, sql, &rc);
+}
+
+void kt__db_measure(kt_store_t *s)
+{
+    uint64_t size = 0;
+    const char *suffixes[] = {"", "-wal"};
+    for (size_t i = 0; i < KT_ARRAY_SIZE(suffixes); i++) {
+        apr_finfo_t fi;
+        const char *p = apr_pstrcat(s->db.scratch, s->opts.path, suffixes[i], NULL);
+        if (apr_stat(&fi, p, APR_FINFO_SIZE, s->db.scratch) == APR_SUCCESS)
+            size += (uint64_t)fi.size;
+    }
+    apr_thread_mutex_lock(s->lock);
+    s->info.size_bytes = size;
+    apr_thread_mutex_unlock(s->lock);
+}
+
+static void close_handle(kt_store_t *s)
+{
+    if (s->db.handle)
+        apr_dbd_close(s->db.drv, s->db.handle);
+    s->db.handle = NULL;
+}
+
+void kt__db_close(kt_store_t *s)
+{
+    close_handle(s);
+    if (s->db.pool)
+        apr_pool_destroy(s->db.pool);
+    s->db.pool = s->db.scratch = NULL;
+}
+
+/* Opens the file, made owner-only first when it is new (SQLite gives its
+ * -wal and -shm files the database file's permissions). */
+static apr_status_t open_file(kt_store_t *s, const char **why)
+{
+    apr_status_t st = kt_sys_create_secret(s->opts.path, "", 0, s->db.pool);
+    if (st != APR_SUCCESS && !APR_STATUS_IS_EEXIST(st)) {
+        char buf[256];
+        *why = apr_pstrdup(s->db.pool, kt_strerror(st, buf, sizeof buf));
+        return st;
+    }
+    st = apr_dbd_open_ex(s->db.drv, s->db.pool, s->opts.path, &s->db.handle, why);
+    if (st != APR_SUCCESS && !*why)
+        *why = "the driver could not open it";
+    return st;
+}
+
+static int damaged(kt_store_t *s, int rc)
+{
+    const char *e = rc ? apr_dbd_error(s->db.drv, s->db.handle, rc) : NULL;
+    return rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB ||
+           (e && (strstr(e, "not a database") || strstr(e, "malformed")));
+}
+
+/* Moves a file that is not a database aside, with its WAL and shared memory. */
+static int move_aside(kt_store_t *s, const char *what)
+{
+    close_handle(s);
+    char stamp[32];
+    apr_time_exp_t t;
+    apr_size_t n;
+    apr_time_exp_gmt(&t, apr_time_now());
+    apr_strftime(stamp, &n, sizeof stamp, "%Y%m%dT%H%M%SZ", &t);
+    const char *aside = apr_psprintf(s->db.pool, "%s.corrupt-%s", s->opts.path, stamp);
+    if (apr_file_rename(s->opts.path, aside, s->db.pool) != APR_SUCCESS) {
+        set_off(s, "%s is damaged (%s) and cannot be moved aside", s->opts.path, what);
+        return -1;
+    }
+    const char *suffixes[] = {"-wal", "-shm"};
+    for (size_t i = 0; i < KT_ARRAY_SIZE(suffixes); i++)
+        apr_file_rename(apr_pstrcat(s->db.pool, s->opts.path, suffixes[i], NULL),
+                        apr_pstrcat(s->db.pool, aside, suffixes[i], NULL), s->db.pool);
+    snprintf(s->info.message, sizeof s->info.message,
+             "%s was damaged (%s): moved to %s, a new one was started", s->opts.path, what,
+             aside);
+    kt_log(KT_LOG_ERROR, "store: %s", s->info.message);
+    return 0;
+}
+
+/* The schema the file has: >= 0, or -1 when the file is not a database
+ * (rc says which error). */
+static int file_schema(kt_store_t *s, int *rc)
+{
+    const char *v = value_rc(s, "PRAGMA user_version", rc);
+    if (*rc == 0 && v)
+        *rc = kt__db_value(s, "SELECT count(*) FROM sqlite_master") ? 0 : SQLITE_NOTADB;
+    return *rc == 0 && v ? atoi(v) : -1;
+}
+
+static int migrate(kt_store_t *s, int from)
+{
+    for (int v = from; v < KT_STORE_SCHEMA; v++) {
+        const char *sql = apr_psprintf(s->db.scratch, "BEGIN IMMEDIATE;%sPRAGMA user_version=%d;COMMIT;",
+                                       migrations[v], v + 1);
+        int rc = kt__db_exec(s, sql);
+        if (rc != 0) {
+            kt__db_exec(s, "ROLLBACK");
+            set_off(s, "cannot bring the database to schema %d: %s", v + 1, kt__db_error(s, rc));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int prepare(kt_store_t *s, const char *sql, apr_dbd_prepared_t **out)
+{
+    int rc = apr_dbd_prepare(s->db.drv, s->db.pool, s->db.handle, sql, NULL, out);
+    if (rc != 0)
+        set_off(s, "cannot prepare a statement: %s", kt__db_error(s, rc));
+    return rc;
+}
+
+static int prepare_all(kt_store_t *s)
+{
+    kt__db_t *d = &s->db;
+    return prepare(s,
+                   "INSERT OR REPLACE INTO events (id, time_ms, type, severity, state, subject,"
+                   " json) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                   &d->insert_event) ||
+           /* Filters: '' or 0 means none; the last page comes newest first. */
+           prepare(s,
+                   "SELECT json FROM events WHERE id > %s AND id < %s AND time_ms >= %s"
+                   " AND time_ms <= %s AND (%s = '' OR type = %s) AND (%s = '' OR severity = %s)"
+                   " ORDER BY id ASC LIMIT %s",
+                   &d->select_next) ||
+           prepare(s,
+                   "SELECT json FROM events WHERE id > %s AND id < %s AND time_ms >= %s"
+                   " AND time_ms <= %s AND (%s = '' OR type = %s) AND (%s = '' OR severity = %s)"
+                   " ORDER BY id DESC LIMIT %s",
+                   &d->select_last) ||
+           prepare(s, "DELETE FROM events WHERE time_ms < %s", &d->delete_older) ||
+           prepare(s,
+                   "DELETE FROM events WHERE id <= (SELECT id FROM events ORDER BY id DESC"
+                   " LIMIT 1 OFFSET %s)",
+                   &d->delete_beyond) ||
+           prepare(s, "INSERT OR REPLACE INTO meta (key, value) VALUES (%s, %s)", &d->put_meta) ||
+           prepare(s, "SELECT value FROM meta WHERE key = %s", &d->get_meta) ||
+           prepare(s, "INSERT INTO journal (time_ms, what, who, detail) VALUES (%s, %s, %s, %s)",
+                   &d->journal);
+}
+
+void kt__db_open(kt_store_t *s)
+{
+    s->info.state = KT_STORE_OFF;
+    if (apr_pool_create(&s->db.pool, s->pool) != APR_SUCCESS ||
+        apr_pool_create(&s->db.scratch, s->db.pool) != APR_SUCCESS)
+        return;
+    apr_dbd_init(s->db.pool);
+    if (apr_dbd_get_driver(s->db.pool, "sqlite3", &s->db.drv) != APR_SUCCESS) {
+        set_off(s, "APR-DBD's sqlite3 driver is not installed (Debian: libaprutil1-dbd-sqlite3)");
+        return;
+    }
+    for (int attempt = 0; attempt < 2; attempt++) {
+        const char *why = NULL;
+        if (open_file(s, &why) != APR_SUCCESS) {
+            set_off(s, "cannot open %s: %s", s->opts.path, why);
+            return;
+        }
+        int rc, schema = file_schema(s, &rc);
+        if (schema < 0 && damaged(s, rc) && attempt == 0) {
+            if (move_aside(s, kt__db_error(s, rc)) != 0)
+                return;
+            continue;
+        }
+        if (schema < 0) {
+            set_off(s, "cannot read %s: %s", s->opts.path, kt__db_error(s, rc));
+            close_handle(s);
+            return;
+        }
+        if (schema > KT_STORE_SCHEMA) {
+            /* Refused and left exactly as it is: nothing below ran on it. */
+            set_off(s, "%s has schema version %d; this kotod knows up to %d: it is left untouched",
+                    s->opts.path, schema, KT_STORE_SCHEMA);
+            close_handle(s);
+            return;
+        }
+        /* auto_vacuum only takes on a file without tables: before the first migration. */
+        if (schema == 0)
+            kt__db_exec(s, "PRAGMA auto_vacuum=INCREMENTAL");
+        kt__db_value(s, "PRAGMA journal_mode=WAL");
+        kt__db_exec(s, "PRAGMA synchronous=NORMAL");
+        kt__db_value(s, "PRAGMA busy_timeout=2000");
+        if (migrate(s, schema) != 0 || prepare_all(s) != 0) {
+            close_handle(s);
+            return;
+        }
+        s->info.state = KT_STORE_OK;
+        s->info.schema = KT_STORE_SCHEMA;
+        if (attempt == 0)
+            s->info.message[0] = '\0';
+        return;
+    }
+}

@@ -1,0 +1,111 @@
+/*
+ * kt_store.h - koto's memory across restarts: the event log and the alert
+ * state in STATE_DIR/koto.db, SQLite through APR-DBD's sqlite3 driver.
+ *
+ * DESIGN
+ * One store thread owns the database handle; every other thread talks to it
+ * through a bounded queue (the driver serialises every statement under one
+ * process-wide mutex and sets no busy timeout, so one owner is the only
+ * sound way to use it). Writes of events wait for their commit: an event is
+ * durable before the stream, the API or a notification can see it. Queries
+ * wait for their answer on the caller's thread, which is a worker, never the
+ * HTTP loop.
+ *
+ * The database: WAL, synchronous=NORMAL (a process crash loses no commit),
+ * incremental auto-vacuum, owner-only file permissions (platform/kt_sys.h),
+ * schema versioned by PRAGMA user_version with forward migrations at open.
+ * A corrupt or unreadable file is moved aside (koto.db.corrupt-<time>) and a
+ * fresh one started; a file from a newer schema is left untouched and the
+ * store stays off; a write that fails (disk full, read-only directory)
+ * marks the store degraded, keeps the events in memory and writes them when
+ * it can. In every case kotod goes on from memory, and kt_store_info says
+ * why.
+ *
+ * Thread-safety: every function may be called from any thread, after
+ * kt_store_open and before kt_store_close. Lock order: the store's queue
+ * lock is a leaf (kt_mon.h lists the daemon's order).
+ */
+#ifndef KT_STORE_H
+#define KT_STORE_H
+
+#include <apr_pools.h>
+#include <jansson.h>
+
+#include "kt_base.h"
+#include "kt_mon.h"
+
+#define KT_STORE_SCHEMA 1 /* the newest schema this build reads and writes */
+
+typedef struct kt_store_t kt_store_t;
+
+typedef struct {
+    const char *path;          /* the database file */
+    unsigned event_days;       /* events older than this are deleted (0: kept) */
+    unsigned max_events;       /* beyond this many, the oldest go (0: no limit) */
+} kt_store_opts_t;
+
+typedef enum {
+    KT_STORE_OK,       /* reading and writing */
+    KT_STORE_DEGRADED, /* writes fail; kept in memory until they succeed */
+    KT_STORE_OFF,      /* no database: refused, or the driver is missing */
+} kt_store_state_t;
+
+typedef struct {
+    kt_store_state_t state;
+    char message[512];      /* why it is degraded or off; what was recovered */
+    uint64_t size_bytes;    /* the database file with its WAL */
+    uint64_t events;        /* stored events */
+    uint64_t pending;       /* events waiting for the disk */
+    int schema;             /* the file's user_version (0 when off) */
+} kt_store_info_t;
+
+/* Opens (creating, migrating or recovering) the database and starts the
+ * store thread. Never fails for the database's sake: a store that cannot
+ * use its file is returned OFF with the reason in kt_store_info. Fails only
+ * when the thread or its memory cannot be had. */
+apr_status_t kt_store_open(kt_store_t **out, const kt_store_opts_t *opts, apr_pool_t *pool);
+/* Writes what is pending, stops the thread and closes the database. */
+void kt_store_close(kt_store_t *s);
+
+void kt_store_info(kt_store_t *s, kt_store_info_t *out);
+/* Applies new retention settings (a reload); the next trim uses them. */
+void kt_store_set_retention(kt_store_t *s, unsigned event_days, unsigned max_events);
+const char *kt_store_state_name(kt_store_state_t st);
+
+/* ---- events ------------------------------------------------------------------------- */
+
+/* Commits events (waiting for the disk, at most a few seconds). On a write
+ * failure they stay pending in memory, the store turns degraded, and the
+ * status says so; the call still returns, so readings go on. */
+apr_status_t kt_store_put_events(kt_store_t *s, const kt_event_t *ev, unsigned n);
+
+/* The highest event id ever given out (stored, pending or cleared), so ids
+ * go on increasing across restarts and clears. */
+uint64_t kt_store_last_event_id(kt_store_t *s);
+
+typedef struct {
+    int type, severity;     /* -1: any */
+    uint64_t since_id;      /* only ids above (0: no bound) */
+    uint64_t before_id;     /* only ids below (0: no bound) */
+    apr_time_t from, to;    /* only times in [from, to] (0: no bound) */
+    unsigned limit;         /* at most this many (1..10000) */
+} kt_store_query_t;
+
+/* The matching events as a JSON array, oldest first, in *out (the caller
+ * owns it). With since_id and no before_id, the first `limit` after it (the
+ * next page); otherwise the last `limit` (the newest page, or the page
+ * before before_id). KT_EUNAVAIL when the store is off. */
+apr_status_t kt_store_events(kt_store_t *s, const kt_store_query_t *q, json_t **out);
+
+/* Empties the event log, recording when, by whom and how many. */
+apr_status_t kt_store_clear_events(kt_store_t *s, const char *who, unsigned *removed);
+
+/* ---- the monitor's state across restarts ------------------------------------------------ */
+
+/* Keeps the detectors' state (kt_mon_state) to be restored at the next
+ * start; written in the background, the newest one wins. Takes state. */
+void kt_store_put_state(kt_store_t *s, json_t *state);
+/* The state kept by the last run and when it was kept, or NULL. */
+json_t *kt_store_get_state(kt_store_t *s, apr_time_t *saved_at);
+
+#endif

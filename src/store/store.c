@@ -1,0 +1,356 @@
+/*
+ * store.c - the store's life and its queue: callers enqueue requests and
+ * (for events, queries and clears) wait for them; the store thread runs
+ * them one at a time against the database it alone holds.
+ *
+ * The database is opened on the caller's thread in kt_store_open, before
+ * the store thread starts (creating the thread orders everything opened
+ * before it), so the state the last run kept is known at once.
+ */
+#include "store_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_strings.h>
+
+const char *kt_store_state_name(kt_store_state_t st)
+{
+    return st == KT_STORE_OK ? "ok" : st == KT_STORE_DEGRADED ? "degraded" : "off";
+}
+
+static void req_free(kt__req_t *r)
+{
+    free(r->events);
+    free((char *)r->who);
+    json_decref(r->result);
+    json_decref(r->state);
+    free(r);
+}
+
+/* ---- the thread ------------------------------------------------------------------------ */
+
+/* Tries the events the disk refused before; they go before any new ones. */
+static void flush_backlog(kt_store_t *s)
+{
+    if (!s->nbacklog || apr_time_now() < s->next_retry)
+        return;
+    if (kt__events_write(s, s->backlog, s->nbacklog) == APR_SUCCESS) {
+        kt_log(KT_LOG_INFO, "store: %u events kept in memory are written now", s->nbacklog);
+        s->nbacklog = 0;
+    } else {
+        s->next_retry = apr_time_now() + apr_time_from_sec(KT__STORE_RETRY_S);
+    }
+}
+
+/* New events the disk refused wait in memory, oldest first, within a bound. */
+static void keep_in_memory(kt_store_t *s, const kt_event_t *ev, unsigned n)
+{
+    if (!s->backlog && !(s->backlog = malloc(sizeof *s->backlog * KT__STORE_BACKLOG)))
+        return;
+    for (unsigned i = 0; i < n; i++) {
+        if (s->nbacklog == KT__STORE_BACKLOG) {
+            memmove(s->backlog, s->backlog + 1, sizeof *s->backlog * (KT__STORE_BACKLOG - 1));
+            s->nbacklog--;
+        }
+        s->backlog[s->nbacklog++] = ev[i];
+    }
+    s->next_retry = apr_time_now() + apr_time_from_sec(KT__STORE_RETRY_S);
+}
+
+static void run(kt_store_t *s, kt__req_t *r)
+{
+    switch (r->kind) {
+    case KT__REQ_EVENTS:
+        flush_backlog(s);
+        if (s->nbacklog || (r->status = kt__events_write(s, r->events, r->nevents)) != APR_SUCCESS)
+            keep_in_memory(s, r->events, r->nevents);
+        break;
+    case KT__REQ_QUERY:
+        r->status = kt__events_query(s, &r->query, &r->result);
+        break;
+    case KT__REQ_CLEAR:
+        s->nbacklog = 0; /* cleared too: they were the log's */
+        r->status = kt__events_clear(s, r->who, &r->removed);
+        break;
+    case KT__REQ_STATE:
+        r->status = kt__state_write(s, r->state);
+        break;
+    }
+}
+
+static void *APR_THREAD_FUNC store_main(apr_thread_t *t, void *data)
+{
+    kt_store_t *s = data;
+    apr_thread_mutex_lock(s->lock);
+    for (;;) {
+        while (!s->head && !s->stopping)
+            apr_thread_cond_timedwait(s->work, s->lock, apr_time_from_sec(KT__STORE_RETRY_S));
+        kt__req_t *r = s->head;
+        if (r) {
+            s->head = r->next;
+            if (!s->head)
+                s->tail = NULL;
+            s->queued--;
+        } else if (s->stopping) {
+            break;
+        }
+        apr_thread_mutex_unlock(s->lock);
+
+        if (r && s->db.handle)
+            run(s, r);
+        else if (r)
+            r->status = KT_EUNAVAIL;
+        if (s->db.handle) {
+            flush_backlog(s);
+            apr_thread_mutex_lock(s->lock);
+            int trim = apr_time_now() >= s->next_trim;
+            if (trim)
+                s->next_trim = apr_time_now() + apr_time_from_sec(60);
+            apr_thread_mutex_unlock(s->lock);
+            if (trim)
+                kt__events_trim(s);
+            kt__db_measure(s);
+            apr_pool_clear(s->db.scratch);
+        }
+
+        apr_thread_mutex_lock(s->lock);
+        s->info.pending = s->nbacklog;
+        if (s->db.handle && s->info.state != KT_STORE_OFF) {
+            kt_store_state_t now = s->nbacklog ? KT_STORE_DEGRADED : KT_STORE_OK;
+            if (now != s->info.state)
+                kt_log(now == KT_STORE_OK ? KT_LOG_INFO : KT_LOG_WARN,
+                       "store: %s%s%s", kt_store_state_name(now), now == KT_STORE_OK ? "" : ": ",
+                       now == KT_STORE_OK ? "" : s->info.message);
+            s->info.state = now;
+        }
+        if (r) {
+            if (r->abandoned || r->kind == KT__REQ_STATE) {
+                req_free(r);
+            } else {
+                r->done = 1;
+                apr_thread_cond_broadcast(s->done);
+            }
+        }
+    }
+    apr_thread_mutex_unlock(s->lock);
+    return NULL;
+}
+
+/* ---- the queue ------------------------------------------------------------------------ */
+
+/* Enqueues r; with wait, waits for the thread to finish it and returns its
+ * status (the caller then owns r). APR_TIMEUP: no answer in time (the
+ * thread frees r); APR_EOF: the store is closing (r is freed). */
+static apr_status_t submit(kt_store_t *s, kt__req_t *r, int wait)
+{
+    apr_time_t deadline = apr_time_now() + apr_time_from_sec(KT__STORE_WAIT_S);
+    apr_thread_mutex_lock(s->lock);
+    while (s->queued >= KT__STORE_QUEUE && !s->stopping && apr_time_now() < deadline)
+        apr_thread_cond_timedwait(s->done, s->lock, apr_time_from_msec(50));
+    if (s->stopping || s->queued >= KT__STORE_QUEUE) {
+        apr_thread_mutex_unlock(s->lock);
+        req_free(r);
+        return s->stopping ? APR_EOF : APR_TIMEUP;
+    }
+    if (s->tail)
+        s->tail->next = r;
+    else
+        s->head = r;
+    s->tail = r;
+    s->queued++;
+    apr_thread_cond_signal(s->work);
+    if (!wait) {
+        apr_thread_mutex_unlock(s->lock);
+        return APR_SUCCESS;
+    }
+    while (!r->done && apr_time_now() < deadline)
+        apr_thread_cond_timedwait(s->done, s->lock, deadline - apr_time_now());
+    apr_status_t st = r->done ? r->status : APR_TIMEUP;
+    if (!r->done)
+        r->abandoned = 1;
+    apr_thread_mutex_unlock(s->lock);
+    return st;
+}
+
+/* The request is still the caller's after submit returned st. */
+static int still_mine(apr_status_t st) { return st != APR_TIMEUP && st != APR_EOF; }
+
+static kt__req_t *req_new(kt__req_kind_t kind)
+{
+    kt__req_t *r = calloc(1, sizeof *r);
+    if (r)
+        r->kind = kind;
+    return r;
+}
+
+/* ---- the API -------------------------------------------------------------------------- */
+
+apr_status_t kt_store_put_events(kt_store_t *s, const kt_event_t *ev, unsigned n)
+{
+    if (n == 0)
+        return APR_SUCCESS;
+    if (!s->db.handle)
+        return KT_EUNAVAIL;
+    apr_thread_mutex_lock(s->lock);
+    for (unsigned i = 0; i < n; i++)
+        if (ev[i].id > s->last_id)
+            s->last_id = ev[i].id;
+    apr_thread_mutex_unlock(s->lock);
+    kt__req_t *r = req_new(KT__REQ_EVENTS);
+    if (!r || !(r->events = malloc(sizeof *ev * n))) {
+        free(r);
+        return APR_ENOMEM;
+    }
+    memcpy(r->events, ev, sizeof *ev * n);
+    r->nevents = n;
+    apr_status_t st = submit(s, r, 1);
+    if (still_mine(st))
+        req_free(r);
+    return st;
+}
+
+apr_status_t kt_store_events(kt_store_t *s, const kt_store_query_t *q, json_t **out)
+{
+    if (!s->db.handle)
+        return KT_EUNAVAIL;
+    kt__req_t *r = req_new(KT__REQ_QUERY);
+    if (!r)
+        return APR_ENOMEM;
+    r->query = *q;
+    apr_status_t st = submit(s, r, 1);
+    if (!still_mine(st))
+        return st;
+    *out = r->result;
+    r->result = NULL;
+    req_free(r);
+    return st;
+}
+
+apr_status_t kt_store_clear_events(kt_store_t *s, const char *who, unsigned *removed)
+{
+    if (!s->db.handle)
+        return KT_EUNAVAIL;
+    kt__req_t *r = req_new(KT__REQ_CLEAR);
+    if (!r)
+        return APR_ENOMEM;
+    /* Copied: a caller that stops waiting must not leave the thread a
+     * dangling pointer. */
+    r->who = strdup(who ? who : "?");
+    apr_status_t st = submit(s, r, 1);
+    if (!still_mine(st))
+        return st;
+    *removed = r->removed;
+    req_free(r);
+    return st;
+}
+
+void kt_store_put_state(kt_store_t *s, json_t *state)
+{
+    if (!s->db.handle) {
+        json_decref(state);
+        return;
+    }
+    kt__req_t *r = req_new(KT__REQ_STATE);
+    if (!r) {
+        json_decref(state);
+        return;
+    }
+    r->state = state;
+    submit(s, r, 0);
+}
+
+json_t *kt_store_get_state(kt_store_t *s, apr_time_t *saved_at)
+{
+    *saved_at = s->saved_at;
+    return json_incref(s->saved_state);
+}
+
+uint64_t kt_store_last_event_id(kt_store_t *s)
+{
+    apr_thread_mutex_lock(s->lock);
+    uint64_t id = s->last_id;
+    apr_thread_mutex_unlock(s->lock);
+    return id;
+}
+
+void kt_store_set_retention(kt_store_t *s, unsigned event_days, unsigned max_events)
+{
+    apr_thread_mutex_lock(s->lock);
+    s->opts.event_days = event_days;
+    s->opts.max_events = max_events;
+    s->next_trim = 0;
+    apr_thread_mutex_unlock(s->lock);
+}
+
+void kt_store_info(kt_store_t *s, kt_store_info_t *out)
+{
+    apr_thread_mutex_lock(s->lock);
+    *out = s->info;
+    apr_thread_mutex_unlock(s->lock);
+}
+
+/* ---- life ------------------------------------------------------------------------------- */
+
+static apr_status_t store_cleanup(void *data)
+{
+    kt_store_close(data);
+    return APR_SUCCESS;
+}
+
+apr_status_t kt_store_open(kt_store_t **out, const kt_store_opts_t *opts, apr_pool_t *pool)
+{
+    apr_pool_t *sp;
+    apr_status_t st = apr_pool_create(&sp, pool);
+    if (st != APR_SUCCESS)
+        return st;
+    kt_store_t *s = apr_pcalloc(sp, sizeof *s);
+    s->pool = sp;
+    s->opts = *opts;
+    s->opts.path = apr_pstrdup(sp, opts->path);
+    if ((st = apr_thread_mutex_create(&s->lock, APR_THREAD_MUTEX_DEFAULT, sp)) ||
+        (st = apr_thread_cond_create(&s->work, sp)) ||
+        (st = apr_thread_cond_create(&s->done, sp))) {
+        apr_pool_destroy(sp);
+        return st;
+    }
+    kt__db_open(s);
+    if (s->db.handle) {
+        s->last_id = kt__events_last_id(s);
+        s->saved_state = kt__state_read(s, &s->saved_at);
+        kt__events_trim(s);
+        kt__db_measure(s);
+        apr_pool_clear(s->db.scratch);
+    }
+    if ((st = apr_thread_create(&s->thread, NULL, store_main, s, sp)) != APR_SUCCESS) {
+        kt__db_close(s);
+        apr_pool_destroy(sp);
+        return st;
+    }
+    /* A pre-cleanup: the thread must stop before the pool's children (the
+     * database's among them) go. */
+    apr_pool_pre_cleanup_register(sp, s, store_cleanup);
+    *out = s;
+    return APR_SUCCESS;
+}
+
+void kt_store_close(kt_store_t *s)
+{
+    if (!s || !s->thread)
+        return;
+    apr_thread_mutex_lock(s->lock);
+    s->stopping = 1;
+    apr_thread_cond_signal(s->work);
+    apr_thread_mutex_unlock(s->lock);
+    apr_status_t ignored;
+    apr_thread_join(&ignored, s->thread);
+    s->thread = NULL;
+    /* One last try for what the disk refused: the next run cannot know it. */
+    if (s->db.handle && s->nbacklog && kt__events_write(s, s->backlog, s->nbacklog) != APR_SUCCESS)
+        kt_log(KT_LOG_WARN, "store: %u events could not be written and are lost", s->nbacklog);
+    free(s->backlog);
+    s->backlog = NULL;
+    json_decref(s->saved_state);
+    s->saved_state = NULL;
+    kt__db_close(s);
+}

@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# test_store.sh KOTOD - the event log and the alert state outlive kotod: a
+# real kotod with a real STATE_DIR/koto.db, stopped, restarted and killed.
+#   - events and ids across a restart; a condition still held is not
+#     announced again, one gone meanwhile resolves "while kotod was down";
+#   - 30 kill -9 at random moments while events come every 100 ms: every
+#     event a client saw (API or stream) is there afterwards, ids increase;
+#   - a corrupt file is moved aside, a newer schema is left untouched;
+#   - a full filesystem degrades the store, and it catches up (root only).
+KOTOD=$1
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+. "$here/lib.sh"
+
+fixture="$repo/tests/fixtures/linux-basic"
+cp -r "$fixture/t0" "$tmp/proc"
+set_mem_available() { # kB; MemTotal is 16000000 kB
+  sed "s/^MemAvailable:.*/MemAvailable:   $1 kB/" "$fixture/t0/meminfo" >"$tmp/meminfo.new" &&
+    mv "$tmp/meminfo.new" "$tmp/proc/meminfo"
+}
+set_mem_available 8000000 # 50 %: quiet
+sed -i 's/ 2500000 / 250000 /' "$tmp/proc/5000/stat" 2>/dev/null || true
+cat >"$tmp/koto.conf.lua" <<'LUA'
+thresholds = { memory = { threshold = 80, clear_margin = 5, hold_samples = 1 },
+               cpu = { enabled = false }, cpu_spike = { enabled = false } }
+LUA
+state="$tmp/state"
+run() { start_kotod -c "$tmp/koto.conf.lua" --procfs "$tmp/proc" --sysfs "$fixture/sys" \
+          --listen 127.0.0.1:0 --interval 100 --state-dir "$state" "$@"; }
+started() {
+  wait_log "dashboard at http://" 15 || return 1
+  base="http://$(sed -n 's|.*dashboard at http://\([^/]*\)/.*|\1|p' "$tmp/kotod.log" | head -1)"
+}
+events() { curl -sS "$base/api/agent/monitor/events?limit=1000${1:-}"; }
+status() { curl -sS "$base/api/agent/monitor/status"; }
+# wait_for JQ_FILTER_ON_EVENTS [SECONDS]: until the stored log satisfies it
+wait_for() {
+  local deadline=$((SECONDS + ${2:-10}))
+  while [ $SECONDS -lt $deadline ]; do
+    events | jq -e "$1" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# ---- a restart with a condition held, then one that ended while down ----------------
+run
+started || { not_ok "kotod starts" "$(cat "$tmp/kotod.log")"; finish; exit; }
+expect_eq "the state directory has koto.db, owner-only" 600 "$(stat -c %a "$state/koto.db")"
+expect_eq "status shows the store ok" "ok" "$(status | jq -r .store.state)"
+set_mem_available 1000000 # 94 %
+if wait_for '[.events[] | select(.type == "memory_high" and .state == "started")] | length == 1'; then
+  ok "memory_high starts"
+else not_ok "memory_high starts" "$(events)"; fi
+first_id=$(events | jq '[.events[] | select(.state == "started")][0].id')
+expect_eq "events come from the store" "store" "$(events | jq -r .source)"
+stop_kotod TERM
+expect_eq "stops cleanly" 0 "$kotod_rc"
+
+run # still 94 %: the condition holds across the restart
+started || { not_ok "kotod starts again" "$(cat "$tmp/kotod.log")"; finish; exit; }
+check "the log says what was carried over" grep -q "1 conditions in progress carried over" "$tmp/kotod.log"
+sleep 1 # ten readings
+expect_eq "the old event is still there, and no second start" 1 \
+  "$(events | jq '[.events[] | select(.state == "started")] | length')"
+expect_eq "the health summary knows the condition at once" 1 "$(status | jq '.health.active | length')"
+stop_kotod TERM
+
+set_mem_available 8000000 # back to 50 % while kotod is down
+run
+started || { not_ok "kotod starts a third time" "$(cat "$tmp/kotod.log")"; finish; exit; }
+if wait_for '[.events[] | select(.state == "resolved")] | length == 1'; then
+  ok "the condition that ended while kotod was down resolves"
+else not_ok "the condition that ended while kotod was down resolves" "$(events)"; fi
+resolved=$(events | jq -c '[.events[] | select(.state == "resolved")][0]')
+expect_eq "marked while_down, pointing at the start, with a newer id" "true $first_id yes" \
+  "$(jq -r '.while_down' <<<"$resolved") $(jq -r .started_id <<<"$resolved") $(
+    [ "$(jq .id <<<"$resolved")" -gt "$first_id" ] && echo yes)"
+check "its message says so" bash -c "jq -r .message <<<'$resolved' | grep -q 'while kotod was down'"
+
+# Paging the whole log: since gives the next page, before the one before.
+set_mem_available 1000000
+wait_for '[.events[] | select(.state == "started")] | length == 2'
+set_mem_available 8000000
+wait_for '[.events[] | select(.state == "resolved")] | length == 2'
+all=$(events | jq -c '[.events[].id]')
+expect_eq "since=first id, limit 2: the next two" "$(jq -c '.[1:3]' <<<"$all")" \
+  "$(curl -sS "$base/api/agent/monitor/events?since=$(jq '.[0]' <<<"$all")&limit=2" | jq -c '[.events[].id]')"
+expect_eq "before=last id, limit 2: the two before it" "$(jq -c '.[-3:-1]' <<<"$all")" \
+  "$(curl -sS "$base/api/agent/monitor/events?before=$(jq '.[-1]' <<<"$all")&limit=2" | jq -c '[.events[].id]')"
+stop_kotod TERM
+
+# ---- kill -9 at random moments ----------------------------------------------------------
+# Memory flips between 94 % and 50 % every 70 ms: an event nearly every reading.
+flip() {
+  local i=0
+  while [ -e "$tmp/flip" ]; do
+    set_mem_available $((i % 2 ? 8000000 : 1000000))
+    i=$((i + 1)); sleep 0.07
+  done
+}
+touch "$tmp/flip"; flip & flipper=$!
+: >"$tmp/seen"
+kills=0
+for round in $(seq 30); do
+  run
+  started || { not_ok "round $round: kotod starts" "$(tail -5 "$tmp/kotod.log")"; break; }
+  curl -sN -m 3 "$base/api/agent/monitor/stream" 2>/dev/null | sed -n 's/^id: //p' >>"$tmp/seen" &
+  streamer=$!
+  sleep "0.$((RANDOM % 6 + 2))"
+  events | jq '.events[].id' >>"$tmp/seen" 2>/dev/null
+  kill -9 "$kotod_pid"; wait "$kotod_pid" 2>/dev/null; kotod_pid=""
+  kill "$streamer" 2>/dev/null; wait "$streamer" 2>/dev/null
+  kills=$((kills + 1))
+done
+rm -f "$tmp/flip"; wait "$flipper"
+expect_eq "30 kills at random moments" 30 "$kills"
+run
+started
+stored=$(mktemp)
+since=0
+while :; do # page through the whole log
+  page=$(curl -sS "$base/api/agent/monitor/events?since=$since&limit=1000" | jq '.events[].id')
+  [ -n "$page" ] || break
+  echo "$page" >>"$stored"
+  since=$(tail -1 <<<"$page")
+done
+seen=$(sort -nu "$tmp/seen" | wc -l)
+missing=$(sort -nu "$tmp/seen" | comm -23 - <(sort -nu "$stored") | head -5 | tr '\n' ' ')
+expect_eq "every event id a client saw before a kill is stored ($seen seen)" "" "$missing"
+check "a client saw events in most rounds" test "$seen" -ge 30
+expect_eq "stored ids strictly increase, no duplicates" "$(wc -l <"$stored")" \
+  "$(sort -nu "$stored" | wc -l)"
+check "and in order" bash -c "sort -nc '$stored'"
+stop_kotod TERM
+
+# ---- a corrupt file is moved aside ---------------------------------------------------------
+printf 'not a database at all, just words; and some more words to be sure\n' >"$state/koto.db"
+rm -f "$state/koto.db-wal" "$state/koto.db-shm"
+run
+started || { not_ok "starts on a corrupt file" "$(cat "$tmp/kotod.log")"; finish; exit; }
+expect_eq "the store starts afresh" "ok" "$(status | jq -r .store.state)"
+check "status says the file was moved aside" bash -c "curl -sS '$base/api/agent/monitor/status' | jq -r .store.message | grep -q 'moved to'"
+check "the damaged file is kept beside" bash -c "ls '$state' | grep -q '^koto.db.corrupt-'"
+stop_kotod TERM
+
+# ---- a newer schema is refused and left alone ---------------------------------------------
+sqlite3 "$state/koto.db" 'PRAGMA wal_checkpoint(TRUNCATE); PRAGMA user_version = 42;' >/dev/null
+sum=$(sha256sum "$state/koto.db")
+run
+started || { not_ok "starts on a newer database" "$(cat "$tmp/kotod.log")"; finish; exit; }
+st=$(status)
+expect_eq "the store is off" "off" "$(jq -r .store.state <<<"$st")"
+check "the message names both versions" bash -c "jq -r .store.message <<<'$st' | grep -q 'schema version 42; this kotod knows up to 1'"
+expect_eq "events come from memory" "memory" "$(events | jq -r .source)"
+stop_kotod TERM
+expect_eq "the file is not modified" "$sum" "$(sha256sum "$state/koto.db")"
+rm -f "$state"/koto.db*
+
+# ---- a full filesystem: degraded, then caught up (needs root to mount a tmpfs) --------------
+if [ "$(id -u)" = 0 ] && mkdir -p "$tmp/small" && mount -t tmpfs -o size=1m tmpfs "$tmp/small" 2>/dev/null; then
+  trap 'umount "$tmp/small" 2>/dev/null; kill_kotod; rm -rf "$tmp"' EXIT
+  run --state-dir "$tmp/small"
+  started || { not_ok "starts on a small tmpfs" "$(cat "$tmp/kotod.log")"; }
+  dd if=/dev/zero of="$tmp/small/filler" bs=64k 2>/dev/null # until the disk is full
+  set_mem_available 1000000
+  deadline=$((SECONDS + 15))
+  until [ "$(status | jq -r .store.state)" = degraded ] || [ $SECONDS -ge $deadline ]; do
+    set_mem_available $((RANDOM % 2 ? 8000000 : 1000000)); sleep 0.2
+  done
+  st=$(status)
+  expect_eq "a full disk degrades the store" "degraded" "$(jq -r .store.state <<<"$st")"
+  check "kotod still answers, from memory" bash -c "curl -sS '$base/api/agent/monitor/events' | jq -e '.source == \"memory\" and .count > 0'"
+  rm -f "$tmp/small/filler"
+  deadline=$((SECONDS + 20))
+  until [ "$(status | jq -r .store.state)" = ok ] || [ $SECONDS -ge $deadline ]; do sleep 0.2; done
+  st=$(status)
+  expect_eq "with room again it catches up" "ok 0" "$(jq -r '"\(.store.state) \(.store.pending)"' <<<"$st")"
+  last=$(curl -sS "$base/api/agent/monitor/events" | jq .last_id)
+  check "the events kept in memory are on disk now" bash -c \
+    "curl -sS '$base/api/agent/monitor/events?limit=1' | jq -e '.source == \"store\" and .events[-1].id == $last'"
+  stop_kotod TERM
+  umount "$tmp/small"
+else
+  echo "skip a full filesystem: mounting a tmpfs needs root"
+fi
+
+finish

@@ -1,0 +1,282 @@
+/*
+ * test_store.c - the store on a real SQLite file: events written and paged,
+ * ids that go on across clears and restarts, retention, the monitor's state,
+ * a corrupt file moved aside, a newer schema left untouched, permissions.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <apr_dbd.h>
+#include <apr_file_io.h>
+#include <apr_general.h>
+#include <apr_strings.h>
+
+#include "kt_store.h"
+
+static apr_pool_t *root;
+static char dir[128];
+static const char *db;
+
+static kt_store_t *open_store(unsigned days, unsigned max)
+{
+    kt_store_opts_t o = {db, days, max};
+    kt_store_t *s;
+    assert_int_equal(kt_store_open(&s, &o, root), APR_SUCCESS);
+    return s;
+}
+
+static kt_event_t event(uint64_t id, const char *type, int severity, apr_time_t t)
+{
+    kt_event_t e;
+    memset(&e, 0, sizeof e);
+    e.id = id;
+    e.time = t;
+    e.type = kt_event_type_parse(type);
+    e.severity = severity;
+    e.value = 91.5;
+    e.threshold = 90;
+    snprintf(e.subject, sizeof e.subject, "/var's \"quoted\" '; DROP TABLE events; --");
+    snprintf(e.message, sizeof e.message, "event %llu", (unsigned long long)id);
+    return e;
+}
+
+static json_t *page(kt_store_t *s, uint64_t since, uint64_t before, unsigned limit)
+{
+    kt_store_query_t q = {-1, -1, since, before, 0, 0, limit};
+    json_t *out = NULL;
+    assert_int_equal(kt_store_events(s, &q, &out), APR_SUCCESS);
+    return out;
+}
+
+static uint64_t id_at(json_t *list, size_t i)
+{
+    return (uint64_t)json_integer_value(json_object_get(json_array_get(list, i), "id"));
+}
+
+static void fresh(void)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s && mkdir -p %s", dir, dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void test_events_round_trip(void **state)
+{
+    fresh();
+    kt_store_t *s = open_store(0, 0);
+    kt_store_info_t info;
+    kt_store_info(s, &info);
+    assert_string_equal(kt_store_state_name(info.state), "ok");
+    assert_int_equal(info.schema, KT_STORE_SCHEMA);
+    struct stat st;
+    assert_int_equal(stat(db, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+
+    apr_time_t t0 = apr_time_from_sec(1700000000);
+    kt_event_t ev[10];
+    for (int i = 0; i < 10; i++)
+        ev[i] = event((uint64_t)i + 1, i % 2 ? "cpu_high" : "disk_full", i % 3,
+                      t0 + apr_time_from_sec(60) * i);
+    assert_int_equal(kt_store_put_events(s, ev, 6), APR_SUCCESS);
+    assert_int_equal(kt_store_put_events(s, ev + 6, 4), APR_SUCCESS);
+    assert_int_equal(kt_store_last_event_id(s), 10);
+
+    json_t *p = page(s, 0, 0, 3); /* the newest page, oldest first */
+    assert_int_equal(json_array_size(p), 3);
+    assert_int_equal(id_at(p, 0), 8);
+    assert_int_equal(id_at(p, 2), 10);
+    const char *subject = json_string_value(json_object_get(json_array_get(p, 0), "subject"));
+    assert_string_equal(subject, ev[0].subject); /* quotes went in and out as text */
+    json_decref(p);
+    p = page(s, 4, 0, 3); /* the next page after 4 */
+    assert_int_equal(json_array_size(p), 3);
+    assert_int_equal(id_at(p, 0), 5);
+    assert_int_equal(id_at(p, 2), 7);
+    json_decref(p);
+    p = page(s, 0, 4, 10); /* everything before 4 */
+    assert_int_equal(json_array_size(p), 3);
+    assert_int_equal(id_at(p, 0), 1);
+    json_decref(p);
+
+    kt_store_query_t q = {kt_event_type_parse("cpu_high"), -1, 0, 0,
+                          t0 + apr_time_from_sec(120), t0 + apr_time_from_sec(420), 100};
+    json_t *out;
+    assert_int_equal(kt_store_events(s, &q, &out), APR_SUCCESS);
+    assert_int_equal(json_array_size(out), 3); /* 4, 6, 8: cpu_high at minutes 2..7 */
+    assert_int_equal(id_at(out, 0), 4);
+    assert_int_equal(id_at(out, 2), 8);
+    json_decref(out);
+    q = (kt_store_query_t){-1, KT_SEV_HIGH, 0, 0, 0, 0, 100};
+    assert_int_equal(kt_store_events(s, &q, &out), APR_SUCCESS);
+    assert_int_equal(json_array_size(out), 3); /* 3, 6, 9 */
+    json_decref(out);
+
+    unsigned removed;
+    assert_int_equal(kt_store_clear_events(s, "test", &removed), APR_SUCCESS);
+    assert_int_equal(removed, 10);
+    p = page(s, 0, 0, 100);
+    assert_int_equal(json_array_size(p), 0);
+    json_decref(p);
+    kt_store_close(s);
+
+    /* After a restart: the last id is remembered though the log was cleared. */
+    s = open_store(0, 0);
+    assert_int_equal(kt_store_last_event_id(s), 10);
+    kt_event_t more = event(11, "cpu_high", 0, t0);
+    assert_int_equal(kt_store_put_events(s, &more, 1), APR_SUCCESS);
+    kt_store_close(s);
+    s = open_store(0, 0);
+    p = page(s, 0, 0, 100);
+    assert_int_equal(json_array_size(p), 1);
+    assert_int_equal(id_at(p, 0), 11);
+    json_decref(p);
+    kt_store_close(s);
+}
+
+static void test_retention(void **state)
+{
+    fresh();
+    kt_store_t *s = open_store(0, 0);
+    apr_time_t now = apr_time_now();
+    kt_event_t ev[20];
+    for (int i = 0; i < 20; i++) /* ten old ones (100 days ago), then ten new */
+        ev[i] = event((uint64_t)i + 1, "cpu_high", 0,
+                      i < 10 ? now - apr_time_from_sec(86400) * 100 : now);
+    assert_int_equal(kt_store_put_events(s, ev, 20), APR_SUCCESS);
+    kt_store_set_retention(s, 90, 0);
+    kt_event_t one = event(21, "cpu_high", 0, now);
+    assert_int_equal(kt_store_put_events(s, &one, 1), APR_SUCCESS); /* the trim follows it */
+    json_t *p = page(s, 0, 0, 100);
+    assert_int_equal(json_array_size(p), 11);
+    assert_int_equal(id_at(p, 0), 11);
+    json_decref(p);
+    kt_store_set_retention(s, 90, 4);
+    one = event(22, "cpu_high", 0, now);
+    assert_int_equal(kt_store_put_events(s, &one, 1), APR_SUCCESS);
+    p = page(s, 0, 0, 100);
+    assert_int_equal(json_array_size(p), 4);
+    assert_int_equal(id_at(p, 0), 19);
+    json_decref(p);
+    kt_store_info_t info;
+    kt_store_info(s, &info);
+    assert_int_equal(info.events, 4);
+    assert_true(info.size_bytes > 0);
+    kt_store_close(s);
+}
+
+static void test_monitor_state(void **state)
+{
+    fresh();
+    kt_store_t *s = open_store(0, 0);
+    apr_time_t at;
+    assert_null(kt_store_get_state(s, &at));
+    kt_store_put_state(s, json_pack("{s:i}", "first", 1));
+    kt_store_put_state(s, json_pack("{s:i}", "second", 2)); /* the newest wins */
+    kt_store_close(s);
+    s = open_store(0, 0);
+    json_t *got = kt_store_get_state(s, &at);
+    assert_non_null(got);
+    assert_int_equal(json_integer_value(json_object_get(got, "second")), 2);
+    assert_true(at > 0 && at <= apr_time_now());
+    json_decref(got);
+    kt_store_close(s);
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_corrupt_file_moved_aside(void **state)
+{
+    fresh();
+    write_file(db, "this is not an SQLite database, not even a little; this is not one either\n");
+    kt_store_t *s = open_store(0, 0);
+    kt_store_info_t info;
+    kt_store_info(s, &info);
+    assert_string_equal(kt_store_state_name(info.state), "ok");
+    assert_non_null(strstr(info.message, "moved to"));
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "ls %s | grep -q '^koto.db.corrupt-'", dir);
+    assert_int_equal(system(cmd), 0);
+    kt_event_t e = event(1, "cpu_high", 0, apr_time_now());
+    assert_int_equal(kt_store_put_events(s, &e, 1), APR_SUCCESS);
+    kt_store_close(s);
+}
+
+static void test_newer_schema_untouched(void **state)
+{
+    fresh();
+    kt_store_close(open_store(0, 0));
+    /* A later kotod's file: user_version above what this build knows. */
+    const apr_dbd_driver_t *drv;
+    apr_dbd_t *h;
+    int n;
+    assert_int_equal(apr_dbd_get_driver(root, "sqlite3", &drv), APR_SUCCESS);
+    assert_int_equal(apr_dbd_open(drv, root, db, &h), APR_SUCCESS);
+    assert_int_equal(apr_dbd_query(drv, h, &n, "PRAGMA wal_checkpoint(TRUNCATE)"), 100);
+    assert_int_equal(apr_dbd_query(drv, h, &n, "PRAGMA user_version=99"), 0);
+    apr_dbd_close(drv, h);
+    char before[600], after[800], cmd[600];
+    snprintf(cmd, sizeof cmd, "sha256sum %s > %s/sum", db, dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(before, sizeof before, "%s/sum", dir);
+
+    kt_store_t *s = open_store(0, 0);
+    kt_store_info_t info;
+    kt_store_info(s, &info);
+    assert_string_equal(kt_store_state_name(info.state), "off");
+    assert_non_null(strstr(info.message, "schema version 99"));
+    assert_non_null(strstr(info.message, "knows up to 1"));
+    kt_event_t e = event(1, "cpu_high", 0, apr_time_now());
+    assert_int_equal(kt_store_put_events(s, &e, 1), KT_EUNAVAIL);
+    kt_store_close(s);
+    snprintf(after, sizeof after, "sha256sum -c --quiet %s", before);
+    assert_int_equal(system(after), 0); /* not a byte changed */
+}
+
+static int setup(void **state)
+{
+    apr_initialize();
+    kt_log_set_level(KT_LOG_ERROR);
+    apr_pool_create(&root, NULL);
+    apr_dbd_init(root);
+    snprintf(dir, sizeof dir, "%s/kt-store-%d", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+             (int)getpid());
+    db = apr_pstrcat(root, dir, "/koto.db", NULL);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+    apr_pool_destroy(root);
+    apr_terminate();
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_events_round_trip),
+        cmocka_unit_test(test_retention),
+        cmocka_unit_test(test_monitor_state),
+        cmocka_unit_test(test_corrupt_file_moved_aside),
+        cmocka_unit_test(test_newer_schema_untouched),
+    };
+    return cmocka_run_group_tests_name("store", tests, setup, teardown);
+}
