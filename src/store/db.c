@@ -228,7 +228,7 @@ void kt__db_open(kt_store_t *s)
         return;
     apr_dbd_init(s->db.pool);
     if (apr_dbd_get_driver(s->db.pool, "sqlite3", &s->db.drv) != APR_SUCCESS) {
-        set_off(s, "APR-DBD's sqlite3 driver is not installed (Debian: libaprutil1-dbd-sqlite3)");
+        set_off(s, "APR-DBD's sqlite3 driver is not available (on Debian: libaprutil1-dbd-sqlite3)");
         return;
     }
     for (int attempt = 0; attempt < 2; attempt++) {
