@@ -57,7 +57,8 @@ case "$mode" in
     node_deps
     build build-tsan -DKT_TSAN=ON -DCMAKE_BUILD_TYPE=Debug
     # halt_on_error: the first report fails the test that caused it.
-    TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+    # KT_TIME_SCALE: the tests' hang guards allow for the sanitizer's slowness.
+    KT_TIME_SCALE=10 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
       ctest --test-dir build-tsan --output-on-failure -j "$jobs" -L tsan
     ;;
   fuzz)
