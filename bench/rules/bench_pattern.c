@@ -18,6 +18,7 @@
 
 #include <apr_general.h>
 
+#include "bench_util.h"
 #include "rules_internal.h"
 
 static const struct {
@@ -32,19 +33,6 @@ static const struct {
     {"find a?^60 a^60 b",
      "return string.find(string.rep('a', 300), string.rep('a?', 60) .. string.rep('a', 60) .. 'b')"},
 };
-
-static double now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
-static int by_value(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 int main(int argc, char **argv)
 {
@@ -63,13 +51,13 @@ int main(int argc, char **argv)
             kt__lstate_t *ls = kt__lstate_new(0, 0); /* the default budget, as rules get */
             st = kt__lstate_load(ls, cases[c].chunk, strlen(cases[c].chunk), "bench", err,
                                  sizeof err);
-            double t0 = now_ms();
+            double t0 = kt_bench_now_ms();
             if (st == APR_SUCCESS)
                 st = kt__lstate_call(ls, 0, 0, err, sizeof err);
-            ms[i] = now_ms() - t0;
+            ms[i] = kt_bench_now_ms() - t0;
             kt__lstate_free(ls);
         }
-        qsort(ms, (size_t)runs, sizeof *ms, by_value);
+        qsort(ms, (size_t)runs, sizeof *ms, kt_bench_by_value);
         double median = ms[runs / 2];
         if (c == 0)
             ref = median;

@@ -15,20 +15,8 @@
 #include <apr_general.h>
 #include <apr_strings.h>
 
+#include "bench_util.h"
 #include "kt_store.h"
-
-static double now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
-static int by_value(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 int main(int argc, char **argv)
 {
@@ -68,12 +56,12 @@ int main(int argc, char **argv)
     for (int i = 0; i < n; i++) {
         e.id = (uint64_t)i + 1;
         e.time = apr_time_now();
-        double t0 = now_ms();
+        double t0 = kt_bench_now_ms();
         kt_store_put_events(s, &e, 1);
-        ms[i] = now_ms() - t0;
+        ms[i] = kt_bench_now_ms() - t0;
     }
     kt_store_close(s);
-    qsort(ms, (size_t)n, sizeof *ms, by_value);
+    qsort(ms, (size_t)n, sizeof *ms, kt_bench_by_value);
     printf("events=%d dir=%s p50_ms=%.3f p99_ms=%.3f max_ms=%.3f goal_p99_ms=5 met=%s\n", n, dir,
            ms[n / 2], ms[n * 99 / 100], ms[n - 1], ms[n * 99 / 100] <= 5 ? "yes" : "no");
     static const char *const suffixes[] = {"", "-wal", "-shm"};
