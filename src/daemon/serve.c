@@ -201,9 +201,11 @@ static apr_status_t reload(void *baton, char *err, apr_size_t errlen)
     }
     warn_restart_only(&d->running, kt_rules_conf(rules));
     kt_rules_cell_set(d->rules, rules);
-    if (d->store)
-        kt_store_set_retention(d->store, kt_rules_conf(rules)->store_event_days,
-                               kt_rules_conf(rules)->store_max_events);
+    if (d->store) {
+        const kt_conf_t *c = kt_rules_conf(rules);
+        kt_store_opts_t so = {NULL, c->store_event_days, c->store_max_events, c->store_max_mb};
+        kt_store_set_retention(d->store, &so);
+    }
     kt_api_settings_changed(d->api);
     kt_log(KT_LOG_INFO, "reloaded: %s", kt_rules_summary(rules, scratch));
     kt_rules_release(rules);
@@ -234,7 +236,7 @@ static void save_state(void *store, json_t *state) { kt_store_put_state(store, s
 static int open_store(kt_daemon_t *d, const kt_conf_t *conf)
 {
     kt_store_opts_t so = {kt_sys_join_path(conf->state_dir, "koto.db", d->pool),
-                          conf->store_event_days, conf->store_max_events};
+                          conf->store_event_days, conf->store_max_events, conf->store_max_mb};
     char err[128];
     apr_status_t st = kt_store_open(&d->store, &so, d->pool);
     if (st != APR_SUCCESS) {

@@ -18,6 +18,7 @@ apr_status_t kt_setup_load(const kt_opts_t *o, kt_rules_t **rules, kt_conf_t *co
         .store = 1,
         .store_event_days = 90,
         .store_max_events = 100000,
+        .store_max_mb = 256,
     };
     kt_mon_conf_defaults(&base.mon);
     kt_rules_opts_t ropts = {

@@ -75,6 +75,8 @@ static const item_t items[] = {
      "stored events older than this many days are deleted (0: never)"},
     {"store_max_events", T_UINT, 0, 100000000, offsetof(kt_conf_t, store_max_events), 1,
      "beyond this many stored events the oldest go (0: no limit)"},
+    {"store_max_mb", T_UINT, 1, 1000000, offsetof(kt_conf_t, store_max_mb), 1,
+     "koto.db never grows past this many MiB: the oldest events go first"},
     {"script_os", T_STR, 0, 0, offsetof(kt_conf_t, script_os), 1,
      "dialect of generated scripts: auto (windows on a Windows build, else linux), "
      "linux (Bash) or windows (PowerShell)"},

@@ -261,6 +261,9 @@ void kt__db_open(kt_store_t *s)
         kt__db_value(s, "PRAGMA journal_mode=WAL");
         kt__db_exec(s, "PRAGMA synchronous=NORMAL");
         kt__db_value(s, "PRAGMA busy_timeout=2000");
+        /* The WAL shrinks back to this after a checkpoint, so it stays
+         * within the size cap's reach. */
+        kt__db_value(s, "PRAGMA journal_size_limit=4194304");
         if (migrate(s, schema) != 0 || prepare_all(s) != 0) {
             close_handle(s);
             return;

@@ -42,6 +42,7 @@ typedef struct {
     const char *path;          /* the database file */
     unsigned event_days;       /* events older than this are deleted (0: kept) */
     unsigned max_events;       /* beyond this many, the oldest go (0: no limit) */
+    unsigned max_mb;           /* the database's size cap in MiB (0: none) */
 } kt_store_opts_t;
 
 typedef enum {
@@ -69,7 +70,7 @@ void kt_store_close(kt_store_t *s);
 
 void kt_store_info(kt_store_t *s, kt_store_info_t *out);
 /* Applies new retention settings (a reload); the next trim uses them. */
-void kt_store_set_retention(kt_store_t *s, unsigned event_days, unsigned max_events);
+void kt_store_set_retention(kt_store_t *s, const kt_store_opts_t *opts);
 const char *kt_store_state_name(kt_store_state_t st);
 
 /* ---- events ------------------------------------------------------------------------- */

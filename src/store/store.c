@@ -104,7 +104,9 @@ static void *APR_THREAD_FUNC store_main(apr_thread_t *t, void *data)
         if (s->db.handle) {
             flush_backlog(s);
             apr_thread_mutex_lock(s->lock);
-            int trim = apr_time_now() >= s->next_trim;
+            /* Every minute, and at once when the file outgrew its cap. */
+            int trim = apr_time_now() >= s->next_trim ||
+                       (s->opts.max_mb && s->info.size_bytes > (uint64_t)s->opts.max_mb << 20);
             if (trim)
                 s->next_trim = apr_time_now() + apr_time_from_sec(60);
             apr_thread_mutex_unlock(s->lock);
@@ -274,11 +276,12 @@ uint64_t kt_store_last_event_id(kt_store_t *s)
     return id;
 }
 
-void kt_store_set_retention(kt_store_t *s, unsigned event_days, unsigned max_events)
+void kt_store_set_retention(kt_store_t *s, const kt_store_opts_t *opts)
 {
     apr_thread_mutex_lock(s->lock);
-    s->opts.event_days = event_days;
-    s->opts.max_events = max_events;
+    s->opts.event_days = opts->event_days;
+    s->opts.max_events = opts->max_events;
+    s->opts.max_mb = opts->max_mb;
     s->next_trim = 0;
     apr_thread_mutex_unlock(s->lock);
 }

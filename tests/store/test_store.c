@@ -27,7 +27,7 @@ static const char *db;
 
 static kt_store_t *open_store(unsigned days, unsigned max)
 {
-    kt_store_opts_t o = {db, days, max};
+    kt_store_opts_t o = {db, days, max, 0};
     kt_store_t *s;
     assert_int_equal(kt_store_open(&s, &o, root), APR_SUCCESS);
     return s;
@@ -151,14 +151,14 @@ static void test_retention(void **state)
         ev[i] = event((uint64_t)i + 1, "cpu_high", 0,
                       i < 10 ? now - apr_time_from_sec(86400) * 100 : now);
     assert_int_equal(kt_store_put_events(s, ev, 20), APR_SUCCESS);
-    kt_store_set_retention(s, 90, 0);
+    kt_store_set_retention(s, &(kt_store_opts_t){NULL, 90, 0, 0});
     kt_event_t one = event(21, "cpu_high", 0, now);
     assert_int_equal(kt_store_put_events(s, &one, 1), APR_SUCCESS); /* the trim follows it */
     json_t *p = page(s, 0, 0, 100);
     assert_int_equal(json_array_size(p), 11);
     assert_int_equal(id_at(p, 0), 11);
     json_decref(p);
-    kt_store_set_retention(s, 90, 4);
+    kt_store_set_retention(s, &(kt_store_opts_t){NULL, 90, 4, 0});
     one = event(22, "cpu_high", 0, now);
     assert_int_equal(kt_store_put_events(s, &one, 1), APR_SUCCESS);
     p = page(s, 0, 0, 100);
@@ -169,6 +169,36 @@ static void test_retention(void **state)
     kt_store_info(s, &info);
     assert_int_equal(info.events, 4);
     assert_true(info.size_bytes > 0);
+    kt_store_close(s);
+}
+
+/* The size cap: the file stays under it, the oldest events going first. */
+static void test_size_cap(void **state)
+{
+    fresh();
+    kt_store_t *s = open_store(0, 0);
+    kt_store_set_retention(s, &(kt_store_opts_t){NULL, 0, 0, 1}); /* 1 MiB */
+    apr_time_t now = apr_time_now();
+    kt_event_t ev[500];
+    for (int batch = 0; batch < 20; batch++) { /* 10 000 events, about 5 MiB as JSON */
+        for (int i = 0; i < 500; i++) {
+            ev[i] = event((uint64_t)batch * 500 + i + 1, "disk_full", 1, now);
+            memset(ev[i].message, 'x', sizeof ev[i].message - 1);
+            ev[i].message[sizeof ev[i].message - 1] = '\0';
+        }
+        assert_int_equal(kt_store_put_events(s, ev, 500), APR_SUCCESS);
+    }
+    kt_event_t last = event(10001, "disk_full", 1, now);
+    assert_int_equal(kt_store_put_events(s, &last, 1), APR_SUCCESS);
+    kt_store_info_t info;
+    kt_store_info(s, &info);
+    print_message("size cap 1 MiB: %llu bytes on disk, %llu events kept\n",
+                  (unsigned long long)info.size_bytes, (unsigned long long)info.events);
+    assert_true(info.size_bytes <= (1u << 20) + (256u << 10)); /* a page-sized margin */
+    assert_true(info.events > 100 && info.events < 10001);
+    json_t *p = page(s, 0, 0, 1);
+    assert_int_equal(id_at(p, 0), 10001); /* never the newest */
+    json_decref(p);
     kt_store_close(s);
 }
 
@@ -274,6 +304,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_events_round_trip),
         cmocka_unit_test(test_retention),
+        cmocka_unit_test(test_size_cap),
         cmocka_unit_test(test_monitor_state),
         cmocka_unit_test(test_corrupt_file_moved_aside),
         cmocka_unit_test(test_newer_schema_untouched),
