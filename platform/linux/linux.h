@@ -153,6 +153,10 @@ struct kt_plat_t {
  * *len (when not NULL) gets the byte count, which counts embedded NULs.
  * The text stays valid until the next call. */
 apr_status_t kt__slurp(kt_plat_t *p, int dirfd, const char *rel, char **text, size_t *len);
+/* The same for an open descriptor, read with pread from offset 0 (a kept
+ * descriptor is re-read so). one_record: the file is one record (as
+ * /proc/<pid>/stat), so a read that returns less than it asked for has it all. */
+apr_status_t kt__pread_all(kt_plat_t *p, int fd, int one_record, char **text, size_t *len);
 
 /* Logs the first failure of a source and its recovery; returns st. */
 apr_status_t kt__source_status(kt_plat_t *p, int src, const char *what, apr_status_t st);
