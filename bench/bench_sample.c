@@ -276,7 +276,7 @@ int main(int argc, const char *const *argv)
     apr_pool_t *root;
     apr_pool_create(&root, NULL);
 
-    kt_plat_opts_t popts = {"/proc", "/sys", "", 0};
+    kt_plat_opts_t popts = {"/proc", "/sys", "", 0, KT_PLAT_KEPT_FDS};
     kt_plat_t *plat;
     if ((st = kt_plat_open(&plat, &popts, root)) != APR_SUCCESS)
         die("kt_plat_open /proc", st);

@@ -129,7 +129,8 @@ static const char *plat_source(const kt_opts_t *o)
 static int open_plat(const kt_opts_t *o, unsigned top_n, kt_plat_t **plat, apr_pool_t *pool)
 {
     char err[128];
-    kt_plat_opts_t popts = {o->nprocfs ? o->procfs[0] : NULL, o->sysfs, o->rootfs, top_n};
+    kt_plat_opts_t popts = {o->nprocfs ? o->procfs[0] : NULL, o->sysfs, o->rootfs, top_n,
+                            KT_PLAT_KEPT_FDS};
     apr_status_t st = kt_plat_open(plat, &popts, pool);
     if (st == APR_SUCCESS)
         return 0;
