@@ -56,6 +56,7 @@ typedef struct {
     const char *web_dir;
     const char *user_dir;       /* the user rules/templates directory */
     const char *script_os;      /* "auto", "linux" or "windows" */
+    unsigned kept_descriptors;  /* Linux: files kept open between readings (kt_plat_opts_t) */
 } kt_conf_t;
 
 /* A deep copy: every string and the disk overrides allocated in pool. */
