@@ -125,9 +125,18 @@ typedef struct {
     const char *sysfs;  /* Linux: root of /sys ("/sys" when NULL) */
     const char *rootfs; /* prefix for filesystem mount points ("" when NULL) */
     unsigned top_n;     /* size of the top lists (5 when 0) */
+    /* Linux: most descriptors kept open between readings (KT_PLAT_KEPT_FDS
+     * when 0): /proc's system files, then one per process; a process beyond
+     * them is read by opening its file at each reading. Fewer when the
+     * open-files limit has no room for them beside 1024 others. */
+    unsigned kept_fds;
 } kt_plat_opts_t;
 
-/* Opens a platform handle; state lives in a subpool of pool until kt_plat_close. */
+#define KT_PLAT_KEPT_FDS 8192
+
+/* Opens a platform handle; state lives in a subpool of pool until kt_plat_close.
+ * Linux: raises the process's soft open-files limit toward its hard limit as
+ * far as the kept descriptors need. */
 apr_status_t kt_plat_open(kt_plat_t **out, const kt_plat_opts_t *opts, apr_pool_t *pool);
 
 /*

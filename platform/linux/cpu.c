@@ -7,7 +7,8 @@
 void kt__read_cpu(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
 {
     kt__stat_t st;
-    if (READ_SOURCE(p, KT__SRC_STAT, "stat", kt__parse_stat(text, &st, pool)) != APR_SUCCESS)
+    if (READ_SOURCE(p, KT__SRC_STAT, KT__FILE_STAT, "stat", kt__parse_stat(text, &st, pool)) !=
+        APR_SUCCESS)
         return;
     kt__prev_t *was = &p->prev, *now = &p->next;
     now->total = st.total;
@@ -35,7 +36,8 @@ void kt__read_cpu(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
 void kt__read_load(kt_plat_t *p, kt_sample_t *s)
 {
     kt__loadavg_t la;
-    if (READ_SOURCE(p, KT__SRC_LOADAVG, "loadavg", kt__parse_loadavg(text, &la)) != APR_SUCCESS)
+    if (READ_SOURCE(p, KT__SRC_LOADAVG, KT__FILE_LOADAVG, "loadavg",
+                    kt__parse_loadavg(text, &la)) != APR_SUCCESS)
         return;
     s->load1 = la.load[0];
     s->load5 = la.load[1];

@@ -26,7 +26,7 @@ void kt__read_disks(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
 {
     kt__diskstat_t *d;
     unsigned n;
-    if (READ_SOURCE(p, KT__SRC_DISKSTATS, "diskstats",
+    if (READ_SOURCE(p, KT__SRC_DISKSTATS, KT__FILE_DISKSTATS, "diskstats",
                     kt__parse_diskstats(text, &d, &n, pool)) != APR_SUCCESS)
         return;
     apr_pool_t *state = p->state_pool[p->cur_state];

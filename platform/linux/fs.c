@@ -96,9 +96,11 @@ static void fill_usage(kt_fs_t *fs, const struct statvfs *v)
 apr_status_t kt__read_filesystems(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
 {
     char *text;
-    apr_status_t st = kt__slurp(p, p->procfd, "1/mountinfo", &text, NULL);
+    /* pid 1's mount table is the host's, as df shows it; a kept descriptor
+     * stays on whichever of the two opened. */
+    apr_status_t st = kt__read_file(p, KT__FILE_MOUNTINFO, "1/mountinfo", &text, NULL);
     if (st != APR_SUCCESS)
-        st = kt__slurp(p, p->procfd, "self/mountinfo", &text, NULL);
+        st = kt__read_file(p, KT__FILE_MOUNTINFO, "self/mountinfo", &text, NULL);
     if (st != APR_SUCCESS)
         return kt__source_status(p, KT__SRC_MOUNTS, "self/mountinfo", st);
 

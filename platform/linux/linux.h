@@ -113,7 +113,8 @@ enum {
     KT__SRC_PROCS, KT__SRC_MOUNTS, KT__SRC_NETDEV, KT__SRC_DISKSTATS, KT__SRC_COUNT
 };
 
-/* What one reading leaves for the next one to compute rates against. */
+/* What one reading leaves for the next one to compute rates against (the
+ * processes' own is in the descriptor cache's table, fdcache.c). */
 typedef struct {
     int valid;
     double uptime_s;
@@ -122,15 +123,39 @@ typedef struct {
     kt__cpu_ticks_t *cores;
     unsigned ncores;
     uint64_t pswpin, pswpout;
-    apr_hash_t *procs; /* int64 pid -> kt__proc_prev_t */
     apr_hash_t *net;   /* name -> kt__netdev_t */
     apr_hash_t *disks; /* name -> kt__diskstat_t */
 } kt__prev_t;
 
+/* ---- kept descriptors (fdcache.c) ------------------------------------------ */
+
+/* The files below the procfs root read at every reading, kept open. */
+enum {
+    KT__FILE_UPTIME, KT__FILE_STAT, KT__FILE_MEMINFO, KT__FILE_VMSTAT, KT__FILE_LOADAVG,
+    KT__FILE_MOUNTINFO, KT__FILE_NETDEV, KT__FILE_DISKSTATS, KT__FILE_COUNT
+};
+
+/* One process from one reading to the next: its kept <pid>/stat and the
+ * counters its CPU share is computed against. */
 typedef struct {
-    int64_t pid;
-    uint64_t starttime, ticks;
-} kt__proc_prev_t;
+    int32_t pid;        /* the number of its directory below the root */
+    int32_t fd;         /* <pid>/stat kept open; -1: opened at each reading */
+    uint64_t starttime; /* clock ticks after boot; KT_UNKNOWN_U64 */
+    uint64_t ticks;     /* utime + stime at the reading; KT_UNKNOWN_U64 */
+} kt__proc_entry_t;
+
+typedef struct {
+    unsigned budget;   /* descriptors that may be kept at once, system files first */
+    unsigned used;     /* descriptors kept now */
+    int on_procfs;     /* the root is a procfs (else a captured tree, see fdcache.c) */
+    int32_t files[KT__FILE_COUNT]; /* -1 when not kept */
+    /* The process table, sorted by pid: the previous reading's (was) and the
+     * one this reading builds (now), swapped when the scan ends. */
+    kt__proc_entry_t *was, *now;
+    unsigned nwas, nnow, capwas, capnow;
+    unsigned hint;     /* where in was the next lookup starts */
+    int sorted;        /* now is still in pid order */
+} kt__fdcache_t;
 
 struct kt_plat_t {
     apr_pool_t *pool;
@@ -145,6 +170,7 @@ struct kt_plat_t {
     apr_pool_t *state_pool[2]; /* prev lives in one, the reading being built in the other */
     int cur_state;
     kt__prev_t prev, next;
+    kt__fdcache_t kept;
 };
 
 #define KT__SLURP_MAX (64u << 20)
@@ -153,19 +179,56 @@ struct kt_plat_t {
  * *len (when not NULL) gets the byte count, which counts embedded NULs.
  * The text stays valid until the next call. */
 apr_status_t kt__slurp(kt_plat_t *p, int dirfd, const char *rel, char **text, size_t *len);
+/* The same for an open descriptor, read with pread from offset 0 (a kept
+ * descriptor is re-read so). one_record: the file is one record (as
+ * /proc/<pid>/stat), so a read that returns less than it asked for has it all. */
+apr_status_t kt__pread_all(kt_plat_t *p, int fd, int one_record, char **text, size_t *len);
 
 /* Logs the first failure of a source and its recovery; returns st. */
 apr_status_t kt__source_status(kt_plat_t *p, int src, const char *what, apr_status_t st);
 
-/* Reads rel and parses it; logs once when the source starts or stops failing. */
-#define READ_SOURCE(p, src, rel, parse_call)                                   \
+/* Reads file (KT__FILE_*, at rel) and parses it; logs once when the source
+ * starts or stops failing. */
+#define READ_SOURCE(p, src, file, rel, parse_call)                             \
     ({                                                                         \
         char *text;                                                            \
-        apr_status_t st_ = kt__slurp((p), (p)->procfd, (rel), &text, NULL);    \
+        apr_status_t st_ = kt__read_file((p), (file), (rel), &text, NULL);     \
         if (st_ == APR_SUCCESS)                                                \
             st_ = (parse_call);                                                \
         kt__source_status((p), (src), (rel), st_);                             \
     })
+
+/* Makes the cache empty and sets its budget: at most budget descriptors,
+ * fewer when the open-files limit (raised toward its hard limit first) has
+ * no room for them beside KT__FD_RESERVE others. */
+#define KT__FD_RESERVE 1024
+void kt__fdcache_init(kt_plat_t *p, unsigned budget);
+/* Closes every kept descriptor (a new root was set, or the handle closes);
+ * the process table's counters stay for rates. */
+void kt__fdcache_close(kt_plat_t *p);
+/* Frees the process table (at close, after kt__fdcache_close). */
+void kt__fdcache_free(kt_plat_t *p);
+
+/* Reads file (KT__FILE_*) into p->buf as kt__slurp does: through its kept
+ * descriptor, re-read from offset 0, opening rel below the root first when
+ * there is none yet (and the budget allows; else open, read and close). */
+apr_status_t kt__read_file(kt_plat_t *p, int file, const char *rel, char **text, size_t *len);
+
+/* The process table, during the scan of the root: begin, then one
+ * kt__proc_add per directory listed, then end, which closes the
+ * descriptors of the processes not listed and keeps the new table. */
+void kt__procs_begin(kt_plat_t *p);
+/* The entry of pid in this reading's table, carried over from the previous
+ * reading's (*was gets a copy of that, or KT_UNKNOWN_U64 counters when the
+ * pid is new). Valid until the next call. NULL when out of memory. */
+kt__proc_entry_t *kt__proc_add(kt_plat_t *p, int32_t pid, kt__proc_entry_t *was);
+/* Reads dir/stat for e (dir is e's directory name) into p->buf: through
+ * its kept descriptor, else by opening it (kept when the budget allows).
+ * On failure e keeps no descriptor. */
+apr_status_t kt__proc_read_stat(kt_plat_t *p, kt__proc_entry_t *e, const char *dir, char **text);
+/* Takes back the last kt__proc_add (the process could not be read). */
+void kt__proc_drop(kt_plat_t *p, kt__proc_entry_t *e);
+void kt__procs_end(kt_plat_t *p);
 
 /* The readers, one per source, in the order kt_plat_sample calls them. Each
  * leaves its fields unknown when its source cannot be read. */

@@ -9,7 +9,8 @@
 void kt__read_memory(kt_plat_t *p, kt_sample_t *s)
 {
     kt__meminfo_t mi;
-    if (READ_SOURCE(p, KT__SRC_MEMINFO, "meminfo", kt__parse_meminfo(text, &mi)) == APR_SUCCESS) {
+    if (READ_SOURCE(p, KT__SRC_MEMINFO, KT__FILE_MEMINFO, "meminfo",
+                    kt__parse_meminfo(text, &mi)) == APR_SUCCESS) {
         kt_mem_t *m = &s->mem;
         m->total_bytes = mi.total;
         m->free_bytes = mi.free;
@@ -35,8 +36,8 @@ void kt__read_memory(kt_plat_t *p, kt_sample_t *s)
         }
     }
     uint64_t in, out;
-    if (READ_SOURCE(p, KT__SRC_VMSTAT, "vmstat", kt__parse_vmstat(text, &in, &out)) ==
-        APR_SUCCESS) {
+    if (READ_SOURCE(p, KT__SRC_VMSTAT, KT__FILE_VMSTAT, "vmstat",
+                    kt__parse_vmstat(text, &in, &out)) == APR_SUCCESS) {
         p->next.pswpin = in;
         p->next.pswpout = out;
         if (p->prev.valid) {

@@ -10,8 +10,8 @@ void kt__read_net(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
 {
     kt__netdev_t *d;
     unsigned n;
-    if (READ_SOURCE(p, KT__SRC_NETDEV, "net/dev", kt__parse_netdev(text, &d, &n, pool)) !=
-        APR_SUCCESS)
+    if (READ_SOURCE(p, KT__SRC_NETDEV, KT__FILE_NETDEV, "net/dev",
+                    kt__parse_netdev(text, &d, &n, pool)) != APR_SUCCESS)
         return;
     apr_pool_t *state = p->state_pool[p->cur_state];
     s->net = apr_pcalloc(pool, sizeof(kt_net_t) * n);

@@ -8,7 +8,8 @@
  *
  * State between readings (the counters rates are computed from) lives in
  * two pools used in turn: the reading being built writes into one while the
- * previous reading's counters are read from the other.
+ * previous reading's counters are read from the other. The files read at
+ * every reading stay open between readings (fdcache.c); a new root closes them.
  */
 #include "linux.h"
 
@@ -39,6 +40,8 @@ static const char *read_line(kt_plat_t *p, const char *rel)
 static apr_status_t close_fds(void *data)
 {
     kt_plat_t *p = data;
+    kt__fdcache_close(p);
+    kt__fdcache_free(p);
     if (p->procfd >= 0)
         close(p->procfd);
     if (p->sysfd >= 0)
@@ -58,6 +61,8 @@ apr_status_t kt_plat_set_roots(kt_plat_t *p, const char *procfs, const char *sys
             close(p->procfd);
         p->procfd = fd;
         p->procfs = apr_pstrdup(p->pool, procfs);
+        /* Descriptors of the old root name its files, not the new root's. */
+        kt__fdcache_close(p);
         p->hostname = read_line(p, "sys/kernel/hostname");
         p->kernel = read_line(p, "sys/kernel/osrelease");
     }
@@ -82,6 +87,7 @@ apr_status_t kt_plat_open(kt_plat_t **out, const kt_plat_opts_t *opts, apr_pool_
     kt_plat_t *p = apr_pcalloc(sub, sizeof *p);
     p->pool = sub;
     p->procfd = p->sysfd = -1;
+    kt__fdcache_init(p, opts->kept_fds ? opts->kept_fds : KT_PLAT_KEPT_FDS);
     apr_pool_cleanup_register(sub, p, close_fds, apr_pool_cleanup_null);
     p->rootfs = apr_pstrdup(sub, opts->rootfs ? opts->rootfs : "");
     p->top_n = opts->top_n ? opts->top_n : 5;
@@ -109,13 +115,12 @@ apr_status_t kt_plat_sample(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
     apr_pool_t *state = kt__plat_begin(s, "linux", p->hostname, p->kernel, p->state_pool,
                                        &p->cur_state, pool);
     memset(&p->next, 0, sizeof p->next);
-    p->next.procs = apr_hash_make(state);
     p->next.net = apr_hash_make(state);
     p->next.disks = apr_hash_make(state);
     p->next.time = s->time;
 
     double uptime = NAN;
-    READ_SOURCE(p, KT__SRC_UPTIME, "uptime", kt__parse_uptime(text, &uptime));
+    READ_SOURCE(p, KT__SRC_UPTIME, KT__FILE_UPTIME, "uptime", kt__parse_uptime(text, &uptime));
     s->uptime_s = uptime;
     p->next.uptime_s = uptime;
     if (p->prev.valid) {

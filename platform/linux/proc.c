@@ -1,5 +1,6 @@
 /*
- * proc.c - the process table: one /proc/<pid>/stat read per process.
+ * proc.c - the process table: one /proc/<pid>/stat read per process, through
+ * the descriptor kept open for it (fdcache.c).
  *
  * A process is identified across readings by (pid, start time), so a reused
  * pid never inherits another process's CPU time. Processes that exit while
@@ -17,16 +18,6 @@
 #define CMDLINE_MAX 512
 #define USER_HZ 100 /* /proc reports ticks in USER_HZ, 100 on every Linux ABI */
 
-static int is_pid(const char *name)
-{
-    if (!*name)
-        return 0;
-    for (; *name; name++)
-        if (*name < '0' || *name > '9')
-            return 0;
-    return 1;
-}
-
 static void count_state(kt_sample_t *s, char state)
 {
     switch (state) {
@@ -40,8 +31,8 @@ static void count_state(kt_sample_t *s, char state)
     }
 }
 
-static void fill_proc(kt_plat_t *p, const kt__pidstat_t *ps, double elapsed_s, kt_proc_t *out,
-                      apr_pool_t *pool)
+static void fill_proc(kt_plat_t *p, const kt__pidstat_t *ps, const kt__proc_entry_t *was,
+                      kt__proc_entry_t *now, double elapsed_s, kt_proc_t *out, apr_pool_t *pool)
 {
     out->pid = ps->pid;
     out->ppid = ps->ppid;
@@ -53,21 +44,18 @@ static void fill_proc(kt_plat_t *p, const kt__pidstat_t *ps, double elapsed_s, k
                                                  : KT_UNKNOWN_U64;
     out->cpu_pct = NAN;
     out->cpu_time_ms = KT_UNKNOWN_U64;
-    if (!kt_known_u64(ps->utime))
+    now->starttime = ps->starttime;
+    now->ticks = KT_UNKNOWN_U64;
+    /* Counters are kept for the process the directory's own stat names; a
+     * reused pid is a new process (another start time) and starts afresh. */
+    if (!kt_known_u64(ps->utime) || ps->pid != now->pid)
         return;
     uint64_t ticks = ps->utime + ps->stime;
     out->cpu_time_ms = ticks * (1000 / USER_HZ);
-
-    if (p->prev.valid && p->prev.procs) {
-        const kt__proc_prev_t *was = apr_hash_get(p->prev.procs, &ps->pid, sizeof ps->pid);
-        if (was && was->starttime == ps->starttime && ticks >= was->ticks && elapsed_s > 0)
-            out->cpu_pct = 100.0 * (double)(ticks - was->ticks) / USER_HZ / elapsed_s;
-    }
-    kt__proc_prev_t *now = apr_palloc(p->state_pool[p->cur_state], sizeof *now);
-    now->pid = ps->pid;
-    now->starttime = ps->starttime;
     now->ticks = ticks;
-    apr_hash_set(p->next.procs, &now->pid, sizeof now->pid, now);
+    if (p->prev.valid && kt_known_u64(was->ticks) && was->starttime == ps->starttime &&
+        ticks >= was->ticks && elapsed_s > 0)
+        out->cpu_pct = 100.0 * (double)(ticks - was->ticks) / USER_HZ / elapsed_s;
 }
 
 /* The command line of a process in a top list: argv joined by spaces. */
@@ -91,43 +79,67 @@ static const char *read_cmdline(kt_plat_t *p, int64_t pid, apr_pool_t *pool)
     return line;
 }
 
+/* The pid a directory of the root is named for, or -1 (not a pid, or beyond
+ * any pid the kernel hands out). */
+static int32_t dir_pid(const char *name)
+{
+    if (!*name)
+        return -1;
+    int64_t v = 0;
+    for (; *name; name++) {
+        if (*name < '0' || *name > '9' || v > INT32_MAX / 10)
+            return -1;
+        v = v * 10 + (*name - '0');
+    }
+    return v <= INT32_MAX ? (int32_t)v : -1;
+}
+
 apr_status_t kt__read_procs(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
 {
     int fd = openat(p->procfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
     if (!dir) {
+        apr_status_t st = APR_FROM_OS_ERROR(errno);
         if (fd >= 0)
             close(fd);
-        return kt__source_status(p, KT__SRC_PROCS, "<pid>/stat", APR_FROM_OS_ERROR(errno));
+        /* No process seen: none may rate against a reading before this one. */
+        kt__procs_begin(p);
+        kt__procs_end(p);
+        return kt__source_status(p, KT__SRC_PROCS, "<pid>/stat", st);
     }
 
-    /* Grow in a scratch array; copy once into the sample's pool at the end. */
-    apr_pool_t *scratch;
-    apr_pool_create(&scratch, pool);
-    unsigned cap = 512, n = 0;
-    kt_proc_t *procs = apr_palloc(scratch, sizeof *procs * cap);
+    /* Sized from the previous reading, in the sample's pool: no copy, and a
+     * growth (many new processes) wastes only the smaller array. */
+    unsigned cap = p->kept.nwas + p->kept.nwas / 8 + 64, n = 0;
+    kt_proc_t *procs = apr_palloc(pool, sizeof *procs * cap);
     s->procs_running = s->procs_sleeping = s->procs_blocked = s->procs_zombie =
         s->procs_stopped = s->procs_idle = 0;
     uint64_t threads = 0;
     int threads_known = 1;
 
+    kt__procs_begin(p);
     struct dirent *de;
     while ((de = readdir(dir)) != NULL) {
-        if (!is_pid(de->d_name))
+        int32_t pid = dir_pid(de->d_name);
+        if (pid < 0)
             continue;
-        char rel[300], *text;
-        snprintf(rel, sizeof rel, "%s/stat", de->d_name);
+        kt__proc_entry_t was, *e = kt__proc_add(p, pid, &was);
+        if (!e)
+            break; /* out of memory: the processes listed so far */
+        char *text;
         kt__pidstat_t ps;
-        if (kt__slurp(p, p->procfd, rel, &text, NULL) != APR_SUCCESS ||
-            kt__parse_pid_stat(text, &ps) != APR_SUCCESS)
-            continue; /* gone since readdir, or not a process directory */
+        if (kt__proc_read_stat(p, e, de->d_name, &text) != APR_SUCCESS ||
+            kt__parse_pid_stat(text, &ps) != APR_SUCCESS) {
+            kt__proc_drop(p, e); /* gone since readdir, or not a process directory */
+            continue;
+        }
         if (n == cap) {
-            kt_proc_t *bigger = apr_palloc(scratch, sizeof *procs * cap * 2);
+            kt_proc_t *bigger = apr_palloc(pool, sizeof *procs * cap * 2);
             memcpy(bigger, procs, sizeof *procs * cap);
             procs = bigger;
             cap *= 2;
         }
-        fill_proc(p, &ps, s->elapsed_s, &procs[n], pool);
+        fill_proc(p, &ps, &was, e, s->elapsed_s, &procs[n], pool);
         count_state(s, ps.state);
         if (kt_known_u64(ps.threads))
             threads += ps.threads;
@@ -136,8 +148,9 @@ apr_status_t kt__read_procs(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
         n++;
     }
     closedir(dir);
+    kt__procs_end(p);
 
-    s->procs = apr_pmemdup(pool, procs, sizeof *procs * (n ? n : 1));
+    s->procs = procs;
     s->nprocs = n;
     if (n == 0) {
         /* Every system runs at least one process: none readable means the
@@ -149,7 +162,6 @@ apr_status_t kt__read_procs(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
         if (!kt_known_u64(s->threads_total) && threads_known)
             s->threads_total = threads;
     }
-    apr_pool_destroy(scratch);
 
     kt__plat_rank_procs(s, p->top_n, pool);
     for (unsigned i = 0; i < s->ntop_cpu; i++)

@@ -1,6 +1,6 @@
 /*
- * procfs.c - bounded whole-file reads below a root directory, and the number
- * scanning every parser shares.
+ * procfs.c - bounded whole-file reads (of a descriptor from offset 0, or of a
+ * path below a root directory), and the number scanning every parser shares.
  */
 #include "linux.h"
 
@@ -35,47 +35,48 @@ const char *kt__next_line(const char *p)
     return *p ? p + 1 : p;
 }
 
-apr_status_t kt__slurp(kt_plat_t *p, int dirfd, const char *rel, char **text, size_t *lenp)
+apr_status_t kt__pread_all(kt_plat_t *p, int fd, int one_record, char **text, size_t *lenp)
 {
-    int fd = openat(dirfd, rel, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return APR_FROM_OS_ERROR(errno);
     size_t len = 0;
-    apr_status_t st = APR_SUCCESS;
     for (;;) {
         if (len + 1 >= p->cap) {
-            if (p->cap >= KT__SLURP_MAX) {
-                st = KT_ETOOBIG;
-                break;
-            }
+            if (p->cap >= KT__SLURP_MAX)
+                return KT_ETOOBIG;
             size_t ncap = p->cap ? p->cap * 2 : 16384;
             char *nbuf = realloc(p->buf, ncap);
-            if (!nbuf) {
-                st = APR_ENOMEM;
-                break;
-            }
+            if (!nbuf)
+                return APR_ENOMEM;
             p->buf = nbuf;
             p->cap = ncap;
         }
-        ssize_t n = read(fd, p->buf + len, p->cap - len - 1);
+        size_t want = p->cap - len - 1;
+        ssize_t n = pread(fd, p->buf + len, want, (off_t)len);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            st = APR_FROM_OS_ERROR(errno); /* ESRCH: the process exited meanwhile */
-            break;
+            return APR_FROM_OS_ERROR(errno); /* ESRCH: the process has exited */
         }
-        if (n == 0)
-            break;
         len += (size_t)n;
+        /* A single-record file gives all it has to one read that asked for
+         * more (a multi-record seq_file may stop at a page: read on). */
+        if (n == 0 || (one_record && (size_t)n < want))
+            break;
     }
-    close(fd);
-    if (st != APR_SUCCESS)
-        return st;
     p->buf[len] = '\0';
     *text = p->buf;
     if (lenp)
         *lenp = len;
     return APR_SUCCESS;
+}
+
+apr_status_t kt__slurp(kt_plat_t *p, int dirfd, const char *rel, char **text, size_t *lenp)
+{
+    int fd = openat(dirfd, rel, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return APR_FROM_OS_ERROR(errno);
+    apr_status_t st = kt__pread_all(p, fd, 0, text, lenp);
+    close(fd);
+    return st;
 }
 
 apr_status_t kt__source_status(kt_plat_t *p, int src, const char *what, apr_status_t st)

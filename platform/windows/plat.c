@@ -9,6 +9,7 @@
 #include "win.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void kt__win_source(kt_plat_t *p, int src, const char *what, int ok, unsigned long err)
@@ -54,6 +55,13 @@ apr_status_t kt_plat_set_roots(kt_plat_t *p, const char *procfs, const char *sys
     return APR_SUCCESS;
 }
 
+static apr_status_t free_procbuf(void *data)
+{
+    kt_plat_t *p = data;
+    free(p->procbuf);
+    return APR_SUCCESS;
+}
+
 apr_status_t kt_plat_open(kt_plat_t **out, const kt_plat_opts_t *opts, apr_pool_t *pool)
 {
     apr_pool_t *sub;
@@ -64,6 +72,7 @@ apr_status_t kt_plat_open(kt_plat_t **out, const kt_plat_opts_t *opts, apr_pool_
     kt_plat_t *p = apr_pcalloc(sub, sizeof *p);
     p->pool = sub;
     p->top_n = opts && opts->top_n ? opts->top_n : 5;
+    apr_pool_cleanup_register(sub, p, free_procbuf, apr_pool_cleanup_null);
     apr_pool_create(&p->state_pool[0], sub);
     apr_pool_create(&p->state_pool[1], sub);
     LARGE_INTEGER f;

@@ -1,91 +1,136 @@
 /*
- * proc.c - the process table: a toolhelp snapshot for pid, parent, image name
- * and thread count; OpenProcess + GetProcessMemoryInfo (working set = RSS)
- * and GetProcessTimes per process.
+ * proc.c - the process table from one NtQuerySystemInformation
+ * (SystemProcessInformation) call: pid, parent, image name, thread count,
+ * CPU times, creation time and working set (= RSS) of every process, without
+ * opening any of them. The old way (a toolhelp snapshot, then OpenProcess,
+ * GetProcessMemoryInfo and GetProcessTimes per process) cost a handle and
+ * three calls per process, and left the processes we may not open
+ * (protected, other users') without memory and CPU; it survives as the
+ * reference the tests compare with (tests/windows/toolhelp.c).
+ *
+ * Handles are opened only for what the call lacks, and only for the top
+ * lists: the image path (QueryFullProcessImageNameW), Windows' nearest to a
+ * command line.
  *
  * A process is keyed across readings by (pid, creation time), so a reused pid
- * never inherits another process's CPU time. Processes we may not open
- * (protected, other users' without privileges) stay in the list with unknown
- * memory and CPU. CPU % is of one core, as on Linux. Windows has no
- * R/S/D states for a process; state is '?' and the state counts are unknown.
+ * never inherits another process's CPU time. CPU % is of one core, as on
+ * Linux. Windows has no R/S/D states for a process; state is '?' and the
+ * state counts are unknown. The buffer the call fills is kept between
+ * readings (kt_plat_t.procbuf) and grown when the table outgrows it.
  */
 #include "win.h"
 
-#include <psapi.h>
-#include <tlhelp32.h>
-
+#include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
-static uint64_t ft64(FILETIME f) { return ((uint64_t)f.dwHighDateTime << 32) | f.dwLowDateTime; }
+/* ---- Definitions ------------------------------------------------------------ */
 
-static void fill_from_handle(kt_plat_t *p, DWORD pid, double elapsed_s, kt_proc_t *o)
+#define KT__SYSTEM_PROCESS_INFORMATION 5
+#define KT__STATUS_INFO_LENGTH_MISMATCH ((LONG)0xC0000004)
+typedef LONG(WINAPI *ntqsi_fn)(ULONG cls, void *buf, ULONG len, ULONG *ret);
+
+/* One entry as ntdll fills it (winternl.h documents it with reserved names);
+ * thread entries follow it, and next says where the next process starts. */
+typedef struct {
+    ULONG next;          /* bytes to the next entry; 0 for the last */
+    ULONG threads;
+    LARGE_INTEGER reserved[3];
+    LARGE_INTEGER create_time, user_time, kernel_time; /* 100 ns */
+    struct {
+        USHORT length, max_length; /* bytes */
+        WCHAR *buffer;
+    } image_name;
+    LONG base_priority;
+    HANDLE pid, parent;
+    ULONG handles, session;
+    ULONG_PTR key;
+    SIZE_T peak_virtual, virtual_size;
+    ULONG page_faults;
+    SIZE_T peak_working_set, working_set;
+} kt__spi_t;
+
+_Static_assert(sizeof(void *) != 8 || offsetof(kt__spi_t, working_set) == 144,
+               "SYSTEM_PROCESS_INFORMATION layout (x64)");
+
+/* ---- Private ------------------------------------------------------------------ */
+
+/* Fills p->procbuf; grows it while the table does not fit (processes come
+ * between two tries, so with room to spare). Returns the NTSTATUS. */
+static LONG query(kt_plat_t *p, ULONG *len)
 {
-    HANDLE h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
-    if (!h)
-        return;
-    PROCESS_MEMORY_COUNTERS pmc = {.cb = sizeof pmc};
-    if (GetProcessMemoryInfo(h, &pmc, sizeof pmc))
-        o->rss_bytes = pmc.WorkingSetSize;
-    FILETIME created, exited, kernel, user;
-    if (GetProcessTimes(h, &created, &exited, &kernel, &user)) {
-        uint64_t cpu = ft64(kernel) + ft64(user);
-        o->cpu_time_ms = cpu / 10000;
-        apr_pool_t *state = p->state_pool[p->cur_state];
-        const char *key = apr_psprintf(state, "%lu:%llu", (unsigned long)pid,
-                                       (unsigned long long)ft64(created));
-        uint64_t *keep = apr_palloc(state, sizeof *keep);
-        *keep = cpu;
-        apr_hash_set(p->next.procs, key, APR_HASH_KEY_STRING, keep);
-        const uint64_t *was =
-            p->prev.valid ? apr_hash_get(p->prev.procs, key, APR_HASH_KEY_STRING) : NULL;
-        if (was)
-            o->cpu_pct = kt__win_proc_cpu_pct(*was, cpu, elapsed_s);
+    LONG st = KT__STATUS_INFO_LENGTH_MISMATCH;
+    for (int tries = 0; tries < 5 && st == KT__STATUS_INFO_LENGTH_MISMATCH; tries++) {
+        ULONG need = 0;
+        if (p->procbuf)
+            st = ((ntqsi_fn)p->ntqsi)(KT__SYSTEM_PROCESS_INFORMATION, p->procbuf,
+                                      (ULONG)p->proccap, &need);
+        if (p->procbuf && st != KT__STATUS_INFO_LENGTH_MISMATCH) {
+            *len = need;
+            return st;
+        }
+        size_t cap = p->proccap ? p->proccap * 2 : 256 * 1024;
+        while (cap < (size_t)need + need / 4)
+            cap *= 2;
+        void *bigger = realloc(p->procbuf, cap);
+        if (!bigger)
+            return KT__STATUS_INFO_LENGTH_MISMATCH;
+        p->procbuf = bigger;
+        p->proccap = cap;
     }
-    CloseHandle(h);
+    return st;
 }
 
-void kt__win_read_procs(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
+/* The image name (not NUL-terminated, in the buffer) in UTF-8, in pool. */
+static const char *image_name(const kt__spi_t *e, int64_t pid, const char *end,
+                              apr_pool_t *pool)
 {
-    HANDLE snap = CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0);
-    int ok = snap != INVALID_HANDLE_VALUE;
-    kt__win_source(p, KT__WSRC_PROCS, "CreateToolhelp32Snapshot", ok, ok ? 0 : GetLastError());
-    if (!ok)
+    if (pid == 0)
+        return "[System Process]"; /* the call gives it none; toolhelp names it so */
+    const char *name = (const char *)e->image_name.buffer;
+    size_t bytes = e->image_name.length;
+    if (!name || bytes == 0 || name < (const char *)e || name > end || (size_t)(end - name) < bytes)
+        return "";
+    return kt__win_utf8n(e->image_name.buffer, bytes / sizeof(WCHAR), pool);
+}
+
+static void fill_proc(kt_plat_t *p, const kt__spi_t *e, const char *end, double elapsed_s,
+                      kt_proc_t *o, apr_pool_t *pool)
+{
+    o->pid = (int64_t)(ULONG_PTR)e->pid;
+    o->ppid = (int64_t)(ULONG_PTR)e->parent;
+    o->name = image_name(e, o->pid, end, pool);
+    o->cmdline = NULL;
+    o->state = '?';
+    o->threads = e->threads;
+    o->cpu_pct = NAN;
+    o->cpu_time_ms = KT_UNKNOWN_U64;
+    o->rss_bytes = KT_UNKNOWN_U64;
+    /* pid 0 is the System Idle Process: its "CPU time" is the idle time of
+     * every core, which is no process's use. */
+    if (o->pid == 0)
         return;
-    unsigned cap = 256, n = 0;
-    kt_proc_t *procs = apr_palloc(pool, sizeof *procs * cap);
-    uint64_t threads = 0;
-    PROCESSENTRY32W pe = {.dwSize = sizeof pe};
-    for (BOOL more = Process32FirstW(snap, &pe); more; more = Process32NextW(snap, &pe)) {
-        if (n == cap) {
-            kt_proc_t *bigger = apr_palloc(pool, sizeof *procs * cap * 2);
-            memcpy(bigger, procs, sizeof *procs * cap);
-            procs = bigger;
-            cap *= 2;
-        }
-        kt_proc_t *o = &procs[n++];
-        o->pid = pe.th32ProcessID;
-        o->ppid = pe.th32ParentProcessID;
-        o->name = kt__win_utf8(pe.szExeFile, pool);
-        o->cmdline = NULL;
-        o->state = '?';
-        o->cpu_pct = NAN;
-        o->cpu_time_ms = KT_UNKNOWN_U64;
-        o->rss_bytes = KT_UNKNOWN_U64;
-        o->threads = pe.cntThreads;
-        threads += pe.cntThreads;
-        if (pe.th32ProcessID != 0) /* the System Idle Process cannot be opened */
-            fill_from_handle(p, pe.th32ProcessID, s->elapsed_s, o);
-    }
-    CloseHandle(snap);
-    s->procs = procs;
-    s->nprocs = n;
-    s->procs_total = n;
-    s->threads_total = threads;
-    kt__plat_rank_procs(s, p->top_n, pool);
-    /* The top lists carry the image path, Windows' nearest to a command line. */
+    o->rss_bytes = e->working_set;
+    uint64_t cpu = (uint64_t)e->kernel_time.QuadPart + (uint64_t)e->user_time.QuadPart;
+    o->cpu_time_ms = cpu / 10000;
+    apr_pool_t *state = p->state_pool[p->cur_state];
+    const char *key = apr_psprintf(state, "%lld:%llu", (long long)o->pid,
+                                   (unsigned long long)e->create_time.QuadPart);
+    uint64_t *keep = apr_palloc(state, sizeof *keep);
+    *keep = cpu;
+    apr_hash_set(p->next.procs, key, APR_HASH_KEY_STRING, keep);
+    const uint64_t *was =
+        p->prev.valid ? apr_hash_get(p->prev.procs, key, APR_HASH_KEY_STRING) : NULL;
+    if (was)
+        o->cpu_pct = kt__win_proc_cpu_pct(*was, cpu, elapsed_s);
+}
+
+/* The top lists carry the image path: a handle for each of those only. */
+static void top_paths(kt_sample_t *s, apr_pool_t *pool)
+{
     for (unsigned i = 0; i < s->ntop_cpu + s->ntop_mem; i++) {
         kt_proc_t *t = i < s->ntop_cpu ? s->top_cpu[i] : s->top_mem[i - s->ntop_cpu];
-        if (t->cmdline)
+        if (t->cmdline || t->pid == 0)
             continue;
         HANDLE h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, (DWORD)t->pid);
         if (!h)
@@ -96,4 +141,50 @@ void kt__win_read_procs(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
             t->cmdline = kt__win_utf8(path, pool);
         CloseHandle(h);
     }
+}
+
+/* Fills s's process list and counts from one call; logs once when it fails. */
+static apr_status_t read_table(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
+{
+    ULONG len = 0;
+    LONG st = p->ntqsi ? query(p, &len) : -1;
+    kt__win_source(p, KT__WSRC_PROCS, "NtQuerySystemInformation(process information)",
+                   st == 0, (unsigned long)st);
+    if (st != 0)
+        return APR_EGENERAL;
+    /* Sized from the previous reading; grown by doubling when more came. */
+    unsigned cap = p->nprocs_was + p->nprocs_was / 8 + 64, n = 0;
+    kt_proc_t *procs = apr_palloc(pool, sizeof *procs * cap);
+    uint64_t threads = 0;
+    const char *at = p->procbuf, *end = at + (len < p->proccap ? len : p->proccap);
+    while (at + sizeof(kt__spi_t) <= end) {
+        const kt__spi_t *e = (const kt__spi_t *)at;
+        if (n == cap) {
+            kt_proc_t *bigger = apr_palloc(pool, sizeof *procs * cap * 2);
+            memcpy(bigger, procs, sizeof *procs * cap);
+            procs = bigger;
+            cap *= 2;
+        }
+        fill_proc(p, e, end, s->elapsed_s, &procs[n++], pool);
+        threads += e->threads;
+        if (e->next == 0)
+            break;
+        at += e->next;
+    }
+    p->nprocs_was = n;
+    s->procs = procs;
+    s->nprocs = n;
+    s->procs_total = n;
+    s->threads_total = threads;
+    return APR_SUCCESS;
+}
+
+/* ---- Public (to the backend) ---------------------------------------------------- */
+
+void kt__win_read_procs(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
+{
+    if (read_table(p, s, pool) != APR_SUCCESS)
+        return;
+    kt__plat_rank_procs(s, p->top_n, pool);
+    top_paths(s, pool);
 }

@@ -7,6 +7,8 @@
 #include "win.h"
 #include "kt_sys.h"
 
+#include <limits.h>
+
 #include <apr_pools.h>
 
 wchar_t *kt_utf16(const char *utf8, apr_pool_t *pool)
@@ -39,5 +41,19 @@ const char *kt__win_utf8(const wchar_t *w, apr_pool_t *pool)
     char *out = apr_palloc(pool, (apr_size_t)n);
     if (WideCharToMultiByte(CP_UTF8, 0, w, -1, out, n, NULL, NULL) <= 0)
         return "";
+    return out;
+}
+
+const char *kt__win_utf8n(const wchar_t *w, size_t n, apr_pool_t *pool)
+{
+    if (n == 0 || n > INT_MAX / 4)
+        return "";
+    int len = WideCharToMultiByte(CP_UTF8, 0, w, (int)n, NULL, 0, NULL, NULL);
+    if (len <= 0)
+        return "";
+    char *out = apr_palloc(pool, (apr_size_t)len + 1);
+    if (WideCharToMultiByte(CP_UTF8, 0, w, (int)n, out, len, NULL, NULL) != len)
+        return "";
+    out[len] = '\0';
     return out;
 }

@@ -10,8 +10,10 @@
  *   fs.c    filesystems: every fixed/removable volume (GetLogicalDriveStringsW,
  *           GetDriveTypeW, GetDiskFreeSpaceExW), mount_point "C:\";
  *   disk.c  block devices: \\.\PhysicalDriveN with IOCTL_DISK_PERFORMANCE.
- *   proc.c  toolhelp snapshot + OpenProcess, GetProcessMemoryInfo, GetProcessTimes;
- *           a process is keyed across readings by (pid, creation time).
+ *   proc.c  one NtQuerySystemInformation(SystemProcessInformation) call for every
+ *           process's times, working set and threads; a handle only for the top
+ *           lists' image paths; a process is keyed across readings by (pid,
+ *           creation time).
  *   net.c   GetIfTable2 (filter interfaces left out).
  *   pdh.c   PDH (PdhAddEnglishCounterW) for processor queue length (run_queue),
  *           and per physical disk % busy and average queue length. A counter that
@@ -19,8 +21,8 @@
  *           still succeeds, and it is logged once (with a `lodctr /R` hint).
  *   rate.c  pure arithmetic on two raw readings (no windows.h; unit-tested on Linux).
  *
- * kt_plat_opts_t.procfs, .sysfs and .rootfs mean nothing on Windows and are
- * ignored; kt_plat_set_roots accepts and ignores them too. Only the first
+ * kt_plat_opts_t.procfs, .sysfs, .rootfs and .kept_fds mean nothing on Windows
+ * and are ignored; kt_plat_set_roots accepts and ignores them too. Only the first
  * processor group (64 logical CPUs) is read per core.
  */
 #ifndef KT_PLAT_WIN_H
@@ -60,6 +62,9 @@ struct kt_plat_t {
     const char *hostname, *kernel;
     uint64_t qpc_freq;
     void *ntqsi; /* NtQuerySystemInformation, or NULL */
+    void *procbuf; /* what it fills with the process table (malloc'd), kept */
+    size_t proccap;
+    unsigned nprocs_was; /* processes in the previous reading */
     kt__pdh_t *pdh;
     unsigned failing; /* bit per KT__WSRC_*: logged as failing */
 };
@@ -72,6 +77,8 @@ void kt__win_source(kt_plat_t *p, int src, const char *what, int ok, unsigned lo
 
 /* Wide (UTF-16) to UTF-8 in pool, lenient (utf16.c); "" on failure. */
 const char *kt__win_utf8(const wchar_t *w, apr_pool_t *pool);
+/* The same for n wide characters, not NUL-terminated. */
+const char *kt__win_utf8n(const wchar_t *w, size_t n, apr_pool_t *pool);
 
 /* ---- files (files.c), for kt_sys.h's files.c and save.c ---------------------- */
 

@@ -72,7 +72,7 @@ static apr_status_t findings(const kt__api_call_t *call, const char *category, j
 apr_status_t kt__op_analyze(const kt__api_call_t *call, json_t *params, json_t **result,
                             kt__api_err_t *err)
 {
-    json_t *found;
+    json_t *found = NULL;
     apr_status_t st = findings(call, NULL, &found, err);
     if (st != APR_SUCCESS)
         return st;
@@ -90,7 +90,7 @@ apr_status_t kt__op_suggest(const kt__api_call_t *call, json_t *params, json_t *
                             kt__api_err_t *err)
 {
     const char *category = json_string_value(json_object_get(params, "category"));
-    json_t *found;
+    json_t *found = NULL;
     apr_status_t st = findings(call, category, &found, err);
     if (st != APR_SUCCESS)
         return st;

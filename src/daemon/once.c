@@ -12,7 +12,7 @@
 int kt_run_once(const kt_opts_t *o, apr_pool_t *pool)
 {
     kt_plat_opts_t popts = {o->nprocfs ? o->procfs[0] : NULL, o->sysfs, o->rootfs,
-                            o->top_n ? o->top_n : 5};
+                            o->top_n ? o->top_n : 5, KT_PLAT_KEPT_FDS};
     kt_plat_t *plat;
     char err[128];
     apr_status_t st = kt_plat_open(&plat, &popts, pool);

@@ -128,10 +128,12 @@ static const char *plat_source(const kt_opts_t *o)
 }
 
 /* Opens the platform with the command line's roots; logs why not, -1. */
-static int open_plat(const kt_opts_t *o, unsigned top_n, kt_plat_t **plat, apr_pool_t *pool)
+static int open_plat(const kt_opts_t *o, const kt_conf_t *conf, kt_plat_t **plat,
+                     apr_pool_t *pool)
 {
     char err[128];
-    kt_plat_opts_t popts = {o->nprocfs ? o->procfs[0] : NULL, o->sysfs, o->rootfs, top_n};
+    kt_plat_opts_t popts = {o->nprocfs ? o->procfs[0] : NULL, o->sysfs, o->rootfs,
+                            conf->mon.top_n, conf->kept_descriptors};
     apr_status_t st = kt_plat_open(plat, &popts, pool);
     if (st == APR_SUCCESS)
         return 0;
@@ -151,7 +153,7 @@ int kt_check_config(const kt_opts_t *o, apr_pool_t *pool)
     kt_rules_release(rules);
     if (prepare_state(conf.state_dir, &token, pool))
         return 1;
-    if (open_plat(o, conf.mon.top_n, &plat, pool))
+    if (open_plat(o, &conf, &plat, pool))
         return 1;
     kt_plat_close(plat);
     if (!have_dir(conf.web_dir, pool))
@@ -176,9 +178,10 @@ static void warn_restart_only(const kt_conf_t *was, const kt_conf_t *now)
             kt_log(KT_LOG_WARN, "%s changed to %s; it takes effect at the next restart",
                    strs[i].name, strs[i].b);
     if (was->mon.event_capacity != now->mon.event_capacity ||
-        was->mon.history_capacity != now->mon.history_capacity || was->mon.top_n != now->mon.top_n)
-        kt_log(KT_LOG_WARN, "event_log_size, history_size and top_processes take effect at the "
-                            "next restart");
+        was->mon.history_capacity != now->mon.history_capacity ||
+        was->mon.top_n != now->mon.top_n || was->kept_descriptors != now->kept_descriptors)
+        kt_log(KT_LOG_WARN, "event_log_size, history_size, top_processes and kept_descriptors "
+                            "take effect at the next restart");
 }
 
 static apr_status_t reload(void *baton, char *err, apr_size_t errlen)
@@ -282,7 +285,7 @@ int kt_daemon_start(kt_daemon_t **out, const kt_opts_t *o, kt_rules_t *rules,
     d->pool = pool;
     d->running = *conf;
     apr_thread_mutex_create(&d->lock, APR_THREAD_MUTEX_DEFAULT, pool);
-    if (open_plat(o, conf->mon.top_n, &d->plat, pool))
+    if (open_plat(o, conf, &d->plat, pool))
         return -1;
     unsigned sub;
     apr_status_t st;

@@ -50,6 +50,10 @@ static const item_t items[] = {
     {"history_size", T_UINT, 1, 1000000, MON(history_capacity), 0,
      "readings kept for charts"},
     {"top_processes", T_UINT, 1, 100, MON(top_n), 0, "processes in the top lists"},
+    {"kept_descriptors", T_UINT, 1, 1048576, offsetof(kt_conf_t, kept_descriptors), 0,
+     "Linux: /proc files kept open between readings (the system files, then one per "
+     "process; a process beyond them has its file opened at each reading), within the "
+     "open-files limit less 1024"},
     RULE_ITEMS(cpu, "CPU busy %"),
     RULE_ITEMS(memory, "memory used %"),
     RULE_ITEMS(disk, "used % of each filesystem"),

@@ -14,6 +14,7 @@
 #include "kt_test_util.h"
 
 #include "win.h"
+#include "toolhelp.h"
 
 #include <psapi.h>
 #include <stdio.h>
@@ -168,6 +169,102 @@ static void own_process_and_child_found(void **state)
     kt_plat_close(p);
 }
 
+/* The process table from one NtQuerySystemInformation call against the old
+ * toolhelp path (tests/windows/toolhelp.c), read just before and just after:
+ * every process both old readings show is there, with the same parent, name
+ * and thread count when those held still, and working sets and our own CPU
+ * time within what the two old readings bracket. Under Wine the table has
+ * Wine's processes only, and other processes' CPU times are not compared
+ * (Wine's GetProcessTimes answers with the caller's). */
+static const kt_proc_t *old_new_pair(const kt_sample_t *a, const kt_sample_t *b, int64_t pid,
+                                     const kt_proc_t **in_b)
+{
+    *in_b = find_pid(b, pid);
+    return find_pid(a, pid);
+}
+
+static int between(uint64_t v, uint64_t x, uint64_t y, uint64_t slack)
+{
+    uint64_t lo = x < y ? x : y, hi = x < y ? y : x;
+    return v + slack >= lo && v <= hi + slack;
+}
+
+static void process_table_matches_toolhelp(void **state)
+{
+    apr_pool_t *pool = *state;
+    wchar_t self[MAX_PATH], cmd[MAX_PATH + 40];
+    assert_true(GetModuleFileNameW(NULL, self, MAX_PATH) > 0);
+    swprintf(cmd, KT_ARRAY_SIZE(cmd), L"\"%ls\" --child-sleep 10000", self);
+    STARTUPINFOW si = {.cb = sizeof si};
+    PROCESS_INFORMATION pi;
+    assert_true(CreateProcessW(NULL, cmd, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi));
+    Sleep(200);
+
+    const kt_plat_opts_t opts = {.top_n = 5};
+    kt_plat_t *pn, *po;
+    assert_int_equal(kt_plat_open(&pn, &opts, pool), APR_SUCCESS);
+    assert_int_equal(kt_plat_open(&po, &opts, pool), APR_SUCCESS);
+    kt_sample_t o1, n, o2;
+    for (int round = 0; round < 2; round++) { /* the second has CPU shares */
+        kt_test_read_table(po, &o1, 0.3, kt_test_toolhelp_read_procs, pool);
+        kt_test_read_table(pn, &n, 0.3, kt__win_read_procs, pool);
+        kt_test_read_table(po, &o2, 0.3, kt_test_toolhelp_read_procs, pool);
+        volatile double x = 0;
+        for (DWORD until = GetTickCount() + 100; GetTickCount() < until;)
+            x += 1.0;
+    }
+    TerminateProcess(pi.hProcess, 0);
+    WaitForSingleObject(pi.hProcess, 5000);
+    CloseHandle(pi.hThread);
+    CloseHandle(pi.hProcess);
+
+    print_message("processes: old %u, new %u, old again %u\n", o1.nprocs, n.nprocs, o2.nprocs);
+    unsigned compared = 0;
+    for (unsigned i = 0; i < o1.nprocs; i++) {
+        const kt_proc_t *a = &o1.procs[i], *b, *c;
+        c = old_new_pair(&o2, &n, a->pid, &b);
+        if (!c)
+            continue; /* exited meanwhile */
+        if (!b) {
+            print_error("pid %lld (%s) is in both old readings, not in the new one\n",
+                        (long long)a->pid, a->name);
+            fail();
+        }
+        print_message("  %6lld %-24s ppid %lld/%lld threads %llu/%llu rss %llu/%llu KiB "
+                      "cpu %llu/%llu ms\n",
+                      (long long)a->pid, b->name, (long long)a->ppid, (long long)b->ppid,
+                      (unsigned long long)a->threads, (unsigned long long)b->threads,
+                      (unsigned long long)(a->rss_bytes >> 10),
+                      (unsigned long long)(b->rss_bytes >> 10),
+                      (unsigned long long)a->cpu_time_ms, (unsigned long long)b->cpu_time_ms);
+        assert_string_equal(a->name, b->name);
+        assert_true(a->ppid == b->ppid);
+        if (a->threads == c->threads)
+            assert_true(a->threads == b->threads);
+        if (kt_known_u64(a->rss_bytes) && kt_known_u64(c->rss_bytes)) {
+            assert_true(kt_known_u64(b->rss_bytes));
+            assert_true(between(b->rss_bytes, a->rss_bytes, c->rss_bytes, 1u << 20));
+        }
+        compared++;
+    }
+    assert_true(compared >= 2);
+    assert_true(n.procs_total == n.nprocs);
+
+    /* Our own CPU time: what GetProcessTimes said before and after. */
+    const kt_proc_t *me_new, *me_old = old_new_pair(&o1, &n, GetCurrentProcessId(), &me_new);
+    const kt_proc_t *me_after = find_pid(&o2, GetCurrentProcessId());
+    assert_non_null(me_old);
+    assert_non_null(me_new);
+    assert_true(me_old->cpu_time_ms <= me_new->cpu_time_ms &&
+                me_new->cpu_time_ms <= me_after->cpu_time_ms);
+    assert_true(kt_known(me_new->cpu_pct) && me_new->cpu_pct > 0);
+    assert_true(find_pid(&n, pi.dwProcessId) != NULL);
+    assert_true(n.ntop_mem >= 1);
+    assert_non_null(n.top_mem[0]->cmdline);
+    kt_plat_close(pn);
+    kt_plat_close(po);
+}
+
 static void network_and_clock(void **state)
 {
     kt_sample_t s0, s1;
@@ -263,6 +360,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(system_drive_listed_with_sizes, setup_pool,
                                         teardown_pool),
         cmocka_unit_test_setup_teardown(own_process_and_child_found, setup_pool, teardown_pool),
+        cmocka_unit_test_setup_teardown(process_table_matches_toolhelp, setup_pool,
+                                        teardown_pool),
         cmocka_unit_test_setup_teardown(network_and_clock, setup_pool, teardown_pool),
         cmocka_unit_test_setup_teardown(pdh_fails_safe, setup_pool, teardown_pool),
         cmocka_unit_test(pdh_failure_logged_once_per_counter),
