@@ -28,7 +28,9 @@ log_has() { grep -q -- "$1" "$LOG" 2>/dev/null; }
 address() { sed -n 's|.*dashboard at http://\([^/]*\)/.*|\1|p' "$LOG" 2>/dev/null | tail -1; }
 state() { kotod --control status | sed -n 's/^kotod service: \([a-z ]*\) (.*/\1/p'; }
 is_state() { [ "$(state)" = "$1" ]; }
-has_reading() { curl -fsS "http://$addr/api/agent/monitor/status" | grep -q '"memory"'; }
+# Bodies are read whole before grep -q looks: its early exit would break
+# curl's pipe, and pipefail would count that as a failure.
+has_reading() { local b; b=$(curl -fsS "http://$addr/api/agent/monitor/status") && grep -q '"memory"' <<<"$b"; }
 
 cleanup() {
   kotod --uninstall >/dev/null 2>&1 || true
@@ -66,7 +68,7 @@ echo "$status" | grep -q '"cpu"' || fail "status has no cpu: ${status:0:300}"
 ok "sc start: RUNNING, $addr answers healthz and status"
 
 http_code() { curl -s -o /dev/null -w '%{http_code}' --path-as-is "http://$addr$1"; }
-curl -fsS "http://$addr/monitoring-dashboard" | grep -q '<html' || fail "dashboard page"
+page=$(curl -fsS "http://$addr/monitoring-dashboard") && grep -q '<html' <<<"$page" || fail "dashboard page"
 for f in app.js koto.css vendor/uPlot.iife.min.js; do
   [ "$(http_code "/monitoring-dashboard/$f")" = 200 ] || fail "dashboard file $f"
 done
