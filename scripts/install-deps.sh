@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config clang
   libapr1-dev libaprutil1-dev liblua5.4-dev libjansson-dev libhttp-parser-dev
   libcmocka-dev
-  jq procps curl prometheus socat shellcheck
+  jq procps curl prometheus prometheus-node-exporter socat shellcheck
   chromium
 )
 
