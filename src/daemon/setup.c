@@ -15,6 +15,7 @@ apr_status_t kt_setup_load(const kt_opts_t *o, kt_rules_t **rules, kt_conf_t *co
         .listen = "127.0.0.1:5000",
         .web_dir = kt_default_web_dir(pool),
         .script_os = "auto",
+        .metrics = "both",
     };
     kt_mon_conf_defaults(&base.mon);
     kt_rules_opts_t ropts = {

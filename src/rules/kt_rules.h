@@ -56,6 +56,7 @@ typedef struct {
     const char *web_dir;
     const char *user_dir;       /* the user rules/templates directory */
     const char *script_os;      /* "auto", "linux" or "windows" */
+    const char *metrics;        /* /metrics' families: "koto", "node" or "both" */
 } kt_conf_t;
 
 /* A deep copy: every string and the disk overrides allocated in pool. */
