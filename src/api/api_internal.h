@@ -6,6 +6,8 @@
 #include "kt_api.h"
 #include "kt_base.h"
 
+#include <stdatomic.h>
+
 typedef struct kt__cache_t kt__cache_t;
 typedef struct kt__stream_hub_t kt__stream_hub_t;
 
@@ -22,6 +24,9 @@ struct kt_api_t {
     unsigned stream_sub;
     kt__stream_hub_t *stream_hub; /* the live stream's clients (stream.c) */
     kt__cache_t *status_cache, *metrics_cache, *metrics_om_cache; /* om: OpenMetrics */
+    /* The /metrics families the settings turned on when a worker last
+     * rendered the page (0: not yet); read by the loop, which takes no lock. */
+    atomic_uint metrics_mask;
 };
 
 /* Returns 1 when the request may proceed; otherwise it has already answered

@@ -399,7 +399,12 @@ static int metrics_try(kt_http_req_t *req, void *baton)
         return KT_HTTP_DONE;
     if (kt_http_query_nth(req, "collect[]", 0))
         return KT_HTTP_DEFER;
-    view_t v = {enabled(api), wants_openmetrics(req)};
+    /* The families as the last rebuild found them in the settings: the loop
+     * takes no lock, so a reload that changes them shows from the next
+     * reading on (or the next filtered request). */
+    view_t v = {atomic_load(&api->metrics_mask), wants_openmetrics(req)};
+    if (!v.mask)
+        return KT_HTTP_DEFER;
     uint64_t key[KT__CACHE_KEY];
     uint64_t last_id = kt_mon_last_event_id(api->mon);
     kt_snap_t *snap = kt_mon_acquire(api->mon);
@@ -428,6 +433,8 @@ static void metrics_handler(kt_http_req_t *req, void *baton)
     view_t v;
     if (view_of(api, req, &v) != 0)
         return;
+    if (!filtered)
+        atomic_store(&api->metrics_mask, v.mask);
     apr_pool_t *pool = kt_http_pool(req);
     out_t o;
     kt__prom_init(&o, v.openmetrics);
