@@ -158,7 +158,11 @@ const char *kt__prom_labels(apr_pool_t *pool, ...)
         const char *v = va_arg(ap, const char *);
         if (d > buf + 1)
             *d++ = ',';
-        d += sprintf(d, "%s=\"", k);
+        size_t klen = strlen(k);
+        memcpy(d, k, klen);
+        d += klen;
+        *d++ = '=';
+        *d++ = '"';
         for (; v && *v; v++) {
             if (*v == '\\' || *v == '"') {
                 *d++ = '\\';
