@@ -723,7 +723,7 @@ static void test_pattern_bombs(void **state)
         double t0 = now_s(CLOCK_MONOTONIC);
         json_t *out = analyze_snapshot(r, "runaway_process");
         double took = now_s(CLOCK_MONOTONIC) - t0;
-        print_message("pattern bomb %zu stopped after %.1f ms (the whole analysis)\n", i,
+        print_message("pattern bomb %u stopped after %.1f ms (the whole analysis)\n", (unsigned)i,
                       took * 1e3);
         assert_true(took < 10.0); /* a hang guard, not the measure: bench/rules has that */
         /* "too complex" (the recursion cap) is a fine way to stop too. */
