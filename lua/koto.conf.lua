@@ -30,3 +30,7 @@ thresholds = {
 
 -- Generated fix scripts: "auto" follows the machine kotod runs on.
 script_os = "auto"
+
+-- GET /metrics: "koto" (koto_* only), "node" (node_exporter's node_* only,
+-- for a Prometheus that scraped node_exporter) or "both".
+metrics = "both"

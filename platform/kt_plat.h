@@ -39,6 +39,49 @@ typedef struct {
     double busy_pct; /* everything but idle and iowait */
 } kt_cpu_t;
 
+/* Time spent in each mode since boot, in seconds (what node_exporter's
+ * node_cpu_seconds_total exports); NAN for a mode the OS does not report. */
+enum {
+    KT_MODE_USER, KT_MODE_NICE, KT_MODE_SYSTEM, KT_MODE_IDLE, KT_MODE_IOWAIT,
+    KT_MODE_IRQ, KT_MODE_SOFTIRQ, KT_MODE_STEAL, KT_MODE__COUNT
+};
+typedef struct {
+    double seconds[KT_MODE__COUNT];
+} kt_cpu_time_t;
+
+/* One line of a kernel's name/value table (/proc/meminfo, /proc/vmstat), as
+ * the kernel names it. bytes: the kernel gave a size (kB, converted here);
+ * otherwise value is a count. */
+typedef struct {
+    const char *name;
+    uint64_t value;
+    int bytes;
+} kt_field_t;
+
+/* Pressure stall information for one resource (Linux 4.20+, /proc/pressure):
+ * the share of wall time in which some (or all non-idle) tasks waited for it,
+ * averaged over 10 s, 60 s and 300 s, and the total stall time since boot. */
+typedef struct {
+    double some_avg10_pct, some_avg60_pct, some_avg300_pct;
+    double full_avg10_pct, full_avg60_pct, full_avg300_pct;
+    uint64_t some_total_us, full_total_us;
+} kt_psi_t;
+enum { KT_PSI_CPU, KT_PSI_MEMORY, KT_PSI_IO, KT_PSI__COUNT };
+
+/* The kernel clock's discipline (adjtimex): how far it thinks it is off. */
+typedef struct {
+    double offset_s, maxerror_s, esterror_s;
+    int synced; /* 1 synchronised, 0 not, -1 unknown */
+} kt_clock_t;
+
+/* /etc/os-release; a field the file does not set is NULL, and known is 0
+ * when no file was read. */
+typedef struct {
+    int known;
+    const char *name, *id, *id_like, *pretty_name, *version, *version_id,
+        *version_codename, *build_id, *variant, *variant_id, *image_id, *image_version;
+} kt_os_release_t;
+
 typedef struct {
     uint64_t total_bytes, available_bytes, used_bytes, free_bytes;
     uint64_t buffers_bytes, cached_bytes;
@@ -55,6 +98,8 @@ typedef struct {
     double used_pct; /* used / (used + avail), as df prints it */
     uint64_t inodes_total, inodes_free;
     double inodes_used_pct;
+    int readonly;     /* mounted read-only: 1, 0, or -1 unknown */
+    int device_error; /* 1 when its usage could not be read (statvfs failed) */
 } kt_fs_t;
 
 typedef struct {
@@ -79,6 +124,11 @@ typedef struct {
 typedef struct {
     const char *name;
     uint64_t reads, writes, read_bytes, write_bytes;
+    uint64_t reads_merged, writes_merged;
+    uint64_t read_time_ms, write_time_ms; /* time the requests took, all added up */
+    uint64_t io_time_ms;                  /* time with I/O in flight */
+    uint64_t io_weighted_ms;              /* io_time_ms weighted by requests in flight */
+    uint64_t in_flight;                   /* requests in flight now */
     double read_bytes_ps, write_bytes_ps;
     double busy_pct;     /* share of the interval with I/O in flight */
     double queue_length; /* average requests in flight */
@@ -89,11 +139,14 @@ typedef struct {
     double elapsed_s; /* time since the previous reading; NAN on the first */
     const char *os;   /* "linux", "windows" */
     const char *hostname, *kernel;
+    const char *kernel_version, *machine, *domainname; /* the rest of uname; NULL unknown */
+    kt_os_release_t os_release;
 
     uint64_t ncpu;      /* logical CPUs seen in this reading */
     kt_cpu_t cpu;       /* all CPUs together */
     kt_cpu_t *cores;    /* ncores entries, indexed by CPU number */
     unsigned ncores;
+    kt_cpu_time_t *core_time; /* ncores entries, or NULL: time per mode since boot */
 
     double load1, load5, load15; /* Linux load averages; NAN where absent */
     double uptime_s;
@@ -103,8 +156,17 @@ typedef struct {
     uint64_t procs_running, procs_sleeping, procs_blocked, procs_zombie,
         procs_stopped, procs_idle;
     uint64_t run_queue; /* runnable threads now (processor queue length) */
+    uint64_t io_blocked; /* threads waiting for I/O now (/proc/stat procs_blocked) */
+    uint64_t context_switches, forks, interrupts; /* since boot */
+
+    kt_psi_t pressure[KT_PSI__COUNT]; /* unknown where the kernel has none */
+    kt_clock_t clock;
 
     kt_mem_t mem;
+    kt_field_t *meminfo; /* every /proc/meminfo line, in the kernel's order */
+    unsigned nmeminfo;
+    kt_field_t *vmstat;  /* the paging counters node_exporter exports by default */
+    unsigned nvmstat;
 
     kt_fs_t *fs;
     unsigned nfs;

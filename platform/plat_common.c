@@ -19,7 +19,16 @@ void kt_plat_sample_init(kt_sample_t *s)
     s->boot_time = -1;
     s->procs_total = s->threads_total = s->procs_running = s->procs_sleeping =
         s->procs_blocked = s->procs_zombie = s->procs_stopped = s->procs_idle =
-            s->run_queue = KT_UNKNOWN_U64;
+            s->run_queue = s->io_blocked = s->context_switches = s->forks = s->interrupts =
+                KT_UNKNOWN_U64;
+    for (int i = 0; i < KT_PSI__COUNT; i++) {
+        kt_psi_t *p = &s->pressure[i];
+        p->some_avg10_pct = p->some_avg60_pct = p->some_avg300_pct = p->full_avg10_pct =
+            p->full_avg60_pct = p->full_avg300_pct = NAN;
+        p->some_total_us = p->full_total_us = KT_UNKNOWN_U64;
+    }
+    s->clock.offset_s = s->clock.maxerror_s = s->clock.esterror_s = NAN;
+    s->clock.synced = -1;
     kt_mem_t *m = &s->mem;
     m->total_bytes = m->available_bytes = m->used_bytes = m->free_bytes =
         m->buffers_bytes = m->cached_bytes = m->swap_total_bytes = m->swap_used_bytes =

@@ -3,6 +3,12 @@
 -- Reads s.memory, the top memory list, and the history's swap_pct; a value
 -- that is unknown (nil) makes the rule say nothing rather than guess.
 --
+-- It also fires on pressure stall information alone (Linux 4.20+): when
+-- tasks waited for memory a tenth of the last minute or more, the machine is
+-- starved whatever its used % says (reclaim thrashing the page cache, a
+-- cgroup at its limit), and "processes waited 23 % of the last minute for
+-- memory" says so better than any ratio.
+--
 -- Memory is short past the configured memory threshold
 -- (settings.thresholds.memory, koto.conf.lua's thresholds.memory: 90 % by
 -- default), the one the memory_high events use, so the analysis and the
@@ -11,6 +17,9 @@
 local SWAP_GROWTH_PCT = 1    -- swap use rising by at least this many points ...
 local SWAP_WINDOW_HOURS = 1  -- ... over the last hour of history counts as swapping
 local HEAVY_PAGES_PS = 1000  -- swap in + out (4 KiB pages) per second that is "high"
+local STALL_PCT = 10         -- PSI memory "some avg60" from which tasks are starved
+local STALL_HIGH_PCT = 40    -- ... and from which it is severe (or "full" past 10 %)
+local STALL_FULL_HIGH_PCT = 10
 
 return {
   {
@@ -28,7 +37,11 @@ return {
       if not used_now and avail and total and total > 0 then
         used_now = (1 - avail / total) * 100
       end
-      if not limit.enabled or not used_now or used_now <= limit.threshold then
+      local stall = pick.num(s, "pressure", "memory", "some_avg60_pct")
+      local stall_full = pick.num(s, "pressure", "memory", "full_avg60_pct")
+      local stalled = stall and stall >= STALL_PCT
+      local short = limit.enabled and used_now and used_now > limit.threshold
+      if not short and not stalled then
         return nil
       end
       local si = pick.num(s, "memory", "swap_in_pages_ps")
@@ -37,11 +50,19 @@ return {
       local fit = trend.fit(trend.recent(history, SWAP_WINDOW_HOURS), "swap_pct")
       local growth = fit and fit.slope * fit.span_hours
       local growing = growth and growth >= SWAP_GROWTH_PCT
-      if rate <= 0 and not growing then
+      if rate <= 0 and not growing and not stalled then
         return nil
       end
 
       local how = {}
+      if stalled then
+        local all = ""
+        if stall_full and stall_full > 0 then
+          all = string.format(" (all of them at once %s)", fmt.pct(stall_full))
+        end
+        how[#how + 1] = string.format("processes waited %s of the last minute for memory%s",
+          fmt.pct(stall), all)
+      end
       if rate > 0 then
         how[#how + 1] = string.format("the system is swapping (%s pages/s in, %s out)",
           fmt.num(si or 0, 0), fmt.num(so or 0, 0))
@@ -78,9 +99,12 @@ return {
         .. "evicted, not the shortage."
 
       local top = pick.list(s, "processes", "top_memory")[1]
+      local severe = rate >= HEAVY_PAGES_PS or (used and used >= 97)
+        or (stall and stall >= STALL_HIGH_PCT) or (stall_full and stall_full >= STALL_FULL_HIGH_PCT)
       return {
-        bottleneck = string.format("Memory is short (%s) and %s", state, fmt.list(how)),
-        severity = (rate >= HEAVY_PAGES_PS or (used and used >= 97)) and "high" or "medium",
+        bottleneck = string.format("Memory is %s (%s): %s", short and "short" or "under pressure",
+          state, fmt.list(how)),
+        severity = severe and "high" or "medium",
         evidence = {
           used_pct = used,
           available_bytes = avail,
@@ -90,6 +114,8 @@ return {
           swap_in_pages_ps = si,
           swap_out_pages_ps = so,
           swap_growth_pct = growth,
+          pressure_some_avg60_pct = stall,
+          pressure_full_avg60_pct = stall_full,
           top_process = top and fmt.proc(top) or nil,
           top_process_rss_bytes = top and pick.num(top, "rss_bytes") or nil,
         },

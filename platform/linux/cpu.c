@@ -1,8 +1,14 @@
 /*
- * cpu.c - CPU time per state, total and per core (/proc/stat), and the load
- * averages with the thread count (/proc/loadavg).
+ * cpu.c - CPU time per state, total and per core, and the kernel's activity
+ * counters (/proc/stat), and the load averages with the thread count
+ * (/proc/loadavg).
  */
 #include "linux.h"
+
+#include <math.h>
+
+/* /proc/stat counts in USER_HZ, 100 on every Linux ABI. */
+#define USER_HZ 100.0
 
 void kt__read_cpu(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
 {
@@ -18,15 +24,24 @@ void kt__read_cpu(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
     if (kt_known_u64(st.btime))
         s->boot_time = (int64_t)st.btime;
     s->run_queue = st.procs_running;
+    s->io_blocked = st.procs_blocked;
+    s->context_switches = st.ctxt;
+    s->forks = st.processes;
+    s->interrupts = st.intr;
 
     s->ncores = st.ncores;
     s->cores = apr_palloc(pool, sizeof(kt_cpu_t) * (st.ncores ? st.ncores : 1));
+    s->core_time = apr_palloc(pool, sizeof(kt_cpu_time_t) * (st.ncores ? st.ncores : 1));
     uint64_t online = 0;
     const kt__cpu_ticks_t absent = {{0}, 0};
     for (unsigned i = 0; i < st.ncores; i++) {
         online += st.cores[i].known != 0;
         const kt__cpu_ticks_t *before = was->valid && i < was->ncores ? &was->cores[i] : &absent;
         kt__plat_cpu_pct(before, &st.cores[i], &s->cores[i]);
+        for (int m = 0; m < KT_MODE__COUNT; m++)
+            s->core_time[i].seconds[m] = (st.cores[i].known & (1u << m))
+                                             ? (double)st.cores[i].v[m] / USER_HZ
+                                             : NAN;
     }
     s->ncpu = online ? online : KT_UNKNOWN_U64;
     if (was->valid)

@@ -40,6 +40,13 @@ void kt__read_disks(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
         o->name = d[i].name;
         o->reads = d[i].reads;
         o->writes = d[i].writes;
+        o->reads_merged = d[i].reads_merged;
+        o->writes_merged = d[i].writes_merged;
+        o->read_time_ms = d[i].read_ms;
+        o->write_time_ms = d[i].write_ms;
+        o->io_time_ms = d[i].io_ms;
+        o->io_weighted_ms = d[i].weighted_ms;
+        o->in_flight = d[i].in_flight;
         o->read_bytes = kt_known_u64(d[i].read_sectors) ? d[i].read_sectors * 512 : KT_UNKNOWN_U64;
         o->write_bytes =
             kt_known_u64(d[i].write_sectors) ? d[i].write_sectors * 512 : KT_UNKNOWN_U64;

@@ -126,9 +126,11 @@ apr_status_t kt__read_filesystems(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool
         fs->size_bytes = fs->free_bytes = fs->avail_bytes = fs->used_bytes =
             fs->inodes_total = fs->inodes_free = KT_UNKNOWN_U64;
         fs->used_pct = fs->inodes_used_pct = NAN;
+        fs->readonly = m[i].readonly;
         struct statvfs v;
         const char *path = apr_pstrcat(scratch, p->rootfs, m[i].mount_point, NULL);
-        if (statvfs(path, &v) == 0) {
+        fs->device_error = statvfs(path, &v) != 0;
+        if (!fs->device_error) {
             if (v.f_blocks == 0)
                 continue; /* a size-less filesystem holds no data, as df -l skips it */
             fill_usage(fs, &v);

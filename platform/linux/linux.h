@@ -34,6 +34,7 @@ typedef struct {
     kt__cpu_ticks_t *cores; /* indexed by CPU number; known == 0 when absent */
     unsigned ncores;        /* highest CPU number seen + 1 */
     uint64_t btime, procs_running, procs_blocked;
+    uint64_t ctxt, processes, intr; /* context switches, forks, interrupts since boot */
 } kt__stat_t;
 
 apr_status_t kt__parse_stat(const char *text, kt__stat_t *out, apr_pool_t *pool);
@@ -45,6 +46,23 @@ typedef struct {
 } kt__meminfo_t;
 
 apr_status_t kt__parse_meminfo(const char *text, kt__meminfo_t *out);
+
+/* ---- name/value tables: /proc/meminfo ("Key:  123 kB"), /proc/vmstat ("key 123") ---- */
+
+/* Every line with a name and a number, in order; a "kB" unit makes the
+ * value bytes (bytes = 1). Names are copied into pool. */
+apr_status_t kt__parse_fields(const char *text, kt_field_t **out, unsigned *n, apr_pool_t *pool);
+
+/* ---- /proc/pressure/{cpu,memory,io} ---------------------------------------- */
+
+/* "some avg10=0.12 avg60=0.05 avg300=0.01 total=12345" and a "full" line. */
+apr_status_t kt__parse_psi(const char *text, kt_psi_t *out);
+
+/* ---- /etc/os-release ---------------------------------------------------------- */
+
+/* KEY=value lines, values unquoted as the file's shell syntax quotes them;
+ * strings are copied into pool. */
+apr_status_t kt__parse_os_release(const char *text, kt_os_release_t *out, apr_pool_t *pool);
 
 /* ---- small files: /proc/loadavg, /proc/uptime, /proc/vmstat ---------------- */
 
@@ -75,6 +93,7 @@ apr_status_t kt__parse_pid_stat(const char *text, kt__pidstat_t *out);
 typedef struct {
     const char *mount_point, *root, *fstype, *source; /* octal escapes decoded */
     unsigned major, minor;
+    int readonly; /* "ro" among the mount's or the superblock's options */
 } kt__mount_t;
 
 apr_status_t kt__parse_mountinfo(const char *text, kt__mount_t **out, unsigned *n,
@@ -99,7 +118,9 @@ apr_status_t kt__parse_netdev(const char *text, kt__netdev_t **out, unsigned *n,
 typedef struct {
     const char *name;
     unsigned major, minor;
-    uint64_t reads, read_sectors, writes, write_sectors, io_ms, weighted_ms;
+    uint64_t reads, reads_merged, read_sectors, read_ms;
+    uint64_t writes, writes_merged, write_sectors, write_ms;
+    uint64_t in_flight, io_ms, weighted_ms;
 } kt__diskstat_t;
 
 apr_status_t kt__parse_diskstats(const char *text, kt__diskstat_t **out, unsigned *n,
@@ -165,7 +186,8 @@ struct kt_plat_t {
     long page_size;
     char *buf; /* reused read buffer, grown up to KT__SLURP_MAX */
     size_t cap;
-    const char *hostname, *kernel;
+    const char *hostname, *kernel, *kernel_version, *machine, *domainname;
+    kt_os_release_t os_release; /* read when the roots are set */
     unsigned failing; /* KT__SRC_* bits */
     apr_pool_t *state_pool[2]; /* prev lives in one, the reading being built in the other */
     int cur_state;
@@ -232,11 +254,12 @@ void kt__procs_end(kt_plat_t *p);
 
 /* The readers, one per source, in the order kt_plat_sample calls them. Each
  * leaves its fields unknown when its source cannot be read. */
-/* cpu.c: CPU shares total and per core, boot time, run queue; load averages. */
+/* cpu.c: CPU shares total and per core, time per mode, boot time, run queue, the
+ * activity counters; load averages. */
 void kt__read_cpu(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool);
 void kt__read_load(kt_plat_t *p, kt_sample_t *s);
-/* mem.c: memory and swap, swap-in/out rates. */
-void kt__read_memory(kt_plat_t *p, kt_sample_t *s);
+/* mem.c: memory and swap, swap-in/out rates, every meminfo line, the paging counters. */
+void kt__read_memory(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool);
 /* proc.c: every process, its CPU share since the previous reading, the top lists. */
 apr_status_t kt__read_procs(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool);
 /* fs.c: every data filesystem with its space and inode use. */
@@ -245,5 +268,9 @@ apr_status_t kt__read_filesystems(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool
 void kt__read_net(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool);
 /* disk.c: counters, throughput, busy % and queue length per whole disk. */
 void kt__read_disks(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool);
+/* pressure.c: pressure stall information, where the kernel has it. */
+void kt__read_pressure(kt_plat_t *p, kt_sample_t *s);
+/* clock.c: the kernel clock's synchronisation state (adjtimex, read only). */
+void kt__read_clock(kt_sample_t *s);
 
 #endif

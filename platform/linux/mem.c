@@ -1,16 +1,48 @@
 /*
- * mem.c - memory and swap (/proc/meminfo) and the swap-in/out rates
- * (/proc/vmstat).
+ * mem.c - memory and swap (/proc/meminfo, every line kept as well) and the
+ * swap-in/out rates and paging counters (/proc/vmstat).
  */
 #include "linux.h"
 
 #include <math.h>
+#include <string.h>
 
-void kt__read_memory(kt_plat_t *p, kt_sample_t *s)
+/* node_exporter's default vmstat fields, ^(oom_kill|pgpg|pswp|pg.*fault).* */
+static int paging_field(const char *name)
+{
+    return strncmp(name, "oom_kill", 8) == 0 || strncmp(name, "pgpg", 4) == 0 ||
+           strncmp(name, "pswp", 4) == 0 || (strncmp(name, "pg", 2) == 0 && strstr(name + 2, "fault"));
+}
+
+/* The summary fields and every line, from one read of the file. */
+static apr_status_t parse_meminfo(const char *text, kt__meminfo_t *mi, kt_sample_t *s,
+                                  apr_pool_t *pool)
+{
+    if (kt__parse_fields(text, &s->meminfo, &s->nmeminfo, pool) != APR_SUCCESS)
+        s->nmeminfo = 0;
+    return kt__parse_meminfo(text, mi);
+}
+
+static apr_status_t parse_vmstat(const char *text, uint64_t *in, uint64_t *out, kt_sample_t *s,
+                                 apr_pool_t *pool)
+{
+    kt_field_t *f;
+    unsigned n;
+    if (kt__parse_fields(text, &f, &n, pool) == APR_SUCCESS) {
+        s->vmstat = f;
+        s->nvmstat = 0;
+        for (unsigned i = 0; i < n; i++)
+            if (paging_field(f[i].name))
+                s->vmstat[s->nvmstat++] = f[i];
+    }
+    return kt__parse_vmstat(text, in, out);
+}
+
+void kt__read_memory(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
 {
     kt__meminfo_t mi;
-    if (READ_SOURCE(p, KT__SRC_MEMINFO, KT__FILE_MEMINFO, "meminfo",
-                    kt__parse_meminfo(text, &mi)) == APR_SUCCESS) {
+    if (READ_SOURCE(p, KT__SRC_MEMINFO, KT__FILE_MEMINFO, "meminfo", parse_meminfo(text, &mi, s, pool)) ==
+        APR_SUCCESS) {
         kt_mem_t *m = &s->mem;
         m->total_bytes = mi.total;
         m->free_bytes = mi.free;
@@ -36,8 +68,8 @@ void kt__read_memory(kt_plat_t *p, kt_sample_t *s)
         }
     }
     uint64_t in, out;
-    if (READ_SOURCE(p, KT__SRC_VMSTAT, KT__FILE_VMSTAT, "vmstat",
-                    kt__parse_vmstat(text, &in, &out)) == APR_SUCCESS) {
+    if (READ_SOURCE(p, KT__SRC_VMSTAT, KT__FILE_VMSTAT, "vmstat", parse_vmstat(text, &in, &out, s, pool)) ==
+        APR_SUCCESS) {
         p->next.pswpin = in;
         p->next.pswpout = out;
         if (p->prev.valid) {

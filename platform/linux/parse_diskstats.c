@@ -26,12 +26,11 @@ static int parse_line(const char *p, kt__diskstat_t *d, apr_pool_t *pool)
     for (i = 0; i < 11; i++)
         if (kt__parse_u64(&p, &v[i]) != 0)
             break;
-    d->reads = i > 0 ? v[0] : KT_UNKNOWN_U64;
-    d->read_sectors = i > 2 ? v[2] : KT_UNKNOWN_U64;
-    d->writes = i > 4 ? v[4] : KT_UNKNOWN_U64;
-    d->write_sectors = i > 6 ? v[6] : KT_UNKNOWN_U64;
-    d->io_ms = i > 9 ? v[9] : KT_UNKNOWN_U64;
-    d->weighted_ms = i > 10 ? v[10] : KT_UNKNOWN_U64;
+    uint64_t *const dst[11] = {&d->reads,  &d->reads_merged,  &d->read_sectors,  &d->read_ms,
+                               &d->writes, &d->writes_merged, &d->write_sectors, &d->write_ms,
+                               &d->in_flight, &d->io_ms, &d->weighted_ms};
+    for (int k = 0; k < 11; k++)
+        *dst[k] = k < i ? v[k] : KT_UNKNOWN_U64;
     return 0;
 }
 

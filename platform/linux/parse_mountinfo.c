@@ -34,6 +34,20 @@ static const char *take_word(const char **pp, apr_pool_t *pool)
     return w;
 }
 
+/* 1 when the comma-separated list holds opt as a whole item. */
+static int has_option(const char *list, const char *opt)
+{
+    size_t n = strlen(opt);
+    for (const char *p = list; p && *p;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len == n && strncmp(p, opt, n) == 0)
+            return 1;
+        p = comma ? comma + 1 : NULL;
+    }
+    return 0;
+}
+
 static int parse_line(const char *p, kt__mount_t *m, apr_pool_t *pool)
 {
     uint64_t id, parent, major, minor;
@@ -42,8 +56,9 @@ static int parse_line(const char *p, kt__mount_t *m, apr_pool_t *pool)
         return -1;
     m->major = (unsigned)major;
     m->minor = (unsigned)minor;
+    const char *mount_opts;
     if (!(m->root = take_word(&p, pool)) || !(m->mount_point = take_word(&p, pool)) ||
-        !take_word(&p, pool)) /* mount options */
+        !(mount_opts = take_word(&p, pool)))
         return -1;
     for (;;) { /* optional fields, then the "-" separator */
         const char *w = take_word(&p, pool);
@@ -57,6 +72,10 @@ static int parse_line(const char *p, kt__mount_t *m, apr_pool_t *pool)
     m->source = take_word(&p, pool);
     if (!m->source)
         m->source = "none";
+    /* Read-only is either the mount's flag or the superblock's; /proc/mounts
+     * shows "ro" for both, and so does node_exporter. */
+    const char *super_opts = take_word(&p, pool);
+    m->readonly = has_option(mount_opts, "ro") || (super_opts && has_option(super_opts, "ro"));
     return 0;
 }
 

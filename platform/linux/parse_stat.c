@@ -1,6 +1,7 @@
 /*
  * parse_stat.c - /proc/stat: the aggregate and per-CPU time counters, boot
- * time and the run queue.
+ * time, the run queue and blocked threads, and the context switch, fork and
+ * interrupt counters.
  *
  * Kernels before 2.6 print four CPU columns, 2.6.0 seven, 2.6.11 eight; the
  * columns a kernel does not print stay unknown. guest and guest_nice are
@@ -32,7 +33,8 @@ static int starts_with(const char *p, const char *word)
 apr_status_t kt__parse_stat(const char *text, kt__stat_t *out, apr_pool_t *pool)
 {
     memset(out, 0, sizeof *out);
-    out->btime = out->procs_running = out->procs_blocked = KT_UNKNOWN_U64;
+    out->btime = out->procs_running = out->procs_blocked = out->ctxt = out->processes =
+        out->intr = KT_UNKNOWN_U64;
 
     /* First pass: how many CPU slots to allocate. */
     unsigned ncores = 0;
@@ -67,6 +69,15 @@ apr_status_t kt__parse_stat(const char *text, kt__stat_t *out, apr_pool_t *pool)
         } else if (starts_with(p, "procs_blocked")) {
             const char *q = p + 13;
             found |= kt__parse_u64(&q, &out->procs_blocked) == 0;
+        } else if (starts_with(p, "ctxt")) {
+            const char *q = p + 4;
+            found |= kt__parse_u64(&q, &out->ctxt) == 0;
+        } else if (starts_with(p, "processes")) {
+            const char *q = p + 9;
+            found |= kt__parse_u64(&q, &out->processes) == 0;
+        } else if (starts_with(p, "intr")) {
+            const char *q = p + 4; /* the total; one count per interrupt line follows */
+            found |= kt__parse_u64(&q, &out->intr) == 0;
         }
     }
     return found ? APR_SUCCESS : KT_EPARSE;

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <apr_strings.h>
@@ -65,6 +66,8 @@ apr_status_t kt_plat_set_roots(kt_plat_t *p, const char *procfs, const char *sys
         kt__fdcache_close(p);
         p->hostname = read_line(p, "sys/kernel/hostname");
         p->kernel = read_line(p, "sys/kernel/osrelease");
+        p->kernel_version = read_line(p, "sys/kernel/version");
+        p->domainname = read_line(p, "sys/kernel/domainname");
     }
     if (sysfs) {
         if (p->sysfd >= 0)
@@ -75,6 +78,31 @@ apr_status_t kt_plat_set_roots(kt_plat_t *p, const char *procfs, const char *sys
         p->sysfs = apr_pstrdup(p->pool, sysfs);
     }
     return APR_SUCCESS;
+}
+
+/* os-release(5): /etc first, then /usr/lib, below the rootfs prefix. Read
+ * once: it changes only with an upgrade, which restarts kotod anyway. */
+static void read_os_release(kt_plat_t *p)
+{
+    static const char *const paths[] = {"/etc/os-release", "/usr/lib/os-release"};
+    for (size_t i = 0; i < KT_ARRAY_SIZE(paths); i++) {
+        char *text;
+        const char *path = apr_pstrcat(p->pool, p->rootfs, paths[i], NULL);
+        if (kt__slurp(p, AT_FDCWD, path, &text, NULL) == APR_SUCCESS &&
+            kt__parse_os_release(text, &p->os_release, p->pool) == APR_SUCCESS)
+            return;
+    }
+}
+
+/* The sample may outlive the handle: its strings go into the sample's pool. */
+static void copy_os_release(const kt_os_release_t *from, kt_os_release_t *to, apr_pool_t *pool)
+{
+    *to = *from;
+    const char **const f[] = {&to->name, &to->id, &to->id_like, &to->pretty_name, &to->version,
+                              &to->version_id, &to->version_codename, &to->build_id,
+                              &to->variant, &to->variant_id, &to->image_id, &to->image_version};
+    for (size_t i = 0; i < KT_ARRAY_SIZE(f); i++)
+        *f[i] = apr_pstrdup(pool, *f[i]);
 }
 
 apr_status_t kt_plat_open(kt_plat_t **out, const kt_plat_opts_t *opts, apr_pool_t *pool)
@@ -101,6 +129,10 @@ apr_status_t kt_plat_open(kt_plat_t **out, const kt_plat_opts_t *opts, apr_pool_
         apr_pool_destroy(sub);
         return st;
     }
+    struct utsname u;
+    if (uname(&u) == 0)
+        p->machine = apr_pstrdup(sub, u.machine);
+    read_os_release(p);
     *out = p;
     return APR_SUCCESS;
 }
@@ -114,6 +146,10 @@ apr_status_t kt_plat_sample(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
 {
     apr_pool_t *state = kt__plat_begin(s, "linux", p->hostname, p->kernel, p->state_pool,
                                        &p->cur_state, pool);
+    s->kernel_version = apr_pstrdup(pool, p->kernel_version);
+    s->domainname = apr_pstrdup(pool, p->domainname);
+    s->machine = apr_pstrdup(pool, p->machine);
+    copy_os_release(&p->os_release, &s->os_release, pool);
     memset(&p->next, 0, sizeof p->next);
     p->next.net = apr_hash_make(state);
     p->next.disks = apr_hash_make(state);
@@ -133,12 +169,14 @@ apr_status_t kt_plat_sample(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
     }
 
     kt__read_cpu(p, s, pool);
-    kt__read_memory(p, s);
+    kt__read_memory(p, s, pool);
     kt__read_load(p, s);
     kt__read_procs(p, s, pool);
     kt__read_filesystems(p, s, pool);
     kt__read_net(p, s, pool);
     kt__read_disks(p, s, pool);
+    kt__read_pressure(p, s);
+    kt__read_clock(s);
 
     p->next.valid = 1;
     p->prev = p->next;

@@ -57,10 +57,16 @@ void kt__win_read_cpu(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
     now->cores = apr_pmemdup(state, cores, sizeof cores[0] * (n ? n : 1));
     s->ncores = n;
     s->cores = apr_palloc(pool, sizeof(kt_cpu_t) * (n ? n : 1));
+    s->core_time = apr_palloc(pool, sizeof(kt_cpu_time_t) * (n ? n : 1));
     const kt__cpu_ticks_t absent = {{0}, 0};
-    for (unsigned i = 0; i < n; i++)
+    for (unsigned i = 0; i < n; i++) {
         kt__plat_cpu_pct(was->valid && i < was->ncores ? &was->cores[i] : &absent, &cores[i],
                          &s->cores[i]);
+        /* The ticks are 100 ns; a mode Windows does not count stays unknown. */
+        for (int m = 0; m < KT_MODE__COUNT; m++)
+            s->core_time[i].seconds[m] =
+                (cores[i].known & (1u << m)) ? (double)cores[i].v[m] / 1e7 : NAN;
+    }
 
     SYSTEM_INFO si;
     GetSystemInfo(&si);

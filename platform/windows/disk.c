@@ -41,7 +41,9 @@ void kt__win_read_disks(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
 
         kt_disk_t *o = &s->disks[s->ndisks++];
         o->name = apr_psprintf(pool, "PhysicalDrive%u", i);
-        o->reads = o->writes = o->read_bytes = o->write_bytes = KT_UNKNOWN_U64;
+        o->reads = o->writes = o->read_bytes = o->write_bytes = o->reads_merged =
+            o->writes_merged = o->read_time_ms = o->write_time_ms = o->io_time_ms =
+                o->io_weighted_ms = o->in_flight = KT_UNKNOWN_U64;
         o->read_bytes_ps = o->write_bytes_ps = o->busy_pct = o->queue_length = NAN;
         if (!ok)
             continue;
@@ -49,6 +51,10 @@ void kt__win_read_disks(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
         o->writes = dp.WriteCount;
         o->read_bytes = (uint64_t)dp.BytesRead.QuadPart;
         o->write_bytes = (uint64_t)dp.BytesWritten.QuadPart;
+        /* 100 ns units; the queue depth is what is in flight now. */
+        o->read_time_ms = (uint64_t)dp.ReadTime.QuadPart / 10000;
+        o->write_time_ms = (uint64_t)dp.WriteTime.QuadPart / 10000;
+        o->in_flight = dp.QueueDepth;
         kt__win_disk_raw_t *keep = apr_palloc(state, sizeof *keep);
         keep->read_bytes = o->read_bytes;
         keep->write_bytes = o->write_bytes;

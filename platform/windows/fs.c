@@ -31,13 +31,15 @@ void kt__win_read_fs(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
         kt_fs_t *f = &s->fs[s->nfs++];
         f->mount_point = kt__win_utf8(d, pool);
         wchar_t guid[64], fsname[32];
+        DWORD flags = 0;
         f->device = GetVolumeNameForVolumeMountPointW(d, guid, KT_ARRAY_SIZE(guid))
                         ? kt__win_utf8(guid, pool)
                         : f->mount_point;
-        f->fstype = GetVolumeInformationW(d, NULL, 0, NULL, NULL, NULL, fsname,
-                                          KT_ARRAY_SIZE(fsname))
-                        ? kt__win_utf8(fsname, pool)
-                        : "unknown";
+        int info = GetVolumeInformationW(d, NULL, 0, NULL, NULL, &flags, fsname,
+                                         KT_ARRAY_SIZE(fsname)) != 0;
+        f->fstype = info ? kt__win_utf8(fsname, pool) : "unknown";
+        f->readonly = info ? (flags & FILE_READ_ONLY_VOLUME) != 0 : -1;
+        f->device_error = 0;
         f->size_bytes = size.QuadPart;
         f->free_bytes = free_.QuadPart;
         f->avail_bytes = avail.QuadPart;

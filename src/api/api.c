@@ -18,7 +18,8 @@ apr_status_t kt_api_create(kt_api_t **out, kt_http_t *http, const kt_api_opts_t 
         .reload_baton = opts->reload_baton,
     };
     if (!(api->status_cache = kt__cache_create(pool)) ||
-        !(api->metrics_cache = kt__cache_create(pool)))
+        !(api->metrics_cache = kt__cache_create(pool)) ||
+        !(api->metrics_om_cache = kt__cache_create(pool)))
         return APR_ENOMEM;
     kt__api_monitor_routes(http, api);
     kt__api_metrics_routes(http, api);

@@ -6,6 +6,8 @@
 #include "kt_api.h"
 #include "kt_base.h"
 
+#include <stdatomic.h>
+
 typedef struct kt__cache_t kt__cache_t;
 typedef struct kt__stream_hub_t kt__stream_hub_t;
 
@@ -22,7 +24,10 @@ struct kt_api_t {
     void *reload_baton;
     unsigned stream_sub;
     kt__stream_hub_t *stream_hub; /* the live stream's clients (stream.c) */
-    kt__cache_t *status_cache, *metrics_cache;
+    kt__cache_t *status_cache, *metrics_cache, *metrics_om_cache; /* om: OpenMetrics */
+    /* The /metrics families the settings turned on when a worker last
+     * rendered the page (0: not yet); read by the loop, which takes no lock. */
+    atomic_uint metrics_mask;
 };
 
 /* Returns 1 when the request may proceed; otherwise it has already answered
@@ -102,6 +107,58 @@ const char *kt__cache_get(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], apr
  * NULL when out of memory. */
 const char *kt__cache_put(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], const char *text,
                           apr_size_t len, apr_pool_t *pool);
+
+/* ---- /metrics: the exposition formats (prom.c) and the node_* families ------------ */
+
+/* A growing text buffer (malloc'd; the caller frees buf), in the text format
+ * or OpenMetrics. failed is set when memory ran out; the text is then cut. */
+typedef struct {
+    char *buf;
+    size_t len, cap;
+    int openmetrics, failed;
+} kt__prom_t;
+
+void kt__prom_init(kt__prom_t *o, int openmetrics);
+void kt__prom_put(kt__prom_t *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "# HELP" and "# TYPE" lines; type is counter, gauge or untyped, and
+ * counter names end in _total (OpenMetrics drops it from the family name). */
+void kt__prom_family(kt__prom_t *o, const char *name, const char *type, const char *help);
+/* One sample; an unknown value (NAN, KT_UNKNOWN_U64) writes nothing. labels
+ * is NULL or "{...}" (kt__prom_labels). */
+void kt__prom_sample(kt__prom_t *o, const char *name, const char *labels, double v);
+void kt__prom_sample_u64(kt__prom_t *o, const char *name, const char *labels, uint64_t v);
+/* "{k1=\"v1\",k2=\"v2\"}" with the values escaped, in pool; the arguments
+ * are name/value pairs ending with NULL. */
+const char *kt__prom_labels(apr_pool_t *pool, ...);
+/* v as Go's FormatFloat(v, 'g', -1, 64) prints it (node_exporter's numbers). */
+void kt__prom_number(char *out, size_t len, double v);
+
+/* node_exporter's collectors that kotod serves, for ?collect[]= (metrics_node.c),
+ * and KT__COLLECT_KOTO for kotod's own koto_* families. */
+enum {
+    KT__COLLECT_CPU = 1u << 0,
+    KT__COLLECT_MEMINFO = 1u << 1,
+    KT__COLLECT_LOADAVG = 1u << 2,
+    KT__COLLECT_STAT = 1u << 3,
+    KT__COLLECT_TIME = 1u << 4,
+    KT__COLLECT_TIMEX = 1u << 5,
+    KT__COLLECT_PROCESSES = 1u << 6,
+    KT__COLLECT_FILESYSTEM = 1u << 7,
+    KT__COLLECT_NETDEV = 1u << 8,
+    KT__COLLECT_DISKSTATS = 1u << 9,
+    KT__COLLECT_VMSTAT = 1u << 10,
+    KT__COLLECT_PRESSURE = 1u << 11,
+    KT__COLLECT_UNAME = 1u << 12,
+    KT__COLLECT_OS = 1u << 13,
+    KT__COLLECT_NODE = (1u << 14) - 1,
+    KT__COLLECT_KOTO = 1u << 14,
+};
+/* The collector named name (node_exporter's names, and "koto"), or 0. */
+unsigned kt__collector(const char *name);
+/* The node_* families of the collectors in mask, from reading s, in pool
+ * (node_time_seconds excepted: it is the time of the answer, not of the
+ * reading, and goes out with each one). */
+void kt__metrics_node(kt__prom_t *o, const kt_sample_t *s, unsigned mask, apr_pool_t *pool);
 
 #define KT__HISTORY_FOR_RULES 720 /* the readings rules see: 6 hours at 30 s */
 

@@ -1,51 +1,28 @@
 /*
- * metrics.c - GET /metrics in the Prometheus text exposition format 0.0.4.
+ * metrics.c - GET /metrics: the Prometheus text exposition format 0.0.4, or
+ * OpenMetrics 1.0 when the scraper asks for it.
  *
- * Host metrics follow node_exporter's conventions under the koto_ prefix
- * (base units, _bytes, _seconds, _ratio in 0..1, _total for counters), so
- * existing habits and alert rules translate. An unknown value is left out
- * rather than exported as NaN or 0. Label values are escaped as the format
- * requires (backslash, double quote, newline).
+ * Two sets of families, chosen by the metrics setting (koto, node, both)
+ * and filtered by ?collect[]= as node_exporter's: node_exporter's own
+ * node_* (metrics_node.c), so that a Prometheus, its dashboards and its
+ * alert rules written for node_exporter work unchanged; and kotod's koto_*,
+ * host metrics under node_exporter's conventions (base units, _bytes,
+ * _seconds, _ratio in 0..1, _total for counters) and kotod's own. An
+ * unknown value is left out rather than exported as NaN or 0. Label values
+ * are escaped as the format requires (backslash, double quote, newline).
  */
 #include "api_internal.h"
 
-#include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <apr_strings.h>
 
-typedef struct {
-    char *buf;
-    size_t len, cap;
-} out_t;
-
-static void put(out_t *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(out_t *o, const char *fmt, ...)
-{
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
-        va_end(ap);
-        if (n < 0)
-            return;
-        if ((size_t)n < o->cap - o->len) {
-            o->len += (size_t)n;
-            return;
-        }
-        size_t cap = o->cap * 2 + (size_t)n;
-        char *bigger = realloc(o->buf, cap);
-        if (!bigger)
-            return;
-        o->buf = bigger;
-        o->cap = cap;
-    }
-}
-
-static void family(out_t *o, const char *name, const char *type, const char *help)
-{
-    put(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
+/* The koto_* families below write through these, as they always have:
+ * kotod's own numbers keep their printf forms. */
+#define put kt__prom_put
+#define family kt__prom_family
+typedef kt__prom_t out_t;
 
 /* A label value with \, " and newline escaped, in a buffer of its own. */
 static const char *esc(char *buf, size_t len, const char *v)
@@ -252,12 +229,16 @@ static void store_metrics(out_t *o, kt_store_t *store)
 
 /* ---- the lines that change with every request ---------------------------------- */
 
-/* The request counters change with every answer, so they are printed for
- * each one, on the loop thread: plain copies and integer digits, no printf.
- * The two constant families after them keep the page's order. */
-#define HTTP_FAMILIES                                                                   \
-    "# HELP koto_http_requests_total HTTP responses sent, by status class.\n"          \
-    "# TYPE koto_http_requests_total counter\n"
+/* The request counters and the time of the answer change with every
+ * answer, so they are printed for each one, on the loop thread: plain
+ * copies and integer digits, no printf. The two constant families after
+ * the counters keep the page's order. OpenMetrics names a counter family
+ * without its _total and ends the answer with "# EOF". */
+#define HTTP_HELP "# HELP koto_http_requests_total HTTP responses sent, by status class.\n"
+#define HTTP_FAMILIES HTTP_HELP "# TYPE koto_http_requests_total counter\n"
+#define HTTP_FAMILIES_OM                                                                \
+    "# HELP koto_http_requests HTTP responses sent, by status class.\n"                \
+    "# TYPE koto_http_requests counter\n"
 #define CONN_FAMILY                                                                     \
     "# HELP koto_http_connections Open HTTP connections.\n"                            \
     "# TYPE koto_http_connections gauge\n"                                             \
@@ -269,11 +250,17 @@ static void store_metrics(out_t *o, kt_store_t *store)
     "# HELP koto_start_time_seconds When kotod started, seconds since the epoch.\n"    \
     "# TYPE koto_start_time_seconds gauge\n"                                           \
     "koto_start_time_seconds "
+#define NODE_TIME                                                                       \
+    "# HELP node_time_seconds System time in seconds since epoch (1970).\n"            \
+    "# TYPE node_time_seconds gauge\n"                                                 \
+    "node_time_seconds "
+#define END_OM "# EOF\n"
 #define CLASS_LINE "koto_http_requests_total{code=\"1xx\"} "
 #define U64_DIGITS 20
 #define TAIL_MAX                                                                        \
-    (sizeof HTTP_FAMILIES + 5 * (sizeof CLASS_LINE + U64_DIGITS + 1) + sizeof CONN_FAMILY + \
-     U64_DIGITS + 1 + sizeof BUILD_AND_START + U64_DIGITS + 1)
+    (sizeof HTTP_FAMILIES_OM + sizeof HTTP_FAMILIES + 5 * (sizeof CLASS_LINE + U64_DIGITS + 1) + \
+     sizeof CONN_FAMILY + U64_DIGITS + 1 + sizeof BUILD_AND_START + U64_DIGITS + 1 +        \
+     sizeof NODE_TIME + U64_DIGITS + 8 + sizeof END_OM)
 
 static char *copy(char *p, const char *text, size_t len)
 {
@@ -281,72 +268,173 @@ static char *copy(char *p, const char *text, size_t len)
     return p + len;
 }
 
-static char *u64_line(char *p, uint64_t v)
+static char *u64_digits(char *p, uint64_t v)
 {
     char digits[U64_DIGITS], *d = digits + sizeof digits;
     do
         *--d = (char)('0' + v % 10);
     while ((v /= 10) != 0);
-    p = copy(p, d, (size_t)(digits + sizeof digits - d));
+    return copy(p, d, (size_t)(digits + sizeof digits - d));
+}
+
+static char *u64_line(char *p, uint64_t v)
+{
+    p = u64_digits(p, v);
     *p++ = '\n';
     return p;
 }
 
-static kt_http_part_t http_metrics(kt_api_t *api, apr_pool_t *pool)
+/* Seconds with the microseconds as a decimal fraction, trailing zeros cut. */
+static char *time_line(char *p, apr_time_t t)
 {
-    kt_http_stats_t hs;
-    kt_http_stats(api->http, &hs);
-    char *buf = apr_palloc(pool, TAIL_MAX), *p = buf;
-    p = copy(p, HTTP_FAMILIES, sizeof HTTP_FAMILIES - 1);
-    for (int c = 1; c <= 5; c++) {
-        char line[] = CLASS_LINE;
-        line[sizeof "koto_http_requests_total{code=\"" - 1] = (char)('0' + c);
-        p = copy(p, line, sizeof line - 1);
-        p = u64_line(p, hs.by_class[c]);
+    p = u64_digits(p, (uint64_t)apr_time_sec(t));
+    unsigned us = (unsigned)apr_time_usec(t);
+    if (us) {
+        char frac[7];
+        for (int i = 5; i >= 0; i--, us /= 10)
+            frac[i] = (char)('0' + us % 10);
+        int n = 6;
+        while (frac[n - 1] == '0')
+            n--;
+        *p++ = '.';
+        p = copy(p, frac, (size_t)n);
     }
-    p = copy(p, CONN_FAMILY, sizeof CONN_FAMILY - 1);
-    p = u64_line(p, hs.connections_open);
-    p = copy(p, BUILD_AND_START, sizeof BUILD_AND_START - 1);
-    apr_time_t started = apr_time_sec(api->started);
-    p = u64_line(p, started > 0 ? (uint64_t)started : 0);
+    *p++ = '\n';
+    return p;
+}
+
+/* What one answer shows: the families (KT__COLLECT_* bits) and the format. */
+typedef struct {
+    unsigned mask;
+    int openmetrics;
+} view_t;
+
+static kt_http_part_t per_answer(kt_api_t *api, const view_t *v, apr_pool_t *pool)
+{
+    char *buf = apr_palloc(pool, TAIL_MAX), *p = buf;
+    if (v->mask & KT__COLLECT_KOTO) {
+        kt_http_stats_t hs;
+        kt_http_stats(api->http, &hs);
+        p = v->openmetrics ? copy(p, HTTP_FAMILIES_OM, sizeof HTTP_FAMILIES_OM - 1)
+                           : copy(p, HTTP_FAMILIES, sizeof HTTP_FAMILIES - 1);
+        for (int c = 1; c <= 5; c++) {
+            char line[] = CLASS_LINE;
+            line[sizeof "koto_http_requests_total{code=\"" - 1] = (char)('0' + c);
+            p = copy(p, line, sizeof line - 1);
+            p = u64_line(p, hs.by_class[c]);
+        }
+        p = copy(p, CONN_FAMILY, sizeof CONN_FAMILY - 1);
+        p = u64_line(p, hs.connections_open);
+        p = copy(p, BUILD_AND_START, sizeof BUILD_AND_START - 1);
+        apr_time_t started = apr_time_sec(api->started);
+        p = u64_line(p, started > 0 ? (uint64_t)started : 0);
+    }
+    if (v->mask & KT__COLLECT_TIME) {
+        p = copy(p, NODE_TIME, sizeof NODE_TIME - 1);
+        p = time_line(p, apr_time_now());
+    }
+    if (v->openmetrics)
+        p = copy(p, END_OM, sizeof END_OM - 1);
     return (kt_http_part_t){buf, (apr_size_t)(p - buf)};
+}
+
+/* ---- what is asked for ------------------------------------------------------------ */
+
+#define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+#define CONTENT_TYPE_OM "application/openmetrics-text; version=1.0.0; charset=utf-8"
+
+/* The families the metrics setting turns on. */
+static unsigned enabled(kt_api_t *api)
+{
+    kt_rules_t *r = kt_rules_cell_get(api->rules);
+    const char *m = r ? kt_rules_conf(r)->metrics : NULL;
+    unsigned mask = !m || strcmp(m, "both") == 0 ? KT__COLLECT_NODE | KT__COLLECT_KOTO
+                    : strcmp(m, "node") == 0     ? KT__COLLECT_NODE
+                                                 : KT__COLLECT_KOTO;
+    kt_rules_release(r);
+    return mask;
+}
+
+/* Prometheus asks for OpenMetrics first in its Accept header; anything that
+ * names it gets it, everything else the text format. */
+static int wants_openmetrics(kt_http_req_t *req)
+{
+    const char *accept = kt_http_header(req, "Accept");
+    return accept && strstr(accept, "application/openmetrics-text") != NULL;
+}
+
+/* The view for req, with ?collect[]= as node_exporter reads it: only the
+ * collectors named, each one known and on. Returns 0, or -1 having answered 400. */
+static int view_of(kt_api_t *api, kt_http_req_t *req, view_t *v)
+{
+    v->openmetrics = wants_openmetrics(req);
+    v->mask = enabled(api);
+    const char *name = kt_http_query_nth(req, "collect[]", 0);
+    if (!name)
+        return 0;
+    unsigned asked = 0;
+    for (unsigned i = 0; name; name = kt_http_query_nth(req, "collect[]", ++i)) {
+        unsigned bit = kt__collector(name);
+        if (!bit) {
+            kt_http_reply_error(req, 400, "bad_parameter", "collect[]: no collector named '%s'",
+                                name);
+            return -1;
+        }
+        if (!(bit & v->mask)) {
+            kt_http_reply_error(req, 400, "bad_parameter",
+                                "collect[]: collector '%s' is off (the metrics setting)", name);
+            return -1;
+        }
+        asked |= bit;
+    }
+    v->mask = asked;
+    return 0;
 }
 
 /* ---- the handler ---------------------------------------------------------------- */
 
-#define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
-
 /* What the kept part shows changes only with these: the reading (host
  * families, samples, active conditions, sample duration), the last event
- * (events by type) and whether the sampler runs. Read in this order before
- * rendering, the key is never newer than what is rendered with it. */
+ * (events by type), whether the sampler runs, and the families served.
+ * Read in this order before rendering, the key is never newer than what is
+ * rendered with it. */
 static void metrics_key(uint64_t key[KT__CACHE_KEY], uint64_t last_id, kt_snap_t *snap,
-                        int running)
+                        int running, const view_t *v)
 {
     key[0] = snap ? kt_snap_seq(snap) : 0;
     key[1] = last_id;
     key[2] = (uint64_t)running;
-    key[3] = 0;
+    key[3] = v->mask;
 }
 
 /* On the loop thread (an inline route): the kept part while it is current,
- * then the request counters; a rebuild is work for a worker. */
+ * then the per-answer lines; a rebuild, or a filtered answer, is work for
+ * a worker. */
 static int metrics_try(kt_http_req_t *req, void *baton)
 {
     kt_api_t *api = baton;
     if (!kt__api_allow(api, req, 0))
         return KT_HTTP_DONE;
+    if (kt_http_query_nth(req, "collect[]", 0))
+        return KT_HTTP_DEFER;
+    /* The families as the last rebuild found them in the settings: the loop
+     * takes no lock, so a reload that changes them shows from the next
+     * reading on (or the next filtered request). */
+    view_t v = {atomic_load(&api->metrics_mask), wants_openmetrics(req)};
+    if (!v.mask)
+        return KT_HTTP_DEFER;
     uint64_t key[KT__CACHE_KEY];
     uint64_t last_id = kt_mon_last_event_id(api->mon);
     kt_snap_t *snap = kt_mon_acquire(api->mon);
-    metrics_key(key, last_id, snap, kt_mon_running(api->mon));
+    metrics_key(key, last_id, snap, kt_mon_running(api->mon), &v);
     kt_snap_release(snap);
     kt_http_part_t body[2];
-    body[0].data = kt__cache_get(api->metrics_cache, key, kt_http_pool(req), &body[0].len);
+    body[0].data = kt__cache_get(v.openmetrics ? api->metrics_om_cache : api->metrics_cache, key,
+                                 kt_http_pool(req), &body[0].len);
     if (!body[0].data)
         return KT_HTTP_DEFER;
-    body[1] = http_metrics(api, kt_http_pool(req));
-    kt_http_reply_parts(req, 200, CONTENT_TYPE, body, 2);
+    body[1] = per_answer(api, &v, kt_http_pool(req));
+    kt_http_reply_parts(req, 200, v.openmetrics ? CONTENT_TYPE_OM : CONTENT_TYPE, body, 2);
     return KT_HTTP_DONE;
 }
 
@@ -355,39 +443,57 @@ static void metrics_handler(kt_http_req_t *req, void *baton)
     kt_api_t *api = baton;
     /* Again here: the access check is this handler's own, and another worker
      * may have rebuilt the page since the loop looked. */
-    if (metrics_try(req, baton) == KT_HTTP_DONE)
+    int filtered = kt_http_query_nth(req, "collect[]", 0) != NULL;
+    if (!filtered && metrics_try(req, baton) == KT_HTTP_DONE)
         return;
-    out_t o = {malloc(65536), 0, 65536};
-    if (!o.buf) {
+    if (filtered && !kt__api_allow(api, req, 0))
+        return;
+    view_t v;
+    if (view_of(api, req, &v) != 0)
+        return;
+    if (!filtered)
+        atomic_store(&api->metrics_mask, v.mask);
+    apr_pool_t *pool = kt_http_pool(req);
+    out_t o;
+    kt__prom_init(&o, v.openmetrics);
+    uint64_t last_id = kt_mon_last_event_id(api->mon);
+    kt_snap_t *snap = kt_mon_acquire(api->mon);
+    kt_mon_health_t *h = apr_palloc(pool, sizeof *h);
+    kt_mon_health(api->mon, h);
+    uint64_t key[KT__CACHE_KEY];
+    metrics_key(key, last_id, snap, h->running, &v);
+    if (snap) {
+        const kt_sample_t *s = kt_snap_sample(snap);
+        kt__metrics_node(&o, s, v.mask, pool);
+        if (v.mask & KT__COLLECT_KOTO) {
+            cpu_metrics(&o, s);
+            memory_metrics(&o, s);
+            process_metrics(&o, s);
+            fs_metrics(&o, s);
+            net_metrics(&o, s);
+        }
+    }
+    if (v.mask & KT__COLLECT_KOTO) {
+        monitor_metrics(&o, h, snap);
+        store_metrics(&o, api->store);
+    }
+    kt_snap_release(snap);
+    if (o.failed) {
+        free(o.buf);
         kt_http_reply_error(req, 503, "out_of_memory", "no memory for the metrics page");
         return;
     }
-    o.buf[0] = '\0';
-    uint64_t last_id = kt_mon_last_event_id(api->mon);
-    kt_snap_t *snap = kt_mon_acquire(api->mon);
-    kt_mon_health_t *h = apr_palloc(kt_http_pool(req), sizeof *h);
-    kt_mon_health(api->mon, h);
-    uint64_t key[KT__CACHE_KEY];
-    metrics_key(key, last_id, snap, h->running);
-    if (snap) {
-        const kt_sample_t *s = kt_snap_sample(snap);
-        cpu_metrics(&o, s);
-        memory_metrics(&o, s);
-        process_metrics(&o, s);
-        fs_metrics(&o, s);
-        net_metrics(&o, s);
-    }
-    monitor_metrics(&o, h, snap);
-    store_metrics(&o, api->store);
-    kt_snap_release(snap);
     kt_http_part_t body[2];
     body[0].len = o.len;
-    body[0].data = kt__cache_put(api->metrics_cache, key, o.buf, o.len, kt_http_pool(req));
+    body[0].data = NULL;
+    if (!filtered) /* filtered answers are made for the one asking */
+        body[0].data = kt__cache_put(v.openmetrics ? api->metrics_om_cache : api->metrics_cache,
+                                     key, o.buf, o.len, pool);
     if (!body[0].data) /* not kept: the request's own copy */
-        body[0].data = apr_pmemdup(kt_http_pool(req), o.buf, o.len);
+        body[0].data = apr_pmemdup(pool, o.buf, o.len ? o.len : 1);
     free(o.buf);
-    body[1] = http_metrics(api, kt_http_pool(req));
-    kt_http_reply_parts(req, 200, CONTENT_TYPE, body, 2);
+    body[1] = per_answer(api, &v, pool);
+    kt_http_reply_parts(req, 200, v.openmetrics ? CONTENT_TYPE_OM : CONTENT_TYPE, body, 2);
 }
 
 void kt__api_metrics_routes(kt_http_t *http, kt_api_t *api)

@@ -331,6 +331,9 @@ static const struct {
     {"disk", offsetof(kt_hist_point_t, disk_max_pct)},
     {"net_rx", offsetof(kt_hist_point_t, net_rx_bytes_ps)},
     {"net_tx", offsetof(kt_hist_point_t, net_tx_bytes_ps)},
+    {"cpu_pressure", offsetof(kt_hist_point_t, cpu_pressure_pct)},
+    {"memory_pressure", offsetof(kt_hist_point_t, memory_pressure_pct)},
+    {"io_pressure", offsetof(kt_hist_point_t, io_pressure_pct)},
 };
 
 static void history_handler(kt_http_req_t *req, void *baton)
@@ -349,7 +352,8 @@ static void history_handler(kt_http_req_t *req, void *baton)
     if (metric && which < 0) {
         kt_http_reply_error(req, 400, "bad_parameter",
                             "metric must be one of cpu, memory, swap, load1, disk, net_rx, "
-                            "net_tx; not '%s'", metric);
+                            "net_tx, cpu_pressure, memory_pressure, io_pressure; not '%s'",
+                            metric);
         return;
     }
     unsigned max = limit ? (unsigned)limit : 1;

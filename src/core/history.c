@@ -15,6 +15,9 @@ void kt__history_point(const kt_sample_t *s, kt_hist_point_t *p)
         if (kt_known(s->fs[i].used_pct) &&
             (!kt_known(p->disk_max_pct) || s->fs[i].used_pct > p->disk_max_pct))
             p->disk_max_pct = s->fs[i].used_pct;
+    p->cpu_pressure_pct = s->pressure[KT_PSI_CPU].some_avg60_pct;
+    p->memory_pressure_pct = s->pressure[KT_PSI_MEMORY].some_avg60_pct;
+    p->io_pressure_pct = s->pressure[KT_PSI_IO].some_avg60_pct;
     p->net_rx_bytes_ps = p->net_tx_bytes_ps = NAN;
     for (unsigned i = 0; i < s->nnet; i++) {
         const kt_net_t *n = &s->net[i];

@@ -88,6 +88,20 @@ static json_t *disk_json(const kt_disk_t *d)
                      "queue_length", kt_json_num(d->queue_length));
 }
 
+/* Pressure stall information per resource; null where the kernel has none. */
+static json_t *psi_json(const kt_psi_t *p)
+{
+    if (!kt_known(p->some_avg10_pct) && !kt_known(p->some_avg60_pct) &&
+        !kt_known_u64(p->some_total_us))
+        return json_null();
+    return json_pack("{s:o s:o s:o s:o s:o s:o s:o s:o}", "some_avg10_pct",
+                     kt_json_num(p->some_avg10_pct), "some_avg60_pct", kt_json_num(p->some_avg60_pct),
+                     "some_avg300_pct", kt_json_num(p->some_avg300_pct), "some_total_us",
+                     kt_json_u64(p->some_total_us), "full_avg10_pct", kt_json_num(p->full_avg10_pct),
+                     "full_avg60_pct", kt_json_num(p->full_avg60_pct), "full_avg300_pct",
+                     kt_json_num(p->full_avg300_pct), "full_total_us", kt_json_u64(p->full_total_us));
+}
+
 static int by_pid(const void *a, const void *b)
 {
     int64_t x = (*(kt_proc_t *const *)a)->pid, y = (*(kt_proc_t *const *)b)->pid;
@@ -131,15 +145,18 @@ json_t *kt_json_sample(const kt_sample_t *s, int top_only)
                               procs_json(s->top_mem, s->ntop_mem));
     if (!top_only)
         json_object_set_new(procs, "all", all_procs_json(s));
-    return json_pack("{s:o s:o s:o s:o s:o s:o s:o s:o s:{s:o s:o s:o} s:o s:o s:o s:o s:o s:o s:o}",
+    json_t *pressure = json_pack("{s:o s:o s:o}", "cpu", psi_json(&s->pressure[KT_PSI_CPU]),
+                                 "memory", psi_json(&s->pressure[KT_PSI_MEMORY]), "io",
+                                 psi_json(&s->pressure[KT_PSI_IO]));
+    return json_pack("{s:o s:o s:o s:o s:o s:o s:o s:o s:{s:o s:o s:o} s:o s:o s:o s:o s:o s:o s:o s:o}",
                      "time", time_ms(s->time), "elapsed_s", kt_json_num(s->elapsed_s), "os", str(s->os),
                      "hostname", str(s->hostname), "kernel", str(s->kernel), "ncpu",
                      kt_json_u64(s->ncpu), "cpu", cpu_json(&s->cpu), "cores", cores, "load", "1",
                      kt_json_num(s->load1), "5", kt_json_num(s->load5), "15", kt_json_num(s->load15), "uptime_s",
                      kt_json_num(s->uptime_s), "boot_time",
                      s->boot_time >= 0 ? json_integer(s->boot_time) : json_null(), "memory",
-                     mem_json(&s->mem), "filesystems", fs, "processes", procs, "network", net,
-                     "disks", disks);
+                     mem_json(&s->mem), "pressure", pressure, "filesystems", fs, "processes", procs,
+                     "network", net, "disks", disks);
 }
 
 static json_t *top_json(const kt_event_proc_t *p)
@@ -191,9 +208,13 @@ json_t *kt_json_health(const kt_mon_health_t *h)
 
 json_t *kt_json_history_point(const kt_hist_point_t *p)
 {
-    return json_pack("{s:o s:o s:o s:o s:o s:o s:o s:o}", "time", time_ms(p->time), "cpu_pct",
-                     kt_json_num(p->cpu_pct), "memory_pct", kt_json_num(p->memory_pct), "swap_pct",
-                     kt_json_num(p->swap_pct), "load1", kt_json_num(p->load1), "disk_max_pct",
-                     kt_json_num(p->disk_max_pct), "net_rx_bytes_ps", kt_json_num(p->net_rx_bytes_ps),
-                     "net_tx_bytes_ps", kt_json_num(p->net_tx_bytes_ps));
+    return json_pack("{s:o s:o s:o s:o s:o s:o s:o s:o s:o s:o s:o}", "time", time_ms(p->time),
+                     "cpu_pct", kt_json_num(p->cpu_pct), "memory_pct", kt_json_num(p->memory_pct),
+                     "swap_pct", kt_json_num(p->swap_pct), "load1", kt_json_num(p->load1),
+                     "disk_max_pct", kt_json_num(p->disk_max_pct), "net_rx_bytes_ps",
+                     kt_json_num(p->net_rx_bytes_ps), "net_tx_bytes_ps",
+                     kt_json_num(p->net_tx_bytes_ps), "cpu_pressure_pct",
+                     kt_json_num(p->cpu_pressure_pct), "memory_pressure_pct",
+                     kt_json_num(p->memory_pressure_pct), "io_pressure_pct",
+                     kt_json_num(p->io_pressure_pct));
 }

@@ -155,6 +155,22 @@ apr_status_t kt_sample_from_json(json_t *j, kt_sample_t *s, apr_pool_t *pool, ch
         s->mem.swap_in_pages_ps = num(m, "swap_in_pages_ps");
         s->mem.swap_out_pages_ps = num(m, "swap_out_pages_ps");
     }
+    static const char *const psi[KT_PSI__COUNT] = {"cpu", "memory", "io"};
+    json_t *pressure = json_object_get(j, "pressure");
+    for (int k = 0; k < KT_PSI__COUNT; k++) {
+        json_t *o = json_object_get(pressure, psi[k]);
+        if (!json_is_object(o))
+            continue;
+        kt_psi_t *ps = &s->pressure[k];
+        ps->some_avg10_pct = num(o, "some_avg10_pct");
+        ps->some_avg60_pct = num(o, "some_avg60_pct");
+        ps->some_avg300_pct = num(o, "some_avg300_pct");
+        ps->some_total_us = u64(o, "some_total_us");
+        ps->full_avg10_pct = num(o, "full_avg10_pct");
+        ps->full_avg60_pct = num(o, "full_avg60_pct");
+        ps->full_avg300_pct = num(o, "full_avg300_pct");
+        ps->full_total_us = u64(o, "full_total_us");
+    }
     json_t *fs = json_object_get(j, "filesystems");
     s->fs = apr_pcalloc(pool, sizeof(kt_fs_t) * (json_array_size(fs) + 1));
     size_t i;
@@ -177,6 +193,7 @@ apr_status_t kt_sample_from_json(json_t *j, kt_sample_t *s, apr_pool_t *pool, ch
         f->inodes_total = u64(v, "inodes_total");
         f->inodes_free = u64(v, "inodes_free");
         f->inodes_used_pct = num(v, "inodes_used_pct");
+        f->readonly = -1;
     }
     procs_in(json_object_get(j, "processes"), s, pool);
     json_t *net = json_object_get(j, "network");
@@ -214,6 +231,8 @@ apr_status_t kt_sample_from_json(json_t *j, kt_sample_t *s, apr_pool_t *pool, ch
         d->write_bytes_ps = num(v, "write_bytes_ps");
         d->busy_pct = num(v, "busy_pct");
         d->queue_length = num(v, "queue_length");
+        d->reads_merged = d->writes_merged = d->read_time_ms = d->write_time_ms = d->io_time_ms =
+            d->io_weighted_ms = d->in_flight = KT_UNKNOWN_U64;
     }
     return APR_SUCCESS;
 }

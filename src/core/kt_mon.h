@@ -260,6 +260,8 @@ typedef struct {
     double cpu_pct, memory_pct, swap_pct, load1;
     double disk_max_pct;           /* the fullest filesystem */
     double net_rx_bytes_ps, net_tx_bytes_ps; /* all interfaces but loopback */
+    /* Share of the last minute some tasks waited for each (PSI "some avg60"). */
+    double cpu_pressure_pct, memory_pressure_pct, io_pressure_pct;
 } kt_hist_point_t;
 
 /* Copies the points newer than since (0 = all), oldest first; returns the count. */

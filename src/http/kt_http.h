@@ -114,6 +114,8 @@ const char *kt_http_method(kt_http_req_t *req);
 const char *kt_http_path(kt_http_req_t *req);       /* percent-decoded, no query */
 const char *kt_http_route_tail(kt_http_req_t *req); // after the prefix of a "/*" route, else ""
 const char *kt_http_query(kt_http_req_t *req, const char *name); /* decoded value or NULL */
+/* The n-th (from 0) value of a parameter given more than once (collect[]=a&collect[]=b). */
+const char *kt_http_query_nth(kt_http_req_t *req, const char *name, unsigned n);
 const char *kt_http_header(kt_http_req_t *req, const char *name); /* case-insensitive, or NULL */
 const char *kt_http_body(kt_http_req_t *req, apr_size_t *len);    /* NUL-terminated; "" if none */
 const char *kt_http_remote(kt_http_req_t *req);     /* "127.0.0.1:51234" */

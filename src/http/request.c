@@ -25,6 +25,14 @@ const char *kt_http_query(kt_http_req_t *req, const char *name)
     return NULL;
 }
 
+const char *kt_http_query_nth(kt_http_req_t *req, const char *name, unsigned n)
+{
+    for (unsigned i = 0; i < req->nquery; i++)
+        if (strcmp(req->query[i].name, name) == 0 && n-- == 0)
+            return req->query[i].value;
+    return NULL;
+}
+
 const char *kt_http_header(kt_http_req_t *req, const char *name)
 {
     for (unsigned i = 0; i < req->nheaders; i++)

@@ -84,6 +84,8 @@ static const item_t items[] = {
     {"script_os", T_STR, 0, 0, offsetof(kt_conf_t, script_os), 1,
      "dialect of generated scripts: auto (windows on a Windows build, else linux), "
      "linux (Bash) or windows (PowerShell)"},
+    {"metrics", T_STR, 0, 0, offsetof(kt_conf_t, metrics), 1,
+     "families GET /metrics serves: koto (koto_*), node (node_exporter's node_*) or both"},
 };
 
 #define FS_OVERRIDES "thresholds.filesystems"
@@ -403,6 +405,11 @@ apr_status_t kt__conf_apply_file(kt_conf_t *conf, const kt__file_t *f, apr_pool_
     if (conf->script_os && strcmp(conf->script_os, "auto") != 0 &&
         strcmp(conf->script_os, "linux") != 0 && strcmp(conf->script_os, "windows") != 0) {
         snprintf(err, errlen, "%s: script_os must be auto, linux or windows", f->path);
+        goto done;
+    }
+    if (conf->metrics && strcmp(conf->metrics, "koto") != 0 && strcmp(conf->metrics, "node") != 0 &&
+        strcmp(conf->metrics, "both") != 0) {
+        snprintf(err, errlen, "%s: metrics must be koto, node or both", f->path);
         goto done;
     }
     rc = APR_SUCCESS;

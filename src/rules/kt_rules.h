@@ -61,6 +61,7 @@ typedef struct {
     unsigned store_max_events;  /* beyond this many, the oldest events go (0: no limit) */
     unsigned store_max_mb;      /* koto.db never grows past this many MiB */
     unsigned kept_descriptors;  /* Linux: files kept open between readings (kt_plat_opts_t) */
+    const char *metrics;        /* /metrics' families: "koto", "node" or "both" */
 } kt_conf_t;
 
 /* A deep copy: every string and the disk overrides allocated in pool. */

@@ -243,7 +243,7 @@ pipe+="GET /healthz HTTP/1.1\r\nHost: $addr\r\nConnection: close\r\n\r\n"
 raw pipelined "$pipe" 10
 got="$(responses "$T/pipelined" | awk '{
   s = $1; b = substr($0, 5)
-  if (b ~ /^\{"status":"ok"/) k = "healthz"; else if (b ~ /^# HELP koto_/) k = "metrics"
+  if (b ~ /^\{"status":"ok"/) k = "healthz"; else if (b ~ /^# HELP (koto|node)_/) k = "metrics"
   else if (b ~ /^\{"error":\{"code":"not_found"/) k = "not_found"
   else if (b ~ /^\{"error":\{"code":"method_not_allowed"/) k = "not_allowed"
   else if (b ~ /^\{"events":/) k = "events"; else if (b ~ /^\{"running":/) k = "status"
@@ -321,7 +321,7 @@ expect "metrics: koto_ lines, HELP and TYPE for each family" yes \
   "$([ "$(grep -c '^koto_' "$T/metrics")" -gt 10 ] &&
     [ "$(grep -c '^# HELP' "$T/metrics")" -eq "$(grep -c '^# TYPE' "$T/metrics")" ] && echo yes)"
 expect "metrics: every line is a comment or 'name{labels} value'" "" \
-  "$(grep -Ev '^(# (HELP|TYPE) .*|koto_[a-z0-9_]+(\{([a-z_]+="([^"\\]|\\.)*",?)*\})? -?[0-9.e+-]+|)$' "$T/metrics" | head -3)"
+  "$(grep -Ev '^(# (HELP|TYPE) .*|(koto|node)_[a-zA-Z0-9_]+(\{([a-z_]+="([^"\\]|\\.)*",?)*\})? -?[0-9.e+-]+|)$' "$T/metrics" | head -3)"
 check_4xx() { grep -Eq '^koto_http_requests_total\{code="4xx"\} [1-9]' "$T/metrics"; }
 expect "metrics: the refusals above are counted as 4xx" yes "$(check_4xx && echo yes)"
 

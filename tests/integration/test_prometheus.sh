@@ -14,8 +14,30 @@ start_kotod --procfs "$tmp/proc" --listen 127.0.0.1:0 --interval 200 --state-dir
 wait_log "dashboard at http://" || { not_ok "kotod starts" "$(cat "$tmp/kotod.log")"; finish; exit; }
 addr=$(sed -n 's|.*dashboard at http://\([^/]*\)/.*|\1|p' "$tmp/kotod.log" | head -1)
 
-curl -sS "http://$addr/metrics" >"$tmp/metrics"
-check "promtool check metrics finds nothing to complain about" bash -c "promtool check metrics <'$tmp/metrics'"
+curl -sS "http://$addr/metrics?collect%5B%5D=koto" >"$tmp/metrics"
+check "promtool check metrics finds nothing to complain about in koto_*" \
+  bash -c "promtool check metrics <'$tmp/metrics'"
+# node_exporter's own names break promtool's snake_case rule (node_memory_MemTotal_bytes):
+# that and nothing else.
+curl -sS "http://$addr/metrics" >"$tmp/all"
+promtool check metrics <"$tmp/all" >"$tmp/lint" 2>&1
+expect_eq "promtool: only node_exporter's camelCase meminfo names in the whole answer" "" \
+  "$(grep -v "^node_memory_[A-Za-z_]* metric names should be written in 'snake_case' not 'camelCase'$" "$tmp/lint")"
+# OpenMetrics when asked for, ending with # EOF; counters named without _total.
+curl -sS -D "$tmp/om.head" -H 'Accept: application/openmetrics-text;version=1.0.0,text/plain;q=0.5' \
+  "http://$addr/metrics" >"$tmp/om"
+check "OpenMetrics: its content type" grep -qi '^content-type: application/openmetrics-text; version=1.0.0' "$tmp/om.head"
+expect_eq "OpenMetrics: the answer ends with # EOF" "# EOF" "$(tail -1 "$tmp/om")"
+check "OpenMetrics: a counter family is named without _total" \
+  grep -qx '# TYPE node_cpu_seconds counter' "$tmp/om"
+expect_eq "the text format has no # EOF" 0 "$(grep -c '^# EOF' "$tmp/all")"
+# ?collect[]= as node_exporter's: only those collectors; an unknown one is a 400.
+curl -sS "http://$addr/metrics?collect%5B%5D=loadavg&collect%5B%5D=time" >"$tmp/some"
+expect_eq "collect[]=loadavg&collect[]=time: only those families" \
+  "node_load1 node_load15 node_load5 node_time_seconds" \
+  "$(grep -v '^#' "$tmp/some" | cut -d' ' -f1 | sort | tr '\n' ' ' | sed 's/ $//')"
+expect_eq "collect[]=nosuch is a 400" 400 \
+  "$(curl -s -o /dev/null -w '%{http_code}' "http://$addr/metrics?collect%5B%5D=nosuch")"
 
 cat >"$tmp/prometheus.yml" <<YML
 global:
@@ -49,6 +71,10 @@ while [ $SECONDS -lt $deadline ]; do
   sleep 0.5
 done
 expect_eq "PromQL koto_memory_used_ratio returns kotod's value" 0.93 "$value"
+# Prometheus asks for OpenMetrics; a node_exporter query works as it did.
+value=$(curl -sS "http://127.0.0.1:$port/api/v1/query?query=node_memory_MemTotal_bytes" |
+  jq -r '.data.result[0].value[1] // empty' 2>/dev/null)
+expect_eq "PromQL node_memory_MemTotal_bytes returns the fixture's MemTotal" 16384000000 "$value"
 health=$(curl -sS "http://127.0.0.1:$port/api/v1/targets" | jq -r '.data.activeTargets[0].health')
 expect_eq "the scrape target is healthy" up "$health"
 stop_kotod TERM

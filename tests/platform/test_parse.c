@@ -76,6 +76,9 @@ static void test_stat_real(void **state)
     assert_int_equal(st.btime, 1795498072);
     assert_int_equal(st.procs_running, 3);
     assert_int_equal(st.procs_blocked, 0); /* a real 0, not unknown */
+    assert_int_equal(st.ctxt, 259493);
+    assert_int_equal(st.processes, 4599);
+    assert_int_equal(st.intr, 119326); /* the total, not the first interrupt's count */
 }
 
 static void test_stat_old_kernels(void **state)
@@ -491,6 +494,19 @@ static void test_mountinfo_real(void **state)
     assert_string_equal(m[2].fstype, "squashfs");
     assert_string_equal(m[2].source, "/dev/loop0");
     assert_int_equal(m[2].minor, 0);
+    /* Read-only: the mount's own flag, or the superblock's. */
+    assert_false(m[0].readonly);
+    assert_false(m[1].readonly);
+    assert_true(m[2].readonly);
+    assert_int_equal(kt__parse_mountinfo("1 0 8:1 / /a rw,relatime - ext4 /dev/sda1 ro,errors=x\n"
+                                         "2 0 8:2 / /b rw,rox - ext4 /dev/sda2 rw,noro\n"
+                                         "3 0 8:3 / /c nodev,ro - ext4 /dev/sda3\n",
+                                         &m, &n, *state),
+                     APR_SUCCESS);
+    assert_int_equal(n, 3);
+    assert_true(m[0].readonly);
+    assert_false(m[1].readonly); /* "rox" and "noro" are other options */
+    assert_true(m[2].readonly);  /* no superblock options at all */
 }
 
 static void test_mountinfo_escapes(void **state)
@@ -679,6 +695,11 @@ static void test_diskstats(void **state)
     assert_int_equal(d[0].write_sectors, 455192);
     assert_int_equal(d[0].io_ms, 2928);
     assert_int_equal(d[0].weighted_ms, 9980);
+    assert_int_equal(d[0].reads_merged, 6325);
+    assert_int_equal(d[0].read_ms, 8522);
+    assert_int_equal(d[0].writes_merged, 6009);
+    assert_int_equal(d[0].write_ms, 1221);
+    assert_int_equal(d[0].in_flight, 0);
     assert_string_equal(d[1].name, "loop0");
     assert_int_equal(d[1].reads, 0);
     assert_string_equal(d[2].name, "sdb");
@@ -704,10 +725,153 @@ static void test_diskstats_hostile(void **state)
     assert_unknown_u64(d[0].read_sectors);
     assert_unknown_u64(d[0].writes);
     assert_unknown_u64(d[0].io_ms);
+    assert_unknown_u64(d[0].in_flight);
+    assert_int_equal(d[0].reads_merged, 2);
+    assert_unknown_u64(d[0].read_ms);
     assert_string_equal(d[1].name, "sda");
     assert_int_equal(d[1].reads, 5);
     assert_unknown_u64(d[1].read_sectors);
     assert_unknown_u64(d[1].weighted_ms);
+}
+
+/* ---- name/value tables: /proc/meminfo, /proc/vmstat ------------------------------ */
+
+static void test_fields_meminfo(void **state)
+{
+    kt_field_t *f;
+    unsigned n;
+    assert_int_equal(kt__parse_fields("MemTotal:       16000000 kB\n"
+                                      "Active(anon):    1000 kB\n"
+                                      "HugePages_Total:       0\n"
+                                      "Hugepagesize:       2048 kB\n",
+                                      &f, &n, *state),
+                     APR_SUCCESS);
+    assert_int_equal(n, 4);
+    assert_string_equal(f[0].name, "MemTotal");
+    assert_true(f[0].value == KIB(16000000) && f[0].bytes);
+    assert_string_equal(f[1].name, "Active(anon)"); /* the kernel's name, as it is */
+    assert_true(f[1].value == KIB(1000) && f[1].bytes);
+    assert_string_equal(f[2].name, "HugePages_Total");
+    assert_true(f[2].value == 0 && !f[2].bytes); /* a count: no unit */
+    assert_string_equal(f[3].name, "Hugepagesize");
+    assert_true(f[3].value == KIB(2048));
+}
+
+static void test_fields_vmstat(void **state)
+{
+    kt_field_t *f;
+    unsigned n;
+    assert_int_equal(
+        kt__parse_fields("nr_free_pages 1022157\npgmajfault 42\noom_kill 0\n", &f, &n, *state),
+        APR_SUCCESS);
+    assert_int_equal(n, 3);
+    assert_string_equal(f[1].name, "pgmajfault");
+    assert_true(f[1].value == 42 && !f[1].bytes);
+    assert_string_equal(f[2].name, "oom_kill");
+    assert_int_equal(f[2].value, 0);
+}
+
+static void test_fields_hostile(void **state)
+{
+    kt_field_t *f;
+    unsigned n = 9;
+    assert_int_equal(kt__parse_fields("", &f, &n, *state), KT_EPARSE);
+    assert_int_equal(n, 0);
+    /* Skipped: no number, overflow, overflow once in bytes, an unknown unit,
+     * garbage after the number, a name alone, no name. Kept: the good line. */
+    assert_int_equal(kt__parse_fields("Foo:\nBar: " OVERFLOW " kB\n"
+                                      "Big: 18014398509481984 kB\nOdd: 12 MB\nX 12x\n"
+                                      "name\n: 5\nGood: 7 kB\n",
+                                      &f, &n, *state),
+                     APR_SUCCESS);
+    assert_int_equal(n, 1);
+    assert_string_equal(f[0].name, "Good");
+    assert_true(f[0].value == KIB(7));
+    /* No final newline. */
+    assert_int_equal(kt__parse_fields("pgfault 3", &f, &n, *state), APR_SUCCESS);
+    assert_true(n == 1 && f[0].value == 3);
+}
+
+/* ---- /proc/pressure ---------------------------------------------------------------- */
+
+static void test_psi(void **state)
+{
+    (void)state;
+    kt_psi_t p;
+    assert_int_equal(kt__parse_psi("some avg10=1.50 avg60=23.00 avg300=0.01 total=123456789\n"
+                                   "full avg10=0.00 avg60=7.25 avg300=0.00 total=4567\n",
+                                   &p),
+                     APR_SUCCESS);
+    assert_close(p.some_avg10_pct, 1.5);
+    assert_close(p.some_avg60_pct, 23.0);
+    assert_close(p.some_avg300_pct, 0.01);
+    assert_int_equal(p.some_total_us, 123456789);
+    assert_close(p.full_avg10_pct, 0.0); /* a real 0 */
+    assert_close(p.full_avg60_pct, 7.25);
+    assert_int_equal(p.full_total_us, 4567);
+
+    /* cpu before Linux 5.13: "some" only; full stays unknown. */
+    assert_int_equal(kt__parse_psi("some avg10=0.00 avg60=0.00 avg300=0.00 total=5\n", &p),
+                     APR_SUCCESS);
+    assert_int_equal(p.some_total_us, 5);
+    assert_nan(p.full_avg10_pct);
+    assert_unknown_u64(p.full_total_us);
+}
+
+static void test_psi_hostile(void **state)
+{
+    (void)state;
+    kt_psi_t p;
+    assert_int_equal(kt__parse_psi("", &p), KT_EPARSE);
+    assert_int_equal(kt__parse_psi("garbage\nsome\nfull x=1\n", &p), KT_EPARSE);
+    assert_nan(p.some_avg10_pct);
+    assert_unknown_u64(p.some_total_us);
+    /* Bad values stay unknown, the good ones are kept; a share above 100 %
+     * and a key that merely ends like another are not read. */
+    assert_int_equal(kt__parse_psi("some avg10=nan avg60=150 xavg300=3 avg300=2.5 total=" OVERFLOW
+                                   "\nfull avg10=-1 total=9\n",
+                                   &p),
+                     APR_SUCCESS);
+    assert_nan(p.some_avg10_pct);
+    assert_nan(p.some_avg60_pct);
+    assert_close(p.some_avg300_pct, 2.5);
+    assert_unknown_u64(p.some_total_us);
+    assert_nan(p.full_avg10_pct);
+    assert_int_equal(p.full_total_us, 9);
+}
+
+/* ---- os-release ---------------------------------------------------------------------- */
+
+static void test_os_release(void **state)
+{
+    kt_os_release_t o;
+    assert_int_equal(kt__parse_os_release("PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n"
+                                          "NAME=\"Debian GNU/Linux\"\n"
+                                          "VERSION_ID=\"12\"\n"
+                                          "# a comment=1\n"
+                                          "ID=debian\n"
+                                          "ID_LIKE='rhel fedora'\n"
+                                          "VARIANT=\"say \\\"hi\\\" \\$x\"\n"
+                                          "HOME_URL=\"https://www.debian.org/\"\n"
+                                          "BUILD_ID=rolling   \n",
+                                          &o, *state),
+                     APR_SUCCESS);
+    assert_true(o.known);
+    assert_string_equal(o.pretty_name, "Debian GNU/Linux 12 (bookworm)");
+    assert_string_equal(o.name, "Debian GNU/Linux");
+    assert_string_equal(o.version_id, "12");
+    assert_string_equal(o.id, "debian");
+    assert_string_equal(o.id_like, "rhel fedora");
+    assert_string_equal(o.variant, "say \"hi\" $x");
+    assert_string_equal(o.build_id, "rolling");
+    assert_null(o.version); /* not in the file */
+    assert_null(o.image_id);
+
+    assert_int_equal(kt__parse_os_release("", &o, *state), KT_EPARSE);
+    assert_false(o.known);
+    assert_int_equal(kt__parse_os_release("garbage\n=x\nOTHER=1\nNAME=\"open", &o, *state),
+                     APR_SUCCESS);
+    assert_string_equal(o.name, "open"); /* an unclosed quote ends with the line */
 }
 
 int main(void)
@@ -739,6 +903,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_netdev_hostile, setup_pool, teardown_pool),
         cmocka_unit_test_setup_teardown(test_diskstats, setup_pool, teardown_pool),
         cmocka_unit_test_setup_teardown(test_diskstats_hostile, setup_pool, teardown_pool),
+        cmocka_unit_test_setup_teardown(test_fields_meminfo, setup_pool, teardown_pool),
+        cmocka_unit_test_setup_teardown(test_fields_vmstat, setup_pool, teardown_pool),
+        cmocka_unit_test_setup_teardown(test_fields_hostile, setup_pool, teardown_pool),
+        cmocka_unit_test(test_psi),
+        cmocka_unit_test(test_psi_hostile),
+        cmocka_unit_test_setup_teardown(test_os_release, setup_pool, teardown_pool),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     apr_terminate();

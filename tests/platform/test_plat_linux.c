@@ -146,6 +146,27 @@ static void assert_basic_common(const kt_sample_t *s, int t1)
     assert_int_equal(s->run_queue, t1 ? 2 : 3);
     assert_int_equal(s->threads_total, t1 ? 118 : 120); /* loadavg's count wins */
 
+    /* The raw counters node_exporter exports. */
+    assert_int_equal(s->io_blocked, 1);
+    assert_int_equal(s->context_switches, t1 ? 261000 : 259493);
+    assert_int_equal(s->forks, t1 ? 4650 : 4599);
+    assert_int_equal(s->interrupts, t1 ? 121000 : 119326);
+    assert_non_null(s->core_time);
+    assert_close(s->core_time[0].seconds[KT_MODE_USER], t1 ? 12.74 : 4.74);
+    assert_close(s->core_time[1].seconds[KT_MODE_STEAL], t1 ? 0.24 : 0.04);
+    assert_int_equal(s->nmeminfo, 15);
+    assert_string_equal(s->meminfo[0].name, "MemTotal");
+    assert_true(s->meminfo[0].value == 16000000ull * 1024 && s->meminfo[0].bytes);
+    assert_string_equal(s->meminfo[13].name, "HugePages_Total");
+    assert_false(s->meminfo[13].bytes);
+    assert_int_equal(s->nvmstat, 7); /* pgpgin/out, pswpin/out, pgfault, pgmajfault, oom_kill */
+    assert_string_equal(s->vmstat[5].name, "pgmajfault");
+    assert_int_equal(s->vmstat[5].value, t1 ? 1450 : 1200);
+    assert_close(s->pressure[KT_PSI_MEMORY].some_avg60_pct, t1 ? 23.0 : 20.0);
+    assert_int_equal(s->pressure[KT_PSI_MEMORY].full_total_us, t1 ? 16000000 : 15000000);
+    assert_int_equal(s->pressure[KT_PSI_IO].some_total_us, t1 ? 7400000 : 7000000);
+    assert_string_equal(s->domainname, "(none)");
+
     assert_int_equal(s->procs_total, 7);
     assert_int_equal(s->nprocs, 7);
     assert_int_equal(s->procs_running, 1);

@@ -347,6 +347,55 @@ static void test_memory_pressure(void **state)
     json_decref(history);
 }
 
+/* Pressure stall information alone: 60 % used, not swapping, yet starved. */
+static void test_memory_stall(void **state)
+{
+    json_t *out = analyze_snapshot(shipped, "memory_pressure_psi");
+    json_t *f = expect_only(out, "memory_pressure", "memory", "medium");
+    assert_float_equal(evidence(f, "pressure_some_avg60_pct"), 23, 1e-9);
+    assert_float_equal(evidence(f, "pressure_full_avg60_pct"), 9.5, 1e-9);
+    assert_string_equal(evidence_str(f, "top_process"), "java (pid 3300)");
+    const char *b = str_of(f, "bottleneck");
+    assert_non_null(strstr(b, "Memory is under pressure (60 % used"));
+    assert_non_null(strstr(b, "processes waited 23 % of the last minute for memory "
+                              "(all of them at once 9.5 %)"));
+    assert_true(suggestion_has(f, "java (pid 3300) 6.0 GiB"));
+    json_decref(out);
+
+    /* Below the stall threshold and the used % threshold: nothing. */
+    json_t *history;
+    json_t *s = snapshot("memory_pressure_psi", &history);
+    json_object_set_new(json_object_get(json_object_get(s, "pressure"), "memory"),
+                        "some_avg60_pct", json_real(9.9));
+    out = kt_rules_analyze_json(shipped, s, NULL);
+    assert_int_equal(json_array_size(out), 0);
+    json_decref(out);
+    /* All tasks stalled 10 % of the minute: severe. */
+    json_object_set_new(json_object_get(json_object_get(s, "pressure"), "memory"),
+                        "some_avg60_pct", json_real(30));
+    json_object_set_new(json_object_get(json_object_get(s, "pressure"), "memory"),
+                        "full_avg60_pct", json_real(10));
+    out = kt_rules_analyze_json(shipped, s, NULL);
+    assert_string_equal(str_of(finding_of(out, "memory_pressure"), "severity"), "high");
+    json_decref(out);
+    json_decref(s);
+    json_decref(history);
+}
+
+static void test_io_pressure(void **state)
+{
+    json_t *out = analyze_snapshot(shipped, "io_pressure");
+    json_t *f = expect_only(out, "io_pressure", "disk", "medium");
+    assert_float_equal(evidence(f, "pressure_some_avg60_pct"), 23, 1e-9);
+    assert_float_equal(evidence(f, "pressure_full_avg60_pct"), 4.5, 1e-9);
+    assert_string_equal(evidence_str(f, "disk"), "nvme0n1");
+    assert_non_null(strstr(str_of(f, "bottleneck"),
+                           "Processes waited 23 % of the last minute for I/O (all of them at once "
+                           "4.5 %); the busiest disk, nvme0n1, was busy 88 %"));
+    assert_true(suggestion_has(f, "rsync (pid 4100)"));
+    json_decref(out);
+}
+
 static void test_disk_filling(void **state)
 {
     json_t *out = analyze_snapshot(shipped, "disk_filling");
@@ -584,7 +633,7 @@ static void test_unknown_values_say_nothing(void **state)
     static const char *const names[] = {
         "quiet",         "runaway_process", "process_memory_hog", "zombie_processes",
         "memory_pressure", "disk_filling",  "inode_exhaustion",   "iowait_bound",
-        "load_high",     "cpu_steal",
+        "load_high",     "cpu_steal",      "io_pressure",        "memory_pressure_psi",
     };
     json_t *(*fns[])(void) = {make_null, make_string};
     for (size_t n = 0; n < N_OF(names); n++) {
@@ -1140,6 +1189,8 @@ int main(void)
         cmocka_unit_test(test_process_memory_hog),
         cmocka_unit_test(test_zombie_processes),
         cmocka_unit_test(test_memory_pressure),
+        cmocka_unit_test(test_memory_stall),
+        cmocka_unit_test(test_io_pressure),
         cmocka_unit_test(test_disk_filling),
         cmocka_unit_test(test_disk_time_to_full),
         cmocka_unit_test(test_disk_not_growing),

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# bench/node/run.sh - GET /metrics with both families (node_* and koto_*):
+# kotod against node_exporter and against nginx serving kotod's body, in one
+# run, and kotod's RSS and CPU at a 1 s interval. Numbers, not pass/fail.
+#
+#   bench/node/run.sh [KOTOD]      (default build/kotod; ./build.sh build first)
+#   DURATION=5 CONNS=50 IDLE=30 bench/node/run.sh
+#
+# wrk -t1 on CPU 0, the servers on CPU 1 (as bench/http does); one wrk run
+# of DURATION seconds per server. node_exporter is Debian's, with its
+# package's default collectors, as a user runs it. IDLE seconds of kotod
+# alone at --interval 1000 give its CPU (utime+stime from /proc) and RSS.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+kotod=${1:-$repo/build/kotod}
+duration=${DURATION:-5}
+conns=${CONNS:-50}
+idle=${IDLE:-30}
+[ -x "$kotod" ] || { echo "no kotod at $kotod: ./build.sh build" >&2; exit 1; }
+for tool in wrk nginx prometheus-node-exporter taskset curl; do
+  command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || {
+    echo "installing what the benchmark needs" >&2
+    sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
+    $sudo apt-get install -y -qq --no-install-recommends wrk nginx-light prometheus-node-exporter \
+      util-linux curl >&2
+    break
+  }
+done
+nginx=$(command -v nginx || echo /usr/sbin/nginx)
+
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM HUP
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null ||
+  echo $((20000 + RANDOM % 40000)); }
+wait_ok() { for _ in $(seq 100); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.05; done; return 1; }
+busy_pct() { # all CPUs, over 1 s of /proc/stat
+  read -r _ a b c d e f g h _ </proc/stat; t0=$((a+b+c+d+e+f+g+h)); i0=$((d+e)); sleep 1
+  read -r _ a b c d e f g h _ </proc/stat; t1=$((a+b+c+d+e+f+g+h)); i1=$((d+e))
+  echo $(( (100 * ((t1 - t0) - (i1 - i0))) / (t1 - t0) ))
+}
+proc_cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+
+echo "CPU busy before (1 s, all CPUs): $(busy_pct) %" >&2
+kport=$(free_port)
+taskset -c 1 "$kotod" --listen "127.0.0.1:$kport" --interval 1000 --state-dir "$tmp/state" \
+  >"$tmp/kotod.out" 2>"$tmp/kotod.log" &
+kpid=$!; pids+=("$kpid")
+wait_ok "http://127.0.0.1:$kport/healthz" || { cat "$tmp/kotod.log" >&2; exit 1; }
+nport=$(free_port)
+taskset -c 1 prometheus-node-exporter --web.listen-address="127.0.0.1:$nport" >"$tmp/ne.log" 2>&1 &
+npid=$!; pids+=("$npid")
+wait_ok "http://127.0.0.1:$nport/metrics" || { cat "$tmp/ne.log" >&2; exit 1; }
+mkdir -p "$tmp/www" "$tmp/ngx/temp"
+chmod 755 "$tmp" "$tmp/www" # nginx's worker runs as nobody
+sleep 1.2 # a reading with rates
+curl -fsS "http://127.0.0.1:$kport/metrics" >"$tmp/www/metrics.txt"
+gport=$(free_port)
+cat >"$tmp/ngx/nginx.conf" <<NGX
+daemon off; master_process on; worker_processes 1; pid $tmp/ngx/nginx.pid;
+error_log $tmp/ngx/error.log warn; events { worker_connections 1024; }
+http { access_log off; default_type text/plain; sendfile on; tcp_nopush on; keepalive_requests 100000;
+  client_body_temp_path $tmp/ngx/temp/b; proxy_temp_path $tmp/ngx/temp/p; fastcgi_temp_path $tmp/ngx/temp/f;
+  uwsgi_temp_path $tmp/ngx/temp/u; scgi_temp_path $tmp/ngx/temp/s;
+  server { listen 127.0.0.1:$gport; root $tmp/www; } }
+NGX
+taskset -c 1 "$nginx" -p "$tmp/ngx" -e "$tmp/ngx/error.log" -c "$tmp/ngx/nginx.conf" 2>"$tmp/ngx/stderr" &
+gpid=$!; pids+=("$gpid")
+wait_ok "http://127.0.0.1:$gport/metrics.txt" || { cat "$tmp/ngx/stderr" >&2; exit 1; }
+
+size_k=$(wc -c <"$tmp/www/metrics.txt")
+size_n=$(curl -fsS "http://127.0.0.1:$nport/metrics" | wc -c)
+run() { # run NAME URL: one wrk run -> "req/s p50 p99"
+  echo "  wrk $1" >&2
+  taskset -c 0 wrk -t1 -c"$conns" -d"${duration}s" --latency "$2" >"$tmp/$1.wrk" 2>&1
+  awk '/Requests\/sec/ { r = $2 } /^ +50%/ { p50 = $2 } /^ +99%/ { p99 = $2 }
+       END { print r, p50, p99 }' "$tmp/$1.wrk"
+}
+read -r k_rps k_p50 k_p99 < <(run koto "http://127.0.0.1:$kport/metrics")
+read -r n_rps n_p50 n_p99 < <(run node_exporter "http://127.0.0.1:$nport/metrics")
+read -r g_rps g_p50 g_p99 < <(run nginx "http://127.0.0.1:$gport/metrics.txt")
+ne_rss=$(rss_kib "$npid")
+kill "$npid" "$gpid" 2>/dev/null || true
+echo "CPU busy after the wrk runs, ours stopped but kotod (1 s): $(busy_pct) %" >&2
+
+# kotod alone at a 1 s interval: CPU over IDLE seconds, RSS at the end.
+t0=$(proc_cpu_ticks "$kpid"); sleep "$idle"; t1=$(proc_cpu_ticks "$kpid")
+k_rss=$(rss_kib "$kpid")
+k_cpu=$(awk -v d=$((t1 - t0)) -v s="$idle" 'BEGIN { printf "%.2f", d / s }') # ticks/s = % of a core
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }'; }
+echo "| server | body | req/s | p50 | p99 |"
+echo "| --- | ---: | ---: | ---: | ---: |"
+echo "| kotod /metrics (node_* and koto_*) | $size_k B | ${k_rps%.*} | $k_p50 | $k_p99 |"
+echo "| node_exporter 1.5 /metrics | $size_n B | ${n_rps%.*} | $n_p50 | $n_p99 |"
+echo "| nginx, kotod's body as a file | $size_k B | ${g_rps%.*} | $g_p50 | $g_p99 |"
+echo
+echo "kotod / node_exporter: $(ratio "$k_rps" "$n_rps")x; kotod / nginx: $(ratio "$k_rps" "$g_rps")x"
+echo "RSS: kotod $((k_rss / 1024)).$(( (k_rss % 1024) * 10 / 1024 )) MiB, node_exporter $((ne_rss / 1024)).$(( (ne_rss % 1024) * 10 / 1024 )) MiB (after the runs)"
+echo "kotod at --interval 1000, alone for ${idle} s: ${k_cpu} % of a core"

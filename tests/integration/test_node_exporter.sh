@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# test_node_exporter.sh KOTOD - kotod's node_* families against Debian's
+# prometheus-node-exporter (1.5), both reading the same trees:
+#   1. the linux-basic fixture (t1 as procfs, its sys/ and root/): every
+#      series kotod serves exists in node_exporter's answer with the same
+#      labels and the same value, and every series node_exporter has in a
+#      family kotod serves is in kotod's (bind mounts excepted: kotod lists
+#      a device once), with the same TYPE and HELP;
+#   2. the live machine: the same, for the series that do not move between
+#      two scrapes.
+# node_exporter runs with the collectors kotod stands in for, upstream's
+# default filters (Debian's package narrows them: no lo, no /run) and
+# /proc/net/dev rather than netlink, on a free loopback port.
+KOTOD=$1
+here=$(cd "$(dirname "$0")" && pwd)
+fixture=$(cd "$here/../fixtures/linux-basic" && pwd)
+. "$here/lib.sh"
+
+ne_pid=""
+trap 'kill_kotod; [ -n "$ne_pid" ] && kill -9 "$ne_pid" 2>/dev/null; rm -rf "$tmp"' EXIT
+
+command -v prometheus-node-exporter >/dev/null ||
+  { not_ok "prometheus-node-exporter is installed (scripts/install-deps.sh)"; finish; exit; }
+
+collectors=(cpu meminfo loadavg stat time timex processes filesystem netdev diskstats vmstat
+  pressure uname os)
+ne_args=(--collector.disable-defaults --no-collector.netdev.netlink
+  "--collector.filesystem.mount-points-exclude=^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)(\$|/)"
+  "--collector.netdev.device-exclude=^\$")
+for c in "${collectors[@]}"; do ne_args+=("--collector.$c"); done
+
+# start_ne ARGS...: node_exporter on a free port (a few tries at random); sets ne_addr.
+start_ne() {
+  for _ in 1 2 3 4 5; do
+    local port=$((20000 + RANDOM % 40000))
+    prometheus-node-exporter "${ne_args[@]}" "$@" --web.listen-address="127.0.0.1:$port" \
+      >"$tmp/ne.log" 2>&1 &
+    ne_pid=$!
+    for _ in $(seq 50); do
+      curl -fsS "http://127.0.0.1:$port/metrics" >/dev/null 2>&1 && { ne_addr=127.0.0.1:$port; return 0; }
+      kill -0 "$ne_pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -9 "$ne_pid" 2>/dev/null; wait "$ne_pid" 2>/dev/null; ne_pid=""
+  done
+  return 1
+}
+stop_ne() { kill "$ne_pid" 2>/dev/null; wait "$ne_pid" 2>/dev/null; ne_pid=""; }
+
+start_koto() {
+  start_kotod "$@" --listen 127.0.0.1:0 --interval 60000 --state-dir "$tmp/state"
+  wait_log "dashboard at http://" || return 1
+  koto_addr=$(sed -n 's|.*dashboard at http://\([^/]*\)/.*|\1|p' "$tmp/kotod.log" | head -1)
+}
+
+# compare NAME SKIP TOLERANT ALLOW_ABSENT: the two answers in $tmp/ne.txt and $tmp/koto.txt.
+compare() {
+  awk -v skip="$2" -v tolerant="$3" -v tolerance=0.01 -v allow_absent="$4" \
+    -f "$here/node_compare.awk" "$tmp/ne.txt" "$tmp/koto.txt" >"$tmp/cmp.txt"
+  local n
+  n=$(sed -n 's/^compared //p' "$tmp/cmp.txt")
+  if [ "$(grep -vc '^compared ' "$tmp/cmp.txt")" -eq 0 ] && [ "${n:-0}" -gt 0 ]; then
+    ok "$1: $n series, same labels and values"
+  else
+    not_ok "$1: $n series compared" "$(grep -v '^compared ' "$tmp/cmp.txt" | sort | head -40)"
+  fi
+}
+
+# ---- 1. the fixture --------------------------------------------------------------------
+# Filesystem sizes come from statvfs under --rootfs, which is the build
+# machine's disk: free space may move between the two answers (1 %).
+rootfs="$fixture/root"
+if start_ne --path.procfs="$fixture/t1" --path.sysfs="$fixture/sys" --path.rootfs="$rootfs"; then
+  ok "node_exporter reads the fixture on $ne_addr"
+  curl -fsS "http://$ne_addr/metrics" >"$tmp/ne.txt"
+  stop_ne
+  if start_koto --procfs "$fixture/t1" --sysfs "$fixture/sys" --rootfs "$rootfs"; then
+    curl -fsS "http://$koto_addr/metrics" >"$tmp/koto.txt"
+    # Not from the tree: the clock, uname (node_exporter asks the kernel).
+    compare "fixture" '^node_(time_seconds|timex_|uname_info)' \
+      '^node_filesystem_(free_bytes|avail_bytes|files_free)' 'mountpoint="/srv/bind"'
+    for fam in node_cpu_seconds_total node_memory_MemAvailable_bytes node_filesystem_readonly \
+      node_disk_io_time_weighted_seconds_total node_pressure_memory_waiting_seconds_total \
+      node_vmstat_pgmajfault node_processes_state node_os_info node_network_receive_errs_total; do
+      grep -q "^$fam" "$tmp/koto.txt" || not_ok "kotod serves $fam on the fixture"
+    done
+    stop_kotod TERM
+  else
+    not_ok "kotod starts on the fixture" "$(tail -5 "$tmp/kotod.log")"
+  fi
+else
+  not_ok "node_exporter starts on the fixture" "$(tail -5 "$tmp/ne.log")"
+fi
+
+# ---- 2. the live machine ------------------------------------------------------------------
+# What moves between two answers is left out: counters, load, free space,
+# memory in use, processes, the clock's estimates.
+moving='^node_(cpu_seconds_total|memory_|load|context_switches|forks|intr|procs_|processes_|time_seconds|timex_(offset|maxerror|estimated)|network_|disk_|vmstat_|pressure_|filesystem_(free|avail|files_free))'
+steady='^node_memory_(MemTotal|SwapTotal|Hugepagesize|HugePages_Total)_?'
+if start_ne; then
+  ok "node_exporter reads this machine"
+  curl -fsS "http://$ne_addr/metrics" >"$tmp/ne.txt"
+  stop_ne
+  if start_koto; then
+    curl -fsS "http://$koto_addr/metrics" >"$tmp/koto.txt"
+    compare "this machine, what does not move" "$moving" '' 'mountpoint='
+    # And the steady parts of the moving families: the same series exist.
+    for fam in node_cpu_seconds_total node_network_receive_bytes_total node_disk_reads_completed_total; do
+      a=$(grep "^$fam{" "$tmp/ne.txt" | sed 's/ [^ ]*$//' | sort)
+      b=$(grep "^$fam{" "$tmp/koto.txt" | sed 's/ [^ ]*$//' | sort)
+      missing=$(comm -13 <(echo "$a") <(echo "$b"))
+      [ -z "$missing" ] && ok "this machine: every $fam series kotod serves, node_exporter has" ||
+        not_ok "this machine: $fam series node_exporter lacks" "$missing"
+    done
+    grep -E "$steady" "$tmp/koto.txt" | grep -v '^#' >"$tmp/steady.txt"
+    expect_eq "this machine: MemTotal and the other steady meminfo fields agree" \
+      "$(grep -E "$steady" "$tmp/ne.txt" | grep -v '^#' | sort)" "$(sort "$tmp/steady.txt")"
+    stop_kotod TERM
+  else
+    not_ok "kotod starts" "$(tail -5 "$tmp/kotod.log")"
+  fi
+else
+  not_ok "node_exporter starts" "$(tail -5 "$tmp/ne.log")"
+fi
+finish
