@@ -6,7 +6,8 @@
 #   ./build.sh tsan       a ThreadSanitizer build; runs the tests labelled tsan (the
 #                         concurrency tests, and kotod streaming, reloading and stopping
 #                         under load); any report fails them
-#   ./build.sh fuzz [S]   build the libFuzzer targets with clang, fuzz each for S seconds (60)
+#   ./build.sh fuzz [S]   build the libFuzzer targets with clang and run every one of them,
+#                         S seconds in all (240), split evenly (scripts/fuzz.sh)
 #   ./build.sh windows    cross-build kotod.exe with MinGW-w64, run its tests and the service
 #                         end to end under Wine (scripts/win-test.sh)
 #   ./build.sh build      build only
@@ -62,13 +63,12 @@ case "$mode" in
       ctest --test-dir build-tsan --output-on-failure -j "$jobs" -L tsan
     ;;
   fuzz)
-    seconds=${1:-60}
+    seconds=${1:-240}
     node_deps # the build copies the dashboard's charting library from node_modules
     build build-fuzz -DKT_FUZZ=ON -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug
-    mkdir -p build-fuzz/corpus-http
-    # New inputs go to the scratch corpus in the build tree; the seeds stay as they are.
-    build-fuzz/tests/fuzz/fuzz_http -max_total_time="$seconds" -print_final_stats=1 \
-      build-fuzz/corpus-http tests/fuzz/corpus/http
+    # Seeds in tests/fuzz/corpus/<target>/ stay as they are; new inputs go to
+    # the build tree.
+    scripts/fuzz.sh build-fuzz "$seconds"
     ;;
   windows)
     node_deps # the service test serves the dashboard, charting library included

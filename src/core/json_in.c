@@ -17,11 +17,13 @@ static double num(json_t *o, const char *key)
     return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
+/* A real at or past 2^64 has no uint64_t (converting it is undefined): unknown. */
 static uint64_t u64(json_t *o, const char *key)
 {
     json_t *v = json_object_get(o, key);
+    double r = json_is_real(v) ? json_real_value(v) : -1;
     return json_is_integer(v) && json_integer_value(v) >= 0 ? (uint64_t)json_integer_value(v)
-           : json_is_real(v) && json_real_value(v) >= 0     ? (uint64_t)json_real_value(v)
+           : r >= 0 && r < 18446744073709551616.0           ? (uint64_t)r
                                                            : KT_UNKNOWN_U64;
 }
 
@@ -118,8 +120,12 @@ apr_status_t kt_sample_from_json(json_t *j, kt_sample_t *s, apr_pool_t *pool, ch
         snprintf(err, errlen, "a reading must be a JSON object");
         return KT_EPARSE;
     }
+    /* A time in ms too large for apr_time_t's microseconds counts as absent. */
     json_t *t = json_object_get(j, "time");
-    s->time = json_is_integer(t) ? apr_time_from_msec(json_integer_value(t)) : apr_time_now();
+    json_int_t ms = json_integer_value(t);
+    s->time = json_is_integer(t) && ms <= INT64_MAX / 1000 && ms >= INT64_MIN / 1000
+                  ? apr_time_from_msec(ms)
+                  : apr_time_now();
     s->elapsed_s = num(j, "elapsed_s");
     s->os = str(j, "os", pool);
     s->hostname = str(j, "hostname", pool);
