@@ -8,7 +8,8 @@
  *   fuzz_proc_mountinfo  /proc/<pid>/mountinfo kt__parse_mountinfo
  *   fuzz_proc_diskstats  /proc/diskstats       kt__parse_diskstats
  *   fuzz_proc_netdev     /proc/net/dev         kt__parse_netdev
- *   fuzz_proc_misc       loadavg, uptime and vmstat, the same bytes to each
+ *   fuzz_proc_misc       loadavg, uptime, vmstat, the name/value tables of meminfo
+ *                        and vmstat, pressure and os-release: the same bytes to each
  *
  * The input reaches the parser as kt__slurp hands a file over: copied into
  * a buffer of exactly its size plus the NUL (so ASan sees any read past
@@ -166,6 +167,31 @@ static void fuzz_misc(const char *text, apr_pool_t *pool)
     uint64_t in, out;
     rv = kt__parse_vmstat(text, &in, &out);
     CHECK((rv == APR_SUCCESS) == (kt_known_u64(in) || kt_known_u64(out)));
+
+    /* Every named line of a table: no more of them than lines, each named. */
+    kt_field_t *f;
+    unsigned n = 0, lines = 1;
+    for (const char *p = text; *p; p++)
+        lines += *p == '\n';
+    if (kt__parse_fields(text, &f, &n, pool) == APR_SUCCESS) {
+        CHECK(n <= lines);
+        for (unsigned i = 0; i < n; i++)
+            CHECK(f[i].name && f[i].name[0] && !strchr(f[i].name, '\n'));
+    }
+
+    /* Pressure: shares of time, so 0..100 or unknown. */
+    kt_psi_t psi;
+    kt__parse_psi(text, &psi);
+    const double shares[] = {psi.some_avg10_pct, psi.some_avg60_pct, psi.some_avg300_pct,
+                             psi.full_avg10_pct, psi.full_avg60_pct, psi.full_avg300_pct};
+    for (size_t i = 0; i < KT_ARRAY_SIZE(shares); i++)
+        CHECK(isnan(shares[i]) || (shares[i] >= 0 && shares[i] <= 100));
+
+    /* os-release: whatever it takes, the strings are whole C strings. */
+    kt_os_release_t os;
+    memset(&os, 0, sizeof os);
+    if (kt__parse_os_release(text, &os, pool) == APR_SUCCESS && os.pretty_name)
+        CHECK(strlen(os.pretty_name) <= strlen(text));
 }
 
 static const struct {
