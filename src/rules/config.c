@@ -379,8 +379,10 @@ apr_status_t kt__conf_apply_file(kt_conf_t *conf, const kt__file_t *f, apr_pool_
     lua_pushcfunction(L, read_setting);
     lua_setfield(L, -2, "__index");
     lua_pop(L, 2);
-    if ((rc = kt__lstate_call(ls, 0, 0, err, errlen)) != APR_SUCCESS)
+    if ((rc = kt__lstate_call(ls, 0, 0, err, errlen)) != APR_SUCCESS) {
+        kt__name_file(err, errlen, f->path);
         goto done;
+    }
     rc = KT_ECONF; /* what follows refuses values */
 
     lua_getfield(L, LUA_REGISTRYINDEX, "koto.conf.values");

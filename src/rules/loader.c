@@ -287,8 +287,10 @@ apr_status_t kt__rules_build_state(kt_rules_t *r, kt__lstate_t **out, unsigned *
                 continue;
             if ((rc = kt__lstate_load(ls, f->text, f->len, f->path, err, errlen)) !=
                     APR_SUCCESS ||
-                (rc = kt__lstate_call(ls, 0, 1, err, errlen)) != APR_SUCCESS)
+                (rc = kt__lstate_call(ls, 0, 1, err, errlen)) != APR_SUCCESS) {
+                kt__name_file(err, errlen, f->path);
                 goto failed;
+            }
             rc = APR_SUCCESS;
             if (f->kind == KT__FILE_LIB) {
                 if (!lua_istable(L, -1)) {

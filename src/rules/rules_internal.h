@@ -54,6 +54,11 @@ apr_status_t kt__lstate_call(kt__lstate_t *ls, int nargs, int nres, char *err,
  * the stack with matchers that charge the state's budget (pattern.c). */
 void kt__pattern_install(lua_State *L);
 
+/* Prefixes err with "path: " unless it names the file already: an error
+ * raised without a position (error("x", 0), the memory cap) still says
+ * which file it came from. */
+void kt__name_file(char *err, apr_size_t errlen, const char *path);
+
 /* Installs the read-only globals every chunk sees (sandbox.c). */
 void kt__sandbox_open(lua_State *L);
 /* Replaces the table on top with a read-only proxy of it; name is the

@@ -119,6 +119,15 @@ apr_status_t kt__lstate_load(kt__lstate_t *ls, const char *text, apr_size_t len,
     return APR_SUCCESS;
 }
 
+void kt__name_file(char *err, apr_size_t errlen, const char *path)
+{
+    if (!*path || strstr(err, path))
+        return; /* Lua put its "file:line:" in already */
+    char rest[512];
+    snprintf(rest, sizeof rest, "%s", err);
+    snprintf(err, errlen, "%s: %s", path, rest);
+}
+
 static int message_handler(lua_State *L)
 {
     if (!lua_isstring(L, 1))

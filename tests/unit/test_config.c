@@ -160,6 +160,21 @@ static void test_runaway_config_is_stopped(void **state)
         fail_msg("got \"%s\"", err);
 }
 
+/* An error raised without a position still names the file. */
+static void test_positionless_errors_name_the_file(void **state)
+{
+    kt_conf_t c;
+    char err[512], want[512];
+    assert_int_equal(load("error('oops', 0)\n", &c, err, sizeof err), KT_ESCRIPT);
+    snprintf(want, sizeof want, "%s/koto.conf.lua: oops", dir);
+    assert_string_equal(err, want);
+    assert_int_equal(load("local t = {} while true do t[#t + 1] = {} end\n", &c, err, sizeof err),
+                     KT_EMEMCAP);
+    snprintf(want, sizeof want, "%s/koto.conf.lua: memory cap", dir);
+    if (strncmp(err, want, strlen(want)) != 0)
+        fail_msg("want \"%s...\"\ngot  \"%s\"", want, err);
+}
+
 static void test_describe_lists_every_setting(void **state)
 {
     char *buf;
@@ -185,6 +200,7 @@ int main(void)
         cmocka_unit_test(test_mistakes_name_file_and_line),
         cmocka_unit_test(test_cross_field_checks),
         cmocka_unit_test(test_runaway_config_is_stopped),
+        cmocka_unit_test(test_positionless_errors_name_the_file),
         cmocka_unit_test(test_describe_lists_every_setting),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
