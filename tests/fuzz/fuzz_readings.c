@@ -29,6 +29,7 @@
 
 #include "kt_base.h"
 #include "kt_rules.h"
+#include "shipped_rules.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -52,20 +53,7 @@ static void init(void)
     atexit(fini);
     kt_log_set_level(KT_LOG_ERROR);
     apr_pool_create(&root, NULL);
-    kt_conf_t base = {.script_os = "auto"};
-    kt_mon_conf_defaults(&base.mon);
-    kt_rules_opts_t opts = {.dir = KT_LUA_DIR};
-    char err[600];
-    /* The set lives for the whole run in an unmanaged pool, whose blocks
-     * Debian's APR maps with mmap, where LeakSanitizer does not look: its
-     * allocator would count as leaked after every input. */
-    __lsan_disable();
-    apr_status_t st = kt_rules_load(&rules, &opts, &base, err, sizeof err);
-    __lsan_enable();
-    if (st != APR_SUCCESS) {
-        fprintf(stderr, "fuzz_readings: %s\n", err);
-        abort();
-    }
+    rules = kt_fuzz_shipped_rules("fuzz_readings");
 }
 
 static void broken(const char *what, json_t *reading, json_t *a, json_t *b)

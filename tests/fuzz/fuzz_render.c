@@ -38,6 +38,7 @@
 #include "bash_judge.h"
 #include "kt_base.h"
 #include "kt_rules.h"
+#include "shipped_rules.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -56,20 +57,7 @@ static void init(void)
     apr_initialize();
     atexit(fini);
     kt_log_set_level(KT_LOG_ERROR);
-    kt_conf_t base = {.script_os = "auto"};
-    kt_mon_conf_defaults(&base.mon);
-    kt_rules_opts_t opts = {.dir = KT_LUA_DIR};
-    char err[600];
-    /* The set lives for the whole run in an unmanaged pool, whose blocks
-     * Debian's APR maps with mmap, where LeakSanitizer does not look: its
-     * allocator would count as leaked after every input. */
-    __lsan_disable();
-    apr_status_t st = kt_rules_load(&rules, &opts, &base, err, sizeof err);
-    __lsan_enable();
-    if (st != APR_SUCCESS) {
-        fprintf(stderr, "fuzz_render: %s\n", err);
-        abort();
-    }
+    rules = kt_fuzz_shipped_rules("fuzz_render");
     templates = kt_rules_templates(rules);
     if (json_array_size(templates) == 0)
         abort();
