@@ -226,6 +226,12 @@ static int set_value(void *base, const item_t *it, lua_State *L, int idx, apr_po
             snprintf(msg, len, "%s must be a non-empty string", it->key);
             return -1;
         }
+        /* A Lua string may hold NUL bytes; as a C string it would end at the
+         * first one and name something else ("" at worst). */
+        if (strlen(lua_tostring(L, idx)) != lua_rawlen(L, idx)) {
+            snprintf(msg, len, "%s must not contain a NUL byte", it->key);
+            return -1;
+        }
         *(const char **)dst = apr_pstrdup(pool, lua_tostring(L, idx));
         return 0;
     }

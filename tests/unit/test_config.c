@@ -127,6 +127,8 @@ static void test_mistakes_name_file_and_line(void **state)
     expect_error("thresholds = { cpu = { treshold = 90 } }\n",
                  "1: unknown setting 'thresholds.cpu.treshold' (kotod --help-config lists them)");
     expect_error("listen = 5000\n", "1: listen must be a non-empty string");
+    /* Found by fuzz_config: a NUL made it "" in C. */
+    expect_error("listen = '\\0\\0[::1]:0'\n", "1: listen must not contain a NUL byte");
     expect_error("interval_ms = 1.5\n",
                  "1: interval_ms must be a whole number from 100 to 86400000");
     expect_error("x = = 1\n", "1: unexpected symbol near '='");
