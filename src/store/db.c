@@ -59,19 +59,24 @@ int kt__db_exec(kt_store_t *s, const char *sql)
     return apr_dbd_query(s->db.drv, s->db.handle, &nrows, sql);
 }
 
-/* Like kt__db_value, with the driver's code in *rc. */
-static const char *value_rc(kt_store_t *s, const char *sql, int *rc)
+const char *kt__db_first(kt_store_t *s, apr_dbd_results_t *res)
 {
-    apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *row = NULL;
-    *rc = apr_dbd_select(s->db.drv, s->db.scratch, s->db.handle, &res, sql, 0);
-    if (*rc != 0 || apr_dbd_get_row(s->db.drv, s->db.scratch, res, &row, -1) != 0)
+    if (apr_dbd_get_row(s->db.drv, s->db.scratch, res, &row, -1) != 0)
         return NULL;
     const char *v = apr_dbd_get_entry(s->db.drv, row, 0);
     /* Rows not read keep the statement open in some drivers: read them out. */
     while (apr_dbd_get_row(s->db.drv, s->db.scratch, res, &row, -1) == 0)
         ;
     return v;
+}
+
+/* Like kt__db_value, with the driver's code in *rc. */
+static const char *value_rc(kt_store_t *s, const char *sql, int *rc)
+{
+    apr_dbd_results_t *res = NULL;
+    *rc = apr_dbd_select(s->db.drv, s->db.scratch, s->db.handle, &res, sql, 0);
+    return *rc == 0 ? kt__db_first(s, res) : NULL;
 }
 
 const char *kt__db_value(kt_store_t *s, const char *sql)

@@ -31,15 +31,10 @@ static int put_meta(kt_store_t *s, const char *key, const char *value)
 static const char *get_meta(kt_store_t *s, const char *key)
 {
     apr_dbd_results_t *res = NULL;
-    apr_dbd_row_t *row;
     if (apr_dbd_pvselect(s->db.drv, s->db.scratch, s->db.handle, &res, s->db.get_meta, 0, key,
-                         NULL) != 0 ||
-        apr_dbd_get_row(s->db.drv, s->db.scratch, res, &row, -1) != 0)
+                         NULL) != 0)
         return NULL;
-    const char *v = apr_dbd_get_entry(s->db.drv, row, 0);
-    while (apr_dbd_get_row(s->db.drv, s->db.scratch, res, &row, -1) == 0)
-        ;
-    return v;
+    return kt__db_first(s, res);
 }
 
 /* Records a failed write as the reason the store is degraded. */
@@ -71,15 +66,17 @@ apr_status_t kt__events_write(kt_store_t *s, const kt_event_t *ev, unsigned n)
         if (ev[i].id > top)
             top = ev[i].id;
     }
-    uint64_t before = rc == 0 ? kt__events_last_id(s) : 0;
-    if (rc == 0)
-        rc = put_meta(s, "last_event_id", u64(s, top > before ? top : before));
+    /* The mark only moves up; the thread knows it, so it need not be read. */
+    if (rc == 0 && top > s->mark_id)
+        rc = put_meta(s, "last_event_id", u64(s, top));
     if (rc == 0)
         rc = kt__db_exec(s, "COMMIT");
     if (rc != 0) {
         kt__db_exec(s, "ROLLBACK");
         return write_failed(s, "events", rc);
     }
+    if (top > s->mark_id)
+        s->mark_id = top;
     apr_thread_mutex_lock(s->lock);
     s->info.events += n; /* the trim recounts */
     apr_thread_mutex_unlock(s->lock);

@@ -319,7 +319,7 @@ apr_status_t kt_store_open(kt_store_t **out, const kt_store_opts_t *opts, apr_po
     }
     kt__db_open(s);
     if (s->db.handle) {
-        s->last_id = kt__events_last_id(s);
+        s->last_id = s->mark_id = kt__events_last_id(s);
         s->saved_state = kt__state_read(s, &s->saved_at);
         kt__events_trim(s);
         kt__db_measure(s);

@@ -68,6 +68,7 @@ struct kt_store_t {
 
     /* The store thread's alone. */
     kt__db_t db;
+    uint64_t mark_id;    /* the high-water mark last committed beside the log */
     kt_event_t *backlog; /* events the disk refused, oldest first (malloc'd) */
     unsigned nbacklog;
     apr_time_t next_retry;
@@ -83,6 +84,9 @@ void kt__db_open(kt_store_t *s);
 void kt__db_close(kt_store_t *s);
 /* Runs sql (no rows back); the driver's error code, 0 on success. */
 int kt__db_exec(kt_store_t *s, const char *sql);
+/* The first column of the first row of res (the rest read out), in the
+ * scratch pool; NULL when there is none. */
+const char *kt__db_first(kt_store_t *s, apr_dbd_results_t *res);
 /* The first column of the first row of sql, in the scratch pool; NULL when none. */
 const char *kt__db_value(kt_store_t *s, const char *sql);
 /* Sets s->info's size from the file and its WAL. */
