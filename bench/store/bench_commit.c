@@ -34,7 +34,7 @@ int main(int argc, char **argv)
     apr_pool_t *pool;
     apr_pool_create(&pool, NULL);
     const char *path = apr_psprintf(pool, "%s/kt-bench-commit-%d.db", dir, (int)getpid());
-    kt_store_opts_t o = {path, 0, 0, 0};
+    kt_store_opts_t o = {.path = path};
     kt_store_t *s;
     if (kt_store_open(&s, &o, pool) != APR_SUCCESS) {
         fprintf(stderr, "bench_commit: cannot open %s\n", path);

@@ -22,6 +22,7 @@ apr_status_t kt_api_create(kt_api_t **out, kt_http_t *http, const kt_api_opts_t 
         !(api->metrics_om_cache = kt__cache_create(pool)))
         return APR_ENOMEM;
     kt__api_monitor_routes(http, api);
+    kt__api_history_routes(http, api);
     kt__api_metrics_routes(http, api);
     kt__api_optimize_routes(http, api);
     kt__api_scripts_routes(http, api);

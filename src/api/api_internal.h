@@ -83,6 +83,8 @@ apr_status_t kt__op_anomalies(const kt__api_call_t *, json_t *, json_t **, kt__a
 apr_status_t kt__op_health(const kt__api_call_t *, json_t *, json_t **, kt__api_err_t *);
 apr_status_t kt__op_clear(const kt__api_call_t *, json_t *, json_t **, kt__api_err_t *);
 apr_status_t kt__op_status(const kt__api_call_t *, json_t *, json_t **, kt__api_err_t *);
+/* history.c: {metric, from, to, points} -> the series over the range (kt_store_history) */
+apr_status_t kt__op_history(const kt__api_call_t *, json_t *, json_t **, kt__api_err_t *);
 /* analysis.c */
 apr_status_t kt__op_analyze(const kt__api_call_t *, json_t *, json_t **, kt__api_err_t *);
 apr_status_t kt__op_suggest(const kt__api_call_t *, json_t *, json_t **, kt__api_err_t *);
@@ -187,6 +189,7 @@ char *kt__api_sse_message(const char *event, uint64_t id, json_t *data);
 apr_status_t kt__api_stream_routes(kt_http_t *http, kt_api_t *api, apr_pool_t *pool,
                                    unsigned *sub_id);
 void kt__api_monitor_routes(kt_http_t *http, kt_api_t *api);
+void kt__api_history_routes(kt_http_t *http, kt_api_t *api);
 void kt__api_metrics_routes(kt_http_t *http, kt_api_t *api);
 void kt__api_optimize_routes(kt_http_t *http, kt_api_t *api);
 void kt__api_scripts_routes(kt_http_t *http, kt_api_t *api);

@@ -1,6 +1,6 @@
 /*
  * monitor.c - /api/agent/monitor/{start,stop,status,events,clear,stream}
- * and /api/agent/history: the seed's monitoring endpoints.
+ * the seed's monitoring endpoints.
  */
 #include "api_internal.h"
 
@@ -11,7 +11,6 @@
 #include <apr_strings.h>
 
 #define MAX_EVENTS_REPLY 1000
-#define MAX_HISTORY_REPLY 100000
 
 apr_status_t kt__op_start(const kt__api_call_t *call, json_t *params, json_t **result,
                           kt__api_err_t *err)
@@ -318,61 +317,6 @@ apr_status_t kt__op_status(const kt__api_call_t *call, json_t *params, json_t **
     return APR_SUCCESS;
 }
 
-/* ---- history ---------------------------------------------------------------------- */
-
-static const struct {
-    const char *name;
-    size_t offset;
-} metrics[] = {
-    {"cpu", offsetof(kt_hist_point_t, cpu_pct)},
-    {"memory", offsetof(kt_hist_point_t, memory_pct)},
-    {"swap", offsetof(kt_hist_point_t, swap_pct)},
-    {"load1", offsetof(kt_hist_point_t, load1)},
-    {"disk", offsetof(kt_hist_point_t, disk_max_pct)},
-    {"net_rx", offsetof(kt_hist_point_t, net_rx_bytes_ps)},
-    {"net_tx", offsetof(kt_hist_point_t, net_tx_bytes_ps)},
-    {"cpu_pressure", offsetof(kt_hist_point_t, cpu_pressure_pct)},
-    {"memory_pressure", offsetof(kt_hist_point_t, memory_pressure_pct)},
-    {"io_pressure", offsetof(kt_hist_point_t, io_pressure_pct)},
-};
-
-static void history_handler(kt_http_req_t *req, void *baton)
-{
-    kt_api_t *api = baton;
-    uint64_t since_ms, limit;
-    if (!kt__api_allow(api, req, 0) ||
-        kt__api_query_u64(req, "since", 0, UINT64_MAX >> 12, &since_ms) ||
-        kt__api_query_u64(req, "limit", MAX_HISTORY_REPLY, MAX_HISTORY_REPLY, &limit))
-        return;
-    const char *metric = kt_http_query(req, "metric");
-    int which = -1;
-    for (size_t i = 0; metric && i < KT_ARRAY_SIZE(metrics); i++)
-        if (strcmp(metric, metrics[i].name) == 0)
-            which = (int)i;
-    if (metric && which < 0) {
-        kt_http_reply_error(req, 400, "bad_parameter",
-                            "metric must be one of cpu, memory, swap, load1, disk, net_rx, "
-                            "net_tx, cpu_pressure, memory_pressure, io_pressure; not '%s'",
-                            metric);
-        return;
-    }
-    unsigned max = limit ? (unsigned)limit : 1;
-    kt_hist_point_t *p = apr_palloc(kt_http_pool(req), sizeof *p * max);
-    unsigned n = kt_mon_history(api->mon, apr_time_from_msec(since_ms), p, max);
-    json_t *points = json_array();
-    for (unsigned i = 0; i < n; i++) {
-        if (which < 0) {
-            json_array_append_new(points, kt_json_history_point(&p[i]));
-            continue;
-        }
-        double v = *(const double *)((const char *)&p[i] + metrics[which].offset);
-        json_array_append_new(points, json_pack("[I o]", (json_int_t)apr_time_as_msec(p[i].time),
-                                                kt_known(v) ? json_real(v) : json_null()));
-    }
-    kt_http_reply_json(req, 200, json_pack("{s:s s:o s:i}", "metric", metric ? metric : "all",
-                                           "points", points, "count", (int)n));
-}
-
 void kt__api_monitor_routes(kt_http_t *http, kt_api_t *api)
 {
     kt_http_route(http, "POST", "/api/agent/monitor/start", start_handler, api);
@@ -381,5 +325,4 @@ void kt__api_monitor_routes(kt_http_t *http, kt_api_t *api)
                          api);
     kt_http_route(http, "GET", "/api/agent/monitor/events", events_handler, api);
     kt_http_route(http, "POST", "/api/agent/monitor/clear", clear_handler, api);
-    kt_http_route(http, "GET", "/api/agent/history", history_handler, api);
 }

@@ -184,6 +184,18 @@ static void warn_restart_only(const kt_conf_t *was, const kt_conf_t *now)
                             "take effect at the next restart");
 }
 
+/* The store's settings from the configuration. */
+static kt_store_opts_t store_opts(const kt_conf_t *c, const char *path)
+{
+    return (kt_store_opts_t){.path = path,
+                             .event_days = c->store_event_days,
+                             .max_events = c->store_max_events,
+                             .max_mb = c->store_max_mb,
+                             .raw_hours = c->history_raw_hours,
+                             .minute_days = c->history_minute_days,
+                             .hour_days = c->history_hour_days};
+}
+
 static apr_status_t reload(void *baton, char *err, apr_size_t errlen)
 {
     kt_daemon_t *d = baton;
@@ -206,7 +218,7 @@ static apr_status_t reload(void *baton, char *err, apr_size_t errlen)
     kt_rules_cell_set(d->rules, rules);
     if (d->store) {
         const kt_conf_t *c = kt_rules_conf(rules);
-        kt_store_opts_t so = {NULL, c->store_event_days, c->store_max_events, c->store_max_mb};
+        kt_store_opts_t so = store_opts(c, NULL);
         kt_store_set_retention(d->store, &so);
     }
     kt_api_settings_changed(d->api);
@@ -233,13 +245,19 @@ static void commit_events(void *store, const kt_event_t *ev, unsigned n)
 
 static void save_state(void *store, json_t *state) { kt_store_put_state(store, state); }
 
+static void record_history(void *store, const kt_snap_t *snap, const kt_event_t *ev, unsigned n)
+{
+    (void)ev;
+    (void)n;
+    kt_store_record(store, kt_snap_sample(snap));
+}
+
 /* Opens STATE_DIR/koto.db and lets the monitor go on where the last run
  * stopped. A store that cannot use its file is still returned (off), and
  * kotod runs from memory. */
 static int open_store(kt_daemon_t *d, const kt_conf_t *conf)
 {
-    kt_store_opts_t so = {kt_sys_join_path(conf->state_dir, "koto.db", d->pool),
-                          conf->store_event_days, conf->store_max_events, conf->store_max_mb};
+    kt_store_opts_t so = store_opts(conf, kt_sys_join_path(conf->state_dir, "koto.db", d->pool));
     char err[128];
     apr_status_t st = kt_store_open(&d->store, &so, d->pool);
     if (st != APR_SUCCESS) {
@@ -252,6 +270,9 @@ static int open_store(kt_daemon_t *d, const kt_conf_t *conf)
         return 0;
     kt_mon_journal_t j = {commit_events, save_state, d->store};
     kt_mon_set_journal(d->mon, &j);
+    unsigned id;
+    if (kt_mon_subscribe(d->mon, record_history, d->store, &id) != APR_SUCCESS)
+        kt_log(KT_LOG_ERROR, "store: readings cannot be recorded; the history stays empty");
     apr_time_t saved_at;
     json_t *state = kt_store_get_state(d->store, &saved_at);
     uint64_t last = kt_store_last_event_id(d->store);

@@ -19,6 +19,9 @@ apr_status_t kt_setup_load(const kt_opts_t *o, kt_rules_t **rules, kt_conf_t *co
         .store_event_days = 90,
         .store_max_events = 100000,
         .store_max_mb = 256,
+        .history_raw_hours = 48,
+        .history_minute_days = 30,
+        .history_hour_days = 730,
         .kept_descriptors = KT_PLAT_KEPT_FDS,
         .metrics = "both",
     };

@@ -190,7 +190,7 @@ void kt__http_respond_error(kt_http_req_t *req, int status, const char *code,
 {
     json_t *j = json_pack("{s:{s:s,s:s}}", "error", "code", printable(code, req->pool),
                           "message", printable(message, req->pool));
-    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    char *text = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
     json_decref(j);
     if (text) {
         kt__http_respond(req, status, "application/json", text, strlen(text));
@@ -242,7 +242,7 @@ void kt_http_reply_parts(kt_http_req_t *req, int status, const char *content_typ
 
 void kt_http_reply_json(kt_http_req_t *req, int status, json_t *j)
 {
-    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    char *text = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
     json_decref(j);
     if (already_answered(req)) {
         free(text);

@@ -80,7 +80,14 @@ static const item_t items[] = {
     {"store_max_events", T_UINT, 0, 100000000, offsetof(kt_conf_t, store_max_events), 1,
      "beyond this many stored events the oldest go (0: no limit)"},
     {"store_max_mb", T_UINT, 1, 1000000, offsetof(kt_conf_t, store_max_mb), 1,
-     "koto.db never grows past this many MiB: the oldest events go first"},
+     "koto.db never grows past this many MiB: the oldest readings go first, then the "
+     "1-minute and 1-hour history, then the oldest events"},
+    {"history_raw_hours", T_UINT, 1, 8760, offsetof(kt_conf_t, history_raw_hours), 1,
+     "every reading's values are kept this many hours"},
+    {"history_minute_days", T_UINT, 1, 3650, offsetof(kt_conf_t, history_minute_days), 1,
+     "1-minute min/average/max are kept this many days"},
+    {"history_hour_days", T_UINT, 1, 36500, offsetof(kt_conf_t, history_hour_days), 1,
+     "1-hour min/average/max are kept this many days"},
     {"script_os", T_STR, 0, 0, offsetof(kt_conf_t, script_os), 1,
      "dialect of generated scripts: auto (windows on a Windows build, else linux), "
      "linux (Bash) or windows (PowerShell)"},

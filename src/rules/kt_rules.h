@@ -60,6 +60,9 @@ typedef struct {
     unsigned store_event_days;  /* events older than this are deleted (0: kept) */
     unsigned store_max_events;  /* beyond this many, the oldest events go (0: no limit) */
     unsigned store_max_mb;      /* koto.db never grows past this many MiB */
+    unsigned history_raw_hours;   /* every reading's values are kept this long */
+    unsigned history_minute_days; /* 1-minute min/avg/max */
+    unsigned history_hour_days;   /* 1-hour min/avg/max */
     unsigned kept_descriptors;  /* Linux: files kept open between readings (kt_plat_opts_t) */
     const char *metrics;        /* /metrics' families: "koto", "node" or "both" */
 } kt_conf_t;

@@ -34,7 +34,18 @@ static const char *const migrations[] = {
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "CREATE TABLE journal (id INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL,"
     " what TEXT NOT NULL, who TEXT NOT NULL, detail TEXT NOT NULL);",
+    /* 1 -> 2: the history. A chunk is a series' points of one tier (0 the
+     * readings, 1 minutes, 2 hours) from t0 to t1, packed (chunk.c). Without
+     * rowid: the rows are found by their key and are mostly under a
+     * kilobyte, so the key is the table. */
+    "CREATE TABLE series (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+    " unit TEXT NOT NULL, scale REAL NOT NULL);"
+    "CREATE TABLE chunks (series INTEGER NOT NULL, tier INTEGER NOT NULL, t0 INTEGER NOT NULL,"
+    " t1 INTEGER NOT NULL, step INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL,"
+    " PRIMARY KEY (series, tier, t0)) WITHOUT ROWID;",
 };
+
+_Static_assert(KT_ARRAY_SIZE(migrations) == KT_STORE_SCHEMA, "one migration per schema version");
 
 static void set_off(kt_store_t *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void set_off(kt_store_t *s, const char *fmt, ...)
@@ -98,6 +109,51 @@ void kt__db_measure(kt_store_t *s)
     apr_thread_mutex_lock(s->lock);
     s->info.size_bytes = size;
     apr_thread_mutex_unlock(s->lock);
+}
+
+uint64_t kt__db_bytes_in_use(kt_store_t *s)
+{
+    const char *pages = kt__db_value(s, "PRAGMA page_count");
+    const char *free_pages = kt__db_value(s, "PRAGMA freelist_count");
+    const char *size = kt__db_value(s, "PRAGMA page_size");
+    if (!pages || !free_pages || !size)
+        return 0;
+    return (strtoull(pages, NULL, 10) - strtoull(free_pages, NULL, 10)) * strtoull(size, NULL, 10);
+}
+
+void kt__db_cap_size(kt_store_t *s, uint64_t cap)
+{
+    /* What goes first: the oldest quarter of the readings, again and
+     * again, then of the minutes, then of the hours, then of the events
+     * (the newest hundred stay): what is oldest and finest is the least
+     * missed. */
+    for (int round = 0, tier = 0; round < 64 && kt__db_bytes_in_use(s) > cap; round++) {
+        int n;
+        if (tier < KT__TIERS) {
+            const char *left = kt__db_value(
+                s, apr_psprintf(s->db.scratch, "SELECT count(*) FROM chunks WHERE tier = %d", tier));
+            uint64_t rows = left ? strtoull(left, NULL, 10) : 0;
+            if (rows == 0) {
+                tier++;
+                continue;
+            }
+            kt__db_exec(s, apr_psprintf(s->db.scratch,
+                                        "DELETE FROM chunks WHERE tier = %d AND t0 <= (SELECT t0"
+                                        " FROM chunks WHERE tier = %d ORDER BY t0 LIMIT 1 OFFSET %"
+                                        APR_UINT64_T_FMT ")",
+                                        tier, tier, rows / 4));
+            continue;
+        }
+        const char *count = kt__db_value(s, "SELECT count(*) FROM events");
+        uint64_t events = count ? strtoull(count, NULL, 10) : 0;
+        if (events <= 100)
+            break;
+        apr_dbd_pvquery(s->db.drv, s->db.scratch, s->db.handle, &n, s->db.delete_beyond,
+                        apr_psprintf(s->db.scratch, "%" APR_UINT64_T_FMT, events - events / 4),
+                        NULL);
+    }
+    kt__db_value(s, "PRAGMA incremental_vacuum");
+    kt__db_value(s, "PRAGMA wal_checkpoint(TRUNCATE)");
 }
 
 static void close_handle(kt_store_t *s)
@@ -222,7 +278,20 @@ static int prepare_all(kt_store_t *s)
            prepare(s, "INSERT OR REPLACE INTO meta (key, value) VALUES (%s, %s)", &d->put_meta) ||
            prepare(s, "SELECT value FROM meta WHERE key = %s", &d->get_meta) ||
            prepare(s, "INSERT INTO journal (time_ms, what, who, detail) VALUES (%s, %s, %s, %s)",
-                   &d->journal);
+                   &d->journal) ||
+           prepare(s, "INSERT OR IGNORE INTO series (name, unit, scale) VALUES (%s, %s, %s)",
+                   &d->put_series) ||
+           prepare(s, "SELECT id FROM series WHERE name = %s", &d->get_series) ||
+           prepare(s,
+                   "INSERT OR REPLACE INTO chunks (series, tier, t0, t1, step, n, data)"
+                   " VALUES (%s, %s, %s, %s, %s, %s, %pDb)",
+                   &d->put_chunk) ||
+           prepare(s,
+                   "SELECT c.t0, c.t1, c.step, c.n, length(c.data), s.scale, c.data FROM chunks c"
+                   " JOIN series s ON s.id = c.series WHERE c.series = %s AND c.tier = %s"
+                   " AND c.t1 >= %s AND c.t0 <= %s ORDER BY c.t0",
+                   &d->get_chunks) ||
+           prepare(s, "DELETE FROM chunks WHERE tier = %s AND t1 < %s", &d->trim_tier);
 }
 
 void kt__db_open(kt_store_t *s)

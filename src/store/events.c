@@ -150,34 +150,6 @@ apr_status_t kt__events_clear(kt_store_t *s, const char *who, unsigned *removed)
     return APR_SUCCESS;
 }
 
-/* Bytes of the file in use: its pages less the free ones. */
-static uint64_t bytes_in_use(kt_store_t *s)
-{
-    const char *pages = kt__db_value(s, "PRAGMA page_count");
-    const char *free_pages = kt__db_value(s, "PRAGMA freelist_count");
-    const char *size = kt__db_value(s, "PRAGMA page_size");
-    if (!pages || !free_pages || !size)
-        return 0;
-    return (strtoull(pages, NULL, 10) - strtoull(free_pages, NULL, 10)) * strtoull(size, NULL, 10);
-}
-
-/* The size cap: the oldest events go, a quarter at a time, until the file
- * fits, and the space is given back. The newest hundred always stay. */
-static void cap_size(kt_store_t *s, uint64_t cap)
-{
-    for (int round = 0; round < 16 && bytes_in_use(s) > cap; round++) {
-        const char *count = kt__db_value(s, "SELECT count(*) FROM events");
-        uint64_t n = count ? strtoull(count, NULL, 10) : 0;
-        if (n <= 100)
-            break;
-        int rows;
-        apr_dbd_pvquery(s->db.drv, s->db.scratch, s->db.handle, &rows, s->db.delete_beyond,
-                        u64(s, n - n / 4), NULL);
-    }
-    kt__db_value(s, "PRAGMA incremental_vacuum");
-    kt__db_value(s, "PRAGMA wal_checkpoint(TRUNCATE)");
-}
-
 void kt__events_trim(kt_store_t *s)
 {
     apr_thread_mutex_lock(s->lock);
@@ -193,7 +165,7 @@ void kt__events_trim(kt_store_t *s)
     /* Give the freed pages back, a bounded number at a time. */
     kt__db_value(s, "PRAGMA incremental_vacuum(256)");
     if (max_mb)
-        cap_size(s, (uint64_t)max_mb << 20);
+        kt__db_cap_size(s, (uint64_t)max_mb << 20);
     const char *count = kt__db_value(s, "SELECT count(*) FROM events");
     apr_thread_mutex_lock(s->lock);
     s->info.events = count ? strtoull(count, NULL, 10) : 0;

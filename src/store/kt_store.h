@@ -34,7 +34,7 @@
 #include "kt_base.h"
 #include "kt_mon.h"
 
-#define KT_STORE_SCHEMA 1 /* the newest schema this build reads and writes */
+#define KT_STORE_SCHEMA 2 /* the newest schema this build reads and writes */
 
 typedef struct kt_store_t kt_store_t;
 
@@ -43,6 +43,9 @@ typedef struct {
     unsigned event_days;       /* events older than this are deleted (0: kept) */
     unsigned max_events;       /* beyond this many, the oldest go (0: no limit) */
     unsigned max_mb;           /* the database's size cap in MiB (0: none) */
+    unsigned raw_hours;        /* each reading's values are kept this long (0: 48) */
+    unsigned minute_days;      /* the 1-minute tier (0: 30) */
+    unsigned hour_days;        /* the 1-hour tier (0: 730) */
 } kt_store_opts_t;
 
 typedef enum {
@@ -100,6 +103,29 @@ apr_status_t kt_store_events(kt_store_t *s, const kt_store_query_t *q, json_t **
 
 /* Empties the event log, recording when, by whom and how many. */
 apr_status_t kt_store_clear_events(kt_store_t *s, const char *who, unsigned *removed);
+
+/* ---- history ----------------------------------------------------------------------------- */
+
+/* Records every series of a reading: CPU total and per core, memory, swap,
+ * load, each filesystem's used % and inodes %, each interface's rates, each
+ * disk's busy % and throughput, process and thread counts, pressure. Meant
+ * for the sampler thread (a kt_mon_subscribe callback): it packs the values
+ * in memory and every few seconds hands what changed to the store thread,
+ * so a crash loses at most that much. Three tiers: each reading, 1-minute
+ * and 1-hour buckets (min, average, max), each kept as long as its setting. */
+void kt_store_record(kt_store_t *s, const kt_sample_t *sample);
+
+/* One series over [from, to] in at most `points` buckets (min, average,
+ * max each), from the coarsest tier still fine enough for that and old
+ * enough to reach from. The answer:
+ *   {"metric", "unit", "tier": "raw"|"1m"|"1h", "bucket_ms", "from", "to", "points",
+ *    "t": [...], "avg": [...], "min": [...], "max": [...]}
+ * with null in buckets without a point. KT_ENOTFOUND: no such series;
+ * KT_EUNAVAIL: the store is off. */
+apr_status_t kt_store_history(kt_store_t *s, const char *metric, apr_time_t from, apr_time_t to,
+                              unsigned points, json_t **out);
+/* The series recorded: [{"metric", "unit", "first", "last"}] (times in ms). */
+apr_status_t kt_store_series(kt_store_t *s, json_t **out);
 
 /* ---- the monitor's state across restarts ------------------------------------------------ */
 

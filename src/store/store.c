@@ -19,12 +19,13 @@ const char *kt_store_state_name(kt_store_state_t st)
     return st == KT_STORE_OK ? "ok" : st == KT_STORE_DEGRADED ? "degraded" : "off";
 }
 
-static void req_free(kt__req_t *r)
+void kt__req_free(kt__req_t *r)
 {
     free(r->events);
     free((char *)r->who);
     json_decref(r->result);
     json_decref(r->state);
+    kt__rows_free(r->rows, r->nrows);
     free(r);
 }
 
@@ -76,6 +77,17 @@ static void run(kt_store_t *s, kt__req_t *r)
     case KT__REQ_STATE:
         r->status = kt__state_write(s, r->state);
         break;
+    case KT__REQ_HIST_WRITE:
+        kt__hist_write(s, r->rows, r->nrows); /* takes them */
+        r->rows = NULL;
+        r->nrows = 0;
+        break;
+    case KT__REQ_HIST_READ:
+        r->status = kt__hist_read(s, r->series, r->tier, r->from_ms, r->to_ms, &r->rows, &r->nrows);
+        break;
+    case KT__REQ_SERIES:
+        r->status = kt__hist_series(s, &r->result);
+        break;
     }
 }
 
@@ -103,6 +115,7 @@ static void *APR_THREAD_FUNC store_main(apr_thread_t *t, void *data)
             r->status = KT_EUNAVAIL;
         if (s->db.handle) {
             flush_backlog(s);
+            kt__hist_retry(s);
             apr_thread_mutex_lock(s->lock);
             /* Every minute, and at once when the file outgrew its cap. */
             int trim = apr_time_now() >= s->next_trim ||
@@ -110,8 +123,10 @@ static void *APR_THREAD_FUNC store_main(apr_thread_t *t, void *data)
             if (trim)
                 s->next_trim = apr_time_now() + apr_time_from_sec(60);
             apr_thread_mutex_unlock(s->lock);
-            if (trim)
+            if (trim) {
+                kt__hist_trim(s);
                 kt__events_trim(s);
+            }
             kt__db_measure(s);
             apr_pool_clear(s->db.scratch);
         }
@@ -119,7 +134,7 @@ static void *APR_THREAD_FUNC store_main(apr_thread_t *t, void *data)
         apr_thread_mutex_lock(s->lock);
         s->info.pending = s->nbacklog;
         if (s->db.handle && s->info.state != KT_STORE_OFF) {
-            kt_store_state_t now = s->nbacklog ? KT_STORE_DEGRADED : KT_STORE_OK;
+            kt_store_state_t now = s->nbacklog || s->nhpending ? KT_STORE_DEGRADED : KT_STORE_OK;
             if (now != s->info.state)
                 kt_log(now == KT_STORE_OK ? KT_LOG_INFO : KT_LOG_WARN,
                        "store: %s%s%s", kt_store_state_name(now), now == KT_STORE_OK ? "" : ": ",
@@ -127,8 +142,8 @@ static void *APR_THREAD_FUNC store_main(apr_thread_t *t, void *data)
             s->info.state = now;
         }
         if (r) {
-            if (r->abandoned || r->kind == KT__REQ_STATE) {
-                req_free(r);
+            if (r->abandoned || r->kind == KT__REQ_STATE || r->kind == KT__REQ_HIST_WRITE) {
+                kt__req_free(r);
             } else {
                 r->done = 1;
                 apr_thread_cond_broadcast(s->done);
@@ -141,10 +156,7 @@ static void *APR_THREAD_FUNC store_main(apr_thread_t *t, void *data)
 
 /* ---- the queue ------------------------------------------------------------------------ */
 
-/* Enqueues r; with wait, waits for the thread to finish it and returns its
- * status (the caller then owns r). APR_TIMEUP: no answer in time (the
- * thread frees r); APR_EOF: the store is closing (r is freed). */
-static apr_status_t submit(kt_store_t *s, kt__req_t *r, int wait)
+apr_status_t kt__store_submit(kt_store_t *s, kt__req_t *r, int wait)
 {
     apr_time_t deadline = apr_time_now() + apr_time_from_sec(KT__STORE_WAIT_S);
     apr_thread_mutex_lock(s->lock);
@@ -152,7 +164,7 @@ static apr_status_t submit(kt_store_t *s, kt__req_t *r, int wait)
         apr_thread_cond_timedwait(s->done, s->lock, apr_time_from_msec(50));
     if (s->stopping || s->queued >= KT__STORE_QUEUE) {
         apr_thread_mutex_unlock(s->lock);
-        req_free(r);
+        kt__req_free(r);
         return s->stopping ? APR_EOF : APR_TIMEUP;
     }
     if (s->tail)
@@ -206,9 +218,9 @@ apr_status_t kt_store_put_events(kt_store_t *s, const kt_event_t *ev, unsigned n
     }
     memcpy(r->events, ev, sizeof *ev * n);
     r->nevents = n;
-    apr_status_t st = submit(s, r, 1);
+    apr_status_t st = kt__store_submit(s, r, 1);
     if (still_mine(st))
-        req_free(r);
+        kt__req_free(r);
     return st;
 }
 
@@ -220,12 +232,12 @@ apr_status_t kt_store_events(kt_store_t *s, const kt_store_query_t *q, json_t **
     if (!r)
         return APR_ENOMEM;
     r->query = *q;
-    apr_status_t st = submit(s, r, 1);
+    apr_status_t st = kt__store_submit(s, r, 1);
     if (!still_mine(st))
         return st;
     *out = r->result;
     r->result = NULL;
-    req_free(r);
+    kt__req_free(r);
     return st;
 }
 
@@ -239,11 +251,11 @@ apr_status_t kt_store_clear_events(kt_store_t *s, const char *who, unsigned *rem
     /* Copied: a caller that stops waiting must not leave the thread a
      * dangling pointer. */
     r->who = strdup(who ? who : "?");
-    apr_status_t st = submit(s, r, 1);
+    apr_status_t st = kt__store_submit(s, r, 1);
     if (!still_mine(st))
         return st;
     *removed = r->removed;
-    req_free(r);
+    kt__req_free(r);
     return st;
 }
 
@@ -259,7 +271,7 @@ void kt_store_put_state(kt_store_t *s, json_t *state)
         return;
     }
     r->state = state;
-    submit(s, r, 0);
+    kt__store_submit(s, r, 0);
 }
 
 json_t *kt_store_get_state(kt_store_t *s, apr_time_t *saved_at)
@@ -282,6 +294,9 @@ void kt_store_set_retention(kt_store_t *s, const kt_store_opts_t *opts)
     s->opts.event_days = opts->event_days;
     s->opts.max_events = opts->max_events;
     s->opts.max_mb = opts->max_mb;
+    s->opts.raw_hours = opts->raw_hours ? opts->raw_hours : 48;
+    s->opts.minute_days = opts->minute_days ? opts->minute_days : 30;
+    s->opts.hour_days = opts->hour_days ? opts->hour_days : 730;
     s->next_trim = 0;
     apr_thread_mutex_unlock(s->lock);
 }
@@ -313,12 +328,14 @@ apr_status_t kt_store_open(kt_store_t **out, const kt_store_opts_t *opts, apr_po
     s->opts.path = apr_pstrdup(sp, opts->path);
     if ((st = apr_thread_mutex_create(&s->lock, APR_THREAD_MUTEX_DEFAULT, sp)) ||
         (st = apr_thread_cond_create(&s->work, sp)) ||
-        (st = apr_thread_cond_create(&s->done, sp))) {
+        (st = apr_thread_cond_create(&s->done, sp)) || (st = kt__hist_create(s))) {
         apr_pool_destroy(sp);
         return st;
     }
+    kt_store_set_retention(s, opts);
     kt__db_open(s);
     if (s->db.handle) {
+        kt__hist_load(s);
         s->last_id = s->mark_id = kt__events_last_id(s);
         s->saved_state = kt__state_read(s, &s->saved_at);
         kt__events_trim(s);
@@ -326,6 +343,7 @@ apr_status_t kt_store_open(kt_store_t **out, const kt_store_opts_t *opts, apr_po
         apr_pool_clear(s->db.scratch);
     }
     if ((st = apr_thread_create(&s->thread, NULL, store_main, s, sp)) != APR_SUCCESS) {
+        kt__hist_destroy(s);
         kt__db_close(s);
         apr_pool_destroy(sp);
         return st;
@@ -341,6 +359,7 @@ void kt_store_close(kt_store_t *s)
 {
     if (!s || !s->thread)
         return;
+    kt__hist_flush(s, 1); /* what was recorded since the last flush */
     apr_thread_mutex_lock(s->lock);
     s->stopping = 1;
     apr_thread_cond_signal(s->work);
@@ -353,6 +372,10 @@ void kt_store_close(kt_store_t *s)
         kt_log(KT_LOG_WARN, "store: %u events could not be written and are lost", s->nbacklog);
     free(s->backlog);
     s->backlog = NULL;
+    kt__rows_free(s->hpending, s->nhpending);
+    s->hpending = NULL;
+    s->nhpending = 0;
+    kt__hist_destroy(s);
     json_decref(s->saved_state);
     s->saved_state = NULL;
     kt__db_close(s);

@@ -10,6 +10,7 @@
 #include <apr_dbd.h>
 #include <apr_thread_cond.h>
 #include <apr_thread_mutex.h>
+#include <apr_hash.h>
 #include <apr_thread_proc.h>
 
 #define KT__STORE_QUEUE 256      /* requests waiting; a caller beyond waits for room */
@@ -17,7 +18,76 @@
 #define KT__STORE_WAIT_S 5       /* how long a caller waits for its answer */
 #define KT__STORE_RETRY_S 5      /* a degraded store tries to write again this often */
 
-typedef enum { KT__REQ_EVENTS, KT__REQ_QUERY, KT__REQ_CLEAR, KT__REQ_STATE } kt__req_kind_t;
+typedef enum {
+    KT__REQ_EVENTS,
+    KT__REQ_QUERY,
+    KT__REQ_CLEAR,
+    KT__REQ_STATE,
+    KT__REQ_HIST_WRITE, /* changed chunks from the sampler (no one waits) */
+    KT__REQ_HIST_READ,  /* a series' chunks in a range */
+    KT__REQ_SERIES,     /* the list of series */
+} kt__req_kind_t;
+
+/* ---- chunk.c: a series' points, packed ------------------------------------------------ */
+
+#define KT__CHUNK_MAX_SLOTS 4096
+
+typedef struct {
+    int64_t t_ms;
+    double avg, min, max; /* all three the same in the raw tier */
+} kt__point_t;
+
+/* A chunk being filled. Points are appended in time order; each takes the
+ * slot nearest its time. */
+typedef struct {
+    int64_t t0_ms, step_ms;  /* slot k is at t0 + k * step */
+    unsigned nvals;          /* 1 (raw: the value) or 3 (average, min, max) */
+    unsigned max_slots, nslots, npoints;
+    int64_t prev;            /* the last point's (average) value, quantized */
+    uint8_t *data;           /* malloc'd; bits past nbits are zero */
+    size_t nbits, cap;
+    int dirty;               /* changed since the store was handed a copy */
+} kt__chunk_t;
+
+/* Starts (or restarts, keeping the buffer) an empty chunk. */
+void kt__chunk_start(kt__chunk_t *c, int64_t t0_ms, int64_t step_ms, unsigned nvals,
+                     unsigned max_slots);
+void kt__chunk_free(kt__chunk_t *c);
+/* Appends a point of quantized values {average[, min, max]}: 0, or 1 when it
+ * does not fit (its slot is past the chunk's end, or before its start), or
+ * -1 without memory; the chunk is unchanged unless 0. */
+int kt__chunk_append(kt__chunk_t *c, int64_t t_ms, const int64_t *q);
+/* The time of the last point (t0 when empty). */
+int64_t kt__chunk_end_ms(const kt__chunk_t *c);
+/* Decodes up to npoints points into out, values times scale; returns how
+ * many were read (fewer when the data is cut short). */
+unsigned kt__chunk_decode(const uint8_t *data, size_t nbytes, unsigned nvals, int64_t t0_ms,
+                          int64_t step_ms, unsigned npoints, double scale, kt__point_t *out);
+/* v in units of scale, rounded, within int64_t. */
+int64_t kt__quantize(double v, double scale);
+
+/* ---- history.c / history_db.c: the tiers ---------------------------------------------- */
+
+enum { KT__TIER_RAW, KT__TIER_MINUTE, KT__TIER_HOUR, KT__TIERS };
+
+#define KT__SERIES_NAME 96
+#define KT__SERIES_MAX 1024       /* series kept; more are not recorded */
+#define KT__HIST_FLUSH_S 10       /* changed chunks reach the disk at least this often */
+#define KT__HIST_PENDING 8192     /* chunk copies kept while the disk refuses them */
+
+/* A chunk as it travels between the sampler's side and the store thread. */
+typedef struct {
+    char name[KT__SERIES_NAME];
+    const char *unit; /* static strings */
+    double scale;
+    int tier;
+    int64_t t0_ms, t1_ms, step_ms;
+    unsigned npoints;
+    uint8_t *data; /* malloc'd */
+    size_t nbytes;
+} kt__chunk_row_t;
+
+void kt__rows_free(kt__chunk_row_t *rows, unsigned n);
 
 typedef struct kt__req_t {
     kt__req_kind_t kind;
@@ -36,6 +106,13 @@ typedef struct kt__req_t {
     unsigned removed;
     /* KT__REQ_STATE */
     json_t *state;
+    /* KT__REQ_HIST_WRITE (in), KT__REQ_HIST_READ (out) */
+    kt__chunk_row_t *rows;
+    unsigned nrows;
+    /* KT__REQ_HIST_READ */
+    char series[KT__SERIES_NAME];
+    int tier;
+    int64_t from_ms, to_ms;
 } kt__req_t;
 
 /* The database as the store thread holds it (db.c). */
@@ -45,8 +122,11 @@ typedef struct {
     apr_pool_t *pool;  /* the handle's and the prepared statements' */
     apr_pool_t *scratch; /* cleared after each request */
     apr_dbd_prepared_t *insert_event, *select_next, *select_last, *delete_older,
-        *delete_beyond, *put_meta, *get_meta, *journal;
+        *delete_beyond, *put_meta, *get_meta, *journal, *put_series, *get_series, *put_chunk, *get_chunks,
+        *trim_tier;
 } kt__db_t;
+
+typedef struct kt__hist_t kt__hist_t; /* history.c: the series being recorded */
 
 struct kt_store_t {
     kt_store_opts_t opts; /* its retention under the lock (kt_store_set_retention) */
@@ -73,7 +153,22 @@ struct kt_store_t {
     unsigned nbacklog;
     apr_time_t next_retry;
     apr_time_t next_trim; /* under the lock */
+    apr_hash_t *series_ids;   /* name -> int64_t id in the series table (db.pool) */
+    kt__chunk_row_t *hpending; /* chunks the disk refused, newest copy of each (malloc'd) */
+    unsigned nhpending;
+    apr_time_t hist_retry;
+
+    /* The sampler's side of the history, under its own leaf lock. */
+    kt__hist_t *hist;
 };
+
+/* ---- store.c: the queue ------------------------------------------------------------------ */
+
+/* Enqueues r; with wait, waits for the thread to finish it and returns its
+ * status (the caller then owns r). APR_TIMEUP: no answer in time (the
+ * thread frees r); APR_EOF: the store is closing (r is freed). */
+apr_status_t kt__store_submit(kt_store_t *s, kt__req_t *r, int wait);
+void kt__req_free(kt__req_t *r);
 
 /* ---- db.c: the file, its schema, its statements ------------------------------------ */
 
@@ -104,5 +199,41 @@ void kt__events_trim(kt_store_t *s);
 apr_status_t kt__state_write(kt_store_t *s, json_t *state);
 json_t *kt__state_read(kt_store_t *s, apr_time_t *saved_at);
 uint64_t kt__events_last_id(kt_store_t *s);
+/* The size cap: the oldest raw readings go first, then the coarse tiers,
+ * then the oldest events (the newest hundred always stay). */
+void kt__db_cap_size(kt_store_t *s, uint64_t cap);
+/* Bytes of the file in use: its pages less the free ones. */
+uint64_t kt__db_bytes_in_use(kt_store_t *s);
 
+/* ---- history_db.c: the tiers on disk (the store thread's) --------------------------------- */
+
+/* Takes the rows (and their data) into the pending copies and writes them
+ * all; on failure they stay pending and the store is degraded. */
+void kt__hist_write(kt_store_t *s, kt__chunk_row_t *rows, unsigned n);
+/* Tries the pending copies again. */
+void kt__hist_retry(kt_store_t *s);
+/* A series' chunks of one tier that may hold points in [from, to], by time. */
+apr_status_t kt__hist_read(kt_store_t *s, const char *name, int tier, int64_t from_ms,
+                           int64_t to_ms, kt__chunk_row_t **rows, unsigned *n);
+/* The series: name, unit, first and last time. */
+apr_status_t kt__hist_series(kt_store_t *s, json_t **out);
+/* Deletes what each tier keeps no longer. */
+void kt__hist_trim(kt_store_t *s);
+/* Reads the series ids; then, for each series, the newest points of each
+ * tier, into the sampler's side (history.c: kt__hist_resume). */
+void kt__hist_load(kt_store_t *s);
+
+/* ---- history.c: the sampler's side ------------------------------------------------------- */
+
+apr_status_t kt__hist_create(kt_store_t *s);
+void kt__hist_destroy(kt_store_t *s);
+/* After a restart: where a series left off. tail holds the points of the
+ * finer tier after the last point of the coarser one (raw points after the
+ * last minute, minutes after the last hour), so the buckets open at the stop
+ * go on; last_raw_ms: the newest raw point. */
+void kt__hist_resume(kt_store_t *s, const char *name, const char *unit, double scale,
+                     int64_t last_raw_ms, const kt__point_t *raw_tail, unsigned nraw,
+                     const kt__point_t *minute_tail, unsigned nminute);
+/* Copies every changed chunk for the store thread (all of them with force). */
+void kt__hist_flush(kt_store_t *s, int force);
 #endif
