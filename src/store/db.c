@@ -42,7 +42,8 @@ static const char *const migrations[] = {
     " unit TEXT NOT NULL, scale REAL NOT NULL);"
     "CREATE TABLE chunks (series INTEGER NOT NULL, tier INTEGER NOT NULL, t0 INTEGER NOT NULL,"
     " t1 INTEGER NOT NULL, step INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL,"
-    " PRIMARY KEY (series, tier, t0)) WITHOUT ROWID;",
+    " PRIMARY KEY (series, tier, t0)) WITHOUT ROWID;"
+    "CREATE INDEX chunks_age ON chunks (tier, t1);",
 };
 
 _Static_assert(KT_ARRAY_SIZE(migrations) == KT_STORE_SCHEMA, "one migration per schema version");
@@ -291,7 +292,12 @@ static int prepare_all(kt_store_t *s)
                    " JOIN series s ON s.id = c.series WHERE c.series = %s AND c.tier = %s"
                    " AND c.t1 >= %s AND c.t0 <= %s ORDER BY c.t0",
                    &d->get_chunks) ||
-           prepare(s, "DELETE FROM chunks WHERE tier = %s AND t1 < %s", &d->trim_tier);
+           /* A bounded number at a time: a trim after a long stop must not
+            * hold the store thread for long. */
+           prepare(s,
+                   "DELETE FROM chunks WHERE (series, tier, t0) IN (SELECT series, tier, t0"
+                   " FROM chunks WHERE tier = %s AND t1 < %s LIMIT 2000)",
+                   &d->trim_tier);
 }
 
 void kt__db_open(kt_store_t *s)

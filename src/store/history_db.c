@@ -80,7 +80,14 @@ static void write_pending(kt_store_t *s)
 
 void kt__hist_write(kt_store_t *s, kt__chunk_row_t *rows, unsigned n)
 {
-    /* Each chunk's newest copy replaces any older one still pending. */
+    if (!s->nhpending) { /* the usual case: nothing older waits */
+        s->hpending = rows;
+        s->nhpending = n;
+        write_pending(s);
+        return;
+    }
+    /* Each chunk's newest copy replaces any older one still pending (a
+     * batch holds each chunk once). */
     for (unsigned i = 0; i < n; i++) {
         unsigned j = 0;
         while (j < s->nhpending &&
@@ -92,7 +99,7 @@ void kt__hist_write(kt_store_t *s, kt__chunk_row_t *rows, unsigned n)
             s->hpending[j] = rows[i];
             continue;
         }
-        if (s->nhpending == KT__HIST_PENDING) { /* the oldest go: a bound on memory */
+        if (s->nhpending >= KT__HIST_PENDING) { /* the oldest go: a bound on memory */
             free(s->hpending[0].data);
             memmove(s->hpending, s->hpending + 1, sizeof *s->hpending * --s->nhpending);
         }
@@ -192,7 +199,7 @@ apr_status_t kt__hist_series(kt_store_t *s, json_t **out)
     return APR_SUCCESS;
 }
 
-void kt__hist_trim(kt_store_t *s)
+int kt__hist_trim(kt_store_t *s)
 {
     apr_thread_mutex_lock(s->lock);
     int64_t keep[KT__TIERS] = {(int64_t)s->opts.raw_hours * 3600000,
@@ -200,11 +207,14 @@ void kt__hist_trim(kt_store_t *s)
                                (int64_t)s->opts.hour_days * 86400000};
     apr_thread_mutex_unlock(s->lock);
     int64_t now = apr_time_as_msec(apr_time_now());
+    int more = 0;
     for (int t = 0; t < KT__TIERS; t++) {
-        int n;
+        int n = 0;
         apr_dbd_pvquery(s->db.drv, s->db.scratch, s->db.handle, &n, s->db.trim_tier, i64(s, t),
                         i64(s, now - keep[t]), NULL);
+        more |= n >= 2000;
     }
+    return more;
 }
 
 /* ---- where each series left off ----------------------------------------------------------- */

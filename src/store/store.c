@@ -94,9 +94,10 @@ static void run(kt_store_t *s, kt__req_t *r)
 static void *APR_THREAD_FUNC store_main(apr_thread_t *t, void *data)
 {
     kt_store_t *s = data;
+    int more = 0; /* a trim left work for the next round */
     apr_thread_mutex_lock(s->lock);
     for (;;) {
-        while (!s->head && !s->stopping)
+        while (!s->head && !s->stopping && !more)
             apr_thread_cond_timedwait(s->work, s->lock, apr_time_from_sec(KT__STORE_RETRY_S));
         kt__req_t *r = s->head;
         if (r) {
@@ -113,20 +114,32 @@ static void *APR_THREAD_FUNC store_main(apr_thread_t *t, void *data)
             run(s, r);
         else if (r)
             r->status = KT_EUNAVAIL;
+        /* The caller has its answer before the upkeep below (a trim can
+         * take a while after a long stop). */
+        if (r) {
+            apr_thread_mutex_lock(s->lock);
+            if (r->abandoned || r->kind == KT__REQ_STATE || r->kind == KT__REQ_HIST_WRITE) {
+                kt__req_free(r);
+            } else {
+                r->done = 1;
+                apr_thread_cond_broadcast(s->done);
+            }
+            apr_thread_mutex_unlock(s->lock);
+        }
         if (s->db.handle) {
             flush_backlog(s);
             kt__hist_retry(s);
             apr_thread_mutex_lock(s->lock);
             /* Every minute, and at once when the file outgrew its cap. */
-            int trim = apr_time_now() >= s->next_trim ||
+            int trim = more || apr_time_now() >= s->next_trim ||
                        (s->opts.max_mb && s->info.size_bytes > (uint64_t)s->opts.max_mb << 20);
             if (trim)
                 s->next_trim = apr_time_now() + apr_time_from_sec(60);
             apr_thread_mutex_unlock(s->lock);
-            if (trim) {
-                kt__hist_trim(s);
+            int again = more;
+            more = trim ? kt__hist_trim(s) : 0;
+            if (trim && !again)
                 kt__events_trim(s);
-            }
             kt__db_measure(s);
             apr_pool_clear(s->db.scratch);
         }
@@ -140,14 +153,6 @@ static void *APR_THREAD_FUNC store_main(apr_thread_t *t, void *data)
                        "store: %s%s%s", kt_store_state_name(now), now == KT_STORE_OK ? "" : ": ",
                        now == KT_STORE_OK ? "" : s->info.message);
             s->info.state = now;
-        }
-        if (r) {
-            if (r->abandoned || r->kind == KT__REQ_STATE || r->kind == KT__REQ_HIST_WRITE) {
-                kt__req_free(r);
-            } else {
-                r->done = 1;
-                apr_thread_cond_broadcast(s->done);
-            }
         }
     }
     apr_thread_mutex_unlock(s->lock);

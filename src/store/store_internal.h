@@ -217,8 +217,9 @@ apr_status_t kt__hist_read(kt_store_t *s, const char *name, int tier, int64_t fr
                            int64_t to_ms, kt__chunk_row_t **rows, unsigned *n);
 /* The series: name, unit, first and last time. */
 apr_status_t kt__hist_series(kt_store_t *s, json_t **out);
-/* Deletes what each tier keeps no longer. */
-void kt__hist_trim(kt_store_t *s);
+/* Deletes what each tier keeps no longer, a bounded number of chunks at a
+ * time: 1 when more is left. */
+int kt__hist_trim(kt_store_t *s);
 /* Reads the series ids; then, for each series, the newest points of each
  * tier, into the sampler's side (history.c: kt__hist_resume). */
 void kt__hist_load(kt_store_t *s);
