@@ -72,7 +72,7 @@ enum { KT__TIER_RAW, KT__TIER_MINUTE, KT__TIER_HOUR, KT__TIERS };
 
 #define KT__SERIES_NAME 96
 #define KT__SERIES_MAX 1024       /* series kept; more are not recorded */
-#define KT__HIST_FLUSH_S 10       /* changed chunks reach the disk at least this often */
+#define KT__HIST_FLUSH_S 8        /* changed chunks reach the disk this often: a crash loses < 10 s */
 #define KT__HIST_PENDING 8192     /* chunk copies kept while the disk refuses them */
 
 /* A chunk as it travels between the sampler's side and the store thread. */

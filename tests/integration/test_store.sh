@@ -6,6 +6,8 @@
 #   - 30 kill -9 at random moments while events come every 100 ms: every
 #     event a client saw (API or stream) is there afterwards, ids increase;
 #   - a corrupt file is moved aside, a newer schema is left untouched;
+#   - the history: readings of every run in one series across restarts, the
+#     series list, at most 10 s of readings lost to a kill -9;
 #   - a full filesystem degrades the store, and it catches up (root only).
 KOTOD=$1
 here=$(cd "$(dirname "$0")" && pwd)
@@ -44,6 +46,7 @@ wait_for() {
 }
 
 # ---- a restart with a condition held, then one that ended while down ----------------
+test_start_ms=$(date +%s%3N)
 run
 started || { not_ok "kotod starts" "$(cat "$tmp/kotod.log")"; finish; exit; }
 expect_eq "the state directory has koto.db, owner-only" 600 "$(stat -c %a "$state/koto.db")"
@@ -88,6 +91,36 @@ expect_eq "since=first id, limit 2: the next two" "$(jq -c '.[1:3]' <<<"$all")" 
   "$(curl -sS "$base/api/agent/monitor/events?since=$(jq '.[0]' <<<"$all")&limit=2" | jq -c '[.events[].id]')"
 expect_eq "before=last id, limit 2: the two before it" "$(jq -c '.[-3:-1]' <<<"$all")" \
   "$(curl -sS "$base/api/agent/monitor/events?before=$(jq '.[-1]' <<<"$all")&limit=2" | jq -c '[.events[].id]')"
+
+# ---- the history across restarts ------------------------------------------------------------
+# Memory was 50 % in the first run, 93.75 % in the second, and moved between
+# them in this one: the stored series holds every run.
+hist=$(curl -sS "$base/api/agent/history?metric=memory&from=$test_start_ms&points=10000")
+expect_eq "the history answers from the readings themselves" "raw" "$(jq -r .tier <<<"$hist")"
+expect_eq "it holds the values of all three runs" "50 93.75" \
+  "$(jq -r '[.avg[] | select(. != null)] | unique | map(tostring) | join(" ")' <<<"$hist")"
+series=$(curl -sS "$base/api/agent/history/series")
+check "the series list names memory, load and each filesystem" jq -e \
+  '[.series[].metric] | (index("memory") != null) and (index("load1") != null) and (index("fs_used:/") != null)' \
+  <<<"$series"
+expect_eq "an unknown series is a 404" 404 \
+  "$(curl -sS -o /dev/null -w '%{http_code}' "$base/api/agent/history?metric=nope&from=-1h")"
+expect_eq "a bad range is a 422" 422 \
+  "$(curl -sS -o /dev/null -w '%{http_code}' "$base/api/agent/history?metric=memory&from=-1h&to=-2h")"
+stop_kotod TERM
+
+# A kill -9 loses at most the readings since the last flush: 10 s.
+run
+started
+sleep "$((9 + RANDOM % 5)).$((RANDOM % 10))"
+killed_ms=$(date +%s%3N)
+kill -9 "$kotod_pid"; wait "$kotod_pid" 2>/dev/null; kotod_pid=""
+run
+started
+last=$(curl -sS "$base/api/agent/history?metric=memory&from=$((killed_ms - 30000))&to=$killed_ms&points=10000" |
+  jq '[.t as $t | .avg | to_entries[] | select(.value != null) | $t[.key]] | max')
+check "readings up to 10 s before the kill are kept (lost: $((killed_ms - last)) ms)" \
+  test "$((killed_ms - last))" -le 10000
 stop_kotod TERM
 
 # ---- kill -9 at random moments ----------------------------------------------------------
