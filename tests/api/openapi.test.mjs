@@ -92,6 +92,10 @@ test('every documented operation answers as documented', async () => {
     { template: '/api/agent/monitor/events' })).status, 400);
   await call('GET', '/api/agent/history?metric=cpu', { template: '/api/agent/history' });
   await call('GET', '/api/agent/history', { template: '/api/agent/history' });
+  assert.equal((await call('GET', '/api/agent/history?metric=memory&from=-1h&points=60', { template: '/api/agent/history' })).status, 200);
+  assert.equal((await call('GET', '/api/agent/history?metric=nope&from=-1h', { template: '/api/agent/history' })).status, 404);
+  assert.equal((await call('GET', '/api/agent/history?metric=memory&from=yesterday', { template: '/api/agent/history' })).status, 422);
+  assert.equal((await call('GET', '/api/agent/history/series')).status, 200);
   assert.equal((await call('POST', '/api/agent/monitor/stop')).status, 401);
   assert.equal((await call('POST', '/api/agent/monitor/stop', { auth: true, headers: { Origin: 'http://evil.example' } })).status, 403);
   assert.equal((await call('POST', '/api/agent/monitor/stop', { auth: true })).status, 200);
