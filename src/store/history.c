@@ -398,6 +398,42 @@ void kt__hist_destroy(kt_store_t *s)
 
 /* ---- the history a caller asks for ------------------------------------------------------ */
 
+/* Copies of a tier's chunk being filled, with the bucket still open (the
+ * minute or hour in progress) as its last point, so the coarse tiers reach
+ * up to now: appended to rows (room for two). */
+static void rows_with_open(kt__chunk_row_t *rows, unsigned *n, const series_t *se, int tier)
+{
+    const kt__chunk_t *c = &se->chunk[tier];
+    const bucket_t *b = tier > KT__TIER_RAW ? &se->open[tier - 1] : NULL;
+    kt__chunk_t tmp = {0};
+    uint8_t *copy = b && b->n && c->npoints ? malloc(c->cap) : NULL;
+    if (copy) {
+        tmp = *c;
+        tmp.data = memcpy(copy, c->data, c->cap);
+    }
+    int64_t q[3] = {0};
+    if (b && b->n) {
+        q[0] = kt__quantize(b->sum / (double)b->n, se->scale);
+        q[1] = kt__quantize(b->min, se->scale);
+        q[2] = kt__quantize(b->max, se->scale);
+    }
+    if (tmp.data && kt__chunk_append(&tmp, b->start_ms, q) == 0) {
+        if (row_of(&rows[*n], se, tier, &tmp) == 0)
+            (*n)++;
+        kt__chunk_free(&tmp);
+        return;
+    }
+    kt__chunk_free(&tmp);
+    if (c->npoints && row_of(&rows[*n], se, tier, c) == 0)
+        (*n)++;
+    if (b && b->n) { /* the chunk is full (or empty): the open bucket alone */
+        kt__chunk_start(&tmp, b->start_ms, tiers[tier].step_ms, 3, tiers[tier].slots);
+        if (kt__chunk_append(&tmp, b->start_ms, q) == 0 && row_of(&rows[*n], se, tier, &tmp) == 0)
+            (*n)++;
+        kt__chunk_free(&tmp);
+    }
+}
+
 static int by_t0(const void *a, const void *b)
 {
     const kt__chunk_row_t *x = a, *y = b;
@@ -519,7 +555,7 @@ apr_status_t kt_store_history(kt_store_t *s, const char *metric, apr_time_t from
     /* At most one full chunk waits for the next flush, unless the disk is slow. */
     kt__chunk_row_t mem[4];
     unsigned nmem = 0;
-    for (unsigned i = 0; i < h->nclosed && nmem + 1 < KT_ARRAY_SIZE(mem); i++) {
+    for (unsigned i = 0; i < h->nclosed && nmem + 2 < KT_ARRAY_SIZE(mem); i++) {
         const kt__chunk_row_t *c = &h->closed[i];
         if (c->tier != tier || strcmp(c->name, name) != 0)
             continue;
@@ -529,8 +565,7 @@ apr_status_t kt_store_history(kt_store_t *s, const char *metric, apr_time_t from
             nmem++;
         }
     }
-    if (se->chunk[tier].npoints && row_of(&mem[nmem], se, tier, &se->chunk[tier]) == 0)
-        nmem++;
+    rows_with_open(mem, &nmem, se, tier);
     apr_thread_mutex_unlock(h->lock);
 
     kt__req_t *r = calloc(1, sizeof *r);

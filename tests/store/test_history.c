@@ -181,6 +181,11 @@ static void test_minute_buckets(void **state)
         assert_true(at(j, "max", i) == 59);
     }
     json_decref(j);
+    /* The minute in progress is there too: as far as it has got. */
+    j = history(s, "cpu", m0, m0 + 4 * 60000 - 1, 4);
+    assert_true(at(j, "avg", 3) == 0);
+    assert_true(at(j, "max", 3) == 0);
+    json_decref(j);
     /* The same range in 180 points: the readings themselves. */
     j = history(s, "cpu", m0, m0 + 179 * 1000, 180);
     assert_string_equal(json_string_value(json_object_get(j, "tier")), "raw");
