@@ -6,6 +6,11 @@
 // On top of each plot: the threshold in force (thresholds.js) as a dashed
 // line, and the events of the matching types as markers on the time axis
 // (a tick and a band from start to resolution, coloured by severity).
+//
+// Two modes: live (the default: the readings in memory, extended by the
+// stream) and a range (range.js fetches it from the store): then every
+// series has its min and max per bucket too, drawn as a band around the
+// average, and the plots stand still until the range is fetched again.
 
 import { el, fill } from './dom.js';
 import { DASH, known, pct, rate, axisTime, fullTime, typeLabel } from './format.js';
@@ -15,7 +20,10 @@ const MAX_POINTS = 1440; // kotod's history capacity
 const HEIGHT = 170;
 
 const data = { t: [], cpu: [], mem: [], swap: [], disk: [], rx: [], tx: [] };
+const KEYS = ['cpu', 'mem', 'swap', 'disk', 'rx', 'tx'];
 let events = [];
+// null: live. Else the range shown: { from, to, tier, bucket, min: {key: []}, max: {key: []}, events }.
+let range = null;
 let thresholds = NO_THRESHOLDS;
 let fullest = null; // mount point of the fullest filesystem in the newest reading
 
@@ -73,6 +81,7 @@ function trim() {
 
 // GET /api/agent/history answers with objects (time, cpu_pct, ...), oldest first.
 export function setHistory(points) {
+  if (range) return;
   for (const k of Object.keys(data)) data[k].length = 0;
   for (const p of points) push(p);
   trim();
@@ -83,6 +92,7 @@ export function addSample(s) {
   const was = fullest;
   fullest = fullestOf(s);
   if (fullest !== was) schedule(); // the disk chart's threshold may be another one
+  if (range) return; // a range stands still
   if (data.t.length && s.time <= data.t[data.t.length - 1]) return; // already in the history
   push(pointOf(s));
   trim();
@@ -92,6 +102,35 @@ export function addSample(s) {
 export function setEvents(list) {
   events = list;
   schedule();
+}
+
+const TIERS = { raw: 'each reading', '1m': '1-minute buckets', '1h': '1-hour buckets' };
+
+// Shows a range from the store: t, and for each key {avg, min, max} arrays
+// along t; rangeEvents the events in it. Plots are rebuilt with the bands.
+export function showRange(r) {
+  const wasLive = !range;
+  range = r;
+  data.t = r.t;
+  for (const k of KEYS) data[k] = r.avg[k];
+  for (const c of charts.values()) {
+    c.figure.dataset.tier = r.tier;
+    c.figure.dataset.points = String(c.def.series.reduce((n, s) => n + data[s.key].filter((v) => v !== null).length, 0));
+  }
+  if (wasLive || charts.size) for (const c of charts.values()) build(c);
+  schedule();
+}
+
+// Back to the live view; the caller reloads the history in memory.
+export function showLive() {
+  if (!range) return;
+  range = null;
+  for (const k of Object.keys(data)) data[k] = [];
+  for (const c of charts.values()) {
+    delete c.figure.dataset.tier;
+    delete c.figure.dataset.points;
+    build(c);
+  }
 }
 
 export function setThresholds(t) {
@@ -113,8 +152,11 @@ function schedule() {
   if (!frame) frame = requestAnimationFrame(redraw);
 }
 
+// Live: time and each series. A range: then each series' max and min, for its band.
 function seriesData(def) {
-  return [data.t, ...def.series.map((s) => data[s.key])];
+  const main = [data.t, ...def.series.map((s) => data[s.key])];
+  if (!range) return main;
+  return [...main, ...def.series.flatMap((s) => [range.max[s.key], range.min[s.key]])];
 }
 
 function redraw() {
@@ -127,6 +169,7 @@ function redraw() {
     });
     const th = thresholdOf(c.def);
     if (known(th)) latest.push(`threshold ${pct(th, 0)}`);
+    if (range) latest.splice(0, latest.length, `${TIERS[range.tier] ?? range.tier}${range.tier === 'raw' ? '' : ', min–max band'}`);
     c.now.textContent = latest.join(' · ');
   }
 }
@@ -170,7 +213,7 @@ function drawOverlays(u, def) {
 
   if (def.types.length && data.t.length) {
     const [t0, t1] = [u.scales.x.min, u.scales.x.max];
-    const mine = events.filter((e) => def.types.includes(e.type));
+    const mine = (range ? range.events : events).filter((e) => def.types.includes(e.type));
     const resolvedBy = new Map(mine.filter((e) => e.state === 'resolved').map((e) => [e.started_id, e]));
     const bottom = top + height;
     for (const e of mine) {
@@ -229,7 +272,7 @@ function options(def, width) {
     cursor: { drag: { x: false, y: false, setScale: false } },
     legend: { show: true, live: true },
     scales: {
-      x: { time: true },
+      x: range ? { time: true, range: () => [range.from, range.to] } : { time: true },
       y: def.unit === 'pct'
         ? { range: [0, 100] }
         : { range: (u, min, max) => [0, Math.max(1000, (max ?? 0) * 1.15)] },
@@ -241,7 +284,7 @@ function options(def, width) {
         // Times in the browser's locale, seconds only for short spans.
         values: (u, splits) => {
           const span = (u.scales.x.max ?? 0) - (u.scales.x.min ?? 0);
-          return splits.map((v) => axisTime(v, span < 10 * 60 * 1000));
+          return splits.map((v) => axisTime(v, span));
         },
       },
       {
@@ -265,8 +308,22 @@ function options(def, width) {
           return x === null || x === undefined ? DASH : valueFmt(x);
         },
       })),
+      // A range: each series' max and min, invisible lines that bound its band.
+      ...(range ? def.series.flatMap((s) => ['max', 'min'].map((m) => ({
+        label: `${s.label} ${m}`, stroke: 'transparent', width: 0, points: { show: false },
+      }))) : []),
     ],
-    hooks: { draw: [(u) => drawOverlays(u, def)] },
+    bands: range ? def.series.map((s, i) => ({
+      series: [1 + def.series.length + 2 * i, 2 + def.series.length + 2 * i],
+      fill: css(`${s.color}-band`),
+    })) : [],
+    hooks: {
+      draw: [(u) => drawOverlays(u, def)],
+      // The band's bounds stay out of the legend: the caption says what the band is.
+      ready: [(u) => u.root.querySelectorAll('.u-legend .u-series').forEach((row, i) => {
+        if (i > def.series.length) row.hidden = true;
+      })],
+    },
   };
 }
 

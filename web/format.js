@@ -75,8 +75,17 @@ export function time(ms) {
 
 export const fullTime = (ms) => (known(ms) ? dateTime.format(new Date(ms)) : DASH);
 
-// For chart axes: seconds only when the span is short enough to need them.
-export const axisTime = (ms, withSeconds) => (withSeconds ? hms : hm).format(new Date(ms));
+const dayHour = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: 'numeric' });
+const day = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric' });
+
+// For chart axes, by the span shown: seconds only when it is short enough
+// to need them, the day once it is longer than one.
+export function axisTime(ms, span) {
+  const d = new Date(ms);
+  if (span > 4 * 86400000) return day.format(d);
+  if (span > 86400000) return dayHour.format(d);
+  return (span < 10 * 60 * 1000 ? hms : hm).format(d);
+}
 
 // Labels people read for the API's names.
 export const TYPE_LABELS = {

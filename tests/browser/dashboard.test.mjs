@@ -439,6 +439,58 @@ test('the page catches up by itself when kotod restarts', async () => {
   }, 20000);
 });
 
+test('the range picker shows past ranges from the store, with min-max bands, across restarts', async () => {
+  // One more restart: the history must span every run.
+  expectError('ERR_CONNECTION_REFUSED', '/api/agent/monitor/status');
+  assert.deepEqual(await kotod.stop(), { code: 0, signal: null }, kotod.log.slice(-3000));
+  await kotod.start();
+  await eventually(async () => assert.equal(await text('#conn-text'), 'Live'), 20000);
+  const points = async (id) => Number(await page.getAttribute(`#chart-${id}`, 'data-points'));
+
+  await page.click('#range-picker [data-range="7d"]');
+  await eventually(async () => {
+    assert.equal(await page.getAttribute('#range-picker [data-range="7d"]', 'aria-pressed'), 'true');
+    assert.equal(await page.getAttribute('#chart-cpu', 'data-tier'), '1m');
+    assert.ok(await points('cpu') >= 1);
+    assert.ok(await points('memory') >= 1);
+    assert.match(await text('#chart-cpu .chart-now'), /^1-minute buckets, min–max band$/);
+  });
+  assert.ok(requests.some(({ url }) => /\/api\/agent\/history\?metric=cpu&from=\d+&to=\d+&points=500$/.test(url)));
+  assert.ok(requests.some(({ url }) => /\/api\/agent\/monitor\/events\?from=\d+&to=\d+/.test(url)));
+  await page.screenshot({ path: join(SHOTS, 'dashboard-7d.png'), fullPage: false });
+
+  // An hour: the readings themselves, from both runs.
+  await page.click('#range-picker [data-range="1h"]');
+  await eventually(async () => {
+    assert.equal(await page.getAttribute('#chart-cpu', 'data-tier'), 'raw');
+    assert.match(await text('#chart-cpu .chart-now'), /^each reading$/);
+    assert.ok(await points('cpu') >= 2);
+  });
+
+  // Custom: a start after the end is refused, a real range is shown.
+  await page.click('#range-picker [data-range="custom"]');
+  assert.equal(await page.isVisible('#range-custom'), true);
+  const local = (ms) => new Date(ms - new Date(ms).getTimezoneOffset() * 60e3).toISOString().slice(0, 16);
+  await page.fill('#range-from', local(Date.now() + 3600e3));
+  await page.fill('#range-to', local(Date.now() - 3600e3));
+  await page.click('#range-custom button[type="submit"]');
+  await eventually(async () => assert.match(await text('#range-error'), /start must come before the end/));
+  await page.fill('#range-from', local(Date.now() - 2 * 86400e3));
+  await page.fill('#range-to', local(Date.now() + 60e3));
+  await page.click('#range-custom button[type="submit"]');
+  await eventually(async () => {
+    assert.equal(await page.getAttribute('#chart-cpu', 'data-tier'), '1m');
+    assert.equal(await text('#range-error'), '');
+  });
+
+  // Live again: the charts follow the stream.
+  await page.click('#range-picker [data-range="live"]');
+  await eventually(async () => {
+    assert.equal(await page.getAttribute('#chart-cpu', 'data-tier'), null);
+    assert.equal(await page.isVisible('#range-custom'), false);
+  });
+});
+
 test('clear empties the event log', async () => {
   const count = async () => (await kotod.api('GET', '/api/agent/monitor/events?limit=1000')).json.count;
   assert.ok(await count() > 0);
