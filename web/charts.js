@@ -33,7 +33,7 @@ const DEFS = [
     series: [{ key: 'cpu', label: 'Busy', color: '--chart-1' }] },
   { id: 'memory', title: 'Memory and swap used', unit: 'pct', threshold: 'memory', types: ['memory_high', 'process_memory_high'],
     series: [{ key: 'mem', label: 'Memory', color: '--chart-2' }, { key: 'swap', label: 'Swap', color: '--chart-3' }] },
-  { id: 'disk', title: 'Fullest filesystem', unit: 'pct', threshold: 'disk', types: ['disk_full'],
+  { id: 'disk', title: 'Fullest filesystem', unit: 'pct', threshold: 'disk', types: ['disk_full', 'disk_fill'],
     series: [{ key: 'disk', label: 'Used', color: '--chart-4' }] },
   { id: 'network', title: 'Network (all interfaces but lo)', unit: 'rate', threshold: null, types: [],
     series: [{ key: 'rx', label: 'Received', color: '--chart-1' }, { key: 'tx', label: 'Sent', color: '--chart-5' }] },

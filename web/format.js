@@ -94,6 +94,7 @@ export const TYPE_LABELS = {
   memory_high: 'Memory high',
   process_memory_high: 'Process memory high',
   disk_full: 'Disk full',
+  disk_fill: 'Disk filling up',
 };
 export const typeLabel = (t) => TYPE_LABELS[t] ?? t.replaceAll('_', ' ');
 

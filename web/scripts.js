@@ -13,9 +13,11 @@ import { $, el, fill, setText } from './dom.js';
 import { token, getJSON, postJSON, ApiError } from './api.js';
 import { typeLabel, keyLabel, count } from './format.js';
 
-// The detector's event types -> the templates' issue types.
+// The detector's event types -> the templates' issue types, for an event
+// from a kotod that does not say (suggested_template).
 const ISSUE_OF = { cpu_high: 'cpu_high', cpu_spike: 'cpu_high', memory_high: 'memory_high',
-  process_memory_high: 'process_memory_high', disk_full: 'disk_full' };
+  process_memory_high: 'process_memory_high', disk_full: 'disk_full', disk_fill: 'disk_full' };
+const ABOUT_A_PATH = new Set(['disk_full', 'disk_fill']);
 
 // The documented request shape, for a kotod that cannot list templates.
 const FALLBACK_PARAMS = [
@@ -59,12 +61,12 @@ function processOf(subject) {
 
 // What an event suggests: its issue type, and the process or path it is about.
 function suggestionFor(e) {
-  const s = { issue_type: ISSUE_OF[e.type] ?? 'cpu_high' };
+  const s = { issue_type: e.suggested_template ?? ISSUE_OF[e.type] ?? 'cpu_high' };
   const proc = e.type === 'process_memory_high' ? processOf(e.subject) : null;
   const top = e.top_processes?.[0];
   if (proc) Object.assign(s, proc);
-  else if (top && e.type !== 'disk_full') Object.assign(s, { process_name: top.name, pid: top.pid });
-  if (e.type === 'disk_full' && e.subject) s.path = e.subject;
+  else if (top && !ABOUT_A_PATH.has(e.type)) Object.assign(s, { process_name: top.name, pid: top.pid });
+  if (ABOUT_A_PATH.has(e.type) && e.subject) s.path = e.subject;
   return s;
 }
 

@@ -164,9 +164,12 @@ static int parse_filter(kt_http_req_t *req, kt_event_filter_t *f, unsigned def_l
     f->type = type ? kt_event_type_parse(type) : -1;
     f->severity = sev ? kt_severity_parse(sev) : -1;
     if (type && f->type < 0) {
-        kt_http_reply_error(req, 400, "bad_parameter",
-                            "event_type must be one of cpu_high, memory_high, disk_full, "
-                            "cpu_spike, process_memory_high; not '%s'", type);
+        char names[256] = "";
+        for (int t = 0; t < KT_EV__COUNT; t++)
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", t ? ", " : "",
+                     kt_event_type_name(t));
+        kt_http_reply_error(req, 400, "bad_parameter", "event_type must be one of %s; not '%s'",
+                            names, type);
         return -1;
     }
     if (sev && f->severity < 0) {

@@ -20,6 +20,13 @@ void kt_mon_conf_defaults(kt_mon_conf_t *c)
         .cpu_spike = {1, 20.0, 5.0, 1},
         .spike_warmup = 5,
         .spike_window = 10,
+        /* Full within a day at the rate of the last 6 hours; resolved once
+         * the forecast is past 30 h. Not from less than half an hour of
+         * history, nor from less than 1 point of growth over it. */
+        .disk_fill = {1, 24.0, 6.0, 2},
+        .fill_window_s = 6 * 3600,
+        .fill_min_window_s = 1800,
+        .fill_min_growth_pct = 1.0,
     };
 }
 
@@ -59,8 +66,16 @@ apr_status_t kt_mon_conf_check(const kt_mon_conf_t *c, char *err, apr_size_t len
              check_rule("memory", &c->memory, 100, err, len) ||
              check_rule("disk", &c->disk, 100, err, len) ||
              check_rule("process_memory", &c->process_memory, 100, err, len) ||
-             check_rule("cpu_spike", &c->cpu_spike, 100, err, len))
+             check_rule("cpu_spike", &c->cpu_spike, 100, err, len) ||
+             check_rule("disk_fill", &c->disk_fill, 8760, err, len))
         return KT_ECONF;
+    else if (!(c->fill_window_s >= 1 && c->fill_window_s <= 30 * 86400) ||
+             !(c->fill_min_window_s >= 0 && c->fill_min_window_s <= c->fill_window_s) ||
+             !(c->fill_min_growth_pct >= 0 && c->fill_min_growth_pct <= 100)) {
+        snprintf(err, len, "disk_fill: window must be 1 s..30 days, min_window at most the "
+                           "window, min_growth 0..100");
+        return KT_ECONF;
+    }
     else {
         for (unsigned i = 0; i < c->ndisk_overrides; i++) {
             const kt_mon_fs_rule_t *o = &c->disk_overrides[i];

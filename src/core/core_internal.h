@@ -38,6 +38,34 @@ void kt__history_point(const kt_sample_t *s, kt_hist_point_t *out);
 unsigned kt__history_query(const kt__ring_t *h, apr_time_t since, kt_hist_point_t *out,
                            unsigned max);
 
+/* ---- fill trends (trend.c): each filesystem's rate, for disk_fill ---------------- */
+
+#define KT__TREND_POINTS 72
+
+typedef struct {
+    char mount[160];
+    int64_t width_ms;                 /* a bucket: the window / KT__TREND_POINTS */
+    int64_t t_ms[KT__TREND_POINTS];   /* a ring of bucket means: their middle... */
+    double v[KT__TREND_POINTS];       /* ...and the used % */
+    unsigned n, head;
+    int64_t acc_start_ms;             /* the bucket being gathered */
+    double acc_sum;
+    unsigned acc_n;
+    double slope;   /* used % per second through the buckets (Theil-Sen); NAN: none */
+    double span_s;  /* the time the fit covers */
+    int seen;       /* in the current reading */
+} kt__trend_t;
+
+/* Folds a reading's used % in; a changed window starts the trend over. */
+void kt__trend_add(kt__trend_t *tr, double window_s, apr_time_t t, double used_pct);
+/* Seconds until full at the fitted rate: NAN when less than min_window_s
+ * was seen, INFINITY when not filling (or by less than min_growth_pct over
+ * what was seen). */
+double kt__trend_seconds_to_full(const kt__trend_t *tr, double used_pct, double min_window_s,
+                                 double min_growth_pct);
+json_t *kt__trend_save(const kt__trend_t *tr);
+void kt__trend_restore(kt__trend_t *tr, json_t *j);
+
 /* ---- detectors (detect.c); owned by whoever ingests samples ---------------------- */
 
 typedef struct kt__cond_t kt__cond_t;
@@ -45,6 +73,7 @@ typedef struct kt__cond_t kt__cond_t;
 typedef struct {
     apr_pool_t *pool;
     apr_hash_t *conds;  /* key -> kt__cond_t (malloc'd; freed when resolved) */
+    apr_hash_t *trends; /* mount point -> kt__trend_t (malloc'd; freed when unmounted) */
     uint64_t next_id;
     double baseline;    /* moving average of CPU busy %, for spikes */
     unsigned nbaseline; /* readings folded into it */
@@ -75,9 +104,11 @@ struct kt_snap_t {
     kt_sample_t sample;
     uint64_t seq;
     double duration_ms;
+    unsigned interval_ms;
 };
 
-kt_snap_t *kt__snap_wrap(const kt_sample_t *s, apr_pool_t *pool, uint64_t seq, double duration_ms);
+kt_snap_t *kt__snap_wrap(const kt_sample_t *s, apr_pool_t *pool, uint64_t seq, double duration_ms,
+                         unsigned interval_ms);
 
 /* ---- the monitor (monitor.c, health.c) ---------------------------------------------- */
 

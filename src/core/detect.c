@@ -15,6 +15,7 @@
  */
 #include "core_internal.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,7 @@ void kt__detect_init(kt__detect_t *d, apr_pool_t *pool)
     memset(d, 0, sizeof *d);
     d->pool = pool;
     d->conds = apr_hash_make(pool);
+    d->trends = apr_hash_make(pool);
     d->baseline = NAN;
 }
 
@@ -52,6 +54,11 @@ void kt__detect_fini(kt__detect_t *d)
         apr_hash_this(hi, &key, &klen, &cond);
         apr_hash_set(d->conds, key, klen, NULL);
         free(cond);
+    }
+    while ((hi = apr_hash_first(NULL, d->trends))) {
+        kt__trend_t *tr = apr_hash_this_val(hi);
+        apr_hash_set(d->trends, tr->mount, APR_HASH_KEY_STRING, NULL);
+        free(tr);
     }
 }
 
@@ -144,6 +151,76 @@ static void cond_drop(kt__detect_t *d, kt__cond_t *c)
 typedef void (*describe_fn)(const kt__cond_t *c, const run_t *r, int resolved, char *buf,
                             size_t len);
 
+/* ---- disk_fill: the forecast ------------------------------------------------------ */
+
+static const kt_fs_t *find_fs(const kt_sample_t *s, const char *mount_point);
+
+/* "7 h", "40 min", "3 days": how people say how soon. */
+static void say_hours(double h, char *buf, size_t len)
+{
+    if (!kt_known(h) || isinf(h))
+        snprintf(buf, len, "never at this rate");
+    else if (h < 1)
+        snprintf(buf, len, "%.0f min", h * 60 < 1 ? 1 : h * 60);
+    else if (h < 48)
+        snprintf(buf, len, "%.0f h", h);
+    else
+        snprintf(buf, len, "%.0f days", h / 24);
+}
+
+static void fill_evidence(const run_t *r, const kt__cond_t *c, kt_event_t *e)
+{
+    const kt__trend_t *tr = apr_hash_get(r->d->trends, c->subject, APR_HASH_KEY_STRING);
+    const kt_fs_t *fs = find_fs(r->s, c->subject);
+    if (!tr)
+        return;
+    double size = fs && kt_known_u64(fs->used_bytes) && kt_known_u64(fs->avail_bytes)
+                      ? (double)(fs->used_bytes + fs->avail_bytes)
+                      : NAN;
+    const struct {
+        const char *key;
+        double v;
+    } figures[] = {
+        {"rate_pct_per_hour", tr->slope * 3600},
+        {"rate_bytes_per_hour", tr->slope * 3600 / 100 * size},
+        {"window_s", tr->span_s},
+        {"hours_to_full", isinf(c->value) ? NAN : c->value},
+        {"horizon_hours", c->threshold},
+    };
+    for (size_t i = 0; i < KT_ARRAY_SIZE(figures) && e->nevidence < KT_EVENT_EVIDENCE; i++) {
+        snprintf(e->evidence[e->nevidence].key, sizeof e->evidence[0].key, "%s", figures[i].key);
+        e->evidence[e->nevidence++].value = figures[i].v;
+    }
+}
+
+static void describe_fill(const kt__cond_t *c, const run_t *r, int resolved, char *buf,
+                          size_t len)
+{
+    const kt__trend_t *tr = apr_hash_get(r->d->trends, c->subject, APR_HASH_KEY_STRING);
+    const kt_fs_t *fs = find_fs(r->s, c->subject);
+    if (!tr || !fs) {
+        snprintf(buf, len, "%s is no longer mounted", c->subject);
+        return;
+    }
+    char when[32], rate[32], window[32];
+    say_hours(c->value, when, sizeof when);
+    say_hours(tr->span_s / 3600, window, sizeof window);
+    int sized = kt_known_u64(fs->used_bytes) && kt_known_u64(fs->avail_bytes);
+    double bytes_ph = tr->slope * 3600 / 100 * (double)(fs->used_bytes + fs->avail_bytes);
+    if (sized)
+        kt__fmt_bytes(bytes_ph > 0 ? (uint64_t)bytes_ph : 0, rate, sizeof rate);
+    else
+        snprintf(rate, sizeof rate, "%.2f%%", tr->slope * 3600);
+    if (resolved)
+        snprintf(buf, len, "%s is no longer filling up fast: full %s%s (threshold %.0f h)",
+                 c->subject, isinf(c->value) ? "" : "in about ", when, c->threshold);
+    else
+        snprintf(buf, len,
+                 "%s will be full in about %s at the current rate (%s/h over the last %s; "
+                 "%.1f%% used; threshold %.0f h)",
+                 c->subject, when, rate, window, fs->used_pct, c->threshold);
+}
+
 /* An event for condition c with its message; NULL when the batch is full. */
 static kt_event_t *announce(run_t *r, kt__cond_t *c, int resolved, describe_fn describe)
 {
@@ -151,6 +228,8 @@ static kt_event_t *announce(run_t *r, kt__cond_t *c, int resolved, describe_fn d
     if (!e)
         return NULL;
     describe(c, r, resolved, e->message, sizeof e->message);
+    if (c->type == KT_EV_DISK_FILL)
+        fill_evidence(r, c, e);
     if (e->while_down) {
         size_t n = strlen(e->message);
         snprintf(e->message + n, sizeof e->message - n, " (resolved while kotod was down)");
@@ -162,11 +241,11 @@ static kt_event_t *announce(run_t *r, kt__cond_t *c, int resolved, describe_fn d
  * The state machine for one condition. value and threshold are what the event
  * reports; judged is compared with limit (for plain rules they are the same
  * pair; for spikes judged is the rise above the baseline). Severity grows over
- * the range from limit to 100.
+ * the range from limit to max.
  */
 static void judge(run_t *r, const kt_mon_rule_t *rule, kt_event_type_t type, const char *key,
                   const char *subject, double value, double threshold, double judged,
-                  double limit, describe_fn describe)
+                  double limit, double max, describe_fn describe)
 {
     kt__cond_t *c = apr_hash_get(r->d->conds, key, APR_HASH_KEY_STRING);
     if (!rule->enabled) {
@@ -192,7 +271,7 @@ static void judge(run_t *r, const kt_mon_rule_t *rule, kt_event_type_t type, con
         return;
     c->seen = 1;
     c->threshold = threshold;
-    kt_severity_t sev = severity_of(judged, limit, 100.0);
+    kt_severity_t sev = severity_of(judged, limit, max);
 
     if (over) {
         c->value = value;
@@ -314,13 +393,14 @@ static const describe_fn describers[KT_EV__COUNT] = {
     [KT_EV_DISK_FULL] = describe_disk,
     [KT_EV_CPU_SPIKE] = describe_spike,
     [KT_EV_PROCESS_MEMORY_HIGH] = describe_process,
+    [KT_EV_DISK_FILL] = describe_fill,
 };
 
 /* Plain rules: the value itself against the threshold. */
 static void judge_plain(run_t *r, const kt_mon_rule_t *rule, kt_event_type_t type,
                         const char *key, const char *subject, double value)
 {
-    judge(r, rule, type, key, subject, value, rule->threshold, value, rule->threshold,
+    judge(r, rule, type, key, subject, value, rule->threshold, value, rule->threshold, 100.0,
           describers[type]);
 }
 
@@ -331,7 +411,7 @@ static void judge_spike(run_t *r, const kt_mon_conf_t *conf)
     if (d->nbaseline >= conf->spike_warmup && kt_known(d->baseline)) {
         double limit = d->baseline + conf->cpu_spike.threshold;
         judge(r, &conf->cpu_spike, KT_EV_CPU_SPIKE, "cpu_spike", "", cpu,
-              limit > 100 ? 100 : limit, cpu - d->baseline, conf->cpu_spike.threshold,
+              limit > 100 ? 100 : limit, cpu - d->baseline, conf->cpu_spike.threshold, 100.0,
               describe_spike);
     }
     if (!kt_known(cpu))
@@ -348,6 +428,29 @@ static void judge_spike(run_t *r, const kt_mon_conf_t *conf)
         d->baseline += alpha * (cpu - d->baseline);
 }
 
+/* The forecast, judged as -hours to full against -horizon: sooner is worse,
+ * and severity grows from the horizon to "full now". */
+static void judge_fill(run_t *r, const kt_mon_conf_t *conf, const kt_fs_t *fs)
+{
+    kt__trend_t *tr = apr_hash_get(r->d->trends, fs->mount_point, APR_HASH_KEY_STRING);
+    if (!tr) {
+        if (!(tr = calloc(1, sizeof *tr)))
+            return;
+        snprintf(tr->mount, sizeof tr->mount, "%s", fs->mount_point);
+        tr->slope = NAN;
+        apr_hash_set(r->d->trends, tr->mount, APR_HASH_KEY_STRING, tr);
+    }
+    tr->seen = 1;
+    kt__trend_add(tr, conf->fill_window_s, r->s->time, fs->used_pct);
+    double secs = kt__trend_seconds_to_full(tr, fs->used_pct, conf->fill_min_window_s,
+                                            conf->fill_min_growth_pct);
+    double hours = secs / 3600;
+    char key[200];
+    snprintf(key, sizeof key, "fill:%s", fs->mount_point);
+    judge(r, &conf->disk_fill, KT_EV_DISK_FILL, key, fs->mount_point, hours,
+          conf->disk_fill.threshold, -hours, -conf->disk_fill.threshold, 0.0, describe_fill);
+}
+
 unsigned kt__detect_run(kt__detect_t *d, const kt_mon_conf_t *conf, const kt_sample_t *s,
                         kt_event_t *out, unsigned max)
 {
@@ -358,6 +461,8 @@ unsigned kt__detect_run(kt__detect_t *d, const kt_mon_conf_t *conf, const kt_sam
         c->seen = 0;
         proc_conds += c->type == KT_EV_PROCESS_MEMORY_HIGH;
     }
+    for (apr_hash_index_t *hi = apr_hash_first(NULL, d->trends); hi; hi = apr_hash_next(hi))
+        ((kt__trend_t *)apr_hash_this_val(hi))->seen = 0;
 
     judge_plain(&r, &conf->cpu, KT_EV_CPU_HIGH, "cpu", "", s->cpu.busy_pct);
     judge_plain(&r, &conf->memory, KT_EV_MEMORY_HIGH, "memory", "", s->mem.used_pct);
@@ -368,6 +473,7 @@ unsigned kt__detect_run(kt__detect_t *d, const kt_mon_conf_t *conf, const kt_sam
         snprintf(key, sizeof key, "disk:%s", s->fs[i].mount_point);
         judge_plain(&r, disk_rule(conf, s->fs[i].mount_point), KT_EV_DISK_FULL, key,
                     s->fs[i].mount_point, s->fs[i].used_pct);
+        judge_fill(&r, conf, &s->fs[i]);
     }
     if (kt_known_u64(s->mem.total_bytes) && s->mem.total_bytes > 0) {
         for (unsigned i = 0; i < s->nprocs; i++) {
@@ -398,6 +504,14 @@ unsigned kt__detect_run(kt__detect_t *d, const kt_mon_conf_t *conf, const kt_sam
             announce(&r, c, 1, describers[c->type]);
         cond_drop(d, c);
     }
+    for (apr_hash_index_t *hi = apr_hash_first(NULL, d->trends); hi;) {
+        kt__trend_t *tr = apr_hash_this_val(hi);
+        hi = apr_hash_next(hi);
+        if (!tr->seen) { /* unmounted: its history means nothing for the next one */
+            apr_hash_set(d->trends, tr->mount, APR_HASH_KEY_STRING, NULL);
+            free(tr);
+        }
+    }
     return r.n;
 }
 
@@ -416,8 +530,11 @@ json_t *kt__detect_save(const kt__detect_t *d)
                              "since_ms", (json_int_t)apr_time_as_msec(c->since), "value",
                              kt_json_num(c->value), "threshold", kt_json_num(c->threshold)));
     }
-    return json_pack("{s:o s:o s:i}", "conditions", conds, "baseline", kt_json_num(d->baseline),
-                     "nbaseline", (int)d->nbaseline);
+    json_t *trends = json_array();
+    for (apr_hash_index_t *hi = apr_hash_first(NULL, d->trends); hi; hi = apr_hash_next(hi))
+        json_array_append_new(trends, kt__trend_save(apr_hash_this_val(hi)));
+    return json_pack("{s:o s:o s:i s:o}", "conditions", conds, "baseline", kt_json_num(d->baseline),
+                     "nbaseline", (int)d->nbaseline, "trends", trends);
 }
 
 static double num_or_nan(json_t *v) { return json_is_number(v) ? json_number_value(v) : NAN; }
@@ -446,6 +563,17 @@ unsigned kt__detect_restore(kt__detect_t *d, json_t *state)
         c->threshold = num_or_nan(json_object_get(o, "threshold"));
         c->restored = 1;
         n += c->active;
+    }
+    json_array_foreach(json_object_get(state, "trends"), i, o) {
+        const char *mount = json_string_value(json_object_get(o, "mount"));
+        kt__trend_t *tr = mount && !apr_hash_get(d->trends, mount, APR_HASH_KEY_STRING)
+                              ? calloc(1, sizeof *tr)
+                              : NULL;
+        if (!tr)
+            continue;
+        snprintf(tr->mount, sizeof tr->mount, "%s", mount);
+        kt__trend_restore(tr, o);
+        apr_hash_set(d->trends, tr->mount, APR_HASH_KEY_STRING, tr);
     }
     d->baseline = num_or_nan(json_object_get(state, "baseline"));
     d->nbaseline = (unsigned)json_integer_value(json_object_get(state, "nbaseline"));

@@ -12,8 +12,24 @@ static const char *const type_names[KT_EV__COUNT] = {
     [KT_EV_DISK_FULL] = "disk_full",
     [KT_EV_CPU_SPIKE] = "cpu_spike",
     [KT_EV_PROCESS_MEMORY_HIGH] = "process_memory_high",
+    [KT_EV_DISK_FILL] = "disk_fill",
 };
 static const char *const severity_names[KT_SEV__COUNT] = {"low", "medium", "high"};
+
+/* The fix-script template each kind of event suggests (lua/templates/). */
+static const char *const templates[KT_EV__COUNT] = {
+    [KT_EV_CPU_HIGH] = "cpu_high",
+    [KT_EV_MEMORY_HIGH] = "memory_high",
+    [KT_EV_DISK_FULL] = "disk_full",
+    [KT_EV_CPU_SPIKE] = "cpu_high",
+    [KT_EV_PROCESS_MEMORY_HIGH] = "process_memory_high",
+    [KT_EV_DISK_FILL] = "disk_full",
+};
+
+const char *kt_event_template(kt_event_type_t t)
+{
+    return (unsigned)t < KT_EV__COUNT ? templates[t] : NULL;
+}
 
 const char *kt_event_type_name(kt_event_type_t t)
 {

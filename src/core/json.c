@@ -180,6 +180,14 @@ json_t *kt_json_event(const kt_event_t *e)
         json_object_set_new(o, "started_id", json_integer((json_int_t)e->started_id));
     if (e->while_down)
         json_object_set_new(o, "while_down", json_true());
+    if (kt_event_template(e->type))
+        json_object_set_new(o, "suggested_template", json_string(kt_event_template(e->type)));
+    if (e->nevidence) {
+        json_t *ev = json_object();
+        for (unsigned i = 0; i < e->nevidence && i < KT_EVENT_EVIDENCE; i++)
+            json_object_set_new(ev, e->evidence[i].key, kt_json_num(e->evidence[i].value));
+        json_object_set_new(o, "evidence", ev);
+    }
     return o;
 }
 

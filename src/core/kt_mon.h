@@ -85,6 +85,12 @@ typedef struct {
     kt_mon_rule_t cpu_spike;    /* threshold: points above the recent baseline */
     unsigned spike_warmup;      /* readings before spikes are judged */
     unsigned spike_window;      /* readings the baseline averages over */
+    /* disk_fill: threshold is the horizon in hours (it starts when a
+     * filesystem will be full sooner); its clear_margin is in hours too. */
+    kt_mon_rule_t disk_fill;
+    double fill_window_s;       /* the rate is fitted over this much history */
+    double fill_min_window_s;   /* no forecast from less than this */
+    double fill_min_growth_pct; /* nor from growth under this many points over it */
 } kt_mon_conf_t;
 
 #define KT_MON_MIN_INTERVAL_MS 100
@@ -103,12 +109,20 @@ typedef enum {
     KT_EV_DISK_FULL,
     KT_EV_CPU_SPIKE,
     KT_EV_PROCESS_MEMORY_HIGH,
+    KT_EV_DISK_FILL,
     KT_EV__COUNT
 } kt_event_type_t;
 
 typedef enum { KT_SEV_LOW, KT_SEV_MEDIUM, KT_SEV_HIGH, KT_SEV__COUNT } kt_severity_t;
 
 #define KT_EVENT_TOP 3
+#define KT_EVENT_EVIDENCE 6
+
+/* A measured figure an event carries besides its value ("rate_bytes_per_hour"). */
+typedef struct {
+    char key[32];
+    double value;
+} kt_event_figure_t;
 
 typedef struct {
     int64_t pid;
@@ -131,9 +145,13 @@ typedef struct {
     char message[256];
     kt_event_proc_t top[KT_EVENT_TOP]; /* busiest processes at that moment */
     unsigned ntop;
+    kt_event_figure_t evidence[KT_EVENT_EVIDENCE]; /* the figures behind it, by name */
+    unsigned nevidence;
 } kt_event_t;
 
 const char *kt_event_type_name(kt_event_type_t t);
+/* The fix-script template an event of type t suggests, or NULL. */
+const char *kt_event_template(kt_event_type_t t);
 /* "started", "escalated" or "resolved". */
 const char *kt_event_state_name(const kt_event_t *e);
 const char *kt_severity_name(kt_severity_t s);
@@ -186,6 +204,7 @@ void kt_snap_release(kt_snap_t *snap);
 const kt_sample_t *kt_snap_sample(const kt_snap_t *snap);
 uint64_t kt_snap_seq(const kt_snap_t *snap); /* 1 for the first reading, then +1 */
 double kt_snap_duration_ms(const kt_snap_t *snap); /* time the reading took */
+unsigned kt_snap_interval_ms(const kt_snap_t *snap); /* the interval in force when it was taken */
 
 /* Copies up to max matching events, oldest first, into out; returns the count. */
 unsigned kt_mon_events(kt_mon_t *m, const kt_event_filter_t *f, kt_event_t *out, unsigned max);

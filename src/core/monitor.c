@@ -185,7 +185,7 @@ static void ingest(kt_mon_t *m, const kt_sample_t *s, apr_pool_t *pool, double d
 
     apr_thread_mutex_lock(m->lock);
     kt_snap_t *old = m->latest;
-    kt_snap_t *snap = kt__snap_wrap(s, pool, ++m->samples, duration_ms);
+    kt_snap_t *snap = kt__snap_wrap(s, pool, ++m->samples, duration_ms, m->conf.interval_ms);
     m->latest = snap;
     m->last_sample = s->time;
     for (unsigned i = 0; i < n; i++) {

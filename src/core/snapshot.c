@@ -8,7 +8,8 @@
 
 #include <stdatomic.h>
 
-kt_snap_t *kt__snap_wrap(const kt_sample_t *s, apr_pool_t *pool, uint64_t seq, double duration_ms)
+kt_snap_t *kt__snap_wrap(const kt_sample_t *s, apr_pool_t *pool, uint64_t seq, double duration_ms,
+                         unsigned interval_ms)
 {
     kt_snap_t *snap = apr_palloc(pool, sizeof *snap);
     snap->refs = 1;
@@ -16,6 +17,7 @@ kt_snap_t *kt__snap_wrap(const kt_sample_t *s, apr_pool_t *pool, uint64_t seq, d
     snap->sample = *s;
     snap->seq = seq;
     snap->duration_ms = duration_ms;
+    snap->interval_ms = interval_ms;
     return snap;
 }
 
@@ -28,6 +30,7 @@ void kt_snap_release(kt_snap_t *snap)
 const kt_sample_t *kt_snap_sample(const kt_snap_t *snap) { return &snap->sample; }
 uint64_t kt_snap_seq(const kt_snap_t *snap) { return snap->seq; }
 double kt_snap_duration_ms(const kt_snap_t *snap) { return snap->duration_ms; }
+unsigned kt_snap_interval_ms(const kt_snap_t *snap) { return snap->interval_ms; }
 
 kt_snap_t *kt_mon_acquire(kt_mon_t *m)
 {

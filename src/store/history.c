@@ -67,7 +67,7 @@ struct kt__hist_t {
     kt__chunk_row_t *closed; /* full chunks not yet handed over (malloc'd) */
     unsigned nclosed, capclosed;
     apr_time_t next_flush;
-    int64_t step_ms; /* the readings' interval as last seen */
+    int64_t step_ms; /* the readings' interval */
     int full_logged;
 };
 
@@ -167,8 +167,6 @@ static void put(kt__hist_t *h, series_t *se, int tier, int64_t t_ms, const int64
                 int64_t step_ms)
 {
     kt__chunk_t *c = &se->chunk[tier];
-    if (c->npoints == 1)
-        c->step_ms = step_ms; /* slot 0 is where it was whatever the width */
     /* A point that does not fit (the chunk is full, or the interval changed:
      * slots have one width) closes the chunk and starts the next. */
     if (c->npoints && c->step_ms == step_ms && kt__chunk_append(c, t_ms, q) != 1)
@@ -235,21 +233,16 @@ static void record_sub(kt__hist_t *h, const char *kind, const char *subject, int
         record(h, name, t_ms, v);
 }
 
-void kt_store_record(kt_store_t *s, const kt_sample_t *x)
+void kt_store_record(kt_store_t *s, const kt_sample_t *x, unsigned interval_ms)
 {
     kt__hist_t *h = s->hist;
     if (!h || !s->db.handle)
         return;
     int64_t t = apr_time_as_msec(x->time);
     apr_thread_mutex_lock(h->lock);
-    /* The raw tier's slot width: the readings' interval, to 10 ms. */
-    if (kt_known(x->elapsed_s) && x->elapsed_s > 0) {
-        int64_t step = ((int64_t)llround(x->elapsed_s * 100.0)) * 10;
-        if (step > 0 && (h->step_ms <= 0 || llabs(step - h->step_ms) > h->step_ms / 2))
-            h->step_ms = step;
-    } else if (h->step_ms <= 0) {
-        h->step_ms = 1000;
-    }
+    /* The raw tier's slot width: the interval, which the sampler keeps
+     * steady; a late reading still falls in its own slot. */
+    h->step_ms = interval_ms ? interval_ms : 1000;
     record(h, "cpu", t, x->cpu.busy_pct);
     for (unsigned i = 0; i < x->ncores; i++) {
         char core[16];

@@ -109,11 +109,12 @@ apr_status_t kt_store_clear_events(kt_store_t *s, const char *who, unsigned *rem
 /* Records every series of a reading: CPU total and per core, memory, swap,
  * load, each filesystem's used % and inodes %, each interface's rates, each
  * disk's busy % and throughput, process and thread counts, pressure. Meant
- * for the sampler thread (a kt_mon_subscribe callback): it packs the values
+ * for the sampler thread (a kt_mon_subscribe callback), with the interval
+ * the reading was taken at (kt_snap_interval_ms): it packs the values
  * in memory and every few seconds hands what changed to the store thread,
  * so a crash loses at most that much. Three tiers: each reading, 1-minute
  * and 1-hour buckets (min, average, max), each kept as long as its setting. */
-void kt_store_record(kt_store_t *s, const kt_sample_t *sample);
+void kt_store_record(kt_store_t *s, const kt_sample_t *sample, unsigned interval_ms);
 
 /* One series over [from, to] in at most `points` buckets (min, average,
  * max each), from the coarsest tier still fine enough for that and old

@@ -114,18 +114,6 @@ static void *APR_THREAD_FUNC store_main(apr_thread_t *t, void *data)
             run(s, r);
         else if (r)
             r->status = KT_EUNAVAIL;
-        /* The caller has its answer before the upkeep below (a trim can
-         * take a while after a long stop). */
-        if (r) {
-            apr_thread_mutex_lock(s->lock);
-            if (r->abandoned || r->kind == KT__REQ_STATE || r->kind == KT__REQ_HIST_WRITE) {
-                kt__req_free(r);
-            } else {
-                r->done = 1;
-                apr_thread_cond_broadcast(s->done);
-            }
-            apr_thread_mutex_unlock(s->lock);
-        }
         if (s->db.handle) {
             flush_backlog(s);
             kt__hist_retry(s);
@@ -153,6 +141,14 @@ static void *APR_THREAD_FUNC store_main(apr_thread_t *t, void *data)
                        "store: %s%s%s", kt_store_state_name(now), now == KT_STORE_OK ? "" : ": ",
                        now == KT_STORE_OK ? "" : s->info.message);
             s->info.state = now;
+        }
+        if (r) { /* answered after the upkeep: a write's retention has been applied */
+            if (r->abandoned || r->kind == KT__REQ_STATE || r->kind == KT__REQ_HIST_WRITE) {
+                kt__req_free(r);
+            } else {
+                r->done = 1;
+                apr_thread_cond_broadcast(s->done);
+            }
         }
     }
     apr_thread_mutex_unlock(s->lock);
