@@ -51,7 +51,7 @@ wait "${pids[0]}" 2>/dev/null || true
 db=$tmp/with/koto.db
 read -r series points blob <<<"$(sqlite3 -separator ' ' "$db" \
   "SELECT count(DISTINCT series), sum(n), sum(length(data)) FROM chunks WHERE tier = 0")"
-pages=$(sqlite3 "$db" "SELECT sum(pgsize) FROM dbstat WHERE name = 'chunks'")
+pages=$(sqlite3 "$db" "SELECT sum(pgsize) FROM dbstat WHERE name IN ('chunks', 'chunks_age')")
 file=$(stat -c %s "$db")
 with=$((a1 - a0)) without=$((b1 - b0))
 printf '| figure | value |\n|---|---|\n'
@@ -59,7 +59,7 @@ printf '| minutes at %s ms | %s |\n' "$interval" "$minutes"
 printf '| series | %s |\n' "$series"
 printf '| raw points stored | %s |\n' "$points"
 printf '| raw chunk data, bytes per point | %s |\n' "$(awk -v a="$blob" -v b="$points" 'BEGIN { printf "%.2f", a / b }')"
-printf '| chunks table pages (all tiers), bytes per raw point | %s |\n' "$(awk -v a="$pages" -v b="$points" 'BEGIN { printf "%.2f", a / b }')"
+printf '| chunks table and index pages (all tiers), bytes per raw point | %s |\n' "$(awk -v a="$pages" -v b="$points" 'BEGIN { printf "%.2f", a / b }')"
 printf '| koto.db file, bytes per raw point | %s |\n' "$(awk -v a="$file" -v b="$points" 'BEGIN { printf "%.2f", a / b }')"
 printf '| CPU ticks with the store | %s |\n' "$with"
 printf '| CPU ticks without | %s |\n' "$without"
