@@ -80,6 +80,15 @@ wait_for() {
   done
   return 1
 }
+# readings N: until the monitor has taken N readings since it started (20 s).
+readings() {
+  local body
+  for _ in $(seq 200); do
+    body="$(status 2>/dev/null)" && jq -e ".health.samples >= $1" >/dev/null 2>&1 <<<"$body" && return 0
+    sleep 0.1
+  done
+  return 1
+}
 started='[.events[] | select(.type == "memory_high" and .state == "started")]'
 resolved='[.events[] | select(.type == "memory_high" and .state == "resolved")]'
 
@@ -116,6 +125,7 @@ st="$(status)" || fail "status after the restart"
 [ "$(jq -r .store.state <<<"$st")" = ok ] || fail "the store is not ok after a restart: $(jq -c .store <<<"$st")"
 tr -d '\r' <"$LOG" | grep -q "1 conditions in progress carried over" ||
   fail "the log does not say the condition was carried over"
+readings 5 || fail "no readings after the restart: $(status)"
 body="$(events)"
 [ "$(jq -r .source <<<"$body")" = store ] || fail "events after the restart: $body"
 [ "$(jq "$started | map(.id)" <<<"$body" | jq -c .)" = "[$first_id]" ] ||
