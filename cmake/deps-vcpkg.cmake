@@ -2,7 +2,8 @@
 # dependencies are vcpkg's packages, listed in vcpkg.json and built by vcpkg's
 # toolchain file on the first configure. Defines the same targets as the
 # Linux side (deps.cmake) and the MinGW cross build (deps-win.cmake):
-# kt::apr, kt::aprutil, kt::lua, kt::jansson, kt::http_parser, kt::cmocka.
+# kt::apr, kt::aprutil (with APR-DBD's sqlite3 driver), kt::lua, kt::jansson,
+# kt::http_parser, kt::cmocka.
 #
 # Package and target names are those of vcpkg's ports. Some ports renamed
 # theirs over the years, so each lookup accepts every spelling listed here.
@@ -131,6 +132,12 @@ if(NOT kt_aprutil)
     set(kt_aprutil_libs ${kt_expat})
   endif()
 endif()
+# The store: vcpkg's apr-util port builds no APR-DBD driver, so vcpkg.json
+# overlays it (cmake/vcpkg-ports/apr-util) with the sqlite3 driver compiled
+# into the static library; SQLite itself is port "sqlite3"
+# (unofficial-sqlite3: unofficial::sqlite3::sqlite3, its usage file).
+find_package(unofficial-sqlite3 CONFIG REQUIRED)
+list(APPEND kt_aprutil_libs unofficial::sqlite3::sqlite3)
 set(kt_aprutil_defs "")
 if(KT_VCPKG_STATIC)
   set(kt_aprutil_defs APU_DECLARE_STATIC)

@@ -1,8 +1,8 @@
 # Windows (MinGW-w64 cross build): the dependencies come from the static
 # libraries scripts/win-deps.sh cross-builds from Debian's source packages
 # into KT_WIN_DEPS_PREFIX. Defines the same imported targets as the Linux
-# side (kt::apr, kt::aprutil, kt::lua, kt::jansson, kt::http_parser,
-# kt::cmocka), so no target spells a Windows flag.
+# side (kt::apr, kt::aprutil with the sqlite3 driver, kt::lua, kt::jansson,
+# kt::http_parser, kt::cmocka), so no target spells a Windows flag.
 set(KT_WIN_DEPS_PREFIX "" CACHE PATH "Prefix printed by scripts/win-deps.sh")
 if(NOT KT_WIN_DEPS_PREFIX OR NOT EXISTS "${KT_WIN_DEPS_PREFIX}/.complete")
   message(FATAL_ERROR "Set KT_WIN_DEPS_PREFIX to the prefix scripts/win-deps.sh prints "
@@ -29,7 +29,11 @@ endfunction()
 kt_win_dep(kt_win_expat libexpat.a DEFS XML_STATIC)
 kt_win_dep(kt_win_apr libapr-1.a DEFS APR_DECLARE_STATIC
            LIBS ws2_32 mswsock rpcrt4 iphlpapi advapi32 shell32)
-kt_win_dep(kt_win_aprutil libaprutil-1.a DEFS APU_DECLARE_STATIC LIBS kt_win_apr kt_win_expat)
+# APR-util has APR-DBD's sqlite3 driver built in (no DSO loading in a
+# static build), so SQLite comes with it.
+kt_win_dep(kt_win_sqlite3 libsqlite3.a)
+kt_win_dep(kt_win_aprutil libaprutil-1.a DEFS APU_DECLARE_STATIC
+           LIBS kt_win_apr kt_win_expat kt_win_sqlite3)
 kt_win_dep(kt_win_lua liblua54.a INCLUDES lua5.4)
 kt_win_dep(kt_win_jansson libjansson.a)
 kt_win_dep(kt_win_http_parser libhttp_parser.a)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Cross-builds koto's dependencies for Windows (x86_64-w64-mingw32) from
-# Debian's source packages: APR, APR-util (+ expat), Lua 5.4, jansson,
-# http-parser and CMocka, as static libraries, into
+# Debian's source packages: APR, APR-util (+ expat, and SQLite for its DBD
+# sqlite3 driver, linked in), Lua 5.4, jansson, http-parser and CMocka, as
+# static libraries, into
 #   ${KT_WIN_DEPS:-$HOME/.cache/koto-win-deps}/<key>
 # where <key> hashes the Debian source versions and this script, so a second
 # run with the same versions is a cache hit. Prints the prefix on stdout (last line).
@@ -22,7 +23,7 @@ sudo=""
 
 # ---- 1. packages and deb-src ---------------------------------------------------
 packages=(gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 mingw-w64-tools wine wine64 dpkg-dev cmake make
-          gcc xz-utils)
+          gcc xz-utils tcl)  # tcl: tclsh writes SQLite's amalgamation
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -46,7 +47,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # ---- 2. the cache key: Debian source versions + this script -------------------------
-srcpkgs=(apr apr-util lua5.4 jansson expat http-parser cmocka)
+srcpkgs=(apr apr-util lua5.4 jansson expat http-parser cmocka sqlite3)
 versions() { # all versions of a source package, newest first
   apt-cache showsrc --only-source "$1" 2>/dev/null | sed -n 's/^Version: //p' |
     sort -u | sort -rV
@@ -145,6 +146,26 @@ cmake_dep "$ex/expat" b-expat -DEXPAT_SHARED_LIBS=OFF -DEXPAT_BUILD_TESTS=OFF -D
 cmake --build b-expat -j"$JOBS" --target install >b-expat.log 2>&1 || { tail -40 b-expat.log >&2; exit 1; }
 log "expat done"
 
+# ---- 8b. SQLite (APR-util's sqlite3 driver needs it) ---------------------------------------
+# Debian ships SQLite's source tree; its amalgamation (sqlite3.c) is generated
+# by host tools and tclsh, and holds nothing platform-specific: SQLite picks
+# its Windows VFS and mutexes when that one file is compiled for Windows.
+sq="$(cd "$(srcdir sqlite3)" && pwd)"
+mkdir -p b-sqlite
+( cd b-sqlite && "$sq/configure" --disable-tcl --disable-readline >configure.log 2>&1 &&
+    make sqlite3.c >make.log 2>&1 ) || { tail -40 b-sqlite/*.log >&2; exit 1; }
+# Debian's build options (debian/rules) that change what the store sees, less
+# the extensions it does not use: threads (one store thread, HTTP readers),
+# secure delete (cleared events are overwritten), and the same limits.
+SQLITE_DEFS=(-DSQLITE_THREADSAFE=1 -DSQLITE_SECURE_DELETE -DSQLITE_OMIT_LOOKASIDE=1
+             -DSQLITE_LIKE_DOESNT_MATCH_BLOBS -DSQLITE_USE_URI=1 -DSQLITE_MAX_SCHEMA_RETRY=25
+             -DSQLITE_MAX_VARIABLE_NUMBER=250000 -DSQLITE_OMIT_LOAD_EXTENSION)
+$TRIPLE-gcc -O2 "${SQLITE_DEFS[@]}" -c b-sqlite/sqlite3.c -o b-sqlite/sqlite3.o
+rm -f "$PREFIX/lib/libsqlite3.a"
+$TRIPLE-ar rcs "$PREFIX/lib/libsqlite3.a" b-sqlite/sqlite3.o
+cp b-sqlite/sqlite3.h b-sqlite/sqlite3ext.h "$PREFIX/include/"
+log "sqlite done"
+
 # ---- 9. APR: its CMakeLists is written for MSVC ------------------------------------------
 apr="$(cd "$(srcdir apr)" && pwd)"
 SHIM="$WORK/shim"
@@ -170,6 +191,16 @@ log "apr done"
 # ---- 10. APR-util ------------------------------------------------------------------
 apu="$(cd "$(srcdir apr-util)" && pwd)"
 sed -i 's/ libaprutil.rc)/)/' "$apu/CMakeLists.txt"
+# The static library (aprutil-1: APU_DECLARE_STATIC, so no DSO loading) gets
+# the sqlite3 driver compiled in: apr_dbd.c's table of built-in drivers then
+# holds it, and apr_dbd_get_driver(.., "sqlite3", ..) finds it with no DLL.
+# apu.h leaves APU_HAVE_SQLITE3 to the build under APU_DSO_MODULE_BUILD,
+# which this target defines.
+cat >>"$apu/CMakeLists.txt" <<EOF
+TARGET_SOURCES(aprutil-1 PRIVATE dbd/apr_dbd_sqlite3.c)
+SET_PROPERTY(TARGET aprutil-1 APPEND PROPERTY COMPILE_DEFINITIONS APU_HAVE_SQLITE3=1)
+TARGET_INCLUDE_DIRECTORIES(aprutil-1 PRIVATE "$PREFIX/include")
+EOF
 cmake_dep "$apu" b-apu -DCMAKE_C_FLAGS="$APR_CFLAGS" -DCMAKE_C_STANDARD_LIBRARIES="$STDLIBS" \
   -DAPU_HAVE_ODBC=OFF -DAPR_HAS_LDAP=OFF -DAPR_BUILD_TESTAPR=OFF -DINSTALL_PDB=OFF \
   -DAPR_INCLUDE_DIR="$PREFIX/include" -DAPR_LIBRARIES="$PREFIX/lib/liblibapr-1.dll.a" \
