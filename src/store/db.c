@@ -172,8 +172,10 @@ void kt__db_close(kt_store_t *s)
     s->db.pool = s->db.scratch = NULL;
 }
 
-/* Opens the file, made owner-only first when it is new (SQLite gives its
- * -wal and -shm files the database file's permissions). */
+/* Opens the file, made owner-only first when it is new, and its -wal and
+ * -shm files too: on Unix SQLite gives them the database's permissions,
+ * but elsewhere (Windows without inherited rights, Wine) they would be
+ * made with the defaults. SQLite takes empty ones as none. */
 static apr_status_t open_file(kt_store_t *s, const char **why)
 {
     apr_status_t st = kt_sys_create_secret(s->opts.path, "", 0, s->db.pool);
@@ -182,6 +184,10 @@ static apr_status_t open_file(kt_store_t *s, const char **why)
         *why = apr_pstrdup(s->db.pool, kt_strerror(st, buf, sizeof buf));
         return st;
     }
+    const char *suffixes[] = {"-wal", "-shm"};
+    for (size_t i = 0; i < KT_ARRAY_SIZE(suffixes); i++)
+        kt_sys_create_secret(apr_pstrcat(s->db.pool, s->opts.path, suffixes[i], NULL), "", 0,
+                             s->db.pool);
     st = apr_dbd_open_ex(s->db.drv, s->db.pool, s->opts.path, &s->db.handle, why);
     if (st != APR_SUCCESS && !*why)
         *why = "the driver could not open it";

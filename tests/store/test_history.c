@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include <apr_file_io.h>
 #include <apr_general.h>
 #include <apr_strings.h>
@@ -23,7 +25,7 @@
 #include "store_internal.h"
 
 static apr_pool_t *root;
-static char dir[128];
+static char dir[512];
 static const char *db;
 
 /* ---- the codec ------------------------------------------------------------------------ */
@@ -311,7 +313,9 @@ static void test_size_cap_takes_readings_first(void **state)
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/kt-history-%d", (int)getpid());
+    const char *tmp;
+    assert_int_equal(apr_temp_dir_get(&tmp, root), APR_SUCCESS); /* TMPDIR, or the system's */
+    snprintf(dir, sizeof dir, "%s/kt-history-%d", tmp, (int)getpid());
     apr_dir_make_recursive(dir, APR_FPROT_OS_DEFAULT, root);
     db = apr_psprintf(root, "%s/koto.db", dir);
     return 0;
