@@ -174,6 +174,13 @@ typedef struct {
     unsigned nprocs;
     kt_proc_t **top_cpu, **top_mem; /* the busiest first; into procs */
     unsigned ntop_cpu, ntop_mem;
+    /* CPU (% of one core) of processes that ended since the last reading,
+     * from what their parents reaped (Linux: cutime + cstime); the parent
+     * that reaped the most. NAN / -1 / NULL where unknown. A compile's many
+     * short processes show here, not in the top list. */
+    double exited_cpu_pct;
+    int64_t exited_parent_pid;
+    const char *exited_parent_name;
     kt_net_t *net;
     unsigned nnet;
     kt_disk_t *disks;

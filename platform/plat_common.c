@@ -16,6 +16,8 @@ void kt_plat_sample_init(kt_sample_t *s)
     s->ncpu = KT_UNKNOWN_U64;
     s->cpu = unknown_cpu;
     s->load1 = s->load5 = s->load15 = s->uptime_s = NAN;
+    s->exited_cpu_pct = NAN;
+    s->exited_parent_pid = -1;
     s->boot_time = -1;
     s->procs_total = s->threads_total = s->procs_running = s->procs_sleeping =
         s->procs_blocked = s->procs_zombie = s->procs_stopped = s->procs_idle =
@@ -94,8 +96,8 @@ double kt__plat_pct(uint64_t part, uint64_t whole)
     return 100.0 * (double)part / (double)whole;
 }
 
-/* Unknown CPU ranks below any known value, so a process seen for the first
- * time never pushes out one we have a real figure for. */
+/* An unknown figure is -1: such a process is left out of the list rather
+ * than padding it (the first reading has no CPU share for anyone). */
 static double cpu_key(const kt_proc_t *p) { return kt_known(p->cpu_pct) ? p->cpu_pct : -1.0; }
 static double mem_key(const kt_proc_t *p)
 {
@@ -110,7 +112,7 @@ static unsigned select_top(kt_sample_t *s, kt_proc_t **top, unsigned n,
     for (unsigned i = 0; i < s->nprocs; i++) {
         kt_proc_t *p = &s->procs[i];
         double k = key(p);
-        if (len == n && k <= key(top[len - 1]))
+        if (k < 0 || (len == n && k <= key(top[len - 1])))
             continue;
         unsigned j = len < n ? len++ : n - 1;
         while (j > 0 && key(top[j - 1]) < k) {

@@ -225,7 +225,7 @@ kt__proc_entry_t *kt__proc_add(kt_plat_t *p, int32_t pid, kt__proc_entry_t *was)
     } else {
         e->pid = pid;
         e->fd = -1;
-        e->starttime = e->ticks = KT_UNKNOWN_U64;
+        e->starttime = e->ticks = e->cticks = KT_UNKNOWN_U64;
         *was = *e;
     }
     if (c->nnow > 0 && c->now[c->nnow - 1].pid >= pid)

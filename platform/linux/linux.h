@@ -84,6 +84,7 @@ typedef struct {
     char name[KT__COMM_MAX]; /* between the first '(' and the last ')' */
     char state;
     uint64_t utime, stime, threads, starttime, rss_pages;
+    uint64_t cticks; /* cutime + cstime: the children it reaped */
 } kt__pidstat_t;
 
 apr_status_t kt__parse_pid_stat(const char *text, kt__pidstat_t *out);
@@ -163,6 +164,7 @@ typedef struct {
     int32_t fd;         /* <pid>/stat kept open; -1: opened at each reading */
     uint64_t starttime; /* clock ticks after boot; KT_UNKNOWN_U64 */
     uint64_t ticks;     /* utime + stime at the reading; KT_UNKNOWN_U64 */
+    uint64_t cticks;    /* cutime + cstime at the reading; KT_UNKNOWN_U64 */
 } kt__proc_entry_t;
 
 typedef struct {

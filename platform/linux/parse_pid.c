@@ -15,6 +15,8 @@ apr_status_t kt__parse_pid_stat(const char *text, kt__pidstat_t *out)
     out->name[0] = '\0';
     out->state = '?';
     out->utime = out->stime = out->threads = out->starttime = out->rss_pages = KT_UNKNOWN_U64;
+    out->cticks = KT_UNKNOWN_U64;
+    uint64_t cutime = KT_UNKNOWN_U64;
 
     const char *p = text;
     uint64_t pid;
@@ -44,10 +46,12 @@ apr_status_t kt__parse_pid_stat(const char *text, kt__pidstat_t *out)
         uint64_t v;
         while (*p == ' ')
             p++;
-        if (*p == '-') { /* a few fields (priority, nice) may be negative */
+        if (*p == '-') { /* a few fields (cutime, cstime, priority, nice) may be negative */
             p++;
             if (kt__parse_u64(&p, &v) != 0)
                 break;
+            if (field == 16)
+                cutime = KT_UNKNOWN_U64 - 1; /* negative: not a usable count */
             continue;
         }
         if (kt__parse_u64(&p, &v) != 0)
@@ -56,6 +60,11 @@ apr_status_t kt__parse_pid_stat(const char *text, kt__pidstat_t *out)
         case 4: out->ppid = v <= INT64_MAX ? (int64_t)v : -1; break;
         case 14: out->utime = v; break;
         case 15: out->stime = v; break;
+        case 16: cutime = v; break;
+        case 17:
+            if (cutime < KT_UNKNOWN_U64 - 1)
+                out->cticks = cutime + v;
+            break;
         case 20: out->threads = v; break;
         case 22: out->starttime = v; break;
         case 24: out->rss_pages = v; break;

@@ -5,6 +5,13 @@
  * A process is identified across readings by (pid, start time), so a reused
  * pid never inherits another process's CPU time. Processes that exit while
  * we scan simply drop out. CPU % is of one core, as top prints it.
+ *
+ * Processes that ended between two readings are never seen in a scan, but
+ * their parents reaped them: the rise of the parents' cutime + cstime is
+ * their CPU. From it goes what the processes that vanished since the last
+ * reading had already been seen using (their own and their reaped
+ * children's time, counted before), so a long-lived process that ends is
+ * not counted twice.
  */
 #include "linux.h"
 
@@ -46,6 +53,7 @@ static void fill_proc(kt_plat_t *p, const kt__pidstat_t *ps, const kt__proc_entr
     out->cpu_time_ms = KT_UNKNOWN_U64;
     now->starttime = ps->starttime;
     now->ticks = KT_UNKNOWN_U64;
+    now->cticks = ps->cticks;
     /* Counters are kept for the process the directory's own stat names; a
      * reused pid is a new process (another start time) and starts afresh. */
     if (!kt_known_u64(ps->utime) || ps->pid != now->pid)
@@ -56,6 +64,36 @@ static void fill_proc(kt_plat_t *p, const kt__pidstat_t *ps, const kt__proc_entr
     if (p->prev.valid && kt_known_u64(was->ticks) && was->starttime == ps->starttime &&
         ticks >= was->ticks && elapsed_s > 0)
         out->cpu_pct = 100.0 * (double)(ticks - was->ticks) / USER_HZ / elapsed_s;
+    /* Ticks are counted at the scheduler's tick and the elapsed time at our
+     * own clock: over a short interval a busy thread can seem to have run
+     * more than the interval. No thread runs faster than one core. */
+    if (kt_known(out->cpu_pct) && kt_known_u64(ps->threads) && ps->threads > 0 &&
+        out->cpu_pct > 100.0 * (double)ps->threads)
+        out->cpu_pct = 100.0 * (double)ps->threads;
+}
+
+/* The CPU ticks a process reaped from its children since the last reading:
+ * all it reaped when it is new since then. */
+static uint64_t reaped(const kt_plat_t *p, const kt__pidstat_t *ps, const kt__proc_entry_t *was)
+{
+    if (!p->prev.valid || !kt_known_u64(ps->cticks))
+        return 0;
+    if (was->starttime != ps->starttime || !kt_known_u64(was->cticks))
+        return kt_known_u64(was->starttime) && was->starttime == ps->starttime ? 0 : ps->cticks;
+    return ps->cticks >= was->cticks ? ps->cticks - was->cticks : 0;
+}
+
+/* What the processes gone since the last reading had been seen using. */
+static uint64_t vanished_ticks(const kt_plat_t *p)
+{
+    uint64_t sum = 0;
+    for (unsigned i = 0; i < p->kept.nwas; i++) {
+        const kt__proc_entry_t *e = &p->kept.was[i];
+        if (e->fd == -2)
+            continue; /* carried into this reading: still there */
+        sum += (kt_known_u64(e->ticks) ? e->ticks : 0) + (kt_known_u64(e->cticks) ? e->cticks : 0);
+    }
+    return sum;
 }
 
 /* The command line of a process in a top list: argv joined by spaces. */
@@ -114,8 +152,10 @@ apr_status_t kt__read_procs(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
     kt_proc_t *procs = apr_palloc(pool, sizeof *procs * cap);
     s->procs_running = s->procs_sleeping = s->procs_blocked = s->procs_zombie =
         s->procs_stopped = s->procs_idle = 0;
-    uint64_t threads = 0;
+    uint64_t threads = 0, children = 0, most = 0;
     int threads_known = 1;
+    int64_t reaper = -1;
+    const char *reaper_name = NULL;
 
     kt__procs_begin(p);
     struct dirent *de;
@@ -140,6 +180,13 @@ apr_status_t kt__read_procs(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
             cap *= 2;
         }
         fill_proc(p, &ps, &was, e, s->elapsed_s, &procs[n], pool);
+        uint64_t r = reaped(p, &ps, &was);
+        children += r;
+        if (r > most) {
+            most = r;
+            reaper = ps.pid;
+            reaper_name = procs[n].name;
+        }
         count_state(s, ps.state);
         if (kt_known_u64(ps.threads))
             threads += ps.threads;
@@ -148,6 +195,14 @@ apr_status_t kt__read_procs(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
         n++;
     }
     closedir(dir);
+    if (p->prev.valid && s->elapsed_s > 0) {
+        uint64_t gone = vanished_ticks(p);
+        s->exited_cpu_pct = children > gone
+                                ? 100.0 * (double)(children - gone) / USER_HZ / s->elapsed_s
+                                : 0.0;
+        s->exited_parent_pid = reaper;
+        s->exited_parent_name = reaper_name;
+    }
     kt__procs_end(p);
 
     s->procs = procs;

@@ -318,7 +318,20 @@ static void describe_cpu(const kt__cond_t *c, const run_t *r, int resolved, char
         return;
     }
     int n = snprintf(buf, len, "CPU busy %.1f%% (threshold %.0f%%)", c->value, c->threshold);
-    if (r->s->ntop_cpu > 0 && kt_known(r->s->top_cpu[0]->cpu_pct) && n > 0 && (size_t)n < len)
+    const kt_sample_t *s = r->s;
+    double top = s->ntop_cpu > 0 && kt_known(s->top_cpu[0]->cpu_pct) ? s->top_cpu[0]->cpu_pct : 0;
+    /* Many short processes (a build) use the CPU without ever being in a
+     * scan: what they used beats any one process that was. */
+    if (kt_known(s->exited_cpu_pct) && s->exited_cpu_pct > top && n > 0 && (size_t)n < len) {
+        int m = snprintf(buf + n, len - (size_t)n,
+                         "; busiest: processes that ended since the last reading, at %.1f%%",
+                         s->exited_cpu_pct);
+        if (s->exited_parent_name && m > 0 && (size_t)(n + m) < len)
+            snprintf(buf + n + m, len - (size_t)(n + m), " (most reaped by %s, pid %lld)",
+                     s->exited_parent_name, (long long)s->exited_parent_pid);
+        return;
+    }
+    if (s->ntop_cpu > 0 && kt_known(s->top_cpu[0]->cpu_pct) && n > 0 && (size_t)n < len)
         snprintf(buf + n, len - (size_t)n, "; busiest: %s (pid %lld) at %.1f%%",
                  r->s->top_cpu[0]->name, (long long)r->s->top_cpu[0]->pid,
                  r->s->top_cpu[0]->cpu_pct);

@@ -145,6 +145,12 @@ json_t *kt_json_sample(const kt_sample_t *s, int top_only)
                               procs_json(s->top_mem, s->ntop_mem));
     if (!top_only)
         json_object_set_new(procs, "all", all_procs_json(s));
+    json_object_set_new(procs, "exited",
+                        json_pack("{s:o s:o s:o}", "cpu_pct", kt_json_num(s->exited_cpu_pct),
+                                  "parent_pid",
+                                  s->exited_parent_pid >= 0 ? json_integer(s->exited_parent_pid)
+                                                            : json_null(),
+                                  "parent_name", str(s->exited_parent_name)));
     json_t *pressure = json_pack("{s:o s:o s:o}", "cpu", psi_json(&s->pressure[KT_PSI_CPU]),
                                  "memory", psi_json(&s->pressure[KT_PSI_MEMORY]), "io",
                                  psi_json(&s->pressure[KT_PSI_IO]));

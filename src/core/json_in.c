@@ -101,6 +101,12 @@ static void procs_in(json_t *o, kt_sample_t *s, apr_pool_t *pool)
                 (*tops[k])[(*ntops[k])++] = found;
         }
     }
+    json_t *exited = json_object_get(o, "exited");
+    json_t *ecpu = json_object_get(exited, "cpu_pct"), *epid = json_object_get(exited, "parent_pid");
+    s->exited_cpu_pct = json_is_number(ecpu) ? json_number_value(ecpu) : NAN;
+    s->exited_parent_pid = json_is_integer(epid) ? json_integer_value(epid) : -1;
+    const char *ename = json_string_value(json_object_get(exited, "parent_name"));
+    s->exited_parent_name = ename ? apr_pstrdup(pool, ename) : NULL;
     s->procs_total = u64(o, "total");
     s->threads_total = u64(o, "threads");
     s->procs_running = u64(o, "running");

@@ -251,7 +251,7 @@ static void *APR_THREAD_FUNC sampler_main(apr_thread_t *thread, void *data)
 {
     kt_mon_t *m = data;
     apr_time_t next = apr_time_now();
-    int failing = 0;
+    int failing = 0, first = 1;
 
     apr_thread_mutex_lock(m->run_lock);
     while (!m->stop_requested) {
@@ -271,6 +271,12 @@ static void *APR_THREAD_FUNC sampler_main(apr_thread_t *thread, void *data)
          * rather than firing a burst of catch-up readings. The interval is
          * read each time: a reload may have changed it. */
         apr_interval_time_t interval = (apr_interval_time_t)m->conf.interval_ms * 1000;
+        /* Shares and rates need two readings: the second comes within a
+         * second of the start whatever the interval, so CPU, the top list
+         * and the analysis are not empty for the whole first interval. */
+        if (first && interval > apr_time_from_sec(1))
+            next += apr_time_from_sec(1) - interval;
+        first = 0;
         next += interval;
         apr_time_t now = apr_time_now();
         if (next < now)
