@@ -127,7 +127,24 @@ function processRows(list, total) {
       ? pct((100 * p.rss_bytes) / total) : DASH)));
 }
 
+// Processes that ended since the last reading (what their parents reaped):
+// a row of its own when it used enough to matter beside the top list.
+function exitedRow(exited) {
+  if (!known(exited?.cpu_pct) || exited.cpu_pct < 1) return [];
+  const by = exited.parent_name ? `reaped by ${exited.parent_name} (pid ${exited.parent_pid})` : '';
+  return [el('tr', { className: 'exited', title: 'CPU used by processes that ended since the last reading' },
+    el('td', { className: 'num mono' }, DASH),
+    el('th', { scope: 'row', className: 'proc-name' }, 'ended since the last reading', by ? el('span', { className: 'muted' }, ` · ${by}`) : ''),
+    el('td', { className: 'num' }, pct(exited.cpu_pct)),
+    el('td', { className: 'num' }, DASH),
+    el('td', { className: 'num hide-narrow' }, DASH))];
+}
+
 function renderProcesses(p, total) {
-  fill($('#top-cpu-rows'), processRows(p.top_cpu ?? [], total));
+  const rows = processRows(p.top_cpu ?? [], total);
+  const extra = exitedRow(p.exited);
+  // Placed by its share, so the list stays busiest first.
+  const at = rows.length - (p.top_cpu ?? []).filter((x) => known(x.cpu_pct) && x.cpu_pct < (p.exited?.cpu_pct ?? 0)).length;
+  fill($('#top-cpu-rows'), [...rows.slice(0, at), ...extra, ...rows.slice(at)]);
   fill($('#top-mem-rows'), processRows(p.top_memory ?? [], total));
 }

@@ -491,6 +491,25 @@ test('the range picker shows past ranges from the store, with min-max bands, acr
   });
 });
 
+test('the top list shows the CPU of processes that ended between readings', async () => {
+  // init reaps 3 s of its children's CPU at every step of the fixture.
+  const stat = (t) => readFileSync(join(repo, 'tests/fixtures/linux-basic', t, '1/stat'), 'utf8');
+  const reaping = stat('t1').replace(' 170 220 0 0 ', ' 170 220 300 0 ');
+  assert.notEqual(reaping, stat('t1'));
+  const kept = fixture.files;
+  fixture.files = [...kept.filter(([f]) => f !== '1/stat'), ['1/stat', stat('t0'), reaping]];
+  try {
+    await eventually(async () => {
+      const row = page.locator('#top-cpu-rows tr.exited');
+      assert.equal(await row.count(), 1);
+      assert.match(await row.textContent(), /ended since the last reading · reaped by init \(pid 1\)/);
+    });
+  } finally {
+    fixture.files = kept;
+  }
+  await eventually(async () => assert.equal(await page.locator('#top-cpu-rows tr.exited').count(), 0));
+});
+
 test('clear empties the event log', async () => {
   const count = async () => (await kotod.api('GET', '/api/agent/monitor/events?limit=1000')).json.count;
   assert.ok(await count() > 0);
