@@ -144,7 +144,8 @@ static int row_of(kt__chunk_row_t *r, const series_t *se, int tier, const kt__ch
     r->nbytes = (c->nbits + 7) / 8;
     if (!(r->data = malloc(r->nbytes ? r->nbytes : 1)))
         return -1;
-    memcpy(r->data, c->data, r->nbytes);
+    if (r->nbytes)
+        memcpy(r->data, c->data, r->nbytes);
     return 0;
 }
 
@@ -306,7 +307,8 @@ void kt__hist_flush(kt_store_t *s, int force)
     kt__chunk_row_t *rows = n ? malloc(sizeof *rows * n) : NULL;
     unsigned k = 0;
     if (rows) {
-        memcpy(rows, h->closed, sizeof *rows * h->nclosed);
+        if (h->nclosed)
+            memcpy(rows, h->closed, sizeof *rows * h->nclosed);
         k = h->nclosed;
         h->nclosed = 0;
         for (unsigned i = 0; i < h->n; i++)
@@ -554,7 +556,8 @@ apr_status_t kt_store_history(kt_store_t *s, const char *metric, apr_time_t from
             continue;
         mem[nmem] = *c;
         if ((mem[nmem].data = malloc(c->nbytes + 1)) != NULL) {
-            memcpy(mem[nmem].data, c->data, c->nbytes);
+            if (c->nbytes)
+                memcpy(mem[nmem].data, c->data, c->nbytes);
             nmem++;
         }
     }
