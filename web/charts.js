@@ -168,7 +168,7 @@ function redraw() {
       return `${s.label} ${v === undefined ? DASH : fmt(c.def.unit)(v)}`;
     });
     const th = thresholdOf(c.def);
-    if (known(th)) latest.push(`threshold ${pct(th, 0)}`);
+    if (known(th)) latest.push(`threshold ${pct(th, 2)}`);
     if (range) latest.splice(0, latest.length, `${TIERS[range.tier] ?? range.tier}${range.tier === 'raw' ? '' : ', min–max band'}`);
     c.now.textContent = latest.join(' · ');
   }
@@ -197,7 +197,7 @@ function drawOverlays(u, def) {
     ctx.setLineDash([]);
     // The label sits on a patch of the card's colour, so a series running
     // along the threshold cannot hide it.
-    const label = `threshold ${pct(th, 0)}`;
+    const label = `threshold ${pct(th, 2)}`;
     ctx.font = `${11 * px}px system-ui, sans-serif`;
     const w = ctx.measureText(label).width;
     const x = left + width - w - 6 * px;

@@ -165,11 +165,11 @@ function renderDetail(resolvedBy) {
     el('p', { className: 'detail-msg' }, e.message),
     el('dl', { className: 'kv detail-kv' },
       el('div', {}, el('dt', {}, 'Value'), el('dd', { className: 'num', id: 'detail-value' }, pct(e.value))),
-      el('div', {}, el('dt', {}, 'Threshold'), el('dd', { className: 'num', id: 'detail-threshold' }, pct(e.threshold, 0))),
+      el('div', {}, el('dt', {}, 'Threshold'), el('dd', { className: 'num', id: 'detail-threshold' }, pct(e.threshold, 2))),
       over !== null && el('div', {}, el('dt', {}, over >= 0 ? 'Past it by' : 'Below it by'), el('dd', { className: 'num' }, `${number(Math.abs(over), 1)} points`)),
       el('div', {}, el('dt', {}, 'When'), el('dd', {}, el('time', { dateTime: new Date(e.time).toISOString() }, fullTime(e.time)))),
       e.subject && el('div', {}, el('dt', {}, 'Subject'), el('dd', { className: 'mono' }, e.subject))),
-    known(e.value) && bar(e.value, { warn: e.threshold, label: `value ${pct(e.value)} against threshold ${pct(e.threshold, 0)}` }),
+    known(e.value) && bar(e.value, { warn: e.threshold, label: `value ${pct(e.value)} against threshold ${pct(e.threshold, 2)}` }),
     el('h4', {}, e.state === 'resolved' ? 'Busiest processes when it ended' : 'Busiest processes when it started'),
     procs.length
       ? el('table', { className: 'data', id: 'detail-procs' },
@@ -222,6 +222,6 @@ export function conditionList(active) {
   return el('ul', { className: 'conditions' }, active.length
     ? active.map((a) => el('li', {}, sevChip(a.severity), ' ', typeLabel(a.type),
       a.subject ? el('span', { className: 'mono' }, ` ${a.subject}`) : '',
-      `: ${pct(a.value)} (threshold ${pct(a.threshold, 0)}) since ${time(a.since)}`))
+      `: ${pct(a.value)} (threshold ${pct(a.threshold, 2)}) since ${time(a.since)}`))
     : el('li', { className: 'muted' }, 'Nothing past a threshold now.'));
 }

@@ -212,12 +212,12 @@ static void describe_fill(const kt__cond_t *c, const run_t *r, int resolved, cha
     else
         snprintf(rate, sizeof rate, "%.2f%%", tr->slope * 3600);
     if (resolved)
-        snprintf(buf, len, "%s is no longer filling up fast: full %s%s (threshold %.0f h)",
+        snprintf(buf, len, "%s is no longer filling up fast: full %s%s (threshold %.4g h)",
                  c->subject, isinf(c->value) ? "" : "in about ", when, c->threshold);
     else
         snprintf(buf, len,
                  "%s will be full in about %s at the current rate (%s/h over the last %s; "
-                 "%.1f%% used; threshold %.0f h)",
+                 "%.1f%% used; threshold %.4g h)",
                  c->subject, when, rate, window, fs->used_pct, c->threshold);
 }
 
@@ -314,10 +314,10 @@ static void describe_cpu(const kt__cond_t *c, const run_t *r, int resolved, char
                          size_t len)
 {
     if (resolved) {
-        snprintf(buf, len, "CPU busy back to %.1f%% (threshold %.0f%%)", c->value, c->threshold);
+        snprintf(buf, len, "CPU busy back to %.1f%% (threshold %.4g%%)", c->value, c->threshold);
         return;
     }
-    int n = snprintf(buf, len, "CPU busy %.1f%% (threshold %.0f%%)", c->value, c->threshold);
+    int n = snprintf(buf, len, "CPU busy %.1f%% (threshold %.4g%%)", c->value, c->threshold);
     const kt_sample_t *s = r->s;
     double top = s->ntop_cpu > 0 && kt_known(s->top_cpu[0]->cpu_pct) ? s->top_cpu[0]->cpu_pct : 0;
     /* Many short processes (a build) use the CPU without ever being in a
@@ -343,7 +343,7 @@ static void describe_memory(const kt__cond_t *c, const run_t *r, int resolved, c
     char avail[32], total[32];
     kt__fmt_bytes(r->s->mem.available_bytes, avail, sizeof avail);
     kt__fmt_bytes(r->s->mem.total_bytes, total, sizeof total);
-    snprintf(buf, len, "%s %.1f%% (threshold %.0f%%): %s available of %s",
+    snprintf(buf, len, "%s %.1f%% (threshold %.4g%%): %s available of %s",
              resolved ? "Memory use back to" : "Memory use", c->value, c->threshold, avail,
              total);
 }
@@ -367,7 +367,7 @@ static void describe_disk(const kt__cond_t *c, const run_t *r, int resolved, cha
     char avail[32], size[32];
     kt__fmt_bytes(fs->avail_bytes, avail, sizeof avail);
     kt__fmt_bytes(fs->size_bytes, size, sizeof size);
-    snprintf(buf, len, "%s %s %.1f%% full (threshold %.0f%%): %s free of %s", c->subject,
+    snprintf(buf, len, "%s %s %.1f%% full (threshold %.4g%%): %s free of %s", c->subject,
              resolved ? "back to" : "is", c->value, c->threshold, avail, size);
 }
 
@@ -388,7 +388,7 @@ static void describe_process(const kt__cond_t *c, const run_t *r, int resolved, 
     if (resolved && !c->seen)
         snprintf(buf, len, "%s has exited", c->subject); /* gone from the process table */
     else
-        snprintf(buf, len, "%s %s %.1f%% of memory (threshold %.0f%%)", c->subject,
+        snprintf(buf, len, "%s %s %.1f%% of memory (threshold %.4g%%)", c->subject,
                  resolved ? "is back to" : "uses", c->value, c->threshold);
 }
 

@@ -6,6 +6,7 @@
  */
 #include "daemon.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,9 +142,52 @@ static int open_plat(const kt_opts_t *o, const kt_conf_t *conf, kt_plat_t **plat
     return -1;
 }
 
+/* What -t can tell of the state directory without making anything: the
+ * token is readable when it exists, else the start will make both. */
+static int check_state(const char *state_dir, apr_pool_t *pool)
+{
+    char err[128];
+    const char *path = apr_pstrcat(pool, state_dir, KT_PATH_SEP "token", NULL);
+    apr_finfo_t fi;
+    if (apr_stat(&fi, path, APR_FINFO_TYPE, pool) != APR_SUCCESS) {
+        kt_log(KT_LOG_INFO, "%s has no API token yet: kotod makes it at start", state_dir);
+        return 0;
+    }
+    apr_file_t *f;
+    apr_status_t st = apr_file_open(&f, path, APR_FOPEN_READ, 0, pool);
+    if (st != APR_SUCCESS) {
+        kt_log(KT_LOG_ERROR, "cannot read the API token %s: %s", path,
+               kt_strerror(st, err, sizeof err));
+        return -1;
+    }
+    apr_file_close(f);
+    return 0;
+}
+
+/* Whether kotod could listen: an address in use may be this kotod's own
+ * (a check before a reload), so that is only said; anything else fails. */
+static int check_listen(const char *listen, apr_pool_t *pool)
+{
+    char err[128];
+    apr_status_t st = kt_http_try_bind(listen, pool);
+    if (st == APR_SUCCESS)
+        return 0;
+#ifdef _WIN32
+    int in_use = st == APR_FROM_OS_ERROR(WSAEADDRINUSE);
+#else
+    int in_use = st == APR_FROM_OS_ERROR(EADDRINUSE);
+#endif
+    if (in_use) {
+        kt_log(KT_LOG_WARN, "%s is in use (by a running kotod?): a new one could not listen there",
+               listen);
+        return 0;
+    }
+    kt_log(KT_LOG_ERROR, "cannot listen on %s: %s", listen, kt_strerror(st, err, sizeof err));
+    return -1;
+}
+
 int kt_check_config(const kt_opts_t *o, apr_pool_t *pool)
 {
-    const char *token;
     kt_rules_t *rules;
     kt_conf_t conf;
     kt_plat_t *plat;
@@ -151,7 +195,7 @@ int kt_check_config(const kt_opts_t *o, apr_pool_t *pool)
         return 1;
     kt_log(KT_LOG_INFO, "loaded %s", kt_rules_summary(rules, pool));
     kt_rules_release(rules);
-    if (prepare_state(conf.state_dir, &token, pool))
+    if (check_state(conf.state_dir, pool) || check_listen(conf.listen, pool))
         return 1;
     if (open_plat(o, &conf, &plat, pool))
         return 1;

@@ -68,6 +68,9 @@ void kt_http_conf_defaults(kt_http_conf_t *conf);
 typedef void (*kt_http_handler_fn)(kt_http_req_t *req, void *baton);
 
 apr_status_t kt_http_create(kt_http_t **out, const kt_http_conf_t *conf, apr_pool_t *pool);
+/* Binds "host:port" (as kt_http_conf_t's listen) and lets go at once: can
+ * a server listen there? APR_EINVAL when the address is malformed. */
+apr_status_t kt_http_try_bind(const char *listen, apr_pool_t *pool);
 
 // Adds a route. path is exact ("/healthz"), or ends in "/*" to match that
 // prefix ("/api/agent/tools/*"; kt_http_route_tail gives the rest). A path

@@ -65,14 +65,14 @@ static apr_status_t parse_listen(const char *spec, char **host, apr_port_t *port
     return APR_SUCCESS;
 }
 
-static apr_status_t bind_listener(kt_http_t *s)
+/* A socket bound to the listen address, not yet listening. */
+static apr_status_t bind_address(const char *listen, apr_socket_t **out, apr_pool_t *p)
 {
-    apr_pool_t *p = s->run_pool;
     char *host;
     apr_port_t port;
-    apr_sockaddr_t *sa, *local;
+    apr_sockaddr_t *sa;
     apr_socket_t *sock;
-    apr_status_t rv = parse_listen(s->conf.listen, &host, &port, p);
+    apr_status_t rv = parse_listen(listen, &host, &port, p);
     if (rv != APR_SUCCESS)
         return rv;
     if ((rv = apr_sockaddr_info_get(&sa, host, APR_UNSPEC, port, 0, p)) != APR_SUCCESS ||
@@ -84,8 +84,31 @@ static apr_status_t bind_listener(kt_http_t *s)
     if (sa->family == APR_INET6)
         apr_socket_opt_set(sock, APR_IPV6_V6ONLY, 1);
 #endif
-    if ((rv = apr_socket_bind(sock, sa)) != APR_SUCCESS ||
-        (rv = apr_socket_listen(sock, 511)) != APR_SUCCESS ||
+    if ((rv = apr_socket_bind(sock, sa)) != APR_SUCCESS) {
+        apr_socket_close(sock);
+        return rv;
+    }
+    *out = sock;
+    return APR_SUCCESS;
+}
+
+apr_status_t kt_http_try_bind(const char *listen, apr_pool_t *pool)
+{
+    apr_socket_t *sock;
+    apr_status_t rv = bind_address(listen, &sock, pool);
+    if (rv == APR_SUCCESS)
+        apr_socket_close(sock);
+    return rv;
+}
+
+static apr_status_t bind_listener(kt_http_t *s)
+{
+    apr_sockaddr_t *local;
+    apr_socket_t *sock;
+    apr_status_t rv = bind_address(s->conf.listen, &sock, s->run_pool);
+    if (rv != APR_SUCCESS)
+        return rv;
+    if ((rv = apr_socket_listen(sock, 511)) != APR_SUCCESS ||
         (rv = apr_socket_opt_set(sock, APR_SO_NONBLOCK, 1)) != APR_SUCCESS ||
         (rv = apr_socket_timeout_set(sock, 0)) != APR_SUCCESS ||
         (rv = apr_socket_addr_get(&local, APR_LOCAL, sock)) != APR_SUCCESS) {

@@ -348,6 +348,24 @@ static int apply(kt_conf_t *conf, const char *key, lua_State *L, int idx, apr_po
     return 0;
 }
 
+/* A threshold set below the margin it kept from the defaults (cpu at 3 %
+ * with the default margin of 5) takes a margin scaled with it (5/85 of
+ * 3); a margin the file set itself is judged as set. */
+static void scale_margins(kt_mon_conf_t *now, const kt_mon_conf_t *was)
+{
+    kt_mon_rule_t *rules[] = {&now->cpu, &now->memory, &now->disk, &now->process_memory,
+                              &now->cpu_spike, &now->disk_fill};
+    const kt_mon_rule_t *olds[] = {&was->cpu, &was->memory, &was->disk, &was->process_memory,
+                                   &was->cpu_spike, &was->disk_fill};
+    for (size_t i = 0; i < KT_ARRAY_SIZE(rules); i++) {
+        kt_mon_rule_t *r = rules[i];
+        const kt_mon_rule_t *o = olds[i];
+        if (r->clear_margin == o->clear_margin && r->threshold != o->threshold &&
+            r->clear_margin > r->threshold && o->threshold > 0)
+            r->clear_margin = r->threshold * o->clear_margin / o->threshold;
+    }
+}
+
 /* ---- running the file ---------------------------------------------------------------------- */
 
 /* __newindex of the file's environment: records value and line by name. */
@@ -413,6 +431,7 @@ apr_status_t kt__conf_apply_file(kt_conf_t *conf, const kt__file_t *f, apr_pool_
     }
     rc = KT_ECONF; /* what follows refuses values */
 
+    kt_mon_conf_t before = conf->mon;
     lua_getfield(L, LUA_REGISTRYINDEX, "koto.conf.values");
     lua_getfield(L, LUA_REGISTRYINDEX, "koto.conf.lines");
     lua_pushnil(L);
@@ -426,10 +445,17 @@ apr_status_t kt__conf_apply_file(kt_conf_t *conf, const kt__file_t *f, apr_pool_
         }
         lua_pop(L, 1);
     }
-    /* The monitor's own cross-field checks (margin below threshold...). */
+    scale_margins(&conf->mon, &before);
+    /* The monitor's own cross-field checks (margin below threshold...),
+     * blamed on the line that set the thresholds. */
     char msg[300];
     if (kt_mon_conf_check(&conf->mon, msg, sizeof msg) != APR_SUCCESS) {
-        snprintf(err, errlen, "%s: %s", f->path, msg);
+        lua_getfield(L, -1, "thresholds");
+        long long line = lua_tointeger(L, -1);
+        if (line > 0)
+            snprintf(err, errlen, "%s:%lld: %s", f->path, line, msg);
+        else
+            snprintf(err, errlen, "%s: %s", f->path, msg);
         goto done;
     }
     if (conf->script_os && strcmp(conf->script_os, "auto") != 0 &&

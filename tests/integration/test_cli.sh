@@ -21,6 +21,23 @@ expect_eq "two --procfs without --once exits 2" 2 "$rc"
 expect_eq "--once on a missing procfs exits 1" 1 "$rc"
 check "and names the path" grep -q "/nonexistent/proc" "$tmp/err"
 
+# -t checks without side effects: no state directory, no token made.
+"$KOTOD" -t --state-dir "$tmp/check-state" --listen 127.0.0.1:0 2>"$tmp/err"; rc=$?
+expect_eq "-t on the defaults exits 0" 0 "$rc"
+check "-t makes no state directory and no token" test ! -e "$tmp/check-state"
+"$KOTOD" -t --state-dir "$tmp/check-state" --listen 192.0.2.1:5000 2>"$tmp/err"; rc=$?
+expect_eq "-t on an address this machine does not have exits 1" 1 "$rc"
+check "and says it cannot listen there" grep -q "cannot listen on 192.0.2.1:5000" "$tmp/err"
+# A threshold under the default clear margin takes a scaled margin; a
+# margin the file sets over its threshold is refused with file:line.
+printf 'thresholds = { cpu = { threshold = 3 } }\n' >"$tmp/low.lua"
+"$KOTOD" -t -c "$tmp/low.lua" --state-dir "$tmp/check-state" --listen 127.0.0.1:0 2>"$tmp/err"; rc=$?
+expect_eq "a threshold below the default margin is accepted" 0 "$rc"
+printf '\n\nthresholds = { cpu = { threshold = 3, clear_margin = 4 } }\n' >"$tmp/bad.lua"
+"$KOTOD" -t -c "$tmp/bad.lua" --state-dir "$tmp/check-state" --listen 127.0.0.1:0 2>"$tmp/err"; rc=$?
+expect_eq "a margin over its threshold is refused" 1 "$rc"
+check "with file and line" grep -q "bad.lua:3: cpu.clear_margin must be between 0 and the threshold 3 (got 4)" "$tmp/err"
+
 for sig in TERM INT; do
   start_kotod --interval 100 --listen 127.0.0.1:0 --state-dir "$tmp/state"
   if wait_log "started"; then ok "SIG$sig run: started"; else not_ok "SIG$sig run: started" "$(cat "$tmp/kotod.log")"; fi

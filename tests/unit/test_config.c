@@ -146,7 +146,7 @@ static void test_cross_field_checks(void **state)
                               &c, err, sizeof err),
                          APR_SUCCESS);
     snprintf(want, sizeof want,
-             "%s/koto.conf.lua: memory.clear_margin must be between 0 and the threshold 10 "
+             "%s/koto.conf.lua:1: memory.clear_margin must be between 0 and the threshold 10 "
              "(got 20)", dir);
     assert_string_equal(err, want);
     assert_int_not_equal(load("script_os = 'beos'\n", &c, err, sizeof err), APR_SUCCESS);

@@ -63,6 +63,22 @@ static void test_cpu_starts_after_hold(void **state)
 
 static void no_spikes(kt_mon_conf_t *c) { c->cpu_spike.enabled = 0; }
 
+static void tiny_cpu(kt_mon_conf_t *c)
+{
+    c->cpu = (kt_mon_rule_t){1, 0.3, 0.1, 1};
+    c->cpu_spike.enabled = 0;
+}
+
+static void test_message_shows_the_threshold_as_set(void **state)
+{
+    kt_mon_t *m = make_mon(tiny_cpu);
+    kt_event_t ev[4];
+    synth_ingest(m, 0.5, 10);
+    assert_int_equal(all_events(m, ev, 4), 1);
+    assert_string_equal(ev[0].message, "CPU busy 0.5% (threshold 0.3%)"); /* not "0%" */
+    kt_mon_destroy(m);
+}
+
 static void test_hold_resets_when_condition_breaks(void **state)
 {
     kt_mon_t *m = make_mon(no_spikes); /* 50 -> 95 would be a spike, judged elsewhere */
@@ -483,6 +499,7 @@ int main(void)
     apr_pool_create(&root, NULL);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cpu_starts_after_hold),
+        cmocka_unit_test(test_message_shows_the_threshold_as_set),
         cmocka_unit_test(test_hold_resets_when_condition_breaks),
         cmocka_unit_test(test_no_repeat_while_held),
         cmocka_unit_test(test_resolve_with_margin),
