@@ -177,6 +177,7 @@ int kt_serve(const kt_opts_t *o, apr_pool_t *pool)
 {
     kt_rules_t *rules;
     kt_conf_t conf;
+    const char *pidfile = NULL;
     if (kt_daemon_load(o, &rules, &conf, pool))
         return 1;
     if (o->daemonize) {
@@ -184,8 +185,8 @@ int kt_serve(const kt_opts_t *o, apr_pool_t *pool)
          * detached child loads them again (the parent exits in between). */
         kt_rules_release(rules);
         kt_sys_private_dir(conf.state_dir, pool); /* the pidfile's default home */
-        const char *pidfile = o->pidfile ? o->pidfile
-                                         : apr_pstrcat(pool, conf.state_dir, "/kotod.pid", NULL);
+        pidfile = o->pidfile ? o->pidfile
+                             : apr_pstrcat(pool, conf.state_dir, "/kotod.pid", NULL);
         if (daemonize(pidfile) != 0 || kt_daemon_load(o, &rules, &conf, pool))
             return 1;
     } else if (o->syslog) {
@@ -202,5 +203,7 @@ int kt_serve(const kt_opts_t *o, apr_pool_t *pool)
     notify("STOPPING=1");
     kt_daemon_stop(the_daemon);
     the_daemon = NULL;
+    if (pidfile)
+        unlink(pidfile); /* still ours: its lock goes with the process */
     return 0;
 }

@@ -38,6 +38,25 @@ printf '\n\nthresholds = { cpu = { threshold = 3, clear_margin = 4 } }\n' >"$tmp
 expect_eq "a margin over its threshold is refused" 1 "$rc"
 check "with file and line" grep -q "bad.lua:3: cpu.clear_margin must be between 0 and the threshold 3 (got 4)" "$tmp/err"
 
+# -d: detached, it stops as fast as in the foreground and takes its pidfile away.
+"$KOTOD" -d --interval 100 --listen 127.0.0.1:0 --state-dir "$tmp/dstate" --pidfile "$tmp/d.pid" \
+  2>"$tmp/err"; rc=$?
+expect_eq "-d detaches and exits 0" 0 "$rc"
+deadline=$((SECONDS + 10))
+until [ -s "$tmp/d.pid" ] || [ $SECONDS -ge $deadline ]; do sleep 0.05; done
+dpid=$(cat "$tmp/d.pid" 2>/dev/null)
+sleep 0.5
+# Reparented to init, a stopped kotod may stay a zombie for a while: gone
+# or a zombie is stopped.
+alive() { local st; st=$(ps -o stat= -p "$1" 2>/dev/null) && [ -n "$st" ] && [ "${st#Z}" = "$st" ]; }
+t0=$(date +%s%N)
+kill -TERM "$dpid"
+deadline=$((SECONDS + 10))
+while alive "$dpid" && [ $SECONDS -lt $deadline ]; do sleep 0.005; done
+took=$((($(date +%s%N) - t0) / 1000000))
+check "-d stops on SIGTERM (in $took ms)" bash -c "! ps -o stat= -p $dpid | grep -qv Z"
+check "and removes its pidfile" test ! -e "$tmp/d.pid"
+
 for sig in TERM INT; do
   start_kotod --interval 100 --listen 127.0.0.1:0 --state-dir "$tmp/state"
   if wait_log "started"; then ok "SIG$sig run: started"; else not_ok "SIG$sig run: started" "$(cat "$tmp/kotod.log")"; fi
