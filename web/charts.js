@@ -201,14 +201,16 @@ function drawOverlays(u, def) {
     ctx.font = `${11 * px}px system-ui, sans-serif`;
     const w = ctx.measureText(label).width;
     const x = left + width - w - 6 * px;
+    // Above the line, or below it when the line is too near the top.
+    const below = y - 16 * px < top;
     ctx.globalAlpha = 0.85;
     ctx.fillStyle = css('--card');
-    ctx.fillRect(x - 3 * px, y - 14 * px, w + 6 * px, 13 * px);
+    ctx.fillRect(x - 3 * px, below ? y + 1 * px : y - 14 * px, w + 6 * px, 13 * px);
     ctx.globalAlpha = 1;
     ctx.fillStyle = css('--threshold');
     ctx.textAlign = 'left';
-    ctx.textBaseline = 'bottom';
-    ctx.fillText(label, x, y - 2 * px);
+    ctx.textBaseline = below ? 'top' : 'bottom';
+    ctx.fillText(label, x, below ? y + 2 * px : y - 2 * px);
   }
 
   if (def.types.length && data.t.length) {

@@ -143,6 +143,12 @@ function exitedRow(exited) {
 function renderProcesses(p, total) {
   const rows = processRows(p.top_cpu ?? [], total);
   const extra = exitedRow(p.exited);
+  if (!rows.length && !extra.length) {
+    // The first reading has no CPU shares: they need a second one.
+    fill($('#top-cpu-rows'), el('tr', {}, el('td', { colSpan: 5, className: 'empty' }, 'Measuring: CPU shares need a second reading')));
+    fill($('#top-mem-rows'), processRows(p.top_memory ?? [], total));
+    return;
+  }
   // Placed by its share, so the list stays busiest first.
   const at = rows.length - (p.top_cpu ?? []).filter((x) => known(x.cpu_pct) && x.cpu_pct < (p.exited?.cpu_pct ?? 0)).length;
   fill($('#top-cpu-rows'), [...rows.slice(0, at), ...extra, ...rows.slice(at)]);

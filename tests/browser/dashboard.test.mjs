@@ -91,6 +91,7 @@ test('the page shows the fixture\'s values, live from the stream', async () => {
     assert.equal(await text('#procs-total'), '7');
     assert.equal(await text('#net-rx'), '1 MB/s');
     assert.equal(await text('#net-tx'), '50 kB/s');
+    assert.match(await text('#net-note'), /^All interfaces but loopback \(lo\)/);
     assert.deepEqual(await texts('#disk-rows tr > *'), ['vda', '2.05 MB/s', '1.02 MB/s', '25%']);
     assert.deepEqual(await texts('#fs-rows th'), ['/', '/dev/shm']);
     assert.deepEqual(await texts('#top-cpu-rows tr:first-child > *'), ['4242', 'a) (b', '95%', '195 MiB', '1.3%']);
@@ -402,14 +403,26 @@ test('screenshots: light, dark and narrow', async () => {
     await page.setViewportSize({ width, height: 900 });
     await new Promise((r) => setTimeout(r, 600)); // charts follow the theme and the width
     if (width < 400) {
-      // Nothing may stick out sideways at 360 px.
+      // Nothing may stick out sideways at 360 px; a table that does not fit
+      // scrolls inside its card, with a shadow at the edge that has more.
       assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= innerWidth), 'the page scrolls sideways at 360 px');
+      assert.match(await page.evaluate(() => getComputedStyle(document.querySelector('.table-wrap')).backgroundImage), /radial-gradient/);
+    } else {
+      // At desktop widths no table is cut off inside its card.
+      const clipped = await page.evaluate(() => [...document.querySelectorAll('.table-wrap')]
+        .filter((w) => w.scrollWidth > w.clientWidth + 1).map((w) => w.querySelector('table')?.id));
+      assert.deepEqual(clipped, []);
     }
     shots[name] = join(SHOTS, `dashboard-${name}.png`);
     await page.screenshot({ path: shots[name], fullPage: true });
     assert.ok(statSync(shots[name]).size > 20000, `${name} screenshot is too small to show the page`);
   }
   await page.emulateMedia({ colorScheme: 'light' });
+  // Where four cards share a row, the tables are narrowest.
+  await page.setViewportSize({ width: 1400, height: 900 });
+  await new Promise((r) => setTimeout(r, 300));
+  assert.deepEqual(await page.evaluate(() => [...document.querySelectorAll('.table-wrap')]
+    .filter((w) => w.scrollWidth > w.clientWidth + 1).map((w) => w.querySelector('table')?.id)), []);
   await page.setViewportSize({ width: 1280, height: 900 });
   if (process.env.KT_UPDATE_SCREENSHOT === '1') copyFileSync(shots.light, join(repo, 'docs', 'dashboard.png'));
 });
