@@ -47,6 +47,33 @@ typedef struct {
 
 /* ---- the configuration the file sets (declared once, in config.c) ------------------ */
 
+/* One notification channel of the `notify` list (src/notify/ sends them). */
+typedef enum { KT_NOTIFY_WEBHOOK } kt_notify_kind_t;
+
+typedef struct {
+    const char *name, *value;
+} kt_notify_header_t;
+
+typedef struct {
+    const char *name;          /* [A-Za-z0-9_.-], unique in the list */
+    kt_notify_kind_t kind;
+    const char *url;           /* http:// or https:// */
+    const char *secret_file;   /* NULL: unsigned */
+    const unsigned char *secret; /* the signing key read from it (never shown) */
+    apr_size_t secret_len;
+    const kt_notify_header_t *headers; /* extra request headers (values never shown) */
+    unsigned nheaders;
+    int min_severity;          /* kt_severity_t: events below are not sent */
+    unsigned types;            /* bit per kt_event_type_t; 0: every type */
+    const char *const *subjects; /* only these subjects (mount point, process name); NULL: all */
+    unsigned nsubjects;
+    int send_resolved;         /* resolved events too (default on) */
+    unsigned timeout_ms;       /* one attempt's limit */
+    unsigned backoff_ms;       /* the first retry's delay; doubled each time */
+    unsigned backoff_max_ms;   /* the delay's cap */
+    unsigned max_age_s;        /* undelivered after this long: failed */
+} kt_notify_conf_t;
+
 typedef struct {
     kt_mon_conf_t mon;          /* interval, thresholds, capacities */
     const char *listen;
@@ -62,6 +89,8 @@ typedef struct {
     unsigned store_max_mb;      /* koto.db never grows past this many MiB */
     unsigned kept_descriptors;  /* Linux: files kept open between readings (kt_plat_opts_t) */
     const char *metrics;        /* /metrics' families: "koto", "node" or "both" */
+    const kt_notify_conf_t *notify; /* the notification channels */
+    unsigned nnotify;
 } kt_conf_t;
 
 /* A deep copy: every string and the disk overrides allocated in pool. */
@@ -72,6 +101,9 @@ void kt_conf_describe(FILE *to);
 /* Every setting with its value, type, bounds and whether a reload applies
  * it, from the same table: [{key, type, value, min?, max?, reloadable, help}]. */
 json_t *kt_conf_to_json(const kt_conf_t *conf);
+
+/* The channel called name, or NULL. */
+const kt_notify_conf_t *kt_conf_channel(const kt_conf_t *conf, const char *name);
 
 /* ---- loading ------------------------------------------------------------------------------- */
 

@@ -34,7 +34,16 @@ static const char *const migrations[] = {
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "CREATE TABLE journal (id INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL,"
     " what TEXT NOT NULL, who TEXT NOT NULL, detail TEXT NOT NULL);",
+    /* -> next: the notification outbox. A row is written before the first
+     * attempt and keeps its id (the receiver's dedup key) across restarts;
+     * state is pending, sent or failed. */
+    "CREATE TABLE outbox (id TEXT PRIMARY KEY, channel TEXT NOT NULL,"
+    " created_ms INTEGER NOT NULL, attempts INTEGER NOT NULL, next_ms INTEGER NOT NULL,"
+    " state TEXT NOT NULL, error TEXT NOT NULL, updated_ms INTEGER NOT NULL, body TEXT NOT NULL);"
+    "CREATE INDEX outbox_state ON outbox (state, updated_ms);",
 };
+/* The schema is the number of migrations: a new one is only appended. */
+_Static_assert(KT_ARRAY_SIZE(migrations) == KT_STORE_SCHEMA, "KT_STORE_SCHEMA is the migrations' count");
 
 static void set_off(kt_store_t *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void set_off(kt_store_t *s, const char *fmt, ...)
@@ -222,7 +231,18 @@ static int prepare_all(kt_store_t *s)
            prepare(s, "INSERT OR REPLACE INTO meta (key, value) VALUES (%s, %s)", &d->put_meta) ||
            prepare(s, "SELECT value FROM meta WHERE key = %s", &d->get_meta) ||
            prepare(s, "INSERT INTO journal (time_ms, what, who, detail) VALUES (%s, %s, %s, %s)",
-                   &d->journal);
+                   &d->journal) ||
+           prepare(s,
+                   "INSERT OR IGNORE INTO outbox (id, channel, created_ms, attempts, next_ms, state,"
+                   " error, updated_ms, body) VALUES (%s, %s, %s, %s, %s, 'pending', '', %s, %s)",
+                   &d->outbox_add) ||
+           prepare(s,
+                   "UPDATE outbox SET attempts = %s, next_ms = %s, state = %s, error = %s,"
+                   " updated_ms = %s WHERE id = %s",
+                   &d->outbox_set) ||
+           prepare(s, "SELECT body FROM outbox WHERE id = %s", &d->outbox_body) ||
+           prepare(s, "DELETE FROM outbox WHERE state <> 'pending' AND updated_ms < %s",
+                   &d->outbox_trim);
 }
 
 void kt__db_open(kt_store_t *s)

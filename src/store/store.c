@@ -25,6 +25,9 @@ static void req_free(kt__req_t *r)
     free((char *)r->who);
     json_decref(r->result);
     json_decref(r->state);
+    free(r->body);
+    free(r->note_error);
+    free(r->notes);
     free(r);
 }
 
@@ -76,6 +79,9 @@ static void run(kt_store_t *s, kt__req_t *r)
     case KT__REQ_STATE:
         r->status = kt__state_write(s, r->state);
         break;
+    default:
+        kt__outbox_run(s, r);
+        break;
     }
 }
 
@@ -110,8 +116,10 @@ static void *APR_THREAD_FUNC store_main(apr_thread_t *t, void *data)
             if (trim)
                 s->next_trim = apr_time_now() + apr_time_from_sec(60);
             apr_thread_mutex_unlock(s->lock);
-            if (trim)
+            if (trim) {
                 kt__events_trim(s);
+                kt__outbox_trim(s);
+            }
             kt__db_measure(s);
             apr_pool_clear(s->db.scratch);
         }
@@ -127,7 +135,7 @@ static void *APR_THREAD_FUNC store_main(apr_thread_t *t, void *data)
             s->info.state = now;
         }
         if (r) {
-            if (r->abandoned || r->kind == KT__REQ_STATE) {
+            if (r->abandoned || r->detached || r->kind == KT__REQ_STATE) {
                 req_free(r);
             } else {
                 r->done = 1;
@@ -260,6 +268,75 @@ void kt_store_put_state(kt_store_t *s, json_t *state)
     }
     r->state = state;
     submit(s, r, 0);
+}
+
+/* ---- the outbox ------------------------------------------------------------------------ */
+
+apr_status_t kt_store_outbox_add(kt_store_t *s, const kt_store_note_t *n, const char *body)
+{
+    if (!s->db.handle)
+        return KT_EUNAVAIL;
+    kt__req_t *r = req_new(KT__REQ_OUTBOX_ADD);
+    if (!r || !(r->body = strdup(body))) {
+        free(r);
+        return APR_ENOMEM;
+    }
+    r->note = *n;
+    apr_status_t st = submit(s, r, 1);
+    if (still_mine(st))
+        req_free(r);
+    return st;
+}
+
+void kt_store_outbox_set(kt_store_t *s, const kt_store_note_t *n, const char *state,
+                         const char *error)
+{
+    if (!s->db.handle)
+        return;
+    kt__req_t *r = req_new(KT__REQ_OUTBOX_SET);
+    if (!r)
+        return;
+    r->note = *n;
+    r->note_state = state; /* one of three literals */
+    r->note_error = strdup(error ? error : "");
+    r->detached = 1;
+    submit(s, r, 0);
+}
+
+apr_status_t kt_store_outbox_body(kt_store_t *s, const char *id, char **body)
+{
+    if (!s->db.handle)
+        return KT_EUNAVAIL;
+    kt__req_t *r = req_new(KT__REQ_OUTBOX_BODY);
+    if (!r)
+        return APR_ENOMEM;
+    apr_cpystrn(r->note.id, id, sizeof r->note.id);
+    apr_status_t st = submit(s, r, 1);
+    if (!still_mine(st))
+        return st;
+    *body = r->body;
+    r->body = NULL;
+    req_free(r);
+    return st;
+}
+
+apr_status_t kt_store_outbox_pending(kt_store_t *s, kt_store_note_t **out, unsigned *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (!s->db.handle)
+        return KT_EUNAVAIL;
+    kt__req_t *r = req_new(KT__REQ_OUTBOX_PENDING);
+    if (!r)
+        return APR_ENOMEM;
+    apr_status_t st = submit(s, r, 1);
+    if (!still_mine(st))
+        return st;
+    *out = r->notes;
+    *n = r->nnotes;
+    r->notes = NULL;
+    req_free(r);
+    return st;
 }
 
 json_t *kt_store_get_state(kt_store_t *s, apr_time_t *saved_at)

@@ -17,7 +17,16 @@
 #define KT__STORE_WAIT_S 5       /* how long a caller waits for its answer */
 #define KT__STORE_RETRY_S 5      /* a degraded store tries to write again this often */
 
-typedef enum { KT__REQ_EVENTS, KT__REQ_QUERY, KT__REQ_CLEAR, KT__REQ_STATE } kt__req_kind_t;
+typedef enum {
+    KT__REQ_EVENTS,
+    KT__REQ_QUERY,
+    KT__REQ_CLEAR,
+    KT__REQ_STATE,
+    KT__REQ_OUTBOX_ADD,
+    KT__REQ_OUTBOX_SET,
+    KT__REQ_OUTBOX_BODY,
+    KT__REQ_OUTBOX_PENDING,
+} kt__req_kind_t;
 
 typedef struct kt__req_t {
     kt__req_kind_t kind;
@@ -36,6 +45,14 @@ typedef struct kt__req_t {
     unsigned removed;
     /* KT__REQ_STATE */
     json_t *state;
+    /* KT__REQ_OUTBOX_*: the note, its body (malloc'd), the new state and error */
+    int detached; /* nobody waits: the thread frees it */
+    kt_store_note_t note;
+    char *body;
+    const char *note_state;
+    char *note_error;
+    kt_store_note_t *notes; /* pending: malloc'd */
+    unsigned nnotes;
 } kt__req_t;
 
 /* The database as the store thread holds it (db.c). */
@@ -45,7 +62,8 @@ typedef struct {
     apr_pool_t *pool;  /* the handle's and the prepared statements' */
     apr_pool_t *scratch; /* cleared after each request */
     apr_dbd_prepared_t *insert_event, *select_next, *select_last, *delete_older,
-        *delete_beyond, *put_meta, *get_meta, *journal;
+        *delete_beyond, *put_meta, *get_meta, *journal, *outbox_add, *outbox_set, *outbox_body,
+        *outbox_trim;
 } kt__db_t;
 
 struct kt_store_t {
@@ -104,5 +122,11 @@ void kt__events_trim(kt_store_t *s);
 apr_status_t kt__state_write(kt_store_t *s, json_t *state);
 json_t *kt__state_read(kt_store_t *s, apr_time_t *saved_at);
 uint64_t kt__events_last_id(kt_store_t *s);
+
+/* ---- outbox.c: the notification outbox ------------------------------------------------ */
+
+void kt__outbox_run(kt_store_t *s, kt__req_t *r);
+/* Deletes sent and failed rows older than KT_STORE_OUTBOX_DAYS. */
+void kt__outbox_trim(kt_store_t *s);
 
 #endif

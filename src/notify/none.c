@@ -1,0 +1,92 @@
+/*
+ * none.c - the notifier of a build without libcurl (the Windows builds,
+ * until their dependencies provide it): the channels are configured and
+ * shown, and every notification is refused with the reason, so nothing is
+ * silently not sent.
+ */
+#include "kt_notify.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <apr_strings.h>
+
+#define WHY "this kotod was built without libcurl: notifications cannot be sent"
+
+struct kt_notify_t {
+    kt_conf_t conf;
+    int warned;
+};
+
+apr_status_t kt_notify_create(kt_notify_t **out, const kt_conf_t *conf, kt_store_t *store,
+                              apr_pool_t *pool)
+{
+    (void)store;
+    kt_notify_t *n = apr_pcalloc(pool, sizeof *n);
+    kt_conf_copy(&n->conf, conf, pool);
+    if (conf->nnotify)
+        kt_log(KT_LOG_WARN, "notify: %s", WHY);
+    *out = n;
+    return APR_SUCCESS;
+}
+
+apr_status_t kt_notify_start(kt_notify_t *n, const char *dashboard)
+{
+    (void)n;
+    (void)dashboard;
+    return APR_SUCCESS;
+}
+
+void kt_notify_destroy(kt_notify_t *n) { (void)n; }
+
+void kt_notify_reading(void *baton, const kt_snap_t *snap, const kt_event_t *events, unsigned n)
+{
+    (void)baton;
+    (void)snap;
+    (void)events;
+    (void)n;
+}
+
+apr_status_t kt_notify_test(kt_notify_t *n, const char *name, char id[64])
+{
+    id[0] = '\0';
+    return kt_conf_channel(&n->conf, name) ? KT_EUNAVAIL : KT_ENOTFOUND;
+}
+
+json_t *kt_notify_json(kt_notify_t *n)
+{
+    json_t *list = json_array();
+    for (unsigned i = 0; i < n->conf.nnotify; i++)
+        json_array_append_new(list, json_pack("{s:s s:s s:s s:i s:b s:i s:i s:i s:n s:s s:n}",
+                                              "name", n->conf.notify[i].name, "kind", "webhook",
+                                              "url", n->conf.notify[i].url, "queued", 0,
+                                              "in_flight", 0, "sent", 0, "failed", 0, "retried", 0,
+                                              "last_success_ms", "last_error", WHY,
+                                              "last_error_ms"));
+    return json_pack("{s:o s:i}", "channels", list, "dropped", 0);
+}
+
+uint64_t kt_notify_generation(kt_notify_t *n)
+{
+    (void)n;
+    return 0;
+}
+
+unsigned kt_notify_counts(kt_notify_t *n, kt_notify_counts_t *out, unsigned max)
+{
+    for (unsigned i = 0; i < n->conf.nnotify && i < max; i++)
+        out[i] = (kt_notify_counts_t){n->conf.notify[i].name, 0, 0, 0, 0};
+    return n->conf.nnotify;
+}
+
+apr_status_t kt_notify_send_test(const kt_conf_t *conf, const char *name, char *msg,
+                                 apr_size_t len, apr_pool_t *pool)
+{
+    (void)pool;
+    if (!kt_conf_channel(conf, name)) {
+        snprintf(msg, len, "no channel '%s' in the notify list", name);
+        return KT_ENOTFOUND;
+    }
+    snprintf(msg, len, WHY);
+    return KT_EUNAVAIL;
+}

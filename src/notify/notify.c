@@ -1,0 +1,521 @@
+/*
+ * notify.c - the outbox worker: the queue the monitor's subscriber fills,
+ * the notifier thread that routes, stores and delivers, and the channels'
+ * state for status and /metrics.
+ *
+ * Each channel is a FIFO of notifications with at most one attempt in
+ * flight, so a receiver sees them in order; all channels' attempts share
+ * one libcurl multi handle, which the thread polls with the time to the
+ * next retry as its timeout. The queue's producers wake it with
+ * curl_multi_wakeup.
+ */
+#include "notify_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_network_io.h>
+#include <apr_strings.h>
+#include <apr_thread_mutex.h>
+#include <apr_thread_proc.h>
+
+#define IDLE_POLL_MS 1000 /* the thread looks around at least this often */
+
+typedef struct item_t {
+    struct item_t *next;
+    kt_store_note_t note;
+    char *body;  /* malloc'd; NULL while it is only in the outbox */
+    int stored;  /* the outbox has it */
+} item_t;
+
+typedef struct {
+    const kt_notify_conf_t *conf;
+    /* The thread's alone. */
+    item_t *head, *tail;
+    CURL *easy; /* the attempt in flight */
+    struct curl_slist *hdrs;
+    char *sending; /* the body in flight, when it was read from the outbox */
+    char errbuf[CURL_ERROR_SIZE];
+    /* Under the lock. */
+    unsigned queued;
+    int in_flight;
+    uint64_t sent, failed, retried;
+    apr_time_t last_success, last_error_at;
+    char last_error[256];
+} chan_t;
+
+typedef struct {
+    kt_event_t ev;
+    int chan; /* a test message for this channel; -1: the event, for whoever wants it */
+    char id[64];
+} job_t;
+
+struct kt_notify_t {
+    apr_pool_t *pool;
+    kt_conf_t conf;
+    kt_store_t *store;
+    chan_t *chans;
+    unsigned nchans;
+    char host[256];
+    const char *dashboard;
+    CURLM *multi;
+    apr_thread_t *thread;
+
+    apr_thread_mutex_t *lock; /* a leaf: guards the jobs, the counters below and chans' */
+    job_t *jobs;              /* a ring of KT_NOTIFY_QUEUE */
+    unsigned jhead, njobs;
+    uint64_t dropped, generation;
+    int stopping;
+};
+
+/* ---- the producers --------------------------------------------------------------------- */
+
+static int push_job(kt_notify_t *n, const kt_event_t *e, int chan, const char *id)
+{
+    apr_thread_mutex_lock(n->lock);
+    int ok = n->njobs < KT_NOTIFY_QUEUE && !n->stopping;
+    if (ok) {
+        job_t *j = &n->jobs[(n->jhead + n->njobs++) % KT_NOTIFY_QUEUE];
+        if (e)
+            j->ev = *e;
+        j->chan = chan;
+        apr_cpystrn(j->id, id ? id : "", sizeof j->id);
+    } else {
+        n->dropped++;
+        n->generation++;
+    }
+    apr_thread_mutex_unlock(n->lock);
+    if (ok)
+        curl_multi_wakeup(n->multi);
+    return ok;
+}
+
+void kt_notify_reading(void *baton, const kt_snap_t *snap, const kt_event_t *events, unsigned n)
+{
+    kt_notify_t *nt = baton;
+    (void)snap;
+    for (unsigned i = 0; i < n; i++) {
+        /* Only what some channel wants takes room in the queue. */
+        int wanted = 0;
+        for (unsigned c = 0; c < nt->nchans && !wanted; c++)
+            wanted = kt__notify_wants(nt->chans[c].conf, &events[i]);
+        if (wanted && !push_job(nt, &events[i], -1, NULL))
+            kt_log(KT_LOG_WARN, "notify: the queue is full; event %llu is not notified",
+                   (unsigned long long)events[i].id);
+    }
+}
+
+apr_status_t kt_notify_test(kt_notify_t *n, const char *name, char id[64])
+{
+    for (unsigned c = 0; c < n->nchans; c++)
+        if (strcmp(n->chans[c].conf->name, name) == 0) {
+            kt__notify_new_id(id);
+            return push_job(n, NULL, (int)c, id) ? APR_SUCCESS : KT_EUNAVAIL;
+        }
+    return KT_ENOTFOUND;
+}
+
+/* ---- the channels' queues (the thread's) ------------------------------------------------ */
+
+static void append(kt_notify_t *n, chan_t *c, item_t *it)
+{
+    if (c->tail)
+        c->tail->next = it;
+    else
+        c->head = it;
+    c->tail = it;
+    apr_thread_mutex_lock(n->lock);
+    c->queued++;
+    n->generation++;
+    apr_thread_mutex_unlock(n->lock);
+}
+
+static void drop_head(kt_notify_t *n, chan_t *c)
+{
+    item_t *it = c->head;
+    c->head = it->next;
+    if (!c->head)
+        c->tail = NULL;
+    free(it->body);
+    free(it);
+    apr_thread_mutex_lock(n->lock);
+    c->queued--;
+    apr_thread_mutex_unlock(n->lock);
+}
+
+/* A new notification: into the outbox first, then the channel's queue. */
+static void enqueue(kt_notify_t *n, chan_t *c, const kt_event_t *e, const char *id)
+{
+    item_t *it = calloc(1, sizeof *it);
+    if (!it || !(it->body = kt__notify_payload(c->conf, e, n->host, n->dashboard))) {
+        free(it);
+        kt_log(KT_LOG_ERROR, "notify %s: out of memory; a notification is lost", c->conf->name);
+        return;
+    }
+    if (id && *id)
+        apr_cpystrn(it->note.id, id, sizeof it->note.id);
+    else
+        kt__notify_new_id(it->note.id);
+    apr_cpystrn(it->note.channel, c->conf->name, sizeof it->note.channel);
+    it->note.created = it->note.next = apr_time_now();
+    it->stored = n->store && kt_store_outbox_add(n->store, &it->note, it->body) == APR_SUCCESS;
+    append(n, c, it);
+}
+
+static void take_jobs(kt_notify_t *n)
+{
+    for (;;) {
+        apr_thread_mutex_lock(n->lock);
+        job_t j;
+        int have = n->njobs > 0;
+        if (have) {
+            j = n->jobs[n->jhead];
+            n->jhead = (n->jhead + 1) % KT_NOTIFY_QUEUE;
+            n->njobs--;
+        }
+        apr_thread_mutex_unlock(n->lock);
+        if (!have)
+            return;
+        if (j.chan >= 0) {
+            enqueue(n, &n->chans[j.chan], NULL, j.id);
+            continue;
+        }
+        for (unsigned c = 0; c < n->nchans; c++)
+            if (kt__notify_wants(n->chans[c].conf, &j.ev))
+                enqueue(n, &n->chans[c], &j.ev, NULL);
+    }
+}
+
+/* What the last run left pending, each back on its channel, oldest first. */
+static void resume(kt_notify_t *n)
+{
+    kt_store_note_t *notes;
+    unsigned count;
+    if (!n->store || kt_store_outbox_pending(n->store, &notes, &count) != APR_SUCCESS)
+        return;
+    unsigned taken = 0;
+    for (unsigned i = 0; i < count; i++) {
+        chan_t *c = NULL;
+        for (unsigned k = 0; k < n->nchans && !c; k++)
+            if (strcmp(n->chans[k].conf->name, notes[i].channel) == 0)
+                c = &n->chans[k];
+        if (!c) {
+            kt_store_outbox_set(n->store, &notes[i], "failed", "the channel is no longer configured");
+            continue;
+        }
+        item_t *it = calloc(1, sizeof *it);
+        if (!it)
+            break;
+        it->note = notes[i];
+        it->stored = 1;
+        append(n, c, it);
+        taken++;
+    }
+    free(notes);
+    if (taken)
+        kt_log(KT_LOG_INFO, "notify: %u notifications left pending by the last run go on", taken);
+}
+
+/* ---- attempts ----------------------------------------------------------------------------- */
+
+static apr_time_t backoff(const kt_notify_conf_t *c, unsigned attempts)
+{
+    double d = c->backoff_ms;
+    for (unsigned i = 1; i < attempts && d < c->backoff_max_ms; i++)
+        d *= 2;
+    if (d > c->backoff_max_ms)
+        d = c->backoff_max_ms;
+    unsigned r = 0;
+    apr_generate_random_bytes((unsigned char *)&r, sizeof r);
+    /* The upper half of the delay, so retries never come sooner than half of it. */
+    d = d / 2 + d / 2 * ((double)r / 4294967295.0);
+    return apr_time_from_msec((apr_int64_t)d);
+}
+
+static void start(kt_notify_t *n, chan_t *c)
+{
+    item_t *it = c->head;
+    const char *body = it->body;
+    if (!body) {
+        if (kt_store_outbox_body(n->store, it->note.id, &c->sending) != APR_SUCCESS) {
+            it->note.next = apr_time_now() + apr_time_from_sec(5); /* the store is busy: later */
+            return;
+        }
+        body = c->sending;
+    }
+    c->easy = kt__webhook_request(c->conf, it->note.id, body, &c->hdrs, c->errbuf);
+    if (!c->easy) {
+        curl_slist_free_all(c->hdrs);
+        c->hdrs = NULL;
+        it->note.next = apr_time_now() + apr_time_from_sec(5);
+        return;
+    }
+    curl_easy_setopt(c->easy, CURLOPT_PRIVATE, c);
+    curl_multi_add_handle(n->multi, c->easy);
+    apr_thread_mutex_lock(n->lock);
+    c->in_flight = 1;
+    apr_thread_mutex_unlock(n->lock);
+}
+
+static void end_attempt(kt_notify_t *n, chan_t *c)
+{
+    curl_multi_remove_handle(n->multi, c->easy);
+    curl_easy_cleanup(c->easy);
+    curl_slist_free_all(c->hdrs);
+    free(c->sending);
+    c->easy = NULL;
+    c->hdrs = NULL;
+    c->sending = NULL;
+}
+
+static void finish(kt_notify_t *n, chan_t *c, CURLcode res)
+{
+    long code = 0;
+    curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &code);
+    char why[CURL_ERROR_SIZE + 64];
+    kt__outcome_t out = kt__notify_judge(res, code, c->errbuf, why, sizeof why);
+    end_attempt(n, c);
+    item_t *it = c->head;
+    apr_time_t now = apr_time_now();
+    it->note.attempts++;
+    if (out == KT__RETRY && now - it->note.created >= apr_time_from_sec(c->conf->max_age_s)) {
+        out = KT__FAILED;
+        size_t l = strlen(why);
+        snprintf(why + l, sizeof why - l, "; given up after %u attempts", it->note.attempts);
+    }
+    if (out == KT__RETRY)
+        it->note.next = now + backoff(c->conf, it->note.attempts);
+    if (it->stored)
+        kt_store_outbox_set(n->store, &it->note,
+                            out == KT__SENT ? "sent" : out == KT__RETRY ? "pending" : "failed",
+                            out == KT__SENT ? "" : why);
+    apr_thread_mutex_lock(n->lock);
+    c->in_flight = 0;
+    if (out == KT__SENT) {
+        c->sent++;
+        c->last_success = now;
+    } else {
+        c->last_error_at = now;
+        apr_cpystrn(c->last_error, why, sizeof c->last_error);
+        if (out == KT__RETRY)
+            c->retried++;
+        else
+            c->failed++;
+    }
+    n->generation++;
+    apr_thread_mutex_unlock(n->lock);
+    if (out == KT__SENT)
+        kt_log(KT_LOG_DEBUG, "notify %s: %s delivered (%s, attempt %u)", c->conf->name,
+               it->note.id, why, it->note.attempts);
+    else
+        kt_log(out == KT__FAILED ? KT_LOG_ERROR : KT_LOG_WARN, "notify %s: %s %s: %s",
+               c->conf->name, it->note.id, out == KT__FAILED ? "failed" : "will be retried", why);
+    if (out == KT__RETRY) {
+        /* Kept on disk: memory holds only the note while it waits. */
+        if (it->stored) {
+            free(it->body);
+            it->body = NULL;
+        }
+        return;
+    }
+    drop_head(n, c);
+}
+
+static void *APR_THREAD_FUNC notify_main(apr_thread_t *t, void *data)
+{
+    kt_notify_t *n = data;
+    (void)t;
+    resume(n);
+    for (;;) {
+        apr_thread_mutex_lock(n->lock);
+        int stopping = n->stopping;
+        apr_thread_mutex_unlock(n->lock);
+        if (stopping)
+            break;
+        take_jobs(n);
+        apr_time_t now = apr_time_now(), wake = now + apr_time_from_msec(IDLE_POLL_MS);
+        for (unsigned i = 0; i < n->nchans; i++) {
+            chan_t *c = &n->chans[i];
+            if (!c->easy && c->head && c->head->note.next <= now)
+                start(n, c);
+            if (!c->easy && c->head && c->head->note.next < wake)
+                wake = c->head->note.next;
+        }
+        int running;
+        curl_multi_perform(n->multi, &running);
+        CURLMsg *msg;
+        int left;
+        int finished = 0;
+        while ((msg = curl_multi_info_read(n->multi, &left))) {
+            if (msg->msg != CURLMSG_DONE)
+                continue;
+            chan_t *c = NULL;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&c);
+            finish(n, c, msg->data.result);
+            finished = 1;
+        }
+        if (finished)
+            continue; /* the next in line may be due now */
+        long ms = (long)apr_time_as_msec(wake - apr_time_now());
+        curl_multi_poll(n->multi, NULL, 0, (int)(ms < 0 ? 0 : ms > IDLE_POLL_MS ? IDLE_POLL_MS : ms),
+                        NULL);
+    }
+    for (unsigned i = 0; i < n->nchans; i++)
+        if (n->chans[i].easy)
+            end_attempt(n, &n->chans[i]); /* still pending in the outbox */
+    return NULL;
+}
+
+/* ---- state ------------------------------------------------------------------------------- */
+
+static json_t *time_or_null(apr_time_t t)
+{
+    return t ? json_integer((json_int_t)apr_time_as_msec(t)) : json_null();
+}
+
+json_t *kt_notify_json(kt_notify_t *n)
+{
+    json_t *list = json_array();
+    apr_thread_mutex_lock(n->lock);
+    for (unsigned i = 0; i < n->nchans; i++) {
+        chan_t *c = &n->chans[i];
+        json_array_append_new(
+            list, json_pack("{s:s s:s s:s s:i s:b s:I s:I s:I s:o s:o s:o}", "name", c->conf->name,
+                            "kind", "webhook", "url", c->conf->url, "queued", (int)c->queued,
+                            "in_flight", c->in_flight, "sent", (json_int_t)c->sent, "failed",
+                            (json_int_t)c->failed, "retried", (json_int_t)c->retried,
+                            "last_success_ms", time_or_null(c->last_success), "last_error",
+                            c->last_error[0] ? json_string(c->last_error) : json_null(),
+                            "last_error_ms", time_or_null(c->last_error_at)));
+    }
+    json_t *j = json_pack("{s:o s:I}", "channels", list, "dropped", (json_int_t)n->dropped);
+    apr_thread_mutex_unlock(n->lock);
+    return j;
+}
+
+uint64_t kt_notify_generation(kt_notify_t *n)
+{
+    apr_thread_mutex_lock(n->lock);
+    uint64_t g = n->generation;
+    apr_thread_mutex_unlock(n->lock);
+    return g;
+}
+
+unsigned kt_notify_counts(kt_notify_t *n, kt_notify_counts_t *out, unsigned max)
+{
+    apr_thread_mutex_lock(n->lock);
+    for (unsigned i = 0; i < n->nchans && i < max; i++) {
+        chan_t *c = &n->chans[i];
+        out[i] = (kt_notify_counts_t){c->conf->name, c->queued, c->sent, c->failed, c->retried};
+    }
+    apr_thread_mutex_unlock(n->lock);
+    return n->nchans;
+}
+
+/* ---- life ---------------------------------------------------------------------------------- */
+
+static apr_status_t notify_cleanup(void *data)
+{
+    kt_notify_destroy(data);
+    return APR_SUCCESS;
+}
+
+apr_status_t kt_notify_create(kt_notify_t **out, const kt_conf_t *conf, kt_store_t *store,
+                              apr_pool_t *pool)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    apr_pool_t *np;
+    apr_status_t st = apr_pool_create(&np, pool);
+    if (st != APR_SUCCESS)
+        return st;
+    kt_notify_t *n = apr_pcalloc(np, sizeof *n);
+    n->pool = np;
+    kt_conf_copy(&n->conf, conf, np);
+    kt_store_info_t si;
+    if (store) {
+        kt_store_info(store, &si);
+        n->store = si.state == KT_STORE_OFF ? NULL : store;
+    }
+    n->nchans = conf->nnotify;
+    n->chans = apr_pcalloc(np, sizeof *n->chans * (n->nchans ? n->nchans : 1));
+    for (unsigned i = 0; i < n->nchans; i++)
+        n->chans[i].conf = &n->conf.notify[i];
+    n->jobs = apr_pcalloc(np, sizeof *n->jobs * KT_NOTIFY_QUEUE);
+    if (apr_gethostname(n->host, sizeof n->host, np) != APR_SUCCESS)
+        apr_cpystrn(n->host, "localhost", sizeof n->host);
+    if ((st = apr_thread_mutex_create(&n->lock, APR_THREAD_MUTEX_DEFAULT, np)) != APR_SUCCESS ||
+        !(n->multi = curl_multi_init())) {
+        apr_pool_destroy(np);
+        return st != APR_SUCCESS ? st : APR_ENOMEM;
+    }
+    apr_pool_pre_cleanup_register(np, n, notify_cleanup);
+    *out = n;
+    return APR_SUCCESS;
+}
+
+apr_status_t kt_notify_start(kt_notify_t *n, const char *dashboard)
+{
+    if (n->thread)
+        return APR_SUCCESS;
+    n->dashboard = dashboard ? apr_pstrdup(n->pool, dashboard) : NULL;
+    return apr_thread_create(&n->thread, NULL, notify_main, n, n->pool);
+}
+
+void kt_notify_destroy(kt_notify_t *n)
+{
+    if (!n || !n->multi)
+        return;
+    apr_thread_mutex_lock(n->lock);
+    n->stopping = 1;
+    apr_thread_mutex_unlock(n->lock);
+    if (n->thread) {
+        curl_multi_wakeup(n->multi);
+        apr_status_t ignored;
+        apr_thread_join(&ignored, n->thread);
+        n->thread = NULL;
+    }
+    for (unsigned i = 0; i < n->nchans; i++)
+        while (n->chans[i].head)
+            drop_head(n, &n->chans[i]);
+    curl_multi_cleanup(n->multi);
+    n->multi = NULL;
+}
+
+/* ---- kotod --test-notify ------------------------------------------------------------------ */
+
+apr_status_t kt_notify_send_test(const kt_conf_t *conf, const char *name, char *msg,
+                                 apr_size_t len, apr_pool_t *pool)
+{
+    const kt_notify_conf_t *c = kt_conf_channel(conf, name);
+    if (!c) {
+        snprintf(msg, len, "no channel '%s' in the notify list", name);
+        return KT_ENOTFOUND;
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    char host[256], id[64];
+    if (apr_gethostname(host, sizeof host, pool) != APR_SUCCESS)
+        apr_cpystrn(host, "localhost", sizeof host);
+    kt__notify_new_id(id);
+    char *body = kt__notify_payload(c, NULL, host, NULL);
+    struct curl_slist *hdrs = NULL;
+    char errbuf[CURL_ERROR_SIZE];
+    CURL *e = body ? kt__webhook_request(c, id, body, &hdrs, errbuf) : NULL;
+    if (!e) {
+        free(body);
+        curl_slist_free_all(hdrs);
+        snprintf(msg, len, "cannot make the request");
+        return APR_ENOMEM;
+    }
+    CURLcode res = curl_easy_perform(e);
+    long code = 0;
+    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+    char why[CURL_ERROR_SIZE + 64];
+    kt__outcome_t out = kt__notify_judge(res, code, errbuf, why, sizeof why);
+    snprintf(msg, len, "%s %s to %s: %s", id, out == KT__SENT ? "delivered" : "not delivered",
+             c->url, why);
+    curl_easy_cleanup(e);
+    curl_slist_free_all(hdrs);
+    free(body);
+    return out == KT__SENT ? APR_SUCCESS : APR_EGENERAL;
+}
