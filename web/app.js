@@ -13,6 +13,7 @@ import { initEvents, resetEvents, addEvent, renderSummary, renderStore } from '.
 import { initControls, setRunning } from './controls.js';
 import { initScripts, openScript, setOs } from './scripts.js';
 import { NO_THRESHOLDS, fetchThresholds } from './thresholds.js';
+import { renderNotify } from './notify.js';
 
 let latest = null; // the newest reading
 let thresholds = NO_THRESHOLDS;
@@ -41,6 +42,7 @@ async function refreshStatus() {
     const st = await getJSON('/api/agent/monitor/status');
     renderSummary(st.health);
     renderStore(st.store);
+    renderNotify(st.notify);
     setRunning(st.running);
     // Before the first reading arrives on the stream, the status has one.
     if (!latest && st.snapshot) showSample(st.snapshot);

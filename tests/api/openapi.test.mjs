@@ -112,6 +112,10 @@ test('every documented operation answers as documented', async () => {
   assert.equal((await call('GET', '/api/agent/config')).status, 200);
   assert.equal((await call('POST', '/api/agent/reload')).status, 401);
   assert.equal((await call('POST', '/api/agent/reload', { auth: true })).status, 200);
+  await call('GET', '/api/agent/notify');
+  assert.equal((await call('POST', '/api/agent/notify/test', { body: { channel: 'nope' } })).status, 401);
+  assert.equal((await call('POST', '/api/agent/notify/test', { body: { channel: 'nope' }, auth: true })).status, 404);
+  assert.equal((await call('POST', '/api/agent/notify/test', { body: {}, auth: true })).status, 422);
   const tools = JSON.parse((await call('GET', '/api/agent/tools')).text);
   for (const t of tools.tools) {
     const r = await call('POST', `/api/agent/tools/${t.name}`, { template: '/api/agent/tools/{name}', body: {}, auth: t.changes_state });
