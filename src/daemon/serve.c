@@ -318,7 +318,7 @@ int kt_daemon_start(kt_daemon_t **out, const kt_opts_t *o, kt_rules_t *rules,
     if (conf->store && open_store(d, conf))
         return -1;
     /* After the store (its outbox) and before the sampler starts. */
-    if ((st = kt_notify_create(&d->notify, conf, d->store, pool)) != APR_SUCCESS ||
+    if ((st = kt_notify_create(&d->notify, conf, d->store, d->mon, pool)) != APR_SUCCESS ||
         (conf->nnotify &&
          (st = kt_mon_subscribe(d->mon, kt_notify_reading, d->notify, &sub)) != APR_SUCCESS)) {
         kt_log(KT_LOG_ERROR, "cannot set up notifications: %s", kt_strerror(st, err, sizeof err));

@@ -1,6 +1,7 @@
 /*
  * kt_notify.h - telling someone: the channels of the `notify` list
- * (webhook), the outbox worker that delivers to them, and their state.
+ * (webhook, alertmanager), the outbox worker that delivers to them, and
+ * their state.
  *
  * DESIGN
  * The monitor's subscriber (kt_notify_events) only copies the reading's
@@ -46,10 +47,11 @@ typedef struct kt_notify_t kt_notify_t;
 #define KT_NOTIFY_QUEUE 4096 /* events waiting for the notifier thread; more are dropped */
 
 /* Makes the notifier for conf's channels (copied). store may be NULL or
- * off: notifications are then kept in memory only. Nothing is sent before
- * kt_notify_start. */
+ * off: notifications are then kept in memory only. mon (may be NULL) gives
+ * the conditions in progress that Alertmanager channels re-send. Nothing
+ * is sent before kt_notify_start. */
 apr_status_t kt_notify_create(kt_notify_t **out, const kt_conf_t *conf, kt_store_t *store,
-                              apr_pool_t *pool);
+                              kt_mon_t *mon, apr_pool_t *pool);
 /* Starts the thread; dashboard is the dashboard's URL for links in messages.
  * The pending notifications the store kept are delivered first. */
 apr_status_t kt_notify_start(kt_notify_t *n, const char *dashboard);

@@ -19,9 +19,10 @@ struct kt_notify_t {
 };
 
 apr_status_t kt_notify_create(kt_notify_t **out, const kt_conf_t *conf, kt_store_t *store,
-                              apr_pool_t *pool)
+                              kt_mon_t *mon, apr_pool_t *pool)
 {
     (void)store;
+    (void)mon;
     kt_notify_t *n = apr_pcalloc(pool, sizeof *n);
     kt_conf_copy(&n->conf, conf, pool);
     if (conf->nnotify)
@@ -58,7 +59,8 @@ json_t *kt_notify_json(kt_notify_t *n)
     json_t *list = json_array();
     for (unsigned i = 0; i < n->conf.nnotify; i++)
         json_array_append_new(list, json_pack("{s:s s:s s:s s:i s:b s:i s:i s:i s:n s:s s:n}",
-                                              "name", n->conf.notify[i].name, "kind", "webhook",
+                                              "name", n->conf.notify[i].name, "kind",
+                                              kt_notify_kind_name(n->conf.notify[i].kind),
                                               "url", n->conf.notify[i].url, "queued", 0,
                                               "in_flight", 0, "sent", 0, "failed", 0, "retried", 0,
                                               "last_success_ms", "last_error", WHY,

@@ -27,12 +27,16 @@ typedef struct item_t {
     kt_store_note_t note;
     char *body;  /* malloc'd; NULL while it is only in the outbox */
     int stored;  /* the outbox has it */
+    int resend;  /* an Alertmanager re-send: one attempt, never stored */
 } item_t;
 
 typedef struct {
     const kt_notify_conf_t *conf;
+    char *target; /* the URL requests go to */
     /* The thread's alone. */
     item_t *head, *tail;
+    json_t *am;   /* alertmanager: the alerts sent, by fingerprint */
+    apr_time_t next_resend;
     CURL *easy; /* the attempt in flight */
     struct curl_slist *hdrs;
     char *sending; /* the body in flight, when it was read from the outbox */
@@ -55,6 +59,7 @@ struct kt_notify_t {
     apr_pool_t *pool;
     kt_conf_t conf;
     kt_store_t *store;
+    kt_mon_t *mon; /* its conditions in progress, for Alertmanager's re-sends; may be NULL */
     chan_t *chans;
     unsigned nchans;
     char host[256];
@@ -148,7 +153,12 @@ static void drop_head(kt_notify_t *n, chan_t *c)
 static void enqueue(kt_notify_t *n, chan_t *c, const kt_event_t *e, const char *id)
 {
     item_t *it = calloc(1, sizeof *it);
-    if (!it || !(it->body = kt__notify_payload(c->conf, e, n->host, n->dashboard))) {
+    if (it)
+        it->body = c->conf->kind != KT_NOTIFY_ALERTMANAGER
+                       ? kt__notify_payload(c->conf, e, n->host, n->dashboard)
+                   : e ? kt__am_event(c->am, c->conf, e, n->host, n->dashboard)
+                       : kt__am_test(c->conf, n->host, n->dashboard);
+    if (!it || !it->body) {
         free(it);
         kt_log(KT_LOG_ERROR, "notify %s: out of memory; a notification is lost", c->conf->name);
         return;
@@ -185,6 +195,33 @@ static void take_jobs(kt_notify_t *n)
             if (kt__notify_wants(n->chans[c].conf, &j.ev))
                 enqueue(n, &n->chans[c], &j.ev, NULL);
     }
+}
+
+/* Alertmanager forgets an alert at its endsAt: what fires, and what
+ * resolved lately, is sent again every resend_s, after what is queued. */
+static void resend(kt_notify_t *n, chan_t *c, apr_time_t now)
+{
+    if (c->conf->kind != KT_NOTIFY_ALERTMANAGER || now < c->next_resend)
+        return;
+    c->next_resend = now + apr_time_from_sec(c->conf->resend_s);
+    if (c->head)
+        return; /* the queue's own pushes go first; the next round re-sends */
+    kt_mon_health_t *h = n->mon ? malloc(sizeof *h) : NULL;
+    if (h)
+        kt_mon_health(n->mon, h);
+    char *body = kt__am_resend(c->am, c->conf, h, n->host, n->dashboard);
+    free(h);
+    item_t *it = body ? calloc(1, sizeof *it) : NULL;
+    if (!it) {
+        free(body);
+        return;
+    }
+    it->body = body;
+    it->resend = 1;
+    kt__notify_new_id(it->note.id);
+    apr_cpystrn(it->note.channel, c->conf->name, sizeof it->note.channel);
+    it->note.created = it->note.next = now;
+    append(n, c, it);
 }
 
 /* What the last run left pending, each back on its channel, oldest first. */
@@ -244,7 +281,7 @@ static void start(kt_notify_t *n, chan_t *c)
         }
         body = c->sending;
     }
-    c->easy = kt__webhook_request(c->conf, it->note.id, body, &c->hdrs, c->errbuf);
+    c->easy = kt__webhook_request(c->conf, c->target, it->note.id, body, &c->hdrs, c->errbuf);
     if (!c->easy) {
         curl_slist_free_all(c->hdrs);
         c->hdrs = NULL;
@@ -279,6 +316,24 @@ static void finish(kt_notify_t *n, chan_t *c, CURLcode res)
     item_t *it = c->head;
     apr_time_t now = apr_time_now();
     it->note.attempts++;
+    if (it->resend) {
+        /* A re-send is not retried: the next round sends the same again. */
+        apr_thread_mutex_lock(n->lock);
+        c->in_flight = 0;
+        if (out == KT__SENT) {
+            c->sent++;
+            c->last_success = now;
+        } else {
+            c->last_error_at = now;
+            apr_cpystrn(c->last_error, why, sizeof c->last_error);
+        }
+        n->generation++;
+        apr_thread_mutex_unlock(n->lock);
+        if (out != KT__SENT)
+            kt_log(KT_LOG_WARN, "notify %s: a re-send failed: %s", c->conf->name, why);
+        drop_head(n, c);
+        return;
+    }
     if (out == KT__RETRY && now - it->note.created >= apr_time_from_sec(c->conf->max_age_s)) {
         out = KT__FAILED;
         size_t l = strlen(why);
@@ -337,6 +392,9 @@ static void *APR_THREAD_FUNC notify_main(apr_thread_t *t, void *data)
         apr_time_t now = apr_time_now(), wake = now + apr_time_from_msec(IDLE_POLL_MS);
         for (unsigned i = 0; i < n->nchans; i++) {
             chan_t *c = &n->chans[i];
+            resend(n, c, now);
+            if (c->conf->kind == KT_NOTIFY_ALERTMANAGER && c->next_resend < wake)
+                wake = c->next_resend;
             if (!c->easy && c->head && c->head->note.next <= now)
                 start(n, c);
             if (!c->easy && c->head && c->head->note.next < wake)
@@ -382,7 +440,7 @@ json_t *kt_notify_json(kt_notify_t *n)
         chan_t *c = &n->chans[i];
         json_array_append_new(
             list, json_pack("{s:s s:s s:s s:i s:b s:I s:I s:I s:o s:o s:o}", "name", c->conf->name,
-                            "kind", "webhook", "url", c->conf->url, "queued", (int)c->queued,
+                            "kind", kt_notify_kind_name(c->conf->kind), "url", c->conf->url, "queued", (int)c->queued,
                             "in_flight", c->in_flight, "sent", (json_int_t)c->sent, "failed",
                             (json_int_t)c->failed, "retried", (json_int_t)c->retried,
                             "last_success_ms", time_or_null(c->last_success), "last_error",
@@ -422,7 +480,7 @@ static apr_status_t notify_cleanup(void *data)
 }
 
 apr_status_t kt_notify_create(kt_notify_t **out, const kt_conf_t *conf, kt_store_t *store,
-                              apr_pool_t *pool)
+                              kt_mon_t *mon, apr_pool_t *pool)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     apr_pool_t *np;
@@ -431,6 +489,7 @@ apr_status_t kt_notify_create(kt_notify_t **out, const kt_conf_t *conf, kt_store
         return st;
     kt_notify_t *n = apr_pcalloc(np, sizeof *n);
     n->pool = np;
+    n->mon = mon;
     kt_conf_copy(&n->conf, conf, np);
     kt_store_info_t si;
     if (store) {
@@ -439,8 +498,14 @@ apr_status_t kt_notify_create(kt_notify_t **out, const kt_conf_t *conf, kt_store
     }
     n->nchans = conf->nnotify;
     n->chans = apr_pcalloc(np, sizeof *n->chans * (n->nchans ? n->nchans : 1));
-    for (unsigned i = 0; i < n->nchans; i++)
+    for (unsigned i = 0; i < n->nchans; i++) {
         n->chans[i].conf = &n->conf.notify[i];
+        n->chans[i].target = kt__notify_target(n->chans[i].conf);
+        n->chans[i].am = json_object();
+        /* The first re-send comes a full interval after the start: the
+         * restored conditions go out then, not as a burst at once. */
+        n->chans[i].next_resend = apr_time_now() + apr_time_from_sec(n->chans[i].conf->resend_s);
+    }
     n->jobs = apr_pcalloc(np, sizeof *n->jobs * KT_NOTIFY_QUEUE);
     if (apr_gethostname(n->host, sizeof n->host, np) != APR_SUCCESS)
         apr_cpystrn(n->host, "localhost", sizeof n->host);
@@ -475,9 +540,12 @@ void kt_notify_destroy(kt_notify_t *n)
         apr_thread_join(&ignored, n->thread);
         n->thread = NULL;
     }
-    for (unsigned i = 0; i < n->nchans; i++)
+    for (unsigned i = 0; i < n->nchans; i++) {
         while (n->chans[i].head)
             drop_head(n, &n->chans[i]);
+        free(n->chans[i].target);
+        json_decref(n->chans[i].am);
+    }
     curl_multi_cleanup(n->multi);
     n->multi = NULL;
 }
@@ -497,12 +565,15 @@ apr_status_t kt_notify_send_test(const kt_conf_t *conf, const char *name, char *
     if (apr_gethostname(host, sizeof host, pool) != APR_SUCCESS)
         apr_cpystrn(host, "localhost", sizeof host);
     kt__notify_new_id(id);
-    char *body = kt__notify_payload(c, NULL, host, NULL);
+    char *body = c->kind == KT_NOTIFY_ALERTMANAGER ? kt__am_test(c, host, NULL)
+                                                   : kt__notify_payload(c, NULL, host, NULL);
+    char *target = kt__notify_target(c);
     struct curl_slist *hdrs = NULL;
     char errbuf[CURL_ERROR_SIZE];
-    CURL *e = body ? kt__webhook_request(c, id, body, &hdrs, errbuf) : NULL;
+    CURL *e = body && target ? kt__webhook_request(c, target, id, body, &hdrs, errbuf) : NULL;
     if (!e) {
         free(body);
+        free(target);
         curl_slist_free_all(hdrs);
         snprintf(msg, len, "cannot make the request");
         return APR_ENOMEM;
@@ -513,7 +584,8 @@ apr_status_t kt_notify_send_test(const kt_conf_t *conf, const char *name, char *
     char why[CURL_ERROR_SIZE + 64];
     kt__outcome_t out = kt__notify_judge(res, code, errbuf, why, sizeof why);
     snprintf(msg, len, "%s %s to %s: %s", id, out == KT__SENT ? "delivered" : "not delivered",
-             c->url, why);
+             target, why);
+    free(target);
     curl_easy_cleanup(e);
     curl_slist_free_all(hdrs);
     free(body);

@@ -21,12 +21,35 @@ void kt__notify_new_id(char id[64]);
  * URL, body (borrowed: it must outlive the attempt), signed headers
  * (*hdrs, freed by the caller after the attempt), timeout, errbuf (at
  * least CURL_ERROR_SIZE). NULL when libcurl cannot make one. */
-CURL *kt__webhook_request(const kt_notify_conf_t *c, const char *id, const char *body,
-                          struct curl_slist **hdrs, char *errbuf);
+CURL *kt__webhook_request(const kt_notify_conf_t *c, const char *url, const char *id,
+                          const char *body, struct curl_slist **hdrs, char *errbuf);
+/* Where channel c's requests go (malloc'd): alertmanager's push API under its URL. */
+char *kt__notify_target(const kt_notify_conf_t *c);
 /* The Standard Webhooks signature "v1,<base64>" of id.timestamp.body
  * keyed with c's secret, into sig. */
 void kt__webhook_sign(const kt_notify_conf_t *c, const char *id, long long ts, const char *body,
                       char *sig, apr_size_t len);
+
+/* ---- alertmanager.c ---- */
+
+/* t as RFC 3339 with milliseconds, UTC. */
+json_t *kt__rfc3339(apr_time_t t);
+/* Alertmanager's fingerprint of a label set: 16 hex digits. */
+void kt__am_fingerprint(json_t *labels, char out[17]);
+/* Records event e in a push channel's table (firing, escalated, resolved)
+ * and returns the POST /api/v2/alerts body for it (malloc'd). */
+char *kt__am_event(json_t *table, const kt_notify_conf_t *c, const kt_event_t *e, const char *host,
+                   const char *dashboard);
+/* The periodic re-send: the table's alerts, with the monitor's conditions in
+ * progress (h, may be NULL) added and those gone resolved; resolved ones
+ * drop out after a while. NULL when there is nothing to send. */
+char *kt__am_resend(json_t *table, const kt_notify_conf_t *c, const kt_mon_health_t *h,
+                    const char *host, const char *dashboard);
+/* A test alert (koto_test, ending in 5 minutes) for a push channel. */
+char *kt__am_test(const kt_notify_conf_t *c, const char *host, const char *dashboard);
+/* Alertmanager's webhook payload (version 4) for e (NULL: a test). */
+char *kt__am_webhook(const kt_notify_conf_t *c, const kt_event_t *e, const char *host,
+                     const char *dashboard);
 
 typedef enum { KT__SENT, KT__RETRY, KT__FAILED } kt__outcome_t;
 /* Judges a finished attempt: res and the HTTP code; why in msg. */

@@ -62,19 +62,11 @@ void kt__notify_new_id(char id[64])
     id[4 + 2 * sizeof raw] = '\0';
 }
 
-static json_t *rfc3339(apr_time_t t)
-{
-    apr_time_exp_t x;
-    apr_time_exp_gmt(&x, t);
-    char buf[96];
-    snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", x.tm_year + 1900,
-             x.tm_mon + 1, x.tm_mday, x.tm_hour, x.tm_min, x.tm_sec, x.tm_usec / 1000);
-    return json_string(buf);
-}
-
 char *kt__notify_payload(const kt_notify_conf_t *c, const kt_event_t *e, const char *host,
                          const char *dashboard)
 {
+    if (c->kind == KT_NOTIFY_WEBHOOK && c->format == KT_NOTIFY_FORMAT_ALERTMANAGER)
+        return kt__am_webhook(c, e, host, dashboard);
     json_t *data = json_pack("{s:s s:s}", "host", host, "channel", c->name);
     const char *type = "koto.test";
     if (e) {
@@ -89,7 +81,7 @@ char *kt__notify_payload(const kt_notify_conf_t *c, const kt_event_t *e, const c
     if (dashboard)
         json_object_set_new(data, "dashboard", json_string(dashboard));
     json_t *j = json_pack("{s:s s:o s:o}", "type", type, "timestamp",
-                          rfc3339(e ? e->time : apr_time_now()), "data", data);
+                          kt__rfc3339(e ? e->time : apr_time_now()), "data", data);
     char *text = json_dumps(j, JSON_COMPACT);
     json_decref(j);
     return text;

@@ -64,8 +64,23 @@ static size_t discard(char *ptr, size_t size, size_t nmemb, void *data)
     return size * nmemb;
 }
 
-CURL *kt__webhook_request(const kt_notify_conf_t *c, const char *id, const char *body,
-                          struct curl_slist **hdrs, char *errbuf)
+char *kt__notify_target(const kt_notify_conf_t *c)
+{
+    if (c->kind != KT_NOTIFY_ALERTMANAGER)
+        return strdup(c->url);
+    size_t n = strlen(c->url);
+    while (n && c->url[n - 1] == '/')
+        n--;
+    char *t = malloc(n + sizeof "/api/v2/alerts");
+    if (t) {
+        memcpy(t, c->url, n);
+        memcpy(t + n, "/api/v2/alerts", sizeof "/api/v2/alerts");
+    }
+    return t;
+}
+
+CURL *kt__webhook_request(const kt_notify_conf_t *c, const char *url, const char *id,
+                          const char *body, struct curl_slist **hdrs, char *errbuf)
 {
     CURL *e = curl_easy_init();
     if (!e)
@@ -91,7 +106,7 @@ CURL *kt__webhook_request(const kt_notify_conf_t *c, const char *id, const char 
     }
     *hdrs = h;
     errbuf[0] = '\0';
-    curl_easy_setopt(e, CURLOPT_URL, c->url);
+    curl_easy_setopt(e, CURLOPT_URL, url);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));

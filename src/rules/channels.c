@@ -27,8 +27,14 @@ typedef struct {
 /* The fields a channel may have; --help-config lists them from here. */
 static const field_t fields[] = {
     {"name", "string", "the channel's name ([A-Za-z0-9_.-], unique): metrics and status use it"},
-    {"kind", "string", "webhook"},
-    {"url", "string", "where it is sent: http:// or https://"},
+    {"kind", "string", "webhook or alertmanager"},
+    {"url", "string",
+     "where it is sent: http:// or https:// (alertmanager: its base URL, e.g. http://127.0.0.1:9093)"},
+    {"format", "string",
+     "webhook: koto (default) or alertmanager (Alertmanager's webhook payload, version 4)"},
+    {"resend_s", "integer",
+     "alertmanager: firing alerts (endsAt 4 resends ahead) and resolved ones (for 15 min) are "
+     "sent again this often, 1..3600 (default 60)"},
     {"secret_file", "string",
      "webhook: the Standard Webhooks signing key (whsec_<base64> or raw), an owner-only file"},
     {"headers", "table", "extra request headers { Name = \"value\" } (values masked in the API)"},
@@ -228,18 +234,30 @@ static int read_channel(reader_t *r, kt_notify_conf_t *c)
         lua_pop(L, 1);
     }
     int bad = 0;
-    const char *kind = get_string(r, "kind", &bad), *sev;
+    const char *kind = get_string(r, "kind", &bad), *sev, *format;
     c->name = get_string(r, "name", &bad);
     c->url = get_string(r, "url", &bad);
     c->secret_file = get_string(r, "secret_file", &bad);
     sev = get_string(r, "min_severity", &bad);
+    format = get_string(r, "format", &bad);
     if (bad)
         return -1;
     if (!c->name || !plain_name(c->name))
         return fail(r, "name", "must be 1 to 64 letters, digits, '_', '.' or '-'");
-    if (!kind || strcmp(kind, "webhook") != 0)
-        return fail(r, "kind", "must be webhook");
-    c->kind = KT_NOTIFY_WEBHOOK;
+    if (kind && strcmp(kind, "webhook") == 0)
+        c->kind = KT_NOTIFY_WEBHOOK;
+    else if (kind && strcmp(kind, "alertmanager") == 0)
+        c->kind = KT_NOTIFY_ALERTMANAGER;
+    else
+        return fail(r, "kind", "must be webhook or alertmanager");
+    if (format && c->kind != KT_NOTIFY_WEBHOOK)
+        return fail(r, "format", "is a webhook's field");
+    if (format && strcmp(format, "alertmanager") == 0)
+        c->format = KT_NOTIFY_FORMAT_ALERTMANAGER;
+    else if (format && strcmp(format, "koto") != 0)
+        return fail(r, "format", "must be koto or alertmanager");
+    if (c->secret_file && c->kind != KT_NOTIFY_WEBHOOK)
+        return fail(r, "secret_file", "is a webhook's field");
     if (!c->url || (strncmp(c->url, "http://", 7) != 0 && strncmp(c->url, "https://", 8) != 0) ||
         strpbrk(c->url, " \t\r\n"))
         return fail(r, "url", "must be an http:// or https:// URL");
@@ -268,10 +286,12 @@ static int read_channel(reader_t *r, kt_notify_conf_t *c)
     c->backoff_ms = 1000;
     c->backoff_max_ms = 300000;
     c->max_age_s = 86400;
+    c->resend_s = 60;
     if (get_uint(r, "timeout_ms", 100, 300000, &c->timeout_ms) ||
         get_uint(r, "backoff_ms", 10, 3600000, &c->backoff_ms) ||
         get_uint(r, "backoff_max_ms", 10, 86400000, &c->backoff_max_ms) ||
-        get_uint(r, "max_age_s", 1, 2592000, &c->max_age_s) || get_headers(r, c))
+        get_uint(r, "max_age_s", 1, 2592000, &c->max_age_s) ||
+        get_uint(r, "resend_s", 1, 3600, &c->resend_s) || get_headers(r, c))
         return -1;
     if (c->backoff_max_ms < c->backoff_ms)
         return fail(r, "backoff_max_ms", "must not be below backoff_ms");
@@ -308,6 +328,11 @@ int kt__conf_set_notify(kt_conf_t *conf, lua_State *L, int idx, apr_pool_t *pool
     return 0;
 }
 
+const char *kt_notify_kind_name(kt_notify_kind_t k)
+{
+    return k == KT_NOTIFY_ALERTMANAGER ? "alertmanager" : "webhook";
+}
+
 const kt_notify_conf_t *kt_conf_channel(const kt_conf_t *conf, const char *name)
 {
     for (unsigned i = 0; i < conf->nnotify; i++)
@@ -336,12 +361,18 @@ json_t *kt__conf_notify_json(const kt_conf_t *conf)
         for (unsigned h = 0; h < c->nheaders; h++)
             json_object_set_new(headers, c->headers[h].name, json_string(MASK));
         json_t *o = json_pack("{s:s s:s s:s s:s s:o s:o s:b s:i s:i s:i s:i s:o}", "name", c->name,
-                              "kind", "webhook", "url", c->url, "min_severity",
+                              "kind", kt_notify_kind_name(c->kind), "url", c->url, "min_severity",
                               kt_severity_name(c->min_severity), "types", types, "subjects",
                               strings(c->subjects, c->nsubjects), "send_resolved",
                               c->send_resolved, "timeout_ms", (int)c->timeout_ms, "backoff_ms",
                               (int)c->backoff_ms, "backoff_max_ms", (int)c->backoff_max_ms,
                               "max_age_s", (int)c->max_age_s, "headers", headers);
+        if (c->kind == KT_NOTIFY_WEBHOOK)
+            json_object_set_new(o, "format", json_string(c->format == KT_NOTIFY_FORMAT_ALERTMANAGER
+                                                             ? "alertmanager"
+                                                             : "koto"));
+        else
+            json_object_set_new(o, "resend_s", json_integer(c->resend_s));
         if (c->secret_file) {
             json_object_set_new(o, "secret_file", json_string(c->secret_file));
             json_object_set_new(o, "secret", json_string(MASK));

@@ -48,7 +48,9 @@ typedef struct {
 /* ---- the configuration the file sets (declared once, in config.c) ------------------ */
 
 /* One notification channel of the `notify` list (src/notify/ sends them). */
-typedef enum { KT_NOTIFY_WEBHOOK } kt_notify_kind_t;
+typedef enum { KT_NOTIFY_WEBHOOK, KT_NOTIFY_ALERTMANAGER } kt_notify_kind_t;
+/* What a webhook sends: koto's JSON, or Alertmanager's webhook payload (version 4). */
+typedef enum { KT_NOTIFY_FORMAT_KOTO, KT_NOTIFY_FORMAT_ALERTMANAGER } kt_notify_format_t;
 
 typedef struct {
     const char *name, *value;
@@ -57,7 +59,8 @@ typedef struct {
 typedef struct {
     const char *name;          /* [A-Za-z0-9_.-], unique in the list */
     kt_notify_kind_t kind;
-    const char *url;           /* http:// or https:// */
+    kt_notify_format_t format; /* webhook only */
+    const char *url;           /* http:// or https://; alertmanager: its base URL */
     const char *secret_file;   /* NULL: unsigned */
     const unsigned char *secret; /* the signing key read from it (never shown) */
     apr_size_t secret_len;
@@ -72,6 +75,7 @@ typedef struct {
     unsigned backoff_ms;       /* the first retry's delay; doubled each time */
     unsigned backoff_max_ms;   /* the delay's cap */
     unsigned max_age_s;        /* undelivered after this long: failed */
+    unsigned resend_s;         /* alertmanager: firing and recently resolved alerts re-sent this often */
 } kt_notify_conf_t;
 
 typedef struct {
@@ -102,6 +106,8 @@ void kt_conf_describe(FILE *to);
  * it, from the same table: [{key, type, value, min?, max?, reloadable, help}]. */
 json_t *kt_conf_to_json(const kt_conf_t *conf);
 
+/* "webhook", "alertmanager". */
+const char *kt_notify_kind_name(kt_notify_kind_t k);
 /* The channel called name, or NULL. */
 const kt_notify_conf_t *kt_conf_channel(const kt_conf_t *conf, const char *name);
 
