@@ -18,6 +18,7 @@
  */
 #include "notify_internal.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,11 +96,14 @@ static json_t *annotations_of(const kt_event_t *e, const char *summary)
     char desc[1024];
     int len = snprintf(desc, sizeof desc, "%s %.1f, threshold %.1f.", kt_event_type_name(e->type),
                        e->value, e->threshold);
-    for (unsigned i = 0; i < e->ntop && len > 0 && (size_t)len < sizeof desc; i++)
-        len += snprintf(desc + len, sizeof desc - (size_t)len,
-                        "%s %s (pid %lld): %.1f%% CPU, %.1f MiB", i ? ";" : " Busiest processes:",
-                        e->top[i].name, (long long)e->top[i].pid, e->top[i].cpu_pct,
-                        (double)e->top[i].rss_bytes / 1048576.0);
+    for (unsigned i = 0; i < e->ntop && len > 0 && (size_t)len < sizeof desc; i++) {
+        char cpu[32] = "";
+        if (isfinite(e->top[i].cpu_pct))
+            snprintf(cpu, sizeof cpu, "%.1f%% CPU, ", e->top[i].cpu_pct);
+        len += snprintf(desc + len, sizeof desc - (size_t)len, "%s %s (pid %lld): %s%.1f MiB",
+                        i ? ";" : " Busiest processes:", e->top[i].name, (long long)e->top[i].pid,
+                        cpu, (double)e->top[i].rss_bytes / 1048576.0);
+    }
     return json_pack("{s:s s:s}", "summary", summary, "description", desc);
 }
 

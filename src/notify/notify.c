@@ -38,6 +38,7 @@ typedef struct {
     json_t *am;   /* alertmanager: the alerts sent, by fingerprint */
     apr_time_t next_resend;
     CURL *easy; /* the attempt in flight */
+    kt__upload_t up; /* an email's message, as libcurl reads it */
     struct curl_slist *hdrs;
     char *sending; /* the body in flight, when it was read from the outbox */
     char errbuf[CURL_ERROR_SIZE];
@@ -153,20 +154,29 @@ static void drop_head(kt_notify_t *n, chan_t *c)
 static void enqueue(kt_notify_t *n, chan_t *c, const kt_event_t *e, const char *id)
 {
     item_t *it = calloc(1, sizeof *it);
-    if (it)
-        it->body = c->conf->kind != KT_NOTIFY_ALERTMANAGER
-                       ? kt__notify_payload(c->conf, e, n->host, n->dashboard)
-                   : e ? kt__am_event(c->am, c->conf, e, n->host, n->dashboard)
-                       : kt__am_test(c->conf, n->host, n->dashboard);
+    if (it) {
+        if (id && *id)
+            apr_cpystrn(it->note.id, id, sizeof it->note.id);
+        else
+            kt__notify_new_id(it->note.id);
+        switch (c->conf->kind) {
+        case KT_NOTIFY_WEBHOOK:
+            it->body = kt__notify_payload(c->conf, e, n->host, n->dashboard);
+            break;
+        case KT_NOTIFY_ALERTMANAGER:
+            it->body = e ? kt__am_event(c->am, c->conf, e, n->host, n->dashboard)
+                         : kt__am_test(c->conf, n->host, n->dashboard);
+            break;
+        case KT_NOTIFY_EMAIL:
+            it->body = kt__email_message(c->conf, e, n->host, n->dashboard, it->note.id);
+            break;
+        }
+    }
     if (!it || !it->body) {
         free(it);
         kt_log(KT_LOG_ERROR, "notify %s: out of memory; a notification is lost", c->conf->name);
         return;
     }
-    if (id && *id)
-        apr_cpystrn(it->note.id, id, sizeof it->note.id);
-    else
-        kt__notify_new_id(it->note.id);
     apr_cpystrn(it->note.channel, c->conf->name, sizeof it->note.channel);
     it->note.created = it->note.next = apr_time_now();
     it->stored = n->store && kt_store_outbox_add(n->store, &it->note, it->body) == APR_SUCCESS;
@@ -281,7 +291,9 @@ static void start(kt_notify_t *n, chan_t *c)
         }
         body = c->sending;
     }
-    c->easy = kt__webhook_request(c->conf, c->target, it->note.id, body, &c->hdrs, c->errbuf);
+    c->easy = c->conf->kind == KT_NOTIFY_EMAIL
+                  ? kt__email_request(c->conf, body, &c->up, &c->hdrs, c->errbuf)
+                  : kt__webhook_request(c->conf, c->target, it->note.id, body, &c->hdrs, c->errbuf);
     if (!c->easy) {
         curl_slist_free_all(c->hdrs);
         c->hdrs = NULL;
@@ -311,7 +323,9 @@ static void finish(kt_notify_t *n, chan_t *c, CURLcode res)
     long code = 0;
     curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &code);
     char why[CURL_ERROR_SIZE + 64];
-    kt__outcome_t out = kt__notify_judge(res, code, c->errbuf, why, sizeof why);
+    kt__outcome_t out = c->conf->kind == KT_NOTIFY_EMAIL
+                            ? kt__notify_judge_smtp(res, code, c->errbuf, why, sizeof why)
+                            : kt__notify_judge(res, code, c->errbuf, why, sizeof why);
     end_attempt(n, c);
     item_t *it = c->head;
     apr_time_t now = apr_time_now();
@@ -566,11 +580,15 @@ apr_status_t kt_notify_send_test(const kt_conf_t *conf, const char *name, char *
         apr_cpystrn(host, "localhost", sizeof host);
     kt__notify_new_id(id);
     char *body = c->kind == KT_NOTIFY_ALERTMANAGER ? kt__am_test(c, host, NULL)
+                 : c->kind == KT_NOTIFY_EMAIL      ? kt__email_message(c, NULL, host, NULL, id)
                                                    : kt__notify_payload(c, NULL, host, NULL);
     char *target = kt__notify_target(c);
     struct curl_slist *hdrs = NULL;
     char errbuf[CURL_ERROR_SIZE];
-    CURL *e = body && target ? kt__webhook_request(c, target, id, body, &hdrs, errbuf) : NULL;
+    kt__upload_t up;
+    CURL *e = !body || !target                ? NULL
+              : c->kind == KT_NOTIFY_EMAIL ? kt__email_request(c, body, &up, &hdrs, errbuf)
+                                           : kt__webhook_request(c, target, id, body, &hdrs, errbuf);
     if (!e) {
         free(body);
         free(target);
@@ -582,7 +600,9 @@ apr_status_t kt_notify_send_test(const kt_conf_t *conf, const char *name, char *
     long code = 0;
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
     char why[CURL_ERROR_SIZE + 64];
-    kt__outcome_t out = kt__notify_judge(res, code, errbuf, why, sizeof why);
+    kt__outcome_t out = c->kind == KT_NOTIFY_EMAIL
+                            ? kt__notify_judge_smtp(res, code, errbuf, why, sizeof why)
+                            : kt__notify_judge(res, code, errbuf, why, sizeof why);
     snprintf(msg, len, "%s %s to %s: %s", id, out == KT__SENT ? "delivered" : "not delivered",
              target, why);
     free(target);

@@ -52,6 +52,25 @@ char *kt__am_webhook(const kt_notify_conf_t *c, const kt_event_t *e, const char 
                      const char *dashboard);
 
 typedef enum { KT__SENT, KT__RETRY, KT__FAILED } kt__outcome_t;
+
+/* ---- email.c ---- */
+
+/* What libcurl reads an upload from. */
+typedef struct {
+    const char *data;
+    size_t len, pos;
+} kt__upload_t;
+/* The whole message (headers and plain-text body, CRLF) for e (NULL: a
+ * test), with Message-ID <id@host>; malloc'd. */
+char *kt__email_message(const kt_notify_conf_t *c, const kt_event_t *e, const char *host,
+                        const char *dashboard, const char *id);
+/* The SMTP attempt: body read through *up, recipients in *rcpts (freed by
+ * the caller after the attempt). */
+CURL *kt__email_request(const kt_notify_conf_t *c, const char *body, kt__upload_t *up,
+                        struct curl_slist **rcpts, char *errbuf);
+/* 5xx replies and a refused login fail at once; the rest is retried. */
+kt__outcome_t kt__notify_judge_smtp(CURLcode res, long code, const char *errbuf, char *msg,
+                                    apr_size_t len);
 /* Judges a finished attempt: res and the HTTP code; why in msg. */
 kt__outcome_t kt__notify_judge(CURLcode res, long code, const char *errbuf, char *msg,
                                apr_size_t len);

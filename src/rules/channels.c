@@ -27,9 +27,17 @@ typedef struct {
 /* The fields a channel may have; --help-config lists them from here. */
 static const field_t fields[] = {
     {"name", "string", "the channel's name ([A-Za-z0-9_.-], unique): metrics and status use it"},
-    {"kind", "string", "webhook or alertmanager"},
+    {"kind", "string", "webhook, alertmanager or email"},
     {"url", "string",
-     "where it is sent: http:// or https:// (alertmanager: its base URL, e.g. http://127.0.0.1:9093)"},
+     "where it is sent: http:// or https:// (alertmanager: its base URL, e.g. "
+     "http://127.0.0.1:9093; email: smtp://host:587 or smtps://host:465)"},
+    {"from", "string", "email: the sender's address"},
+    {"to", "list", "email: the recipients' addresses"},
+    {"credentials_file", "string",
+     "email: \"user:password\" on the first line of an owner-only file (default: no login)"},
+    {"starttls", "boolean",
+     "email with smtp://: require STARTTLS (default true; false sends in the clear)"},
+    {"ca_file", "string", "email: the CA certificates to trust instead of the system's"},
     {"format", "string",
      "webhook: koto (default) or alertmanager (Alertmanager's webhook payload, version 4)"},
     {"resend_s", "integer",
@@ -219,6 +227,67 @@ static int read_secret(reader_t *r, kt_notify_conf_t *c)
     return 0;
 }
 
+/* One address: something@something, nothing that breaks a header line. */
+static int address_ok(const char *a)
+{
+    const char *at = strchr(a, '@');
+    return at && at != a && at[1] && !strpbrk(a, " \t\r\n<>,;\"");
+}
+
+static int read_email(reader_t *r, kt_notify_conf_t *c)
+{
+    int bad = 0;
+    c->from = get_string(r, "from", &bad);
+    c->credentials_file = get_string(r, "credentials_file", &bad);
+    c->ca_file = get_string(r, "ca_file", &bad);
+    if (bad)
+        return -1;
+    if (strncmp(c->url, "smtp://", 7) != 0 && strncmp(c->url, "smtps://", 8) != 0)
+        return fail(r, "url", "must be an smtp:// or smtps:// URL for an email channel");
+    if (!c->from || !address_ok(c->from))
+        return fail(r, "from", "must be an address (koto@host.example)");
+    const char **to = NULL;
+    if (get_list(r, "to", &to, &c->nto))
+        return -1;
+    if (!c->nto)
+        return fail(r, "to", "must list at least one address");
+    for (unsigned i = 0; i < c->nto; i++)
+        if (!address_ok(to[i]))
+            return fail(r, "to", apr_psprintf(r->pool, "has '%s', which is not an address", to[i]));
+    c->to = to;
+    lua_getfield(r->L, r->t, "starttls");
+    c->starttls = lua_isnil(r->L, -1) ? 1 : lua_toboolean(r->L, -1);
+    int isbool = lua_isnil(r->L, -1) || lua_isboolean(r->L, -1);
+    lua_pop(r->L, 1);
+    if (!isbool)
+        return fail(r, "starttls", "must be true or false");
+    if (!c->credentials_file)
+        return 0;
+    char *text;
+    apr_size_t n;
+    apr_status_t st = kt_sys_read_secret(c->credentials_file, &text, &n, r->pool);
+    if (st == KT_EINPUT)
+        return fail(r, "credentials_file",
+                    apr_psprintf(r->pool, "%s must be a regular file only its owner can read "
+                                          "(chmod 600)", c->credentials_file));
+    if (st != APR_SUCCESS) {
+        char buf[128];
+        return fail(r, "credentials_file",
+                    apr_psprintf(r->pool, "%s cannot be read: %s", c->credentials_file,
+                                 kt_strerror(st, buf, sizeof buf)));
+    }
+    text[strcspn(text, "\r\n")] = '\0';
+    char *colon = strchr(text, ':');
+    if (!colon || colon == text)
+        return fail(r, "credentials_file",
+                    apr_psprintf(r->pool, "%s must hold user:password on its first line",
+                                 c->credentials_file));
+    *colon = '\0';
+    c->user = text;
+    c->password = colon + 1;
+    return 0;
+}
+
 static int read_channel(reader_t *r, kt_notify_conf_t *c)
 {
     lua_State *L = r->L;
@@ -248,8 +317,23 @@ static int read_channel(reader_t *r, kt_notify_conf_t *c)
         c->kind = KT_NOTIFY_WEBHOOK;
     else if (kind && strcmp(kind, "alertmanager") == 0)
         c->kind = KT_NOTIFY_ALERTMANAGER;
+    else if (kind && strcmp(kind, "email") == 0)
+        c->kind = KT_NOTIFY_EMAIL;
     else
-        return fail(r, "kind", "must be webhook or alertmanager");
+        return fail(r, "kind", "must be webhook, alertmanager or email");
+    static const char *const email_only[] = {"from", "to", "credentials_file", "starttls", "ca_file"};
+    for (size_t i = 0; i < KT_ARRAY_SIZE(email_only); i++) {
+        lua_getfield(L, r->t, email_only[i]);
+        int given = !lua_isnil(L, -1);
+        lua_pop(L, 1);
+        if (given && c->kind != KT_NOTIFY_EMAIL)
+            return fail(r, email_only[i], "is an email channel's field");
+    }
+    lua_getfield(L, r->t, "headers");
+    int headers = !lua_isnil(L, -1);
+    lua_pop(L, 1);
+    if (headers && c->kind == KT_NOTIFY_EMAIL)
+        return fail(r, "headers", "is not an email channel's field");
     if (format && c->kind != KT_NOTIFY_WEBHOOK)
         return fail(r, "format", "is a webhook's field");
     if (format && strcmp(format, "alertmanager") == 0)
@@ -258,8 +342,10 @@ static int read_channel(reader_t *r, kt_notify_conf_t *c)
         return fail(r, "format", "must be koto or alertmanager");
     if (c->secret_file && c->kind != KT_NOTIFY_WEBHOOK)
         return fail(r, "secret_file", "is a webhook's field");
-    if (!c->url || (strncmp(c->url, "http://", 7) != 0 && strncmp(c->url, "https://", 8) != 0) ||
-        strpbrk(c->url, " \t\r\n"))
+    if (!c->url || strpbrk(c->url, " \t\r\n"))
+        return fail(r, "url", "must be a URL");
+    if (c->kind != KT_NOTIFY_EMAIL && strncmp(c->url, "http://", 7) != 0 &&
+        strncmp(c->url, "https://", 8) != 0)
         return fail(r, "url", "must be an http:// or https:// URL");
     c->min_severity = KT_SEV_LOW;
     if (sev && (c->min_severity = kt_severity_parse(sev)) < 0)
@@ -295,6 +381,8 @@ static int read_channel(reader_t *r, kt_notify_conf_t *c)
         return -1;
     if (c->backoff_max_ms < c->backoff_ms)
         return fail(r, "backoff_max_ms", "must not be below backoff_ms");
+    if (c->kind == KT_NOTIFY_EMAIL && read_email(r, c))
+        return -1;
     return c->secret_file ? read_secret(r, c) : 0;
 }
 
@@ -330,7 +418,7 @@ int kt__conf_set_notify(kt_conf_t *conf, lua_State *L, int idx, apr_pool_t *pool
 
 const char *kt_notify_kind_name(kt_notify_kind_t k)
 {
-    return k == KT_NOTIFY_ALERTMANAGER ? "alertmanager" : "webhook";
+    return k == KT_NOTIFY_ALERTMANAGER ? "alertmanager" : k == KT_NOTIFY_EMAIL ? "email" : "webhook";
 }
 
 const kt_notify_conf_t *kt_conf_channel(const kt_conf_t *conf, const char *name)
@@ -367,7 +455,17 @@ json_t *kt__conf_notify_json(const kt_conf_t *conf)
                               c->send_resolved, "timeout_ms", (int)c->timeout_ms, "backoff_ms",
                               (int)c->backoff_ms, "backoff_max_ms", (int)c->backoff_max_ms,
                               "max_age_s", (int)c->max_age_s, "headers", headers);
-        if (c->kind == KT_NOTIFY_WEBHOOK)
+        if (c->kind == KT_NOTIFY_EMAIL) {
+            json_object_set_new(o, "from", json_string(c->from));
+            json_object_set_new(o, "to", strings(c->to, c->nto));
+            json_object_set_new(o, "starttls", json_boolean(c->starttls));
+            if (c->ca_file)
+                json_object_set_new(o, "ca_file", json_string(c->ca_file));
+            if (c->credentials_file) {
+                json_object_set_new(o, "credentials_file", json_string(c->credentials_file));
+                json_object_set_new(o, "credentials", json_string(MASK));
+            }
+        } else if (c->kind == KT_NOTIFY_WEBHOOK)
             json_object_set_new(o, "format", json_string(c->format == KT_NOTIFY_FORMAT_ALERTMANAGER
                                                              ? "alertmanager"
                                                              : "koto"));
@@ -402,6 +500,16 @@ void kt__conf_copy_notify(kt_conf_t *dst, const kt_conf_t *src, apr_pool_t *pool
                 h[j].value = apr_pstrdup(pool, h[j].value);
             }
             c->headers = h;
+        }
+        const char **strs[] = {&c->from, &c->credentials_file, &c->user, &c->password, &c->ca_file};
+        for (size_t j = 0; j < KT_ARRAY_SIZE(strs); j++)
+            if (*strs[j])
+                *strs[j] = apr_pstrdup(pool, *strs[j]);
+        if (c->nto) {
+            const char **t = apr_pcalloc(pool, sizeof *t * c->nto);
+            for (unsigned j = 0; j < c->nto; j++)
+                t[j] = apr_pstrdup(pool, c->to[j]);
+            c->to = t;
         }
         if (c->nsubjects) {
             const char **s = apr_pcalloc(pool, sizeof *s * c->nsubjects);

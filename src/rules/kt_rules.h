@@ -48,7 +48,7 @@ typedef struct {
 /* ---- the configuration the file sets (declared once, in config.c) ------------------ */
 
 /* One notification channel of the `notify` list (src/notify/ sends them). */
-typedef enum { KT_NOTIFY_WEBHOOK, KT_NOTIFY_ALERTMANAGER } kt_notify_kind_t;
+typedef enum { KT_NOTIFY_WEBHOOK, KT_NOTIFY_ALERTMANAGER, KT_NOTIFY_EMAIL } kt_notify_kind_t;
 /* What a webhook sends: koto's JSON, or Alertmanager's webhook payload (version 4). */
 typedef enum { KT_NOTIFY_FORMAT_KOTO, KT_NOTIFY_FORMAT_ALERTMANAGER } kt_notify_format_t;
 
@@ -76,6 +76,14 @@ typedef struct {
     unsigned backoff_max_ms;   /* the delay's cap */
     unsigned max_age_s;        /* undelivered after this long: failed */
     unsigned resend_s;         /* alertmanager: firing and recently resolved alerts re-sent this often */
+    /* email */
+    const char *from;
+    const char *const *to;
+    unsigned nto;
+    const char *credentials_file; /* "user:password" on its first line; NULL: no login */
+    const char *user, *password;  /* read from it (never shown) */
+    int starttls;              /* smtp://: STARTTLS required (default on) */
+    const char *ca_file;       /* trust these CAs instead of the system's */
 } kt_notify_conf_t;
 
 typedef struct {

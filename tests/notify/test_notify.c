@@ -144,6 +144,40 @@ static void test_payload(void **state)
     json_decref(j);
 }
 
+static void test_email_message(void **state)
+{
+    (void)state;
+    kt_notify_conf_t c = channel();
+    const char *to[] = {"a@example.com", "b@example.com"};
+    c.kind = KT_NOTIFY_EMAIL;
+    c.from = "koto@example.com";
+    c.to = to;
+    c.nto = 2;
+    kt_event_t e = event(KT_EV_DISK_FULL, KT_SEV_MEDIUM, "/var/lib/データ");
+    e.ntop = 1;
+    strcpy(e.top[0].name, "java");
+    e.top[0].pid = 42;
+    e.top[0].cpu_pct = 12.5;
+    e.top[0].rss_bytes = 1048576;
+    char *m = kt__email_message(&c, &e, "host1", "http://127.0.0.1:5000/monitoring-dashboard", "msg_x");
+    assert_non_null(m);
+    assert_non_null(strstr(m, "From: koto@example.com\r\nTo: a@example.com, b@example.com\r\n"));
+    /* Not ASCII: the subject is an RFC 2047 encoded word. */
+    assert_non_null(strstr(m, "\r\nSubject: =?UTF-8?B?"));
+    assert_non_null(strstr(m, "\r\nMessage-ID: <msg_x@host1>\r\n"));
+    assert_non_null(strstr(m, "\r\n\r\n")); /* headers end */
+    assert_non_null(strstr(m, "  java (pid 42): 12.5% CPU, 1.0 MiB resident\r\n"));
+    assert_non_null(strstr(m, "curl -s -X POST http://127.0.0.1:5000/api/agent/generate-script"));
+    free(m);
+    char msg[300];
+    assert_int_equal(kt__notify_judge_smtp(CURLE_OK, 250, "", msg, sizeof msg), KT__SENT);
+    assert_int_equal(kt__notify_judge_smtp(CURLE_SEND_ERROR, 550, "rejected", msg, sizeof msg),
+                     KT__FAILED);
+    assert_int_equal(kt__notify_judge_smtp(CURLE_SEND_ERROR, 451, "later", msg, sizeof msg),
+                     KT__RETRY);
+    assert_int_equal(kt__notify_judge_smtp(CURLE_USE_SSL_FAILED, 0, "", msg, sizeof msg), KT__RETRY);
+}
+
 static void test_ids(void **state)
 {
     (void)state;
@@ -175,6 +209,7 @@ int main(void)
         cmocka_unit_test(test_answers_are_judged),
         cmocka_unit_test(test_routing),
         cmocka_unit_test(test_payload),
+        cmocka_unit_test(test_email_message),
         cmocka_unit_test(test_ids),
     };
     return cmocka_run_group_tests_name("notify", tests, setup, teardown);
