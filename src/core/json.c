@@ -180,6 +180,8 @@ json_t *kt_json_event(const kt_event_t *e)
         json_object_set_new(o, "started_id", json_integer((json_int_t)e->started_id));
     if (e->while_down)
         json_object_set_new(o, "while_down", json_true());
+    if (e->in_flap)
+        json_object_set_new(o, "flapping", json_true());
     return o;
 }
 

@@ -88,7 +88,14 @@ typedef struct {
     kt_mon_rule_t cpu_spike;    /* threshold: points above the recent baseline */
     unsigned spike_warmup;      /* readings before spikes are judged */
     unsigned spike_window;      /* readings the baseline averages over */
+    /* Flap detection (Nagios' way): the weighted share of state changes over
+     * the last flap_window readings of a condition; above flap_high % it
+     * flaps, below flap_low % it settles. flap_window 0: off. */
+    unsigned flap_window;
+    double flap_high, flap_low;
 } kt_mon_conf_t;
+
+#define KT_MON_MAX_FLAP_WINDOW 64
 
 #define KT_MON_MIN_INTERVAL_MS 100
 #define KT_MON_MAX_INTERVAL_MS 86400000u
@@ -111,6 +118,8 @@ typedef enum {
 
 typedef enum { KT_SEV_LOW, KT_SEV_MEDIUM, KT_SEV_HIGH, KT_SEV__COUNT } kt_severity_t;
 
+enum { KT_FLAP_START = 1, KT_FLAP_END = 2 };
+
 #define KT_EVENT_TOP 3
 
 typedef struct {
@@ -129,6 +138,8 @@ typedef struct {
     int escalated;         /* the severity of a condition in progress rose to this one */
     int while_down;        /* resolved: found gone at the first reading after a restart */
     uint64_t started_id;   /* on resolved and escalated events: the id of the start */
+    int flapping;          /* KT_FLAP_START or KT_FLAP_END: the condition began or stopped flapping */
+    int in_flap;           /* a start or resolution while its condition flaps: logged, not notified */
     double value, threshold;
     char subject[160];     /* mount point, "pid 42 (java)", or "" for host-wide */
     char message[256];
@@ -137,7 +148,7 @@ typedef struct {
 } kt_event_t;
 
 const char *kt_event_type_name(kt_event_type_t t);
-/* "started", "escalated" or "resolved". */
+/* "started", "escalated", "resolved", "flapping_start" or "flapping_end". */
 const char *kt_event_state_name(const kt_event_t *e);
 const char *kt_severity_name(kt_severity_t s);
 /* Reverse lookups; return -1 when the name is unknown. */

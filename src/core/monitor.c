@@ -191,7 +191,7 @@ static void ingest(kt_mon_t *m, const kt_sample_t *s, apr_pool_t *pool, double d
     for (unsigned i = 0; i < n; i++) {
         kt__ring_push(&m->log, &m->batch[i]);
         m->last_id = m->batch[i].id;
-        if (!m->batch[i].resolved && !m->batch[i].escalated)
+        if (!m->batch[i].resolved && !m->batch[i].escalated && !m->batch[i].flapping)
             m->started_total[m->batch[i].type][m->batch[i].severity]++;
     }
     kt__ring_push(&m->hist, &point);

@@ -28,6 +28,14 @@ static int subject_matches(const char *want, const char *subject)
 
 int kt__notify_wants(const kt_notify_conf_t *c, const kt_event_t *e)
 {
+    /* A flapping condition's starts and resolutions are held back; the
+     * flapping events say it instead, except to Alertmanager, whose re-sends
+     * follow the condition's state at their own pace anyway. */
+    if (e->in_flap)
+        return 0;
+    if (e->flapping && (c->kind == KT_NOTIFY_ALERTMANAGER ||
+                        (c->kind == KT_NOTIFY_WEBHOOK && c->format == KT_NOTIFY_FORMAT_ALERTMANAGER)))
+        return 0;
     if ((int)e->severity < c->min_severity)
         return 0;
     if (c->types && !(c->types & (1u << e->type)))
@@ -70,8 +78,11 @@ char *kt__notify_payload(const kt_notify_conf_t *c, const kt_event_t *e, const c
     json_t *data = json_pack("{s:s s:s}", "host", host, "channel", c->name);
     const char *type = "koto.test";
     if (e) {
-        type = e->resolved ? "koto.event.resolved"
-                           : e->escalated ? "koto.event.escalated" : "koto.event.started";
+        type = e->flapping == KT_FLAP_START ? "koto.event.flapping_start"
+               : e->flapping == KT_FLAP_END ? "koto.event.flapping_end"
+               : e->resolved                ? "koto.event.resolved"
+               : e->escalated               ? "koto.event.escalated"
+                                            : "koto.event.started";
         json_object_set_new(data, "event", kt_json_event(e));
     } else {
         json_object_set_new(data, "message",

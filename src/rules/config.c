@@ -63,6 +63,12 @@ static const item_t items[] = {
      "readings before spikes are judged"},
     {"thresholds.cpu_spike.window", T_UINT, 1, 10000, MON(spike_window), 1,
      "readings the CPU baseline averages over"},
+    {"flapping.window", T_UINT, 0, KT_MON_MAX_FLAP_WINDOW, MON(flap_window), 1,
+     "readings of a condition judged for flapping (0: off)"},
+    {"flapping.high", T_NUM, 0, 100, MON(flap_high), 1,
+     "above this weighted % of state changes a condition flaps: its starts and resolutions are "
+     "logged but not notified"},
+    {"flapping.low", T_NUM, 0, 100, MON(flap_low), 1, "below this % it settles again"},
     {"listen", T_STR, 0, 0, offsetof(kt_conf_t, listen), 0, "address to serve on"},
     {"server_names", T_STR, 0, 0, offsetof(kt_conf_t, server_names), 0,
      "names (comma separated) a request's Host may carry besides localhost and the listen "

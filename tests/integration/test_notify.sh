@@ -8,7 +8,9 @@
 #   - status, /metrics, GET /api/agent/notify and the config's masking;
 #   - POST /api/agent/notify/test and kotod --test-notify;
 #   - a receiver down while kotod is killed with -9: delivered after the
-#     restart with the same id.
+#     restart with the same id;
+#   - a flapping condition: one flapping_start and one flapping_end are
+#     notified, the starts and resolutions in between are logged, not sent.
 KOTOD=$1
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -209,5 +211,41 @@ check "the log says pending notifications go on" grep -q "left pending by the la
 deadline=$((SECONDS + 10))
 while [ $SECONDS -lt $deadline ] && [ "$(outbox "SELECT state FROM outbox WHERE id = '$first'")" != sent ]; do sleep 0.1; done
 expect_eq "the outbox records it sent" sent "$(outbox "SELECT state FROM outbox WHERE id = '$first'")"
+stop_kotod TERM
+
+# ---- flapping ---------------------------------------------------------------------------
+receiver flap; flap_port=$port
+set_mem_available 8000000
+cat >"$tmp/koto.conf.lua" <<LUA
+thresholds = { memory = { threshold = 80, clear_margin = 0, hold_samples = 1 },
+               cpu = { enabled = false }, cpu_spike = { enabled = false },
+               process_memory = { enabled = false }, disk = { enabled = false } }
+flapping = { window = 21, high = 20, low = 5 }
+notify = { { name = "flap", kind = "webhook", url = "http://127.0.0.1:$flap_port/hook" } }
+LUA
+rm -rf "$state"
+run
+started || { not_ok "kotod starts for flapping" "$(cat "$tmp/kotod.log")"; finish; exit; }
+events() { curl -sS "$base/api/agent/monitor/events?limit=1000"; }
+# Up and down, a few readings each, until kotod calls it flapping.
+deadline=$((SECONDS + 30))
+high=0
+while [ $SECONDS -lt $deadline ]; do
+  if [ $high = 1 ]; then set_mem_available 8000000; high=0; else set_mem_available 1000000; high=1; fi
+  sleep 0.25
+  events | jq -e '[.events[] | select(.state == "flapping_start")] | length == 1' >/dev/null 2>&1 && break
+done
+set_mem_available 8000000 # and now steady
+if wait_lines "$tmp/flap.log" 'map(select(.body.type == "koto.event.flapping_end")) | length == 1' 30; then
+  ok "flapping_start, then flapping_end once it settles, are notified"
+else not_ok "flapping_start, then flapping_end once it settles, are notified" "$(events | jq -c '[.events[] | {id, state, flapping}]')"; fi
+ev=$(events)
+expect_eq "one flapping_start and one flapping_end in the log" "1 1"   "$(jq '[.events[] | select(.state == "flapping_start")] | length' <<<"$ev") $(jq '[.events[] | select(.state == "flapping_end")] | length' <<<"$ev")"
+held=$(jq -c '[.events[] | select(.flapping) | .id]' <<<"$ev")
+sent=$(jq -c -s '[.[].body.data.event.id]' "$tmp/flap.log")
+if [ "$(jq 'length' <<<"$held")" -ge 1 ] && [ "$(jq -n --argjson h "$held" --argjson s "$sent" '[$h[] | select(. as $x | $s | index($x))] | length')" = 0 ]; then
+  ok "the changes while it flapped are logged but not sent (held: $held)"
+else not_ok "the changes while it flapped are logged but not sent" "held $held" "sent $sent"; fi
+expect_eq "the receiver got one of each flapping message" "1 1"   "$(jq -s 'map(select(.body.type == "koto.event.flapping_start")) | length' "$tmp/flap.log") $(jq -s 'map(select(.body.type == "koto.event.flapping_end")) | length' "$tmp/flap.log")"
 stop_kotod TERM
 finish
