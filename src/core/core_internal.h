@@ -124,6 +124,8 @@ struct kt_mon_t {
     kt_event_t *batch;
     kt_mon_conf_t *pending; /* from kt_mon_set_conf, under lock; malloc'd */
     kt_mon_journal_t journal; /* set before start; used by the sampler side */
+    kt_mon_mark_fn mark;      /* likewise */
+    void *mark_baton;
     apr_time_t state_saved;   /* sampler side: when the journal last got the state */
 
     /* run_lock guards the sampler thread's life. */

@@ -182,6 +182,8 @@ json_t *kt_json_event(const kt_event_t *e)
         json_object_set_new(o, "while_down", json_true());
     if (e->in_flap)
         json_object_set_new(o, "flapping", json_true());
+    if (e->silenced[0])
+        json_object_set_new(o, "silenced", json_string(e->silenced));
     return o;
 }
 

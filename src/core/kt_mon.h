@@ -140,6 +140,7 @@ typedef struct {
     uint64_t started_id;   /* on resolved and escalated events: the id of the start */
     int flapping;          /* KT_FLAP_START or KT_FLAP_END: the condition began or stopped flapping */
     int in_flap;           /* a start or resolution while its condition flaps: logged, not notified */
+    char silenced[80];     /* what silenced it ("silence 3", "maintenance backups"), or "" */
     double value, threshold;
     char subject[160];     /* mount point, "pid 42 (java)", or "" for host-wide */
     char message[256];
@@ -232,6 +233,12 @@ typedef struct {
 } kt_mon_journal_t;
 
 #define KT_MON_STATE_EVERY_S 10
+
+/* Marks a reading's events before they are committed (the notifier's
+ * silences and maintenance windows set `silenced`), on the sampler thread
+ * with no monitor lock held; keep it short. Before kt_mon_start. */
+typedef void (*kt_mon_mark_fn)(void *baton, kt_event_t *ev, unsigned n);
+void kt_mon_set_marker(kt_mon_t *m, kt_mon_mark_fn fn, void *baton);
 
 /* Both before kt_mon_start. set_journal: j is copied. restore: ids go on
  * after last_id, and the conditions in progress when state was saved go on

@@ -318,12 +318,17 @@ int kt_daemon_start(kt_daemon_t **out, const kt_opts_t *o, kt_rules_t *rules,
     if (conf->store && open_store(d, conf))
         return -1;
     /* After the store (its outbox) and before the sampler starts. */
-    if ((st = kt_notify_create(&d->notify, conf, d->store, d->mon, pool)) != APR_SUCCESS ||
+    kt_store_info_t si = {.state = KT_STORE_OFF};
+    if (d->store)
+        kt_store_info(d->store, &si);
+    if ((st = kt_notify_create(&d->notify, conf, si.state == KT_STORE_OFF ? NULL : d->store, d->mon,
+                               pool)) != APR_SUCCESS ||
         (conf->nnotify &&
          (st = kt_mon_subscribe(d->mon, kt_notify_reading, d->notify, &sub)) != APR_SUCCESS)) {
         kt_log(KT_LOG_ERROR, "cannot set up notifications: %s", kt_strerror(st, err, sizeof err));
         return -1;
     }
+    kt_mon_set_marker(d->mon, kt_notify_mark, d->notify);
 
     kt_http_conf_t hconf;
     kt_http_conf_defaults(&hconf);

@@ -63,13 +63,29 @@ void kt_notify_destroy(kt_notify_t *n);
  * notifier). Never waits on a receiver or the disk. */
 void kt_notify_reading(void *baton, const kt_snap_t *snap, const kt_event_t *events, unsigned n);
 
+/* A kt_mon_mark_fn (baton: the notifier): marks events that a silence or
+ * a maintenance window covers, before they are committed. */
+void kt_notify_mark(void *baton, kt_event_t *ev, unsigned n);
+
+/* Silences: {silences: [...with state pending, active or expired],
+ * maintenance: [{name, open}]}. */
+json_t *kt_notify_silences(kt_notify_t *n);
+/* Makes a silence from params ({matchers: {type?, severity?, subject?},
+ * starts_at?, ends_at | duration_s, comment, created_by?}); stored before it
+ * is in force. KT_EINPUT with a message in err, KT_EUNAVAIL when the store
+ * refused it. */
+apr_status_t kt_notify_silence_add(kt_notify_t *n, json_t *params, const char *who, json_t **out,
+                                   char *err, apr_size_t errlen);
+/* Ends silence id now; KT_ENOTFOUND when there is none. */
+apr_status_t kt_notify_silence_expire(kt_notify_t *n, int64_t id, json_t **out);
+
 /* Queues a test message through channel name; its id in id. KT_ENOTFOUND
  * when there is no such channel, KT_EUNAVAIL when the queue is full. */
 apr_status_t kt_notify_test(kt_notify_t *n, const char *name, char id[64]);
 
 /* Every channel's state: [{name, kind, url, queued, in_flight, sent,
  * failed, retried, last_success, last_error, last_error_at}] in
- * {channels, dropped}. */
+ * {channels, dropped, silences (pending and active), maintenance}. */
 json_t *kt_notify_json(kt_notify_t *n);
 /* Changes whenever anything kt_notify_json shows changes (cache keys). */
 uint64_t kt_notify_generation(kt_notify_t *n);

@@ -5,6 +5,7 @@
  * silently not sent.
  */
 #include "kt_notify.h"
+#include "silence_internal.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -15,18 +16,20 @@
 
 struct kt_notify_t {
     kt_conf_t conf;
-    int warned;
+    kt__silences_t sil; /* silences still mark events: the log says what was silenced */
 };
 
 apr_status_t kt_notify_create(kt_notify_t **out, const kt_conf_t *conf, kt_store_t *store,
                               kt_mon_t *mon, apr_pool_t *pool)
 {
-    (void)store;
     (void)mon;
     kt_notify_t *n = apr_pcalloc(pool, sizeof *n);
     kt_conf_copy(&n->conf, conf, pool);
     if (conf->nnotify)
         kt_log(KT_LOG_WARN, "notify: %s", WHY);
+    apr_status_t st = kt__sil_init(&n->sil, &n->conf, store, pool);
+    if (st != APR_SUCCESS)
+        return st;
     *out = n;
     return APR_SUCCESS;
 }
@@ -38,7 +41,34 @@ apr_status_t kt_notify_start(kt_notify_t *n, const char *dashboard)
     return APR_SUCCESS;
 }
 
-void kt_notify_destroy(kt_notify_t *n) { (void)n; }
+void kt_notify_destroy(kt_notify_t *n)
+{
+    if (n)
+        kt__sil_fini(&n->sil);
+}
+
+void kt_notify_mark(void *baton, kt_event_t *ev, unsigned count)
+{
+    kt_notify_t *n = baton;
+    kt__sil_mark(&n->sil, ev, count);
+}
+
+json_t *kt_notify_silences(kt_notify_t *n)
+{
+    return json_pack("{s:o s:o}", "silences", kt__sil_json(&n->sil), "maintenance",
+                     kt__sil_windows_json(&n->sil));
+}
+
+apr_status_t kt_notify_silence_add(kt_notify_t *n, json_t *params, const char *who, json_t **out,
+                                   char *err, apr_size_t errlen)
+{
+    return kt__sil_add(&n->sil, params, who, out, err, errlen);
+}
+
+apr_status_t kt_notify_silence_expire(kt_notify_t *n, int64_t id, json_t **out)
+{
+    return kt__sil_expire(&n->sil, (json_int_t)id, out);
+}
 
 void kt_notify_reading(void *baton, const kt_snap_t *snap, const kt_event_t *events, unsigned n)
 {
@@ -65,14 +95,20 @@ json_t *kt_notify_json(kt_notify_t *n)
                                               "in_flight", 0, "sent", 0, "failed", 0, "retried", 0,
                                               "last_success_ms", "last_error", WHY,
                                               "last_error_ms"));
-    return json_pack("{s:o s:i}", "channels", list, "dropped", 0);
+    json_t *j = json_pack("{s:o s:i}", "channels", list, "dropped", 0);
+    json_t *all = kt__sil_json(&n->sil), *live = json_array();
+    size_t k;
+    json_t *v;
+    json_array_foreach(all, k, v)
+        if (strcmp(json_string_value(json_object_get(v, "state")), "expired") != 0)
+            json_array_append(live, v);
+    json_decref(all);
+    json_object_set_new(j, "silences", live);
+    json_object_set_new(j, "maintenance", kt__sil_windows_json(&n->sil));
+    return j;
 }
 
-uint64_t kt_notify_generation(kt_notify_t *n)
-{
-    (void)n;
-    return 0;
-}
+uint64_t kt_notify_generation(kt_notify_t *n) { return kt__sil_generation(&n->sil); }
 
 unsigned kt_notify_counts(kt_notify_t *n, kt_notify_counts_t *out, unsigned max)
 {

@@ -10,6 +10,7 @@
  * curl_multi_wakeup.
  */
 #include "notify_internal.h"
+#include "silence_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +74,7 @@ struct kt_notify_t {
     unsigned jhead, njobs;
     uint64_t dropped, generation;
     int stopping;
+    kt__silences_t sil;
 };
 
 /* ---- the producers --------------------------------------------------------------------- */
@@ -446,6 +448,43 @@ static json_t *time_or_null(apr_time_t t)
     return t ? json_integer((json_int_t)apr_time_as_msec(t)) : json_null();
 }
 
+/* The silences in force or to come, and the windows, for status. */
+static void add_silences(kt_notify_t *n, json_t *j)
+{
+    json_t *all = kt__sil_json(&n->sil), *live = json_array();
+    size_t i;
+    json_t *v;
+    json_array_foreach(all, i, v)
+        if (strcmp(json_string_value(json_object_get(v, "state")), "expired") != 0)
+            json_array_append(live, v);
+    json_decref(all);
+    json_object_set_new(j, "silences", live);
+    json_object_set_new(j, "maintenance", kt__sil_windows_json(&n->sil));
+}
+
+void kt_notify_mark(void *baton, kt_event_t *ev, unsigned count)
+{
+    kt_notify_t *n = baton;
+    kt__sil_mark(&n->sil, ev, count);
+}
+
+json_t *kt_notify_silences(kt_notify_t *n)
+{
+    return json_pack("{s:o s:o}", "silences", kt__sil_json(&n->sil), "maintenance",
+                     kt__sil_windows_json(&n->sil));
+}
+
+apr_status_t kt_notify_silence_add(kt_notify_t *n, json_t *params, const char *who, json_t **out,
+                                   char *err, apr_size_t errlen)
+{
+    return kt__sil_add(&n->sil, params, who, out, err, errlen);
+}
+
+apr_status_t kt_notify_silence_expire(kt_notify_t *n, int64_t id, json_t **out)
+{
+    return kt__sil_expire(&n->sil, (json_int_t)id, out);
+}
+
 json_t *kt_notify_json(kt_notify_t *n)
 {
     json_t *list = json_array();
@@ -463,6 +502,7 @@ json_t *kt_notify_json(kt_notify_t *n)
     }
     json_t *j = json_pack("{s:o s:I}", "channels", list, "dropped", (json_int_t)n->dropped);
     apr_thread_mutex_unlock(n->lock);
+    add_silences(n, j);
     return j;
 }
 
@@ -471,7 +511,7 @@ uint64_t kt_notify_generation(kt_notify_t *n)
     apr_thread_mutex_lock(n->lock);
     uint64_t g = n->generation;
     apr_thread_mutex_unlock(n->lock);
-    return g;
+    return g + kt__sil_generation(&n->sil);
 }
 
 unsigned kt_notify_counts(kt_notify_t *n, kt_notify_counts_t *out, unsigned max)
@@ -528,6 +568,11 @@ apr_status_t kt_notify_create(kt_notify_t **out, const kt_conf_t *conf, kt_store
         apr_pool_destroy(np);
         return st != APR_SUCCESS ? st : APR_ENOMEM;
     }
+    if ((st = kt__sil_init(&n->sil, &n->conf, n->store, np)) != APR_SUCCESS) {
+        curl_multi_cleanup(n->multi);
+        apr_pool_destroy(np);
+        return st;
+    }
     apr_pool_pre_cleanup_register(np, n, notify_cleanup);
     *out = n;
     return APR_SUCCESS;
@@ -562,6 +607,7 @@ void kt_notify_destroy(kt_notify_t *n)
     }
     curl_multi_cleanup(n->multi);
     n->multi = NULL;
+    kt__sil_fini(&n->sil);
 }
 
 /* ---- kotod --test-notify ------------------------------------------------------------------ */

@@ -31,7 +31,7 @@ int kt__notify_wants(const kt_notify_conf_t *c, const kt_event_t *e)
     /* A flapping condition's starts and resolutions are held back; the
      * flapping events say it instead, except to Alertmanager, whose re-sends
      * follow the condition's state at their own pace anyway. */
-    if (e->in_flap)
+    if (e->in_flap || e->silenced[0])
         return 0;
     if (e->flapping && (c->kind == KT_NOTIFY_ALERTMANAGER ||
                         (c->kind == KT_NOTIFY_WEBHOOK && c->format == KT_NOTIFY_FORMAT_ALERTMANAGER)))

@@ -111,6 +111,7 @@ void kt_conf_describe(FILE *to)
     fprintf(to, "%-36s %-8s %-13s %s\n", FS_OVERRIDES, "table", "",
             "per mount point: { [\"/var\"] = { threshold = 95 } }");
     kt__conf_describe_notify(to);
+    kt__conf_describe_maint(to);
 }
 
 json_t *kt_conf_to_json(const kt_conf_t *conf)
@@ -149,6 +150,9 @@ json_t *kt_conf_to_json(const kt_conf_t *conf)
     json_array_append_new(list, json_pack("{s:s s:s s:o s:b s:s}", "key", "notify", "type", "list",
                                           "value", kt__conf_notify_json(conf), "reloadable", 0,
                                           "help", "notification channels (secrets masked)"));
+    json_array_append_new(list, json_pack("{s:s s:s s:o s:b s:s}", "key", "maintenance", "type",
+                                          "list", "value", kt__conf_maint_json(conf), "reloadable",
+                                          0, "help", "recurring windows without notifications"));
     return list;
 }
 
@@ -310,6 +314,8 @@ static int apply(kt_conf_t *conf, const char *key, lua_State *L, int idx, apr_po
         return set_fs_overrides(conf, L, idx, pool, msg, len);
     if (strcmp(key, "notify") == 0)
         return kt__conf_set_notify(conf, L, idx, pool, msg, len);
+    if (strcmp(key, "maintenance") == 0)
+        return kt__conf_set_maint(conf, L, idx, pool, msg, len);
     const item_t *it = find_item(key);
     if (it)
         return set_value(conf, it, L, idx, pool, msg, len);

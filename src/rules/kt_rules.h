@@ -86,6 +86,19 @@ typedef struct {
     const char *ca_file;       /* trust these CAs instead of the system's */
 } kt_notify_conf_t;
 
+/* A recurring maintenance window of the `maintenance` list: events that
+ * fall in it (and match its types and subjects) are logged, marked, and
+ * not notified. Local wall-clock time, so a daylight-saving change moves
+ * nothing: 02:00-04:00 is 02:00-04:00 on the clock, however long that is. */
+typedef struct {
+    const char *name;
+    unsigned days;             /* bit 0 Sunday .. bit 6 Saturday: days the window opens */
+    unsigned start_min, end_min; /* minutes after midnight; end <= start: ends the next day */
+    unsigned types;            /* bit per kt_event_type_t; 0: every type */
+    const char *const *subjects; /* NULL: all */
+    unsigned nsubjects;
+} kt_maint_conf_t;
+
 typedef struct {
     kt_mon_conf_t mon;          /* interval, thresholds, capacities */
     const char *listen;
@@ -103,6 +116,8 @@ typedef struct {
     const char *metrics;        /* /metrics' families: "koto", "node" or "both" */
     const kt_notify_conf_t *notify; /* the notification channels */
     unsigned nnotify;
+    const kt_maint_conf_t *maintenance; /* recurring windows without notifications */
+    unsigned nmaintenance;
 } kt_conf_t;
 
 /* A deep copy: every string and the disk overrides allocated in pool. */
@@ -113,6 +128,9 @@ void kt_conf_describe(FILE *to);
 /* Every setting with its value, type, bounds and whether a reload applies
  * it, from the same table: [{key, type, value, min?, max?, reloadable, help}]. */
 json_t *kt_conf_to_json(const kt_conf_t *conf);
+
+/* 1 when local time t falls in window w (whatever the event). */
+int kt_maint_open(const kt_maint_conf_t *w, apr_time_t t);
 
 /* "webhook", "alertmanager". */
 const char *kt_notify_kind_name(kt_notify_kind_t k);

@@ -126,6 +126,13 @@ int kt__conf_set_notify(kt_conf_t *conf, lua_State *L, int idx, apr_pool_t *pool
 json_t *kt__conf_notify_json(const kt_conf_t *conf);
 /* --help-config's lines for the list and each channel field. */
 void kt__conf_describe_notify(FILE *to);
+/* The `maintenance` list (maint.c), as kt__conf_set_notify. */
+int kt__conf_set_maint(kt_conf_t *conf, lua_State *L, int idx, apr_pool_t *pool, char *msg,
+                       apr_size_t len);
+json_t *kt__conf_maint_json(const kt_conf_t *conf);
+void kt__conf_describe_maint(FILE *to);
+void kt__conf_copy_maint(kt_conf_t *dst, const kt_conf_t *src, apr_pool_t *pool);
+
 /* Deep-copies src's list into dst (kt_conf_copy). */
 void kt__conf_copy_notify(kt_conf_t *dst, const kt_conf_t *src, apr_pool_t *pool);
 

@@ -34,13 +34,15 @@ static const char *const migrations[] = {
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "CREATE TABLE journal (id INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL,"
     " what TEXT NOT NULL, who TEXT NOT NULL, detail TEXT NOT NULL);",
-    /* -> next: the notification outbox. A row is written before the first
-     * attempt and keeps its id (the receiver's dedup key) across restarts;
-     * state is pending, sent or failed. */
+    /* -> next: the notification outbox and the silences. An outbox row is
+     * written before the first attempt and keeps its id (the receiver's
+     * dedup key) across restarts; state is pending, sent or failed. A
+     * silence is kept as the API shows it, until a day after it ended. */
     "CREATE TABLE outbox (id TEXT PRIMARY KEY, channel TEXT NOT NULL,"
     " created_ms INTEGER NOT NULL, attempts INTEGER NOT NULL, next_ms INTEGER NOT NULL,"
     " state TEXT NOT NULL, error TEXT NOT NULL, updated_ms INTEGER NOT NULL, body TEXT NOT NULL);"
-    "CREATE INDEX outbox_state ON outbox (state, updated_ms);",
+    "CREATE INDEX outbox_state ON outbox (state, updated_ms);"
+    "CREATE TABLE silences (id INTEGER PRIMARY KEY, ends_ms INTEGER NOT NULL, json TEXT NOT NULL);",
 };
 /* The schema is the number of migrations: a new one is only appended. */
 _Static_assert(KT_ARRAY_SIZE(migrations) == KT_STORE_SCHEMA, "KT_STORE_SCHEMA is the migrations' count");
@@ -242,7 +244,11 @@ static int prepare_all(kt_store_t *s)
                    &d->outbox_set) ||
            prepare(s, "SELECT body FROM outbox WHERE id = %s", &d->outbox_body) ||
            prepare(s, "DELETE FROM outbox WHERE state <> 'pending' AND updated_ms < %s",
-                   &d->outbox_trim);
+                   &d->outbox_trim) ||
+           prepare(s, "INSERT OR REPLACE INTO silences (id, ends_ms, json) VALUES (%s, %s, %s)",
+                   &d->silence_put) ||
+           prepare(s, "SELECT json FROM silences WHERE ends_ms >= %s ORDER BY id", &d->silence_list) ||
+           prepare(s, "DELETE FROM silences WHERE ends_ms < %s", &d->silence_trim);
 }
 
 void kt__db_open(kt_store_t *s)

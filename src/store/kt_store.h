@@ -135,4 +135,13 @@ apr_status_t kt_store_outbox_body(kt_store_t *s, const char *id, char **body);
  * caller frees it): what a restart goes on delivering. */
 apr_status_t kt_store_outbox_pending(kt_store_t *s, kt_store_note_t **out, unsigned *n);
 
+/* ---- silences ------------------------------------------------------------------------ */
+
+/* Writes a silence ({id, ends_at (ms), ...}, taken) over any of its id,
+ * waiting for the commit. */
+apr_status_t kt_store_silence_put(kt_store_t *s, json_t *silence);
+/* The silences that ended less than a day ago or later, by id (the caller
+ * owns *out). Older ones go with the trim. */
+apr_status_t kt_store_silences(kt_store_t *s, json_t **out);
+
 #endif

@@ -1,5 +1,5 @@
 /*
- * outbox.c - the notification outbox on disk: a row per notification,
+ * outbox.c - the notification outbox and the silences on disk. The outbox: a row per notification,
  * written before its first attempt, updated after each one, and the
  * pending ones read back at start so a restart delivers them with the same
  * id. Sent and failed rows stay a week for a look, then go with the trim.
@@ -92,6 +92,43 @@ static apr_status_t pending(kt_store_t *s, kt_store_note_t **out, unsigned *coun
     return APR_SUCCESS;
 }
 
+/* ---- silences ---- */
+
+static apr_status_t silence_put(kt_store_t *s, json_t *silence)
+{
+    char *text = json_dumps(silence, JSON_COMPACT);
+    if (!text)
+        return APR_ENOMEM;
+    int rows;
+    int rc = apr_dbd_pvquery(s->db.drv, s->db.scratch, s->db.handle, &rows, s->db.silence_put,
+                             num(s, json_integer_value(json_object_get(silence, "id"))),
+                             num(s, json_integer_value(json_object_get(silence, "ends_at"))), text,
+                             NULL);
+    free(text);
+    if (rc != 0) {
+        kt_log(KT_LOG_WARN, "store: cannot write a silence: %s", kt__db_error(s, rc));
+        return KT_EUNAVAIL;
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t silences(kt_store_t *s, json_t **out)
+{
+    apr_dbd_results_t *res = NULL;
+    if (apr_dbd_pvselect(s->db.drv, s->db.scratch, s->db.handle, &res, s->db.silence_list, 0,
+                         ms(s, apr_time_now() - apr_time_from_sec(86400)), NULL) != 0)
+        return KT_EUNAVAIL;
+    json_t *list = json_array();
+    apr_dbd_row_t *row;
+    while (apr_dbd_get_row(s->db.drv, s->db.scratch, res, &row, -1) == 0) {
+        json_t *j = json_loads(apr_dbd_get_entry(s->db.drv, row, 0), 0, NULL);
+        if (j)
+            json_array_append_new(list, j);
+    }
+    *out = list;
+    return APR_SUCCESS;
+}
+
 void kt__outbox_run(kt_store_t *s, kt__req_t *r)
 {
     switch (r->kind) {
@@ -99,6 +136,8 @@ void kt__outbox_run(kt_store_t *s, kt__req_t *r)
     case KT__REQ_OUTBOX_SET: r->status = set(s, &r->note, r->note_state, r->note_error); break;
     case KT__REQ_OUTBOX_BODY: r->status = body(s, r->note.id, &r->body); break;
     case KT__REQ_OUTBOX_PENDING: r->status = pending(s, &r->notes, &r->nnotes); break;
+    case KT__REQ_SILENCE_PUT: r->status = silence_put(s, r->silence); break;
+    case KT__REQ_SILENCES: r->status = silences(s, &r->result); break;
     default: break;
     }
 }
@@ -108,4 +147,6 @@ void kt__outbox_trim(kt_store_t *s)
     int rows;
     apr_dbd_pvquery(s->db.drv, s->db.scratch, s->db.handle, &rows, s->db.outbox_trim,
                     ms(s, apr_time_now() - apr_time_from_sec(86400) * KT_STORE_OUTBOX_DAYS), NULL);
+    apr_dbd_pvquery(s->db.drv, s->db.scratch, s->db.handle, &rows, s->db.silence_trim,
+                    ms(s, apr_time_now() - apr_time_from_sec(86400)), NULL);
 }

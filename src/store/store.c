@@ -28,6 +28,7 @@ static void req_free(kt__req_t *r)
     free(r->body);
     free(r->note_error);
     free(r->notes);
+    json_decref(r->silence);
     free(r);
 }
 
@@ -335,6 +336,40 @@ apr_status_t kt_store_outbox_pending(kt_store_t *s, kt_store_note_t **out, unsig
     *out = r->notes;
     *n = r->nnotes;
     r->notes = NULL;
+    req_free(r);
+    return st;
+}
+
+apr_status_t kt_store_silence_put(kt_store_t *s, json_t *silence)
+{
+    if (!s->db.handle) {
+        json_decref(silence);
+        return KT_EUNAVAIL;
+    }
+    kt__req_t *r = req_new(KT__REQ_SILENCE_PUT);
+    if (!r) {
+        json_decref(silence);
+        return APR_ENOMEM;
+    }
+    r->silence = silence;
+    apr_status_t st = submit(s, r, 1);
+    if (still_mine(st))
+        req_free(r);
+    return st;
+}
+
+apr_status_t kt_store_silences(kt_store_t *s, json_t **out)
+{
+    if (!s->db.handle)
+        return KT_EUNAVAIL;
+    kt__req_t *r = req_new(KT__REQ_SILENCES);
+    if (!r)
+        return APR_ENOMEM;
+    apr_status_t st = submit(s, r, 1);
+    if (!still_mine(st))
+        return st;
+    *out = r->result;
+    r->result = NULL;
     req_free(r);
     return st;
 }

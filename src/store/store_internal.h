@@ -26,6 +26,8 @@ typedef enum {
     KT__REQ_OUTBOX_SET,
     KT__REQ_OUTBOX_BODY,
     KT__REQ_OUTBOX_PENDING,
+    KT__REQ_SILENCE_PUT,
+    KT__REQ_SILENCES,
 } kt__req_kind_t;
 
 typedef struct kt__req_t {
@@ -53,6 +55,8 @@ typedef struct kt__req_t {
     char *note_error;
     kt_store_note_t *notes; /* pending: malloc'd */
     unsigned nnotes;
+    /* KT__REQ_SILENCE_PUT: the silence (taken); KT__REQ_SILENCES: the list in result */
+    json_t *silence;
 } kt__req_t;
 
 /* The database as the store thread holds it (db.c). */
@@ -63,7 +67,7 @@ typedef struct {
     apr_pool_t *scratch; /* cleared after each request */
     apr_dbd_prepared_t *insert_event, *select_next, *select_last, *delete_older,
         *delete_beyond, *put_meta, *get_meta, *journal, *outbox_add, *outbox_set, *outbox_body,
-        *outbox_trim;
+        *outbox_trim, *silence_put, *silence_list, *silence_trim;
 } kt__db_t;
 
 struct kt_store_t {

@@ -10,7 +10,9 @@
 #   - a receiver down while kotod is killed with -9: delivered after the
 #     restart with the same id;
 #   - a flapping condition: one flapping_start and one flapping_end are
-#     notified, the starts and resolutions in between are logged, not sent.
+#     notified, the starts and resolutions in between are logged, not sent;
+#   - silences (API, token, stored across a restart, expired by DELETE) and a
+#     maintenance window open now: the events are logged, marked, not sent.
 KOTOD=$1
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -248,4 +250,86 @@ if [ "$(jq 'length' <<<"$held")" -ge 1 ] && [ "$(jq -n --argjson h "$held" --arg
 else not_ok "the changes while it flapped are logged but not sent" "held $held" "sent $sent"; fi
 expect_eq "the receiver got one of each flapping message" "1 1"   "$(jq -s 'map(select(.body.type == "koto.event.flapping_start")) | length' "$tmp/flap.log") $(jq -s 'map(select(.body.type == "koto.event.flapping_end")) | length' "$tmp/flap.log")"
 stop_kotod TERM
+
+# ---- silences and maintenance windows ---------------------------------------------------
+receiver quiet; quiet_port=$port
+set_mem_available 8000000
+write_conf() { # the maintenance list
+  cat >"$tmp/koto.conf.lua" <<LUA
+thresholds = { memory = { threshold = 80, clear_margin = 5, hold_samples = 1 },
+               cpu = { enabled = false }, cpu_spike = { enabled = false },
+               process_memory = { enabled = false }, disk = { enabled = false } }
+notify = { { name = "quiet", kind = "webhook", url = "http://127.0.0.1:$quiet_port/hook" } }
+maintenance = { $1 }
+LUA
+}
+write_conf ''
+rm -rf "$state"
+run
+started || { not_ok "kotod starts for silences" "$(cat "$tmp/kotod.log")"; finish; exit; }
+token=$(cat "$state/token")
+auth=(-H "Authorization: Bearer $token")
+silence() { curl -sS -o "$tmp/s.json" -w '%{http_code}' "$@" "$base/api/agent/silences"; }
+expect_eq "making a silence needs the token" 401 \
+  "$(silence -X POST -d '{"matchers":{"type":"memory_high"},"duration_s":600,"comment":"x"}')"
+expect_eq "a silence needs a comment" "422 bad_parameter" \
+  "$(silence "${auth[@]}" -X POST -d '{"matchers":{"type":"memory_high"},"duration_s":600}') $(jq -r .error.code "$tmp/s.json")"
+expect_eq "and an end" 422 "$(silence "${auth[@]}" -X POST -d '{"comment":"x"}')"
+expect_eq "and known matchers" 422 "$(silence "${auth[@]}" -X POST -d '{"matchers":{"type":"nope"},"duration_s":60,"comment":"x"}')"
+code=$(silence "${auth[@]}" -X POST -d '{"matchers":{"type":"memory_high"},"duration_s":600,"comment":"upgrading RAM","created_by":"ana"}')
+sil=$(cat "$tmp/s.json")
+expect_eq "a silence is made" "200 active ana upgrading RAM" \
+  "$code $(jq -r '"\(.state) \(.created_by) \(.comment)"' <<<"$sil")"
+sid=$(jq .id <<<"$sil")
+set_mem_available 1000000 # 94 %
+deadline=$((SECONDS + 15))
+until events | jq -e '[.events[] | select(.state == "started")] | length == 1' >/dev/null 2>&1 || [ $SECONDS -ge $deadline ]; do sleep 0.1; done
+expect_eq "the event is logged, marked silenced" "silence $sid" \
+  "$(events | jq -r '[.events[] | select(.state == "started")][0].silenced')"
+check "status shows the silence" bash -c "curl -sS '$base/api/agent/monitor/status' | jq -e '.notify.silences[0].id == $sid'"
+stop_kotod TERM
+run # the silence is stored
+started || { not_ok "kotod starts again" "$(cat "$tmp/kotod.log")"; finish; exit; }
+expect_eq "the silence is still there after a restart" "active" \
+  "$(curl -sS "$base/api/agent/silences" | jq -r ".silences[] | select(.id == $sid) | .state")"
+set_mem_available 8000000 # resolves: silenced too
+deadline=$((SECONDS + 15))
+until events | jq -e '[.events[] | select(.state == "resolved")] | length == 1' >/dev/null 2>&1 || [ $SECONDS -ge $deadline ]; do sleep 0.1; done
+expect_eq "its resolution is silenced as well" "silence $sid" \
+  "$(events | jq -r '[.events[] | select(.state == "resolved")][0].silenced')"
+expect_eq "expiring needs the token" 401 "$(curl -sS -o /dev/null -w '%{http_code}' -X DELETE "$base/api/agent/silences/$sid")"
+expect_eq "an unknown silence is 404" 404 "$(curl -sS -o /dev/null -w '%{http_code}' "${auth[@]}" -X DELETE "$base/api/agent/silences/999")"
+expect_eq "DELETE expires it" expired \
+  "$(curl -sS "${auth[@]}" -X DELETE "$base/api/agent/silences/$sid" | jq -r .state)"
+set_mem_available 1000000
+if wait_lines "$tmp/quiet.log" 'map(select(.body.data.event.state == "started")) | length == 1'; then
+  ok "once it expired, the next start is notified"
+else not_ok "once it expired, the next start is notified" "$(events | jq -c '.events[-1]')"; fi
+expect_eq "nothing silenced was sent" 0 \
+  "$(jq -s 'map(select(.body.data.event.silenced)) | length' "$tmp/quiet.log")"
+stop_kotod TERM
+
+# A window open now (local time), and one that is not.
+set_mem_available 8000000
+now_h=$(date +%H); now_m=$(date +%M)
+from=$(date -d '-1 min' +%H:%M); to=$(date -d '+3 min' +%H:%M)
+later_from=$(date -d '+2 hours' +%H:%M); later_to=$(date -d '+3 hours' +%H:%M)
+write_conf "{ name = \"now\", start = \"$from\", [\"end\"] = \"$to\", types = { \"memory_high\" } },
+  { name = \"later\", start = \"$later_from\", [\"end\"] = \"$later_to\" }"
+check "-t accepts maintenance windows" "$KOTOD" -t -c "$tmp/koto.conf.lua" --state-dir "$state"
+run
+started || { not_ok "kotod starts with windows" "$(cat "$tmp/kotod.log")"; finish; exit; }
+: >"$tmp/quiet.log"
+set_mem_available 1000000
+deadline=$((SECONDS + 15))
+until events | jq -e '.events[-1].state == "started"' >/dev/null 2>&1 || [ $SECONDS -ge $deadline ]; do sleep 0.1; done
+expect_eq "an event in an open window is marked with it" "maintenance now" "$(events | jq -r '.events[-1].silenced')"
+expect_eq "status: which windows are open" "now:true later:false" \
+  "$(curl -sS "$base/api/agent/monitor/status" | jq -r '[.notify.maintenance[] | "\(.name):\(.open)"] | join(" ")')"
+sleep_until 1
+expect_eq "and it is not sent" 0 "$(jq -s length "$tmp/quiet.log")"
+stop_kotod TERM
+printf 'maintenance = { { name = "x", start = "25:00", ["end"] = "04:00" } }\n' >"$tmp/bad.lua"
+"$KOTOD" -t -c "$tmp/bad.lua" --state-dir "$state" >"$tmp/t.out" 2>&1
+check "-t: a window's times are HH:MM" grep -q 'bad.lua:1: maintenance\[1\] needs start and end as HH:MM' "$tmp/t.out"
 finish

@@ -12,6 +12,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <apr_general.h>
 
@@ -178,6 +179,57 @@ static void test_email_message(void **state)
     assert_int_equal(kt__notify_judge_smtp(CURLE_USE_SSL_FAILED, 0, "", msg, sizeof msg), KT__RETRY);
 }
 
+/* 2026-mm-dd hh:mm UTC. */
+static apr_time_t utc(int mon, int day, int hour, int min)
+{
+    apr_time_exp_t x;
+    memset(&x, 0, sizeof x);
+    x.tm_year = 126;
+    x.tm_mon = mon - 1;
+    x.tm_mday = day;
+    x.tm_hour = hour;
+    x.tm_min = min;
+    apr_time_t t;
+    apr_time_exp_gmt_get(&t, &x);
+    return t;
+}
+
+/* Sunday 02:00-04:00 in Berlin, on the nights the clocks change: the
+ * window is the wall clock's, an hour long in spring, three in autumn. */
+static void test_maintenance_across_daylight_saving(void **state)
+{
+    (void)state;
+    setenv("TZ", "Europe/Berlin", 1);
+    tzset();
+    kt_maint_conf_t w = {"backups", 1u << 0, 2 * 60, 4 * 60, 0, NULL, 0};
+    /* 29 March 2026: 02:00 CET becomes 03:00 CEST at 01:00 UTC. */
+    assert_false(kt_maint_open(&w, utc(3, 29, 0, 30)));  /* 01:30 CET */
+    assert_true(kt_maint_open(&w, utc(3, 29, 1, 0)));    /* 03:00 CEST */
+    assert_true(kt_maint_open(&w, utc(3, 29, 1, 59)));   /* 03:59 CEST */
+    assert_false(kt_maint_open(&w, utc(3, 29, 2, 0)));   /* 04:00 CEST */
+    /* 25 October 2026: 03:00 CEST becomes 02:00 CET at 01:00 UTC. */
+    assert_false(kt_maint_open(&w, utc(10, 24, 23, 59))); /* 01:59 CEST */
+    assert_true(kt_maint_open(&w, utc(10, 25, 0, 0)));    /* 02:00 CEST */
+    assert_true(kt_maint_open(&w, utc(10, 25, 1, 30)));   /* 02:30 CET, the second time */
+    assert_true(kt_maint_open(&w, utc(10, 25, 2, 59)));   /* 03:59 CET */
+    assert_false(kt_maint_open(&w, utc(10, 25, 3, 0)));   /* 04:00 CET */
+    /* Only on Sundays: the Monday after is closed at the same hour. */
+    assert_false(kt_maint_open(&w, utc(10, 26, 2, 0)));   /* Monday 03:00 CET */
+    /* Across midnight: Saturday 23:00 to 01:00, open into Sunday morning. */
+    kt_maint_conf_t night = {"night", 1u << 6, 23 * 60, 60, 0, NULL, 0};
+    assert_true(kt_maint_open(&night, utc(10, 24, 21, 30)));  /* Sat 23:30 CEST */
+    assert_true(kt_maint_open(&night, utc(10, 24, 22, 30)));  /* Sun 00:30 CEST */
+    assert_false(kt_maint_open(&night, utc(10, 24, 23, 30))); /* Sun 01:30 CEST */
+    assert_false(kt_maint_open(&night, utc(10, 25, 22, 30))); /* Sun 23:30 CET: not Saturday */
+    /* The same instant elsewhere is another wall-clock time. */
+    setenv("TZ", "America/New_York", 1);
+    tzset();
+    assert_false(kt_maint_open(&w, utc(10, 25, 1, 0)));       /* Sat 21:00 EDT */
+    assert_true(kt_maint_open(&w, utc(10, 25, 6, 30)));       /* Sun 02:30 EDT */
+    unsetenv("TZ");
+    tzset();
+}
+
 static void test_ids(void **state)
 {
     (void)state;
@@ -210,6 +262,7 @@ int main(void)
         cmocka_unit_test(test_routing),
         cmocka_unit_test(test_payload),
         cmocka_unit_test(test_email_message),
+        cmocka_unit_test(test_maintenance_across_daylight_saving),
         cmocka_unit_test(test_ids),
     };
     return cmocka_run_group_tests_name("notify", tests, setup, teardown);
