@@ -13,7 +13,7 @@ import { initEvents, resetEvents, addEvent, renderSummary, renderStore } from '.
 import { initControls, setRunning } from './controls.js';
 import { initScripts, openScript, setOs } from './scripts.js';
 import { NO_THRESHOLDS, fetchThresholds } from './thresholds.js';
-import { renderNotify } from './notify.js';
+import { renderNotify, initNotify } from './notify.js';
 
 let latest = null; // the newest reading
 let thresholds = NO_THRESHOLDS;
@@ -75,6 +75,7 @@ initCharts($('#charts'));
 initEvents({ fixScript: openScript, changed: setEvents });
 initControls({ changed: refreshStatus, cleared: () => { resetEvents(); refreshStatus(); } });
 initScripts();
+initNotify();
 
 openLiveStream({
   onState: setConnection,

@@ -1,13 +1,14 @@
 // notify.js - the notification channels (status.notify, then GET
 // /api/agent/notify): each one's queue, what it delivered and its last
 // error, and a button that sends a test message through it (with the
-// token). kotod's stream does not carry deliveries, so while channels exist
-// their state is asked for every few seconds; with none the section stays
-// hidden and nothing is asked.
+// token); the silences in force with a form for a new one and a button that
+// ends one, and the maintenance windows. kotod's stream does not carry
+// deliveries, so while channels or silences exist their state is asked for
+// every few seconds; with neither nothing is asked.
 
 import { $, el, fill, setText } from './dom.js';
-import { getJSON, postJSON, ApiError } from './api.js';
-import { count, time, DASH } from './format.js';
+import { getJSON, postJSON, deleteJSON, ApiError } from './api.js';
+import { count, time, DASH, TYPE_LABELS, typeLabel } from './format.js';
 
 const EVERY_MS = 5000;
 let timer = 0;
@@ -28,14 +29,83 @@ function row(c) {
     el('td', {}, test));
 }
 
+function matchText(m) {
+  const parts = [m.type && typeLabel(m.type), m.severity, m.subject].filter(Boolean);
+  return parts.length ? parts.join(' · ') : 'every event';
+}
+
+function silenceRow(s) {
+  const end = el('button', { type: 'button', className: 'btn quiet', 'data-silence': s.id }, 'End');
+  end.addEventListener('click', () => endSilence(s.id));
+  return el('tr', { 'data-silence': s.id, className: `silence-${s.state}` },
+    el('td', { className: 'num' }, `${s.id}`),
+    el('td', {}, matchText(s.matchers ?? {}), s.state === 'pending' ? ` (from ${time(s.starts_at)})` : ''),
+    el('td', {}, time(s.ends_at)),
+    el('td', {}, s.comment),
+    el('td', {}, s.created_by),
+    el('td', {}, end));
+}
+
 export function renderNotify(notify) {
-  const section = $('#notify');
   const channels = notify?.channels ?? [];
-  section.hidden = channels.length === 0;
-  clearTimeout(timer);
-  if (!channels.length) return;
+  const silences = notify?.silences ?? [];
+  const windows = notify?.maintenance ?? [];
+  $('#notify-table').hidden = channels.length === 0;
+  $('#notify-none').hidden = channels.length > 0;
   fill($('#notify-rows'), channels.map(row));
-  timer = setTimeout(refreshNotify, EVERY_MS);
+  $('#silence-table').hidden = silences.length === 0;
+  $('#silence-none').hidden = silences.length > 0;
+  fill($('#silence-rows'), silences.map(silenceRow));
+  setText($('#maint-windows'), windows.length
+    ? `Maintenance windows: ${windows.map((w) => `${w.name} (${w.open ? 'open now' : 'closed'})`).join(', ')}.`
+    : '');
+  clearTimeout(timer);
+  if (channels.length || silences.length) timer = setTimeout(refreshNotify, EVERY_MS);
+}
+
+export function initNotify() {
+  const type = $('#silence-type');
+  type.append(...Object.entries(TYPE_LABELS).map(([v, label]) => el('option', { value: v }, label)));
+  $('#silence-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    addSilence();
+  });
+}
+
+function tokenMessage(err, what) {
+  return err instanceof ApiError && err.status === 401
+    ? `Enter the API token (the Token button) to ${what}.`
+    : `Not done: ${err.message}`;
+}
+
+async function addSilence() {
+  const matchers = {};
+  for (const [k, sel] of [['type', '#silence-type'], ['severity', '#silence-severity'], ['subject', '#silence-subject']]) {
+    const v = $(sel).value.trim();
+    if (v) matchers[k] = v;
+  }
+  const msg = $('#notify-msg');
+  try {
+    const s = await postJSON('/api/agent/silences', {
+      matchers, duration_s: Number($('#silence-duration').value), comment: $('#silence-comment').value.trim(),
+    });
+    setText(msg, `Silence ${s.id} made: ${matchText(s.matchers)} until ${time(s.ends_at)}.`);
+    $('#silence-comment').value = '';
+    refreshNotify();
+  } catch (err) {
+    setText(msg, tokenMessage(err, 'make a silence'));
+  }
+}
+
+async function endSilence(id) {
+  const msg = $('#notify-msg');
+  try {
+    await deleteJSON(`/api/agent/silences/${id}`);
+    setText(msg, `Silence ${id} ended.`);
+    refreshNotify();
+  } catch (err) {
+    setText(msg, tokenMessage(err, 'end a silence'));
+  }
 }
 
 export async function refreshNotify() {

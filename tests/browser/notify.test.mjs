@@ -2,7 +2,8 @@
 // the notify list with their state, and a test message sent from the page
 // (with the token) that a webhook receiver on loopback gets, after which the
 // channel's row shows it delivered. A second channel points at a port where
-// nothing listens: its row shows the error. Run by ctest beside
+// nothing listens: its row shows the error. Silences are made from the
+// form and ended from their row; the maintenance windows are listed. Run by ctest beside
 // dashboard.test.mjs, with the same environment.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -52,6 +53,7 @@ before(async () => {
   { name = "nowhere", kind = "webhook", url = "http://127.0.0.1:${deadPort}/hook", backoff_ms = 100,
     types = { "memory_high" } },
 }
+maintenance = { { name = "backups", days = { "sun" }, start = "02:00", ["end"] = "04:00" } }
 `);
   kotod = await new Kotod(KOTOD, { fixture, stateDir: join(dir, 'state'), webDir: WEB_DIR, luaDir: lua, config: conf }).start();
   browser = await launch(join(dir, 'chromium'));
@@ -99,6 +101,29 @@ test('a channel whose receiver is down shows its error and its queue', async () 
     assert.equal(await cell('nowhere', 'notify-queued'), '1');
   }, 15000);
   assert.equal(await page.locator('#notify-rows tr[data-channel="nowhere"]').evaluate((r) => r.classList.contains('notify-bad')), true);
+});
+
+test('a silence is made from the form, listed, and ended from its row', async () => {
+  await eventually(async () => assert.match(await page.locator('#maint-windows').textContent(), /^Maintenance windows: backups \((open now|closed)\)\.$/));
+  assert.equal(await page.locator('#silence-none').isVisible(), true);
+  await page.locator('#silence-type').selectOption('disk_full');
+  await page.locator('#silence-subject').fill('/var');
+  await page.locator('#silence-duration').selectOption('14400');
+  await page.locator('#silence-comment').fill('resizing /var');
+  await page.locator('#silence-form button[type="submit"]').click();
+  await eventually(async () => assert.match(await page.locator('#notify-msg').textContent(), /^Silence 1 made: /));
+  const row = page.locator('#silence-rows tr[data-silence="1"]');
+  await eventually(async () => assert.equal(await row.count(), 1));
+  assert.match(await row.textContent(), /\/var/);
+  assert.match(await row.textContent(), /resizing \/var/);
+  const api = await kotod.api('GET', '/api/agent/silences');
+  assert.deepEqual(api.json.silences.map((x) => [x.id, x.state, x.matchers.type, x.matchers.subject]),
+    [[1, 'active', 'disk_full', '/var']]);
+  assert.ok(api.json.silences[0].ends_at - api.json.silences[0].starts_at === 14400 * 1000);
+  await page.locator('#silence-rows button[data-silence="1"]').click();
+  await eventually(async () => assert.equal(await page.locator('#silence-rows tr').count(), 0));
+  assert.equal(await page.locator('#silence-none').isVisible(), true);
+  assert.equal((await kotod.api('GET', '/api/agent/silences')).json.silences[0].state, 'expired');
 });
 
 test('no console errors but the refused test message', () => {
