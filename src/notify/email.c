@@ -63,17 +63,45 @@ static void put_header_text(text_t *t, const char *v)
     free(b64);
 }
 
-char *kt__email_message(const kt_notify_conf_t *c, const kt_event_t *e, const char *host,
-                        const char *dashboard, const char *id)
+/* One event's block of the body. */
+static void put_event(text_t *t, const kt_event_t *e, const char *state, const char *host)
+{
+    char when[APR_RFC822_DATE_LEN];
+    apr_rfc822_date(when, e->time);
+    put(t, "%s\r\n\r\n", e->message);
+    put(t, "Host:      %s\r\nEvent:     %s %s (event %llu)\r\nSeverity:  %s\r\n", host,
+        kt_event_type_name(e->type), state, (unsigned long long)e->id,
+        kt_severity_name(e->severity));
+    if (*e->subject)
+        put(t, "Subject:   %s\r\n", e->subject);
+    put(t, "Value:     %.1f (threshold %.1f)\r\nWhen:      %s\r\n", e->value, e->threshold, when);
+    if (e->ntop) {
+        put(t, "\r\nThe busiest processes at that moment:\r\n");
+        for (unsigned i = 0; i < e->ntop; i++) {
+            put(t, "  %s (pid %lld): ", e->top[i].name, (long long)e->top[i].pid);
+            if (isfinite(e->top[i].cpu_pct))
+                put(t, "%.1f%% CPU, ", e->top[i].cpu_pct);
+            put(t, "%.1f MiB resident\r\n", (double)e->top[i].rss_bytes / 1048576.0);
+        }
+    }
+}
+
+char *kt__email_message_many(const kt_notify_conf_t *c, const kt_event_t *ev, unsigned n,
+                             int reminder, const char *host, const char *dashboard,
+                             const char *id)
 {
     text_t t = {0};
     char date[APR_RFC822_DATE_LEN];
     apr_rfc822_date(date, apr_time_now());
     char subject[512];
-    if (e)
+    const char *state = n ? (reminder ? "still holds" : kt_event_state_name(ev)) : "";
+    if (n == 1)
         snprintf(subject, sizeof subject, "[koto] %s: %s %s (%s)%s%s", host,
-                 kt_event_type_name(e->type), kt_event_state_name(e), kt_severity_name(e->severity),
-                 *e->subject ? " " : "", e->subject);
+                 kt_event_type_name(ev->type), state, kt_severity_name(ev->severity),
+                 *ev->subject ? " " : "", ev->subject);
+    else if (n > 1)
+        snprintf(subject, sizeof subject, "[koto] %s: %u events, first %s %s", host, n,
+                 kt_event_type_name(ev->type), state);
     else
         snprintf(subject, sizeof subject, "[koto] %s: a test message through %s", host, c->name);
     put(&t, "From: %s\r\nTo: ", c->from);
@@ -85,32 +113,22 @@ char *kt__email_message(const kt_notify_conf_t *c, const kt_event_t *e, const ch
             "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n"
             "Auto-Submitted: auto-generated\r\nX-Koto-Channel: %s\r\n\r\n",
         date, id, host, c->name);
-    if (!e) {
+    if (!n)
         put(&t, "A test message from kotod on %s, sent through channel %s.\r\n", host, c->name);
-    } else {
-        char when[APR_RFC822_DATE_LEN];
-        apr_rfc822_date(when, e->time);
-        put(&t, "%s\r\n\r\n", e->message);
-        put(&t, "Host:      %s\r\nEvent:     %s %s (event %llu)\r\nSeverity:  %s\r\n", host,
-            kt_event_type_name(e->type), kt_event_state_name(e), (unsigned long long)e->id,
-            kt_severity_name(e->severity));
-        if (*e->subject)
-            put(&t, "Subject:   %s\r\n", e->subject);
-        put(&t, "Value:     %.1f (threshold %.1f)\r\nWhen:      %s\r\n", e->value, e->threshold,
-            when);
-        if (e->ntop) {
-            put(&t, "\r\nThe busiest processes at that moment:\r\n");
-            for (unsigned i = 0; i < e->ntop; i++) {
-                put(&t, "  %s (pid %lld): ", e->top[i].name, (long long)e->top[i].pid);
-                if (isfinite(e->top[i].cpu_pct))
-                    put(&t, "%.1f%% CPU, ", e->top[i].cpu_pct);
-                put(&t, "%.1f MiB resident\r\n", (double)e->top[i].rss_bytes / 1048576.0);
-            }
-        }
+    if (reminder && n)
+        put(&t, "A reminder: this condition still holds.\r\n\r\n");
+    for (unsigned i = 0; i < n; i++) {
+        if (i)
+            put(&t, "\r\n----\r\n\r\n");
+        put_event(&t, &ev[i], reminder ? "still holds" : kt_event_state_name(&ev[i]), host);
     }
     if (dashboard) {
         put(&t, "\r\nDashboard: %s\r\n", dashboard);
-        if (e && !e->resolved) {
+        const kt_event_t *fix = NULL;
+        for (unsigned i = 0; i < n && !fix; i++)
+            if (!ev[i].resolved && !ev[i].flapping)
+                fix = &ev[i];
+        if (fix) {
             /* The API lives beside the dashboard: its origin is the same. */
             size_t origin = strlen(dashboard);
             const char *path = strstr(dashboard, "://");
@@ -119,11 +137,17 @@ char *kt__email_message(const kt_notify_conf_t *c, const kt_event_t *e, const ch
                 origin = (size_t)(path - dashboard);
             put(&t, "Fix script: \"Fix script...\" on the dashboard, or\r\n"
                     "  curl -s -X POST %.*s/api/agent/generate-script -d '{\"issue_type\":\"%s\"}'\r\n",
-                (int)origin, dashboard, kt_event_type_name(e->type));
+                (int)origin, dashboard, kt_event_type_name(fix->type));
         }
     }
     put(&t, "\r\n-- \r\nkotod, channel %s\r\n", c->name);
     return t.buf;
+}
+
+char *kt__email_message(const kt_notify_conf_t *c, const kt_event_t *e, const char *host,
+                        const char *dashboard, const char *id)
+{
+    return kt__email_message_many(c, e, e ? 1 : 0, 0, host, dashboard, id);
 }
 
 static size_t read_body(char *ptr, size_t size, size_t nmemb, void *data)

@@ -38,6 +38,10 @@ typedef struct {
     item_t *head, *tail;
     json_t *am;   /* alertmanager: the alerts sent, by fingerprint */
     apr_time_t next_resend;
+    kt_event_t *group; /* group_s: the events waiting to go as one message */
+    unsigned ngroup;
+    apr_time_t group_due;
+    json_t *held; /* repeat_s: "type subject" -> ms of the last message, conditions holding */
     CURL *easy; /* the attempt in flight */
     kt__upload_t up; /* an email's message, as libcurl reads it */
     struct curl_slist *hdrs;
@@ -152,8 +156,10 @@ static void drop_head(kt_notify_t *n, chan_t *c)
     apr_thread_mutex_unlock(n->lock);
 }
 
-/* A new notification: into the outbox first, then the channel's queue. */
-static void enqueue(kt_notify_t *n, chan_t *c, const kt_event_t *e, const char *id)
+/* A new notification of the n events at ev (none: a test message): into
+ * the outbox first, then the channel's queue. */
+static void enqueue_many(kt_notify_t *n, chan_t *c, const kt_event_t *ev, unsigned count,
+                         int reminder, const char *id)
 {
     item_t *it = calloc(1, sizeof *it);
     if (it) {
@@ -163,14 +169,15 @@ static void enqueue(kt_notify_t *n, chan_t *c, const kt_event_t *e, const char *
             kt__notify_new_id(it->note.id);
         switch (c->conf->kind) {
         case KT_NOTIFY_WEBHOOK:
-            it->body = kt__notify_payload(c->conf, e, n->host, n->dashboard);
+            it->body = kt__notify_payload_many(c->conf, ev, count, reminder, n->host, n->dashboard);
             break;
         case KT_NOTIFY_ALERTMANAGER:
-            it->body = e ? kt__am_event(c->am, c->conf, e, n->host, n->dashboard)
-                         : kt__am_test(c->conf, n->host, n->dashboard);
+            it->body = count ? kt__am_event(c->am, c->conf, ev, n->host, n->dashboard)
+                             : kt__am_test(c->conf, n->host, n->dashboard);
             break;
         case KT_NOTIFY_EMAIL:
-            it->body = kt__email_message(c->conf, e, n->host, n->dashboard, it->note.id);
+            it->body = kt__email_message_many(c->conf, ev, count, reminder, n->host, n->dashboard,
+                                              it->note.id);
             break;
         }
     }
@@ -183,6 +190,99 @@ static void enqueue(kt_notify_t *n, chan_t *c, const kt_event_t *e, const char *
     it->note.created = it->note.next = apr_time_now();
     it->stored = n->store && kt_store_outbox_add(n->store, &it->note, it->body) == APR_SUCCESS;
     append(n, c, it);
+}
+
+static void enqueue(kt_notify_t *n, chan_t *c, const kt_event_t *e, const char *id)
+{
+    enqueue_many(n, c, e, e ? 1 : 0, 0, id);
+}
+
+/* ---- group windows and reminders (the thread's) ----------------------------------------- */
+
+#define MAX_GROUP 256 /* events one message folds; a fuller window goes at once */
+
+static void flush_group(kt_notify_t *n, chan_t *c, apr_time_t now, int force)
+{
+    if (!c->ngroup || (!force && now < c->group_due))
+        return;
+    enqueue_many(n, c, c->group, c->ngroup, 0, NULL);
+    c->ngroup = 0;
+}
+
+static void to_group(kt_notify_t *n, chan_t *c, const kt_event_t *e)
+{
+    if (!c->group && !(c->group = malloc(sizeof *c->group * MAX_GROUP))) {
+        enqueue(n, c, e, NULL);
+        return;
+    }
+    if (!c->ngroup)
+        c->group_due = apr_time_now() + apr_time_from_sec(c->conf->group_s);
+    c->group[c->ngroup++] = *e;
+    if (c->ngroup == MAX_GROUP)
+        flush_group(n, c, apr_time_now(), 1);
+}
+
+static const char *held_key(const kt_event_t *e, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s %s", kt_event_type_name(e->type), e->subject);
+    return buf;
+}
+
+/* What a reminder is measured from: the last message about the condition. */
+static void track(chan_t *c, const kt_event_t *e)
+{
+    if (!c->conf->repeat_s || e->flapping)
+        return;
+    char key[200];
+    held_key(e, key, sizeof key);
+    if (e->resolved)
+        json_object_del(c->held, key);
+    else
+        json_object_set_new(c->held, key, json_integer((json_int_t)apr_time_as_msec(apr_time_now())));
+}
+
+/* A reminder for each condition still holding repeat_s after its last
+ * message; conditions no longer holding are forgotten. */
+static void remind(kt_notify_t *n, chan_t *c, apr_time_t now)
+{
+    if (!c->conf->repeat_s || !json_object_size(c->held) || !n->mon)
+        return;
+    kt_mon_health_t *h = malloc(sizeof *h);
+    if (!h)
+        return;
+    kt_mon_health(n->mon, h);
+    json_t *still = json_object();
+    for (unsigned i = 0; i < h->nactive; i++) {
+        const kt_mon_active_t *a = &h->active[i];
+        kt_event_t e;
+        memset(&e, 0, sizeof e);
+        e.id = a->started_id;
+        e.time = now;
+        e.type = a->type;
+        e.severity = a->severity;
+        e.started_id = a->started_id;
+        e.value = a->value;
+        e.threshold = a->threshold;
+        apr_cpystrn(e.subject, a->subject, sizeof e.subject);
+        snprintf(e.message, sizeof e.message, "%s%s%.160s still holds, for %lld s now",
+                 kt_event_type_name(a->type), *a->subject ? " on " : "", a->subject,
+                 (long long)apr_time_sec(now - a->since));
+        char key[200];
+        json_t *last = json_object_get(c->held, held_key(&e, key, sizeof key));
+        if (!last)
+            continue;
+        json_int_t at = json_integer_value(last);
+        if (now - apr_time_from_msec(at) >= apr_time_from_sec(c->conf->repeat_s)) {
+            kt__sil_mark(&n->sil, &e, 1); /* a silence or a window holds reminders back too */
+            if (kt__notify_wants(c->conf, &e))
+                enqueue_many(n, c, &e, 1, 1, NULL);
+            at = (json_int_t)apr_time_as_msec(now);
+        }
+        json_object_set_new(still, key, json_integer(at));
+    }
+    free(h);
+    json_decref(c->held);
+    c->held = still;
 }
 
 static void take_jobs(kt_notify_t *n)
@@ -203,9 +303,16 @@ static void take_jobs(kt_notify_t *n)
             enqueue(n, &n->chans[j.chan], NULL, j.id);
             continue;
         }
-        for (unsigned c = 0; c < n->nchans; c++)
-            if (kt__notify_wants(n->chans[c].conf, &j.ev))
-                enqueue(n, &n->chans[c], &j.ev, NULL);
+        for (unsigned c = 0; c < n->nchans; c++) {
+            chan_t *ch = &n->chans[c];
+            if (!kt__notify_wants(ch->conf, &j.ev))
+                continue;
+            track(ch, &j.ev);
+            if (ch->conf->group_s)
+                to_group(n, ch, &j.ev);
+            else
+                enqueue(n, ch, &j.ev, NULL);
+        }
     }
 }
 
@@ -409,7 +516,16 @@ static void *APR_THREAD_FUNC notify_main(apr_thread_t *t, void *data)
         for (unsigned i = 0; i < n->nchans; i++) {
             chan_t *c = &n->chans[i];
             resend(n, c, now);
-            if (c->conf->kind == KT_NOTIFY_ALERTMANAGER && c->next_resend < wake)
+            flush_group(n, c, now, 0);
+            if (c->ngroup && c->group_due < wake)
+                wake = c->group_due;
+            if (c->conf->repeat_s && now >= c->next_resend) {
+                /* Reminders are looked for once a second at most. */
+                c->next_resend = now + apr_time_from_sec(1);
+                remind(n, c, now);
+            }
+            if ((c->conf->kind == KT_NOTIFY_ALERTMANAGER || c->conf->repeat_s) &&
+                c->next_resend < wake)
                 wake = c->next_resend;
             if (!c->easy && c->head && c->head->note.next <= now)
                 start(n, c);
@@ -435,9 +551,12 @@ static void *APR_THREAD_FUNC notify_main(apr_thread_t *t, void *data)
         curl_multi_poll(n->multi, NULL, 0, (int)(ms < 0 ? 0 : ms > IDLE_POLL_MS ? IDLE_POLL_MS : ms),
                         NULL);
     }
-    for (unsigned i = 0; i < n->nchans; i++)
+    for (unsigned i = 0; i < n->nchans; i++) {
         if (n->chans[i].easy)
             end_attempt(n, &n->chans[i]); /* still pending in the outbox */
+        /* A group still open goes to the outbox: the next start sends it. */
+        flush_group(n, &n->chans[i], apr_time_now(), 1);
+    }
     return NULL;
 }
 
@@ -556,9 +675,13 @@ apr_status_t kt_notify_create(kt_notify_t **out, const kt_conf_t *conf, kt_store
         n->chans[i].conf = &n->conf.notify[i];
         n->chans[i].target = kt__notify_target(n->chans[i].conf);
         n->chans[i].am = json_object();
+        n->chans[i].held = json_object();
         /* The first re-send comes a full interval after the start: the
          * restored conditions go out then, not as a burst at once. */
-        n->chans[i].next_resend = apr_time_now() + apr_time_from_sec(n->chans[i].conf->resend_s);
+        n->chans[i].next_resend =
+            apr_time_now() + (n->chans[i].conf->kind == KT_NOTIFY_ALERTMANAGER
+                                  ? apr_time_from_sec(n->chans[i].conf->resend_s)
+                                  : 0);
     }
     n->jobs = apr_pcalloc(np, sizeof *n->jobs * KT_NOTIFY_QUEUE);
     if (apr_gethostname(n->host, sizeof n->host, np) != APR_SUCCESS)
@@ -603,7 +726,9 @@ void kt_notify_destroy(kt_notify_t *n)
         while (n->chans[i].head)
             drop_head(n, &n->chans[i]);
         free(n->chans[i].target);
+        free(n->chans[i].group);
         json_decref(n->chans[i].am);
+        json_decref(n->chans[i].held);
     }
     curl_multi_cleanup(n->multi);
     n->multi = NULL;

@@ -12,6 +12,10 @@
 /* The JSON body of a webhook for event e (NULL: a test message), malloc'd. */
 char *kt__notify_payload(const kt_notify_conf_t *c, const kt_event_t *e, const char *host,
                          const char *dashboard);
+/* The body for n events folded by a group window (one: as above; reminder:
+ * the condition still holds), koto's JSON or Alertmanager's. */
+char *kt__notify_payload_many(const kt_notify_conf_t *c, const kt_event_t *ev, unsigned n,
+                              int reminder, const char *host, const char *dashboard);
 /* 1 when channel c wants event e (severity, type, subject, resolved). */
 int kt__notify_wants(const kt_notify_conf_t *c, const kt_event_t *e);
 /* A new delivery id, "msg_" and 32 hex digits. */
@@ -64,6 +68,9 @@ typedef struct {
  * test), with Message-ID <id@host>; malloc'd. */
 char *kt__email_message(const kt_notify_conf_t *c, const kt_event_t *e, const char *host,
                         const char *dashboard, const char *id);
+char *kt__email_message_many(const kt_notify_conf_t *c, const kt_event_t *ev, unsigned n,
+                             int reminder, const char *host, const char *dashboard,
+                             const char *id);
 /* The SMTP attempt: body read through *up, recipients in *rcpts (freed by
  * the caller after the attempt). */
 CURL *kt__email_request(const kt_notify_conf_t *c, const char *body, kt__upload_t *up,

@@ -70,20 +70,33 @@ void kt__notify_new_id(char id[64])
     id[4 + 2 * sizeof raw] = '\0';
 }
 
-char *kt__notify_payload(const kt_notify_conf_t *c, const kt_event_t *e, const char *host,
-                         const char *dashboard)
+static const char *type_of(const kt_event_t *e, int reminder)
+{
+    return reminder                     ? "koto.event.reminder"
+           : e->flapping == KT_FLAP_START ? "koto.event.flapping_start"
+           : e->flapping == KT_FLAP_END   ? "koto.event.flapping_end"
+           : e->resolved                  ? "koto.event.resolved"
+           : e->escalated                 ? "koto.event.escalated"
+                                          : "koto.event.started";
+}
+
+char *kt__notify_payload_many(const kt_notify_conf_t *c, const kt_event_t *ev, unsigned n,
+                              int reminder, const char *host, const char *dashboard)
 {
     if (c->kind == KT_NOTIFY_WEBHOOK && c->format == KT_NOTIFY_FORMAT_ALERTMANAGER)
-        return kt__am_webhook(c, e, host, dashboard);
+        return kt__am_webhook(c, n ? ev : NULL, host, dashboard);
     json_t *data = json_pack("{s:s s:s}", "host", host, "channel", c->name);
     const char *type = "koto.test";
-    if (e) {
-        type = e->flapping == KT_FLAP_START ? "koto.event.flapping_start"
-               : e->flapping == KT_FLAP_END ? "koto.event.flapping_end"
-               : e->resolved                ? "koto.event.resolved"
-               : e->escalated               ? "koto.event.escalated"
-                                            : "koto.event.started";
-        json_object_set_new(data, "event", kt_json_event(e));
+    if (n == 1) {
+        type = type_of(ev, reminder);
+        json_object_set_new(data, "event", kt_json_event(ev));
+    } else if (n > 1) {
+        /* A group window folded these into one message. */
+        type = "koto.events";
+        json_t *list = json_array();
+        for (unsigned i = 0; i < n; i++)
+            json_array_append_new(list, kt_json_event(&ev[i]));
+        json_object_set_new(data, "events", list);
     } else {
         json_object_set_new(data, "message",
                             json_sprintf("a test message from kotod on %s through channel %s",
@@ -92,8 +105,15 @@ char *kt__notify_payload(const kt_notify_conf_t *c, const kt_event_t *e, const c
     if (dashboard)
         json_object_set_new(data, "dashboard", json_string(dashboard));
     json_t *j = json_pack("{s:s s:o s:o}", "type", type, "timestamp",
-                          kt__rfc3339(e ? e->time : apr_time_now()), "data", data);
+                          kt__rfc3339(n && !reminder ? ev[n - 1].time : apr_time_now()), "data",
+                          data);
     char *text = json_dumps(j, JSON_COMPACT);
     json_decref(j);
     return text;
+}
+
+char *kt__notify_payload(const kt_notify_conf_t *c, const kt_event_t *e, const char *host,
+                         const char *dashboard)
+{
+    return kt__notify_payload_many(c, e, e ? 1 : 0, 0, host, dashboard);
 }

@@ -31,6 +31,12 @@ static const field_t fields[] = {
     {"url", "string",
      "where it is sent: http:// or https:// (alertmanager: its base URL, e.g. "
      "http://127.0.0.1:9093; email: smtp://host:587 or smtps://host:465)"},
+    {"group_s", "integer",
+     "webhook (koto format) and email: events arriving within this many seconds of the first go "
+     "as one message, 0..3600 (default 0: each alone)"},
+    {"repeat_s", "integer",
+     "webhook (koto format) and email: a reminder this often while a condition holds, "
+     "0..604800 (default 0: none)"},
     {"from", "string", "email: the sender's address"},
     {"to", "list", "email: the recipients' addresses"},
     {"credentials_file", "string",
@@ -377,8 +383,15 @@ static int read_channel(reader_t *r, kt_notify_conf_t *c)
         get_uint(r, "backoff_ms", 10, 3600000, &c->backoff_ms) ||
         get_uint(r, "backoff_max_ms", 10, 86400000, &c->backoff_max_ms) ||
         get_uint(r, "max_age_s", 1, 2592000, &c->max_age_s) ||
-        get_uint(r, "resend_s", 1, 3600, &c->resend_s) || get_headers(r, c))
+        get_uint(r, "resend_s", 1, 3600, &c->resend_s) ||
+        get_uint(r, "group_s", 0, 3600, &c->group_s) ||
+        get_uint(r, "repeat_s", 0, 604800, &c->repeat_s) || get_headers(r, c))
         return -1;
+    int am = c->kind == KT_NOTIFY_ALERTMANAGER || c->format == KT_NOTIFY_FORMAT_ALERTMANAGER;
+    if (am && c->group_s)
+        return fail(r, "group_s", "is not for Alertmanager, which groups alerts itself");
+    if (am && c->repeat_s)
+        return fail(r, "repeat_s", "is not for Alertmanager, which repeats notifications itself");
     if (c->backoff_max_ms < c->backoff_ms)
         return fail(r, "backoff_max_ms", "must not be below backoff_ms");
     if (c->kind == KT_NOTIFY_EMAIL && read_email(r, c))
@@ -448,13 +461,15 @@ json_t *kt__conf_notify_json(const kt_conf_t *conf)
                 json_array_append_new(types, json_string(kt_event_type_name(t)));
         for (unsigned h = 0; h < c->nheaders; h++)
             json_object_set_new(headers, c->headers[h].name, json_string(MASK));
-        json_t *o = json_pack("{s:s s:s s:s s:s s:o s:o s:b s:i s:i s:i s:i s:o}", "name", c->name,
+        json_t *o = json_pack("{s:s s:s s:s s:s s:o s:o s:b s:i s:i s:i s:i s:o s:i s:i}",
+                              "name", c->name,
                               "kind", kt_notify_kind_name(c->kind), "url", c->url, "min_severity",
                               kt_severity_name(c->min_severity), "types", types, "subjects",
                               strings(c->subjects, c->nsubjects), "send_resolved",
                               c->send_resolved, "timeout_ms", (int)c->timeout_ms, "backoff_ms",
                               (int)c->backoff_ms, "backoff_max_ms", (int)c->backoff_max_ms,
-                              "max_age_s", (int)c->max_age_s, "headers", headers);
+                              "max_age_s", (int)c->max_age_s, "headers", headers, "group_s",
+                              (int)c->group_s, "repeat_s", (int)c->repeat_s);
         if (c->kind == KT_NOTIFY_EMAIL) {
             json_object_set_new(o, "from", json_string(c->from));
             json_object_set_new(o, "to", strings(c->to, c->nto));

@@ -76,6 +76,8 @@ typedef struct {
     unsigned backoff_max_ms;   /* the delay's cap */
     unsigned max_age_s;        /* undelivered after this long: failed */
     unsigned resend_s;         /* alertmanager: firing and recently resolved alerts re-sent this often */
+    unsigned group_s;          /* events within this many seconds go as one message (0: each alone) */
+    unsigned repeat_s;         /* a reminder this often while a condition holds (0: none) */
     /* email */
     const char *from;
     const char *const *to;

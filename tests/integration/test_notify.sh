@@ -12,7 +12,9 @@
 #   - a flapping condition: one flapping_start and one flapping_end are
 #     notified, the starts and resolutions in between are logged, not sent;
 #   - silences (API, token, stored across a restart, expired by DELETE) and a
-#     maintenance window open now: the events are logged, marked, not sent.
+#     maintenance window open now: the events are logged, marked, not sent;
+#   - a group window folds the events of one moment into one message;
+#     reminders come while a condition holds and stop when it resolves.
 KOTOD=$1
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -332,4 +334,46 @@ stop_kotod TERM
 printf 'maintenance = { { name = "x", start = "25:00", ["end"] = "04:00" } }\n' >"$tmp/bad.lua"
 "$KOTOD" -t -c "$tmp/bad.lua" --state-dir "$state" >"$tmp/t.out" 2>&1
 check "-t: a window's times are HH:MM" grep -q 'bad.lua:1: maintenance\[1\] needs start and end as HH:MM' "$tmp/t.out"
+
+# ---- group windows and reminders --------------------------------------------------------
+receiver grouped; grouped_port=$port
+receiver remind; remind_port=$port
+set_mem_available 1000000 # 94 % from the first reading, with memhog's 62 % of it
+cat >"$tmp/koto.conf.lua" <<LUA
+thresholds = { memory = { threshold = 80, clear_margin = 5, hold_samples = 1 },
+               process_memory = { threshold = 50, hold_samples = 1 },
+               cpu = { enabled = false }, cpu_spike = { enabled = false }, disk = { enabled = false } }
+notify = {
+  { name = "grouped", kind = "webhook", url = "http://127.0.0.1:$grouped_port/hook", group_s = 2,
+    send_resolved = false },
+  { name = "remind", kind = "webhook", url = "http://127.0.0.1:$remind_port/hook", repeat_s = 1,
+    types = { "memory_high" } },
+}
+LUA
+printf 'notify = { { name = "a", kind = "alertmanager", url = "http://x", group_s = 5 } }\n' >"$tmp/bad.lua"
+"$KOTOD" -t -c "$tmp/bad.lua" --state-dir "$state" >"$tmp/t.out" 2>&1
+check "-t: no group window for Alertmanager" grep -q 'notify\[1\].group_s is not for Alertmanager' "$tmp/t.out"
+rm -rf "$state"
+run
+started || { not_ok "kotod starts for groups" "$(cat "$tmp/kotod.log")"; finish; exit; }
+if wait_lines "$tmp/grouped.log" 'length >= 1'; then
+  g=$(jq -c -s '.[0].body' "$tmp/grouped.log")
+  expect_eq "one message with both events of the moment" "koto.events memory_high,process_memory_high" \
+    "$(jq -r '"\(.type) \([.data.events[].type] | sort | join(","))"' <<<"$g")"
+else not_ok "the group is sent" "$(events | jq -c '[.events[] | {id, type, state}]')"; fi
+if wait_lines "$tmp/remind.log" 'map(select(.body.type == "koto.event.reminder")) | length >= 2' 15; then
+  ok "reminders come while the condition holds"
+else not_ok "reminders come while the condition holds" "$(jq -c -s 'map(.body.type)' "$tmp/remind.log")"; fi
+r=$(jq -c -s 'map(select(.body.type == "koto.event.reminder"))' "$tmp/remind.log")
+gap=$(jq '(.[1].t - .[0].t) * 1000 | floor' <<<"$r")
+if [ "$gap" -ge 900 ]; then ok "a reminder every repeat_s ($gap ms)"; else not_ok "a reminder every repeat_s" "$gap ms"; fi
+expect_eq "a reminder names the condition" "memory_high yes" \
+  "$(jq -r '.[0].body.data.event.type' <<<"$r") $(jq -r '.[0].body.data.event.message' <<<"$r" | grep -q 'still holds' && echo yes)"
+set_mem_available 8000000
+wait_lines "$tmp/remind.log" 'map(select(.body.type == "koto.event.resolved")) | length == 1' 15
+n1=$(jq -s 'map(select(.body.type == "koto.event.reminder")) | length' "$tmp/remind.log")
+sleep_until 3
+n2=$(jq -s 'map(select(.body.type == "koto.event.reminder")) | length' "$tmp/remind.log")
+expect_eq "and stop once it resolved" "$n1" "$n2"
+stop_kotod TERM
 finish
