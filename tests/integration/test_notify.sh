@@ -231,13 +231,14 @@ rm -rf "$state"
 run
 started || { not_ok "kotod starts for flapping" "$(cat "$tmp/kotod.log")"; finish; exit; }
 events() { curl -sS "$base/api/agent/monitor/events?limit=1000"; }
-# Up and down, a few readings each, until kotod calls it flapping.
-deadline=$((SECONDS + 30))
+# Up and down, a few readings each, until kotod calls it flapping and a
+# change or two come while it flaps.
+deadline=$((SECONDS + 40))
 high=0
 while [ $SECONDS -lt $deadline ]; do
   if [ $high = 1 ]; then set_mem_available 8000000; high=0; else set_mem_available 1000000; high=1; fi
   sleep 0.25
-  events | jq -e '[.events[] | select(.state == "flapping_start")] | length == 1' >/dev/null 2>&1 && break
+  events | jq -e '[.events[] | select(.flapping)] | length >= 1' >/dev/null 2>&1 && break
 done
 set_mem_available 8000000 # and now steady
 if wait_lines "$tmp/flap.log" 'map(select(.body.type == "koto.event.flapping_end")) | length == 1' 30; then
