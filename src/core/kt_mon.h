@@ -37,9 +37,10 @@
  *   5. the rules set's state pool (src/rules/loader.c)
  *   6. an HTTP stream's lock (src/http/stream.c), then the HTTP server's
  *      internals (worker queue, poke stack, done list, allocator mutexes)
- *   7. the notifier's lock (src/notify/): a leaf, taken by the monitor's
- *      subscriber call (no monitor lock held) and by status and /metrics;
- *      never held while the notifier calls the store or libcurl
+ *   7. the notifier's locks (src/notify/), leaves, neither held with the
+ *      other: its queue and channel counters (the monitor's subscriber call,
+ *      status, /metrics) and its silences (the monitor's marker call, the
+ *      API); never held while the notifier calls the store or libcurl
  *   8. the store's queue lock (src/store/): a leaf; a caller may wait on
  *      the store thread holding 1-3 (the stream's replay reads the store
  *      under the hub lock), never holding 4

@@ -55,7 +55,8 @@ typedef struct {
     char last_error[256];
 } chan_t;
 
-typedef struct {
+typedef struct job_t {
+    struct job_t *next;
     kt_event_t ev;
     int chan; /* a test message for this channel; -1: the event, for whoever wants it */
     char id[64];
@@ -74,8 +75,8 @@ struct kt_notify_t {
     apr_thread_t *thread;
 
     apr_thread_mutex_t *lock; /* a leaf: guards the jobs, the counters below and chans' */
-    job_t *jobs;              /* a ring of KT_NOTIFY_QUEUE */
-    unsigned jhead, njobs;
+    job_t *jobs, *jtail;      /* malloc'd, at most KT_NOTIFY_QUEUE: memory only while busy */
+    unsigned njobs;
     uint64_t dropped, generation;
     int stopping;
     kt__silences_t sil;
@@ -85,14 +86,23 @@ struct kt_notify_t {
 
 static int push_job(kt_notify_t *n, const kt_event_t *e, int chan, const char *id)
 {
-    apr_thread_mutex_lock(n->lock);
-    int ok = n->njobs < KT_NOTIFY_QUEUE && !n->stopping;
-    if (ok) {
-        job_t *j = &n->jobs[(n->jhead + n->njobs++) % KT_NOTIFY_QUEUE];
+    job_t *j = malloc(sizeof *j);
+    if (j) {
+        j->next = NULL;
         if (e)
             j->ev = *e;
         j->chan = chan;
         apr_cpystrn(j->id, id ? id : "", sizeof j->id);
+    }
+    apr_thread_mutex_lock(n->lock);
+    int ok = j && n->njobs < KT_NOTIFY_QUEUE && !n->stopping;
+    if (ok) {
+        if (n->jtail)
+            n->jtail->next = j;
+        else
+            n->jobs = j;
+        n->jtail = j;
+        n->njobs++;
     } else {
         n->dropped++;
         n->generation++;
@@ -100,6 +110,8 @@ static int push_job(kt_notify_t *n, const kt_event_t *e, int chan, const char *i
     apr_thread_mutex_unlock(n->lock);
     if (ok)
         curl_multi_wakeup(n->multi);
+    else
+        free(j);
     return ok;
 }
 
@@ -289,16 +301,18 @@ static void take_jobs(kt_notify_t *n)
 {
     for (;;) {
         apr_thread_mutex_lock(n->lock);
-        job_t j;
-        int have = n->njobs > 0;
-        if (have) {
-            j = n->jobs[n->jhead];
-            n->jhead = (n->jhead + 1) % KT_NOTIFY_QUEUE;
+        job_t *jp = n->jobs;
+        if (jp) {
+            n->jobs = jp->next;
+            if (!n->jobs)
+                n->jtail = NULL;
             n->njobs--;
         }
         apr_thread_mutex_unlock(n->lock);
-        if (!have)
+        if (!jp)
             return;
+        job_t j = *jp;
+        free(jp);
         if (j.chan >= 0) {
             enqueue(n, &n->chans[j.chan], NULL, j.id);
             continue;
@@ -683,7 +697,6 @@ apr_status_t kt_notify_create(kt_notify_t **out, const kt_conf_t *conf, kt_store
                                   ? apr_time_from_sec(n->chans[i].conf->resend_s)
                                   : 0);
     }
-    n->jobs = apr_pcalloc(np, sizeof *n->jobs * KT_NOTIFY_QUEUE);
     if (apr_gethostname(n->host, sizeof n->host, np) != APR_SUCCESS)
         apr_cpystrn(n->host, "localhost", sizeof n->host);
     if ((st = apr_thread_mutex_create(&n->lock, APR_THREAD_MUTEX_DEFAULT, np)) != APR_SUCCESS ||
@@ -722,6 +735,12 @@ void kt_notify_destroy(kt_notify_t *n)
         apr_thread_join(&ignored, n->thread);
         n->thread = NULL;
     }
+    while (n->jobs) {
+        job_t *j = n->jobs;
+        n->jobs = j->next;
+        free(j);
+    }
+    n->jtail = NULL;
     for (unsigned i = 0; i < n->nchans; i++) {
         while (n->chans[i].head)
             drop_head(n, &n->chans[i]);
