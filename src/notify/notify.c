@@ -25,7 +25,11 @@
 
 typedef struct item_t {
     struct item_t *next;
-    kt_store_note_t note;
+    /* What the outbox's note holds but the channel's name: 10 000 waiting
+     * notifications take about a megabyte. */
+    char id[KT__ID_LEN];
+    apr_time_t created, due;
+    unsigned attempts;
     char *body;  /* malloc'd; NULL while it is only in the outbox */
     int stored;  /* the outbox has it */
     int resend;  /* an Alertmanager re-send: one attempt, never stored */
@@ -142,6 +146,18 @@ apr_status_t kt_notify_test(kt_notify_t *n, const char *name, char id[64])
 
 /* ---- the channels' queues (the thread's) ------------------------------------------------ */
 
+/* The outbox's note for item it of channel c, in *out. */
+static const kt_store_note_t *note_of(const chan_t *c, const item_t *it, kt_store_note_t *out)
+{
+    memset(out, 0, sizeof *out);
+    apr_cpystrn(out->id, it->id, sizeof out->id);
+    apr_cpystrn(out->channel, c->conf->name, sizeof out->channel);
+    out->created = it->created;
+    out->next = it->due;
+    out->attempts = it->attempts;
+    return out;
+}
+
 static void append(kt_notify_t *n, chan_t *c, item_t *it)
 {
     if (c->tail)
@@ -176,9 +192,9 @@ static void enqueue_many(kt_notify_t *n, chan_t *c, const kt_event_t *ev, unsign
     item_t *it = calloc(1, sizeof *it);
     if (it) {
         if (id && *id)
-            apr_cpystrn(it->note.id, id, sizeof it->note.id);
+            apr_cpystrn(it->id, id, sizeof it->id);
         else
-            kt__notify_new_id(it->note.id);
+            kt__notify_new_id(it->id);
         switch (c->conf->kind) {
         case KT_NOTIFY_WEBHOOK:
             it->body = kt__notify_payload_many(c->conf, ev, count, reminder, n->host, n->dashboard);
@@ -189,7 +205,7 @@ static void enqueue_many(kt_notify_t *n, chan_t *c, const kt_event_t *ev, unsign
             break;
         case KT_NOTIFY_EMAIL:
             it->body = kt__email_message_many(c->conf, ev, count, reminder, n->host, n->dashboard,
-                                              it->note.id);
+                                              it->id);
             break;
         }
     }
@@ -198,9 +214,15 @@ static void enqueue_many(kt_notify_t *n, chan_t *c, const kt_event_t *ev, unsign
         kt_log(KT_LOG_ERROR, "notify %s: out of memory; a notification is lost", c->conf->name);
         return;
     }
-    apr_cpystrn(it->note.channel, c->conf->name, sizeof it->note.channel);
-    it->note.created = it->note.next = apr_time_now();
-    it->stored = n->store && kt_store_outbox_add(n->store, &it->note, it->body) == APR_SUCCESS;
+    it->created = it->due = apr_time_now();
+    kt_store_note_t note;
+    it->stored = n->store &&
+                 kt_store_outbox_add(n->store, note_of(c, it, &note), it->body) == APR_SUCCESS;
+    if (it->stored && c->head) {
+        /* It waits behind others: the outbox has it, memory keeps only the note. */
+        free(it->body);
+        it->body = NULL;
+    }
     append(n, c, it);
 }
 
@@ -351,9 +373,8 @@ static void resend(kt_notify_t *n, chan_t *c, apr_time_t now)
     }
     it->body = body;
     it->resend = 1;
-    kt__notify_new_id(it->note.id);
-    apr_cpystrn(it->note.channel, c->conf->name, sizeof it->note.channel);
-    it->note.created = it->note.next = now;
+    kt__notify_new_id(it->id);
+    it->created = it->due = now;
     append(n, c, it);
 }
 
@@ -377,7 +398,10 @@ static void resume(kt_notify_t *n)
         item_t *it = calloc(1, sizeof *it);
         if (!it)
             break;
-        it->note = notes[i];
+        apr_cpystrn(it->id, notes[i].id, sizeof it->id);
+        it->created = notes[i].created;
+        it->due = notes[i].next;
+        it->attempts = notes[i].attempts;
         it->stored = 1;
         append(n, c, it);
         taken++;
@@ -408,19 +432,19 @@ static void start(kt_notify_t *n, chan_t *c)
     item_t *it = c->head;
     const char *body = it->body;
     if (!body) {
-        if (kt_store_outbox_body(n->store, it->note.id, &c->sending) != APR_SUCCESS) {
-            it->note.next = apr_time_now() + apr_time_from_sec(5); /* the store is busy: later */
+        if (kt_store_outbox_body(n->store, it->id, &c->sending) != APR_SUCCESS) {
+            it->due = apr_time_now() + apr_time_from_sec(5); /* the store is busy: later */
             return;
         }
         body = c->sending;
     }
     c->easy = c->conf->kind == KT_NOTIFY_EMAIL
                   ? kt__email_request(c->conf, body, &c->up, &c->hdrs, c->errbuf)
-                  : kt__webhook_request(c->conf, c->target, it->note.id, body, &c->hdrs, c->errbuf);
+                  : kt__webhook_request(c->conf, c->target, it->id, body, &c->hdrs, c->errbuf);
     if (!c->easy) {
         curl_slist_free_all(c->hdrs);
         c->hdrs = NULL;
-        it->note.next = apr_time_now() + apr_time_from_sec(5);
+        it->due = apr_time_now() + apr_time_from_sec(5);
         return;
     }
     curl_easy_setopt(c->easy, CURLOPT_PRIVATE, c);
@@ -452,7 +476,8 @@ static void finish(kt_notify_t *n, chan_t *c, CURLcode res)
     end_attempt(n, c);
     item_t *it = c->head;
     apr_time_t now = apr_time_now();
-    it->note.attempts++;
+    kt_store_note_t note;
+    it->attempts++;
     if (it->resend) {
         /* A re-send is not retried: the next round sends the same again. */
         apr_thread_mutex_lock(n->lock);
@@ -471,15 +496,15 @@ static void finish(kt_notify_t *n, chan_t *c, CURLcode res)
         drop_head(n, c);
         return;
     }
-    if (out == KT__RETRY && now - it->note.created >= apr_time_from_sec(c->conf->max_age_s)) {
+    if (out == KT__RETRY && now - it->created >= apr_time_from_sec(c->conf->max_age_s)) {
         out = KT__FAILED;
         size_t l = strlen(why);
-        snprintf(why + l, sizeof why - l, "; given up after %u attempts", it->note.attempts);
+        snprintf(why + l, sizeof why - l, "; given up after %u attempts", it->attempts);
     }
     if (out == KT__RETRY)
-        it->note.next = now + backoff(c->conf, it->note.attempts);
+        it->due = now + backoff(c->conf, it->attempts);
     if (it->stored)
-        kt_store_outbox_set(n->store, &it->note,
+        kt_store_outbox_set(n->store, note_of(c, it, &note),
                             out == KT__SENT ? "sent" : out == KT__RETRY ? "pending" : "failed",
                             out == KT__SENT ? "" : why);
     apr_thread_mutex_lock(n->lock);
@@ -499,10 +524,10 @@ static void finish(kt_notify_t *n, chan_t *c, CURLcode res)
     apr_thread_mutex_unlock(n->lock);
     if (out == KT__SENT)
         kt_log(KT_LOG_DEBUG, "notify %s: %s delivered (%s, attempt %u)", c->conf->name,
-               it->note.id, why, it->note.attempts);
+               it->id, why, it->attempts);
     else
         kt_log(out == KT__FAILED ? KT_LOG_ERROR : KT_LOG_WARN, "notify %s: %s %s: %s",
-               c->conf->name, it->note.id, out == KT__FAILED ? "failed" : "will be retried", why);
+               c->conf->name, it->id, out == KT__FAILED ? "failed" : "will be retried", why);
     if (out == KT__RETRY) {
         /* Kept on disk: memory holds only the note while it waits. */
         if (it->stored) {
@@ -541,10 +566,10 @@ static void *APR_THREAD_FUNC notify_main(apr_thread_t *t, void *data)
             if ((c->conf->kind == KT_NOTIFY_ALERTMANAGER || c->conf->repeat_s) &&
                 c->next_resend < wake)
                 wake = c->next_resend;
-            if (!c->easy && c->head && c->head->note.next <= now)
+            if (!c->easy && c->head && c->head->due <= now)
                 start(n, c);
-            if (!c->easy && c->head && c->head->note.next < wake)
-                wake = c->head->note.next;
+            if (!c->easy && c->head && c->head->due < wake)
+                wake = c->head->due;
         }
         int running;
         curl_multi_perform(n->multi, &running);

@@ -19,7 +19,8 @@ char *kt__notify_payload_many(const kt_notify_conf_t *c, const kt_event_t *ev, u
 /* 1 when channel c wants event e (severity, type, subject, resolved). */
 int kt__notify_wants(const kt_notify_conf_t *c, const kt_event_t *e);
 /* A new delivery id, "msg_" and 32 hex digits. */
-void kt__notify_new_id(char id[64]);
+#define KT__ID_LEN 40 /* msg_, 32 hex digits, NUL */
+void kt__notify_new_id(char id[KT__ID_LEN]);
 
 /* One attempt's request, ready for curl_easy_perform or a multi handle:
  * URL, body (borrowed: it must outlive the attempt), signed headers

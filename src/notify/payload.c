@@ -50,7 +50,7 @@ int kt__notify_wants(const kt_notify_conf_t *c, const kt_event_t *e)
     return 0;
 }
 
-void kt__notify_new_id(char id[64])
+void kt__notify_new_id(char id[KT__ID_LEN])
 {
     unsigned char raw[16];
     if (apr_generate_random_bytes(raw, sizeof raw) != APR_SUCCESS) {
