@@ -198,6 +198,14 @@ static void warn_restart_only(const kt_conf_t *was, const kt_conf_t *now)
                       strcmp(was->notify[i].url, now->notify[i].url) == 0;
     if (!same_notify)
         kt_log(KT_LOG_WARN, "the notify list changed; it takes effect at the next restart");
+    int same_maint = was->nmaintenance == now->nmaintenance;
+    for (unsigned i = 0; same_maint && i < now->nmaintenance; i++)
+        same_maint = strcmp(was->maintenance[i].name, now->maintenance[i].name) == 0 &&
+                     was->maintenance[i].start_min == now->maintenance[i].start_min &&
+                     was->maintenance[i].end_min == now->maintenance[i].end_min &&
+                     was->maintenance[i].days == now->maintenance[i].days;
+    if (!same_maint)
+        kt_log(KT_LOG_WARN, "the maintenance list changed; it takes effect at the next restart");
     if (was->mon.event_capacity != now->mon.event_capacity ||
         was->mon.history_capacity != now->mon.history_capacity ||
         was->mon.top_n != now->mon.top_n || was->kept_descriptors != now->kept_descriptors)
