@@ -20,6 +20,11 @@ add_library(kt::apr ALIAS PkgConfig::APR)
 add_library(kt::aprutil ALIAS PkgConfig::APRUTIL)
 add_library(kt::lua ALIAS PkgConfig::LUA)
 add_library(kt::jansson ALIAS PkgConfig::JANSSON)
+# Notifications: libcurl (libcurl4-openssl-dev) sends, OpenSSL's libcrypto signs.
+pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
+pkg_check_modules(CRYPTO REQUIRED IMPORTED_TARGET libcrypto)
+add_library(kt::curl ALIAS PkgConfig::CURL)
+add_library(kt::crypto ALIAS PkgConfig::CRYPTO)
 
 # Debian's libhttp-parser-dev ships no pkg-config file.
 find_path(HTTP_PARSER_INCLUDE_DIR http_parser.h REQUIRED)

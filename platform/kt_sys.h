@@ -35,6 +35,13 @@ apr_status_t kt_sys_open_confined(apr_file_t **f, apr_off_t *size, const char *r
 apr_status_t kt_sys_create_secret(const char *path, const char *text, apr_size_t len,
                                   apr_pool_t *pool);
 
+/* Reads path, a secret (a webhook key, a password) kept by the person who
+ * runs kotod, into *text (allocated in pool, NUL-terminated; *len bytes),
+ * at most 64 KiB. Refused with KT_EINPUT when others may read it (POSIX:
+ * any group or other permission bit), so a secret is never used from a
+ * file the whole machine can read. */
+apr_status_t kt_sys_read_secret(const char *path, char **text, apr_size_t *len, apr_pool_t *pool);
+
 /* Makes path a directory only its owner can use, creating missing parents
  * with the system's defaults (the umask: a new ~/.local stays usable) and
  * the directory itself owner-only (POSIX: 0700; Windows: the protected DACL

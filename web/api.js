@@ -87,6 +87,15 @@ export async function postJSON(path, body) {
   }
 }
 
+export async function deleteJSON(path) {
+  try {
+    return await request('DELETE', path);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401 && token.get()) token.set('');
+    throw err;
+  }
+}
+
 // POSTs and calls onMessage({event, data, id}) for each server-sent event
 // as it arrives; resolves when the server ends the stream.
 export async function postEventStream(path, body, onMessage, signal) {

@@ -14,6 +14,7 @@ import { initControls, setRunning } from './controls.js';
 import { initScripts, openScript, setOs } from './scripts.js';
 import { NO_THRESHOLDS, fetchThresholds } from './thresholds.js';
 import { initRange, setStore } from './range.js';
+import { renderNotify, initNotify } from './notify.js';
 
 let latest = null; // the newest reading
 let thresholds = NO_THRESHOLDS;
@@ -43,6 +44,7 @@ async function refreshStatus() {
     renderSummary(st.health);
     renderStore(st.store);
     setStore(st.store);
+    renderNotify(st.notify);
     setRunning(st.running);
     // Before the first reading arrives on the stream, the status has one.
     if (!latest && st.snapshot) showSample(st.snapshot);
@@ -76,6 +78,7 @@ initEvents({ fixScript: openScript, changed: setEvents });
 initControls({ changed: refreshStatus, cleared: () => { resetEvents(); refreshStatus(); } });
 initScripts();
 initRange({ live: loadHistory });
+initNotify();
 
 openLiveStream({
   onState: setConnection,

@@ -71,6 +71,13 @@ function sevChip(sev) {
 }
 
 function pairText(e, other) {
+  if (e.state === 'flapping_start') return 'began flapping: its starts and ends are not notified';
+  if (e.state === 'flapping_end') return 'stopped flapping';
+  const text = pairOf(e, other);
+  return e.flapping ? `${text ?? ''}${text ? ' · ' : ''}while flapping, not notified` : text;
+}
+
+function pairOf(e, other) {
   if (e.state === 'resolved') {
     const down = e.while_down ? ' (while kotod was down)' : '';
     return other ? `ends #${other.id}, after ${duration((e.time - other.time) / 1000)}${down}` : `ends #${e.started_id}${down}`;

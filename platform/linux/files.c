@@ -6,6 +6,7 @@
  * created with O_EXCL and mode 0600, a private directory with 0700.
  */
 #include "kt_sys.h"
+#include "kt_base.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -51,6 +52,36 @@ apr_status_t kt_sys_create_secret(const char *path, const char *text, apr_size_t
     st = apr_file_write_full(f, text, len, NULL);
     apr_status_t cst = apr_file_close(f);
     return st != APR_SUCCESS ? st : cst;
+}
+
+apr_status_t kt_sys_read_secret(const char *path, char **text, apr_size_t *len, apr_pool_t *pool)
+{
+    apr_file_t *f;
+    apr_finfo_t fi;
+    apr_status_t st = apr_file_open(&f, path, APR_FOPEN_READ, 0, pool);
+    if (st != APR_SUCCESS)
+        return st;
+    if ((st = apr_file_info_get(&fi, APR_FINFO_PROT | APR_FINFO_SIZE | APR_FINFO_TYPE, f)) !=
+        APR_SUCCESS)
+        goto done;
+    if (fi.filetype != APR_REG || fi.size > 65536) {
+        st = KT_EINPUT;
+        goto done;
+    }
+    if (fi.protection & (APR_FPROT_GREAD | APR_FPROT_GWRITE | APR_FPROT_GEXECUTE |
+                         APR_FPROT_WREAD | APR_FPROT_WWRITE | APR_FPROT_WEXECUTE)) {
+        st = KT_EINPUT;
+        goto done;
+    }
+    *text = apr_palloc(pool, (apr_size_t)fi.size + 1);
+    *len = (apr_size_t)fi.size;
+    st = apr_file_read_full(f, *text, *len, len);
+    if (st == APR_EOF)
+        st = APR_SUCCESS;
+    (*text)[*len] = '\0';
+done:
+    apr_file_close(f);
+    return st;
 }
 
 apr_status_t kt_sys_private_dir(const char *path, apr_pool_t *pool)

@@ -24,6 +24,7 @@
 
 #include "win.h"
 #include "kt_sys.h"
+#include "kt_base.h"
 
 #include <aclapi.h>
 #include <sddl.h>
@@ -185,6 +186,30 @@ apr_status_t kt_sys_create_secret(const char *path, const char *text, apr_size_t
     }
     if (!CloseHandle(h) && st == APR_SUCCESS)
         st = APR_FROM_OS_ERROR(GetLastError());
+    return st;
+}
+
+/* Windows: the file's DACL is not judged here (the state directory's
+ * inherited one protects what is put in it); it is read like any file. */
+apr_status_t kt_sys_read_secret(const char *path, char **text, apr_size_t *len, apr_pool_t *pool)
+{
+    apr_file_t *f;
+    apr_finfo_t fi;
+    apr_status_t st = apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_BINARY, 0, pool);
+    if (st != APR_SUCCESS)
+        return st;
+    if ((st = apr_file_info_get(&fi, APR_FINFO_SIZE | APR_FINFO_TYPE, f)) == APR_SUCCESS &&
+        (fi.filetype != APR_REG || fi.size > 65536))
+        st = KT_EINPUT;
+    if (st == APR_SUCCESS) {
+        *text = apr_palloc(pool, (apr_size_t)fi.size + 1);
+        *len = (apr_size_t)fi.size;
+        st = apr_file_read_full(f, *text, *len, len);
+        if (st == APR_EOF)
+            st = APR_SUCCESS;
+        (*text)[*len] = '\0';
+    }
+    apr_file_close(f);
     return st;
 }
 

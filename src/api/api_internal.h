@@ -15,6 +15,7 @@ struct kt_api_t {
     kt_mon_t *mon;
     kt_rules_cell_t *rules;
     kt_store_t *store;
+    kt_notify_t *notify;
     kt_http_t *http; /* for its request counters in /metrics */
     const char *token;
     int require_token_always;
@@ -100,7 +101,7 @@ apr_status_t kt__op_script_type(const kt__api_call_t *, json_t *, json_t **, kt_
  * text returned by get and put is shared, not copied: it stays valid until
  * pool (the request's) is cleared, so it can go out with
  * kt_http_reply_parts. */
-#define KT__CACHE_KEY 4
+#define KT__CACHE_KEY 5
 kt__cache_t *kt__cache_create(apr_pool_t *pool);
 /* The kept text when key matches, else NULL. */
 const char *kt__cache_get(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], apr_pool_t *pool,
@@ -196,5 +197,6 @@ void kt__api_scripts_routes(kt_http_t *http, kt_api_t *api);
 void kt__api_config_routes(kt_http_t *http, kt_api_t *api);
 void kt__api_tools_routes(kt_http_t *http, kt_api_t *api);
 void kt__api_web_routes(kt_http_t *http, kt_api_t *api);
+void kt__api_notify_routes(kt_http_t *http, kt_api_t *api);
 
 #endif

@@ -227,6 +227,34 @@ static void store_metrics(out_t *o, kt_store_t *store)
     put(o, "koto_store_pending_events %llu\n", (unsigned long long)si.pending);
 }
 
+/* The channels' counters and queues; the page is rebuilt when they change. */
+static void notify_metrics(out_t *o, kt_notify_t *n, apr_pool_t *pool)
+{
+    if (!n)
+        return;
+    kt_notify_counts_t c[64];
+    unsigned count = kt_notify_counts(n, c, KT_ARRAY_SIZE(c));
+    if (count > KT_ARRAY_SIZE(c))
+        count = KT_ARRAY_SIZE(c);
+    if (!count)
+        return;
+    family(o, "koto_notifications_total", "counter",
+           "Notification attempts by channel and result: sent, retried (to be tried again), failed.");
+    for (unsigned i = 0; i < count; i++) {
+        static const char *const results[] = {"sent", "retried", "failed"};
+        uint64_t v[] = {c[i].sent, c[i].retried, c[i].failed};
+        for (size_t r = 0; r < KT_ARRAY_SIZE(results); r++)
+            kt__prom_sample_u64(o, "koto_notifications_total",
+                                kt__prom_labels(pool, "channel", c[i].name, "result", results[r],
+                                                NULL),
+                                v[r]);
+    }
+    family(o, "koto_notification_queue", "gauge", "Notifications waiting or in flight, by channel.");
+    for (unsigned i = 0; i < count; i++)
+        kt__prom_sample_u64(o, "koto_notification_queue",
+                            kt__prom_labels(pool, "channel", c[i].name, NULL), c[i].queued);
+}
+
 /* ---- the lines that change with every request ---------------------------------- */
 
 /* The request counters and the time of the answer change with every
@@ -399,8 +427,9 @@ static int view_of(kt_api_t *api, kt_http_req_t *req, view_t *v)
  * Read in this order before rendering, the key is never newer than what is
  * rendered with it. */
 static void metrics_key(uint64_t key[KT__CACHE_KEY], uint64_t last_id, kt_snap_t *snap,
-                        int running, const view_t *v)
+                        int running, const view_t *v, uint64_t notify)
 {
+    key[4] = notify;
     key[0] = snap ? kt_snap_seq(snap) : 0;
     key[1] = last_id;
     key[2] = (uint64_t)running;
@@ -424,9 +453,10 @@ static int metrics_try(kt_http_req_t *req, void *baton)
     if (!v.mask)
         return KT_HTTP_DEFER;
     uint64_t key[KT__CACHE_KEY];
+    uint64_t notify = api->notify ? kt_notify_generation(api->notify) : 0;
     uint64_t last_id = kt_mon_last_event_id(api->mon);
     kt_snap_t *snap = kt_mon_acquire(api->mon);
-    metrics_key(key, last_id, snap, kt_mon_running(api->mon), &v);
+    metrics_key(key, last_id, snap, kt_mon_running(api->mon), &v, notify);
     kt_snap_release(snap);
     kt_http_part_t body[2];
     body[0].data = kt__cache_get(v.openmetrics ? api->metrics_om_cache : api->metrics_cache, key,
@@ -456,12 +486,13 @@ static void metrics_handler(kt_http_req_t *req, void *baton)
     apr_pool_t *pool = kt_http_pool(req);
     out_t o;
     kt__prom_init(&o, v.openmetrics);
+    uint64_t notify = api->notify ? kt_notify_generation(api->notify) : 0;
     uint64_t last_id = kt_mon_last_event_id(api->mon);
     kt_snap_t *snap = kt_mon_acquire(api->mon);
     kt_mon_health_t *h = apr_palloc(pool, sizeof *h);
     kt_mon_health(api->mon, h);
     uint64_t key[KT__CACHE_KEY];
-    metrics_key(key, last_id, snap, h->running, &v);
+    metrics_key(key, last_id, snap, h->running, &v, notify);
     if (snap) {
         const kt_sample_t *s = kt_snap_sample(snap);
         kt__metrics_node(&o, s, v.mask, pool);
@@ -476,6 +507,7 @@ static void metrics_handler(kt_http_req_t *req, void *baton)
     if (v.mask & KT__COLLECT_KOTO) {
         monitor_metrics(&o, h, snap);
         store_metrics(&o, api->store);
+        notify_metrics(&o, api->notify, pool);
     }
     kt_snap_release(snap);
     if (o.failed) {

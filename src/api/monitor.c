@@ -85,12 +85,13 @@ static uint64_t newest_event(kt_api_t *api)
  * body moved on, except running, which the rebuild takes from the health
  * it renders: a body is never kept under a key newer than itself. */
 static void status_key(uint64_t key[KT__CACHE_KEY], uint64_t samples, int running,
-                       uint64_t newest)
+                       uint64_t newest, uint64_t notify)
 {
     key[0] = samples;
     key[1] = (uint64_t)running;
     key[2] = newest;
-    key[3] = 0;
+    key[3] = notify;
+    key[4] = 0;
 }
 
 /* On the loop thread (an inline route): the kept body while it is current;
@@ -104,7 +105,8 @@ static int status_try(kt_http_req_t *req, void *baton)
     uint64_t key[KT__CACHE_KEY];
     uint64_t newest = newest_event(api);
     kt_snap_t *snap = kt_mon_acquire(api->mon); /* its seq is the samples count */
-    status_key(key, snap ? kt_snap_seq(snap) : 0, kt_mon_running(api->mon), newest);
+    status_key(key, snap ? kt_snap_seq(snap) : 0, kt_mon_running(api->mon), newest,
+               api->notify ? kt_notify_generation(api->notify) : 0);
     kt_snap_release(snap);
     kt_http_part_t body;
     body.data = kt__cache_get(api->status_cache, key, kt_http_pool(req), &body.len);
@@ -123,9 +125,10 @@ static void status_handler(kt_http_req_t *req, void *baton)
         return;
     uint64_t key[KT__CACHE_KEY];
     uint64_t newest = newest_event(api); /* before the log is read for the body */
+    uint64_t notify_gen = api->notify ? kt_notify_generation(api->notify) : 0;
     kt_mon_health_t *h = apr_palloc(kt_http_pool(req), sizeof *h);
     kt_mon_health(api->mon, h);
-    status_key(key, h->samples, h->running, newest);
+    status_key(key, h->samples, h->running, newest, notify_gen);
     kt_event_t *ev = apr_palloc(kt_http_pool(req), sizeof *ev * 5);
     kt_event_filter_t f = {-1, -1, 0, 5};
     unsigned n = kt_mon_events(api->mon, &f, ev, 5);
@@ -137,6 +140,8 @@ static void status_handler(kt_http_req_t *req, void *baton)
         kt_store_info(api->store, &si);
         json_object_set_new(j, "store", kt__api_store_json(&si));
     }
+    if (api->notify)
+        json_object_set_new(j, "notify", kt_notify_json(api->notify));
     char *text = json_dumps(j, JSON_COMPACT);
     json_decref(j);
     if (!text) {

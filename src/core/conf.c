@@ -27,6 +27,10 @@ void kt_mon_conf_defaults(kt_mon_conf_t *c)
         .fill_window_s = 6 * 3600,
         .fill_min_window_s = 1800,
         .fill_min_growth_pct = 1.0,
+        /* Nagios' service defaults: 21 states, 20 % starts, 5 % ends. */
+        .flap_window = 21,
+        .flap_high = 20.0,
+        .flap_low = 5.0,
     };
 }
 
@@ -62,6 +66,12 @@ apr_status_t kt_mon_conf_check(const kt_mon_conf_t *c, char *err, apr_size_t len
         snprintf(err, len, "top_n must be between 1 and 100 (got %u)", c->top_n);
     else if (c->spike_window < 1 || c->spike_warmup > 10000)
         snprintf(err, len, "spike_window must be at least 1 and spike_warmup at most 10000");
+    else if (c->flap_window != 0 && (c->flap_window < 3 || c->flap_window > KT_MON_MAX_FLAP_WINDOW))
+        snprintf(err, len, "flapping.window must be 0 (off) or from 3 to %d (got %u)",
+                 KT_MON_MAX_FLAP_WINDOW, c->flap_window);
+    else if (!(c->flap_low >= 0 && c->flap_low < c->flap_high && c->flap_high <= 100))
+        snprintf(err, len, "flapping.low must be below flapping.high, both from 0 to 100 "
+                           "(got %g and %g)", c->flap_low, c->flap_high);
     else if (check_rule("cpu", &c->cpu, 100, err, len) ||
              check_rule("memory", &c->memory, 100, err, len) ||
              check_rule("disk", &c->disk, 100, err, len) ||

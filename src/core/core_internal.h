@@ -74,6 +74,7 @@ typedef struct {
     apr_pool_t *pool;
     apr_hash_t *conds;  /* key -> kt__cond_t (malloc'd; freed when resolved) */
     apr_hash_t *trends; /* mount point -> kt__trend_t (malloc'd; freed when unmounted) */
+    apr_hash_t *flaps;  /* key -> kt__flap_t (malloc'd): recent states, kept past resolution */
     uint64_t next_id;
     double baseline;    /* moving average of CPU busy %, for spikes */
     unsigned nbaseline; /* readings folded into it */
@@ -90,6 +91,16 @@ json_t *kt__detect_save(const kt__detect_t *d);
  * one found gone at the next reading resolves "while kotod was down");
  * returns how many conditions were active. */
 unsigned kt__detect_restore(kt__detect_t *d, json_t *state);
+/* Flap detection (flap.c), at the end of each run: marks the run's events
+ * out[first..n) of conditions that flap (in_flap), records each condition's
+ * state, and appends flapping_start / flapping_end events; returns the new n. */
+typedef struct kt__flap_t kt__flap_t;
+unsigned kt__flap_run(kt__detect_t *d, const kt_mon_conf_t *c, apr_time_t now, kt_event_t *out,
+                      unsigned first, unsigned n, unsigned max);
+void kt__flap_fini(kt__detect_t *d);
+/* For flap.c: 1 and the condition in *out when key's condition is active, else 0. */
+int kt__detect_active_one(const kt__detect_t *d, const char *key, kt_mon_active_t *out);
+
 /* Copies the conditions holding now into out; returns the count. */
 unsigned kt__detect_active(const kt__detect_t *d, kt_mon_active_t *out, unsigned max);
 
@@ -144,6 +155,8 @@ struct kt_mon_t {
     kt_event_t *batch;
     kt_mon_conf_t *pending; /* from kt_mon_set_conf, under lock; malloc'd */
     kt_mon_journal_t journal; /* set before start; used by the sampler side */
+    kt_mon_mark_fn mark;      /* likewise */
+    void *mark_baton;
     apr_time_t state_saved;   /* sampler side: when the journal last got the state */
 
     /* run_lock guards the sampler thread's life. */

@@ -39,6 +39,7 @@ void kt__detect_init(kt__detect_t *d, apr_pool_t *pool)
     d->pool = pool;
     d->conds = apr_hash_make(pool);
     d->trends = apr_hash_make(pool);
+    d->flaps = apr_hash_make(pool);
     d->baseline = NAN;
 }
 
@@ -60,6 +61,22 @@ void kt__detect_fini(kt__detect_t *d)
         apr_hash_set(d->trends, tr->mount, APR_HASH_KEY_STRING, NULL);
         free(tr);
     }
+    kt__flap_fini(d);
+}
+
+int kt__detect_active_one(const kt__detect_t *d, const char *key, kt_mon_active_t *out)
+{
+    const kt__cond_t *c = apr_hash_get(d->conds, key, APR_HASH_KEY_STRING);
+    if (!c || !c->active)
+        return 0;
+    out->type = c->type;
+    out->severity = c->worst;
+    out->started_id = c->started_id;
+    out->since = c->since;
+    out->value = c->value;
+    out->threshold = c->threshold;
+    snprintf(out->subject, sizeof out->subject, "%s", c->subject);
+    return 1;
 }
 
 const char *kt__fmt_bytes(uint64_t bytes, char *buf, size_t len)
@@ -525,7 +542,7 @@ unsigned kt__detect_run(kt__detect_t *d, const kt_mon_conf_t *conf, const kt_sam
             free(tr);
         }
     }
-    return r.n;
+    return kt__flap_run(d, conf, s->time, out, 0, r.n, max);
 }
 
 /* ---- across restarts ------------------------------------------------------------------ */

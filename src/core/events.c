@@ -51,6 +51,8 @@ static int lookup(const char *const *names, int n, const char *name)
 
 const char *kt_event_state_name(const kt_event_t *e)
 {
+    if (e->flapping)
+        return e->flapping == KT_FLAP_START ? "flapping_start" : "flapping_end";
     return e->resolved ? "resolved" : e->escalated ? "escalated" : "started";
 }
 

@@ -19,7 +19,7 @@ void kt_mon_health(kt_mon_t *m, kt_mon_health_t *h)
     h->events_logged = m->log.count;
     for (unsigned i = 0; i < m->log.count; i++) {
         const kt_event_t *e = kt__ring_at(&m->log, i);
-        if (e->resolved || e->escalated)
+        if (e->resolved || e->escalated || e->flapping)
             continue; /* a condition counts once, by its start */
         h->by_type[e->type]++;
         h->by_severity[e->severity]++;

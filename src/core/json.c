@@ -194,6 +194,10 @@ json_t *kt_json_event(const kt_event_t *e)
             json_object_set_new(ev, e->evidence[i].key, kt_json_num(e->evidence[i].value));
         json_object_set_new(o, "evidence", ev);
     }
+    if (e->in_flap)
+        json_object_set_new(o, "flapping", json_true());
+    if (e->silenced[0])
+        json_object_set_new(o, "silenced", json_string(e->silenced));
     return o;
 }
 

@@ -37,10 +37,14 @@
  *   5. the rules set's state pool (src/rules/loader.c)
  *   6. an HTTP stream's lock (src/http/stream.c), then the HTTP server's
  *      internals (worker queue, poke stack, done list, allocator mutexes)
- *   7. the store's queue lock (src/store/): a leaf; a caller may wait on
+ *   7. the notifier's locks (src/notify/), leaves, neither held with the
+ *      other: its queue and channel counters (the monitor's subscriber call,
+ *      status, /metrics) and its silences (the monitor's marker call, the
+ *      API); never held while the notifier calls the store or libcurl
+ *   8. the store's queue lock (src/store/): a leaf; a caller may wait on
  *      the store thread holding 1-3 (the stream's replay reads the store
  *      under the hub lock), never holding 4
- *   8. the log's lock (src/base/log.c): anything may log
+ *   9. the log's lock (src/base/log.c): anything may log
  *
  * Subscribers (kt_mon_subscribe) are called with none of the monitor's
  * locks held, on a copy of the list; the stream hub serialises a reading to
@@ -91,7 +95,14 @@ typedef struct {
     double fill_window_s;       /* the rate is fitted over this much history */
     double fill_min_window_s;   /* no forecast from less than this */
     double fill_min_growth_pct; /* nor from growth under this many points over it */
+    /* Flap detection (Nagios' way): the weighted share of state changes over
+     * the last flap_window readings of a condition; above flap_high % it
+     * flaps, below flap_low % it settles. flap_window 0: off. */
+    unsigned flap_window;
+    double flap_high, flap_low;
 } kt_mon_conf_t;
+
+#define KT_MON_MAX_FLAP_WINDOW 64
 
 #define KT_MON_MIN_INTERVAL_MS 100
 #define KT_MON_MAX_INTERVAL_MS 86400000u
@@ -114,6 +125,8 @@ typedef enum {
 } kt_event_type_t;
 
 typedef enum { KT_SEV_LOW, KT_SEV_MEDIUM, KT_SEV_HIGH, KT_SEV__COUNT } kt_severity_t;
+
+enum { KT_FLAP_START = 1, KT_FLAP_END = 2 };
 
 #define KT_EVENT_TOP 3
 #define KT_EVENT_EVIDENCE 6
@@ -140,6 +153,9 @@ typedef struct {
     int escalated;         /* the severity of a condition in progress rose to this one */
     int while_down;        /* resolved: found gone at the first reading after a restart */
     uint64_t started_id;   /* on resolved and escalated events: the id of the start */
+    int flapping;          /* KT_FLAP_START or KT_FLAP_END: the condition began or stopped flapping */
+    int in_flap;           /* a start or resolution while its condition flaps: logged, not notified */
+    char silenced[80];     /* what silenced it ("silence 3", "maintenance backups"), or "" */
     double value, threshold;
     char subject[160];     /* mount point, "pid 42 (java)", or "" for host-wide */
     char message[256];
@@ -152,7 +168,7 @@ typedef struct {
 const char *kt_event_type_name(kt_event_type_t t);
 /* The fix-script template an event of type t suggests, or NULL. */
 const char *kt_event_template(kt_event_type_t t);
-/* "started", "escalated" or "resolved". */
+/* "started", "escalated", "resolved", "flapping_start" or "flapping_end". */
 const char *kt_event_state_name(const kt_event_t *e);
 const char *kt_severity_name(kt_severity_t s);
 /* Reverse lookups; return -1 when the name is unknown. */
@@ -237,6 +253,12 @@ typedef struct {
 } kt_mon_journal_t;
 
 #define KT_MON_STATE_EVERY_S 10
+
+/* Marks a reading's events before they are committed (the notifier's
+ * silences and maintenance windows set `silenced`), on the sampler thread
+ * with no monitor lock held; keep it short. Before kt_mon_start. */
+typedef void (*kt_mon_mark_fn)(void *baton, kt_event_t *ev, unsigned n);
+void kt_mon_set_marker(kt_mon_t *m, kt_mon_mark_fn fn, void *baton);
 
 /* Both before kt_mon_start. set_journal: j is copied. restore: ids go on
  * after last_id, and the conditions in progress when state was saved go on

@@ -179,6 +179,8 @@ static void ingest(kt_mon_t *m, const kt_sample_t *s, apr_pool_t *pool, double d
     if (n == KT__MAX_BATCH)
         kt_log(KT_LOG_WARN, "more than %u events in one reading; the rest were dropped",
                KT__MAX_BATCH);
+    if (m->mark && n)
+        m->mark(m->mark_baton, m->batch, n);
     journal(m, s, n);
     kt_hist_point_t point;
     kt__history_point(s, &point);
@@ -191,7 +193,7 @@ static void ingest(kt_mon_t *m, const kt_sample_t *s, apr_pool_t *pool, double d
     for (unsigned i = 0; i < n; i++) {
         kt__ring_push(&m->log, &m->batch[i]);
         m->last_id = m->batch[i].id;
-        if (!m->batch[i].resolved && !m->batch[i].escalated)
+        if (!m->batch[i].resolved && !m->batch[i].escalated && !m->batch[i].flapping)
             m->started_total[m->batch[i].type][m->batch[i].severity]++;
     }
     kt__ring_push(&m->hist, &point);
@@ -204,6 +206,12 @@ static void ingest(kt_mon_t *m, const kt_sample_t *s, apr_pool_t *pool, double d
 }
 
 void kt_mon_set_journal(kt_mon_t *m, const kt_mon_journal_t *j) { m->journal = *j; }
+
+void kt_mon_set_marker(kt_mon_t *m, kt_mon_mark_fn fn, void *baton)
+{
+    m->mark = fn;
+    m->mark_baton = baton;
+}
 
 unsigned kt_mon_restore(kt_mon_t *m, uint64_t last_id, json_t *state)
 {

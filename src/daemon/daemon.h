@@ -37,6 +37,7 @@ typedef struct {
 
     const char *config_file, *lua_dir, *user_dir;
     const char *test_rules; /* --test-rules FILE */
+    const char *test_notify; /* --test-notify NAME */
     const char *pidfile;    /* with --daemon */
     int daemonize, syslog, check, help_config;
     /* Windows: the service's life (win32/) and a console run. */
@@ -67,6 +68,9 @@ int kt_run_test_rules(const kt_opts_t *o, apr_pool_t *pool);
 typedef struct kt_daemon_t kt_daemon_t;
 /* Loads settings and rules for serving; logs the problem and returns -1. */
 int kt_daemon_load(const kt_opts_t *o, kt_rules_t **rules, kt_conf_t *conf, apr_pool_t *pool);
+/* kotod --test-notify NAME: one test message through the channel, now.
+ * Returns the exit code. */
+int kt_run_test_notify(const kt_opts_t *o, apr_pool_t *pool);
 /* kotod -t. Returns the exit code. */
 int kt_check_config(const kt_opts_t *o, apr_pool_t *pool);
 /* Prepares the state directory and token, then starts the monitor and the

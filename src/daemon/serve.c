@@ -17,6 +17,7 @@
 #include <apr_thread_mutex.h>
 
 #include "kt_api.h"
+#include "kt_notify.h"
 #include "kt_store.h"
 #include "kt_http.h"
 
@@ -29,6 +30,7 @@ struct kt_daemon_t {
     kt_api_t *api;
     kt_rules_cell_t *rules; /* the set in use; a reload swaps it */
     kt_store_t *store;      /* NULL with store = false */
+    kt_notify_t *notify;    /* the notification channels (none configured: idle) */
     int exposed;            /* listening beyond loopback: the token for everything */
     kt_conf_t running;
     apr_thread_mutex_t *lock; /* one reload at a time */
@@ -207,6 +209,19 @@ int kt_check_config(const kt_opts_t *o, apr_pool_t *pool)
     return 0;
 }
 
+int kt_run_test_notify(const kt_opts_t *o, apr_pool_t *pool)
+{
+    kt_rules_t *rules;
+    kt_conf_t conf;
+    if (kt_daemon_load(o, &rules, &conf, pool))
+        return 1;
+    char msg[600];
+    apr_status_t st = kt_notify_send_test(&conf, o->test_notify, msg, sizeof msg, pool);
+    kt_rules_release(rules);
+    kt_log(st == APR_SUCCESS ? KT_LOG_INFO : KT_LOG_ERROR, "notify %s: %s", o->test_notify, msg);
+    return st == APR_SUCCESS ? 0 : 1;
+}
+
 /* ==== reload: SIGHUP, PARAMCHANGE and POST /api/agent/reload ==================== */
 
 /* Restart-only settings that changed are named, not silently ignored. */
@@ -221,6 +236,20 @@ static void warn_restart_only(const kt_conf_t *was, const kt_conf_t *now)
         if (strcmp(strs[i].a ? strs[i].a : "", strs[i].b ? strs[i].b : "") != 0)
             kt_log(KT_LOG_WARN, "%s changed to %s; it takes effect at the next restart",
                    strs[i].name, strs[i].b);
+    int same_notify = was->nnotify == now->nnotify;
+    for (unsigned i = 0; same_notify && i < now->nnotify; i++)
+        same_notify = strcmp(was->notify[i].name, now->notify[i].name) == 0 &&
+                      strcmp(was->notify[i].url, now->notify[i].url) == 0;
+    if (!same_notify)
+        kt_log(KT_LOG_WARN, "the notify list changed; it takes effect at the next restart");
+    int same_maint = was->nmaintenance == now->nmaintenance;
+    for (unsigned i = 0; same_maint && i < now->nmaintenance; i++)
+        same_maint = strcmp(was->maintenance[i].name, now->maintenance[i].name) == 0 &&
+                     was->maintenance[i].start_min == now->maintenance[i].start_min &&
+                     was->maintenance[i].end_min == now->maintenance[i].end_min &&
+                     was->maintenance[i].days == now->maintenance[i].days;
+    if (!same_maint)
+        kt_log(KT_LOG_WARN, "the maintenance list changed; it takes effect at the next restart");
     if (was->mon.event_capacity != now->mon.event_capacity ||
         was->mon.history_capacity != now->mon.history_capacity ||
         was->mon.top_n != now->mon.top_n || was->kept_descriptors != now->kept_descriptors)
@@ -361,6 +390,18 @@ int kt_daemon_start(kt_daemon_t **out, const kt_opts_t *o, kt_rules_t *rules,
     }
     if (conf->store && open_store(d, conf))
         return -1;
+    /* After the store (its outbox) and before the sampler starts. */
+    kt_store_info_t si = {.state = KT_STORE_OFF};
+    if (d->store)
+        kt_store_info(d->store, &si);
+    if ((st = kt_notify_create(&d->notify, conf, si.state == KT_STORE_OFF ? NULL : d->store, d->mon,
+                               pool)) != APR_SUCCESS ||
+        (conf->nnotify &&
+         (st = kt_mon_subscribe(d->mon, kt_notify_reading, d->notify, &sub)) != APR_SUCCESS)) {
+        kt_log(KT_LOG_ERROR, "cannot set up notifications: %s", kt_strerror(st, err, sizeof err));
+        return -1;
+    }
+    kt_mon_set_marker(d->mon, kt_notify_mark, d->notify);
 
     kt_http_conf_t hconf;
     kt_http_conf_defaults(&hconf);
@@ -375,6 +416,7 @@ int kt_daemon_start(kt_daemon_t **out, const kt_opts_t *o, kt_rules_t *rules,
         .mon = d->mon,
         .rules = d->rules,
         .store = d->store,
+        .notify = d->notify,
         .token = token,
         .require_token_always = d->exposed,
         .web_dir = have_web ? conf->web_dir : NULL,
@@ -399,6 +441,16 @@ int kt_daemon_start(kt_daemon_t **out, const kt_opts_t *o, kt_rules_t *rules,
     if (d->exposed)
         kt_log(KT_LOG_WARN, "%s is reachable from other machines: every request needs the token",
                kt_http_address(d->http));
+    const char *dashboard =
+        apr_psprintf(pool, "http://%s/monitoring-dashboard", kt_http_address(d->http));
+    if ((st = kt_notify_start(d->notify, dashboard)) != APR_SUCCESS) {
+        kt_log(KT_LOG_ERROR, "cannot start the notifier: %s", kt_strerror(st, err, sizeof err));
+        kt_http_stop(d->http);
+        kt_api_unregister(d->api);
+        return -1;
+    }
+    if (conf->nnotify)
+        kt_log(KT_LOG_INFO, "notifying %u channel%s", conf->nnotify, conf->nnotify == 1 ? "" : "s");
     if ((st = kt_mon_start(d->mon)) != APR_SUCCESS) {
         kt_log(KT_LOG_ERROR, "cannot start the monitor: %s", kt_strerror(st, err, sizeof err));
         kt_http_stop(d->http);
@@ -419,6 +471,7 @@ void kt_daemon_stop(kt_daemon_t *d)
     kt_http_stop(d->http);
     kt_api_unregister(d->api);
     kt_mon_destroy(d->mon);
+    kt_notify_destroy(d->notify); /* before the store: its outbox */
     kt_store_close(d->store); /* after the monitor: its last events are written */
     kt_plat_close(d->plat);
     kt_log(KT_LOG_INFO, "stopped");

@@ -78,6 +78,12 @@ static const item_t items[] = {
      "no forecast from less history than this many seconds"},
     {"thresholds.disk_fill.min_growth_pct", T_NUM, 0, 100, MON(fill_min_growth_pct), 1,
      "no forecast when the filesystem grew by fewer points of used % over that history"},
+    {"flapping.window", T_UINT, 0, KT_MON_MAX_FLAP_WINDOW, MON(flap_window), 1,
+     "readings of a condition judged for flapping (0: off)"},
+    {"flapping.high", T_NUM, 0, 100, MON(flap_high), 1,
+     "above this weighted % of state changes a condition flaps: its starts and resolutions are "
+     "logged but not notified"},
+    {"flapping.low", T_NUM, 0, 100, MON(flap_low), 1, "below this % it settles again"},
     {"listen", T_STR, 0, 0, offsetof(kt_conf_t, listen), 0, "address to serve on"},
     {"server_names", T_STR, 0, 0, offsetof(kt_conf_t, server_names), 0,
      "names (comma separated) a request's Host may carry besides localhost and the listen "
@@ -126,6 +132,8 @@ void kt_conf_describe(FILE *to)
     }
     fprintf(to, "%-36s %-8s %-13s %s\n", FS_OVERRIDES, "table", "",
             "per mount point: { [\"/var\"] = { threshold = 95 } }");
+    kt__conf_describe_notify(to);
+    kt__conf_describe_maint(to);
 }
 
 json_t *kt_conf_to_json(const kt_conf_t *conf)
@@ -161,6 +169,12 @@ json_t *kt_conf_to_json(const kt_conf_t *conf)
     json_array_append_new(list, json_pack("{s:s s:s s:o s:b s:s}", "key", FS_OVERRIDES, "type",
                                           "table", "value", fs, "reloadable", 1, "help",
                                           "per mount point thresholds"));
+    json_array_append_new(list, json_pack("{s:s s:s s:o s:b s:s}", "key", "notify", "type", "list",
+                                          "value", kt__conf_notify_json(conf), "reloadable", 0,
+                                          "help", "notification channels (secrets masked)"));
+    json_array_append_new(list, json_pack("{s:s s:s s:o s:b s:s}", "key", "maintenance", "type",
+                                          "list", "value", kt__conf_maint_json(conf), "reloadable",
+                                          0, "help", "recurring windows without notifications"));
     return list;
 }
 
@@ -320,6 +334,10 @@ static int apply(kt_conf_t *conf, const char *key, lua_State *L, int idx, apr_po
     idx = lua_absindex(L, idx);
     if (strcmp(key, FS_OVERRIDES) == 0)
         return set_fs_overrides(conf, L, idx, pool, msg, len);
+    if (strcmp(key, "notify") == 0)
+        return kt__conf_set_notify(conf, L, idx, pool, msg, len);
+    if (strcmp(key, "maintenance") == 0)
+        return kt__conf_set_maint(conf, L, idx, pool, msg, len);
     const item_t *it = find_item(key);
     if (it)
         return set_value(conf, it, L, idx, pool, msg, len);

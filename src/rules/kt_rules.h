@@ -47,6 +47,60 @@ typedef struct {
 
 /* ---- the configuration the file sets (declared once, in config.c) ------------------ */
 
+/* One notification channel of the `notify` list (src/notify/ sends them). */
+typedef enum { KT_NOTIFY_WEBHOOK, KT_NOTIFY_ALERTMANAGER, KT_NOTIFY_EMAIL } kt_notify_kind_t;
+/* What a webhook sends: koto's JSON, or Alertmanager's webhook payload (version 4). */
+typedef enum { KT_NOTIFY_FORMAT_KOTO, KT_NOTIFY_FORMAT_ALERTMANAGER } kt_notify_format_t;
+
+typedef struct {
+    const char *name, *value;
+} kt_notify_header_t;
+
+typedef struct {
+    const char *name;          /* [A-Za-z0-9_.-], unique in the list */
+    kt_notify_kind_t kind;
+    kt_notify_format_t format; /* webhook only */
+    const char *url;           /* http:// or https://; alertmanager: its base URL */
+    const char *secret_file;   /* NULL: unsigned */
+    const unsigned char *secret; /* the signing key read from it (never shown) */
+    apr_size_t secret_len;
+    const kt_notify_header_t *headers; /* extra request headers (values never shown) */
+    unsigned nheaders;
+    int min_severity;          /* kt_severity_t: events below are not sent */
+    unsigned types;            /* bit per kt_event_type_t; 0: every type */
+    const char *const *subjects; /* only these subjects (mount point, process name); NULL: all */
+    unsigned nsubjects;
+    int send_resolved;         /* resolved events too (default on) */
+    unsigned timeout_ms;       /* one attempt's limit */
+    unsigned backoff_ms;       /* the first retry's delay; doubled each time */
+    unsigned backoff_max_ms;   /* the delay's cap */
+    unsigned max_age_s;        /* undelivered after this long: failed */
+    unsigned resend_s;         /* alertmanager: firing and recently resolved alerts re-sent this often */
+    unsigned group_s;          /* events within this many seconds go as one message (0: each alone) */
+    unsigned repeat_s;         /* a reminder this often while a condition holds (0: none) */
+    /* email */
+    const char *from;
+    const char *const *to;
+    unsigned nto;
+    const char *credentials_file; /* "user:password" on its first line; NULL: no login */
+    const char *user, *password;  /* read from it (never shown) */
+    int starttls;              /* smtp://: STARTTLS required (default on) */
+    const char *ca_file;       /* trust these CAs instead of the system's */
+} kt_notify_conf_t;
+
+/* A recurring maintenance window of the `maintenance` list: events that
+ * fall in it (and match its types and subjects) are logged, marked, and
+ * not notified. Local wall-clock time, so a daylight-saving change moves
+ * nothing: 02:00-04:00 is 02:00-04:00 on the clock, however long that is. */
+typedef struct {
+    const char *name;
+    unsigned days;             /* bit 0 Sunday .. bit 6 Saturday: days the window opens */
+    unsigned start_min, end_min; /* minutes after midnight; end <= start: ends the next day */
+    unsigned types;            /* bit per kt_event_type_t; 0: every type */
+    const char *const *subjects; /* NULL: all */
+    unsigned nsubjects;
+} kt_maint_conf_t;
+
 typedef struct {
     kt_mon_conf_t mon;          /* interval, thresholds, capacities */
     const char *listen;
@@ -65,6 +119,10 @@ typedef struct {
     unsigned history_hour_days;   /* 1-hour min/avg/max */
     unsigned kept_descriptors;  /* Linux: files kept open between readings (kt_plat_opts_t) */
     const char *metrics;        /* /metrics' families: "koto", "node" or "both" */
+    const kt_notify_conf_t *notify; /* the notification channels */
+    unsigned nnotify;
+    const kt_maint_conf_t *maintenance; /* recurring windows without notifications */
+    unsigned nmaintenance;
 } kt_conf_t;
 
 /* A deep copy: every string and the disk overrides allocated in pool. */
@@ -75,6 +133,14 @@ void kt_conf_describe(FILE *to);
 /* Every setting with its value, type, bounds and whether a reload applies
  * it, from the same table: [{key, type, value, min?, max?, reloadable, help}]. */
 json_t *kt_conf_to_json(const kt_conf_t *conf);
+
+/* 1 when local time t falls in window w (whatever the event). */
+int kt_maint_open(const kt_maint_conf_t *w, apr_time_t t);
+
+/* "webhook", "alertmanager". */
+const char *kt_notify_kind_name(kt_notify_kind_t k);
+/* The channel called name, or NULL. */
+const kt_notify_conf_t *kt_conf_channel(const kt_conf_t *conf, const char *name);
 
 /* ---- loading ------------------------------------------------------------------------------- */
 

@@ -436,6 +436,8 @@ void kt_conf_copy(kt_conf_t *dst, const kt_conf_t *src, apr_pool_t *pool)
             o[i].mount_point = apr_pstrdup(pool, o[i].mount_point);
         dst->mon.disk_overrides = o;
     }
+    kt__conf_copy_notify(dst, src, pool);
+    kt__conf_copy_maint(dst, src, pool);
 }
 
 void kt_rules_set_conf(kt_rules_t *r, const kt_conf_t *conf)

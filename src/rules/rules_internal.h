@@ -116,6 +116,26 @@ apr_status_t kt__conf_apply_file(kt_conf_t *conf, const kt__file_t *f, apr_pool_
  * {threshold = 90, ...}}, ...}): what the rules get as `settings`. */
 json_t *kt__conf_nested(const kt_conf_t *conf);
 
+/* ---- the notify list (channels.c) -------------------------------------------------------------- */
+
+/* Reads the `notify` list at idx into conf (secrets read from their files,
+ * which must be owner-only); 0, or -1 with "notify[2].url must be ..." in msg. */
+int kt__conf_set_notify(kt_conf_t *conf, lua_State *L, int idx, apr_pool_t *pool, char *msg,
+                        apr_size_t len);
+/* The list for GET /api/agent/config: secrets and header values masked. */
+json_t *kt__conf_notify_json(const kt_conf_t *conf);
+/* --help-config's lines for the list and each channel field. */
+void kt__conf_describe_notify(FILE *to);
+/* The `maintenance` list (maint.c), as kt__conf_set_notify. */
+int kt__conf_set_maint(kt_conf_t *conf, lua_State *L, int idx, apr_pool_t *pool, char *msg,
+                       apr_size_t len);
+json_t *kt__conf_maint_json(const kt_conf_t *conf);
+void kt__conf_describe_maint(FILE *to);
+void kt__conf_copy_maint(kt_conf_t *dst, const kt_conf_t *src, apr_pool_t *pool);
+
+/* Deep-copies src's list into dst (kt_conf_copy). */
+void kt__conf_copy_notify(kt_conf_t *dst, const kt_conf_t *src, apr_pool_t *pool);
+
 /* ---- bridges between C and Lua (bridge.c) ---------------------------------------------------------- */
 
 void kt__push_sample(lua_State *L, const kt_sample_t *s);

@@ -44,9 +44,18 @@ static const char *const migrations[] = {
     " t1 INTEGER NOT NULL, step INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL,"
     " PRIMARY KEY (series, tier, t0)) WITHOUT ROWID;"
     "CREATE INDEX chunks_age ON chunks (tier, t1);",
+    /* -> next: the notification outbox and the silences. An outbox row is
+     * written before the first attempt and keeps its id (the receiver's
+     * dedup key) across restarts; state is pending, sent or failed. A
+     * silence is kept as the API shows it, until a day after it ended. */
+    "CREATE TABLE outbox (id TEXT PRIMARY KEY, channel TEXT NOT NULL,"
+    " created_ms INTEGER NOT NULL, attempts INTEGER NOT NULL, next_ms INTEGER NOT NULL,"
+    " state TEXT NOT NULL, error TEXT NOT NULL, updated_ms INTEGER NOT NULL, body TEXT NOT NULL);"
+    "CREATE INDEX outbox_state ON outbox (state, updated_ms);"
+    "CREATE TABLE silences (id INTEGER PRIMARY KEY, ends_ms INTEGER NOT NULL, json TEXT NOT NULL);",
 };
-
-_Static_assert(KT_ARRAY_SIZE(migrations) == KT_STORE_SCHEMA, "one migration per schema version");
+/* The schema is the number of migrations: a new one is only appended. */
+_Static_assert(KT_ARRAY_SIZE(migrations) == KT_STORE_SCHEMA, "KT_STORE_SCHEMA is the migrations' count");
 
 static void set_off(kt_store_t *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void set_off(kt_store_t *s, const char *fmt, ...)
@@ -303,7 +312,22 @@ static int prepare_all(kt_store_t *s)
            prepare(s,
                    "DELETE FROM chunks WHERE (series, tier, t0) IN (SELECT series, tier, t0"
                    " FROM chunks WHERE tier = %s AND t1 < %s LIMIT 2000)",
-                   &d->trim_tier);
+                   &d->trim_tier) ||
+           prepare(s,
+                   "INSERT OR IGNORE INTO outbox (id, channel, created_ms, attempts, next_ms, state,"
+                   " error, updated_ms, body) VALUES (%s, %s, %s, %s, %s, 'pending', '', %s, %s)",
+                   &d->outbox_add) ||
+           prepare(s,
+                   "UPDATE outbox SET attempts = %s, next_ms = %s, state = %s, error = %s,"
+                   " updated_ms = %s WHERE id = %s",
+                   &d->outbox_set) ||
+           prepare(s, "SELECT body FROM outbox WHERE id = %s", &d->outbox_body) ||
+           prepare(s, "DELETE FROM outbox WHERE state <> 'pending' AND updated_ms < %s",
+                   &d->outbox_trim) ||
+           prepare(s, "INSERT OR REPLACE INTO silences (id, ends_ms, json) VALUES (%s, %s, %s)",
+                   &d->silence_put) ||
+           prepare(s, "SELECT json FROM silences WHERE ends_ms >= %s ORDER BY id", &d->silence_list) ||
+           prepare(s, "DELETE FROM silences WHERE ends_ms < %s", &d->silence_trim);
 }
 
 void kt__db_open(kt_store_t *s)

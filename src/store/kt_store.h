@@ -34,7 +34,7 @@
 #include "kt_base.h"
 #include "kt_mon.h"
 
-#define KT_STORE_SCHEMA 2 /* the newest schema this build reads and writes */
+#define KT_STORE_SCHEMA 3 /* the newest schema this build reads and writes: db.c's migrations */
 
 typedef struct kt_store_t kt_store_t;
 
@@ -135,5 +135,40 @@ apr_status_t kt_store_series(kt_store_t *s, json_t **out);
 void kt_store_put_state(kt_store_t *s, json_t *state);
 /* The state kept by the last run and when it was kept, or NULL. */
 json_t *kt_store_get_state(kt_store_t *s, apr_time_t *saved_at);
+
+/* ---- the notification outbox ---------------------------------------------------------- */
+
+/* One notification as the outbox keeps it; its body stays on disk. */
+typedef struct {
+    char id[64];          /* the delivery id (webhook-id), the same on every attempt */
+    char channel[72];
+    apr_time_t created;
+    apr_time_t next;      /* when the next attempt is due */
+    unsigned attempts;
+} kt_store_note_t;
+
+#define KT_STORE_OUTBOX_DAYS 7 /* sent and failed rows are kept this long */
+
+/* Writes a new pending notification, waiting for the commit: it is durable
+ * before its first attempt. KT_EUNAVAIL when the store is off or refuses. */
+apr_status_t kt_store_outbox_add(kt_store_t *s, const kt_store_note_t *n, const char *body);
+/* Records an attempt's outcome in the background: state "pending" (to be
+ * retried at n->next), "sent" or "failed", with the last error. */
+void kt_store_outbox_set(kt_store_t *s, const kt_store_note_t *n, const char *state,
+                         const char *error);
+/* The body of notification id (malloc'd, the caller frees it). */
+apr_status_t kt_store_outbox_body(kt_store_t *s, const char *id, char **body);
+/* The pending notifications, oldest first (malloc'd array in *out, the
+ * caller frees it): what a restart goes on delivering. */
+apr_status_t kt_store_outbox_pending(kt_store_t *s, kt_store_note_t **out, unsigned *n);
+
+/* ---- silences ------------------------------------------------------------------------ */
+
+/* Writes a silence ({id, ends_at (ms), ...}, taken) over any of its id,
+ * waiting for the commit. */
+apr_status_t kt_store_silence_put(kt_store_t *s, json_t *silence);
+/* The silences that ended less than a day ago or later, by id (the caller
+ * owns *out). Older ones go with the trim. */
+apr_status_t kt_store_silences(kt_store_t *s, json_t **out);
 
 #endif

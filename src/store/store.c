@@ -26,6 +26,10 @@ void kt__req_free(kt__req_t *r)
     json_decref(r->result);
     json_decref(r->state);
     kt__rows_free(r->rows, r->nrows);
+    free(r->body);
+    free(r->note_error);
+    free(r->notes);
+    json_decref(r->silence);
     free(r);
 }
 
@@ -88,6 +92,9 @@ static void run(kt_store_t *s, kt__req_t *r)
     case KT__REQ_SERIES:
         r->status = kt__hist_series(s, &r->result);
         break;
+    default:
+        kt__outbox_run(s, r);
+        break;
     }
 }
 
@@ -126,8 +133,10 @@ static void *APR_THREAD_FUNC store_main(apr_thread_t *t, void *data)
             apr_thread_mutex_unlock(s->lock);
             int again = more;
             more = trim ? kt__hist_trim(s) : 0;
-            if (trim && !again)
+            if (trim && !again) {
                 kt__events_trim(s);
+                kt__outbox_trim(s);
+            }
             kt__db_measure(s);
             apr_pool_clear(s->db.scratch);
         }
@@ -143,7 +152,8 @@ static void *APR_THREAD_FUNC store_main(apr_thread_t *t, void *data)
             s->info.state = now;
         }
         if (r) { /* answered after the upkeep: a write's retention has been applied */
-            if (r->abandoned || r->kind == KT__REQ_STATE || r->kind == KT__REQ_HIST_WRITE) {
+            if (r->abandoned || r->detached || r->kind == KT__REQ_STATE ||
+                r->kind == KT__REQ_HIST_WRITE) {
                 kt__req_free(r);
             } else {
                 r->done = 1;
@@ -273,6 +283,109 @@ void kt_store_put_state(kt_store_t *s, json_t *state)
     }
     r->state = state;
     kt__store_submit(s, r, 0);
+}
+
+/* ---- the outbox ------------------------------------------------------------------------ */
+
+apr_status_t kt_store_outbox_add(kt_store_t *s, const kt_store_note_t *n, const char *body)
+{
+    if (!s->db.handle)
+        return KT_EUNAVAIL;
+    kt__req_t *r = req_new(KT__REQ_OUTBOX_ADD);
+    if (!r || !(r->body = strdup(body))) {
+        free(r);
+        return APR_ENOMEM;
+    }
+    r->note = *n;
+    apr_status_t st = kt__store_submit(s, r, 1);
+    if (still_mine(st))
+        kt__req_free(r);
+    return st;
+}
+
+void kt_store_outbox_set(kt_store_t *s, const kt_store_note_t *n, const char *state,
+                         const char *error)
+{
+    if (!s->db.handle)
+        return;
+    kt__req_t *r = req_new(KT__REQ_OUTBOX_SET);
+    if (!r)
+        return;
+    r->note = *n;
+    r->note_state = state; /* one of three literals */
+    r->note_error = strdup(error ? error : "");
+    r->detached = 1;
+    kt__store_submit(s, r, 0);
+}
+
+apr_status_t kt_store_outbox_body(kt_store_t *s, const char *id, char **body)
+{
+    if (!s->db.handle)
+        return KT_EUNAVAIL;
+    kt__req_t *r = req_new(KT__REQ_OUTBOX_BODY);
+    if (!r)
+        return APR_ENOMEM;
+    apr_cpystrn(r->note.id, id, sizeof r->note.id);
+    apr_status_t st = kt__store_submit(s, r, 1);
+    if (!still_mine(st))
+        return st;
+    *body = r->body;
+    r->body = NULL;
+    kt__req_free(r);
+    return st;
+}
+
+apr_status_t kt_store_outbox_pending(kt_store_t *s, kt_store_note_t **out, unsigned *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (!s->db.handle)
+        return KT_EUNAVAIL;
+    kt__req_t *r = req_new(KT__REQ_OUTBOX_PENDING);
+    if (!r)
+        return APR_ENOMEM;
+    apr_status_t st = kt__store_submit(s, r, 1);
+    if (!still_mine(st))
+        return st;
+    *out = r->notes;
+    *n = r->nnotes;
+    r->notes = NULL;
+    kt__req_free(r);
+    return st;
+}
+
+apr_status_t kt_store_silence_put(kt_store_t *s, json_t *silence)
+{
+    if (!s->db.handle) {
+        json_decref(silence);
+        return KT_EUNAVAIL;
+    }
+    kt__req_t *r = req_new(KT__REQ_SILENCE_PUT);
+    if (!r) {
+        json_decref(silence);
+        return APR_ENOMEM;
+    }
+    r->silence = silence;
+    apr_status_t st = kt__store_submit(s, r, 1);
+    if (still_mine(st))
+        kt__req_free(r);
+    return st;
+}
+
+apr_status_t kt_store_silences(kt_store_t *s, json_t **out)
+{
+    if (!s->db.handle)
+        return KT_EUNAVAIL;
+    kt__req_t *r = req_new(KT__REQ_SILENCES);
+    if (!r)
+        return APR_ENOMEM;
+    apr_status_t st = kt__store_submit(s, r, 1);
+    if (!still_mine(st))
+        return st;
+    *out = r->result;
+    r->result = NULL;
+    kt__req_free(r);
+    return st;
 }
 
 json_t *kt_store_get_state(kt_store_t *s, apr_time_t *saved_at)

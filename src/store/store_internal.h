@@ -26,6 +26,12 @@ typedef enum {
     KT__REQ_HIST_WRITE, /* changed chunks from the sampler (no one waits) */
     KT__REQ_HIST_READ,  /* a series' chunks in a range */
     KT__REQ_SERIES,     /* the list of series */
+    KT__REQ_OUTBOX_ADD,
+    KT__REQ_OUTBOX_SET,
+    KT__REQ_OUTBOX_BODY,
+    KT__REQ_OUTBOX_PENDING,
+    KT__REQ_SILENCE_PUT,
+    KT__REQ_SILENCES,
 } kt__req_kind_t;
 
 /* ---- chunk.c: a series' points, packed ------------------------------------------------ */
@@ -88,7 +94,6 @@ typedef struct {
 } kt__chunk_row_t;
 
 void kt__rows_free(kt__chunk_row_t *rows, unsigned n);
-
 typedef struct kt__req_t {
     kt__req_kind_t kind;
     struct kt__req_t *next;
@@ -113,6 +118,16 @@ typedef struct kt__req_t {
     char series[KT__SERIES_NAME];
     int tier;
     int64_t from_ms, to_ms;
+    /* KT__REQ_OUTBOX_*: the note, its body (malloc'd), the new state and error */
+    int detached; /* nobody waits: the thread frees it */
+    kt_store_note_t note;
+    char *body;
+    const char *note_state;
+    char *note_error;
+    kt_store_note_t *notes; /* pending: malloc'd */
+    unsigned nnotes;
+    /* KT__REQ_SILENCE_PUT: the silence (taken); KT__REQ_SILENCES: the list in result */
+    json_t *silence;
 } kt__req_t;
 
 /* The database as the store thread holds it (db.c). */
@@ -122,8 +137,9 @@ typedef struct {
     apr_pool_t *pool;  /* the handle's and the prepared statements' */
     apr_pool_t *scratch; /* cleared after each request */
     apr_dbd_prepared_t *insert_event, *select_next, *select_last, *delete_older,
-        *delete_beyond, *put_meta, *get_meta, *journal, *put_series, *get_series, *put_chunk, *get_chunks,
-        *trim_tier;
+        *delete_beyond, *put_meta, *get_meta, *journal, *put_series, *get_series, *put_chunk,
+        *get_chunks, *trim_tier, *outbox_add, *outbox_set, *outbox_body, *outbox_trim,
+        *silence_put, *silence_list, *silence_trim;
 } kt__db_t;
 
 typedef struct kt__hist_t kt__hist_t; /* history.c: the series being recorded */
@@ -237,4 +253,10 @@ void kt__hist_resume(kt_store_t *s, const char *name, const char *unit, double s
                      const kt__point_t *minute_tail, unsigned nminute);
 /* Copies every changed chunk for the store thread (all of them with force). */
 void kt__hist_flush(kt_store_t *s, int force);
+/* ---- outbox.c: the notification outbox ------------------------------------------------ */
+
+void kt__outbox_run(kt_store_t *s, kt__req_t *r);
+/* Deletes sent and failed rows older than KT_STORE_OUTBOX_DAYS. */
+void kt__outbox_trim(kt_store_t *s);
+
 #endif

@@ -116,6 +116,20 @@ test('every documented operation answers as documented', async () => {
   assert.equal((await call('GET', '/api/agent/config')).status, 200);
   assert.equal((await call('POST', '/api/agent/reload')).status, 401);
   assert.equal((await call('POST', '/api/agent/reload', { auth: true })).status, 200);
+  await call('GET', '/api/agent/notify');
+  assert.equal((await call('POST', '/api/agent/notify/test', { body: { channel: 'nope' } })).status, 401);
+  assert.equal((await call('POST', '/api/agent/notify/test', { body: { channel: 'nope' }, auth: true })).status, 404);
+  assert.equal((await call('POST', '/api/agent/notify/test', { body: {}, auth: true })).status, 422);
+  await call('GET', '/api/agent/silences');
+  assert.equal((await call('POST', '/api/agent/silences', { body: { duration_s: 60, comment: 'x' } })).status, 401);
+  assert.equal((await call('POST', '/api/agent/silences', { body: { duration_s: 60 }, auth: true })).status, 422);
+  const sil = JSON.parse((await call('POST', '/api/agent/silences', {
+    body: { matchers: { type: 'disk_full', subject: '/var' }, duration_s: 600, comment: 'resizing', created_by: 'test' }, auth: true })).text);
+  await call('GET', '/api/agent/silences');
+  assert.equal((await call('DELETE', `/api/agent/silences/${sil.id}`, { template: '/api/agent/silences/{id}' })).status, 401);
+  assert.equal((await call('DELETE', `/api/agent/silences/${sil.id}`, { template: '/api/agent/silences/{id}', auth: true })).status, 200);
+  assert.equal((await call('DELETE', '/api/agent/silences/9999', { template: '/api/agent/silences/{id}', auth: true })).status, 404);
+  assert.equal((await call('DELETE', '/api/agent/silences/x', { template: '/api/agent/silences/{id}', auth: true })).status, 400);
   const tools = JSON.parse((await call('GET', '/api/agent/tools')).text);
   for (const t of tools.tools) {
     const r = await call('POST', `/api/agent/tools/${t.name}`, { template: '/api/agent/tools/{name}', body: {}, auth: t.changes_state });

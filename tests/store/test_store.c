@@ -282,6 +282,45 @@ static void test_monitor_state(void **state)
     kt_store_close(s);
 }
 
+/* The outbox: a note written before its first attempt comes back pending
+ * after a restart, with its id, attempts and body; one sent does not. */
+static void test_outbox(void **state)
+{
+    (void)state;
+    fresh();
+    kt_store_t *s = open_store(0, 0);
+    kt_store_note_t a = {"msg_a", "ops", apr_time_from_sec(1000), apr_time_from_sec(1000), 0};
+    kt_store_note_t b = {"msg_b", "mail", apr_time_from_sec(1001), apr_time_from_sec(1001), 0};
+    assert_int_equal(kt_store_outbox_add(s, &a, "{\"n\":1}"), APR_SUCCESS);
+    assert_int_equal(kt_store_outbox_add(s, &b, "{\"n\":2}"), APR_SUCCESS);
+    /* The same id again changes nothing: a retry never forks a second row. */
+    assert_int_equal(kt_store_outbox_add(s, &a, "{\"n\":99}"), APR_SUCCESS);
+    a.attempts = 3;
+    a.next = apr_time_from_sec(2000);
+    kt_store_outbox_set(s, &a, "pending", "HTTP 503");
+    b.attempts = 1;
+    kt_store_outbox_set(s, &b, "sent", "");
+    kt_store_close(s);
+
+    s = open_store(0, 0);
+    kt_store_note_t *notes;
+    unsigned n;
+    assert_int_equal(kt_store_outbox_pending(s, &notes, &n), APR_SUCCESS);
+    assert_int_equal(n, 1);
+    assert_string_equal(notes[0].id, "msg_a");
+    assert_string_equal(notes[0].channel, "ops");
+    assert_int_equal(notes[0].attempts, 3);
+    assert_true(notes[0].created == apr_time_from_sec(1000));
+    assert_true(notes[0].next == apr_time_from_sec(2000));
+    free(notes);
+    char *body = NULL;
+    assert_int_equal(kt_store_outbox_body(s, "msg_a", &body), APR_SUCCESS);
+    assert_string_equal(body, "{\"n\":1}");
+    free(body);
+    assert_int_equal(kt_store_outbox_body(s, "msg_none", &body), KT_ENOTFOUND);
+    kt_store_close(s);
+}
+
 static void write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
@@ -367,6 +406,7 @@ int main(void)
         cmocka_unit_test(test_retention),
         cmocka_unit_test(test_size_cap),
         cmocka_unit_test(test_monitor_state),
+        cmocka_unit_test(test_outbox),
         cmocka_unit_test(test_corrupt_file_moved_aside),
         cmocka_unit_test(test_newer_schema_untouched),
     };

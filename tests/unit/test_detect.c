@@ -283,6 +283,82 @@ static void test_process_memory_and_exit(void **state)
 
 /* ---- health, clear, subscribers ------------------------------------------------------ */
 
+/* ---- flapping ----------------------------------------------------------------------- */
+
+static void flappy(kt_mon_conf_t *c)
+{
+    c->cpu_spike.enabled = 0;
+    c->memory.hold_samples = 1;
+    c->memory.clear_margin = 0;
+}
+
+static void test_flapping_start_and_end(void **state)
+{
+    (void)state;
+    kt_mon_t *m = make_mon(flappy); /* memory 90 %; window 21, 20 % / 5 % */
+    kt_event_t ev[64];
+    /* One start and its resolution: no flapping. */
+    synth_ingest(m, 10, 95);
+    synth_ingest(m, 10, 50);
+    unsigned n = all_events(m, ev, 64);
+    assert_int_equal(n, 2);
+    for (unsigned i = 0; i < n; i++)
+        assert_int_equal(ev[i].flapping, 0);
+    /* Up and down every reading: flapping after a few changes. */
+    for (int i = 0; i < 6; i++)
+        synth_ingest(m, 10, i % 2 ? 50 : 95);
+    n = all_events(m, ev, 64);
+    unsigned starts = 0, held = 0, at = 0;
+    for (unsigned i = 0; i < n; i++) {
+        if (ev[i].flapping == KT_FLAP_START) {
+            starts++;
+            at = i;
+            assert_string_equal(kt_event_state_name(&ev[i]), "flapping_start");
+            assert_non_null(strstr(ev[i].message, "memory_high is flapping"));
+        }
+        held += ev[i].in_flap;
+        if (starts && i > at)
+            assert_true(ev[i].in_flap); /* after the start, every change is held back */
+    }
+    assert_int_equal(starts, 1);
+    assert_true(held >= 1);
+    /* Settled: below 5 % takes a window of quiet readings, then one flapping_end. */
+    for (int i = 0; i < 30; i++)
+        synth_ingest(m, 10, 50);
+    n = all_events(m, ev, 64);
+    assert_int_equal(ev[n - 1].flapping, KT_FLAP_END);
+    assert_non_null(strstr(ev[n - 1].message, "stopped flapping"));
+    assert_non_null(strstr(ev[n - 1].message, "clear now"));
+    /* A flap event is not a start in the summary. */
+    kt_mon_health_t h;
+    kt_mon_health(m, &h);
+    assert_int_equal(h.started_total[KT_EV_MEMORY_HIGH][KT_SEV_HIGH] +
+                         h.started_total[KT_EV_MEMORY_HIGH][KT_SEV_MEDIUM] +
+                         h.started_total[KT_EV_MEMORY_HIGH][KT_SEV_LOW],
+                     4);
+    kt_mon_destroy(m);
+}
+
+static void no_flapping(kt_mon_conf_t *c)
+{
+    flappy(c);
+    c->flap_window = 0;
+}
+
+static void test_flapping_off(void **state)
+{
+    (void)state;
+    kt_mon_t *m = make_mon(no_flapping);
+    kt_event_t ev[64];
+    for (int i = 0; i < 12; i++)
+        synth_ingest(m, 10, i % 2 ? 50 : 95);
+    unsigned n = all_events(m, ev, 64);
+    assert_int_equal(n, 12);
+    for (unsigned i = 0; i < n; i++)
+        assert_true(!ev[i].flapping && !ev[i].in_flap);
+    kt_mon_destroy(m);
+}
+
 static void test_health_summary(void **state)
 {
     kt_mon_t *m = make_mon(one_reading_memory);
@@ -510,6 +586,8 @@ int main(void)
         cmocka_unit_test(test_disk_per_filesystem),
         cmocka_unit_test(test_process_memory_and_exit),
         cmocka_unit_test(test_health_summary),
+        cmocka_unit_test(test_flapping_start_and_end),
+        cmocka_unit_test(test_flapping_off),
         cmocka_unit_test(test_restart_keeps_conditions),
         cmocka_unit_test(test_restart_resolves_while_down),
         cmocka_unit_test(test_clear_keeps_ids_increasing),
