@@ -40,6 +40,8 @@
  *   7. the store's queue lock (src/store/): a leaf; a caller may wait on
  *      the store thread holding 1-3 (the stream's replay reads the store
  *      under the hub lock), never holding 4
+ *   7b. the remediation runner's queue lock (src/remedy/runner.c): a leaf,
+ *      never held while calling the store or the rules
  *   8. the log's lock (src/base/log.c): anything may log
  *
  * Subscribers (kt_mon_subscribe) are called with none of the monitor's

@@ -86,6 +86,16 @@ static const item_t items[] = {
      "linux (Bash) or windows (PowerShell)"},
     {"metrics", T_STR, 0, 0, offsetof(kt_conf_t, metrics), 1,
      "families GET /metrics serves: koto (koto_*), node (node_exporter's node_*) or both"},
+    {"remedy_timeout_s", T_UINT, 1, 86400, offsetof(kt_conf_t, remedy_timeout_s), 1,
+     "an approved remediation running longer than this many seconds is killed with "
+     "everything it started"},
+    {"remedy_output_kb", T_UINT, 1, 16384, offsetof(kt_conf_t, remedy_output_kb), 1,
+     "KiB of a remediation's output (and of its dry run) kept"},
+    {"remedy_expiry_s", T_UINT, 1, 604800, offsetof(kt_conf_t, remedy_expiry_s), 1,
+     "a remediation proposal not approved within this many seconds expires"},
+    {"remedy_interpreter", T_STR, 0, 0, offsetof(kt_conf_t, remedy_interpreter), 1,
+     "the program that runs remediation scripts instead of /bin/bash (Windows: "
+     "powershell.exe of the system directory), given the same arguments; unset: the OS's"},
 };
 
 #define FS_OVERRIDES "thresholds.filesystems"

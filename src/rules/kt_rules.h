@@ -62,6 +62,10 @@ typedef struct {
     unsigned store_max_mb;      /* koto.db never grows past this many MiB */
     unsigned kept_descriptors;  /* Linux: files kept open between readings (kt_plat_opts_t) */
     const char *metrics;        /* /metrics' families: "koto", "node" or "both" */
+    unsigned remedy_timeout_s;  /* a remediation's run is killed (its whole group) after this */
+    unsigned remedy_output_kb;  /* output kept of a run */
+    unsigned remedy_expiry_s;   /* a proposal not approved by then expires */
+    const char *remedy_interpreter; /* NULL: the OS's (bash, powershell.exe) */
 } kt_conf_t;
 
 /* A deep copy: every string and the disk overrides allocated in pool. */

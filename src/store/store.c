@@ -25,6 +25,8 @@ static void req_free(kt__req_t *r)
     free((char *)r->who);
     json_decref(r->result);
     json_decref(r->state);
+    if (r->remedy)
+        kt__remedy_req_free(r->remedy);
     free(r);
 }
 
@@ -75,6 +77,9 @@ static void run(kt_store_t *s, kt__req_t *r)
         break;
     case KT__REQ_STATE:
         r->status = kt__state_write(s, r->state);
+        break;
+    case KT__REQ_REMEDY:
+        r->status = kt__remedy_run(s, r->remedy);
         break;
     }
 }
@@ -185,6 +190,11 @@ static kt__req_t *req_new(kt__req_kind_t kind)
         r->kind = kind;
     return r;
 }
+
+apr_status_t kt__store_submit(kt_store_t *s, kt__req_t *r) { return submit(s, r, 1); }
+int kt__store_still_mine(apr_status_t st) { return still_mine(st); }
+kt__req_t *kt__store_req_new(kt__req_kind_t kind) { return req_new(kind); }
+void kt__store_req_free(kt__req_t *r) { req_free(r); }
 
 /* ---- the API -------------------------------------------------------------------------- */
 

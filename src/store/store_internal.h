@@ -17,7 +17,15 @@
 #define KT__STORE_WAIT_S 5       /* how long a caller waits for its answer */
 #define KT__STORE_RETRY_S 5      /* a degraded store tries to write again this often */
 
-typedef enum { KT__REQ_EVENTS, KT__REQ_QUERY, KT__REQ_CLEAR, KT__REQ_STATE } kt__req_kind_t;
+typedef enum {
+    KT__REQ_EVENTS,
+    KT__REQ_QUERY,
+    KT__REQ_CLEAR,
+    KT__REQ_STATE,
+    KT__REQ_REMEDY
+} kt__req_kind_t;
+
+typedef struct kt__remedy_req_t kt__remedy_req_t;
 
 typedef struct kt__req_t {
     kt__req_kind_t kind;
@@ -36,6 +44,8 @@ typedef struct kt__req_t {
     unsigned removed;
     /* KT__REQ_STATE */
     json_t *state;
+    /* KT__REQ_REMEDY (remedy.c): owned by the request */
+    kt__remedy_req_t *remedy;
 } kt__req_t;
 
 /* The database as the store thread holds it (db.c). */
@@ -45,7 +55,8 @@ typedef struct {
     apr_pool_t *pool;  /* the handle's and the prepared statements' */
     apr_pool_t *scratch; /* cleared after each request */
     apr_dbd_prepared_t *insert_event, *select_next, *select_last, *delete_older,
-        *delete_beyond, *put_meta, *get_meta, *journal;
+        *delete_beyond, *put_meta, *get_meta, *journal, *insert_remedy, *update_remedy,
+        *select_remedy, *select_remedies, *insert_audit, *select_audit_next, *select_audit_last;
 } kt__db_t;
 
 struct kt_store_t {
@@ -104,5 +115,19 @@ void kt__events_trim(kt_store_t *s);
 apr_status_t kt__state_write(kt_store_t *s, json_t *state);
 json_t *kt__state_read(kt_store_t *s, apr_time_t *saved_at);
 uint64_t kt__events_last_id(kt_store_t *s);
+
+/* ---- store.c: the queue, for the other files' requests ------------------------------------ */
+
+/* Enqueues r and waits for its answer; see submit in store.c. */
+apr_status_t kt__store_submit(kt_store_t *s, kt__req_t *r);
+/* The request is still the caller's after kt__store_submit returned st. */
+int kt__store_still_mine(apr_status_t st);
+kt__req_t *kt__store_req_new(kt__req_kind_t kind);
+void kt__store_req_free(kt__req_t *r);
+
+/* ---- remedy.c: remediations and the audit on the store thread --------------------------- */
+
+apr_status_t kt__remedy_run(kt_store_t *s, kt__remedy_req_t *q);
+void kt__remedy_req_free(kt__remedy_req_t *q);
 
 #endif
