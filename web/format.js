@@ -84,6 +84,10 @@ export const TYPE_LABELS = {
   cpu_spike: 'CPU spike',
   memory_high: 'Memory high',
   process_memory_high: 'Process memory high',
+  process_down: 'Process down',
+  process_count: 'Too many processes',
+  remediation_failed: 'Fix did not work',
+  remediation_gave_up: 'Automatic fix stopped',
   disk_full: 'Disk full',
 };
 export const typeLabel = (t) => TYPE_LABELS[t] ?? t.replaceAll('_', ' ');

@@ -12,6 +12,10 @@ static const char *const type_names[KT_EV__COUNT] = {
     [KT_EV_DISK_FULL] = "disk_full",
     [KT_EV_CPU_SPIKE] = "cpu_spike",
     [KT_EV_PROCESS_MEMORY_HIGH] = "process_memory_high",
+    [KT_EV_PROCESS_DOWN] = "process_down",
+    [KT_EV_PROCESS_COUNT] = "process_count",
+    [KT_EV_REMEDIATION_FAILED] = "remediation_failed",
+    [KT_EV_REMEDIATION_GAVE_UP] = "remediation_gave_up",
 };
 static const char *const severity_names[KT_SEV__COUNT] = {"low", "medium", "high"};
 

@@ -313,7 +313,8 @@ int kt_daemon_start(kt_daemon_t **out, const kt_opts_t *o, kt_rules_t *rules,
                                o->config_file ? o->config_file
                                               : kt_sys_join_path(o->lua_dir ? o->lua_dir
                                                                             : kt_default_lua_dir(pool),
-                                                                 "koto.conf.lua", pool)};
+                                                                 "koto.conf.lua", pool),
+                               d->mon};
         if ((st = kt_remedy_create(&d->remedy, &ro, pool)) != APR_SUCCESS) {
             kt_log(KT_LOG_ERROR, "cannot start the remediation runner: %s",
                    kt_strerror(st, err, sizeof err));

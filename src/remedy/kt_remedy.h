@@ -21,6 +21,14 @@
  * States: proposed -> approved -> running -> succeeded | failed;
  * proposed -> denied | expired; approved -> refused.
  *
+ * The configuration's `remediate` list names the template (and its fixed
+ * parameters) an event gets; with auto = true the runner proposes and
+ * approves it itself when the event starts ("configuration" in the audit),
+ * at most max_runs times within window_s (then remediation_gave_up). After
+ * a run for an event, the next readings verify it: the condition resolves
+ * ("verified" in the audit), or after remedy_verify_readings readings a
+ * remediation_failed event says it did not.
+ *
  * Thread-safety: every function may be called from any thread. Lock order:
  * the runner's queue lock is a leaf (it is never held while calling out).
  */
@@ -38,8 +46,9 @@ typedef struct kt_remedy_t kt_remedy_t;
 
 typedef struct {
     kt_store_t *store;        /* where proposals and the audit live; required */
-    kt_rules_cell_t *rules;   /* templates and settings (scripts_dir, remedy_*) */
+    kt_rules_cell_t *rules;   /* templates and settings (scripts_dir, remedy_*, remediate) */
     const char *config_file;  /* checked to be owner-only before each run; may be NULL */
+    kt_mon_t *mon;            /* events to act on and verify; NULL: by hand only */
 } kt_remedy_opts_t;
 
 apr_status_t kt_remedy_create(kt_remedy_t **out, const kt_remedy_opts_t *opts, apr_pool_t *pool);

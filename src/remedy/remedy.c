@@ -39,7 +39,10 @@ void kt__remedy_conf(kt_remedy_t *r, kt__remedy_conf_t *c, apr_pool_t *pool)
         c->timeout = apr_time_from_sec(conf->remedy_timeout_s);
         c->output_limit = (apr_size_t)conf->remedy_output_kb * 1024;
         c->expiry = apr_time_from_sec(conf->remedy_expiry_s);
+        c->verify_readings = conf->remedy_verify_readings;
     }
+    if (!c->verify_readings)
+        c->verify_readings = 3;
     if (!c->timeout)
         c->timeout = KT_SYS_RUN_TIMEOUT;
     if (!c->output_limit)
@@ -70,7 +73,43 @@ static apr_status_t from_event(kt_remedy_t *r, uint64_t event_id, json_t **param
     const char *type = json_string_value(json_object_get(ev, "type"));
     const char *subject = json_string_value(json_object_get(ev, "subject"));
     json_t *p = json_object();
-    if (type && strcmp(type, "disk_full") == 0) {
+    /* The configuration's choice first: its template, its fixed parameters. */
+    kt_rules_t *rules = kt_rules_cell_get(r->opts.rules);
+    const kt_conf_t *conf = rules ? kt_rules_conf(rules) : NULL;
+    const kt_remedy_rule_t *rule = NULL;
+    for (unsigned i = 0; conf && type && i < conf->nremediate && !rule; i++)
+        if (strcmp(conf->remediate[i].event, type) == 0 &&
+            (!conf->remediate[i].subject || (subject && strcmp(conf->remediate[i].subject, subject) == 0)))
+            rule = &conf->remediate[i];
+    if (rule) {
+        json_t *fixed = json_loads(rule->params ? rule->params : "{}", 0, NULL);
+        if (json_is_object(fixed))
+            json_object_update(p, fixed);
+        json_decref(fixed);
+        /* A value observed on the machine enters only as a whole parameter,
+         * which the template checks and quotes: "{subject}" is the event's
+         * subject, "{process}" the name of the first process in its evidence. */
+        const char *key;
+        json_t *v;
+        json_t *top = json_object_get(ev, "top_processes");
+        const char *proc = json_string_value(json_object_get(json_array_get(top, 0), "name"));
+        json_object_foreach(p, key, v) {
+            const char *t = json_string_value(v);
+            if (t && strcmp(t, "{subject}") == 0)
+                json_object_set_new(p, key, json_string(subject ? subject : ""));
+            else if (t && strcmp(t, "{process}") == 0)
+                json_object_set_new(p, key, json_string(proc ? proc : ""));
+        }
+        json_object_set_new(p, "issue_type", json_string(rule->template));
+    }
+    kt_rules_release(rules);
+    if (rule) {
+        /* chosen above */
+    } else if (type && strcmp(type, "process_down") == 0) {
+        /* A check named after its service: restart that service. */
+        json_object_set_new(p, "issue_type", json_string("service_restart"));
+        json_object_set_new(p, "service_name", json_string(subject ? subject : ""));
+    } else if (type && strcmp(type, "disk_full") == 0) {
         json_object_set_new(p, "issue_type", json_string("disk_full"));
         if (subject && *subject)
             json_object_set_new(p, "path", json_string(subject));
@@ -91,6 +130,7 @@ static apr_status_t from_event(kt_remedy_t *r, uint64_t event_id, json_t **param
     }
     json_object_set_new(p, "event_id", json_integer((json_int_t)event_id));
     json_object_set_new(p, "subject", json_string(subject ? subject : ""));
+    json_object_set_new(p, "event_type", json_string(type));
     json_decref(list);
     *params = p;
     return APR_SUCCESS;
@@ -142,9 +182,12 @@ apr_status_t kt_remedy_propose(kt_remedy_t *r, json_t *body, const char *who, js
     uint64_t event_id = (uint64_t)json_integer_value(json_object_get(params, "event_id"));
     const char *subject = json_string_value(json_object_get(params, "subject"));
     subject = apr_pstrdup(pool, subject ? subject : "");
+    const char *event_type = json_string_value(json_object_get(params, "event_type"));
+    event_type = event_type ? apr_pstrdup(pool, event_type) : "";
     /* What is not a template parameter leaves the parameters. */
     json_object_del(params, "event_id");
     json_object_del(params, "subject");
+    json_object_del(params, "event_type");
 
     kt_rules_t *rules = kt_rules_cell_get(r->opts.rules);
     if (!rules) {
@@ -186,9 +229,9 @@ apr_status_t kt_remedy_propose(kt_remedy_t *r, json_t *body, const char *who, js
     kt__remedy_conf_t c;
     kt__remedy_conf(r, &c, pool);
     apr_time_t now = apr_time_now();
-    doc = json_pack("{s:s s:s s:s s:O s:I s:s s:s s:s s:s s:I s:I}", "template", issue, "os", os,
+    doc = json_pack("{s:s s:s s:s s:O s:I s:s s:s s:s s:s s:s s:I s:I}", "template", issue, "os", os,
                     "dialect", dialect_of(os), "params", params, "event_id", (json_int_t)event_id,
-                    "subject", subject, "script", script, "sha256", sha, "proposed_by",
+                    "event_type", event_type, "subject", subject, "script", script, "sha256", sha, "proposed_by",
                     who ? who : "?", "created_ms", (json_int_t)apr_time_as_msec(now),
                     "expires_ms", (json_int_t)apr_time_as_msec(now + c.expiry));
     free(script);
@@ -290,6 +333,13 @@ static apr_status_t pending(kt_remedy_t *r, uint64_t id, json_t **doc, kt_remedy
 apr_status_t kt_remedy_approve(kt_remedy_t *r, uint64_t id, const char *sha256, const char *who,
                                json_t **out, kt_remedy_err_t *err)
 {
+    return kt__remedy_approve_as(r, id, sha256, who, "approved", out, err);
+}
+
+apr_status_t kt__remedy_approve_as(kt_remedy_t *r, uint64_t id, const char *sha256,
+                                   const char *who, const char *action, json_t **out,
+                                   kt_remedy_err_t *err)
+{
     if (!sha256)
         return kt__remedy_fail(err, KT_EINPUT, "bad_parameter",
                                "sha256 (the hash of the script you read) is required");
@@ -310,7 +360,7 @@ apr_status_t kt_remedy_approve(kt_remedy_t *r, uint64_t id, const char *sha256, 
     }
     json_object_set_new(doc, "decided_by", json_string(who ? who : "?"));
     json_object_set_new(doc, "decided_ms", json_integer((json_int_t)apr_time_as_msec(apr_time_now())));
-    kt_store_audit_t a = {"approved", who, id, event_id, sha, NULL};
+    kt_store_audit_t a = {action, who, id, event_id, sha, NULL};
     st = kt_store_put_remedy(r->opts.store, &id, "proposed", "approved", doc, &a);
     if (st != APR_SUCCESS) {
         json_decref(doc);
@@ -319,7 +369,8 @@ apr_status_t kt_remedy_approve(kt_remedy_t *r, uint64_t id, const char *sha256, 
                    : kt__remedy_fail(err, KT_EUNAVAIL, "store_unavailable", "the approval cannot be stored");
     }
     kt_log(KT_LOG_INFO, "remediation %" APR_UINT64_T_FMT " approved by %s", id, who ? who : "?");
-    if ((st = kt__runner_queue(r, id)) != APR_SUCCESS) {
+    kt__remedy_job_t job = {KT__JOB_RUN, id, {0}};
+    if ((st = kt__runner_queue(r, &job)) != APR_SUCCESS) {
         kt_store_audit_t q = {"refused", "kotod", id, event_id, sha, NULL};
         q.detail = json_pack("{s:s}", "reason", "the run queue is full");
         kt_store_put_remedy(r->opts.store, &id, "approved", "refused", doc, &q);
@@ -389,6 +440,11 @@ apr_status_t kt_remedy_create(kt_remedy_t **out, const kt_remedy_opts_t *opts, a
         apr_pool_destroy(p);
         return st;
     }
+    if (r->opts.mon && (st = kt_mon_subscribe(r->opts.mon, kt__auto_reading, r, &r->sub)) != APR_SUCCESS) {
+        kt__runner_stop(r);
+        apr_pool_destroy(p);
+        return st;
+    }
     *out = r;
     return APR_SUCCESS;
 }
@@ -397,6 +453,8 @@ void kt_remedy_destroy(kt_remedy_t *r)
 {
     if (!r)
         return;
+    if (r->sub)
+        kt_mon_unsubscribe(r->opts.mon, r->sub);
     kt__runner_stop(r);
     apr_pool_destroy(r->pool);
 }

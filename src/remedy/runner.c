@@ -157,6 +157,8 @@ static void run_one(kt_remedy_t *r, uint64_t id, apr_pool_t *pool)
         kt_store_audit_t e = {"run_ended", "kotod", id, event_id, sha, d};
         kt_store_put_remedy(r->opts.store, &id, "running", ok ? "succeeded" : "failed", doc, &e);
         json_decref(d);
+        if (event_id)
+            kt__auto_watch(r, doc); /* the next readings say whether it worked */
         apr_file_remove(file, pool);
         count(r, tmpl, result);
         kt_log(ok ? KT_LOG_INFO : KT_LOG_WARN,
@@ -178,11 +180,14 @@ static void *APR_THREAD_FUNC runner_main(apr_thread_t *t, void *data)
             apr_thread_cond_wait(r->work, r->lock);
         if (r->stopping)
             break;
-        uint64_t id = r->queue[r->head];
+        kt__remedy_job_t job = r->queue[r->head];
         r->head = (r->head + 1) % KT__REMEDY_QUEUE;
         r->len--;
         apr_thread_mutex_unlock(r->lock);
-        run_one(r, id, pool);
+        if (job.kind == KT__JOB_RUN)
+            run_one(r, job.id, pool);
+        else
+            kt__auto_event(r, &job.ev, pool);
         apr_pool_clear(pool);
         apr_thread_mutex_lock(r->lock);
     }
@@ -191,12 +196,12 @@ static void *APR_THREAD_FUNC runner_main(apr_thread_t *t, void *data)
     return NULL;
 }
 
-apr_status_t kt__runner_queue(kt_remedy_t *r, uint64_t id)
+apr_status_t kt__runner_queue(kt_remedy_t *r, const kt__remedy_job_t *job)
 {
     apr_thread_mutex_lock(r->lock);
     apr_status_t st = KT_EUNAVAIL;
     if (r->len < KT__REMEDY_QUEUE && !r->stopping) {
-        r->queue[(r->head + r->len) % KT__REMEDY_QUEUE] = id;
+        r->queue[(r->head + r->len) % KT__REMEDY_QUEUE] = *job;
         r->len++;
         apr_thread_cond_signal(r->work);
         st = APR_SUCCESS;

@@ -47,6 +47,17 @@ typedef struct {
 
 /* ---- the configuration the file sets (declared once, in config.c) ------------------ */
 
+/* One entry of the `remediate` list: which fix an event gets. */
+typedef struct {
+    const char *event;     /* an event type (process_down...) */
+    const char *subject;   /* the event's subject (a check's name), or NULL: any */
+    const char *template;  /* a fix-script template */
+    const char *params;    /* its fixed parameters, a JSON object's text */
+    int auto_run;          /* auto = true: proposed and approved by the configuration */
+    unsigned max_runs;     /* the circuit breaker: at most this many automatic runs... */
+    unsigned window_s;     /* ...within this many seconds, then remediation_gave_up */
+} kt_remedy_rule_t;
+
 typedef struct {
     kt_mon_conf_t mon;          /* interval, thresholds, capacities */
     const char *listen;
@@ -66,6 +77,9 @@ typedef struct {
     unsigned remedy_output_kb;  /* output kept of a run */
     unsigned remedy_expiry_s;   /* a proposal not approved by then expires */
     const char *remedy_interpreter; /* NULL: the OS's (bash, powershell.exe) */
+    unsigned remedy_verify_readings; /* readings after a run for its condition to resolve */
+    const kt_remedy_rule_t *remediate; /* may be NULL */
+    unsigned nremediate;
 } kt_conf_t;
 
 /* A deep copy: every string and the disk overrides allocated in pool. */

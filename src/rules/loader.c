@@ -436,6 +436,26 @@ void kt_conf_copy(kt_conf_t *dst, const kt_conf_t *src, apr_pool_t *pool)
             o[i].mount_point = apr_pstrdup(pool, o[i].mount_point);
         dst->mon.disk_overrides = o;
     }
+    if (src->mon.nchecks) {
+        kt_mon_check_t *k = apr_pmemdup(pool, src->mon.checks, sizeof *k * src->mon.nchecks);
+        for (unsigned i = 0; i < src->mon.nchecks; i++) {
+            const char **s[] = {&k[i].name, &k[i].kind, &k[i].process, &k[i].pidfile};
+            for (size_t j = 0; j < KT_ARRAY_SIZE(s); j++)
+                if (*s[j])
+                    *s[j] = apr_pstrdup(pool, *s[j]);
+        }
+        dst->mon.checks = k;
+    }
+    if (src->nremediate) {
+        kt_remedy_rule_t *k = apr_pmemdup(pool, src->remediate, sizeof *k * src->nremediate);
+        for (unsigned i = 0; i < src->nremediate; i++) {
+            const char **s[] = {&k[i].event, &k[i].subject, &k[i].template, &k[i].params};
+            for (size_t j = 0; j < KT_ARRAY_SIZE(s); j++)
+                if (*s[j])
+                    *s[j] = apr_pstrdup(pool, *s[j]);
+        }
+        dst->remediate = k;
+    }
 }
 
 void kt_rules_set_conf(kt_rules_t *r, const kt_conf_t *conf)

@@ -55,6 +55,15 @@ wait_state() {
   done
   return 1
 }
+wait_remediation_failed() {
+  local deadline=$((SECONDS + 10))
+  while [ $SECONDS -lt $deadline ]; do
+    curl -sS "$base/api/agent/monitor/events?limit=100&event_type=remediation_failed" |
+      jq -e '.events | length >= 1' >/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
 audit_actions() { # the actions recorded for remediation ID, space separated
   body_of "$(api GET '/api/agent/audit?limit=1000')" |
     jq -r --argjson id "$1" '[.audit[] | select(.remediation_id == $id) | .action] | join(" ")'
@@ -105,8 +114,13 @@ done_doc=$(body_of "$(api GET "/api/agent/remediations/$id")")
 expect_eq "it succeeded, exit code 0, with its output" "succeeded 0 ok yes" \
   "$(jq -r '"\(.state) \(.run.exit_code) \(.run.result) \(if (.run.output | length) > 0 then "yes" else "no" end)"' <<<"$done_doc")"
 check "the file is gone after the run (it runs once)" test ! -e "$file"
-expect_eq "the audit has every step, in order" "proposed dry_run approval_refused approved run_started run_ended" \
-  "$(audit_actions "$id")"
+# The fixture's memory stays high: the next readings find the condition
+# still there, and say so.
+want="proposed dry_run approval_refused approved run_started run_ended verify_failed"
+deadline=$((SECONDS + 10))
+until [ "$(audit_actions "$id")" = "$want" ] || [ $SECONDS -ge $deadline ]; do sleep 0.1; done
+expect_eq "the audit has every step, in order, and the verification" "$want" "$(audit_actions "$id")"
+if wait_remediation_failed; then ok "remediation_failed is raised"; else not_ok "remediation_failed is raised"; fi
 expect_eq "the approval in the audit names the approver and the hash" "$sha" \
   "$(body_of "$(api GET '/api/agent/audit?limit=1000')" | jq -r --argjson id "$id" \
      '[.audit[] | select(.remediation_id == $id and .action == "approved")][0] | select(.who | test("^127\\.0\\.0\\.1")) | .sha256')"
