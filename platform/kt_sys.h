@@ -10,6 +10,7 @@
  *   sys.c    the OS's name and how it joins paths
  *   run.c    one script file run by its interpreter, with a timeout that
  *            kills everything it started, its output captured (remediation)
+ *   service.c a service's state (Linux: systemctl show; Windows: the SCM)
  *   utf16.c  (Windows) UTF-8 <-> UTF-16 for the wide Win32 calls
  *
  * Every function is thread-safe and returns an apr_status_t (APR's, the OS's,
@@ -109,6 +110,34 @@ apr_status_t kt_sys_run(const char *path, const kt_sys_run_opts_t *opts,
  * not, *why (in pool) says what was found. Returns a status when path
  * cannot be looked at. */
 apr_status_t kt_sys_owner_only(const char *path, int *ok, const char **why, apr_pool_t *pool);
+
+/* A service's state, as the service manager says. */
+typedef enum {
+    KT_SVC_UNKNOWN,      /* the manager could not be asked, or gave no answer */
+    KT_SVC_ACTIVE,       /* running */
+    KT_SVC_INACTIVE,     /* stopped, cleanly */
+    KT_SVC_FAILED,       /* stopped by a failure */
+    KT_SVC_ACTIVATING,   /* starting */
+    KT_SVC_DEACTIVATING, /* stopping */
+    KT_SVC_MISSING,      /* no such service */
+} kt_sys_svc_state_t;
+
+typedef struct {
+    kt_sys_svc_state_t state;
+    char detail[128]; /* systemd: "ActiveState/SubState (Result)"; Windows: the exit code */
+} kt_sys_svc_t;
+
+const char *kt_sys_svc_state_name(kt_sys_svc_state_t s);
+
+/* Asks the service manager for service name's state (Linux: systemctl show
+ * of the unit, run without a shell and with a 5 s timeout; Windows:
+ * QueryServiceStatusEx). A status only when the manager could not be asked
+ * at all (out->state is then KT_SVC_UNKNOWN). */
+apr_status_t kt_sys_service_state(const char *name, kt_sys_svc_t *out, apr_pool_t *pool);
+
+/* Linux (service.c): reads `systemctl show --property=LoadState,ActiveState,
+ * SubState,Result` output; exposed for the tests' recorded answers. */
+void kt_sys_parse_systemctl_show(const char *text, kt_sys_svc_t *out);
 
 /* Windows builds only (utf16.c): UTF-8 <-> UTF-16 in pool, strict both
  * ways (NULL when the text is not valid), since the text is mostly paths and

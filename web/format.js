@@ -86,6 +86,7 @@ export const TYPE_LABELS = {
   process_memory_high: 'Process memory high',
   process_down: 'Process down',
   process_count: 'Too many processes',
+  service_failed: 'Service failed',
   remediation_failed: 'Fix did not work',
   remediation_gave_up: 'Automatic fix stopped',
   disk_full: 'Disk full',

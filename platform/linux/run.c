@@ -16,6 +16,7 @@
  */
 #include "kt_sys.h"
 #include "kt_base.h"
+#include "run_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -83,25 +84,15 @@ static void keep(kt_sys_run_result_t *res, apr_size_t limit, const char *buf, ap
     res->output_len += n;
 }
 
-apr_status_t kt_sys_run(const char *path, const kt_sys_run_opts_t *opts,
-                        kt_sys_run_result_t *res, apr_pool_t *pool)
+/* Runs argv[0] with argv and waits, as kt_sys_run describes. */
+apr_status_t kt__sys_run_argv(char *const argv[], apr_interval_time_t timeout, apr_size_t limit,
+                              kt_sys_run_result_t *res, apr_pool_t *pool)
 {
-    const char *interp = opts && opts->interpreter ? opts->interpreter : RUN_BASH;
-    apr_interval_time_t timeout = opts && opts->timeout > 0 ? opts->timeout : KT_SYS_RUN_TIMEOUT;
-    apr_size_t limit = opts && opts->output_limit > 0 ? opts->output_limit : KT_SYS_RUN_OUTPUT;
+    const char *interp = argv[0];
     memset(res, 0, sizeof *res);
     res->exit_code = -1;
     res->output = apr_palloc(pool, limit + 1);
     res->output[0] = '\0';
-
-    int nargs = 0;
-    while (opts && opts->args && opts->args[nargs])
-        nargs++;
-    char **argv = apr_pcalloc(pool, ((apr_size_t)nargs + 3) * sizeof *argv);
-    argv[0] = apr_pstrdup(pool, interp);
-    argv[1] = apr_pstrdup(pool, path);
-    for (int i = 0; i < nargs; i++)
-        argv[2 + i] = apr_pstrdup(pool, opts->args[i]);
 
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0)
@@ -167,6 +158,23 @@ apr_status_t kt_sys_run(const char *path, const kt_sys_run_opts_t *opts,
     else if (WIFSIGNALED(status))
         res->signal = WTERMSIG(status);
     return APR_SUCCESS;
+}
+
+apr_status_t kt_sys_run(const char *path, const kt_sys_run_opts_t *opts,
+                        kt_sys_run_result_t *res, apr_pool_t *pool)
+{
+    const char *interp = opts && opts->interpreter ? opts->interpreter : RUN_BASH;
+    apr_interval_time_t timeout = opts && opts->timeout > 0 ? opts->timeout : KT_SYS_RUN_TIMEOUT;
+    apr_size_t limit = opts && opts->output_limit > 0 ? opts->output_limit : KT_SYS_RUN_OUTPUT;
+    int nargs = 0;
+    while (opts && opts->args && opts->args[nargs])
+        nargs++;
+    char **argv = apr_pcalloc(pool, ((apr_size_t)nargs + 3) * sizeof *argv);
+    argv[0] = apr_pstrdup(pool, interp);
+    argv[1] = apr_pstrdup(pool, path);
+    for (int i = 0; i < nargs; i++)
+        argv[2 + i] = apr_pstrdup(pool, opts->args[i]);
+    return kt__sys_run_argv(argv, timeout, limit, res, pool);
 }
 
 apr_status_t kt_sys_owner_only(const char *path, int *ok, const char **why, apr_pool_t *pool)

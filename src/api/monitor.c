@@ -167,7 +167,7 @@ static int parse_filter(kt_http_req_t *req, kt_event_filter_t *f, unsigned def_l
     if (type && f->type < 0) {
         kt_http_reply_error(req, 400, "bad_parameter",
                             "event_type must be one of cpu_high, memory_high, disk_full, "
-                            "cpu_spike, process_memory_high, process_down, process_count, remediation_failed, remediation_gave_up; not '%s'", type);
+                            "cpu_spike, process_memory_high, process_down, process_count, service_failed, remediation_failed, remediation_gave_up; not '%s'", type);
         return -1;
     }
     if (sev && f->severity < 0) {

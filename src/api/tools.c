@@ -21,7 +21,7 @@ typedef struct {
     kt__api_op_fn op;   /* the operation its endpoint (if any) serves too */
 } tool_t;
 
-#define EVENT_TYPES "[\"cpu_high\",\"memory_high\",\"disk_full\",\"cpu_spike\",\"process_memory_high\",\"process_down\",\"process_count\",\"remediation_failed\",\"remediation_gave_up\"]"
+#define EVENT_TYPES "[\"cpu_high\",\"memory_high\",\"disk_full\",\"cpu_spike\",\"process_memory_high\",\"process_down\",\"process_count\",\"service_failed\",\"remediation_failed\",\"remediation_gave_up\"]"
 #define ISSUE_TYPES                                                                           \
     "[\"cpu_high\",\"memory_high\",\"disk_full\",\"process_memory_high\",\"service_restart\"," \
     "\"disk_health\"]"

@@ -14,6 +14,7 @@
 
 static const kt__check_kind_t kinds[] = {
     {"process", kt__check_process, kt__check_process_valid},
+    {"service", kt__check_service, kt__check_service_valid},
 };
 
 const kt__check_kind_t *kt__check_kind(const char *kind)

@@ -76,7 +76,7 @@ apr_status_t kt_mon_conf_check(const kt_mon_conf_t *c, char *err, apr_size_t len
                     return KT_ECONF;
                 }
             if (!kind) {
-                snprintf(err, len, "check %s: unknown kind '%s' (process)", k->name,
+                snprintf(err, len, "check %s: unknown kind '%s' (process, service)", k->name,
                          k->kind ? k->kind : "");
                 return KT_ECONF;
             }

@@ -93,6 +93,9 @@ void kt__checks_run(kt__run_t *r, const kt_mon_conf_t *conf);
 /* check_process.c */
 void kt__check_process(kt__run_t *r, const kt_mon_check_t *chk, kt__check_state_t *st);
 int kt__check_process_valid(const kt_mon_check_t *chk, char *err, size_t len);
+/* check_service.c */
+void kt__check_service(kt__run_t *r, const kt_mon_check_t *chk, kt__check_state_t *st);
+int kt__check_service_valid(const kt_mon_check_t *chk, char *err, size_t len);
 
 void kt__detect_init(kt__detect_t *d, apr_pool_t *pool);
 void kt__detect_fini(kt__detect_t *d); /* also frees the checks' state */

@@ -325,6 +325,7 @@ static const describe_fn describers[KT_EV__COUNT] = {
     [KT_EV_PROCESS_MEMORY_HIGH] = describe_process,
     [KT_EV_PROCESS_DOWN] = describe_check,
     [KT_EV_PROCESS_COUNT] = describe_check,
+    [KT_EV_SERVICE_FAILED] = describe_check,
     [KT_EV_REMEDIATION_FAILED] = describe_check,
     [KT_EV_REMEDIATION_GAVE_UP] = describe_check,
 };

@@ -14,6 +14,7 @@ static const char *const type_names[KT_EV__COUNT] = {
     [KT_EV_PROCESS_MEMORY_HIGH] = "process_memory_high",
     [KT_EV_PROCESS_DOWN] = "process_down",
     [KT_EV_PROCESS_COUNT] = "process_count",
+    [KT_EV_SERVICE_FAILED] = "service_failed",
     [KT_EV_REMEDIATION_FAILED] = "remediation_failed",
     [KT_EV_REMEDIATION_GAVE_UP] = "remediation_gave_up",
 };

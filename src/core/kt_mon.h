@@ -78,11 +78,12 @@ typedef struct {
  * kinds; each kind is one file). Its events' subject is its name. */
 typedef struct {
     const char *name;      /* unique among the checks */
-    const char *kind;      /* "process" */
+    const char *kind;      /* "process" or "service" */
     const char *process;   /* process: the name it runs under (comm / image name), or NULL */
     const char *pidfile;   /* process: a file holding its pid, or NULL */
     unsigned min, max;     /* process: how many may run (max 0: no upper bound) */
     unsigned hold_samples; /* readings in a row that fail before the event */
+    const char *unit;      /* service: a systemd unit (nginx.service) or Windows service name */
 } kt_mon_check_t;
 
 typedef struct {
@@ -121,6 +122,7 @@ typedef enum {
     KT_EV_PROCESS_MEMORY_HIGH,
     KT_EV_PROCESS_DOWN,  /* a process check found fewer than its minimum */
     KT_EV_PROCESS_COUNT, /* a process check found more than its maximum */
+    KT_EV_SERVICE_FAILED, /* a service check found its service failed, stopped or missing */
     KT_EV_REMEDIATION_FAILED,   /* a remediation ran and its condition did not resolve */
     KT_EV_REMEDIATION_GAVE_UP,  /* an automatic remediation hit its circuit breaker */
     KT_EV__COUNT

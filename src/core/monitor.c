@@ -10,7 +10,7 @@
 #include <apr_strings.h>
 
 /* A check's strings, in the order they are copied. */
-#define CHECK_STRINGS(k) {&(k)->name, &(k)->kind, &(k)->process, &(k)->pidfile}
+#define CHECK_STRINGS(k) {&(k)->name, &(k)->kind, &(k)->process, &(k)->pidfile, &(k)->unit}
 
 static size_t str_size(const char *s) { return s ? strlen(s) + 1 : 0; }
 

@@ -128,8 +128,8 @@ void kt__auto_event(kt_remedy_t *r, const kt_event_t *ev, apr_pool_t *pool)
     apr_status_t st = kt_remedy_propose(r, body, "configuration", &doc, &err);
     json_decref(body);
     if (st != APR_SUCCESS) {
-        kt_log(KT_LOG_WARN, "remediation: the automatic fix for event %" APR_UINT64_T_FMT
-               " cannot be proposed: %s", ev->id, err.message);
+        kt_log(KT_LOG_WARN, "remediation: the automatic fix for event %llu"
+               " cannot be proposed: %s", (unsigned long long)ev->id, err.message);
         return;
     }
     uint64_t id = (uint64_t)json_integer_value(json_object_get(doc, "id"));
@@ -137,7 +137,7 @@ void kt__auto_event(kt_remedy_t *r, const kt_event_t *ev, apr_pool_t *pool)
     json_t *approved = NULL;
     st = kt__remedy_approve_as(r, id, sha, "configuration", "auto_approved", &approved, &err);
     if (st != APR_SUCCESS)
-        kt_log(KT_LOG_WARN, "remediation %" APR_UINT64_T_FMT ": not approved automatically: %s", id,
+        kt_log(KT_LOG_WARN, "remediation %llu: not approved automatically: %s", (unsigned long long)id,
                err.message);
     json_decref(approved);
     json_decref(doc);
@@ -213,14 +213,14 @@ static void verify(kt_remedy_t *r)
         if (!ok[i]) {
             char msg[256];
             snprintf(msg, sizeof msg,
-                     "remediation %" APR_UINT64_T_FMT " ran for event %" APR_UINT64_T_FMT
+                     "remediation %llu ran for event %llu"
                      " but %s on %s still holds %u readings later",
-                     v->remedy_id, v->event_id, kt_event_type_name(v->type),
+                     (unsigned long long)v->remedy_id, (unsigned long long)v->event_id, kt_event_type_name(v->type),
                      *v->subject ? v->subject : "the host", v->readings);
             post(r, KT_EV_REMEDIATION_FAILED, v->subject, msg);
         }
-        kt_log(ok[i] ? KT_LOG_INFO : KT_LOG_WARN, "remediation %" APR_UINT64_T_FMT " %s",
-               v->remedy_id, ok[i] ? "verified: its condition resolved" : "did not fix its condition");
+        kt_log(ok[i] ? KT_LOG_INFO : KT_LOG_WARN, "remediation %llu %s",
+               (unsigned long long)v->remedy_id, ok[i] ? "verified: its condition resolved" : "did not fix its condition");
     }
     apr_pool_destroy(pool);
 }

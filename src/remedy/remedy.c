@@ -67,8 +67,8 @@ static apr_status_t from_event(kt_remedy_t *r, uint64_t event_id, json_t **param
     json_t *ev = json_array_get(list, 0);
     if (!ev || (uint64_t)json_integer_value(json_object_get(ev, "id")) != event_id) {
         json_decref(list);
-        return kt__remedy_fail(err, KT_ENOTFOUND, "no_such_event", "there is no event %" APR_UINT64_T_FMT,
-                               event_id);
+        return kt__remedy_fail(err, KT_ENOTFOUND, "no_such_event", "there is no event %llu",
+                               (unsigned long long)event_id);
     }
     const char *type = json_string_value(json_object_get(ev, "type"));
     const char *subject = json_string_value(json_object_get(ev, "subject"));
@@ -280,8 +280,8 @@ apr_status_t kt_remedy_propose(kt_remedy_t *r, json_t *body, const char *who, js
     json_object_set_new(doc, "dry_run", dry ? dry : json_null());
     kt_store_audit_t da = {"dry_run", "kotod", id, event_id, sha, json_object_get(doc, "dry_run")};
     if (kt_store_put_remedy(r->opts.store, &id, "proposed", "proposed", doc, &da) != APR_SUCCESS)
-        kt_log(KT_LOG_WARN, "remediation %" APR_UINT64_T_FMT ": its dry run could not be stored", id);
-    kt_log(KT_LOG_INFO, "remediation %" APR_UINT64_T_FMT " proposed by %s: %s (sha256 %.12s...)", id,
+        kt_log(KT_LOG_WARN, "remediation %llu: its dry run could not be stored", (unsigned long long)id);
+    kt_log(KT_LOG_INFO, "remediation %llu proposed by %s: %s (sha256 %.12s...)", (unsigned long long)id,
            who ? who : "?", issue, sha);
     *out = doc;
     doc = NULL;
@@ -298,7 +298,7 @@ apr_status_t kt_remedy_get(kt_remedy_t *r, uint64_t id, json_t **out, kt_remedy_
 {
     apr_status_t st = kt_store_get_remedy(r->opts.store, id, out);
     if (st == KT_ENOTFOUND)
-        return kt__remedy_fail(err, st, "no_such_remediation", "there is no remediation %" APR_UINT64_T_FMT, id);
+        return kt__remedy_fail(err, st, "no_such_remediation", "there is no remediation %llu", (unsigned long long)id);
     if (st != APR_SUCCESS)
         return kt__remedy_fail(err, KT_EUNAVAIL, "store_unavailable", "the store cannot answer now");
     /* A pending proposal past its time is expired, and the audit says so. */
@@ -322,8 +322,8 @@ static apr_status_t pending(kt_remedy_t *r, uint64_t id, json_t **doc, kt_remedy
     const char *state = json_string_value(json_object_get(*doc, "state"));
     if (!state || strcmp(state, "proposed") != 0) {
         st = kt__remedy_fail(err, KT_ESTATE, "not_pending",
-                             "remediation %" APR_UINT64_T_FMT " is %s, not waiting for a decision",
-                             id, state ? state : "?");
+                             "remediation %llu is %s, not waiting for a decision",
+                             (unsigned long long)id, state ? state : "?");
         json_decref(*doc);
         *doc = NULL;
     }
@@ -365,10 +365,10 @@ apr_status_t kt__remedy_approve_as(kt_remedy_t *r, uint64_t id, const char *sha2
     if (st != APR_SUCCESS) {
         json_decref(doc);
         return st == KT_ESTATE
-                   ? kt__remedy_fail(err, st, "not_pending", "remediation %" APR_UINT64_T_FMT " was decided meanwhile", id)
+                   ? kt__remedy_fail(err, st, "not_pending", "remediation %llu was decided meanwhile", (unsigned long long)id)
                    : kt__remedy_fail(err, KT_EUNAVAIL, "store_unavailable", "the approval cannot be stored");
     }
-    kt_log(KT_LOG_INFO, "remediation %" APR_UINT64_T_FMT " approved by %s", id, who ? who : "?");
+    kt_log(KT_LOG_INFO, "remediation %llu approved by %s", (unsigned long long)id, who ? who : "?");
     kt__remedy_job_t job = {KT__JOB_RUN, id, {0}};
     if ((st = kt__runner_queue(r, &job)) != APR_SUCCESS) {
         kt_store_audit_t q = {"refused", "kotod", id, event_id, sha, NULL};
@@ -398,7 +398,7 @@ apr_status_t kt_remedy_deny(kt_remedy_t *r, uint64_t id, const char *who, json_t
     if (st != APR_SUCCESS) {
         json_decref(doc);
         return kt__remedy_fail(err, st == KT_ESTATE ? st : KT_EUNAVAIL, "not_pending",
-                               "remediation %" APR_UINT64_T_FMT " could not be denied", id);
+                               "remediation %llu could not be denied", (unsigned long long)id);
     }
     const char *file = json_string_value(json_object_get(doc, "file"));
     apr_pool_t *tmp;

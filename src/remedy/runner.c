@@ -96,7 +96,7 @@ static void refuse(kt_remedy_t *r, uint64_t id, json_t *doc, const char *reason,
                           json_object_get(doc, "refused")};
     kt_store_put_remedy(r->opts.store, &id, "approved", "refused", doc, &a);
     count(r, tmpl ? tmpl : "?", "refused");
-    kt_log(KT_LOG_WARN, "remediation %" APR_UINT64_T_FMT " not run: %s", id, why);
+    kt_log(KT_LOG_WARN, "remediation %llu not run: %s", (unsigned long long)id, why);
 }
 
 static void run_one(kt_remedy_t *r, uint64_t id, apr_pool_t *pool)
@@ -162,7 +162,7 @@ static void run_one(kt_remedy_t *r, uint64_t id, apr_pool_t *pool)
         apr_file_remove(file, pool);
         count(r, tmpl, result);
         kt_log(ok ? KT_LOG_INFO : KT_LOG_WARN,
-               "remediation %" APR_UINT64_T_FMT " (%s) ran: %s, exit code %d, %lld ms", id, tmpl,
+               "remediation %llu (%s) ran: %s, exit code %d, %lld ms", (unsigned long long)id, tmpl,
                result, res.exit_code, (long long)(res.duration / 1000));
     }
     json_decref(doc);

@@ -122,8 +122,9 @@ void kt_conf_describe(FILE *to)
             "per mount point: { [\"/var\"] = { threshold = 95 } }");
     fprintf(to, "%-36s %-8s %-13s %s\n", CHECKS, "list", "",
             "what must be so, judged at each reading: { { name = \"web\", process = \"nginx\", "
-            "min = 1, max = 0, hold_samples = 1 }, { name = \"db\", pidfile = \"/run/db.pid\" } } "
-            "(events process_down, process_count)");
+            "min = 1, max = 0, hold_samples = 1 }, { name = \"db\", pidfile = \"/run/db.pid\" }, "
+            "{ name = \"cron\", kind = \"service\", unit = \"cron.service\" } } "
+            "(events process_down, process_count, service_failed)");
     fprintf(to, "%-36s %-8s %-13s %s\n", REMEDIATE, "list", "",
             "which fix an event gets: { { event = \"process_down\", subject = \"web\", template = "
             "\"service_restart\", params = { service_name = \"nginx\" }, auto = false, max_runs = 3, "
@@ -173,6 +174,8 @@ json_t *kt_conf_to_json(const kt_conf_t *conf)
             json_object_set_new(o, "process", json_string(k->process));
         if (k->pidfile)
             json_object_set_new(o, "pidfile", json_string(k->pidfile));
+        if (k->unit)
+            json_object_set_new(o, "unit", json_string(k->unit));
         json_array_append_new(checks, o);
     }
     json_array_append_new(list, json_pack("{s:s s:s s:o s:b s:s}", "key", CHECKS, "type", "list",
@@ -358,6 +361,7 @@ static int set_checks(kt_conf_t *conf, lua_State *L, int idx, apr_pool_t *pool, 
         {"kind", T_STR, 0, 0, offsetof(kt_mon_check_t, kind)},
         {"process", T_STR, 0, 0, offsetof(kt_mon_check_t, process)},
         {"pidfile", T_STR, 0, 0, offsetof(kt_mon_check_t, pidfile)},
+        {"unit", T_STR, 0, 0, offsetof(kt_mon_check_t, unit)},
         {"min", T_UINT, 0, 100000, offsetof(kt_mon_check_t, min)},
         {"max", T_UINT, 0, 100000, offsetof(kt_mon_check_t, max)},
         {"hold_samples", T_UINT, 1, 10000, offsetof(kt_mon_check_t, hold_samples)},
@@ -390,7 +394,7 @@ static int set_checks(kt_conf_t *conf, lua_State *L, int idx, apr_pool_t *pool, 
                 f++;
             if (f == KT_ARRAY_SIZE(fields)) {
                 snprintf(msg, len, CHECKS "[%lld]: unknown field '%s' (name, kind, process, pidfile, "
-                         "min, max, hold_samples)", (long long)i, luaL_tolstring(L, -2, NULL));
+                         "unit, min, max, hold_samples)", (long long)i, luaL_tolstring(L, -2, NULL));
                 lua_pop(L, 4);
                 return -1;
             }

@@ -108,8 +108,8 @@ static apr_status_t put(kt_store_t *s, kt__remedy_req_t *q)
     if (rc != 0 || st != APR_SUCCESS) {
         kt__db_exec(s, "ROLLBACK");
         if (rc != 0)
-            kt_log(KT_LOG_ERROR, "store: cannot write remediation %" APR_UINT64_T_FMT ": %s",
-                   q->id, kt__db_error(s, rc));
+            kt_log(KT_LOG_ERROR, "store: cannot write remediation %llu: %s",
+                   (unsigned long long)q->id, kt__db_error(s, rc));
         return st != APR_SUCCESS ? st : APR_EGENERAL;
     }
     return APR_SUCCESS;

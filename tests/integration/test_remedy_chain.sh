@@ -181,4 +181,23 @@ done
 check "nothing in the names ran (no HOSTILE file anywhere)" bash -c "! ls '$work' '$state' '$tmp/scripts' / 2>/dev/null | grep -q HOSTILE"
 for i in "${!hostile[@]}"; do pkill -KILL -f "$tmp/h$i/" 2>/dev/null || true; done
 stop_kotod TERM
+
+# ---- service checks: configuration -------------------------------------------------------
+# (this machine may have no systemd running: the state is then unknown and
+# raises nothing; the parser of systemctl's answers is tests/platform/test_run)
+cat >"$tmp/svc.conf.lua" <<'LUA'
+checks = { { name = "cron", kind = "service", unit = "cron.service" } }
+LUA
+check "a service check is a valid configuration" "$KOTOD" -t -c "$tmp/svc.conf.lua" --state-dir "$tmp/state-t"
+cat >"$tmp/svc-bad.conf.lua" <<'LUA'
+checks = {
+  { name = "cron", kind = "service", unit = "cron;reboot" } }
+LUA
+"$KOTOD" -t -c "$tmp/svc-bad.conf.lua" --state-dir "$tmp/state-t" >"$tmp/t.out" 2>&1
+check "a unit name with a ';' is refused, naming the file" grep -q "svc-bad.conf.lua.*unit 'cron;reboot' has a character" "$tmp/t.out"
+cat >"$tmp/svc-typo.conf.lua" <<'LUA'
+checks = { { name = "web", procss = "nginx" } }
+LUA
+"$KOTOD" -t -c "$tmp/svc-typo.conf.lua" --state-dir "$tmp/state-t" >"$tmp/t.out" 2>&1
+check "a misspelt field is refused with file:line" grep -q "svc-typo.conf.lua:1: checks\[1\]: unknown field 'procss'" "$tmp/t.out"
 finish

@@ -127,6 +127,19 @@ static void owner_only(void **state)
     assert_true(ok);
 }
 
+/* The SCM: a service that does not exist is missing; one Wine has is known. */
+static void service_states(void **state)
+{
+    apr_pool_t *pool = *state;
+    kt_sys_svc_t svc;
+    assert_int_equal(kt_sys_service_state("kt-no-such-service", &svc, pool), APR_SUCCESS);
+    assert_int_equal(svc.state, KT_SVC_MISSING);
+    assert_int_equal(kt_sys_service_state("PlugPlay", &svc, pool), APR_SUCCESS);
+    assert_int_not_equal(svc.state, KT_SVC_UNKNOWN);
+    assert_int_not_equal(svc.state, KT_SVC_MISSING);
+    print_message("PlugPlay: %s (%s)\n", kt_sys_svc_state_name(svc.state), svc.detail);
+}
+
 int main(void)
 {
     apr_initialize();
@@ -149,6 +162,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(hang_with_child_killed_at_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(missing_interpreter, setup, teardown),
         cmocka_unit_test_setup_teardown(owner_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(service_states, setup, teardown),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     apr_terminate();
