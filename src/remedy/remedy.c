@@ -114,10 +114,14 @@ static apr_status_t from_event(kt_remedy_t *r, uint64_t event_id, json_t **param
         if (subject && *subject)
             json_object_set_new(p, "path", json_string(subject));
     } else if (type && strcmp(type, "process_memory_high") == 0) {
+        /* The subject is "java (pid 42)". */
         long long pid = 0;
+        const char *at = subject ? strstr(subject, " (pid ") : NULL;
         json_object_set_new(p, "issue_type", json_string("process_memory_high"));
-        if (subject && sscanf(subject, "pid %lld", &pid) == 1 && pid > 0)
+        if (at && sscanf(at, " (pid %lld)", &pid) == 1 && pid > 0) {
             json_object_set_new(p, "pid", json_integer(pid));
+            json_object_set_new(p, "process_name", json_stringn(subject, (size_t)(at - subject)));
+        }
     } else if (type && (strcmp(type, "cpu_high") == 0 || strcmp(type, "cpu_spike") == 0)) {
         json_object_set_new(p, "issue_type", json_string("cpu_high"));
     } else if (type && strcmp(type, "memory_high") == 0) {

@@ -32,8 +32,9 @@ int kt__remedy_safe(kt_remedy_t *r, const kt__remedy_conf_t *c, const char **why
             continue;
         if (st != APR_SUCCESS) {
             char buf[200];
-            /* A scripts directory not made yet is made owner-only later. */
-            if (i == 1 && APR_STATUS_IS_ENOENT(st))
+            /* A scripts directory not made yet is made owner-only later; a
+             * configuration file that is not there holds nothing to change. */
+            if (APR_STATUS_IS_ENOENT(st))
                 continue;
             *why = apr_psprintf(pool, "cannot check %s: %s", paths[i], kt_strerror(st, buf, sizeof buf));
         }
