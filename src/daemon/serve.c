@@ -371,8 +371,10 @@ void kt_daemon_stop(kt_daemon_t *d)
 {
     kt_http_stop(d->http);
     kt_api_unregister(d->api);
+    /* Before the monitor it subscribes to and the store it writes to; a
+     * script running now is let finish (at most remedy_timeout_s). */
+    kt_remedy_destroy(d->remedy);
     kt_mon_destroy(d->mon);
-    kt_remedy_destroy(d->remedy); /* lets a running script end; before the store */
     kt_store_close(d->store); /* after the monitor: its last events are written */
     kt_plat_close(d->plat);
     kt_log(KT_LOG_INFO, "stopped");

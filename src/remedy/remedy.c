@@ -429,6 +429,18 @@ void kt_remedy_counts(kt_remedy_t *r,
         fn(baton, copy[i].tmpl, copy[i].result, copy[i].n);
 }
 
+/* A pre-cleanup: the subscription and the runner end before the pool's
+ * children (the runner thread's own pool among them) go. */
+static apr_status_t remedy_cleanup(void *data)
+{
+    kt_remedy_t *r = data;
+    if (r->sub)
+        kt_mon_unsubscribe(r->opts.mon, r->sub);
+    r->sub = 0;
+    kt__runner_stop(r);
+    return APR_SUCCESS;
+}
+
 apr_status_t kt_remedy_create(kt_remedy_t **out, const kt_remedy_opts_t *opts, apr_pool_t *pool)
 {
     apr_pool_t *p;
@@ -444,8 +456,8 @@ apr_status_t kt_remedy_create(kt_remedy_t **out, const kt_remedy_opts_t *opts, a
         apr_pool_destroy(p);
         return st;
     }
+    apr_pool_pre_cleanup_register(p, r, remedy_cleanup);
     if (r->opts.mon && (st = kt_mon_subscribe(r->opts.mon, kt__auto_reading, r, &r->sub)) != APR_SUCCESS) {
-        kt__runner_stop(r);
         apr_pool_destroy(p);
         return st;
     }
@@ -455,10 +467,6 @@ apr_status_t kt_remedy_create(kt_remedy_t **out, const kt_remedy_opts_t *opts, a
 
 void kt_remedy_destroy(kt_remedy_t *r)
 {
-    if (!r)
-        return;
-    if (r->sub)
-        kt_mon_unsubscribe(r->opts.mon, r->sub);
-    kt__runner_stop(r);
-    apr_pool_destroy(r->pool);
+    if (r)
+        apr_pool_destroy(r->pool); /* remedy_cleanup stops everything first */
 }
