@@ -151,8 +151,11 @@ apr_status_t kt__remedy_run(kt_store_t *s, kt__remedy_req_t *q)
         if (rc != 0)
             return APR_EGENERAL;
         q->result = rows(s, res, 0);
-        if (json_array_size(q->result) == 0)
+        if (json_array_size(q->result) == 0) {
+            json_decref(q->result);
+            q->result = NULL;
             return KT_ENOTFOUND;
+        }
         json_t *one = json_incref(json_array_get(q->result, 0));
         json_decref(q->result);
         q->result = one;
