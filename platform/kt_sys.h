@@ -19,6 +19,7 @@
 #ifndef KT_SYS_H
 #define KT_SYS_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include <apr_file_io.h>
@@ -75,6 +76,7 @@ typedef struct {
     const char *const *args;     /* after the file, NULL-terminated; may be NULL */
     apr_interval_time_t timeout; /* 0: KT_SYS_RUN_TIMEOUT */
     apr_size_t output_limit;     /* bytes kept of stdout and stderr together; 0: KT_SYS_RUN_OUTPUT */
+    const atomic_int *cancel;    /* may be NULL; set to 1, the run ends as at its timeout */
 } kt_sys_run_opts_t;
 
 #define KT_SYS_RUN_TIMEOUT apr_time_from_sec(60)
@@ -84,6 +86,7 @@ typedef struct {
     int exit_code;       /* the script's exit status; -1 when it ended otherwise */
     int signal;          /* POSIX: the signal that ended it, else 0 */
     int timed_out;       /* it ran past the timeout and everything it started was killed */
+    int cancelled;       /* it was ended early (opts.cancel): killed the same way */
     apr_interval_time_t duration;
     char *output;        /* stdout and stderr as they came, NUL-terminated */
     apr_size_t output_len;

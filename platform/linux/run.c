@@ -86,7 +86,7 @@ static void keep(kt_sys_run_result_t *res, apr_size_t limit, const char *buf, ap
 
 /* Runs argv[0] with argv and waits, as kt_sys_run describes. */
 apr_status_t kt__sys_run_argv(char *const argv[], apr_interval_time_t timeout, apr_size_t limit,
-                              kt_sys_run_result_t *res, apr_pool_t *pool)
+                              const atomic_int *cancel, kt_sys_run_result_t *res, apr_pool_t *pool)
 {
     const char *interp = argv[0];
     memset(res, 0, sizeof *res);
@@ -116,8 +116,10 @@ apr_status_t kt__sys_run_argv(char *const argv[], apr_interval_time_t timeout, a
     char buf[4096];
     while (!reaped) {
         apr_interval_time_t left = deadline - now_us();
-        if (left <= 0) {
-            res->timed_out = 1;
+        int stop = cancel && atomic_load(cancel);
+        if (left <= 0 || stop) {
+            res->timed_out = !stop;
+            res->cancelled = stop;
             (void)kill(-pid, SIGKILL);
             while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
                 ;
@@ -153,7 +155,7 @@ apr_status_t kt__sys_run_argv(char *const argv[], apr_interval_time_t timeout, a
     close(fds[0]);
     res->duration = now_us() - start;
     res->output[res->output_len] = '\0';
-    if (WIFEXITED(status) && !res->timed_out)
+    if (WIFEXITED(status) && !res->timed_out && !res->cancelled)
         res->exit_code = WEXITSTATUS(status);
     else if (WIFSIGNALED(status))
         res->signal = WTERMSIG(status);
@@ -174,7 +176,7 @@ apr_status_t kt_sys_run(const char *path, const kt_sys_run_opts_t *opts,
     argv[1] = apr_pstrdup(pool, path);
     for (int i = 0; i < nargs; i++)
         argv[2 + i] = apr_pstrdup(pool, opts->args[i]);
-    return kt__sys_run_argv(argv, timeout, limit, res, pool);
+    return kt__sys_run_argv(argv, timeout, limit, opts ? opts->cancel : NULL, res, pool);
 }
 
 apr_status_t kt_sys_owner_only(const char *path, int *ok, const char **why, apr_pool_t *pool)

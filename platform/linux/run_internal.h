@@ -11,6 +11,6 @@
  * no shell, the clean environment, its own process group killed at the
  * timeout, output kept up to limit. */
 apr_status_t kt__sys_run_argv(char *const argv[], apr_interval_time_t timeout, apr_size_t limit,
-                              kt_sys_run_result_t *res, apr_pool_t *pool);
+                              const atomic_int *cancel, kt_sys_run_result_t *res, apr_pool_t *pool);
 
 #endif

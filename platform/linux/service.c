@@ -89,7 +89,7 @@ apr_status_t kt_sys_service_state(const char *name, kt_sys_svc_t *out, apr_pool_
     char *argv[] = {(char *)prog, "show", "--property=LoadState,ActiveState,SubState,Result",
                     "--", apr_pstrdup(pool, name), NULL};
     kt_sys_run_result_t res;
-    apr_status_t st = kt__sys_run_argv(argv, apr_time_from_sec(5), 4096, &res, pool);
+    apr_status_t st = kt__sys_run_argv(argv, apr_time_from_sec(5), 4096, NULL, &res, pool);
     if (st != APR_SUCCESS)
         return st;
     if (res.exit_code != 0 || res.timed_out) {

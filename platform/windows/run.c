@@ -254,8 +254,10 @@ apr_status_t kt_sys_run(const char *path, const kt_sys_run_opts_t *opts,
     for (;;) {
         drain(rd, res, limit);
         apr_interval_time_t left = deadline - apr_time_now();
-        if (left <= 0) {
-            res->timed_out = 1;
+        int stop = opts && opts->cancel && atomic_load(opts->cancel);
+        if (left <= 0 || stop) {
+            res->timed_out = !stop;
+            res->cancelled = stop;
             TerminateJobObject(job, 1);
             WaitForSingleObject(pi.hProcess, 5000);
             break;
@@ -266,7 +268,7 @@ apr_status_t kt_sys_run(const char *path, const kt_sys_run_opts_t *opts,
     }
     drain(rd, res, limit);
     DWORD code = 0;
-    if (!res->timed_out && GetExitCodeProcess(pi.hProcess, &code))
+    if (!res->timed_out && !res->cancelled && GetExitCodeProcess(pi.hProcess, &code))
         res->exit_code = (int)code;
     res->duration = apr_time_now() - start;
     res->output[res->output_len] = 0;

@@ -372,7 +372,7 @@ void kt_daemon_stop(kt_daemon_t *d)
     kt_http_stop(d->http);
     kt_api_unregister(d->api);
     /* Before the monitor it subscribes to and the store it writes to; a
-     * script running now is let finish (at most remedy_timeout_s). */
+     * script running now is ended (its group killed) and recorded so. */
     kt_remedy_destroy(d->remedy);
     kt_mon_destroy(d->mon);
     kt_store_close(d->store); /* after the monitor: its last events are written */

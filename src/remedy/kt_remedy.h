@@ -52,7 +52,8 @@ typedef struct {
 } kt_remedy_opts_t;
 
 apr_status_t kt_remedy_create(kt_remedy_t **out, const kt_remedy_opts_t *opts, apr_pool_t *pool);
-/* Stops the runner after the script it is running (if any) ends. */
+/* Stops the runner; a script running now is ended (its whole group killed)
+ * and its run recorded as cancelled. */
 void kt_remedy_destroy(kt_remedy_t *r);
 
 /* What failed, for the API: a machine code and a message. */

@@ -271,7 +271,7 @@ apr_status_t kt_remedy_propose(kt_remedy_t *r, json_t *body, const char *who, js
         kt_sys_run_result_t res;
         if (ws == APR_SUCCESS) {
             json_object_set_new(doc, "file", json_string(path));
-            ws = kt__remedy_exec(&c, path, 1, dialect_of(os), &res, pool);
+            ws = kt__remedy_exec(r, &c, path, 1, dialect_of(os), &res, pool);
         }
         char buf[200];
         dry = ws != APR_SUCCESS

@@ -56,6 +56,7 @@ struct kt_remedy_t {
     kt__remedy_job_t queue[KT__REMEDY_QUEUE];
     unsigned head, len;
     int stopping;
+    atomic_int cancel; /* set at stop: a script running then is ended */
     kt__remedy_count_t counts[KT__REMEDY_COUNTS];
     unsigned ncounts;
     kt__remedy_verify_t verify[KT__REMEDY_VERIFY];
@@ -96,8 +97,9 @@ void kt__auto_reading(void *baton, const kt_snap_t *snap, const kt_event_t *even
 void kt__auto_event(kt_remedy_t *r, const kt_event_t *ev, apr_pool_t *pool);
 void kt__auto_watch(kt_remedy_t *r, json_t *doc);
 /* Runs the script file at path: the dry run (args) or the real one. */
-apr_status_t kt__remedy_exec(const kt__remedy_conf_t *c, const char *path, int dry_run,
-                             const char *dialect, kt_sys_run_result_t *res, apr_pool_t *pool);
+apr_status_t kt__remedy_exec(kt_remedy_t *r, const kt__remedy_conf_t *c, const char *path,
+                             int dry_run, const char *dialect, kt_sys_run_result_t *res,
+                             apr_pool_t *pool);
 /* Whether the configuration file and the scripts directory are owner-only;
  * when not, *why says which and how. */
 int kt__remedy_safe(kt_remedy_t *r, const kt__remedy_conf_t *c, const char **why,

@@ -44,12 +44,13 @@ int kt__remedy_safe(kt_remedy_t *r, const kt__remedy_conf_t *c, const char **why
     return 1;
 }
 
-apr_status_t kt__remedy_exec(const kt__remedy_conf_t *c, const char *path, int dry_run,
-                             const char *dialect, kt_sys_run_result_t *res, apr_pool_t *pool)
+apr_status_t kt__remedy_exec(kt_remedy_t *r, const kt__remedy_conf_t *c, const char *path,
+                             int dry_run, const char *dialect, kt_sys_run_result_t *res,
+                             apr_pool_t *pool)
 {
     static const char *const bash_dry[] = {"--dry-run", NULL};
     static const char *const ps_dry[] = {"-WhatIf", NULL};
-    kt_sys_run_opts_t o = {c->interpreter, NULL, c->timeout, c->output_limit};
+    kt_sys_run_opts_t o = {c->interpreter, NULL, c->timeout, c->output_limit, &r->cancel};
     if (dry_run)
         o.args = strcmp(dialect, "powershell") == 0 ? ps_dry : bash_dry;
     return kt_sys_run(path, &o, res, pool);
@@ -136,11 +137,15 @@ static void run_one(kt_remedy_t *r, uint64_t id, apr_pool_t *pool)
             return; /* not in the audit: not run */
         }
         kt_sys_run_result_t res;
-        apr_status_t st = kt__remedy_exec(&c, file, 0, dialect, &res, pool);
+        apr_status_t st = kt__remedy_exec(r, &c, file, 0, dialect, &res, pool);
         char out_sha[65], buf[200];
         kt__sha256_hex(res.output, res.output_len, out_sha);
         int ok = st == APR_SUCCESS && res.exit_code == 0;
-        const char *result = st != APR_SUCCESS ? "error" : res.timed_out ? "timeout" : ok ? "ok" : "failed";
+        const char *result = st != APR_SUCCESS ? "error"
+                             : res.timed_out   ? "timeout"
+                             : res.cancelled   ? "cancelled"
+                             : ok              ? "ok"
+                                               : "failed";
         json_t *run = json_pack("{s:s s:i s:b s:I s:I s:I s:s% s:b s:s}", "result", result,
                                 "exit_code", res.exit_code, "timed_out", res.timed_out,
                                 "started_ms", (json_int_t)apr_time_as_msec(started), "ended_ms",
@@ -222,6 +227,7 @@ void kt__runner_stop(kt_remedy_t *r)
         return;
     apr_thread_mutex_lock(r->lock);
     r->stopping = 1;
+    atomic_store(&r->cancel, 1); /* a script running now is ended, not waited for */
     apr_thread_cond_signal(r->work);
     apr_thread_mutex_unlock(r->lock);
     apr_status_t ignored;

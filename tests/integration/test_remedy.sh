@@ -204,4 +204,27 @@ gone() { # PID: gone, or a zombie waiting for init
 check "its first child was killed with it" gone "$(cat "$tmp/child1")"
 check "its second child was killed with it" gone "$(cat "$tmp/child2")"
 stop_kotod TERM
+
+# ---- kotod stops while a script runs: the script ends with it ----------------------------
+conf "remedy_timeout_s = 600
+remedy_interpreter = \"$tmp/hang-interpreter\""
+run
+started || { not_ok "kotod starts a third time" "$(cat "$tmp/kotod.log")"; finish; exit; }
+p=$(body_of "$(api POST /api/agent/remediations '{"issue_type":"memory_high"}')")
+id7=$(jq -r .id <<<"$p")
+rm -f "$tmp/child1" "$tmp/child2"
+api POST "/api/agent/remediations/$id7/approve" "{\"sha256\":\"$(jq -r .sha256 <<<"$p")\"}" >/dev/null
+wait_state "$id7" running
+deadline=$((SECONDS + 10))
+until [ -s "$tmp/child2" ] || [ $SECONDS -ge $deadline ]; do sleep 0.05; done
+t0=$SECONDS
+stop_kotod TERM
+expect_eq "kotod stops cleanly with a script running" 0 "$kotod_rc"
+check "without waiting for the script's 600 s" test $((SECONDS - t0)) -le 5
+check "the script's child was ended with it" gone "$(cat "$tmp/child2")"
+run
+started || { not_ok "kotod starts a fourth time" "$(cat "$tmp/kotod.log")"; finish; exit; }
+expect_eq "the run is recorded as cancelled" "failed cancelled" \
+  "$(body_of "$(api GET "/api/agent/remediations/$id7")" | jq -r '"\(.state) \(.run.result)"')"
+stop_kotod TERM
 finish

@@ -181,6 +181,21 @@ static void child_left_running_when_script_ends_in_time(void **state)
     kill((pid_t)pid, SIGKILL);
 }
 
+static void cancelled_like_a_timeout(void **state)
+{
+    apr_pool_t *pool = *state;
+    const char *p = script(pool, "cancel.sh", "echo begun; sleep 30\n");
+    atomic_int cancel = 1; /* kotod stopping: the run ends at once */
+    kt_sys_run_opts_t o = {.cancel = &cancel};
+    kt_sys_run_result_t r;
+    apr_time_t t0 = apr_time_now();
+    assert_int_equal(kt_sys_run(p, &o, &r, pool), APR_SUCCESS);
+    assert_true(apr_time_now() - t0 < apr_time_from_sec(10));
+    assert_true(r.cancelled);
+    assert_false(r.timed_out);
+    assert_int_equal(r.exit_code, -1);
+}
+
 static void missing_interpreter(void **state)
 {
     apr_pool_t *pool = *state;
@@ -274,6 +289,7 @@ int main(void)
                                         teardown_pool),
         cmocka_unit_test_setup_teardown(child_left_running_when_script_ends_in_time, setup_pool,
                                         teardown_pool),
+        cmocka_unit_test_setup_teardown(cancelled_like_a_timeout, setup_pool, teardown_pool),
         cmocka_unit_test_setup_teardown(missing_interpreter, setup_pool, teardown_pool),
         cmocka_unit_test_setup_teardown(owner_only, setup_pool, teardown_pool),
         cmocka_unit_test(systemctl_show_answers),
