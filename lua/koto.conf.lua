@@ -34,3 +34,18 @@ script_os = "auto"
 -- GET /metrics: "koto" (koto_* only), "node" (node_exporter's node_* only,
 -- for a Prometheus that scraped node_exporter) or "both".
 metrics = "both"
+
+-- Checks: what must be so, judged at each reading from that reading's
+-- process table (events process_down, process_count).
+checks = {
+  -- { name = "nginx", process = "nginx", min = 1 },
+  -- { name = "db", pidfile = "/run/postgresql/15-main.pid", process = "postgres" },
+}
+
+-- Which fix an event gets. Nothing runs unless a person approves it by its
+-- hash, or an entry says auto = true (still proposed and audited, approved
+-- by the configuration, at most max_runs times within window_s).
+remediate = {
+  -- { event = "process_down", subject = "nginx", template = "service_restart",
+  --   params = { service_name = "nginx" }, auto = true, max_runs = 3, window_s = 600 },
+}

@@ -8,6 +8,9 @@
  *            files (the token) and private directories (the state directory)
  *   save.c   confined exclusive create for writing (saved scripts)
  *   sys.c    the OS's name and how it joins paths
+ *   run.c    one script file run by its interpreter, with a timeout that
+ *            kills everything it started, its output captured (remediation)
+ *   service.c a service's state (Linux: systemctl show; Windows: the SCM)
  *   utf16.c  (Windows) UTF-8 <-> UTF-16 for the wide Win32 calls
  *
  * Every function is thread-safe and returns an apr_status_t (APR's, the OS's,
@@ -16,6 +19,7 @@
 #ifndef KT_SYS_H
 #define KT_SYS_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include <apr_file_io.h>
@@ -67,6 +71,83 @@ const char *kt_sys_os_name(void);
 
 /* dir and name joined with this OS's separator, allocated in pool. */
 const char *kt_sys_join_path(const char *dir, const char *name, apr_pool_t *pool);
+
+/* kt_sys_run: what runs a script and how long it may take. */
+typedef struct {
+    /* NULL: this OS's interpreter, never looked up through PATH (Linux:
+     * /bin/bash FILE; Windows: powershell.exe of the system directory with
+     * -NoProfile -NonInteractive -ExecutionPolicy Bypass -File FILE). A path
+     * here replaces only the program (a stand-in where PowerShell is
+     * missing); the arguments stay the same. */
+    const char *interpreter;
+    const char *const *args;     /* after the file, NULL-terminated; may be NULL */
+    apr_interval_time_t timeout; /* 0: KT_SYS_RUN_TIMEOUT */
+    apr_size_t output_limit;     /* bytes kept of stdout and stderr together; 0: KT_SYS_RUN_OUTPUT */
+    const atomic_int *cancel;    /* may be NULL; set to 1, the run ends as at its timeout */
+} kt_sys_run_opts_t;
+
+#define KT_SYS_RUN_TIMEOUT apr_time_from_sec(60)
+#define KT_SYS_RUN_OUTPUT  ((apr_size_t)64 * 1024)
+
+typedef struct {
+    int exit_code;       /* the script's exit status; -1 when it ended otherwise */
+    int signal;          /* POSIX: the signal that ended it, else 0 */
+    int timed_out;       /* it ran past the timeout and everything it started was killed */
+    int cancelled;       /* it was ended early (opts.cancel): killed the same way */
+    apr_interval_time_t duration;
+    char *output;        /* stdout and stderr as they came, NUL-terminated */
+    apr_size_t output_len;
+    int truncated;       /* more came than output_limit; the rest was read and dropped */
+} kt_sys_run_result_t;
+
+/* Runs the script file at path (absolute) with the interpreter and waits
+ * for it: no shell string is built, the environment is a fixed clean one
+ * (PATH of the system directories only, LC_ALL=C; Windows: the system's
+ * directories and SystemRoot), stdin is empty, the working directory is
+ * the root (Windows: the system directory). The script and whatever it
+ * starts run in a group of their own (POSIX: a process group; Windows: a
+ * job object) which is killed whole at the timeout. Children left running
+ * after the script itself exits in time are left alone (a restarted
+ * service). Returns a status only when the script could not be started;
+ * how it ended is in *res (allocated in pool). */
+apr_status_t kt_sys_run(const char *path, const kt_sys_run_opts_t *opts,
+                        kt_sys_run_result_t *res, apr_pool_t *pool);
+
+/* Sets *ok to whether nobody but path's owner (and the administrators)
+ * can change it: POSIX: owned by root or by this process's user, without
+ * the group and other write bits; Windows: no ACE granting a write right to
+ * anyone but the owner, SYSTEM, Administrators or TrustedInstaller. When
+ * not, *why (in pool) says what was found. Returns a status when path
+ * cannot be looked at. */
+apr_status_t kt_sys_owner_only(const char *path, int *ok, const char **why, apr_pool_t *pool);
+
+/* A service's state, as the service manager says. */
+typedef enum {
+    KT_SVC_UNKNOWN,      /* the manager could not be asked, or gave no answer */
+    KT_SVC_ACTIVE,       /* running */
+    KT_SVC_INACTIVE,     /* stopped, cleanly */
+    KT_SVC_FAILED,       /* stopped by a failure */
+    KT_SVC_ACTIVATING,   /* starting */
+    KT_SVC_DEACTIVATING, /* stopping */
+    KT_SVC_MISSING,      /* no such service */
+} kt_sys_svc_state_t;
+
+typedef struct {
+    kt_sys_svc_state_t state;
+    char detail[128]; /* systemd: "ActiveState/SubState (Result)"; Windows: the exit code */
+} kt_sys_svc_t;
+
+const char *kt_sys_svc_state_name(kt_sys_svc_state_t s);
+
+/* Asks the service manager for service name's state (Linux: systemctl show
+ * of the unit, run without a shell and with a 5 s timeout; Windows:
+ * QueryServiceStatusEx). A status only when the manager could not be asked
+ * at all (out->state is then KT_SVC_UNKNOWN). */
+apr_status_t kt_sys_service_state(const char *name, kt_sys_svc_t *out, apr_pool_t *pool);
+
+/* Linux (service.c): reads `systemctl show --property=LoadState,ActiveState,
+ * SubState,Result` output; exposed for the tests' recorded answers. */
+void kt_sys_parse_systemctl_show(const char *text, kt_sys_svc_t *out);
 
 /* Windows builds only (utf16.c): UTF-8 <-> UTF-16 in pool, strict both
  * ways (NULL when the text is not valid), since the text is mostly paths and

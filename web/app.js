@@ -12,6 +12,7 @@ import { initCharts, setHistory, addSample, setEvents, setThresholds } from './c
 import { initEvents, resetEvents, addEvent, renderSummary, renderStore } from './events.js';
 import { initControls, setRunning } from './controls.js';
 import { initScripts, openScript, setOs } from './scripts.js';
+import { initRemedies, proposeForEvent } from './remedies.js';
 import { NO_THRESHOLDS, fetchThresholds } from './thresholds.js';
 import { initRange, setStore } from './range.js';
 import { renderNotify, initNotify } from './notify.js';
@@ -74,11 +75,12 @@ function setConnection(state) {
 }
 
 initCharts($('#charts'));
-initEvents({ fixScript: openScript, changed: setEvents });
+initEvents({ fixScript: openScript, proposeFix: proposeForEvent, changed: setEvents });
 initControls({ changed: refreshStatus, cleared: () => { resetEvents(); refreshStatus(); } });
 initScripts();
 initRange({ live: loadHistory });
 initNotify();
+initRemedies();
 
 openLiveStream({
   onState: setConnection,

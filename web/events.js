@@ -13,10 +13,12 @@ const byId = new Map();
 let selectedId = null;
 let frame = 0;
 let onFixScript = () => {};
+let onProposeFix = null;
 let onChange = () => {};
 
-export function initEvents({ fixScript, changed }) {
+export function initEvents({ fixScript, proposeFix, changed }) {
   onFixScript = fixScript;
+  onProposeFix = proposeFix;
   onChange = changed;
   const type = $('#filter-type');
   type.append(...Object.entries(TYPE_LABELS).map(([v, label]) => el('option', { value: v }, label)));
@@ -167,6 +169,9 @@ function renderDetail(resolvedBy) {
   pairBtn?.addEventListener('click', () => select(other.id, { focus: true }));
   const fix = el('button', { type: 'button', className: 'btn', id: 'detail-fix' }, 'Fix script…');
   fix.addEventListener('click', () => onFixScript(e));
+  const propose = e.state !== 'resolved' && onProposeFix
+    ? el('button', { type: 'button', className: 'btn', id: 'detail-propose' }, 'Propose fix…') : null;
+  propose?.addEventListener('click', () => onProposeFix(e));
   fill(panel,
     el('h3', { id: 'detail-title' }, sevChip(e.severity), ` #${e.id} ${typeLabel(e.type)} `, el('span', { className: `ev-state state-${e.state}` }, e.state)),
     el('p', { className: 'detail-msg' }, e.message),
@@ -187,7 +192,7 @@ function renderDetail(resolvedBy) {
           el('td', { className: 'num' }, pct(p.cpu_pct)), el('td', { className: 'num' }, bytes(p.rss_bytes))))))
       : el('p', { className: 'muted' }, 'No processes were recorded.'),
     el('p', { className: 'detail-pair' }, pairText(e, other) ?? (e.state === 'started' ? 'Still going: no resolution yet.' : DASH), ' ', pairBtn),
-    el('div', { className: 'actions' }, fix));
+    el('div', { className: 'actions' }, fix, propose));
 }
 
 // The health summary from GET /api/agent/monitor/status.

@@ -93,6 +93,11 @@ export const TYPE_LABELS = {
   cpu_spike: 'CPU spike',
   memory_high: 'Memory high',
   process_memory_high: 'Process memory high',
+  process_down: 'Process down',
+  process_count: 'Too many processes',
+  service_failed: 'Service failed',
+  remediation_failed: 'Fix did not work',
+  remediation_gave_up: 'Automatic fix stopped',
   disk_full: 'Disk full',
   disk_fill: 'Disk filling up',
 };

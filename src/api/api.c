@@ -10,6 +10,7 @@ apr_status_t kt_api_create(kt_api_t **out, kt_http_t *http, const kt_api_opts_t 
         .rules = opts->rules,
         .store = opts->store,
         .notify = opts->notify,
+        .remedy = opts->remedy,
         .http = http,
         .token = opts->token,
         .require_token_always = opts->require_token_always,
@@ -30,6 +31,7 @@ apr_status_t kt_api_create(kt_api_t **out, kt_http_t *http, const kt_api_opts_t 
     kt__api_config_routes(http, api);
     kt__api_tools_routes(http, api);
     kt__api_notify_routes(http, api);
+    kt__api_remedy_routes(http, api);
     kt__api_web_routes(http, api);
     apr_status_t st = kt__api_stream_routes(http, api, pool, &api->stream_sub);
     if (st == APR_SUCCESS)

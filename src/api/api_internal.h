@@ -16,6 +16,7 @@ struct kt_api_t {
     kt_rules_cell_t *rules;
     kt_store_t *store;
     kt_notify_t *notify;
+    kt_remedy_t *remedy; /* NULL: remediation is off (no store) */
     kt_http_t *http; /* for its request counters in /metrics */
     const char *token;
     int require_token_always;
@@ -73,6 +74,8 @@ void kt__api_reply_failure(kt_http_req_t *req, apr_status_t st, const kt__api_er
 void kt__api_answer(kt_http_req_t *req, apr_status_t st, json_t *result, const kt__api_err_t *err);
 /* The call an operation gets for req. */
 kt__api_call_t kt__api_call(kt_api_t *api, kt_http_req_t *req);
+/* The request body as a JSON object ({} when there is none); KT_EPARSE. */
+apr_status_t kt__api_body_object(kt_http_req_t *req, json_t **out, kt__api_err_t *err);
 /* Serves op on req: the access check, the body as a JSON object (none: {}),
  * the operation, its answer. */
 void kt__api_serve_op(kt_http_req_t *req, kt_api_t *api, int changes_state, kt__api_op_fn op);
@@ -94,6 +97,13 @@ apr_status_t kt__op_generate(const kt__api_call_t *, json_t *, json_t **, kt__ap
 apr_status_t kt__op_save(const kt__api_call_t *, json_t *, json_t **, kt__api_err_t *);
 apr_status_t kt__op_templates(const kt__api_call_t *, json_t *, json_t **, kt__api_err_t *);
 apr_status_t kt__op_script_type(const kt__api_call_t *, json_t *, json_t **, kt__api_err_t *);
+
+/* remedy.c */
+apr_status_t kt__op_propose(const kt__api_call_t *, json_t *, json_t **, kt__api_err_t *);
+apr_status_t kt__op_remediation(const kt__api_call_t *, json_t *, json_t **, kt__api_err_t *);
+apr_status_t kt__op_approve(const kt__api_call_t *, json_t *, json_t **, kt__api_err_t *);
+apr_status_t kt__op_deny(const kt__api_call_t *, json_t *, json_t **, kt__api_err_t *);
+void kt__api_remedy_routes(kt_http_t *http, kt_api_t *api);
 
 /* ---- shared pieces ------------------------------------------------------------------------ */
 

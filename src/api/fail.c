@@ -25,6 +25,7 @@ static int http_status(apr_status_t st)
     switch (st) {
     case KT_EPARSE: return 400;
     case KT_ENOTFOUND: return 404;
+    case KT_ESTATE: return 409;
     case KT_ETOOBIG: return 413;
     case KT_EINPUT:
     case KT_ECONF: return 422;
@@ -53,7 +54,7 @@ kt__api_call_t kt__api_call(kt_api_t *api, kt_http_req_t *req)
 }
 
 /* The request body as a JSON object ({} when there is none); KT_EPARSE. */
-static apr_status_t body_object(kt_http_req_t *req, json_t **out, kt__api_err_t *err)
+apr_status_t kt__api_body_object(kt_http_req_t *req, json_t **out, kt__api_err_t *err)
 {
     apr_size_t len;
     const char *body = kt_http_body(req, &len);
@@ -80,7 +81,7 @@ void kt__api_serve_op(kt_http_req_t *req, kt_api_t *api, int changes_state, kt__
         return;
     kt__api_err_t err = {0};
     json_t *params = NULL, *result = NULL;
-    apr_status_t st = body_object(req, &params, &err);
+    apr_status_t st = kt__api_body_object(req, &params, &err);
     if (st == APR_SUCCESS) {
         kt__api_call_t call = kt__api_call(api, req);
         st = op(&call, params, &result, &err);

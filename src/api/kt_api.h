@@ -16,6 +16,7 @@
 #include "kt_mon.h"
 #include "kt_notify.h"
 #include "kt_rules.h"
+#include "kt_remedy.h"
 #include "kt_store.h"
 
 typedef struct kt_api_t kt_api_t;
@@ -25,6 +26,7 @@ typedef struct {
     kt_rules_cell_t *rules;   /* the rule set in use; a reload replaces it there */
     kt_store_t *store;        /* the event log on disk; NULL or off: from memory */
     kt_notify_t *notify;      /* the notification channels; may be NULL */
+    kt_remedy_t *remedy;      /* proposals, approval, runs; NULL: remediation is off */
     const char *token;        /* the bearer token; never NULL */
     int require_token_always;
     const char *web_dir;      /* dashboard files; NULL serves a built-in placeholder */

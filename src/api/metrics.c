@@ -337,9 +337,39 @@ typedef struct {
     int openmetrics;
 } view_t;
 
+typedef struct {
+    out_t *o;
+    apr_pool_t *pool;
+} runs_t;
+
+static void run_line(void *baton, const char *tmpl, const char *result, uint64_t n)
+{
+    runs_t *r = baton;
+    kt__prom_sample_u64(r->o, "koto_remediation_runs_total",
+                        kt__prom_labels(r->pool, "template", tmpl, "result", result, NULL), n);
+}
+
+/* Remediation runs by template and result (they change between readings,
+ * so they are never kept with the page); malloc'd text in o. */
+static void remedy_metrics(kt_api_t *api, out_t *o, int openmetrics, apr_pool_t *pool)
+{
+    kt__prom_init(o, openmetrics);
+    family(o, "koto_remediation_runs_total", "counter",
+           "Remediation runs since start, by template and result (ok, failed, timeout, "
+           "refused, error).");
+    runs_t r = {o, pool};
+    kt_remedy_counts(api->remedy, run_line, &r);
+}
+
 static kt_http_part_t per_answer(kt_api_t *api, const view_t *v, apr_pool_t *pool)
 {
-    char *buf = apr_palloc(pool, TAIL_MAX), *p = buf;
+    out_t runs = {0};
+    if ((v->mask & KT__COLLECT_KOTO) && api->remedy)
+        remedy_metrics(api, &runs, v->openmetrics, pool);
+    char *buf = apr_palloc(pool, TAIL_MAX + runs.len), *p = buf;
+    if (runs.len && !runs.failed)
+        p = copy(p, runs.buf, runs.len);
+    free(runs.buf);
     if (v->mask & KT__COLLECT_KOTO) {
         kt_http_stats_t hs;
         kt_http_stats(api->http, &hs);

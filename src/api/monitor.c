@@ -169,7 +169,7 @@ static int parse_filter(kt_http_req_t *req, kt_event_filter_t *f, unsigned def_l
     f->type = type ? kt_event_type_parse(type) : -1;
     f->severity = sev ? kt_severity_parse(sev) : -1;
     if (type && f->type < 0) {
-        char names[256] = "";
+        char names[512] = "";
         for (int t = 0; t < KT_EV__COUNT; t++)
             snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", t ? ", " : "",
                      kt_event_type_name(t));

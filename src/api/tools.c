@@ -23,7 +23,8 @@ typedef struct {
 
 #define EVENT_TYPES                                                                          \
     "[\"cpu_high\",\"memory_high\",\"disk_full\",\"cpu_spike\",\"process_memory_high\","       \
-    "\"disk_fill\"]"
+    "\"disk_fill\",\"process_down\",\"process_count\",\"service_failed\","                     \
+    "\"remediation_failed\",\"remediation_gave_up\"]"
 #define ISSUE_TYPES                                                                           \
     "[\"cpu_high\",\"memory_high\",\"disk_full\",\"process_memory_high\",\"service_restart\"," \
     "\"disk_health\"]"

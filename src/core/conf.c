@@ -3,6 +3,7 @@
 
 #include <apr_strings.h>
 #include <stdio.h>
+#include <string.h>
 
 void kt_mon_conf_defaults(kt_mon_conf_t *c)
 {
@@ -87,6 +88,26 @@ apr_status_t kt_mon_conf_check(const kt_mon_conf_t *c, char *err, apr_size_t len
         return KT_ECONF;
     }
     else {
+        for (unsigned i = 0; i < c->nchecks; i++) {
+            const kt_mon_check_t *k = &c->checks[i];
+            const kt__check_kind_t *kind = kt__check_kind(k->kind);
+            if (!k->name || !*k->name || strlen(k->name) >= 64) {
+                snprintf(err, len, "check %u needs a name (at most 63 bytes)", i + 1);
+                return KT_ECONF;
+            }
+            for (unsigned j = 0; j < i; j++)
+                if (strcmp(c->checks[j].name, k->name) == 0) {
+                    snprintf(err, len, "two checks are named %s", k->name);
+                    return KT_ECONF;
+                }
+            if (!kind) {
+                snprintf(err, len, "check %s: unknown kind '%s' (process, service)", k->name,
+                         k->kind ? k->kind : "");
+                return KT_ECONF;
+            }
+            if (kind->valid(k, err, len) != 0)
+                return KT_ECONF;
+        }
         for (unsigned i = 0; i < c->ndisk_overrides; i++) {
             const kt_mon_fs_rule_t *o = &c->disk_overrides[i];
             char name[200];

@@ -70,6 +70,13 @@ void kt__trend_restore(kt__trend_t *tr, json_t *j);
 
 typedef struct kt__cond_t kt__cond_t;
 
+/* What a check keeps between readings (checks.c), matched to its check by name. */
+typedef struct {
+    char name[64];
+    int64_t last_pid;  /* process: the lowest pid seen last time it ran (0: none yet) */
+    unsigned restarts; /* process: times it came back under another pid */
+} kt__check_state_t;
+
 typedef struct {
     apr_pool_t *pool;
     apr_hash_t *conds;  /* key -> kt__cond_t (malloc'd; freed when resolved) */
@@ -78,10 +85,50 @@ typedef struct {
     uint64_t next_id;
     double baseline;    /* moving average of CPU busy %, for spikes */
     unsigned nbaseline; /* readings folded into it */
+    kt__check_state_t *checks; /* malloc'd, one per configured check */
+    unsigned nchecks;
 } kt__detect_t;
 
+/* One run of the detectors over a reading (detect.c). */
+typedef struct {
+    kt__detect_t *d;
+    const kt_sample_t *s;
+    kt_event_t *out;
+    unsigned n, max;
+    const char *check_text; /* the message of a check's event, while it is judged */
+} kt__run_t;
+
+/* ---- checks (checks.c lists the kinds; one file each: check_process.c) ------------ */
+
+/* Judges one check at one reading: failing > 0 (0..100, the severity's
+ * scale) or 0 when it holds, NAN when unknown. text is the event's message
+ * (both for start and resolve: the kind writes what it sees now); evidence
+ * goes in the event's process list. */
+void kt__detect_check(kt__run_t *r, const kt_mon_check_t *chk, kt_event_type_t type,
+                      double value, double threshold, double failing, const char *text,
+                      const kt_event_proc_t *evidence, unsigned nevidence);
+
+typedef void (*kt__check_fn)(kt__run_t *r, const kt_mon_check_t *chk, kt__check_state_t *st);
+typedef struct {
+    const char *kind;
+    kt__check_fn judge;
+    /* Checks the kind's own fields; a message into err on failure. */
+    int (*valid)(const kt_mon_check_t *chk, char *err, size_t len);
+} kt__check_kind_t;
+
+const kt__check_kind_t *kt__check_kind(const char *kind);
+/* Judges every configured check (checks.c): the state follows the list. */
+void kt__checks_run(kt__run_t *r, const kt_mon_conf_t *conf);
+
+/* check_process.c */
+void kt__check_process(kt__run_t *r, const kt_mon_check_t *chk, kt__check_state_t *st);
+int kt__check_process_valid(const kt_mon_check_t *chk, char *err, size_t len);
+/* check_service.c */
+void kt__check_service(kt__run_t *r, const kt_mon_check_t *chk, kt__check_state_t *st);
+int kt__check_service_valid(const kt_mon_check_t *chk, char *err, size_t len);
+
 void kt__detect_init(kt__detect_t *d, apr_pool_t *pool);
-void kt__detect_fini(kt__detect_t *d);
+void kt__detect_fini(kt__detect_t *d); /* also frees the checks' state */
 /* Judges one sample; writes at most max new events (ids assigned) into out. */
 unsigned kt__detect_run(kt__detect_t *d, const kt_mon_conf_t *c, const kt_sample_t *s,
                         kt_event_t *out, unsigned max);
@@ -154,6 +201,8 @@ struct kt_mon_t {
     kt__detect_t det; /* sampler side only */
     kt_event_t *batch;
     kt_mon_conf_t *pending; /* from kt_mon_set_conf, under lock; malloc'd */
+    kt_event_t posted[KT_MON_MAX_POSTED]; /* kt_mon_post_event's, under lock */
+    unsigned nposted;
     kt_mon_journal_t journal; /* set before start; used by the sampler side */
     kt_mon_mark_fn mark;      /* likewise */
     void *mark_baton;

@@ -62,6 +62,9 @@ void kt__detect_fini(kt__detect_t *d)
         free(tr);
     }
     kt__flap_fini(d);
+    free(d->checks);
+    d->checks = NULL;
+    d->nchecks = 0;
 }
 
 int kt__detect_active_one(const kt__detect_t *d, const char *key, kt_mon_active_t *out)
@@ -105,12 +108,7 @@ static kt_severity_t severity_of(double value, double threshold, double max)
 
 /* ---- one run ---------------------------------------------------------------------- */
 
-typedef struct {
-    kt__detect_t *d;
-    const kt_sample_t *s;
-    kt_event_t *out;
-    unsigned n, max;
-} run_t;
+typedef kt__run_t run_t;
 
 static kt_event_t *emit(run_t *r, const kt__cond_t *c, int resolved)
 {
@@ -417,6 +415,17 @@ static const kt_mon_rule_t *disk_rule(const kt_mon_conf_t *conf, const char *mou
     return &conf->disk;
 }
 
+/* A check's kind wrote the message (kt__detect_check). */
+static void describe_check(const kt__cond_t *c, const run_t *r, int resolved, char *buf,
+                           size_t len)
+{
+    if (r->check_text)
+        snprintf(buf, len, "%s", r->check_text);
+    else /* the check left the configuration */
+        snprintf(buf, len, "check %s is no longer judged", c->subject);
+    (void)resolved;
+}
+
 static const describe_fn describers[KT_EV__COUNT] = {
     [KT_EV_CPU_HIGH] = describe_cpu,
     [KT_EV_MEMORY_HIGH] = describe_memory,
@@ -424,7 +433,32 @@ static const describe_fn describers[KT_EV__COUNT] = {
     [KT_EV_CPU_SPIKE] = describe_spike,
     [KT_EV_PROCESS_MEMORY_HIGH] = describe_process,
     [KT_EV_DISK_FILL] = describe_fill,
+    [KT_EV_PROCESS_DOWN] = describe_check,
+    [KT_EV_PROCESS_COUNT] = describe_check,
+    [KT_EV_SERVICE_FAILED] = describe_check,
+    [KT_EV_REMEDIATION_FAILED] = describe_check,
+    [KT_EV_REMEDIATION_GAVE_UP] = describe_check,
 };
+
+void kt__detect_check(kt__run_t *r, const kt_mon_check_t *chk, kt_event_type_t type,
+                      double value, double threshold, double failing, const char *text,
+                      const kt_event_proc_t *evidence, unsigned nevidence)
+{
+    char key[200];
+    snprintf(key, sizeof key, "check:%s:%s", kt_event_type_name(type), chk->name);
+    kt_mon_rule_t rule = {1, 0, 0, chk->hold_samples ? chk->hold_samples : 1};
+    unsigned first = r->n;
+    r->check_text = text;
+    /* Failing is above 0.5 on its 0..100 scale, holding below: no margin. */
+    judge(r, &rule, type, key, chk->name, value, threshold, failing, 0.5, describe_check);
+    r->check_text = NULL;
+    /* The check's own processes are its evidence, not the busiest ones. */
+    for (unsigned i = first; i < r->n; i++) {
+        r->out[i].ntop = 0;
+        for (unsigned k = 0; k < nevidence && k < KT_EVENT_TOP; k++)
+            r->out[i].top[r->out[i].ntop++] = evidence[k];
+    }
+}
 
 /* Plain rules: the value itself against the threshold. */
 static void judge_plain(run_t *r, const kt_mon_rule_t *rule, kt_event_type_t type,
@@ -484,7 +518,7 @@ static void judge_fill(run_t *r, const kt_mon_conf_t *conf, const kt_fs_t *fs)
 unsigned kt__detect_run(kt__detect_t *d, const kt_mon_conf_t *conf, const kt_sample_t *s,
                         kt_event_t *out, unsigned max)
 {
-    run_t r = {d, s, out, 0, max};
+    run_t r = {d, s, out, 0, max, NULL};
     unsigned proc_conds = 0;
     for (apr_hash_index_t *hi = apr_hash_first(NULL, d->conds); hi; hi = apr_hash_next(hi)) {
         kt__cond_t *c = apr_hash_this_val(hi);
@@ -521,8 +555,10 @@ unsigned kt__detect_run(kt__detect_t *d, const kt_mon_conf_t *conf, const kt_sam
         }
     }
 
+    kt__checks_run(&r, conf);
+
     /* Conditions whose subject vanished (a process exited, a filesystem was
-     * unmounted) or whose rule was switched off end here. */
+     * unmounted, a check was removed) or whose rule was switched off end here. */
     for (apr_hash_index_t *hi = apr_hash_first(NULL, d->conds); hi;) {
         kt__cond_t *c = apr_hash_this_val(hi);
         hi = apr_hash_next(hi);

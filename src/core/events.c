@@ -13,6 +13,11 @@ static const char *const type_names[KT_EV__COUNT] = {
     [KT_EV_CPU_SPIKE] = "cpu_spike",
     [KT_EV_PROCESS_MEMORY_HIGH] = "process_memory_high",
     [KT_EV_DISK_FILL] = "disk_fill",
+    [KT_EV_PROCESS_DOWN] = "process_down",
+    [KT_EV_PROCESS_COUNT] = "process_count",
+    [KT_EV_SERVICE_FAILED] = "service_failed",
+    [KT_EV_REMEDIATION_FAILED] = "remediation_failed",
+    [KT_EV_REMEDIATION_GAVE_UP] = "remediation_gave_up",
 };
 static const char *const severity_names[KT_SEV__COUNT] = {"low", "medium", "high"};
 
@@ -24,6 +29,8 @@ static const char *const templates[KT_EV__COUNT] = {
     [KT_EV_CPU_SPIKE] = "cpu_high",
     [KT_EV_PROCESS_MEMORY_HIGH] = "process_memory_high",
     [KT_EV_DISK_FILL] = "disk_full",
+    [KT_EV_PROCESS_DOWN] = "service_restart",
+    [KT_EV_SERVICE_FAILED] = "service_restart",
 };
 
 const char *kt_event_template(kt_event_type_t t)

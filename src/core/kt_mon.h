@@ -41,10 +41,13 @@
  *      other: its queue and channel counters (the monitor's subscriber call,
  *      status, /metrics) and its silences (the monitor's marker call, the
  *      API); never held while the notifier calls the store or libcurl
- *   8. the store's queue lock (src/store/): a leaf; a caller may wait on
- *      the store thread holding 1-3 (the stream's replay reads the store
- *      under the hub lock), never holding 4
- *   9. the log's lock (src/base/log.c): anything may log
+ *   8. the remediation runner's queue lock (src/remedy/runner.c): a leaf,
+ *      never held while calling the store or the rules
+ *   9. the store's queue lock and the history's lock (src/store/): leaves,
+ *      neither held with the other; a caller may wait on the store thread
+ *      holding 1-3 (the stream's replay reads the store under the hub
+ *      lock), never holding 4
+ *  10. the log's lock (src/base/log.c): anything may log
  *
  * Subscribers (kt_mon_subscribe) are called with none of the monitor's
  * locks held, on a copy of the list; the stream hub serialises a reading to
@@ -75,6 +78,19 @@ typedef struct {
     kt_mon_rule_t rule;
 } kt_mon_fs_rule_t;
 
+/* A check: something the configuration says must be so (a process runs),
+ * judged at each reading from that reading (src/core/checks.c lists the
+ * kinds; each kind is one file). Its events' subject is its name. */
+typedef struct {
+    const char *name;      /* unique among the checks */
+    const char *kind;      /* "process" or "service" */
+    const char *process;   /* process: the name it runs under (comm / image name), or NULL */
+    const char *pidfile;   /* process: a file holding its pid, or NULL */
+    unsigned min, max;     /* process: how many may run (max 0: no upper bound) */
+    unsigned hold_samples; /* readings in a row that fail before the event */
+    const char *unit;      /* service: a systemd unit (nginx.service) or Windows service name */
+} kt_mon_check_t;
+
 typedef struct {
     unsigned interval_ms;       /* between readings; >= KT_MON_MIN_INTERVAL_MS */
     unsigned event_capacity;    /* events kept in the log */
@@ -100,6 +116,8 @@ typedef struct {
      * flaps, below flap_low % it settles. flap_window 0: off. */
     unsigned flap_window;
     double flap_high, flap_low;
+    const kt_mon_check_t *checks; /* may be NULL */
+    unsigned nchecks;
 } kt_mon_conf_t;
 
 #define KT_MON_MAX_FLAP_WINDOW 64
@@ -121,6 +139,11 @@ typedef enum {
     KT_EV_CPU_SPIKE,
     KT_EV_PROCESS_MEMORY_HIGH,
     KT_EV_DISK_FILL,
+    KT_EV_PROCESS_DOWN,  /* a process check found fewer than its minimum */
+    KT_EV_PROCESS_COUNT, /* a process check found more than its maximum */
+    KT_EV_SERVICE_FAILED, /* a service check found its service failed, stopped or missing */
+    KT_EV_REMEDIATION_FAILED,   /* a remediation ran and its condition did not resolve */
+    KT_EV_REMEDIATION_GAVE_UP,  /* an automatic remediation hit its circuit breaker */
     KT_EV__COUNT
 } kt_event_type_t;
 
@@ -237,6 +260,15 @@ typedef void (*kt_mon_reading_fn)(void *baton, const kt_snap_t *snap, const kt_e
                                   unsigned n);
 apr_status_t kt_mon_subscribe(kt_mon_t *m, kt_mon_reading_fn fn, void *baton, unsigned *id);
 void kt_mon_unsubscribe(kt_mon_t *m, unsigned id);
+
+/* Raises an event that comes from outside the detectors (remediation_failed,
+ * remediation_gave_up): type, severity, subject and message are the
+ * caller's; it gets its id and time with the next reading, and is
+ * committed, logged and published with that reading's events (a stopped
+ * monitor keeps it until it runs again). KT_EUNAVAIL when
+ * KT_MON_MAX_POSTED are waiting already. Any thread. */
+#define KT_MON_MAX_POSTED 32
+apr_status_t kt_mon_post_event(kt_mon_t *m, const kt_event_t *e);
 
 /* ---- memory across restarts ------------------------------------------------------ */
 

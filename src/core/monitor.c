@@ -9,25 +9,52 @@
 
 #include <apr_strings.h>
 
-/* A configuration with its disk overrides in one malloc'd block, so the
- * sampler can swap and free it without touching a pool. */
+/* A check's strings, in the order they are copied. */
+#define CHECK_STRINGS(k) {&(k)->name, &(k)->kind, &(k)->process, &(k)->pidfile, &(k)->unit}
+
+static size_t str_size(const char *s) { return s ? strlen(s) + 1 : 0; }
+
+static const char *str_put(char **text, const char *s)
+{
+    if (!s)
+        return NULL;
+    const char *at = strcpy(*text, s);
+    *text += strlen(s) + 1;
+    return at;
+}
+
+/* A configuration with its disk overrides and checks in one malloc'd
+ * block, so the sampler can swap and free it without touching a pool. */
 static kt_mon_conf_t *conf_clone(const kt_mon_conf_t *c)
 {
-    size_t size = sizeof *c + sizeof(kt_mon_fs_rule_t) * c->ndisk_overrides;
+    size_t size = sizeof *c + sizeof(kt_mon_fs_rule_t) * c->ndisk_overrides +
+                  sizeof(kt_mon_check_t) * c->nchecks;
     for (unsigned i = 0; i < c->ndisk_overrides; i++)
         size += strlen(c->disk_overrides[i].mount_point) + 1;
+    for (unsigned i = 0; i < c->nchecks; i++) {
+        const char **s[] = CHECK_STRINGS((kt_mon_check_t *)&c->checks[i]);
+        for (size_t k = 0; k < KT_ARRAY_SIZE(s); k++)
+            size += str_size(*s[k]);
+    }
     kt_mon_conf_t *copy = malloc(size);
     if (!copy)
         return NULL;
     *copy = *c;
     kt_mon_fs_rule_t *o = (kt_mon_fs_rule_t *)(copy + 1);
-    char *text = (char *)(o + c->ndisk_overrides);
+    kt_mon_check_t *ck = (kt_mon_check_t *)(o + c->ndisk_overrides);
+    char *text = (char *)(ck + c->nchecks);
     for (unsigned i = 0; i < c->ndisk_overrides; i++) {
         o[i] = c->disk_overrides[i];
-        o[i].mount_point = strcpy(text, c->disk_overrides[i].mount_point);
-        text += strlen(text) + 1;
+        o[i].mount_point = str_put(&text, c->disk_overrides[i].mount_point);
+    }
+    for (unsigned i = 0; i < c->nchecks; i++) {
+        ck[i] = c->checks[i];
+        const char **s[] = CHECK_STRINGS(&ck[i]);
+        for (size_t k = 0; k < KT_ARRAY_SIZE(s); k++)
+            *s[k] = str_put(&text, *s[k]);
     }
     copy->disk_overrides = o;
+    copy->checks = c->nchecks ? ck : NULL;
     return copy;
 }
 
@@ -172,10 +199,39 @@ static void journal(kt_mon_t *m, const kt_sample_t *s, unsigned n)
     }
 }
 
+apr_status_t kt_mon_post_event(kt_mon_t *m, const kt_event_t *e)
+{
+    apr_status_t st = KT_EUNAVAIL;
+    apr_thread_mutex_lock(m->lock);
+    if (m->nposted < KT_MON_MAX_POSTED) {
+        m->posted[m->nposted++] = *e;
+        st = APR_SUCCESS;
+    }
+    apr_thread_mutex_unlock(m->lock);
+    return st;
+}
+
+/* The posted events join the reading's, after the detectors'. */
+static unsigned take_posted(kt_mon_t *m, const kt_sample_t *s, unsigned n)
+{
+    apr_thread_mutex_lock(m->lock);
+    unsigned k = 0;
+    for (; k < m->nposted && n < KT__MAX_BATCH; k++, n++) {
+        m->batch[n] = m->posted[k];
+        m->batch[n].id = ++m->det.next_id;
+        m->batch[n].time = s->time;
+    }
+    memmove(m->posted, m->posted + k, sizeof m->posted[0] * (m->nposted - k));
+    m->nposted -= k;
+    apr_thread_mutex_unlock(m->lock);
+    return n;
+}
+
 static void ingest(kt_mon_t *m, const kt_sample_t *s, apr_pool_t *pool, double duration_ms)
 {
     adopt_pending_conf(m);
     unsigned n = kt__detect_run(&m->det, &m->conf, s, m->batch, KT__MAX_BATCH);
+    n = take_posted(m, s, n);
     if (n == KT__MAX_BATCH)
         kt_log(KT_LOG_WARN, "more than %u events in one reading; the rest were dropped",
                KT__MAX_BATCH);

@@ -31,6 +31,7 @@ struct kt_daemon_t {
     kt_rules_cell_t *rules; /* the set in use; a reload swaps it */
     kt_store_t *store;      /* NULL with store = false */
     kt_notify_t *notify;    /* the notification channels (none configured: idle) */
+    kt_remedy_t *remedy;    /* NULL without a store: its audit lives there */
     int exposed;            /* listening beyond loopback: the token for everything */
     kt_conf_t running;
     apr_thread_mutex_t *lock; /* one reload at a time */
@@ -412,11 +413,28 @@ int kt_daemon_start(kt_daemon_t **out, const kt_opts_t *o, kt_rules_t *rules,
     if ((st = kt_rules_cell_create(&d->rules, pool)) != APR_SUCCESS)
         return -1;
     kt_rules_cell_set(d->rules, rules);
+    kt_store_info_t si;
+    if (d->store && (kt_store_info(d->store, &si), si.state != KT_STORE_OFF)) {
+        kt_remedy_opts_t ro = {d->store, d->rules,
+                               o->config_file ? o->config_file
+                                              : kt_sys_join_path(o->lua_dir ? o->lua_dir
+                                                                            : kt_default_lua_dir(pool),
+                                                                 "koto.conf.lua", pool),
+                               d->mon};
+        if ((st = kt_remedy_create(&d->remedy, &ro, pool)) != APR_SUCCESS) {
+            kt_log(KT_LOG_ERROR, "cannot start the remediation runner: %s",
+                   kt_strerror(st, err, sizeof err));
+            return -1;
+        }
+    } else {
+        kt_log(KT_LOG_INFO, "remediation is off: it needs the store for its audit");
+    }
     kt_api_opts_t aopts = {
         .mon = d->mon,
         .rules = d->rules,
         .store = d->store,
         .notify = d->notify,
+        .remedy = d->remedy,
         .token = token,
         .require_token_always = d->exposed,
         .web_dir = have_web ? conf->web_dir : NULL,
@@ -470,6 +488,9 @@ void kt_daemon_stop(kt_daemon_t *d)
 {
     kt_http_stop(d->http);
     kt_api_unregister(d->api);
+    /* Before the monitor it subscribes to and the store it writes to; a
+     * script running now is ended (its group killed) and recorded so. */
+    kt_remedy_destroy(d->remedy);
     kt_mon_destroy(d->mon);
     kt_notify_destroy(d->notify); /* before the store: its outbox */
     kt_store_close(d->store); /* after the monitor: its last events are written */

@@ -24,6 +24,10 @@ apr_status_t kt_setup_load(const kt_opts_t *o, kt_rules_t **rules, kt_conf_t *co
         .history_hour_days = 730,
         .kept_descriptors = KT_PLAT_KEPT_FDS,
         .metrics = "both",
+        .remedy_timeout_s = 60,
+        .remedy_output_kb = 64,
+        .remedy_expiry_s = 900,
+        .remedy_verify_readings = 3,
     };
     kt_mon_conf_defaults(&base.mon);
     kt_rules_opts_t ropts = {

@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <apr_strings.h>
@@ -114,9 +115,24 @@ static const item_t items[] = {
      "linux (Bash) or windows (PowerShell)"},
     {"metrics", T_STR, 0, 0, offsetof(kt_conf_t, metrics), 1,
      "families GET /metrics serves: koto (koto_*), node (node_exporter's node_*) or both"},
+    {"remedy_timeout_s", T_UINT, 1, 86400, offsetof(kt_conf_t, remedy_timeout_s), 1,
+     "an approved remediation running longer than this many seconds is killed with "
+     "everything it started"},
+    {"remedy_output_kb", T_UINT, 1, 16384, offsetof(kt_conf_t, remedy_output_kb), 1,
+     "KiB of a remediation's output (and of its dry run) kept"},
+    {"remedy_expiry_s", T_UINT, 1, 604800, offsetof(kt_conf_t, remedy_expiry_s), 1,
+     "a remediation proposal not approved within this many seconds expires"},
+    {"remedy_verify_readings", T_UINT, 1, 10000, offsetof(kt_conf_t, remedy_verify_readings), 1,
+     "readings after a remediation's run for its event's condition to resolve; then "
+     "remediation_failed"},
+    {"remedy_interpreter", T_STR, 0, 0, offsetof(kt_conf_t, remedy_interpreter), 1,
+     "the program that runs remediation scripts instead of /bin/bash (Windows: "
+     "powershell.exe of the system directory), given the same arguments; unset: the OS's"},
 };
 
 #define FS_OVERRIDES "thresholds.filesystems"
+#define CHECKS "checks"
+#define REMEDIATE "remediate"
 
 void kt_conf_describe(FILE *to)
 {
@@ -134,6 +150,16 @@ void kt_conf_describe(FILE *to)
             "per mount point: { [\"/var\"] = { threshold = 95 } }");
     kt__conf_describe_notify(to);
     kt__conf_describe_maint(to);
+    fprintf(to, "%-36s %-8s %-13s %s\n", CHECKS, "list", "",
+            "what must be so, judged at each reading: { { name = \"web\", process = \"nginx\", "
+            "min = 1, max = 0, hold_samples = 1 }, { name = \"db\", pidfile = \"/run/db.pid\" }, "
+            "{ name = \"cron\", kind = \"service\", unit = \"cron.service\" } } "
+            "(events process_down, process_count, service_failed)");
+    fprintf(to, "%-36s %-8s %-13s %s\n", REMEDIATE, "list", "",
+            "which fix an event gets: { { event = \"process_down\", subject = \"web\", template = "
+            "\"service_restart\", params = { service_name = \"nginx\" }, auto = false, max_runs = 3, "
+            "window_s = 600 } }; auto = true runs it without a person (still proposed and audited), "
+            "at most max_runs times within window_s, then remediation_gave_up");
 }
 
 json_t *kt_conf_to_json(const kt_conf_t *conf)
@@ -175,6 +201,36 @@ json_t *kt_conf_to_json(const kt_conf_t *conf)
     json_array_append_new(list, json_pack("{s:s s:s s:o s:b s:s}", "key", "maintenance", "type",
                                           "list", "value", kt__conf_maint_json(conf), "reloadable",
                                           0, "help", "recurring windows without notifications"));
+    json_t *checks = json_array();
+    for (unsigned i = 0; i < conf->mon.nchecks; i++) {
+        const kt_mon_check_t *k = &conf->mon.checks[i];
+        json_t *o = json_pack("{s:s s:s s:i s:i s:i}", "name", k->name, "kind", k->kind, "min",
+                              (int)k->min, "max", (int)k->max, "hold_samples", (int)k->hold_samples);
+        if (k->process)
+            json_object_set_new(o, "process", json_string(k->process));
+        if (k->pidfile)
+            json_object_set_new(o, "pidfile", json_string(k->pidfile));
+        if (k->unit)
+            json_object_set_new(o, "unit", json_string(k->unit));
+        json_array_append_new(checks, o);
+    }
+    json_array_append_new(list, json_pack("{s:s s:s s:o s:b s:s}", "key", CHECKS, "type", "list",
+                                          "value", checks, "reloadable", 1, "help",
+                                          "process checks judged at each reading"));
+    json_t *rem = json_array();
+    for (unsigned i = 0; i < conf->nremediate; i++) {
+        const kt_remedy_rule_t *k = &conf->remediate[i];
+        json_t *o = json_pack("{s:s s:s s:b s:i s:i}", "event", k->event, "template", k->template,
+                              "auto", k->auto_run, "max_runs", (int)k->max_runs, "window_s",
+                              (int)k->window_s);
+        if (k->subject)
+            json_object_set_new(o, "subject", json_string(k->subject));
+        json_object_set_new(o, "params", json_loads(k->params ? k->params : "{}", 0, NULL));
+        json_array_append_new(rem, o);
+    }
+    json_array_append_new(list, json_pack("{s:s s:s s:o s:b s:s}", "key", REMEDIATE, "type", "list",
+                                          "value", rem, "reloadable", 1, "help",
+                                          "which fix each event gets, and whether it runs by itself"));
     return list;
 }
 
@@ -327,6 +383,161 @@ static int set_fs_overrides(kt_conf_t *conf, lua_State *L, int idx, apr_pool_t *
     return 0;
 }
 
+/* checks = { { name = "web", process = "nginx", min = 1 }, ... } */
+static int set_checks(kt_conf_t *conf, lua_State *L, int idx, apr_pool_t *pool, char *msg,
+                      apr_size_t len)
+{
+    static const struct {
+        const char *name;
+        ctype_t type;
+        double min, max;
+        size_t offset;
+    } fields[] = {
+        {"name", T_STR, 0, 0, offsetof(kt_mon_check_t, name)},
+        {"kind", T_STR, 0, 0, offsetof(kt_mon_check_t, kind)},
+        {"process", T_STR, 0, 0, offsetof(kt_mon_check_t, process)},
+        {"pidfile", T_STR, 0, 0, offsetof(kt_mon_check_t, pidfile)},
+        {"unit", T_STR, 0, 0, offsetof(kt_mon_check_t, unit)},
+        {"min", T_UINT, 0, 100000, offsetof(kt_mon_check_t, min)},
+        {"max", T_UINT, 0, 100000, offsetof(kt_mon_check_t, max)},
+        {"hold_samples", T_UINT, 1, 10000, offsetof(kt_mon_check_t, hold_samples)},
+    };
+    if (!lua_istable(L, idx)) {
+        snprintf(msg, len, CHECKS " must be a list of { name = ..., process = ... } tables");
+        return -1;
+    }
+    apr_array_header_t *a = apr_array_make(pool, 4, sizeof(kt_mon_check_t));
+    lua_Integer n = luaL_len(L, idx);
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_rawgeti(L, idx, i);
+        if (!lua_istable(L, -1)) {
+            snprintf(msg, len, CHECKS "[%lld] must be a table", (long long)i);
+            lua_pop(L, 1);
+            return -1;
+        }
+        kt_mon_check_t *k = apr_array_push(a);
+        memset(k, 0, sizeof *k);
+        k->kind = "process";
+        k->min = 1;
+        k->hold_samples = 1;
+        /* Every key must be a field: a typo must not pass as a check that
+         * silently watches nothing. */
+        lua_pushnil(L);
+        while (lua_next(L, -2)) {
+            size_t f = 0;
+            while (f < KT_ARRAY_SIZE(fields) &&
+                   (lua_type(L, -2) != LUA_TSTRING || strcmp(lua_tostring(L, -2), fields[f].name)))
+                f++;
+            if (f == KT_ARRAY_SIZE(fields)) {
+                snprintf(msg, len, CHECKS "[%lld]: unknown field '%s' (name, kind, process, pidfile, "
+                         "unit, min, max, hold_samples)", (long long)i, luaL_tolstring(L, -2, NULL));
+                lua_pop(L, 4);
+                return -1;
+            }
+            char key[64];
+            snprintf(key, sizeof key, CHECKS "[%lld].%s", (long long)i, fields[f].name);
+            item_t it = {key, fields[f].type, fields[f].min, fields[f].max, fields[f].offset, 1, ""};
+            if (set_value(k, &it, L, -1, pool, msg, len) != 0) {
+                lua_pop(L, 3);
+                return -1;
+            }
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+        if (!k->name) {
+            snprintf(msg, len, CHECKS "[%lld] needs a name", (long long)i);
+            return -1;
+        }
+    }
+    conf->mon.checks = (const kt_mon_check_t *)a->elts;
+    conf->mon.nchecks = (unsigned)a->nelts;
+    return 0;
+}
+
+/* remediate = { { event = "process_down", subject = "web", template = "service_restart",
+ *                params = { service_name = "nginx" }, auto = true, max_runs = 3,
+ *                window_s = 600 }, ... } */
+static int set_remediate(kt_conf_t *conf, lua_State *L, int idx, apr_pool_t *pool, char *msg,
+                         apr_size_t len)
+{
+    static const struct {
+        const char *name;
+        ctype_t type;
+        double min, max;
+        size_t offset;
+    } fields[] = {
+        {"event", T_STR, 0, 0, offsetof(kt_remedy_rule_t, event)},
+        {"subject", T_STR, 0, 0, offsetof(kt_remedy_rule_t, subject)},
+        {"template", T_STR, 0, 0, offsetof(kt_remedy_rule_t, template)},
+        {"auto", T_BOOL, 0, 1, offsetof(kt_remedy_rule_t, auto_run)},
+        {"max_runs", T_UINT, 1, 1000, offsetof(kt_remedy_rule_t, max_runs)},
+        {"window_s", T_UINT, 1, 604800, offsetof(kt_remedy_rule_t, window_s)},
+    };
+    if (!lua_istable(L, idx)) {
+        snprintf(msg, len, REMEDIATE " must be a list of { event = ..., template = ... } tables");
+        return -1;
+    }
+    apr_array_header_t *a = apr_array_make(pool, 4, sizeof(kt_remedy_rule_t));
+    lua_Integer n = luaL_len(L, idx);
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_rawgeti(L, idx, i);
+        if (!lua_istable(L, -1)) {
+            snprintf(msg, len, REMEDIATE "[%lld] must be a table", (long long)i);
+            lua_pop(L, 1);
+            return -1;
+        }
+        kt_remedy_rule_t *k = apr_array_push(a);
+        memset(k, 0, sizeof *k);
+        k->max_runs = 3;
+        k->window_s = 600;
+        k->params = "{}";
+        lua_pushnil(L);
+        while (lua_next(L, -2)) {
+            const char *name = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
+            char key[64];
+            snprintf(key, sizeof key, REMEDIATE "[%lld].%s", (long long)i, name);
+            if (strcmp(name, "params") == 0) {
+                json_t *j = lua_istable(L, -1) ? kt__to_json(L, lua_gettop(L), 0) : NULL;
+                char *text = json_is_object(j) ? json_dumps(j, JSON_COMPACT) : NULL;
+                json_decref(j);
+                if (!text) {
+                    snprintf(msg, len, "%s must be a table of the template's parameters", key);
+                    lua_pop(L, 3);
+                    return -1;
+                }
+                k->params = apr_pstrdup(pool, text);
+                free(text);
+                lua_pop(L, 1);
+                continue;
+            }
+            size_t f = 0;
+            while (f < KT_ARRAY_SIZE(fields) && strcmp(name, fields[f].name) != 0)
+                f++;
+            if (f == KT_ARRAY_SIZE(fields)) {
+                snprintf(msg, len, REMEDIATE "[%lld]: unknown field '%s' (event, subject, template, "
+                         "params, auto, max_runs, window_s)", (long long)i, name);
+                lua_pop(L, 4);
+                return -1;
+            }
+            item_t it = {key, fields[f].type, fields[f].min, fields[f].max, fields[f].offset, 1, ""};
+            if (set_value(k, &it, L, -1, pool, msg, len) != 0) {
+                lua_pop(L, 3);
+                return -1;
+            }
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+        if (!k->event || kt_event_type_parse(k->event) < 0 || !k->template) {
+            snprintf(msg, len, REMEDIATE "[%lld] needs an event (an event type) and a template",
+                     (long long)i);
+            return -1;
+        }
+    }
+    conf->remediate = (const kt_remedy_rule_t *)a->elts;
+    conf->nremediate = (unsigned)a->nelts;
+    return 0;
+}
+
 /* Applies the value at idx to setting `key`, descending into sections. */
 static int apply(kt_conf_t *conf, const char *key, lua_State *L, int idx, apr_pool_t *pool,
                  char *msg, apr_size_t len)
@@ -338,6 +549,10 @@ static int apply(kt_conf_t *conf, const char *key, lua_State *L, int idx, apr_po
         return kt__conf_set_notify(conf, L, idx, pool, msg, len);
     if (strcmp(key, "maintenance") == 0)
         return kt__conf_set_maint(conf, L, idx, pool, msg, len);
+    if (strcmp(key, CHECKS) == 0)
+        return set_checks(conf, L, idx, pool, msg, len);
+    if (strcmp(key, REMEDIATE) == 0)
+        return set_remediate(conf, L, idx, pool, msg, len);
     const item_t *it = find_item(key);
     if (it)
         return set_value(conf, it, L, idx, pool, msg, len);

@@ -100,6 +100,16 @@ typedef struct {
     const char *const *subjects; /* NULL: all */
     unsigned nsubjects;
 } kt_maint_conf_t;
+/* One entry of the `remediate` list: which fix an event gets. */
+typedef struct {
+    const char *event;     /* an event type (process_down...) */
+    const char *subject;   /* the event's subject (a check's name), or NULL: any */
+    const char *template;  /* a fix-script template */
+    const char *params;    /* its fixed parameters, a JSON object's text */
+    int auto_run;          /* auto = true: proposed and approved by the configuration */
+    unsigned max_runs;     /* the circuit breaker: at most this many automatic runs... */
+    unsigned window_s;     /* ...within this many seconds, then remediation_gave_up */
+} kt_remedy_rule_t;
 
 typedef struct {
     kt_mon_conf_t mon;          /* interval, thresholds, capacities */
@@ -123,6 +133,13 @@ typedef struct {
     unsigned nnotify;
     const kt_maint_conf_t *maintenance; /* recurring windows without notifications */
     unsigned nmaintenance;
+    unsigned remedy_timeout_s;  /* a remediation's run is killed (its whole group) after this */
+    unsigned remedy_output_kb;  /* output kept of a run */
+    unsigned remedy_expiry_s;   /* a proposal not approved by then expires */
+    const char *remedy_interpreter; /* NULL: the OS's (bash, powershell.exe) */
+    unsigned remedy_verify_readings; /* readings after a run for its condition to resolve */
+    const kt_remedy_rule_t *remediate; /* may be NULL */
+    unsigned nremediate;
 } kt_conf_t;
 
 /* A deep copy: every string and the disk overrides allocated in pool. */

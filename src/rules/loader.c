@@ -425,7 +425,7 @@ void kt_conf_copy(kt_conf_t *dst, const kt_conf_t *src, apr_pool_t *pool)
     *dst = *src;
     const char **strings[] = {&dst->listen, &dst->server_names, &dst->state_dir, &dst->scripts_dir,
                               &dst->web_dir, &dst->user_dir, &dst->script_os,
-                              &dst->metrics};
+                              &dst->metrics, &dst->remedy_interpreter};
     for (size_t i = 0; i < KT_ARRAY_SIZE(strings); i++)
         if (*strings[i])
             *strings[i] = apr_pstrdup(pool, *strings[i]);
@@ -438,6 +438,26 @@ void kt_conf_copy(kt_conf_t *dst, const kt_conf_t *src, apr_pool_t *pool)
     }
     kt__conf_copy_notify(dst, src, pool);
     kt__conf_copy_maint(dst, src, pool);
+    if (src->mon.nchecks) {
+        kt_mon_check_t *k = apr_pmemdup(pool, src->mon.checks, sizeof *k * src->mon.nchecks);
+        for (unsigned i = 0; i < src->mon.nchecks; i++) {
+            const char **s[] = {&k[i].name, &k[i].kind, &k[i].process, &k[i].pidfile, &k[i].unit};
+            for (size_t j = 0; j < KT_ARRAY_SIZE(s); j++)
+                if (*s[j])
+                    *s[j] = apr_pstrdup(pool, *s[j]);
+        }
+        dst->mon.checks = k;
+    }
+    if (src->nremediate) {
+        kt_remedy_rule_t *k = apr_pmemdup(pool, src->remediate, sizeof *k * src->nremediate);
+        for (unsigned i = 0; i < src->nremediate; i++) {
+            const char **s[] = {&k[i].event, &k[i].subject, &k[i].template, &k[i].params};
+            for (size_t j = 0; j < KT_ARRAY_SIZE(s); j++)
+                if (*s[j])
+                    *s[j] = apr_pstrdup(pool, *s[j]);
+        }
+        dst->remediate = k;
+    }
 }
 
 void kt_rules_set_conf(kt_rules_t *r, const kt_conf_t *conf)

@@ -53,6 +53,18 @@ static const char *const migrations[] = {
     " state TEXT NOT NULL, error TEXT NOT NULL, updated_ms INTEGER NOT NULL, body TEXT NOT NULL);"
     "CREATE INDEX outbox_state ON outbox (state, updated_ms);"
     "CREATE TABLE silences (id INTEGER PRIMARY KEY, ends_ms INTEGER NOT NULL, json TEXT NOT NULL);",
+    /* -> next: remediation proposals (kept as the JSON the API answers
+     * with) and their audit, which triggers keep append-only. */
+    "CREATE TABLE remedies (id INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL,"
+    " state TEXT NOT NULL, json TEXT NOT NULL);"
+    "CREATE INDEX remedies_state ON remedies (state);"
+    "CREATE TABLE audit (id INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL,"
+    " action TEXT NOT NULL, who TEXT NOT NULL, remedy_id INTEGER NOT NULL,"
+    " event_id INTEGER NOT NULL, sha256 TEXT NOT NULL, json TEXT NOT NULL);"
+    "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'the audit is append-only'); END;"
+    "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'the audit is append-only'); END;",
 };
 /* The schema is the number of migrations: a new one is only appended. */
 _Static_assert(KT_ARRAY_SIZE(migrations) == KT_STORE_SCHEMA, "KT_STORE_SCHEMA is the migrations' count");
@@ -327,7 +339,26 @@ static int prepare_all(kt_store_t *s)
            prepare(s, "INSERT OR REPLACE INTO silences (id, ends_ms, json) VALUES (%s, %s, %s)",
                    &d->silence_put) ||
            prepare(s, "SELECT json FROM silences WHERE ends_ms >= %s ORDER BY id", &d->silence_list) ||
-           prepare(s, "DELETE FROM silences WHERE ends_ms < %s", &d->silence_trim);
+           prepare(s, "DELETE FROM silences WHERE ends_ms < %s", &d->silence_trim) ||
+           prepare(s, "INSERT INTO remedies (id, time_ms, state, json) VALUES (%s, %s, %s, %s)",
+                   &d->insert_remedy) ||
+           prepare(s, "UPDATE remedies SET state = %s, json = %s WHERE id = %s AND state = %s",
+                   &d->update_remedy) ||
+           prepare(s, "SELECT json FROM remedies WHERE id = %s", &d->select_remedy) ||
+           prepare(s,
+                   "SELECT json FROM remedies WHERE id < %s AND (%s = '' OR state = %s)"
+                   " ORDER BY id DESC LIMIT %s",
+                   &d->select_remedies) ||
+           prepare(s,
+                   "INSERT INTO audit (time_ms, action, who, remedy_id, event_id, sha256, json)"
+                   " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                   &d->insert_audit) ||
+           prepare(s,
+                   "SELECT json FROM audit WHERE id > %s AND id < %s ORDER BY id ASC LIMIT %s",
+                   &d->select_audit_next) ||
+           prepare(s,
+                   "SELECT json FROM audit WHERE id > %s AND id < %s ORDER BY id DESC LIMIT %s",
+                   &d->select_audit_last);
 }
 
 void kt__db_open(kt_store_t *s)

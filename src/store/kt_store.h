@@ -34,7 +34,7 @@
 #include "kt_base.h"
 #include "kt_mon.h"
 
-#define KT_STORE_SCHEMA 3 /* the newest schema this build reads and writes: db.c's migrations */
+#define KT_STORE_SCHEMA 4 /* the newest schema this build reads and writes: db.c's migrations */
 
 typedef struct kt_store_t kt_store_t;
 
@@ -170,5 +170,36 @@ apr_status_t kt_store_silence_put(kt_store_t *s, json_t *silence);
 /* The silences that ended less than a day ago or later, by id (the caller
  * owns *out). Older ones go with the trim. */
 apr_status_t kt_store_silences(kt_store_t *s, json_t **out);
+/* ---- remediations and their audit --------------------------------------------------------- */
+
+/* One row of the audit, appended in the same transaction as the change it
+ * records. Strings are copied; detail is borrowed (may be NULL). */
+typedef struct {
+    const char *action; /* proposed, approved, denied, expired, refused, run_started, run_ended... */
+    const char *who;    /* the client's address, "configuration", "kotod" */
+    uint64_t remedy_id, event_id;
+    const char *sha256; /* the script's, as the action saw it ("" when none) */
+    json_t *detail;
+} kt_store_audit_t;
+
+/* Writes doc (borrowed) as remediation *id in state: a new one when *id is
+ * 0 (*id set, doc gets its "id"), else only when its stored state is
+ * expect (KT_ESTATE otherwise, nothing written). doc's "state" is set to
+ * state. The audit row (may be NULL) goes in the same transaction. */
+apr_status_t kt_store_put_remedy(kt_store_t *s, uint64_t *id, const char *expect,
+                                 const char *state, json_t *doc, const kt_store_audit_t *audit);
+/* Appends one audit row on its own. */
+apr_status_t kt_store_put_audit(kt_store_t *s, const kt_store_audit_t *audit);
+/* Remediation id as stored (KT_ENOTFOUND when there is none). */
+apr_status_t kt_store_get_remedy(kt_store_t *s, uint64_t id, json_t **out);
+/* The newest `limit` remediations below before_id (0: none), in state
+ * ("" or NULL: any), newest first. */
+apr_status_t kt_store_remedies(kt_store_t *s, const char *state, uint64_t before_id,
+                               unsigned limit, json_t **out);
+/* Audit rows as a JSON array, oldest first: the next `limit` after since_id
+ * when since_id is given without before_id, else the last `limit` (before
+ * before_id). */
+apr_status_t kt_store_audit(kt_store_t *s, uint64_t since_id, uint64_t before_id, unsigned limit,
+                            json_t **out);
 
 #endif

@@ -30,6 +30,8 @@ void kt__req_free(kt__req_t *r)
     free(r->note_error);
     free(r->notes);
     json_decref(r->silence);
+    if (r->remedy)
+        kt__remedy_req_free(r->remedy);
     free(r);
 }
 
@@ -80,6 +82,9 @@ static void run(kt_store_t *s, kt__req_t *r)
         break;
     case KT__REQ_STATE:
         r->status = kt__state_write(s, r->state);
+        break;
+    case KT__REQ_REMEDY:
+        r->status = kt__remedy_run(s, r->remedy);
         break;
     case KT__REQ_HIST_WRITE:
         kt__hist_write(s, r->rows, r->nrows); /* takes them */
@@ -208,6 +213,9 @@ static kt__req_t *req_new(kt__req_kind_t kind)
         r->kind = kind;
     return r;
 }
+
+int kt__store_still_mine(apr_status_t st) { return still_mine(st); }
+kt__req_t *kt__store_req_new(kt__req_kind_t kind) { return req_new(kind); }
 
 /* ---- the API -------------------------------------------------------------------------- */
 

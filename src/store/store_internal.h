@@ -32,7 +32,10 @@ typedef enum {
     KT__REQ_OUTBOX_PENDING,
     KT__REQ_SILENCE_PUT,
     KT__REQ_SILENCES,
+    KT__REQ_REMEDY,
 } kt__req_kind_t;
+
+typedef struct kt__remedy_req_t kt__remedy_req_t;
 
 /* ---- chunk.c: a series' points, packed ------------------------------------------------ */
 
@@ -128,6 +131,8 @@ typedef struct kt__req_t {
     unsigned nnotes;
     /* KT__REQ_SILENCE_PUT: the silence (taken); KT__REQ_SILENCES: the list in result */
     json_t *silence;
+    /* KT__REQ_REMEDY (remedy.c): owned by the request */
+    kt__remedy_req_t *remedy;
 } kt__req_t;
 
 /* The database as the store thread holds it (db.c). */
@@ -139,7 +144,8 @@ typedef struct {
     apr_dbd_prepared_t *insert_event, *select_next, *select_last, *delete_older,
         *delete_beyond, *put_meta, *get_meta, *journal, *put_series, *get_series, *put_chunk,
         *get_chunks, *trim_tier, *outbox_add, *outbox_set, *outbox_body, *outbox_trim,
-        *silence_put, *silence_list, *silence_trim;
+        *silence_put, *silence_list, *silence_trim, *insert_remedy, *update_remedy,
+        *select_remedy, *select_remedies, *insert_audit, *select_audit_next, *select_audit_last;
 } kt__db_t;
 
 typedef struct kt__hist_t kt__hist_t; /* history.c: the series being recorded */
@@ -258,5 +264,16 @@ void kt__hist_flush(kt_store_t *s, int force);
 void kt__outbox_run(kt_store_t *s, kt__req_t *r);
 /* Deletes sent and failed rows older than KT_STORE_OUTBOX_DAYS. */
 void kt__outbox_trim(kt_store_t *s);
+
+/* ---- store.c: more of the queue, for the other files' requests ----------------------------- */
+
+/* The request is still the caller's after kt__store_submit returned st. */
+int kt__store_still_mine(apr_status_t st);
+kt__req_t *kt__store_req_new(kt__req_kind_t kind);
+
+/* ---- remedy.c: remediations and the audit on the store thread --------------------------- */
+
+apr_status_t kt__remedy_run(kt_store_t *s, kt__remedy_req_t *q);
+void kt__remedy_req_free(kt__remedy_req_t *q);
 
 #endif

@@ -139,6 +139,28 @@ test('every documented operation answers as documented', async () => {
   }
   assert.equal((await call('POST', '/api/agent/tools/nope', { template: '/api/agent/tools/{name}' })).status, 404);
   assert.equal((await call('POST', '/api/agent/tools/get_system_anomalies', { template: '/api/agent/tools/{name}', body: { limit: 'x' } })).status, 422);
+  assert.equal((await call('POST', '/api/agent/remediations', { body: { issue_type: 'memory_high' } })).status, 401);
+  const prop = JSON.parse((await call('POST', '/api/agent/remediations', { body: { issue_type: 'memory_high', top: 3 }, auth: true })).text);
+  assert.equal(prop.state, 'proposed');
+  assert.equal((await call('POST', '/api/agent/remediations', { body: { issue_type: 'nope' }, auth: true })).status, 404);
+  assert.equal((await call('POST', '/api/agent/remediations', { body: { event_id: 999999 }, auth: true })).status, 404);
+  assert.equal((await call('POST', '/api/agent/remediations', { body: { issue_type: 'cpu_high', pid: 'x' }, auth: true })).status, 422);
+  assert.equal((await call('GET', '/api/agent/remediations', { auth: true })).status, 200);
+  assert.equal((await call('GET', '/api/agent/remediations')).status, 401);
+  const one = '/api/agent/remediations/{id}';
+  assert.equal((await call('GET', `/api/agent/remediations/${prop.id}`, { template: one, auth: true })).status, 200);
+  assert.equal((await call('GET', '/api/agent/remediations/99999', { template: one, auth: true })).status, 404);
+  const approve = '/api/agent/remediations/{id}/approve';
+  assert.equal((await call('POST', `/api/agent/remediations/${prop.id}/approve`, { template: approve, body: { sha256: '0'.repeat(64) }, auth: true })).status, 422);
+  assert.equal((await call('POST', `/api/agent/remediations/${prop.id}/approve`, { template: approve, body: { sha256: prop.sha256 } })).status, 401);
+  assert.equal((await call('POST', `/api/agent/remediations/${prop.id}/approve`, { template: approve, body: { sha256: prop.sha256 }, auth: true })).status, 200);
+  assert.equal((await call('POST', `/api/agent/remediations/${prop.id}/approve`, { template: approve, body: { sha256: prop.sha256 }, auth: true })).status, 409);
+  const other = JSON.parse((await call('POST', '/api/agent/remediations', { body: { issue_type: 'memory_high' }, auth: true })).text);
+  const deny = '/api/agent/remediations/{id}/deny';
+  assert.equal((await call('POST', `/api/agent/remediations/${other.id}/deny`, { template: deny, auth: true })).status, 200);
+  assert.equal((await call('POST', `/api/agent/remediations/${other.id}/deny`, { template: deny, auth: true })).status, 409);
+  assert.equal((await call('GET', '/api/agent/audit?limit=50', { auth: true })).status, 200);
+  assert.equal((await call('GET', '/api/agent/audit')).status, 401);
   await call('GET', '/metrics');
   await call('GET', '/monitoring-dashboard');
 

@@ -14,6 +14,7 @@ import { mkdtempSync, rmSync, existsSync, mkdirSync, copyFileSync, cpSync, statS
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createHash } from 'node:crypto';
 import { CHROMIUM, launch, eventually } from './chromium.mjs';
 import { Fixture, Kotod, tick } from './kotod.mjs';
 
@@ -330,6 +331,36 @@ test('a fix script for an event is prefilled, previewed, copied and saved', asyn
   await eventually(async () => assert.match(await text('#script-msg'), /^Saved as /));
   await page.keyboard.press('Escape');
   assert.ok(await page.isHidden('#script-dialog'));
+});
+
+test('a fix is proposed from an event, approved by its hash, run once, and audited', async () => {
+  await eventItem('Process memory high').locator('.ev').click();
+  await page.click('#detail-propose');
+  assert.ok(await page.isVisible('#remedy-dialog'));
+  await eventually(async () => assert.match(await text('#remedy-title'), /^#\d+ process_memory_high$/));
+  assert.equal(await text('#remedy-state'), 'proposed');
+  // The hash shown is the script's: what the approval sends is what was read.
+  const sha = await text('#remedy-sha');
+  const script = await page.locator('#remedy-script').textContent();
+  assert.equal(createHash('sha256').update(script).digest('hex'), sha);
+  assert.ok(await page.isVisible('#remedy-dry'), 'the dry run is shown');
+  assert.ok(await page.isEnabled('#remedy-approve'));
+  const sent = page.waitForRequest((r) => r.url().endsWith('/approve'));
+  await page.click('#remedy-approve');
+  assert.deepEqual(JSON.parse((await sent).postData()), { sha256: sha });
+  await eventually(async () => assert.match(await text('#remedy-state'), /^(succeeded|failed)$/), 20000);
+  assert.ok(await page.isVisible('#remedy-run'), 'the run\'s output is shown');
+  assert.ok(await page.isDisabled('#remedy-approve'), 'it runs once');
+  await eventually(async () => {
+    const actions = await texts('#remedy-audit tbody th');
+    for (const a of ['proposed', 'dry_run', 'approved', 'run_started', 'run_ended']) assert.ok(actions.includes(a), actions.join(' '));
+  });
+  // The list of remediations opens it again.
+  await page.click('#remedy-close');
+  await page.click('#btn-remedies');
+  await eventually(async () => assert.ok((await page.locator('#remedy-list li').count()) >= 1));
+  await page.keyboard.press('Escape');
+  assert.ok(await page.isHidden('#remedy-dialog'));
 });
 
 test('an event without a template, and a kotod without its rules engine, are explained', async () => {

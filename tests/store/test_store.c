@@ -399,6 +399,67 @@ static int teardown(void **state)
     return 0;
 }
 
+/* Proposals: a new one gets an id, a change of state is a compare-and-set,
+ * each change has its audit row, and the audit refuses UPDATE and DELETE. */
+static void test_remedies_and_audit(void **state)
+{
+    fresh();
+    kt_store_t *s = open_store(0, 0);
+    json_t *doc = json_pack("{s:s s:s}", "template", "service_restart", "script", "echo 'x'; $(y)");
+    uint64_t id = 0;
+    kt_store_audit_t a = {"proposed", "127.0.0.1", 0, 7, "abc", NULL};
+    assert_int_equal(kt_store_put_remedy(s, &id, NULL, "proposed", doc, &a), APR_SUCCESS);
+    assert_int_equal(id, 1);
+    uint64_t id2 = 0;
+    assert_int_equal(kt_store_put_remedy(s, &id2, NULL, "proposed", doc, NULL), APR_SUCCESS);
+    assert_int_equal(id2, 2);
+
+    a.action = "approved";
+    a.remedy_id = id;
+    assert_int_equal(kt_store_put_remedy(s, &id, "proposed", "approved", doc, &a), APR_SUCCESS);
+    /* A second approval saw "proposed" too: refused, and not audited. */
+    assert_int_equal(kt_store_put_remedy(s, &id, "proposed", "approved", doc, &a), KT_ESTATE);
+
+    json_t *got = NULL;
+    assert_int_equal(kt_store_get_remedy(s, id, &got), APR_SUCCESS);
+    assert_string_equal(json_string_value(json_object_get(got, "state")), "approved");
+    assert_string_equal(json_string_value(json_object_get(got, "script")), "echo 'x'; $(y)");
+    json_decref(got);
+    assert_int_equal(kt_store_get_remedy(s, 99, &got), KT_ENOTFOUND);
+
+    json_t *list = NULL;
+    assert_int_equal(kt_store_remedies(s, "proposed", 0, 10, &list), APR_SUCCESS);
+    assert_int_equal(json_array_size(list), 1);
+    json_decref(list);
+
+    kt_store_audit_t run = {"run_ended", "kotod", id, 7, "abc", NULL};
+    assert_int_equal(kt_store_put_audit(s, &run), APR_SUCCESS);
+    assert_int_equal(kt_store_audit(s, 0, 0, 10, &list), APR_SUCCESS);
+    assert_int_equal(json_array_size(list), 3);
+    const char *want[] = {"proposed", "approved", "run_ended"};
+    for (size_t i = 0; i < 3; i++) {
+        json_t *row = json_array_get(list, i);
+        assert_string_equal(json_string_value(json_object_get(row, "action")), want[i]);
+        assert_int_equal(json_integer_value(json_object_get(row, "id")), (json_int_t)i + 1);
+    }
+    json_decref(list);
+    assert_int_equal(kt_store_audit(s, 1, 0, 1, &list), APR_SUCCESS); /* the next page */
+    assert_int_equal(json_array_size(list), 1);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(list, 0), "id")), 2);
+    json_decref(list);
+    kt_store_close(s);
+    json_decref(doc);
+
+    const apr_dbd_driver_t *drv;
+    apr_dbd_t *h;
+    int n;
+    assert_int_equal(apr_dbd_get_driver(root, "sqlite3", &drv), APR_SUCCESS);
+    assert_int_equal(apr_dbd_open(drv, root, db, &h), APR_SUCCESS);
+    assert_int_not_equal(apr_dbd_query(drv, h, &n, "DELETE FROM audit"), 0);
+    assert_int_not_equal(apr_dbd_query(drv, h, &n, "UPDATE audit SET who = 'x'"), 0);
+    apr_dbd_close(drv, h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -409,6 +470,7 @@ int main(void)
         cmocka_unit_test(test_outbox),
         cmocka_unit_test(test_corrupt_file_moved_aside),
         cmocka_unit_test(test_newer_schema_untouched),
+        cmocka_unit_test(test_remedies_and_audit),
     };
     return cmocka_run_group_tests_name("store", tests, setup, teardown);
 }

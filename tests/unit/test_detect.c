@@ -8,10 +8,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include <apr_general.h>
 
+#include "kt_base.h"
 #include "synth.h"
 
 static apr_pool_t *root;
@@ -569,6 +571,129 @@ static void test_conf_check_names_the_field(void **state)
     assert_int_not_equal(kt_mon_create(&m, &c, NULL, root), APR_SUCCESS);
 }
 
+/* ---- checks ------------------------------------------------------------------------- */
+
+static const kt_mon_check_t web_checks[] = {
+    {"web", "process", "nginx", NULL, 1, 2, 2, NULL},
+    {"db", "process", NULL, "kt-test-db.pid", 1, 0, 1, NULL},
+};
+
+static void with_checks(kt_mon_conf_t *c)
+{
+    no_spikes(c);
+    c->cpu.enabled = c->memory.enabled = c->process_memory.enabled = 0;
+    c->checks = web_checks;
+    c->nchecks = 2;
+}
+
+static void write_pidfile(const char *text)
+{
+    FILE *f = fopen("kt-test-db.pid", "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static unsigned events_of(kt_mon_t *m, kt_event_type_t type, kt_event_t *out, unsigned max)
+{
+    kt_event_filter_t f = {(int)type, -1, 0, 0};
+    return kt_mon_events(m, &f, out, max);
+}
+
+static void test_process_checks(void **state)
+{
+    write_pidfile("77\n");
+    kt_mon_t *m = make_mon(with_checks);
+    kt_event_t ev[8];
+    const synth_proc_t up[] = {{50, "nginx", 2.0, 10 << 20}, {51, "nginx", 1.0, 20 << 20},
+                               {77, "postgres", 0.5, 8 << 20}};
+    const synth_proc_t db_only[] = {{77, "postgres", 0.5, 8 << 20}};
+    const synth_proc_t back[] = {{60, "nginx", 1.0, 10 << 20}, {77, "postgres", 0.5, 8 << 20}};
+    const synth_proc_t three[] = {{60, "nginx", 1, 1 << 20}, {61, "nginx", 1, 1 << 20},
+                                  {62, "nginx", 1, 1 << 20}, {77, "postgres", 0.5, 8 << 20}};
+    synth_t s_up = {10, 10, NULL, 0, up, 3}, s_down = {10, 10, NULL, 0, db_only, 1},
+            s_back = {10, 10, NULL, 0, back, 2}, s_three = {10, 10, NULL, 0, three, 4};
+    ingest_spec(m, &s_up);
+    assert_int_equal(all_events(m, ev, 8), 0);
+    ingest_spec(m, &s_down); /* one reading down: held, not yet an event */
+    assert_int_equal(all_events(m, ev, 8), 0);
+    ingest_spec(m, &s_down);
+    assert_int_equal(events_of(m, KT_EV_PROCESS_DOWN, ev, 8), 1);
+    assert_string_equal(ev[0].subject, "web");
+    assert_int_equal(ev[0].severity, KT_SEV_HIGH); /* none of the one wanted runs */
+    assert_int_equal(ev[0].ntop, 0);
+    assert_string_equal(ev[0].message, "check web: no process named nginx runs (1..2 wanted)");
+    ingest_spec(m, &s_back);
+    assert_int_equal(events_of(m, KT_EV_PROCESS_DOWN, ev, 8), 2);
+    assert_int_equal(ev[1].resolved, 1);
+    assert_int_equal(ev[1].ntop, 1); /* the process found is the evidence */
+    assert_int_equal(ev[1].top[0].pid, 60);
+    assert_non_null(strstr(ev[1].message, "1 process named nginx runs"));
+    assert_non_null(strstr(ev[1].message, "restarted 1 time since kotod started"));
+    ingest_spec(m, &s_three);
+    ingest_spec(m, &s_three);
+    assert_int_equal(events_of(m, KT_EV_PROCESS_COUNT, ev, 8), 1);
+    assert_int_equal(ev[0].value, 3);
+    assert_int_equal(ev[0].threshold, 2);
+    assert_int_equal(ev[0].ntop, 3);
+
+    /* The pidfile now names a pid that is not there: db is down at once. */
+    write_pidfile("78\n");
+    ingest_spec(m, &s_three);
+    assert_int_equal(events_of(m, KT_EV_PROCESS_DOWN, ev, 8), 3);
+    assert_string_equal(ev[2].subject, "db");
+    assert_string_equal(ev[2].message, "check db: no process from kt-test-db.pid runs (at least 1 wanted)");
+    remove("kt-test-db.pid");
+    kt_mon_destroy(m);
+}
+
+static void test_posted_events(void **state)
+{
+    kt_mon_t *m = make_mon(with_checks);
+    kt_event_t e, ev[8];
+    memset(&e, 0, sizeof e);
+    e.type = KT_EV_REMEDIATION_GAVE_UP;
+    e.severity = KT_SEV_HIGH;
+    snprintf(e.subject, sizeof e.subject, "web");
+    snprintf(e.message, sizeof e.message, "gave up");
+    assert_int_equal(kt_mon_post_event(m, &e), APR_SUCCESS);
+    assert_int_equal(events_of(m, KT_EV_REMEDIATION_GAVE_UP, ev, 8), 0); /* with the next reading */
+    synth_ingest(m, 10, 10);
+    assert_int_equal(events_of(m, KT_EV_REMEDIATION_GAVE_UP, ev, 8), 1);
+    assert_true(ev[0].id >= 1);
+    assert_string_equal(ev[0].message, "gave up");
+    for (unsigned i = 0; i < KT_MON_MAX_POSTED; i++)
+        assert_int_equal(kt_mon_post_event(m, &e), APR_SUCCESS);
+    assert_int_equal(kt_mon_post_event(m, &e), KT_EUNAVAIL); /* bounded */
+    kt_mon_destroy(m);
+}
+
+static void test_check_conf_refused(void **state)
+{
+    kt_mon_conf_t c;
+    char err[256];
+    kt_mon_conf_defaults(&c);
+    kt_mon_check_t bad[] = {{"a", "process", NULL, NULL, 1, 0, 1, NULL}};
+    c.checks = bad;
+    c.nchecks = 1;
+    assert_int_equal(kt_mon_conf_check(&c, err, sizeof err), KT_ECONF);
+    assert_non_null(strstr(err, "needs process"));
+    kt_mon_check_t kind[] = {{"a", "port", "x", NULL, 1, 0, 1, NULL}};
+    c.checks = kind;
+    assert_int_equal(kt_mon_conf_check(&c, err, sizeof err), KT_ECONF);
+    assert_non_null(strstr(err, "unknown kind 'port'"));
+    kt_mon_check_t twice[] = {{"a", "process", "x", NULL, 1, 0, 1, NULL}, {"a", "process", "y", NULL, 1, 0, 1, NULL}};
+    c.checks = twice;
+    c.nchecks = 2;
+    assert_int_equal(kt_mon_conf_check(&c, err, sizeof err), KT_ECONF);
+    assert_non_null(strstr(err, "two checks are named a"));
+    kt_mon_check_t range[] = {{"a", "process", "x", NULL, 3, 2, 1, NULL}};
+    c.checks = range;
+    c.nchecks = 1;
+    assert_int_equal(kt_mon_conf_check(&c, err, sizeof err), KT_ECONF);
+    assert_non_null(strstr(err, "below min"));
+}
+
 int main(void)
 {
     apr_initialize();
@@ -594,6 +719,9 @@ int main(void)
         cmocka_unit_test(test_subscribers),
         cmocka_unit_test(test_set_conf_keeps_conditions),
         cmocka_unit_test(test_conf_check_names_the_field),
+        cmocka_unit_test(test_process_checks),
+        cmocka_unit_test(test_posted_events),
+        cmocka_unit_test(test_check_conf_refused),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     apr_pool_destroy(root);
