@@ -450,7 +450,7 @@ void kt__detect_check(kt__run_t *r, const kt_mon_check_t *chk, kt_event_type_t t
     unsigned first = r->n;
     r->check_text = text;
     /* Failing is above 0.5 on its 0..100 scale, holding below: no margin. */
-    judge(r, &rule, type, key, chk->name, value, threshold, failing, 0.5, describe_check);
+    judge(r, &rule, type, key, chk->name, value, threshold, failing, 0.5, 100.0, describe_check);
     r->check_text = NULL;
     /* The check's own processes are its evidence, not the busiest ones. */
     for (unsigned i = first; i < r->n; i++) {

@@ -413,8 +413,7 @@ int kt_daemon_start(kt_daemon_t **out, const kt_opts_t *o, kt_rules_t *rules,
     if ((st = kt_rules_cell_create(&d->rules, pool)) != APR_SUCCESS)
         return -1;
     kt_rules_cell_set(d->rules, rules);
-    kt_store_info_t si;
-    if (d->store && (kt_store_info(d->store, &si), si.state != KT_STORE_OFF)) {
+    if (si.state != KT_STORE_OFF) {
         kt_remedy_opts_t ro = {d->store, d->rules,
                                o->config_file ? o->config_file
                                               : kt_sys_join_path(o->lua_dir ? o->lua_dir

@@ -1,5 +1,6 @@
 /*
- * test_sha256.c - the SHA-256 proposals are approved by (src/remedy/sha256.c)
+ * test_sha256.c - the SHA-256 proposals are approved by (kt_sys_sha256 through
+ * src/remedy/sha256.c)
  * against the standard's vectors and sha256sum over every length around the
  * padding's edges (55, 56, 63, 64, 119, 120 bytes...).
  */

@@ -114,6 +114,28 @@ static void missing_interpreter(void **state)
     assert_int_not_equal(kt_sys_run(p, &o, &r, pool), APR_SUCCESS);
 }
 
+/* CNG's SHA-256, the hash proposals are approved by, on the standard's vectors. */
+static void sha256_vectors(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *hex;
+    } v[] = {
+        {"", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+        {"abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+        {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+         "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
+    };
+    for (size_t i = 0; i < sizeof v / sizeof *v; i++) {
+        unsigned char d[32];
+        char hex[65];
+        assert_int_equal(kt_sys_sha256(v[i].in, strlen(v[i].in), d), APR_SUCCESS);
+        for (int k = 0; k < 32; k++)
+            snprintf(hex + 2 * k, 3, "%02x", d[k]);
+        assert_string_equal(hex, v[i].hex);
+    }
+}
+
 static void owner_only(void **state)
 {
     apr_pool_t *pool = *state;
@@ -157,6 +179,7 @@ int main(void)
     if (!CreateDirectoryA(dir, NULL))
         return 1;
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(sha256_vectors),
         cmocka_unit_test_setup_teardown(output_args_and_exit, setup, teardown),
         cmocka_unit_test_setup_teardown(clean_environment, setup, teardown),
         cmocka_unit_test_setup_teardown(hang_with_child_killed_at_timeout, setup, teardown),
