@@ -18,6 +18,7 @@
 
 #include <unistd.h>
 
+#include <apr_dbd.h>
 #include <apr_file_io.h>
 #include <apr_general.h>
 #include <apr_strings.h>
@@ -310,6 +311,74 @@ static void test_size_cap_takes_readings_first(void **state)
     kt_store_close(s);
 }
 
+/* Each tier keeps what its setting says: older chunks go at the trim. */
+static void test_retention_by_tier(void **state)
+{
+    (void)state;
+    kt_store_t *s = open_store(0);
+    int64_t old = minute_ago(3 * 24 * 60), recent = minute_ago(10);
+    for (int i = 0; i <= 600; i++) {
+        reading(s, old + i * 1000, 10);
+        reading(s, recent + i * 1000, 20);
+    }
+    kt_store_close(s);
+    kt_store_opts_t o = {.path = db, .raw_hours = 1, .minute_days = 1, .hour_days = 1};
+    assert_int_equal(kt_store_open(&s, &o, root), APR_SUCCESS);
+    /* The trim follows the first request; the series list reads what is left. */
+    json_t *list = NULL;
+    assert_int_equal(kt_store_series(s, &list), APR_SUCCESS);
+    json_decref(list);
+    assert_int_equal(kt_store_series(s, &list), APR_SUCCESS);
+    json_t *cpu = json_array_get(list, 0);
+    assert_string_equal(json_string_value(json_object_get(cpu, "metric")), "cpu");
+    int64_t first = json_integer_value(json_object_get(cpu, "first"));
+    assert_true(first >= recent - 3600000); /* three days ago is gone from every tier */
+    json_decref(list);
+    kt_store_close(s);
+}
+
+/* A file from the first schema (the event log only) is brought forward,
+ * its events kept, and the history works in it. */
+static void test_migration_keeps_events(void **state)
+{
+    (void)state;
+    const apr_dbd_driver_t *drv;
+    apr_dbd_t *h;
+    int n;
+    apr_dbd_init(root);
+    assert_int_equal(apr_dbd_get_driver(root, "sqlite3", &drv), APR_SUCCESS);
+    assert_int_equal(apr_dbd_open(drv, root, db, &h), APR_SUCCESS);
+    assert_int_equal(
+        apr_dbd_query(drv, h, &n,
+                      "CREATE TABLE events (id INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL,"
+                      " type TEXT NOT NULL, severity TEXT NOT NULL, state TEXT NOT NULL,"
+                      " subject TEXT NOT NULL, json TEXT NOT NULL);"
+                      "CREATE INDEX events_time ON events (time_ms);"
+                      "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+                      "CREATE TABLE journal (id INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL,"
+                      " what TEXT NOT NULL, who TEXT NOT NULL, detail TEXT NOT NULL);"
+                      "INSERT INTO events VALUES (7, 1000, 'cpu_high', 'low', 'started', '',"
+                      " '{\"id\":7,\"type\":\"cpu_high\"}');"
+                      "PRAGMA user_version=1;"),
+        0);
+    apr_dbd_close(drv, h);
+    kt_store_t *s = open_store(0);
+    kt_store_info_t info;
+    kt_store_info(s, &info);
+    assert_int_equal(info.schema, KT_STORE_SCHEMA);
+    assert_int_equal(info.events, 1);
+    assert_int_equal(kt_store_last_event_id(s), 7);
+    int64_t m0 = minute_ago(5);
+    for (int i = 0; i < 120; i++)
+        reading(s, m0 + i * 1000, 42);
+    kt_store_close(s);
+    s = open_store(0);
+    json_t *j = history(s, "cpu", m0, m0 + 119 * 1000, 120);
+    assert_true(at(j, "avg", 119) == 42);
+    json_decref(j);
+    kt_store_close(s);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -341,6 +410,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_restart_carries_open_buckets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hour_buckets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_size_cap_takes_readings_first, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retention_by_tier, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_keeps_events, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     apr_dir_remove(dir, root);
