@@ -60,7 +60,6 @@ typedef struct {
 
 struct kt__hist_t {
     apr_thread_mutex_t *lock;
-    apr_pool_t *pool;
     apr_hash_t *byname; /* name -> series_t */
     series_t **all;
     unsigned n, cap;
@@ -367,7 +366,6 @@ apr_status_t kt__hist_create(kt_store_t *s)
     apr_status_t st = apr_thread_mutex_create(&h->lock, APR_THREAD_MUTEX_DEFAULT, s->pool);
     if (st != APR_SUCCESS)
         return st;
-    h->pool = s->pool;
     h->byname = apr_hash_make(s->pool);
     h->next_flush = apr_time_now() + apr_time_from_sec(KT__HIST_FLUSH_S);
     s->hist = h;
