@@ -153,7 +153,9 @@ int kt__chunk_append(kt__chunk_t *c, int64_t t_ms, const int64_t *q)
     uint64_t slot = (uint64_t)((offset + c->step_ms / 2) / c->step_ms);
     if (c->npoints && slot < c->nslots)
         slot = c->nslots; /* a late reading followed by an early one */
-    if (slot >= c->max_slots)
+    /* Past the end, or after a long gap (kotod was down): a new chunk, so
+     * what came before ages out with its own chunk. */
+    if (slot >= c->max_slots || (c->npoints && slot > c->nslots + c->max_slots / 4))
         return 1;
     size_t mark = c->nbits;
     if (slot > c->nslots && put_bits(c, 0x3f, 6) == 0)

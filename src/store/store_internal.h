@@ -63,8 +63,9 @@ void kt__chunk_start(kt__chunk_t *c, int64_t t0_ms, int64_t step_ms, unsigned nv
                      unsigned max_slots);
 void kt__chunk_free(kt__chunk_t *c);
 /* Appends a point of quantized values {average[, min, max]}: 0, or 1 when it
- * does not fit (its slot is past the chunk's end, or before its start), or
- * -1 without memory; the chunk is unchanged unless 0. */
+ * does not fit (its slot is past the chunk's end, before its start, or after
+ * a gap of more than a quarter of the chunk), or -1 without memory; the
+ * chunk is unchanged unless 0. */
 int kt__chunk_append(kt__chunk_t *c, int64_t t_ms, const int64_t *q);
 /* The time of the last point (t0 when empty). */
 int64_t kt__chunk_end_ms(const kt__chunk_t *c);
