@@ -405,6 +405,10 @@ void kt__db_open(kt_store_t *s)
         /* The WAL shrinks back to this after a checkpoint, so it stays
          * within the size cap's reach. */
         kt__db_value(s, "PRAGMA journal_size_limit=4194304");
+        /* A small page cache: the store writes mostly appends and reads
+         * what it wrote last; SQLite's default 2 MiB would be most of
+         * kotod's own memory. */
+        kt__db_exec(s, "PRAGMA cache_size=-512");
         if (migrate(s, schema) != 0 || prepare_all(s) != 0) {
             close_handle(s);
             return;
