@@ -5,7 +5,7 @@
 // and the health summary kotod keeps (counts by type and by severity).
 
 import { $, $$, el, fill, setText, bar } from './dom.js';
-import { DASH, known, pct, bytes, number, time, fullTime, duration, count, typeLabel, TYPE_LABELS } from './format.js';
+import { DASH, known, pct, bytes, number, time, fullTime, duration, count, typeLabel, keyLabel, TYPE_LABELS } from './format.js';
 
 const MAX_SHOWN = 300; // the log holds more; a person reads the newest
 
@@ -162,7 +162,14 @@ function renderDetail(resolvedBy) {
     return;
   }
   const other = partner(e, resolvedBy);
-  const over = known(e.value) && known(e.threshold) ? e.value - e.threshold : null;
+  // What the value and threshold are: a share (most events), hours
+  // (disk_fill's forecast against its horizon), a count (process checks),
+  // or nothing to show (a service's state, a remediation's outcome).
+  const measure = e.type in MEASURES ? MEASURES[e.type] : 'pct';
+  const show = (v, digits) => (measure === 'hours' ? (known(v) ? `${number(v, 1)} h` : DASH)
+    : measure === 'count' ? (known(v) ? number(v, 0) : DASH) : pct(v, digits));
+  const over = measure === 'pct' && known(e.value) && known(e.threshold) ? e.value - e.threshold : null;
+  const figures = Object.entries(e.evidence ?? {});
   const procs = e.top_processes ?? [];
   const pairBtn = other && el('button', { type: 'button', className: 'linkish' },
     e.state === 'resolved' ? `Show the start (#${other.id})` : `Show the resolution (#${other.id})`);
@@ -176,12 +183,13 @@ function renderDetail(resolvedBy) {
     el('h3', { id: 'detail-title' }, sevChip(e.severity), ` #${e.id} ${typeLabel(e.type)} `, el('span', { className: `ev-state state-${e.state}` }, e.state)),
     el('p', { className: 'detail-msg' }, e.message),
     el('dl', { className: 'kv detail-kv' },
-      el('div', {}, el('dt', {}, 'Value'), el('dd', { className: 'num', id: 'detail-value' }, pct(e.value))),
-      el('div', {}, el('dt', {}, 'Threshold'), el('dd', { className: 'num', id: 'detail-threshold' }, pct(e.threshold, 2))),
+      measure && el('div', {}, el('dt', {}, 'Value'), el('dd', { className: 'num', id: 'detail-value' }, show(e.value))),
+      measure && el('div', {}, el('dt', {}, 'Threshold'), el('dd', { className: 'num', id: 'detail-threshold' }, show(e.threshold, 2))),
+      ...figures.map(([k, v]) => el('div', { className: 'detail-figure' }, el('dt', {}, keyLabel(k)), el('dd', { className: 'num' }, known(v) ? number(v) : DASH))),
       over !== null && el('div', {}, el('dt', {}, over >= 0 ? 'Past it by' : 'Below it by'), el('dd', { className: 'num' }, `${number(Math.abs(over), 1)} points`)),
       el('div', {}, el('dt', {}, 'When'), el('dd', {}, el('time', { dateTime: new Date(e.time).toISOString() }, fullTime(e.time)))),
       e.subject && el('div', {}, el('dt', {}, 'Subject'), el('dd', { className: 'mono' }, e.subject))),
-    known(e.value) && bar(e.value, { warn: e.threshold, label: `value ${pct(e.value)} against threshold ${pct(e.threshold, 2)}` }),
+    measure === 'pct' && known(e.value) && bar(e.value, { warn: e.threshold, label: `value ${pct(e.value)} against threshold ${pct(e.threshold, 2)}` }),
     el('h4', {}, e.state === 'resolved' ? 'Busiest processes when it ended' : 'Busiest processes when it started'),
     procs.length
       ? el('table', { className: 'data', id: 'detail-procs' },
@@ -194,6 +202,9 @@ function renderDetail(resolvedBy) {
     el('p', { className: 'detail-pair' }, pairText(e, other) ?? (e.state === 'started' ? 'Still going: no resolution yet.' : DASH), ' ', pairBtn),
     el('div', { className: 'actions' }, fix, propose));
 }
+
+const MEASURES = { disk_fill: 'hours', process_down: 'count', process_count: 'count', service_failed: null,
+  remediation_failed: null, remediation_gave_up: null };
 
 // The health summary from GET /api/agent/monitor/status.
 export function renderSummary(health) {
