@@ -324,12 +324,11 @@ void kt__hist_flush(kt_store_t *s, int force)
         free(rows);
         return;
     }
-    kt__req_t *r = calloc(1, sizeof *r);
+    kt__req_t *r = kt__store_req_new(KT__REQ_HIST_WRITE);
     if (!r) {
         kt__rows_free(rows, k);
         return;
     }
-    r->kind = KT__REQ_HIST_WRITE;
     r->rows = rows;
     r->nrows = k;
     kt__store_submit(s, r, 0);
@@ -562,13 +561,12 @@ apr_status_t kt_store_history(kt_store_t *s, const char *metric, apr_time_t from
     rows_with_open(mem, &nmem, se, tier);
     apr_thread_mutex_unlock(h->lock);
 
-    kt__req_t *r = calloc(1, sizeof *r);
+    kt__req_t *r = kt__store_req_new(KT__REQ_HIST_READ);
     if (!r) {
         for (unsigned i = 0; i < nmem; i++)
             free(mem[i].data);
         return APR_ENOMEM;
     }
-    r->kind = KT__REQ_HIST_READ;
     snprintf(r->series, sizeof r->series, "%s", name);
     r->tier = tier;
     r->from_ms = from_ms;
@@ -581,7 +579,7 @@ apr_status_t kt_store_history(kt_store_t *s, const char *metric, apr_time_t from
         n = r->nrows;
         r->rows = NULL;
     }
-    if (st != APR_TIMEUP && st != APR_EOF)
+    if (kt__store_still_mine(st))
         kt__req_free(r);
     if (st != APR_SUCCESS) {
         for (unsigned i = 0; i < nmem; i++)
@@ -615,17 +613,5 @@ apr_status_t kt_store_history(kt_store_t *s, const char *metric, apr_time_t from
 
 apr_status_t kt_store_series(kt_store_t *s, json_t **out)
 {
-    if (!s->db.handle)
-        return KT_EUNAVAIL;
-    kt__req_t *r = calloc(1, sizeof *r);
-    if (!r)
-        return APR_ENOMEM;
-    r->kind = KT__REQ_SERIES;
-    apr_status_t st = kt__store_submit(s, r, 1);
-    if (st == APR_TIMEUP || st == APR_EOF)
-        return st;
-    *out = r->result;
-    r->result = NULL;
-    kt__req_free(r);
-    return st;
+    return kt__store_ask_json(s, KT__REQ_SERIES, out);
 }

@@ -157,8 +157,7 @@ static void *APR_THREAD_FUNC store_main(apr_thread_t *t, void *data)
             s->info.state = now;
         }
         if (r) { /* answered after the upkeep: a write's retention has been applied */
-            if (r->abandoned || r->detached || r->kind == KT__REQ_STATE ||
-                r->kind == KT__REQ_HIST_WRITE) {
+            if (r->abandoned || r->detached) {
                 kt__req_free(r);
             } else {
                 r->done = 1;
@@ -183,6 +182,7 @@ apr_status_t kt__store_submit(kt_store_t *s, kt__req_t *r, int wait)
         kt__req_free(r);
         return s->stopping ? APR_EOF : APR_TIMEUP;
     }
+    r->detached = !wait; /* nobody will take it back: the thread frees it */
     if (s->tail)
         s->tail->next = r;
     else
@@ -322,7 +322,6 @@ void kt_store_outbox_set(kt_store_t *s, const kt_store_note_t *n, const char *st
     r->note = *n;
     r->note_state = state; /* one of three literals */
     r->note_error = strdup(error ? error : "");
-    r->detached = 1;
     kt__store_submit(s, r, 0);
 }
 
@@ -380,11 +379,11 @@ apr_status_t kt_store_silence_put(kt_store_t *s, json_t *silence)
     return st;
 }
 
-apr_status_t kt_store_silences(kt_store_t *s, json_t **out)
+apr_status_t kt__store_ask_json(kt_store_t *s, kt__req_kind_t kind, json_t **out)
 {
     if (!s->db.handle)
         return KT_EUNAVAIL;
-    kt__req_t *r = req_new(KT__REQ_SILENCES);
+    kt__req_t *r = req_new(kind);
     if (!r)
         return APR_ENOMEM;
     apr_status_t st = kt__store_submit(s, r, 1);
@@ -394,6 +393,11 @@ apr_status_t kt_store_silences(kt_store_t *s, json_t **out)
     r->result = NULL;
     kt__req_free(r);
     return st;
+}
+
+apr_status_t kt_store_silences(kt_store_t *s, json_t **out)
+{
+    return kt__store_ask_json(s, KT__REQ_SILENCES, out);
 }
 
 json_t *kt_store_get_state(kt_store_t *s, apr_time_t *saved_at)

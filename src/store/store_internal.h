@@ -123,7 +123,7 @@ typedef struct kt__req_t {
     int tier;
     int64_t from_ms, to_ms;
     /* KT__REQ_OUTBOX_*: the note, its body (malloc'd), the new state and error */
-    int detached; /* nobody waits: the thread frees it */
+    int detached; /* submitted without waiting: the thread frees it */
     kt_store_note_t note;
     char *body;
     const char *note_state;
@@ -270,6 +270,9 @@ void kt__outbox_trim(kt_store_t *s);
 
 /* The request is still the caller's after kt__store_submit returned st. */
 int kt__store_still_mine(apr_status_t st);
+/* Asks the thread for a request of kind that answers with JSON (in
+ * r->result): *out is the caller's. KT_EUNAVAIL when the store is off. */
+apr_status_t kt__store_ask_json(kt_store_t *s, kt__req_kind_t kind, json_t **out);
 kt__req_t *kt__store_req_new(kt__req_kind_t kind);
 
 /* ---- remedy.c: remediations and the audit on the store thread --------------------------- */
