@@ -80,6 +80,18 @@ static void set_off(kt_store_t *s, const char *fmt, ...)
     kt_log(KT_LOG_ERROR, "store: %s; kotod goes on from memory", s->info.message);
 }
 
+const char *kt__db_i64(kt_store_t *s, int64_t v)
+{
+    return apr_psprintf(s->db.scratch, "%" APR_INT64_T_FMT, v);
+}
+
+const char *kt__db_u64(kt_store_t *s, uint64_t v)
+{
+    return apr_psprintf(s->db.scratch, "%" APR_UINT64_T_FMT, v);
+}
+
+const char *kt__db_ms(kt_store_t *s, apr_time_t t) { return kt__db_i64(s, apr_time_as_msec(t)); }
+
 const char *kt__db_error(kt_store_t *s, int rc)
 {
     const char *e = s->db.handle ? apr_dbd_error(s->db.drv, s->db.handle, rc) : NULL;

@@ -14,13 +14,6 @@
 
 #include <apr_strings.h>
 
-static const char *u64(kt_store_t *s, uint64_t v)
-{
-    return apr_psprintf(s->db.scratch, "%" APR_UINT64_T_FMT, v);
-}
-
-static const char *ms(kt_store_t *s, apr_time_t t) { return u64(s, (uint64_t)apr_time_as_msec(t)); }
-
 static int put_meta(kt_store_t *s, const char *key, const char *value)
 {
     int n;
@@ -57,7 +50,7 @@ apr_status_t kt__events_write(kt_store_t *s, const kt_event_t *ev, unsigned n)
         json_decref(j);
         int rows;
         rc = text ? apr_dbd_pvquery(s->db.drv, s->db.scratch, s->db.handle, &rows,
-                                    s->db.insert_event, u64(s, ev[i].id), ms(s, ev[i].time),
+                                    s->db.insert_event, kt__db_u64(s, ev[i].id), kt__db_ms(s, ev[i].time),
                                     kt_event_type_name(ev[i].type),
                                     kt_severity_name(ev[i].severity), kt_event_state_name(&ev[i]),
                                     ev[i].subject, text, NULL)
@@ -68,7 +61,7 @@ apr_status_t kt__events_write(kt_store_t *s, const kt_event_t *ev, unsigned n)
     }
     /* The mark only moves up; the thread knows it, so it need not be read. */
     if (rc == 0 && top > s->mark_id)
-        rc = put_meta(s, "last_event_id", u64(s, top));
+        rc = put_meta(s, "last_event_id", kt__db_u64(s, top));
     if (rc == 0)
         rc = kt__db_exec(s, "COMMIT");
     if (rc != 0) {
@@ -100,9 +93,9 @@ apr_status_t kt__events_query(kt_store_t *s, const kt_store_query_t *q, json_t *
     apr_dbd_results_t *res = NULL;
     int rc = apr_dbd_pvselect(
         s->db.drv, s->db.scratch, s->db.handle, &res, next ? s->db.select_next : s->db.select_last,
-        0, u64(s, q->since_id), u64(s, q->before_id ? q->before_id : INT64_MAX),
-        ms(s, q->from), q->to ? ms(s, q->to) : u64(s, INT64_MAX), type, type, sev, sev,
-        u64(s, q->limit ? q->limit : 1), NULL);
+        0, kt__db_u64(s, q->since_id), kt__db_u64(s, q->before_id ? q->before_id : INT64_MAX),
+        kt__db_ms(s, q->from), q->to ? kt__db_ms(s, q->to) : kt__db_u64(s, INT64_MAX), type, type, sev, sev,
+        kt__db_u64(s, q->limit ? q->limit : 1), NULL);
     if (rc != 0)
         return write_failed(s, "(reading) events", rc);
     json_t *list = json_array();
@@ -128,7 +121,7 @@ static int journal(kt_store_t *s, const char *what, const char *who, const char 
 {
     int n;
     return apr_dbd_pvquery(s->db.drv, s->db.scratch, s->db.handle, &n, s->db.journal,
-                           ms(s, apr_time_now()), what, who, detail, NULL);
+                           kt__db_ms(s, apr_time_now()), what, who, detail, NULL);
 }
 
 apr_status_t kt__events_clear(kt_store_t *s, const char *who, unsigned *removed)
@@ -158,10 +151,10 @@ void kt__events_trim(kt_store_t *s)
     int n;
     if (days)
         apr_dbd_pvquery(s->db.drv, s->db.scratch, s->db.handle, &n, s->db.delete_older,
-                        ms(s, apr_time_now() - apr_time_from_sec(86400) * days), NULL);
+                        kt__db_ms(s, apr_time_now() - apr_time_from_sec(86400) * days), NULL);
     if (max)
         apr_dbd_pvquery(s->db.drv, s->db.scratch, s->db.handle, &n, s->db.delete_beyond,
-                        u64(s, max), NULL);
+                        kt__db_u64(s, max), NULL);
     /* Give the freed pages back, a bounded number at a time. */
     kt__db_value(s, "PRAGMA incremental_vacuum(256)");
     if (max_mb)
@@ -181,7 +174,7 @@ apr_status_t kt__state_write(kt_store_t *s, json_t *state)
     if (rc == 0)
         rc = put_meta(s, "monitor_state", text);
     if (rc == 0)
-        rc = put_meta(s, "monitor_state_at", ms(s, apr_time_now()));
+        rc = put_meta(s, "monitor_state_at", kt__db_ms(s, apr_time_now()));
     if (rc == 0)
         rc = kt__db_exec(s, "COMMIT");
     free(text);

@@ -16,11 +16,6 @@
 
 #include <apr_strings.h>
 
-static const char *i64(kt_store_t *s, int64_t v)
-{
-    return apr_psprintf(s->db.scratch, "%" APR_INT64_T_FMT, v);
-}
-
 /* The row id of a series, made on its first write; 0 on failure. */
 static int64_t series_id(kt_store_t *s, const kt__chunk_row_t *r)
 {
@@ -52,9 +47,9 @@ static int put_row(kt_store_t *s, const kt__chunk_row_t *r)
     int n;
     /* A blob takes four arguments: the bytes, their length, table and column. */
     return apr_dbd_pvquery(s->db.drv, s->db.scratch, s->db.handle, &n, s->db.put_chunk,
-                           i64(s, id), i64(s, r->tier), i64(s, r->t0_ms), i64(s, r->t1_ms),
-                           i64(s, r->step_ms), i64(s, r->npoints), (const char *)r->data,
-                           i64(s, (int64_t)r->nbytes), "chunks", "data", NULL);
+                           kt__db_i64(s, id), kt__db_i64(s, r->tier), kt__db_i64(s, r->t0_ms), kt__db_i64(s, r->t1_ms),
+                           kt__db_i64(s, r->step_ms), kt__db_i64(s, r->npoints), (const char *)r->data,
+                           kt__db_i64(s, (int64_t)r->nbytes), "chunks", "data", NULL);
 }
 
 static void write_pending(kt_store_t *s)
@@ -131,7 +126,7 @@ apr_status_t kt__hist_read(kt_store_t *s, const char *name, int tier, int64_t fr
         return APR_SUCCESS; /* not written yet: all of it is in memory */
     apr_dbd_results_t *res = NULL;
     int rc = apr_dbd_pvselect(s->db.drv, s->db.scratch, s->db.handle, &res, s->db.get_chunks, 0,
-                              i64(s, *id), i64(s, tier), i64(s, from_ms), i64(s, to_ms), NULL);
+                              kt__db_i64(s, *id), kt__db_i64(s, tier), kt__db_i64(s, from_ms), kt__db_i64(s, to_ms), NULL);
     if (rc != 0)
         return APR_EGENERAL;
     apr_dbd_row_t *row = NULL;
@@ -210,8 +205,8 @@ int kt__hist_trim(kt_store_t *s)
     int more = 0;
     for (int t = 0; t < KT__TIERS; t++) {
         int n = 0;
-        apr_dbd_pvquery(s->db.drv, s->db.scratch, s->db.handle, &n, s->db.trim_tier, i64(s, t),
-                        i64(s, now - keep[t]), NULL);
+        apr_dbd_pvquery(s->db.drv, s->db.scratch, s->db.handle, &n, s->db.trim_tier, kt__db_i64(s, t),
+                        kt__db_i64(s, now - keep[t]), NULL);
         more |= n >= 2000;
     }
     return more;

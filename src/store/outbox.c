@@ -11,19 +11,12 @@
 
 #include <apr_strings.h>
 
-static const char *num(kt_store_t *s, int64_t v)
-{
-    return apr_psprintf(s->db.scratch, "%" APR_INT64_T_FMT, v);
-}
-
-static const char *ms(kt_store_t *s, apr_time_t t) { return num(s, apr_time_as_msec(t)); }
-
 static apr_status_t add(kt_store_t *s, const kt_store_note_t *n, const char *body)
 {
     int rows;
     int rc = apr_dbd_pvquery(s->db.drv, s->db.scratch, s->db.handle, &rows, s->db.outbox_add,
-                             n->id, n->channel, ms(s, n->created), num(s, n->attempts),
-                             ms(s, n->next), ms(s, apr_time_now()), body, NULL);
+                             n->id, n->channel, kt__db_ms(s, n->created), kt__db_i64(s, n->attempts),
+                             kt__db_ms(s, n->next), kt__db_ms(s, apr_time_now()), body, NULL);
     if (rc != 0) {
         kt_log(KT_LOG_WARN, "store: cannot write notification %s: %s", n->id, kt__db_error(s, rc));
         return KT_EUNAVAIL;
@@ -36,8 +29,8 @@ static apr_status_t set(kt_store_t *s, const kt_store_note_t *n, const char *sta
 {
     int rows;
     int rc = apr_dbd_pvquery(s->db.drv, s->db.scratch, s->db.handle, &rows, s->db.outbox_set,
-                             num(s, n->attempts), ms(s, n->next), state, error ? error : "",
-                             ms(s, apr_time_now()), n->id, NULL);
+                             kt__db_i64(s, n->attempts), kt__db_ms(s, n->next), state, error ? error : "",
+                             kt__db_ms(s, apr_time_now()), n->id, NULL);
     return rc == 0 ? APR_SUCCESS : KT_EUNAVAIL;
 }
 
@@ -101,8 +94,8 @@ static apr_status_t silence_put(kt_store_t *s, json_t *silence)
         return APR_ENOMEM;
     int rows;
     int rc = apr_dbd_pvquery(s->db.drv, s->db.scratch, s->db.handle, &rows, s->db.silence_put,
-                             num(s, json_integer_value(json_object_get(silence, "id"))),
-                             num(s, json_integer_value(json_object_get(silence, "ends_at"))), text,
+                             kt__db_i64(s, json_integer_value(json_object_get(silence, "id"))),
+                             kt__db_i64(s, json_integer_value(json_object_get(silence, "ends_at"))), text,
                              NULL);
     free(text);
     if (rc != 0) {
@@ -116,7 +109,7 @@ static apr_status_t silences(kt_store_t *s, json_t **out)
 {
     apr_dbd_results_t *res = NULL;
     if (apr_dbd_pvselect(s->db.drv, s->db.scratch, s->db.handle, &res, s->db.silence_list, 0,
-                         ms(s, apr_time_now() - apr_time_from_sec(86400)), NULL) != 0)
+                         kt__db_ms(s, apr_time_now() - apr_time_from_sec(86400)), NULL) != 0)
         return KT_EUNAVAIL;
     json_t *list = json_array();
     apr_dbd_row_t *row;
@@ -146,7 +139,7 @@ void kt__outbox_trim(kt_store_t *s)
 {
     int rows;
     apr_dbd_pvquery(s->db.drv, s->db.scratch, s->db.handle, &rows, s->db.outbox_trim,
-                    ms(s, apr_time_now() - apr_time_from_sec(86400) * KT_STORE_OUTBOX_DAYS), NULL);
+                    kt__db_ms(s, apr_time_now() - apr_time_from_sec(86400) * KT_STORE_OUTBOX_DAYS), NULL);
     apr_dbd_pvquery(s->db.drv, s->db.scratch, s->db.handle, &rows, s->db.silence_trim,
-                    ms(s, apr_time_now() - apr_time_from_sec(86400)), NULL);
+                    kt__db_ms(s, apr_time_now() - apr_time_from_sec(86400)), NULL);
 }

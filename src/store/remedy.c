@@ -39,12 +39,7 @@ void kt__remedy_req_free(kt__remedy_req_t *q)
     free(q);
 }
 
-static const char *u64(kt_store_t *s, uint64_t v)
-{
-    return apr_psprintf(s->db.scratch, "%" APR_UINT64_T_FMT, v);
-}
-
-static const char *now_ms(kt_store_t *s) { return u64(s, (uint64_t)apr_time_as_msec(apr_time_now())); }
+static const char *now_ms(kt_store_t *s) { return kt__db_u64(s, (uint64_t)apr_time_as_msec(apr_time_now())); }
 
 static char *dump(kt_store_t *s, json_t *j)
 {
@@ -72,7 +67,7 @@ static int audit_row(kt_store_t *s, kt__remedy_req_t *q)
     json_decref(row);
     int n;
     return text ? apr_dbd_pvquery(s->db.drv, s->db.scratch, s->db.handle, &n, s->db.insert_audit,
-                                  time, q->action, q->who, u64(s, q->id), u64(s, q->event_id),
+                                  time, q->action, q->who, kt__db_u64(s, q->id), kt__db_u64(s, q->event_id),
                                   q->sha256, text, NULL)
                 : -1;
 }
@@ -88,14 +83,14 @@ static apr_status_t put(kt_store_t *s, kt__remedy_req_t *q)
         json_object_set_new(q->doc, "state", json_string(q->state));
         char *text = dump(s, q->doc);
         rc = text ? apr_dbd_pvquery(s->db.drv, s->db.scratch, s->db.handle, &n,
-                                    s->db.insert_remedy, u64(s, q->id), now_ms(s), q->state, text,
+                                    s->db.insert_remedy, kt__db_u64(s, q->id), now_ms(s), q->state, text,
                                     NULL)
                   : -1;
     } else if (rc == 0) {
         json_object_set_new(q->doc, "state", json_string(q->state));
         char *text = dump(s, q->doc);
         rc = text ? apr_dbd_pvquery(s->db.drv, s->db.scratch, s->db.handle, &n,
-                                    s->db.update_remedy, q->state, text, u64(s, q->id),
+                                    s->db.update_remedy, q->state, text, kt__db_u64(s, q->id),
                                     q->expect ? q->expect : "", NULL)
                   : -1;
         if (rc == 0 && n == 0)
@@ -147,7 +142,7 @@ apr_status_t kt__remedy_run(kt_store_t *s, kt__remedy_req_t *q)
         return rc == 0 ? APR_SUCCESS : APR_EGENERAL;
     case OP_GET:
         rc = apr_dbd_pvselect(s->db.drv, s->db.scratch, s->db.handle, &res, s->db.select_remedy, 0,
-                              u64(s, q->id), NULL);
+                              kt__db_u64(s, q->id), NULL);
         if (rc != 0)
             return APR_EGENERAL;
         q->result = rows(s, res, 0);
@@ -162,9 +157,9 @@ apr_status_t kt__remedy_run(kt_store_t *s, kt__remedy_req_t *q)
         return APR_SUCCESS;
     case OP_LIST:
         rc = apr_dbd_pvselect(s->db.drv, s->db.scratch, s->db.handle, &res, s->db.select_remedies,
-                              0, u64(s, q->before ? q->before : INT64_MAX),
+                              0, kt__db_u64(s, q->before ? q->before : INT64_MAX),
                               q->state ? q->state : "", q->state ? q->state : "",
-                              u64(s, q->limit), NULL);
+                              kt__db_u64(s, q->limit), NULL);
         if (rc != 0)
             return APR_EGENERAL;
         q->result = rows(s, res, 0);
@@ -173,8 +168,8 @@ apr_status_t kt__remedy_run(kt_store_t *s, kt__remedy_req_t *q)
         int next = q->since && !q->before;
         rc = apr_dbd_pvselect(s->db.drv, s->db.scratch, s->db.handle, &res,
                               next ? s->db.select_audit_next : s->db.select_audit_last, 0,
-                              u64(s, q->since), u64(s, q->before ? q->before : INT64_MAX),
-                              u64(s, q->limit), NULL);
+                              kt__db_u64(s, q->since), kt__db_u64(s, q->before ? q->before : INT64_MAX),
+                              kt__db_u64(s, q->limit), NULL);
         if (rc != 0)
             return APR_EGENERAL;
         q->result = rows(s, res, !next);

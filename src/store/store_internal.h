@@ -209,6 +209,11 @@ const char *kt__db_first(kt_store_t *s, apr_dbd_results_t *res);
 const char *kt__db_value(kt_store_t *s, const char *sql);
 /* Sets s->info's size from the file and its WAL. */
 void kt__db_measure(kt_store_t *s);
+/* A number (ms since the epoch for a time) as a statement's argument: the
+ * driver binds text. In the scratch pool. */
+const char *kt__db_i64(kt_store_t *s, int64_t v);
+const char *kt__db_u64(kt_store_t *s, uint64_t v);
+const char *kt__db_ms(kt_store_t *s, apr_time_t t);
 /* A message for the driver's error code rc, in the scratch pool. */
 const char *kt__db_error(kt_store_t *s, int rc);
 
