@@ -7,7 +7,8 @@
  * The driver hands back SQLite's own result codes; 11 (SQLITE_CORRUPT) and
  * 26 (SQLITE_NOTADB) mean the file is not a usable database, and so do
  * their messages under the generic 1 that the driver's legacy
- * sqlite3_prepare reports instead.
+ * sqlite3_prepare reports instead. 3, 8, 10, 13 and 14 (permission,
+ * read-only, I/O error, full, cannot open) mean it cannot be written now.
  */
 #include "store_internal.h"
 #include "kt_sys.h"
@@ -18,9 +19,15 @@
 #include <string.h>
 
 #include <apr_file_info.h>
+#include <apr_lib.h>
 #include <apr_strings.h>
 
+#define SQLITE_PERM 3
+#define SQLITE_READONLY 8
+#define SQLITE_IOERR 10
 #define SQLITE_CORRUPT 11
+#define SQLITE_FULL 13
+#define SQLITE_CANTOPEN 14
 #define SQLITE_NOTADB 26
 
 /* Each migration takes the schema from its index to the next one. */
@@ -69,14 +76,16 @@ static const char *const migrations[] = {
 /* The schema is the number of migrations: a new one is only appended. */
 _Static_assert(KT_ARRAY_SIZE(migrations) == KT_STORE_SCHEMA, "KT_STORE_SCHEMA is the migrations' count");
 
-static void set_off(kt_store_t *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void set_off(kt_store_t *s, const char *fmt, ...)
+void kt__db_set_off(kt_store_t *s, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
+    apr_thread_mutex_lock(s->lock); /* the store thread's too, when it opens again */
     s->info.state = KT_STORE_OFF;
     vsnprintf(s->info.message, sizeof s->info.message, fmt, ap);
+    apr_thread_mutex_unlock(s->lock);
     va_end(ap);
+    s->db.waiting = 0;
     kt_log(KT_LOG_ERROR, "store: %s; kotod goes on from memory", s->info.message);
 }
 
@@ -190,19 +199,38 @@ void kt__db_cap_size(kt_store_t *s, uint64_t cap)
     kt__db_value(s, "PRAGMA wal_checkpoint(TRUNCATE)");
 }
 
-static void close_handle(kt_store_t *s)
+/* The handle and its statements live in their own pool: a store that
+ * waits for its disk opens and closes it again and again. */
+void kt__db_close_handle(kt_store_t *s)
 {
     if (s->db.handle)
-        apr_dbd_close(s->db.drv, s->db.handle);
+        apr_dbd_close(s->db.drv, s->db.handle); /* finalizes the statements first */
     s->db.handle = NULL;
+    s->db.writable = 0;
+    if (s->db.conn)
+        apr_pool_destroy(s->db.conn);
+    s->db.conn = NULL;
 }
 
 void kt__db_close(kt_store_t *s)
 {
-    close_handle(s);
+    kt__db_close_handle(s);
     if (s->db.pool)
         apr_pool_destroy(s->db.pool);
     s->db.pool = s->db.scratch = NULL;
+}
+
+static apr_status_t open_handle(kt_store_t *s, const char *name, const char **why)
+{
+    *why = NULL;
+    apr_status_t st = apr_pool_create(&s->db.conn, s->db.pool);
+    if (st == APR_SUCCESS)
+        st = apr_dbd_open_ex(s->db.drv, s->db.conn, name, &s->db.handle, why);
+    if (st != APR_SUCCESS) {
+        *why = apr_pstrdup(s->db.scratch, *why ? *why : "the driver could not open it");
+        kt__db_close_handle(s);
+    }
+    return st;
 }
 
 /* Opens the file, made owner-only first when it is new, and its -wal and
@@ -211,20 +239,17 @@ void kt__db_close(kt_store_t *s)
  * made with the defaults. SQLite takes empty ones as none. */
 static apr_status_t open_file(kt_store_t *s, const char **why)
 {
-    apr_status_t st = kt_sys_create_secret(s->opts.path, "", 0, s->db.pool);
+    apr_status_t st = kt_sys_create_secret(s->opts.path, "", 0, s->db.scratch);
     if (st != APR_SUCCESS && !APR_STATUS_IS_EEXIST(st)) {
         char buf[256];
-        *why = apr_pstrdup(s->db.pool, kt_strerror(st, buf, sizeof buf));
+        *why = apr_pstrdup(s->db.scratch, kt_strerror(st, buf, sizeof buf));
         return st;
     }
     const char *suffixes[] = {"-wal", "-shm"};
     for (size_t i = 0; i < KT_ARRAY_SIZE(suffixes); i++)
-        kt_sys_create_secret(apr_pstrcat(s->db.pool, s->opts.path, suffixes[i], NULL), "", 0,
-                             s->db.pool);
-    st = apr_dbd_open_ex(s->db.drv, s->db.pool, s->opts.path, &s->db.handle, why);
-    if (st != APR_SUCCESS && !*why)
-        *why = "the driver could not open it";
-    return st;
+        kt_sys_create_secret(apr_pstrcat(s->db.scratch, s->opts.path, suffixes[i], NULL), "", 0,
+                             s->db.scratch);
+    return open_handle(s, s->opts.path, why);
 }
 
 static int damaged(kt_store_t *s, int rc)
@@ -237,24 +262,26 @@ static int damaged(kt_store_t *s, int rc)
 /* Moves a file that is not a database aside, with its WAL and shared memory. */
 static int move_aside(kt_store_t *s, const char *what)
 {
-    close_handle(s);
+    kt__db_close_handle(s);
     char stamp[32];
     apr_time_exp_t t;
     apr_size_t n;
     apr_time_exp_gmt(&t, apr_time_now());
     apr_strftime(stamp, &n, sizeof stamp, "%Y%m%dT%H%M%SZ", &t);
-    const char *aside = apr_psprintf(s->db.pool, "%s.corrupt-%s", s->opts.path, stamp);
-    if (apr_file_rename(s->opts.path, aside, s->db.pool) != APR_SUCCESS) {
-        set_off(s, "%s is damaged (%s) and cannot be moved aside", s->opts.path, what);
+    const char *aside = apr_psprintf(s->db.scratch, "%s.corrupt-%s", s->opts.path, stamp);
+    if (apr_file_rename(s->opts.path, aside, s->db.scratch) != APR_SUCCESS) {
+        kt__db_set_off(s, "%s is damaged (%s) and cannot be moved aside", s->opts.path, what);
         return -1;
     }
     const char *suffixes[] = {"-wal", "-shm"};
     for (size_t i = 0; i < KT_ARRAY_SIZE(suffixes); i++)
-        apr_file_rename(apr_pstrcat(s->db.pool, s->opts.path, suffixes[i], NULL),
-                        apr_pstrcat(s->db.pool, aside, suffixes[i], NULL), s->db.pool);
+        apr_file_rename(apr_pstrcat(s->db.scratch, s->opts.path, suffixes[i], NULL),
+                        apr_pstrcat(s->db.scratch, aside, suffixes[i], NULL), s->db.scratch);
+    apr_thread_mutex_lock(s->lock);
     snprintf(s->info.message, sizeof s->info.message,
              "%s was damaged (%s): moved to %s, a new one was started", s->opts.path, what,
              aside);
+    apr_thread_mutex_unlock(s->lock);
     kt_log(KT_LOG_ERROR, "store: %s", s->info.message);
     return 0;
 }
@@ -277,7 +304,7 @@ static int migrate(kt_store_t *s, int from)
         int rc = kt__db_exec(s, sql);
         if (rc != 0) {
             kt__db_exec(s, "ROLLBACK");
-            set_off(s, "cannot bring the database to schema %d: %s", v + 1, kt__db_error(s, rc));
+            kt__db_set_off(s, "cannot bring the database to schema %d: %s", v + 1, kt__db_error(s, rc));
             return -1;
         }
     }
@@ -286,9 +313,9 @@ static int migrate(kt_store_t *s, int from)
 
 static int prepare(kt_store_t *s, const char *sql, apr_dbd_prepared_t **out)
 {
-    int rc = apr_dbd_prepare(s->db.drv, s->db.pool, s->db.handle, sql, NULL, out);
+    int rc = apr_dbd_prepare(s->db.drv, s->db.conn, s->db.handle, sql, NULL, out);
     if (rc != 0)
-        set_off(s, "cannot prepare a statement: %s", kt__db_error(s, rc));
+        kt__db_set_off(s, "cannot prepare a statement: %s", kt__db_error(s, rc));
     return rc;
 }
 
@@ -373,21 +400,79 @@ static int prepare_all(kt_store_t *s)
                    &d->select_audit_last);
 }
 
+/* What SQLite answers for a file it cannot write now (a read-only or full
+ * file system, permissions): a state that may pass. By code, or by its
+ * message under the driver's generic 1, as for damaged(). */
+static int cannot_write(kt_store_t *s, int rc)
+{
+    const char *e = rc ? apr_dbd_error(s->db.drv, s->db.handle, rc) : NULL;
+    int primary = rc & 0xff; /* of an extended code */
+    return primary == SQLITE_READONLY || primary == SQLITE_CANTOPEN || primary == SQLITE_PERM ||
+           primary == SQLITE_IOERR || primary == SQLITE_FULL ||
+           (e && (strstr(e, "unable to open") || strstr(e, "readonly") ||
+                  strstr(e, "disk I/O error") || strstr(e, "is full")));
+}
+
+/* Degraded, not off: events and readings are kept in memory, and the store
+ * thread opens the file again every few seconds (kt__db_reopen). */
+static void set_waiting(kt_store_t *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_waiting(kt_store_t *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    apr_thread_mutex_lock(s->lock);
+    s->info.state = KT_STORE_DEGRADED;
+    vsnprintf(s->info.message, sizeof s->info.message, fmt, ap);
+    apr_thread_mutex_unlock(s->lock);
+    va_end(ap);
+    if (!s->db.waiting)
+        kt_log(KT_LOG_WARN, "store: %s; events and readings are kept in memory until it can write",
+               s->info.message);
+    s->db.waiting = 1;
+    s->db.next_open = apr_time_now() + apr_time_from_sec(KT__STORE_RETRY_S);
+}
+
+/* A file that cannot be written may still be read, so that event ids go
+ * on and the conditions in progress are known. In WAL mode SQLite needs
+ * the -shm file to read, which a read-only file system cannot give; an
+ * immutable open needs none. It takes a URI name: Debian's SQLite reads
+ * those, and only an absolute Unix path makes one (the Windows build's
+ * SQLite takes no URIs and reads nothing here). */
+static void open_for_reading(kt_store_t *s)
+{
+    const char *p = s->opts.path, *why;
+    if (p[0] != '/')
+        return;
+    char *uri = apr_palloc(s->db.scratch, strlen(p) * 3 + 32), *o = uri;
+    o += sprintf(o, "file:");
+    for (; *p; p++)
+        o += strchr("/._~-", *p) || apr_isalnum(*p) ? sprintf(o, "%c", *p)
+                                                    : sprintf(o, "%%%02X", (unsigned char)*p);
+    strcpy(o, "?immutable=1");
+    int rc;
+    if (open_handle(s, uri, &why) != APR_SUCCESS)
+        return;
+    if (file_schema(s, &rc) != KT_STORE_SCHEMA || prepare_all(s) != 0)
+        kt__db_close_handle(s);
+}
+
 void kt__db_open(kt_store_t *s)
 {
-    s->info.state = KT_STORE_OFF;
-    if (apr_pool_create(&s->db.pool, s->pool) != APR_SUCCESS ||
-        apr_pool_create(&s->db.scratch, s->db.pool) != APR_SUCCESS)
-        return;
-    apr_dbd_init(s->db.pool);
-    if (apr_dbd_get_driver(s->db.pool, "sqlite3", &s->db.drv) != APR_SUCCESS) {
-        set_off(s, "APR-DBD's sqlite3 driver is not available (on Debian: libaprutil1-dbd-sqlite3)");
-        return;
+    if (!s->db.pool) {
+        s->info.state = KT_STORE_OFF;
+        if (apr_pool_create(&s->db.pool, s->pool) != APR_SUCCESS ||
+            apr_pool_create(&s->db.scratch, s->db.pool) != APR_SUCCESS)
+            return;
+        apr_dbd_init(s->db.pool);
+        if (apr_dbd_get_driver(s->db.pool, "sqlite3", &s->db.drv) != APR_SUCCESS) {
+            kt__db_set_off(s, "APR-DBD's sqlite3 driver is not available (on Debian: libaprutil1-dbd-sqlite3)");
+            return;
+        }
     }
     for (int attempt = 0; attempt < 2; attempt++) {
         const char *why = NULL;
         if (open_file(s, &why) != APR_SUCCESS) {
-            set_off(s, "cannot open %s: %s", s->opts.path, why);
+            set_waiting(s, "cannot open %s: %s", s->opts.path, why);
             return;
         }
         int rc, schema = file_schema(s, &rc);
@@ -396,16 +481,23 @@ void kt__db_open(kt_store_t *s)
                 return;
             continue;
         }
+        if (schema < 0 && cannot_write(s, rc)) {
+            const char *e = kt__db_error(s, rc);
+            kt__db_close_handle(s);
+            open_for_reading(s);
+            set_waiting(s, "cannot open %s: %s", s->opts.path, e);
+            return;
+        }
         if (schema < 0) {
-            set_off(s, "cannot read %s: %s", s->opts.path, kt__db_error(s, rc));
-            close_handle(s);
+            kt__db_set_off(s, "cannot read %s: %s", s->opts.path, kt__db_error(s, rc));
+            kt__db_close_handle(s);
             return;
         }
         if (schema > KT_STORE_SCHEMA) {
             /* Refused and left exactly as it is: nothing below ran on it. */
-            set_off(s, "%s has schema version %d; this kotod knows up to %d: it is left untouched",
+            kt__db_set_off(s, "%s has schema version %d; this kotod knows up to %d: it is left untouched",
                     s->opts.path, schema, KT_STORE_SCHEMA);
-            close_handle(s);
+            kt__db_close_handle(s);
             return;
         }
         /* auto_vacuum only takes on a file without tables: before the first migration. */
@@ -421,14 +513,29 @@ void kt__db_open(kt_store_t *s)
          * what it wrote last; SQLite's default 2 MiB would be most of
          * kotod's own memory. */
         kt__db_exec(s, "PRAGMA cache_size=-512");
-        if (migrate(s, schema) != 0 || prepare_all(s) != 0) {
-            close_handle(s);
+        /* SQLite opens a file it cannot write for reading only: the first
+         * write would tell, so ask before the migrations (and after
+         * auto_vacuum, which a transaction on a new file would settle). */
+        if ((rc = kt__db_exec(s, "BEGIN IMMEDIATE")) != 0 && cannot_write(s, rc)) {
+            const char *e = kt__db_error(s, rc);
+            if (schema != KT_STORE_SCHEMA || prepare_all(s) != 0)
+                kt__db_close_handle(s);
+            set_waiting(s, "cannot write %s: %s", s->opts.path, e);
             return;
         }
+        kt__db_exec(s, "ROLLBACK");
+        if (migrate(s, schema) != 0 || prepare_all(s) != 0) {
+            kt__db_close_handle(s);
+            return;
+        }
+        apr_thread_mutex_lock(s->lock);
         s->info.state = KT_STORE_OK;
         s->info.schema = KT_STORE_SCHEMA;
         if (attempt == 0)
             s->info.message[0] = '\0';
+        apr_thread_mutex_unlock(s->lock);
+        s->db.writable = 1;
+        s->db.waiting = 0;
         return;
     }
 }

@@ -236,7 +236,7 @@ static void record_sub(kt__hist_t *h, const char *kind, const char *subject, int
 void kt_store_record(kt_store_t *s, const kt_sample_t *x, unsigned interval_ms)
 {
     kt__hist_t *h = s->hist;
-    if (!h || !s->db.handle)
+    if (!h || !s->usable)
         return;
     int64_t t = apr_time_as_msec(x->time);
     apr_thread_mutex_lock(h->lock);
@@ -523,7 +523,7 @@ apr_status_t kt_store_history(kt_store_t *s, const char *metric, apr_time_t from
                               unsigned points, json_t **out)
 {
     kt__hist_t *h = s->hist;
-    if (!h || !s->db.handle)
+    if (!h || !s->usable)
         return KT_EUNAVAIL;
     int64_t from_ms = apr_time_as_msec(from), to_ms = apr_time_as_msec(to);
     if (points == 0 || to_ms < from_ms)

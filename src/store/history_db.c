@@ -19,6 +19,8 @@
 /* The row id of a series, made on its first write; 0 on failure. */
 static int64_t series_id(kt_store_t *s, const kt__chunk_row_t *r)
 {
+    if (!s->series_ids) /* a file opened late: its ids are learnt as they are needed */
+        s->series_ids = apr_hash_make(s->db.pool);
     int64_t *id = apr_hash_get(s->series_ids, r->name, APR_HASH_KEY_STRING);
     if (id)
         return *id;
@@ -54,6 +56,10 @@ static int put_row(kt_store_t *s, const kt__chunk_row_t *r)
 
 static void write_pending(kt_store_t *s)
 {
+    if (!s->db.writable) {
+        s->hist_retry = apr_time_now() + apr_time_from_sec(KT__STORE_RETRY_S);
+        return;
+    }
     int rc = kt__db_exec(s, "BEGIN IMMEDIATE");
     for (unsigned i = 0; rc == 0 && i < s->nhpending; i++)
         rc = put_row(s, &s->hpending[i]);
@@ -121,7 +127,7 @@ apr_status_t kt__hist_read(kt_store_t *s, const char *name, int tier, int64_t fr
 {
     *rows = NULL;
     *n = 0;
-    int64_t *id = apr_hash_get(s->series_ids, name, APR_HASH_KEY_STRING);
+    int64_t *id = s->series_ids ? apr_hash_get(s->series_ids, name, APR_HASH_KEY_STRING) : NULL;
     if (!id)
         return APR_SUCCESS; /* not written yet: all of it is in memory */
     apr_dbd_results_t *res = NULL;

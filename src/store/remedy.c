@@ -185,7 +185,7 @@ static char *dup_or_empty(const char *v) { return strdup(v ? v : ""); }
 
 static apr_status_t call(kt_store_t *s, kt__remedy_req_t *q, json_t **out, uint64_t *id)
 {
-    if (!s || !s->db.handle) {
+    if (!s || !s->usable) {
         kt__remedy_req_free(q);
         return KT_EUNAVAIL;
     }

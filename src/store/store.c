@@ -37,6 +37,29 @@ void kt__req_free(kt__req_t *r)
 
 /* ---- the thread ------------------------------------------------------------------------ */
 
+/* A store waiting for its file tries to open it again. One that could read
+ * nothing at the start has handed out ids from 1: a file that holds events
+ * by now (made by hand, or readable only now) is not written over. */
+static void open_again(kt_store_t *s)
+{
+    if (!s->db.waiting || apr_time_now() < s->db.next_open)
+        return;
+    int had_read = s->read_at_start;
+    kt__db_open(s);
+    if (!s->db.writable)
+        return;
+    uint64_t stored = kt__events_last_id(s);
+    if (!had_read && stored) {
+        kt__db_close_handle(s);
+        kt__db_set_off(s, "%s holds events up to id %llu but could not be read at the start:"
+                          " restart kotod to go on with it", s->opts.path, (unsigned long long)stored);
+        return;
+    }
+    s->read_at_start = 1;
+    s->next_retry = s->hist_retry = 0; /* what waits in memory goes now */
+    kt_log(KT_LOG_INFO, "store: %s can be written again", s->opts.path);
+}
+
 /* Tries the events the disk refused before; they go before any new ones. */
 static void flush_backlog(kt_store_t *s)
 {
@@ -67,10 +90,17 @@ static void keep_in_memory(kt_store_t *s, const kt_event_t *ev, unsigned n)
 
 static void run(kt_store_t *s, kt__req_t *r)
 {
+    if (!s->db.handle && r->kind != KT__REQ_EVENTS && r->kind != KT__REQ_HIST_WRITE) {
+        r->status = KT_EUNAVAIL; /* waiting for a file it could not open */
+        return;
+    }
     switch (r->kind) {
     case KT__REQ_EVENTS:
-        flush_backlog(s);
-        if (s->nbacklog || (r->status = kt__events_write(s, r->events, r->nevents)) != APR_SUCCESS)
+        r->status = KT_EUNAVAIL;
+        if (s->db.writable)
+            flush_backlog(s);
+        if (!s->db.writable || s->nbacklog ||
+            (r->status = kt__events_write(s, r->events, r->nevents)) != APR_SUCCESS)
             keep_in_memory(s, r->events, r->nevents);
         break;
     case KT__REQ_QUERY:
@@ -109,7 +139,8 @@ static void *APR_THREAD_FUNC store_main(apr_thread_t *t, void *data)
     int more = 0; /* a trim left work for the next round */
     apr_thread_mutex_lock(s->lock);
     for (;;) {
-        while (!s->head && !s->stopping && !more)
+        while (!s->head && !s->stopping && !more &&
+               !(s->db.waiting && apr_time_now() >= s->db.next_open))
             apr_thread_cond_timedwait(s->work, s->lock, apr_time_from_sec(KT__STORE_RETRY_S));
         kt__req_t *r = s->head;
         if (r) {
@@ -122,11 +153,12 @@ static void *APR_THREAD_FUNC store_main(apr_thread_t *t, void *data)
         }
         apr_thread_mutex_unlock(s->lock);
 
-        if (r && s->db.handle)
+        open_again(s);
+        if (r && (s->db.handle || s->db.waiting))
             run(s, r);
         else if (r)
             r->status = KT_EUNAVAIL;
-        if (s->db.handle) {
+        if (s->db.writable) {
             flush_backlog(s);
             kt__hist_retry(s);
             apr_thread_mutex_lock(s->lock);
@@ -148,7 +180,7 @@ static void *APR_THREAD_FUNC store_main(apr_thread_t *t, void *data)
 
         apr_thread_mutex_lock(s->lock);
         s->info.pending = s->nbacklog;
-        if (s->db.handle && s->info.state != KT_STORE_OFF) {
+        if (s->db.writable && s->info.state != KT_STORE_OFF) {
             kt_store_state_t now = s->nbacklog || s->nhpending ? KT_STORE_DEGRADED : KT_STORE_OK;
             if (now != s->info.state)
                 kt_log(now == KT_STORE_OK ? KT_LOG_INFO : KT_LOG_WARN,
@@ -223,7 +255,7 @@ apr_status_t kt_store_put_events(kt_store_t *s, const kt_event_t *ev, unsigned n
 {
     if (n == 0)
         return APR_SUCCESS;
-    if (!s->db.handle)
+    if (!s->usable)
         return KT_EUNAVAIL;
     apr_thread_mutex_lock(s->lock);
     for (unsigned i = 0; i < n; i++)
@@ -245,7 +277,7 @@ apr_status_t kt_store_put_events(kt_store_t *s, const kt_event_t *ev, unsigned n
 
 apr_status_t kt_store_events(kt_store_t *s, const kt_store_query_t *q, json_t **out)
 {
-    if (!s->db.handle)
+    if (!s->usable)
         return KT_EUNAVAIL;
     kt__req_t *r = req_new(KT__REQ_QUERY);
     if (!r)
@@ -262,7 +294,7 @@ apr_status_t kt_store_events(kt_store_t *s, const kt_store_query_t *q, json_t **
 
 apr_status_t kt_store_clear_events(kt_store_t *s, const char *who, unsigned *removed)
 {
-    if (!s->db.handle)
+    if (!s->usable)
         return KT_EUNAVAIL;
     kt__req_t *r = req_new(KT__REQ_CLEAR);
     if (!r)
@@ -280,7 +312,7 @@ apr_status_t kt_store_clear_events(kt_store_t *s, const char *who, unsigned *rem
 
 void kt_store_put_state(kt_store_t *s, json_t *state)
 {
-    if (!s->db.handle) {
+    if (!s->usable) {
         json_decref(state);
         return;
     }
@@ -297,7 +329,7 @@ void kt_store_put_state(kt_store_t *s, json_t *state)
 
 apr_status_t kt_store_outbox_add(kt_store_t *s, const kt_store_note_t *n, const char *body)
 {
-    if (!s->db.handle)
+    if (!s->usable)
         return KT_EUNAVAIL;
     kt__req_t *r = req_new(KT__REQ_OUTBOX_ADD);
     if (!r || !(r->body = strdup(body))) {
@@ -314,7 +346,7 @@ apr_status_t kt_store_outbox_add(kt_store_t *s, const kt_store_note_t *n, const 
 void kt_store_outbox_set(kt_store_t *s, const kt_store_note_t *n, const char *state,
                          const char *error)
 {
-    if (!s->db.handle)
+    if (!s->usable)
         return;
     kt__req_t *r = req_new(KT__REQ_OUTBOX_SET);
     if (!r)
@@ -327,7 +359,7 @@ void kt_store_outbox_set(kt_store_t *s, const kt_store_note_t *n, const char *st
 
 apr_status_t kt_store_outbox_body(kt_store_t *s, const char *id, char **body)
 {
-    if (!s->db.handle)
+    if (!s->usable)
         return KT_EUNAVAIL;
     kt__req_t *r = req_new(KT__REQ_OUTBOX_BODY);
     if (!r)
@@ -346,7 +378,7 @@ apr_status_t kt_store_outbox_pending(kt_store_t *s, kt_store_note_t **out, unsig
 {
     *out = NULL;
     *n = 0;
-    if (!s->db.handle)
+    if (!s->usable)
         return KT_EUNAVAIL;
     kt__req_t *r = req_new(KT__REQ_OUTBOX_PENDING);
     if (!r)
@@ -363,7 +395,7 @@ apr_status_t kt_store_outbox_pending(kt_store_t *s, kt_store_note_t **out, unsig
 
 apr_status_t kt_store_silence_put(kt_store_t *s, json_t *silence)
 {
-    if (!s->db.handle) {
+    if (!s->usable) {
         json_decref(silence);
         return KT_EUNAVAIL;
     }
@@ -381,7 +413,7 @@ apr_status_t kt_store_silence_put(kt_store_t *s, json_t *silence)
 
 apr_status_t kt__store_ask_json(kt_store_t *s, kt__req_kind_t kind, json_t **out)
 {
-    if (!s->db.handle)
+    if (!s->usable)
         return KT_EUNAVAIL;
     kt__req_t *r = req_new(kind);
     if (!r)
@@ -460,11 +492,14 @@ apr_status_t kt_store_open(kt_store_t **out, const kt_store_opts_t *opts, apr_po
     }
     kt_store_set_retention(s, opts);
     kt__db_open(s);
-    if (s->db.handle) {
+    s->usable = s->db.handle || s->db.waiting;
+    if (s->db.handle) { /* perhaps one that only reads: then the rest waits */
+        s->read_at_start = 1;
         kt__hist_load(s);
         s->last_id = s->mark_id = kt__events_last_id(s);
         s->saved_state = kt__state_read(s, &s->saved_at);
-        kt__events_trim(s);
+        if (s->db.writable)
+            kt__events_trim(s);
         kt__db_measure(s);
         apr_pool_clear(s->db.scratch);
     }
@@ -494,7 +529,7 @@ void kt_store_close(kt_store_t *s)
     apr_thread_join(&ignored, s->thread);
     s->thread = NULL;
     /* One last try for what the disk refused: the next run cannot know it. */
-    if (s->db.handle && s->nbacklog && kt__events_write(s, s->backlog, s->nbacklog) != APR_SUCCESS)
+    if (s->db.writable && s->nbacklog && kt__events_write(s, s->backlog, s->nbacklog) != APR_SUCCESS)
         kt_log(KT_LOG_WARN, "store: %u events could not be written and are lost", s->nbacklog);
     free(s->backlog);
     s->backlog = NULL;

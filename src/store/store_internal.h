@@ -140,8 +140,12 @@ typedef struct kt__req_t {
 typedef struct {
     const apr_dbd_driver_t *drv;
     apr_dbd_t *handle;
-    apr_pool_t *pool;  /* the handle's and the prepared statements' */
+    apr_pool_t *pool;    /* the driver's and the series ids' */
+    apr_pool_t *conn;    /* the handle's and the prepared statements' */
     apr_pool_t *scratch; /* cleared after each request */
+    int writable;        /* 0: no handle, or one that can only read */
+    int waiting;         /* the file cannot be written now: opened again at next_open */
+    apr_time_t next_open;
     apr_dbd_prepared_t *insert_event, *select_next, *select_last, *delete_older,
         *delete_beyond, *put_meta, *get_meta, *journal, *put_series, *get_series, *put_chunk,
         *get_chunks, *trim_tier, *outbox_add, *outbox_set, *outbox_body, *outbox_trim,
@@ -166,6 +170,8 @@ struct kt_store_t {
     uint64_t last_id;
 
     /* Read at open, before the thread starts; never changed after. */
+    int read_at_start; /* the file could be read then (the store thread's after) */
+    int usable; /* not off at the start: requests go to the thread, which may wait for its file */
     json_t *saved_state;
     apr_time_t saved_at;
 
@@ -196,10 +202,16 @@ void kt__req_free(kt__req_t *r);
 /* ---- db.c: the file, its schema, its statements ------------------------------------ */
 
 /* Opens path (creating it owner-only), recovers a corrupt file, migrates to
- * KT_STORE_SCHEMA and prepares the statements. On failure the store is off:
- * info->state and info->message say why. */
+ * KT_STORE_SCHEMA and prepares the statements. A file that cannot be written
+ * now leaves the store degraded and waiting (db.waiting), with a handle that
+ * only reads when the file can be read; any other failure turns the store
+ * off. info->state and info->message say why. Called again to retry. */
 void kt__db_open(kt_store_t *s);
 void kt__db_close(kt_store_t *s);
+/* Closes the handle alone (the driver stays). */
+void kt__db_close_handle(kt_store_t *s);
+/* Turns the store off, with the reason in info->message, logged. */
+void kt__db_set_off(kt_store_t *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Runs sql (no rows back); the driver's error code, 0 on success. */
 int kt__db_exec(kt_store_t *s, const char *sql);
 /* The first column of the first row of res (the rest read out), in the

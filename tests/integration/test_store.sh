@@ -8,7 +8,9 @@
 #   - a corrupt file is moved aside, a newer schema is left untouched;
 #   - the history: readings of every run in one series across restarts, the
 #     series list, at most 10 s of readings lost to a kill -9;
-#   - a full filesystem degrades the store, and it catches up (root only).
+#   - a full filesystem degrades the store, and it catches up (root only);
+#   - so does a read-only state directory, with or without a database in
+#     it: ids go on from the file's (root only: a read-only bind mount).
 KOTOD=$1
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -190,6 +192,57 @@ expect_eq "events come from memory" "memory" "$(events | jq -r .source)"
 stop_kotod TERM
 expect_eq "the file is not modified" "$sum" "$(sha256sum "$state/koto.db")"
 rm -f "$state"/koto.db*
+
+# ---- a read-only state directory: degraded, then caught up (root: a bind mount) ---------
+# ro_dir DIR: DIR read-only for everyone, root included; rw_dir DIR: writable again.
+ro_dir() { mount --bind "$1" "$1" && mount -o remount,bind,ro "$1"; }
+rw_dir() { mount -o remount,bind,rw "$1"; }
+# read_only_case NAME DIR FIRST_ID: kotod on DIR read-only raises an event
+# numbered after FIRST_ID, and writes it once DIR is writable again.
+read_only_case() {
+  local name=$1 dir=$2 after=$3
+  set_mem_available 8000000
+  ro_dir "$dir" || { not_ok "$name: the directory is mounted read-only"; return; }
+  run --state-dir "$dir"
+  started || { not_ok "$name: kotod starts" "$(cat "$tmp/kotod.log")"; rw_dir "$dir"; umount "$dir"; return; }
+  local st
+  st=$(status)
+  expect_eq "$name: the store is degraded, not off" degraded "$(jq -r .store.state <<<"$st")"
+  check "$name: status says why" grep -q "keep.*in memory\|kept in memory" "$tmp/kotod.log"
+  set_mem_available 1000000
+  if wait_for '[.events[] | select(.type == "memory_high" and .state == "started")] | length >= 1'; then
+    ok "$name: events are raised from memory"
+  else not_ok "$name: events are raised from memory" "$(events)"; fi
+  local id
+  id=$(events | jq '[.events[] | select(.type == "memory_high")][-1].id')
+  check "$name: ids go on after the file's ($after)" test "$id" -gt "$after"
+  rw_dir "$dir"
+  local deadline=$((SECONDS + 20))
+  until [ "$(status | jq -r .store.state)" = ok ] || [ $SECONDS -ge $deadline ]; do sleep 0.2; done
+  expect_eq "$name: writable again, it catches up" "ok 0" "$(status | jq -r '"\(.store.state) \(.store.pending)"')"
+  check "$name: the event raised while read-only is in the store" bash -c \
+    "curl -sS '$base/api/agent/monitor/events?limit=1000' | jq -e '.source == \"store\" and ([.events[].id] | index($id)) != null'"
+  stop_kotod TERM
+  umount "$dir"
+}
+if [ "$(id -u)" = 0 ] && mkdir -p "$tmp/robind" && mount --bind "$tmp/robind" "$tmp/robind" 2>/dev/null &&
+  umount "$tmp/robind"; then
+  trap 'for d in "$tmp/ro1" "$tmp/ro2"; do umount "$d" 2>/dev/null; done; kill_kotod; rm -rf "$tmp"' EXIT
+  # A database from an earlier run: it can be read (immutable), not written.
+  run --state-dir "$tmp/ro1"
+  started || { not_ok "kotod starts on a fresh directory" "$(cat "$tmp/kotod.log")"; }
+  set_mem_available 1000000
+  wait_for '[.events[] | select(.type == "memory_high")] | length >= 1' || true
+  last=$(events | jq .last_id)
+  stop_kotod TERM
+  read_only_case "a read-only database" "$tmp/ro1" "$last"
+  # No database yet: nothing to read; the file is made when it can be.
+  mkdir -m 700 "$tmp/ro2" && cp -p "$tmp/ro1/token" "$tmp/ro2/token"
+  read_only_case "a read-only directory without a database" "$tmp/ro2" 0
+  expect_eq "the database made late is owner-only" 600 "$(stat -c %a "$tmp/ro2/koto.db")"
+else
+  echo "skip a read-only state directory: a bind mount needs root"
+fi
 
 # ---- a full filesystem: degraded, then caught up (needs root to mount a tmpfs) --------------
 if [ "$(id -u)" = 0 ] && mkdir -p "$tmp/small" && mount -t tmpfs -o size=1m tmpfs "$tmp/small" 2>/dev/null; then
