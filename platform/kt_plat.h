@@ -105,7 +105,8 @@ typedef struct {
 typedef struct {
     int64_t pid, ppid;
     const char *name;    /* short name (comm / image name) */
-    const char *cmdline; /* only filled for processes in a top list; else NULL */
+    const char *cmdline; /* filled for processes in a top list, for all when the
+                          * sample's cmdlines says so; NULL when it has none */
     char state;          /* R S D Z T t I X, or '?' when unknown */
     double cpu_pct;      /* of one core, between the two readings */
     uint64_t cpu_time_ms; /* user + system since the process started */
@@ -172,6 +173,7 @@ typedef struct {
     unsigned nfs;
     kt_proc_t *procs; /* every process seen, in no particular order */
     unsigned nprocs;
+    int cmdlines;     /* every process's cmdline is filled (kt_plat_want_cmdlines) */
     kt_proc_t **top_cpu, **top_mem; /* the busiest first; into procs */
     unsigned ntop_cpu, ntop_mem;
     /* CPU (% of one core) of processes that ended since the last reading,
@@ -218,6 +220,12 @@ apr_status_t kt_plat_sample(kt_plat_t *p, kt_sample_t *out, apr_pool_t *pool);
 /* Points the handle at another procfs/sysfs root (NULL keeps the old one);
  * previous counters are kept, so a t0/t1 pair of captured trees yields rates. */
 apr_status_t kt_plat_set_roots(kt_plat_t *p, const char *procfs, const char *sysfs);
+
+/* Whether each reading fills every process's command line, not only the
+ * top lists' (process checks by pattern ask for it). Linux keeps each
+ * process's line from one reading to the next; Windows gives the image
+ * path. Called between readings, by the thread that takes them. */
+void kt_plat_want_cmdlines(kt_plat_t *p, int on);
 
 void kt_plat_close(kt_plat_t *p);
 

@@ -52,7 +52,8 @@ int main(int argc, char **argv)
             snprintf(names[i], sizeof names[i], "%s", running[i]);
         else
             snprintf(names[i], sizeof names[i], "kt-absent-%u", i);
-        checks[i] = (kt_mon_check_t){names[i], "process", names[i], NULL, i < 5 ? 0 : 1, 0, 1000, NULL};
+        checks[i] = (kt_mon_check_t){.name = names[i], .kind = "process", .process = names[i],
+                                     .min = i < 5 ? 0 : 1, .hold_samples = 1000};
     }
     kt_mon_t *none = monitor(NULL, 0, pool), *twenty = monitor(checks, 20, pool);
     double *a = malloc(sizeof *a * rounds), *b = malloc(sizeof *b * rounds);

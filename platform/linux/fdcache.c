@@ -192,6 +192,8 @@ void kt__fdcache_close(kt_plat_t *p)
 void kt__fdcache_free(kt_plat_t *p)
 {
     kt__fdcache_t *c = &p->kept;
+    for (unsigned i = 0; i < c->nwas; i++)
+        free(c->was[i].cmdline);
     free(c->was);
     free(c->now);
     c->was = c->now = NULL;
@@ -226,6 +228,8 @@ kt__proc_entry_t *kt__proc_add(kt_plat_t *p, int32_t pid, kt__proc_entry_t *was)
         e->pid = pid;
         e->fd = -1;
         e->starttime = e->ticks = e->cticks = KT_UNKNOWN_U64;
+        e->cmdline = NULL;
+        e->comm[0] = '\0';
         *was = *e;
     }
     if (c->nnow > 0 && c->now[c->nnow - 1].pid >= pid)
@@ -249,6 +253,7 @@ void kt__proc_drop(kt_plat_t *p, kt__proc_entry_t *e)
 {
     kt__fdcache_t *c = &p->kept;
     forget_fd(c, &e->fd);
+    free(e->cmdline); /* its own: the entry it came from is marked carried */
     c->nnow--; /* e is the last entry */
 }
 
@@ -256,7 +261,10 @@ void kt__procs_end(kt_plat_t *p)
 {
     kt__fdcache_t *c = &p->kept;
     for (unsigned i = 0; i < c->nwas; i++)
-        forget_fd(c, &c->was[i].fd); /* not listed any more (-2: carried) */
+        if (c->was[i].fd != -2) { /* not listed any more (-2: carried) */
+            forget_fd(c, &c->was[i].fd);
+            free(c->was[i].cmdline);
+        }
     if (!c->sorted)
         qsort(c->now, c->nnow, sizeof *c->now, by_pid);
     kt__proc_entry_t *t = c->was;

@@ -165,6 +165,11 @@ typedef struct {
     uint64_t starttime; /* clock ticks after boot; KT_UNKNOWN_U64 */
     uint64_t ticks;     /* utime + stime at the reading; KT_UNKNOWN_U64 */
     uint64_t cticks;    /* cutime + cstime at the reading; KT_UNKNOWN_U64 */
+    /* Its command line, kept while kt_plat_want_cmdlines asks for every
+     * process's: read once, again only when its start time or short name
+     * changes (another process, or an exec). malloc'd; "" when it has none. */
+    char *cmdline;
+    char comm[16];
 } kt__proc_entry_t;
 
 typedef struct {
@@ -185,6 +190,7 @@ struct kt_plat_t {
     const char *procfs, *sysfs, *rootfs;
     int procfd, sysfd; /* sysfd is -1 when the sysfs root cannot be opened */
     unsigned top_n;
+    int want_cmdlines; /* every process's command line, not only the top lists' */
     long page_size;
     char *buf; /* reused read buffer, grown up to KT__SLURP_MAX */
     size_t cap;

@@ -51,6 +51,8 @@ static apr_status_t close_fds(void *data)
     return APR_SUCCESS;
 }
 
+void kt_plat_want_cmdlines(kt_plat_t *p, int on) { p->want_cmdlines = on; }
+
 apr_status_t kt_plat_set_roots(kt_plat_t *p, const char *procfs, const char *sysfs)
 {
     if (procfs) {

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -96,25 +97,53 @@ static uint64_t vanished_ticks(const kt_plat_t *p)
     return sum;
 }
 
-/* The command line of a process in a top list: argv joined by spaces. */
+/* A process's command line, argv joined by spaces, in p->buf (*len 0:
+ * none, as kernel threads have); -1 when it cannot be read. */
+static int read_cmdline_raw(kt_plat_t *p, int64_t pid, char **text, size_t *len)
+{
+    char rel[48];
+    snprintf(rel, sizeof rel, "%lld/cmdline", (long long)pid);
+    if (kt__slurp(p, p->procfd, rel, text, len) != APR_SUCCESS)
+        return -1;
+    if (*len > CMDLINE_MAX)
+        *len = CMDLINE_MAX;
+    while (*len > 0 && (*text)[*len - 1] == '\0')
+        (*len)--;
+    for (size_t i = 0; i < *len; i++)
+        if ((*text)[i] == '\0' || (*text)[i] == '\n')
+            (*text)[i] = ' ';
+    return 0;
+}
+
+/* The command line of a process in a top list. */
 static const char *read_cmdline(kt_plat_t *p, int64_t pid, apr_pool_t *pool)
 {
-    char rel[48], *text;
+    char *text;
     size_t len;
-    snprintf(rel, sizeof rel, "%lld/cmdline", (long long)pid);
-    if (kt__slurp(p, p->procfd, rel, &text, &len) != APR_SUCCESS)
+    if (read_cmdline_raw(p, pid, &text, &len) != 0 || len == 0)
         return NULL;
-    if (len > CMDLINE_MAX)
-        len = CMDLINE_MAX;
-    while (len > 0 && text[len - 1] == '\0')
-        len--;
-    if (len == 0)
-        return NULL; /* kernel threads have none */
-    char *line = apr_pstrmemdup(pool, text, len);
-    for (size_t i = 0; i < len; i++)
-        if (line[i] == '\0' || line[i] == '\n')
-            line[i] = ' ';
-    return line;
+    return apr_pstrmemdup(pool, text, len);
+}
+
+/* Every process's command line (process checks by pattern): kept in its
+ * entry and copied into the reading, so a process costs one read of
+ * <pid>/cmdline in its life, not one per reading. */
+static const char *kept_cmdline(kt_plat_t *p, kt__proc_entry_t *e, const kt__proc_entry_t *was,
+                                const kt__pidstat_t *ps, apr_pool_t *pool)
+{
+    if (!e->cmdline || was->starttime != ps->starttime ||
+        strncmp(e->comm, ps->name, sizeof e->comm - 1) != 0) {
+        char *text;
+        size_t len;
+        free(e->cmdline);
+        e->cmdline = NULL;
+        if (read_cmdline_raw(p, ps->pid, &text, &len) != 0 || !(e->cmdline = malloc(len + 1)))
+            return NULL; /* tried again at the next reading */
+        memcpy(e->cmdline, text, len);
+        e->cmdline[len] = '\0';
+        snprintf(e->comm, sizeof e->comm, "%.15s", ps->name);
+    }
+    return *e->cmdline ? apr_pstrdup(pool, e->cmdline) : NULL;
 }
 
 /* The pid a directory of the root is named for, or -1 (not a pid, or beyond
@@ -180,6 +209,8 @@ apr_status_t kt__read_procs(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
             cap *= 2;
         }
         fill_proc(p, &ps, &was, e, s->elapsed_s, &procs[n], pool);
+        if (p->want_cmdlines)
+            procs[n].cmdline = kept_cmdline(p, e, &was, &ps, pool);
         uint64_t r = reaped(p, &ps, &was);
         children += r;
         if (r > most) {
@@ -207,6 +238,7 @@ apr_status_t kt__read_procs(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
 
     s->procs = procs;
     s->nprocs = n;
+    s->cmdlines = p->want_cmdlines;
     if (n == 0) {
         /* Every system runs at least one process: none readable means the
          * source failed, so the counts are unknown rather than 0. */

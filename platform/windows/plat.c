@@ -49,6 +49,8 @@ static const char *host_name(apr_pool_t *pool)
     return kt__win_utf8(name, pool);
 }
 
+void kt_plat_want_cmdlines(kt_plat_t *p, int on) { p->want_cmdlines = on; }
+
 apr_status_t kt_plat_set_roots(kt_plat_t *p, const char *procfs, const char *sysfs)
 {
     (void)p, (void)procfs, (void)sysfs; /* no procfs/sysfs on Windows */

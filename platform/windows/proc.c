@@ -94,6 +94,25 @@ static const char *image_name(const kt__spi_t *e, int64_t pid, const char *end,
     return kt__win_utf8n(e->image_name.buffer, bytes / sizeof(WCHAR), pool);
 }
 
+/* What a process is kept as from one reading to the next. */
+typedef struct {
+    uint64_t cpu;     /* kernel + user time, 100 ns units */
+    const char *path; /* its image path; "" when it cannot be had */
+} kept_t;
+
+/* A process's image path, NULL when it cannot be opened. */
+static const char *image_path(int64_t pid, apr_pool_t *pool)
+{
+    HANDLE h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, (DWORD)pid);
+    if (!h)
+        return NULL;
+    wchar_t path[MAX_PATH];
+    DWORD len = KT_ARRAY_SIZE(path);
+    const char *utf8 = QueryFullProcessImageNameW(h, 0, path, &len) ? kt__win_utf8(path, pool) : NULL;
+    CloseHandle(h);
+    return utf8;
+}
+
 static void fill_proc(kt_plat_t *p, const kt__spi_t *e, const char *end, double elapsed_s,
                       kt_proc_t *o, apr_pool_t *pool)
 {
@@ -116,13 +135,21 @@ static void fill_proc(kt_plat_t *p, const kt__spi_t *e, const char *end, double 
     apr_pool_t *state = p->state_pool[p->cur_state];
     const char *key = apr_psprintf(state, "%lld:%llu", (long long)o->pid,
                                    (unsigned long long)e->create_time.QuadPart);
-    uint64_t *keep = apr_palloc(state, sizeof *keep);
-    *keep = cpu;
+    kept_t *keep = apr_palloc(state, sizeof *keep);
+    keep->cpu = cpu;
+    keep->path = NULL;
     apr_hash_set(p->next.procs, key, APR_HASH_KEY_STRING, keep);
-    const uint64_t *was =
+    const kept_t *was =
         p->prev.valid ? apr_hash_get(p->prev.procs, key, APR_HASH_KEY_STRING) : NULL;
     if (was)
-        o->cpu_pct = kt__win_proc_cpu_pct(*was, cpu, elapsed_s);
+        o->cpu_pct = kt__win_proc_cpu_pct(was->cpu, cpu, elapsed_s);
+    /* Every process's image path (process checks by pattern): asked once in
+     * its life, then carried from reading to reading. */
+    if (p->want_cmdlines) {
+        const char *path = was && was->path ? was->path : image_path(o->pid, state);
+        keep->path = path ? apr_pstrdup(state, path) : ""; /* "": not to be asked again */
+        o->cmdline = keep->path && *keep->path ? apr_pstrdup(pool, keep->path) : NULL;
+    }
 }
 
 /* The top lists carry the image path: a handle for each of those only. */
@@ -130,16 +157,8 @@ static void top_paths(kt_sample_t *s, apr_pool_t *pool)
 {
     for (unsigned i = 0; i < s->ntop_cpu + s->ntop_mem; i++) {
         kt_proc_t *t = i < s->ntop_cpu ? s->top_cpu[i] : s->top_mem[i - s->ntop_cpu];
-        if (t->cmdline || t->pid == 0)
-            continue;
-        HANDLE h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, (DWORD)t->pid);
-        if (!h)
-            continue;
-        wchar_t path[MAX_PATH];
-        DWORD len = KT_ARRAY_SIZE(path);
-        if (QueryFullProcessImageNameW(h, 0, path, &len))
-            t->cmdline = kt__win_utf8(path, pool);
-        CloseHandle(h);
+        if (!t->cmdline && t->pid != 0)
+            t->cmdline = image_path(t->pid, pool);
     }
 }
 
@@ -174,6 +193,7 @@ static apr_status_t read_table(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
     p->nprocs_was = n;
     s->procs = procs;
     s->nprocs = n;
+    s->cmdlines = p->want_cmdlines;
     s->procs_total = n;
     s->threads_total = threads;
     return APR_SUCCESS;

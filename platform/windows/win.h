@@ -47,7 +47,7 @@ typedef struct {
     kt__cpu_ticks_t total;
     kt__cpu_ticks_t *cores;
     unsigned ncores;
-    apr_hash_t *procs; /* "pid:creation" -> uint64_t cpu 100 ns */
+    apr_hash_t *procs; /* "pid:creation" -> kept_t (proc.c) */
     apr_hash_t *net;   /* name -> kt_net_t (counters only) */
     apr_hash_t *disks; /* name -> kt__win_disk_raw_t */
     uint64_t qpc;      /* QueryPerformanceCounter of the reading */
@@ -58,6 +58,7 @@ struct kt_plat_t {
     apr_pool_t *state_pool[2];
     int cur_state;
     unsigned top_n;
+    int want_cmdlines; /* every process's image path, not only the top lists' */
     kt__win_prev_t prev, next;
     const char *hostname, *kernel;
     uint64_t qpc_freq;

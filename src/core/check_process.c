@@ -1,12 +1,19 @@
 /*
  * check_process.c - the process check: how many processes of a name (or
- * the one a pidfile names) run, against a minimum and a maximum.
+ * the one a pidfile names, or those whose command line matches a pattern)
+ * run, against a minimum and a maximum.
  *
  * Judged from the reading's own process table, so it costs no extra pass
  * over /proc: one comparison of names per process and check. A name
  * matches the process's short name exactly; Linux keeps only the first 15
  * bytes of it (comm), so a longer name matches on those. A pidfile is read
- * (a few bytes) at each reading and the pid looked up in the table.
+ * (a few bytes) at each reading and the pid looked up in the table. A
+ * command-line pattern is a glob (* any run of characters, ? one) over the
+ * whole line, argv joined by spaces (the image path on Windows): with such
+ * a check the platform keeps every process's line (kt_plat_want_cmdlines),
+ * read once per process rather than once per reading. A glob, not a regular
+ * expression: it is matched in time bounded by the two lengths, and means
+ * the same on both systems.
  *
  * Events: process_down below the minimum (severity by how many are
  * missing: none running is high), process_count above the maximum. The
@@ -32,6 +39,44 @@ static int name_matches(const char *have, const char *want)
         return 1;
     return strlen(want) > COMM_LEN && strlen(have) == COMM_LEN &&
            strncmp(have, want, COMM_LEN) == 0;
+}
+
+/* Star-and-question-mark matching over the whole of s: on a mismatch the
+ * last star takes one more character, so the work is at most the product of
+ * the two lengths. */
+static int glob_matches(const char *s, const char *pat)
+{
+    const char *star = NULL, *resume = NULL;
+    while (*s) {
+        if (*pat == '*') {
+            star = pat++;
+            resume = s;
+        } else if (*pat && (*pat == '?' || *pat == *s)) {
+            s++;
+            pat++;
+        } else if (star) {
+            pat = star + 1;
+            s = ++resume;
+        } else {
+            return 0;
+        }
+    }
+    while (*pat == '*')
+        pat++;
+    return *pat == '\0';
+}
+
+/* Each of the check's criteria it names holds for p, and p runs: a zombie
+ * (dead, not yet reaped by its parent) keeps its name but runs no more. */
+static int proc_matches(const kt_mon_check_t *chk, const kt_proc_t *p, int64_t want_pid)
+{
+    if (p->state == 'Z' || p->state == 'X')
+        return 0;
+    if (chk->pidfile && p->pid != want_pid)
+        return 0;
+    if (chk->process && !name_matches(p->name, chk->process))
+        return 0; /* with a pidfile: the pid was reused by another program */
+    return !chk->cmdline || (p->cmdline && glob_matches(p->cmdline, chk->cmdline));
 }
 
 /* The pid the file holds, 0 when it holds none (or cannot be read). */
@@ -61,8 +106,8 @@ static int64_t read_pidfile(const char *path)
 void kt__check_process(kt__run_t *r, const kt_mon_check_t *chk, kt__check_state_t *st)
 {
     const kt_sample_t *s = r->s;
-    if (s->nprocs == 0)
-        return; /* no process table this time: no evidence either way */
+    if (s->nprocs == 0 || (chk->cmdline && !s->cmdlines))
+        return; /* no process table (or no command lines) this time: no evidence either way */
     int64_t want_pid = chk->pidfile ? read_pidfile(chk->pidfile) : 0;
     kt_event_proc_t ev[KT_EVENT_TOP];
     unsigned count = 0, nev = 0;
@@ -71,10 +116,8 @@ void kt__check_process(kt__run_t *r, const kt_mon_check_t *chk, kt__check_state_
     uint64_t rss = 0;
     for (unsigned i = 0; i < s->nprocs; i++) {
         const kt_proc_t *p = &s->procs[i];
-        if (chk->pidfile ? p->pid != want_pid : !name_matches(p->name, chk->process))
+        if (!proc_matches(chk, p, want_pid))
             continue;
-        if (chk->pidfile && chk->process && !name_matches(p->name, chk->process))
-            continue; /* the pid was reused by another program */
         count++;
         if (!lowest || p->pid < lowest)
             lowest = p->pid;
@@ -96,8 +139,8 @@ void kt__check_process(kt__run_t *r, const kt_mon_check_t *chk, kt__check_state_
     if (lowest)
         st->last_pid = lowest;
 
-    const char *what = chk->process ? chk->process : chk->pidfile;
-    const char *how = chk->pidfile ? "from " : "named ";
+    const char *what = chk->pidfile ? chk->pidfile : chk->process ? chk->process : chk->cmdline;
+    const char *how = chk->pidfile ? "from " : chk->process ? "named " : "matching ";
     char text[256], rss_text[32], bound[32];
     kt__fmt_bytes(rss, rss_text, sizeof rss_text);
     if (chk->max)
@@ -126,8 +169,9 @@ void kt__check_process(kt__run_t *r, const kt_mon_check_t *chk, kt__check_state_
 
 int kt__check_process_valid(const kt_mon_check_t *chk, char *err, size_t len)
 {
-    if (!chk->process && !chk->pidfile) {
-        snprintf(err, len, "check %s: a process check needs process (a name) or pidfile", chk->name);
+    if (!chk->process && !chk->pidfile && !chk->cmdline) {
+        snprintf(err, len, "check %s: a process check needs process (a name), cmdline (a pattern)"
+                 " or pidfile", chk->name);
         return -1;
     }
     if (chk->max && chk->max < chk->min) {

@@ -86,6 +86,7 @@ typedef struct {
     const char *kind;      /* "process" or "service" */
     const char *process;   /* process: the name it runs under (comm / image name), or NULL */
     const char *pidfile;   /* process: a file holding its pid, or NULL */
+    const char *cmdline;   /* process: a glob (* and ?) its command line matches, or NULL */
     unsigned min, max;     /* process: how many may run (max 0: no upper bound) */
     unsigned hold_samples; /* readings in a row that fail before the event */
     const char *unit;      /* service: a systemd unit (nginx.service) or Windows service name */

@@ -10,7 +10,8 @@
 #include <apr_strings.h>
 
 /* A check's strings, in the order they are copied. */
-#define CHECK_STRINGS(k) {&(k)->name, &(k)->kind, &(k)->process, &(k)->pidfile, &(k)->unit}
+#define CHECK_STRINGS(k)                                                                   \
+    {&(k)->name, &(k)->kind, &(k)->process, &(k)->pidfile, &(k)->cmdline, &(k)->unit}
 
 static size_t str_size(const char *s) { return s ? strlen(s) + 1 : 0; }
 
@@ -299,6 +300,10 @@ apr_status_t kt_mon_tick(kt_mon_t *m)
         return st;
     apr_pool_tag(pool, "snapshot");
     kt_sample_t s;
+    int cmdlines = 0; /* the conf is this thread's: it ingests too */
+    for (unsigned i = 0; i < m->conf.nchecks; i++)
+        cmdlines |= m->conf.checks[i].cmdline != NULL;
+    kt_plat_want_cmdlines(m->plat, cmdlines);
     apr_time_t t0 = apr_time_now();
     st = kt_plat_sample(m->plat, &s, pool);
     if (st != APR_SUCCESS) {

@@ -153,6 +153,7 @@ void kt_conf_describe(FILE *to)
     fprintf(to, "%-36s %-8s %-13s %s\n", CHECKS, "list", "",
             "what must be so, judged at each reading: { { name = \"web\", process = \"nginx\", "
             "min = 1, max = 0, hold_samples = 1 }, { name = \"db\", pidfile = \"/run/db.pid\" }, "
+            "{ name = \"api\", cmdline = \"*gunicorn*myapp*\" } (a glob over the command line), "
             "{ name = \"cron\", kind = \"service\", unit = \"cron.service\" } } "
             "(events process_down, process_count, service_failed)");
     fprintf(to, "%-36s %-8s %-13s %s\n", REMEDIATE, "list", "",
@@ -210,6 +211,8 @@ json_t *kt_conf_to_json(const kt_conf_t *conf)
             json_object_set_new(o, "process", json_string(k->process));
         if (k->pidfile)
             json_object_set_new(o, "pidfile", json_string(k->pidfile));
+        if (k->cmdline)
+            json_object_set_new(o, "cmdline", json_string(k->cmdline));
         if (k->unit)
             json_object_set_new(o, "unit", json_string(k->unit));
         json_array_append_new(checks, o);
@@ -397,6 +400,7 @@ static int set_checks(kt_conf_t *conf, lua_State *L, int idx, apr_pool_t *pool, 
         {"kind", T_STR, 0, 0, offsetof(kt_mon_check_t, kind)},
         {"process", T_STR, 0, 0, offsetof(kt_mon_check_t, process)},
         {"pidfile", T_STR, 0, 0, offsetof(kt_mon_check_t, pidfile)},
+        {"cmdline", T_STR, 0, 0, offsetof(kt_mon_check_t, cmdline)},
         {"unit", T_STR, 0, 0, offsetof(kt_mon_check_t, unit)},
         {"min", T_UINT, 0, 100000, offsetof(kt_mon_check_t, min)},
         {"max", T_UINT, 0, 100000, offsetof(kt_mon_check_t, max)},
@@ -430,7 +434,7 @@ static int set_checks(kt_conf_t *conf, lua_State *L, int idx, apr_pool_t *pool, 
                 f++;
             if (f == KT_ARRAY_SIZE(fields)) {
                 snprintf(msg, len, CHECKS "[%lld]: unknown field '%s' (name, kind, process, pidfile, "
-                         "unit, min, max, hold_samples)", (long long)i, luaL_tolstring(L, -2, NULL));
+                         "cmdline, unit, min, max, hold_samples)", (long long)i, luaL_tolstring(L, -2, NULL));
                 lua_pop(L, 4);
                 return -1;
             }

@@ -441,7 +441,8 @@ void kt_conf_copy(kt_conf_t *dst, const kt_conf_t *src, apr_pool_t *pool)
     if (src->mon.nchecks) {
         kt_mon_check_t *k = apr_pmemdup(pool, src->mon.checks, sizeof *k * src->mon.nchecks);
         for (unsigned i = 0; i < src->mon.nchecks; i++) {
-            const char **s[] = {&k[i].name, &k[i].kind, &k[i].process, &k[i].pidfile, &k[i].unit};
+            const char **s[] = {&k[i].name, &k[i].kind, &k[i].process, &k[i].pidfile,
+                                &k[i].cmdline, &k[i].unit};
             for (size_t j = 0; j < KT_ARRAY_SIZE(s); j++)
                 if (*s[j])
                     *s[j] = apr_pstrdup(pool, *s[j]);

@@ -574,8 +574,8 @@ static void test_conf_check_names_the_field(void **state)
 /* ---- checks ------------------------------------------------------------------------- */
 
 static const kt_mon_check_t web_checks[] = {
-    {"web", "process", "nginx", NULL, 1, 2, 2, NULL},
-    {"db", "process", NULL, "kt-test-db.pid", 1, 0, 1, NULL},
+    {"web", "process", "nginx", NULL, NULL, 1, 2, 2, NULL},
+    {"db", "process", NULL, "kt-test-db.pid", NULL, 1, 0, 1, NULL},
 };
 
 static void with_checks(kt_mon_conf_t *c)
@@ -673,21 +673,21 @@ static void test_check_conf_refused(void **state)
     kt_mon_conf_t c;
     char err[256];
     kt_mon_conf_defaults(&c);
-    kt_mon_check_t bad[] = {{"a", "process", NULL, NULL, 1, 0, 1, NULL}};
+    kt_mon_check_t bad[] = {{"a", "process", NULL, NULL, NULL, 1, 0, 1, NULL}};
     c.checks = bad;
     c.nchecks = 1;
     assert_int_equal(kt_mon_conf_check(&c, err, sizeof err), KT_ECONF);
     assert_non_null(strstr(err, "needs process"));
-    kt_mon_check_t kind[] = {{"a", "port", "x", NULL, 1, 0, 1, NULL}};
+    kt_mon_check_t kind[] = {{"a", "port", "x", NULL, NULL, 1, 0, 1, NULL}};
     c.checks = kind;
     assert_int_equal(kt_mon_conf_check(&c, err, sizeof err), KT_ECONF);
     assert_non_null(strstr(err, "unknown kind 'port'"));
-    kt_mon_check_t twice[] = {{"a", "process", "x", NULL, 1, 0, 1, NULL}, {"a", "process", "y", NULL, 1, 0, 1, NULL}};
+    kt_mon_check_t twice[] = {{"a", "process", "x", NULL, NULL, 1, 0, 1, NULL}, {"a", "process", "y", NULL, NULL, 1, 0, 1, NULL}};
     c.checks = twice;
     c.nchecks = 2;
     assert_int_equal(kt_mon_conf_check(&c, err, sizeof err), KT_ECONF);
     assert_non_null(strstr(err, "two checks are named a"));
-    kt_mon_check_t range[] = {{"a", "process", "x", NULL, 3, 2, 1, NULL}};
+    kt_mon_check_t range[] = {{"a", "process", "x", NULL, NULL, 3, 2, 1, NULL}};
     c.checks = range;
     c.nchecks = 1;
     assert_int_equal(kt_mon_conf_check(&c, err, sizeof err), KT_ECONF);

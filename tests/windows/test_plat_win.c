@@ -166,6 +166,22 @@ static void own_process_and_child_found(void **state)
 
     assert_true(s1.ntop_mem >= 1 && s1.ntop_mem <= 5);
     assert_non_null(s1.top_mem[0]->cmdline);
+    assert_int_equal(s1.cmdlines, 0);
+
+    /* Asked for every process's line (a check by pattern): the image path,
+     * kept from one reading to the next. */
+    kt_plat_want_cmdlines(p, 1);
+    for (int round = 0; round < 2; round++) {
+        kt_sample_t s2;
+        assert_int_equal(kt_plat_sample(p, &s2, *state), APR_SUCCESS);
+        assert_int_equal(s2.cmdlines, 1);
+        const kt_proc_t *c = find_pid(&s2, GetCurrentProcessId());
+        const char *image = "test_plat_win.exe";
+        assert_non_null(c);
+        assert_non_null(c->cmdline);
+        size_t n = strlen(c->cmdline), k = strlen(image);
+        assert_true(n > k && strcmp(c->cmdline + n - k, image) == 0);
+    }
     kt_plat_close(p);
 }
 
