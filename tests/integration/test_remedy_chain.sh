@@ -16,7 +16,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 name="kts$$"
 cp /bin/sleep "$tmp/$name"
-standin_pids() { pgrep -x "$name" || true; }
+# A zombie is not running: where nothing reaps orphans (a container whose
+# pid 1 is not an init), a killed stand-in stays listed as Z.
+standin_pids() { ps -eo pid=,stat=,comm= | awk -v n="$name" '$3 == n && $2 !~ /^[ZX]/ { print $1 }'; }
 cleanup_standins() { pkill -KILL -x "$name" 2>/dev/null || true; }
 trap 'cleanup_standins; kill_kotod; rm -rf "$tmp"' EXIT
 start_standin() { setsid "$tmp/$name" 1000 </dev/null >/dev/null 2>&1 & }
