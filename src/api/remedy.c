@@ -25,8 +25,13 @@ static apr_status_t carry(apr_status_t st, const kt_remedy_err_t *re, kt__api_er
     return st;
 }
 
-static apr_status_t id_of(json_t *params, uint64_t *id, kt__api_err_t *err)
+/* The proposal an operation acts on: the remedy must be on and "id" a
+ * proposal's number. */
+static apr_status_t target(const kt__api_call_t *call, json_t *params, uint64_t *id,
+                           kt__api_err_t *err)
 {
+    if (!call->api->remedy)
+        return off(err);
     json_t *v = json_object_get(params, "id");
     if (!json_is_integer(v) || json_integer_value(v) < 1)
         return kt__api_fail(err, KT_EINPUT, "bad_parameter", "id is a remediation's id (a whole number)");
@@ -46,10 +51,8 @@ apr_status_t kt__op_propose(const kt__api_call_t *call, json_t *params, json_t *
 apr_status_t kt__op_remediation(const kt__api_call_t *call, json_t *params, json_t **result,
                                 kt__api_err_t *err)
 {
-    uint64_t id;
-    if (!call->api->remedy)
-        return off(err);
-    apr_status_t st = id_of(params, &id, err);
+    uint64_t id = 0; /* set when target() succeeds; an optimiser cannot tell */
+    apr_status_t st = target(call, params, &id, err);
     if (st != APR_SUCCESS)
         return st;
     kt_remedy_err_t re = {0};
@@ -59,10 +62,8 @@ apr_status_t kt__op_remediation(const kt__api_call_t *call, json_t *params, json
 apr_status_t kt__op_approve(const kt__api_call_t *call, json_t *params, json_t **result,
                             kt__api_err_t *err)
 {
-    uint64_t id;
-    if (!call->api->remedy)
-        return off(err);
-    apr_status_t st = id_of(params, &id, err);
+    uint64_t id = 0; /* set when target() succeeds; an optimiser cannot tell */
+    apr_status_t st = target(call, params, &id, err);
     if (st != APR_SUCCESS)
         return st;
     kt_remedy_err_t re = {0};
@@ -75,10 +76,8 @@ apr_status_t kt__op_approve(const kt__api_call_t *call, json_t *params, json_t *
 apr_status_t kt__op_deny(const kt__api_call_t *call, json_t *params, json_t **result,
                          kt__api_err_t *err)
 {
-    uint64_t id;
-    if (!call->api->remedy)
-        return off(err);
-    apr_status_t st = id_of(params, &id, err);
+    uint64_t id = 0; /* set when target() succeeds; an optimiser cannot tell */
+    apr_status_t st = target(call, params, &id, err);
     if (st != APR_SUCCESS)
         return st;
     kt_remedy_err_t re = {0};
