@@ -10,6 +10,8 @@
  *   spawn FILE    starts a copy of itself that sleeps, writes its pid to FILE
  *   sleep MS      sleeps
  *   exit N        exits with N
+ *   real CMD ...  runs CMD, or with -WhatIf among the arguments prints
+ *                 "would CMD ..." instead (a dry run, as PowerShell's)
  */
 #include <windows.h>
 
@@ -46,6 +48,14 @@ static int spawn(const wchar_t *pidfile)
     return 0;
 }
 
+static int what_if(int argc, wchar_t **argv)
+{
+    for (int i = 7; i < argc; i++)
+        if (_wcsicmp(argv[i], L"-WhatIf") == 0)
+            return 1;
+    return 0;
+}
+
 int wmain(int argc, wchar_t **argv);
 int wmain(int argc, wchar_t **argv)
 {
@@ -69,6 +79,19 @@ int wmain(int argc, wchar_t **argv)
             *arg++ = 0;
         else
             arg = "";
+        if (strcmp(line, "real") == 0) {
+            if (what_if(argc, argv)) {
+                printf("would %s\n", arg);
+                fflush(stdout);
+                continue;
+            }
+            memmove(line, arg, strlen(arg) + 1);
+            arg = strchr(line, ' ');
+            if (arg)
+                *arg++ = 0;
+            else
+                arg = "";
+        }
         if (strcmp(line, "echo") == 0) {
             printf("%s\n", arg);
         } else if (strcmp(line, "args") == 0) {
