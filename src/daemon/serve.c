@@ -323,7 +323,7 @@ static void record_history(void *store, const kt_snap_t *snap, const kt_event_t 
 {
     (void)ev;
     (void)n;
-    kt_store_record(store, kt_snap_sample(snap), kt_snap_interval_ms(snap));
+    kt_store_record(store, kt_snap_sample(snap), kt_snap_interval_ms(snap), kt_snap_shedding(snap));
 }
 
 /* Opens STATE_DIR/koto.db and lets the monitor go on where the last run

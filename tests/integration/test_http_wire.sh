@@ -321,7 +321,7 @@ expect "metrics: koto_ lines, HELP and TYPE for each family" yes \
   "$([ "$(grep -c '^koto_' "$T/metrics")" -gt 10 ] &&
     [ "$(grep -c '^# HELP' "$T/metrics")" -eq "$(grep -c '^# TYPE' "$T/metrics")" ] && echo yes)"
 expect "metrics: every line is a comment or 'name{labels} value'" "" \
-  "$(grep -Ev '^(# (HELP|TYPE) .*|(koto|node)_[a-zA-Z0-9_]+(\{([a-z_]+="([^"\\]|\\.)*",?)*\})? -?[0-9.e+-]+|)$' "$T/metrics" | head -3)"
+  "$(grep -Ev '^(# (HELP|TYPE) .*|(koto|node|process)_[a-zA-Z0-9_]+(\{([a-z_]+="([^"\\]|\\.)*",?)*\})? -?[0-9.e+-]+|)$' "$T/metrics" | head -3)"
 check_4xx() { grep -Eq '^koto_http_requests_total\{code="4xx"\} [1-9]' "$T/metrics"; }
 expect "metrics: the refusals above are counted as 4xx" yes "$(check_4xx && echo yes)"
 
