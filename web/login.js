@@ -19,7 +19,16 @@ form.addEventListener('submit', async (ev) => {
       credentials: 'same-origin',
     });
     if (res.ok) {
-      location.replace('/monitoring-dashboard');
+      // A browser keeps a Secure cookie only over HTTPS or on localhost:
+      // over plain HTTP from another machine the login goes nowhere.
+      const s = await (await fetch('/api/agent/session', { credentials: 'same-origin' })).json();
+      if (s.session) {
+        location.replace('/monitoring-dashboard');
+        return;
+      }
+      error.textContent = 'The token is right, but this browser did not keep the session cookie: '
+        + 'browsers keep it only over HTTPS (or on localhost). Serve kotod with TLS, or reach it '
+        + 'through an SSH tunnel.';
       return;
     }
     let message = `kotod answered HTTP ${res.status}`;

@@ -194,8 +194,18 @@ static const char *offered_token(kt_http_req_t *req, apr_size_t *len)
 
 /* ---- Internal ---------------------------------------------------------- */
 
+/* Without the cookie there is nothing to look up: no lock taken, which
+ * matters on the loop thread (inline routes check access there too). */
+static int has_cookie(kt_http_req_t *req)
+{
+    apr_size_t len;
+    return cookie_value(req, &len) != NULL;
+}
+
 int kt__session_valid(kt__sessions_t *ss, kt_http_req_t *req)
 {
+    if (!has_cookie(req))
+        return 0;
     apr_thread_mutex_lock(ss->lock);
     int ok = find_locked(ss, req, apr_time_now()) != NULL;
     apr_thread_mutex_unlock(ss->lock);
@@ -205,6 +215,8 @@ int kt__session_valid(kt__sessions_t *ss, kt_http_req_t *req)
 int kt__session_allow(kt__sessions_t *ss, kt_http_req_t *req, int changes_state)
 {
     char csrf[SECRET_HEX + 1];
+    if (!has_cookie(req))
+        return -1;
     apr_thread_mutex_lock(ss->lock);
     session_t *s = find_locked(ss, req, apr_time_now());
     if (s)

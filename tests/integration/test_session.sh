@@ -32,6 +32,8 @@ get() {
 }
 post() { local path=$1; shift; get "$path" -X POST "$@"; }
 body() { jq -r "$1" "$tmp/body"; }
+# differ SECRET: the secret with its last digit changed.
+differ() { if [ "${1: -1}" = 0 ]; then echo "${1%?}1"; else echo "${1%?}0"; fi; }
 header() { tr -d '\r' <"$tmp/head" | sed -n "s/^$1: //Ip" | head -1; }
 # login [curl args]: POSTs the token; sets cookie and csrf on success.
 login() {
@@ -102,7 +104,7 @@ get /api/agent/monitor/status "${jar[@]}"
 expect_eq "GET by cookie: 200" 200 "$code"
 get /api/agent/monitor/status -H "Cookie: theme=dark; koto_session=$cookie; other=1"
 expect_eq "the cookie among others" 200 "$code"
-get /api/agent/monitor/status -H "Cookie: koto_session=${cookie%?}0"
+get /api/agent/monitor/status -H "Cookie: koto_session=$(differ "$cookie")"
 expect_eq "a forged session id: 401" 401 "$code"
 get /monitoring-dashboard "${jar[@]}"
 check "by cookie the dashboard is the dashboard" grep -q 'app.js' "$tmp/body"
@@ -117,7 +119,7 @@ kill "$stream_pid" 2>/dev/null; wait "$stream_pid" 2>/dev/null
 # ---- CSRF on changes -------------------------------------------------------------------------
 post /api/agent/monitor/stop "${jar[@]}"
 expect_eq "a change by cookie without the CSRF token: 403" "403 csrf" "$code $(body .error.code)"
-post /api/agent/monitor/stop "${jar[@]}" -H "X-CSRF-Token: ${csrf%?}0"
+post /api/agent/monitor/stop "${jar[@]}" -H "X-CSRF-Token: $(differ "$csrf")"
 expect_eq "... with a wrong CSRF token: 403" 403 "$code"
 post /api/agent/monitor/stop "${jar[@]}" -H "X-CSRF-Token: $first_cookie"
 expect_eq "... with another session's id as CSRF token: 403" 403 "$code"
