@@ -4,25 +4,43 @@
 # page, the token exchanged for a session cookie, the cookie for reads and
 # the live stream, CSRF on changes, logout, expiry, the bound on sessions and
 # the rate limit on failed logins, driven with curl.
+# A KOTOD ending in .exe runs under Wine, inside scripts/win-test.sh (which
+# provides WINEPREFIX and a persistent wineserver), reading the Windows APIs.
 KOTOD=$1
 WEB_DIR=$2
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 . "$here/lib.sh"
 
-cp -r "$repo/tests/fixtures/linux-basic/t0" "$tmp/proc"
+if [[ $KOTOD == *.exe ]]; then
+  : "${WINEPREFIX:?run through scripts/win-test.sh (it sets up Wine)}"
+  winpath() { local p="${1//\//\\}"; echo "Z:$p"; }
+  state="$WINEPREFIX/drive_c/koto-session/state" # C:\koto-session\state
+  rm -rf "${state%/state}"
+  kotod=(wine "$KOTOD") run=(--foreground --state-dir 'C:\koto-session\state' --web-dir "$(winpath "$WEB_DIR")")
+  conf_arg=$(winpath "$tmp/koto.conf.lua")
+else
+  winpath() { echo "$1"; }
+  state="$tmp/state"
+  cp -r "$repo/tests/fixtures/linux-basic/t0" "$tmp/proc"
+  kotod=("$KOTOD") run=(--state-dir "$state" --web-dir "$WEB_DIR" --procfs "$tmp/proc"
+    --sysfs "$repo/tests/fixtures/linux-basic/sys")
+  conf_arg="$tmp/koto.conf.lua"
+fi
 
 # start [koto.conf.lua lines]: kotod on 0.0.0.0, sets base and token.
 start() {
   printf '%s\n' "$@" >"$tmp/koto.conf.lua"
-  start_kotod -c "$tmp/koto.conf.lua" --procfs "$tmp/proc" --sysfs "$repo/tests/fixtures/linux-basic/sys" \
-    --listen 0.0.0.0:0 --interval 100 --state-dir "$tmp/state" --web-dir "$WEB_DIR"
-  if ! wait_log "dashboard at http://"; then
+  : >"$tmp/kotod.log"
+  "${kotod[@]}" -c "$conf_arg" "${run[@]}" --listen 0.0.0.0:0 --interval 100 \
+    </dev/null >"$tmp/kotod.out" 2>"$tmp/kotod.log" &
+  kotod_pid=$!
+  if ! wait_log "dashboard at http://" 60; then
     not_ok "kotod starts" "$(cat "$tmp/kotod.log")"; finish; exit
   fi
-  port=$(sed -n 's|.*dashboard at http://[^/]*:\([0-9]*\)/.*|\1|p' "$tmp/kotod.log" | head -1)
+  port=$(tr -d '\r' <"$tmp/kotod.log" | sed -n 's|.*dashboard at http://[^/]*:\([0-9]*\)/.*|\1|p' | head -1)
   base="http://127.0.0.1:$port"
-  token=$(cat "$tmp/state/token")
+  token=$(tr -d '\r\n' <"$state/token")
 }
 
 # get PATH [curl args] -> body in $tmp/body, status in $code, headers in $tmp/head
@@ -144,13 +162,13 @@ get /monitoring-dashboard "${jar[@]}"
 check "... and the login page again" grep -q 'id="login-form"' "$tmp/body"
 get /api/agent/monitor/status -H "Cookie: koto_session=$first_cookie"
 expect_eq "the other session lives on" 200 "$code"
-stop_kotod TERM
+stop_kotod INT
 expect_eq "kotod stops cleanly" 0 "$kotod_rc"
 
 # ---- expiry and the bound on sessions ---------------------------------------------------------------
-start "session_lifetime_s = 2" "session_max = 2"
+start "session_lifetime_s = 5" "session_max = 2"
 login; c1=$cookie
-check "the cookie lasts session_lifetime_s" grep -q 'Max-Age=2' <<<"$(header Set-Cookie)"
+check "the cookie lasts session_lifetime_s" grep -q 'Max-Age=5$' <<<"$(header Set-Cookie)"
 login; c2=$cookie
 get /api/agent/monitor/status -H "Cookie: koto_session=$c1"
 expect_eq "a fresh session works" 200 "$code"
@@ -159,7 +177,7 @@ get /api/agent/monitor/status -H "Cookie: koto_session=$c1"
 expect_eq "past session_max the oldest session ends" 401 "$code"
 get /api/agent/monitor/status -H "Cookie: koto_session=$c3"
 expect_eq "... and the newest works" 200 "$code"
-for _ in $(seq 60); do
+for _ in $(seq 150); do
   get /api/agent/monitor/status -H "Cookie: koto_session=$c2"
   [ "$code" = 401 ] && break
   sleep 0.1
@@ -167,10 +185,12 @@ done
 expect_eq "an expired session is refused" 401 "$code"
 get /api/agent/session -H "Cookie: koto_session=$c2"
 expect_eq "... and is no session" false "$(body .session)"
-stop_kotod TERM
+stop_kotod INT
 
 # ---- kotod -t checks the settings ----------------------------------------------------------------
 printf 'session_lifetime_s = 0\n' >"$tmp/bad.conf.lua"
-check "kotod -t refuses session_lifetime_s = 0" bash -c "! '$KOTOD' -t -c '$tmp/bad.conf.lua' >/dev/null 2>&1"
-check "--help-config lists the settings" bash -c "'$KOTOD' --help-config | grep -q '^session_lifetime_s .*1\.\.2592000'"
+check "kotod -t refuses session_lifetime_s = 0" \
+  bash -c '! "$@" -t -c "$0" >/dev/null 2>&1' "$(winpath "$tmp/bad.conf.lua")" "${kotod[@]}"
+check "--help-config lists the settings" \
+  bash -c '"$@" --help-config | grep -q "^session_lifetime_s .*1\.\.2592000"' _ "${kotod[@]}"
 finish
