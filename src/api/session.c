@@ -45,6 +45,7 @@ typedef struct {
     char addr[64];
     apr_time_t since; /* the window's start; 0: the slot is free */
     unsigned fails;
+    int told; /* its refusals were logged once: a flood of them is not */
 } fails_t;
 
 struct kt__sessions_t {
@@ -159,6 +160,7 @@ static fails_t *fails_of(kt__sessions_t *ss, const char *addr, apr_time_t now, i
     apr_cpystrn(room->addr, addr, sizeof room->addr);
     room->since = now;
     room->fails = 0;
+    room->told = 0;
     return room;
 }
 
@@ -255,9 +257,13 @@ static void login_handler(kt_http_req_t *req, void *baton)
     long wait_s = f && f->fails >= FAILS_ALLOWED
                       ? (long)apr_time_sec(f->since + FAIL_WINDOW - now + apr_time_from_sec(1) - 1)
                       : 0;
+    int tell = wait_s > 0 && !f->told;
+    if (tell)
+        f->told = 1;
     apr_thread_mutex_unlock(ss->lock);
     if (wait_s > 0) {
-        kt_log(KT_LOG_WARN, "login from %s refused: too many failed logins", addr);
+        kt_log(tell ? KT_LOG_WARN : KT_LOG_DEBUG,
+               "login from %s refused: too many failed logins; it waits %ld s", addr, wait_s);
         kt_http_set_header(req, "Retry-After", apr_ltoa(kt_http_pool(req), wait_s));
         kt_http_reply_error(req, 429, "too_many_logins",
                             "too many failed logins from %s; try again in %ld s", addr, wait_s);

@@ -95,6 +95,8 @@ login --interface 127.0.0.2
 expect_eq "once limited, even the right token waits" 429 "$code"
 check "failed logins are logged with the address" \
   grep -q 'login from 127.0.0.2 refused: wrong token (5 of 5' "$tmp/kotod.log"
+expect_eq "the limited address is logged once, not each of its tries" 1 \
+  "$(grep -c 'login from 127.0.0.2 refused: too many failed logins' "$tmp/kotod.log")"
 post /api/agent/session -d '{}'
 expect_eq "no token at all: 401" 401 "$code"
 post /api/agent/session -H 'Content-Type: application/json' -H 'Origin: http://evil.example' \
