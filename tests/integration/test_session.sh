@@ -17,7 +17,8 @@ if [[ $KOTOD == *.exe ]]; then
   winpath() { local p="${1//\//\\}"; echo "Z:$p"; }
   state="$WINEPREFIX/drive_c/koto-session/state" # C:\koto-session\state
   rm -rf "${state%/state}"
-  kotod=(wine "$KOTOD") run=(--foreground --state-dir 'C:\koto-session\state' --web-dir "$(winpath "$WEB_DIR")")
+  kotod=(wine "$KOTOD") run=(--foreground --state-dir 'C:\koto-session\state' --web-dir "$(winpath "$WEB_DIR")"
+    --lua-dir "$(winpath "$repo/lua")")
   conf_arg=$(winpath "$tmp/koto.conf.lua")
 else
   winpath() { echo "$1"; }
@@ -35,7 +36,12 @@ start() {
   "${kotod[@]}" -c "$conf_arg" "${run[@]}" --listen 0.0.0.0:0 --interval 100 \
     </dev/null >"$tmp/kotod.out" 2>"$tmp/kotod.log" &
   kotod_pid=$!
-  if ! wait_log "dashboard at http://" 60; then
+  for _ in $(seq 600); do # Wine starts slowly; a kotod that exits is not waited for
+    grep -q "dashboard at http://" "$tmp/kotod.log" && break
+    kill -0 "$kotod_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if ! grep -q "dashboard at http://" "$tmp/kotod.log"; then
     not_ok "kotod starts" "$(cat "$tmp/kotod.log")"; finish; exit
   fi
   port=$(tr -d '\r' <"$tmp/kotod.log" | sed -n 's|.*dashboard at http://[^/]*:\([0-9]*\)/.*|\1|p' | head -1)
