@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,7 @@ import { Fixture, Kotod, tick } from './kotod.mjs';
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const KOTOD = process.env.KOTOD;
 const WEB_DIR = process.env.KT_WEB_DIR || join(dirname(KOTOD ?? '.'), 'web');
+const SHOTS = process.env.KT_SCREENSHOT_DIR || join(dirname(KOTOD ?? '.'), 'screenshots');
 
 let dir, kotod, ticker, browser, page, evil, evilPort;
 const consoleErrors = [];
@@ -80,6 +81,8 @@ test('a wrong token is refused and logged', async () => {
   await page.fill('#login-token', 'not-the-token');
   await page.click('#login-submit');
   await eventually(async () => assert.equal(await text('#login-error'), 'That token is not valid.'));
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: join(SHOTS, 'login.png') }); // for a person to look at
   assert.equal(await page.locator('#login-form').isVisible(), true);
   assert.match(kotod.log, /login from 127\.0\.0\.1 refused: wrong token/);
 });
