@@ -5,7 +5,7 @@
 // rather than on a timer.
 
 import { $, setText } from './dom.js';
-import { getJSON } from './api.js';
+import { getJSON, token } from './api.js';
 import { openLiveStream } from './stream.js';
 import { renderSample } from './health.js';
 import { initCharts, setHistory, addSample, setEvents, setThresholds } from './charts.js';
@@ -79,6 +79,16 @@ function setConnection(state) {
     : 'kotod is not answering; the page keeps trying and catches up by itself';
 }
 
+// Loaded after a login (a listener that needs the token for everything),
+// the page works by session cookie: its CSRF token goes with every change.
+async function loadSession() {
+  try {
+    const s = await getJSON('/api/agent/session');
+    if (s.session) token.setCsrf(s.csrf_token);
+  } catch { /* an older kotod, or none: the bearer token still works */ }
+}
+
+loadSession();
 initCharts($('#charts'));
 initEvents({ fixScript: openScript, proposeFix: proposeForEvent, changed: setEvents });
 initControls({ changed: refreshStatus, cleared: () => { resetEvents(); refreshStatus(); } });

@@ -94,6 +94,10 @@ static const item_t items[] = {
      "names (comma separated) a request's Host may carry besides localhost and the listen "
      "address; other names are refused (DNS rebinding)"},
     {"state_dir", T_STR, 0, 0, offsetof(kt_conf_t, state_dir), 0, "where the API token lives"},
+    {"session_lifetime_s", T_UINT, 1, 2592000, offsetof(kt_conf_t, session_lifetime_s), 0,
+     "seconds a dashboard login (the session cookie the token is exchanged for) lasts"},
+    {"session_max", T_UINT, 1, 10000, offsetof(kt_conf_t, session_max), 0,
+     "dashboard logins kept at once; a new one beyond ends the oldest"},
     {"scripts_dir", T_STR, 0, 0, offsetof(kt_conf_t, scripts_dir), 1,
      "where saved fix scripts go"},
     {"web_dir", T_STR, 0, 0, offsetof(kt_conf_t, web_dir), 0, "the dashboard's files"},

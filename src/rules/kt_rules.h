@@ -116,6 +116,8 @@ typedef struct {
     const char *listen;
     const char *server_names;   /* Host names answered besides localhost and the address */
     const char *state_dir;
+    unsigned session_lifetime_s; /* a dashboard login lasts this long */
+    unsigned session_max;        /* dashboard logins kept at once */
     const char *scripts_dir;    /* where save_script_to_file writes */
     const char *web_dir;
     const char *user_dir;       /* the user rules/templates directory */

@@ -186,7 +186,8 @@ static void test_describe_lists_every_setting(void **state)
     fclose(f);
     const char *keys[] = {"interval_ms", "event_log_size", "thresholds.cpu.threshold",
                           "thresholds.process_memory.hold_samples", "thresholds.filesystems",
-                          "listen", "scripts_dir", "script_os", "(restart to change)"};
+                          "listen", "scripts_dir", "script_os", "session_lifetime_s",
+                          "session_max", "(restart to change)"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (!strstr(buf, keys[i]))
             fail_msg("--help-config lacks %s", keys[i]);
