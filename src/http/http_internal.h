@@ -232,7 +232,8 @@ apr_status_t kt__tls_conn_new(kt__conn_t *c);
 int kt__tls_handshake(kt__conn_t *c);
 apr_status_t kt__tls_recv(kt__conn_t *c, char *buf, apr_size_t *n);
 apr_status_t kt__tls_send(kt__conn_t *c, const char *buf, apr_size_t *n);
-/* Decrypted bytes the session holds that a read has not taken. */
+/* Bytes the session holds that a read has not taken (decrypted, or read
+ * ahead from the socket). */
 int kt__tls_pending(kt__conn_t *c);
 /* Sends close_notify, best effort (the connection is closing). */
 void kt__tls_close_notify(kt__conn_t *c);

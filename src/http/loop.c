@@ -362,6 +362,9 @@ static void drive(kt__conn_t *c, apr_time_t now)
                 goto block;
             c->state = KT__CONN_IDLE;
             c->deadline = now + ms(first_wait(s));
+            /* The request may have come with the client's last flight and
+             * been read ahead with it: the socket will not say so. */
+            c->tls_stalled = kt__tls_pending(c);
             if (c->rejected)
                 refuse(c, now);
             continue;
@@ -436,8 +439,10 @@ static void on_readable(kt__conn_t *c, apr_time_t now)
     if (n) {
         rv = kt__http_io_recv(c, c->in + c->in_len, &n);
         c->in_len += n;
+        /* Only after a read that got bytes: what is buffered may be part
+         * of a record, which another read would only wait for (EAGAIN). */
         if (c->tls)
-            c->tls_stalled = kt__tls_pending(c);
+            c->tls_stalled = n && kt__tls_pending(c);
         if (n && !c->in_worker && c->state == KT__CONN_BODY)
             c->deadline = now + ms(c->s->conf.body_timeout_ms);
         if (APR_STATUS_IS_EOF(rv)) {

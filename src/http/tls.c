@@ -127,6 +127,10 @@ static SSL_CTX *make_ctx(const char *cert, const char *key, const char *client_c
      * given back while a keep-alive connection idles. */
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                               SSL_MODE_RELEASE_BUFFERS);
+    /* Read ahead: a record's header and body (and what follows) in one
+     * read(2), not two; what it buffers beyond the record is seen by
+     * SSL_has_pending (kt__tls_pending), as the socket no longer will. */
+    SSL_CTX_set_read_ahead(ctx, 1);
     SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"kotod", 5);
     if (!SSL_CTX_set_cipher_list(ctx, CIPHERS_12) ||
         SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
@@ -305,7 +309,7 @@ apr_status_t kt__tls_send(kt__conn_t *c, const char *buf, apr_size_t *n)
     return io_result(c, r, 1);
 }
 
-int kt__tls_pending(kt__conn_t *c) { return c->tls ? SSL_pending(c->tls) > 0 : 0; }
+int kt__tls_pending(kt__conn_t *c) { return c->tls ? SSL_has_pending(c->tls) : 0; }
 
 void kt__tls_close_notify(kt__conn_t *c)
 {

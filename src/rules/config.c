@@ -159,6 +159,9 @@ void kt_conf_describe(FILE *to)
             fprintf(to, " %-13s", "");
         fprintf(to, " %s%s\n", it->help, it->reloadable ? "" : " (restart to change)");
     }
+    fprintf(to, "%-36s %-8s %-13s %s\n", "tls", "table", "",
+            "HTTPS: tls = { cert = \"FILE\", key = \"FILE\", client_ca = \"FILE\" } (the tls.* "
+            "settings above), or tls = \"self-signed\"");
     fprintf(to, "%-36s %-8s %-13s %s\n", FS_OVERRIDES, "table", "",
             "per mount point: { [\"/var\"] = { threshold = 95 } }");
     kt__conf_describe_notify(to);
