@@ -104,7 +104,8 @@ struct kt_http_t {
 
     /* TLS (tls.c): the context new connections take, swapped by a reload
      * under tls_mu; connections keep the one they began with. */
-    void *tls_ctx; /* SSL_CTX; NULL: plain HTTP */
+    int tls;       /* fixed at create: the listener speaks TLS */
+    void *tls_ctx; /* SSL_CTX, under tls_mu */
     apr_thread_mutex_t *tls_mu;
 
     /* Statistics: atomics, any thread. */

@@ -504,7 +504,7 @@ static void accept_some(kt_http_t *s, apr_time_t now)
             c->rejected = 1;
         else
             s->n_active++;
-        if (s->tls_ctx) {
+        if (s->tls) {
             /* The handshake is bounded like a slow head: a client that
              * opens and sends nothing, or half a hello, goes at the
              * deadline, and meanwhile costs others nothing. */

@@ -145,7 +145,7 @@ static void respond(kt_http_req_t *req, int status, const char *content_type,
         STR("Cache-Control: no-store\r\n");
     if (!has_header(req, "Referrer-Policy"))
         STR("Referrer-Policy: no-referrer\r\n");
-    if (s->tls_ctx)
+    if (s->tls)
         STR(KT__HTTP_HSTS);
     for (int i = 0; i < nh; i++) {
         STR(h[i].name);

@@ -99,7 +99,7 @@ static const char *stream_head(kt_http_req_t *req, const char *content_type)
             head = apr_pstrcat(req->pool, head, h[i].name, ": ", h[i].value, "\r\n", NULL);
     }
     return apr_pstrcat(req->pool, head, has_cache ? "" : "Cache-Control: no-store\r\n",
-                       "Referrer-Policy: no-referrer\r\n", req->s->tls_ctx ? KT__HTTP_HSTS : "",
+                       "Referrer-Policy: no-referrer\r\n", req->s->tls ? KT__HTTP_HSTS : "",
                        "\r\n", NULL);
 }
 

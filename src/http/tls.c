@@ -225,6 +225,7 @@ apr_status_t kt__tls_server_init(kt_http_t *s)
         return rv;
     }
     s->tls_ctx = ctx;
+    s->tls = 1;
     apr_pool_cleanup_register(s->pool, s, free_ctx, apr_pool_cleanup_null);
     return APR_SUCCESS;
 }
@@ -324,7 +325,7 @@ void kt__tls_close_notify(kt__conn_t *c)
 
 int kt_http_tls_available(void) { return 1; }
 
-int kt_http_is_tls(kt_http_t *s) { return s->conf.tls_cert != NULL; }
+int kt_http_is_tls(kt_http_t *s) { return s->tls; }
 
 apr_status_t kt_http_tls_check(const char *cert, const char *key, const char *client_ca,
                                char fingerprint[96], char *info, apr_size_t infolen, char *err,
@@ -504,7 +505,7 @@ done:
 apr_status_t kt_http_tls_reload(kt_http_t *s, const char *cert, const char *key,
                                 const char *client_ca, char *err, apr_size_t errlen)
 {
-    if (!s->tls_ctx) {
+    if (!s->tls) {
         snprintf(err, errlen, "this listener does not speak TLS");
         return KT_ESTATE;
     }

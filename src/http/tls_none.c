@@ -55,7 +55,7 @@ void kt__tls_close_notify(kt__conn_t *c) { (void)c; }
 
 int kt_http_tls_available(void) { return 0; }
 
-int kt_http_is_tls(kt_http_t *s) { return s->tls_ctx != NULL; }
+int kt_http_is_tls(kt_http_t *s) { return s->tls; }
 
 apr_status_t kt_http_tls_check(const char *cert, const char *key, const char *client_ca,
                                char fingerprint[96], char *info, apr_size_t infolen, char *err,
