@@ -161,7 +161,9 @@ sleep 0.5
 t0=$(date +%s%N)
 for _ in 1 2 3 4 5; do cacurl -o /dev/null "$base/healthz"; done
 ms=$((($(date +%s%N) - t0) / 1000000))
-check "5 new TLS clients are served while two handshakes stall (${ms} ms)" test "$ms" -lt 3000
+# Blocked behind them, they would wait for the 10 s timeout; a loaded
+# machine makes five curl starts slow, hence the wide bound.
+check "5 new TLS clients are served while two handshakes stall (${ms} ms)" test "$ms" -lt 7000
 wait "$s1" "$s2"
 check "a half ClientHello is closed at the timeout ($(cat "$tmp/stall1") s)" \
   awk -v s="$(cat "$tmp/stall1")" 'BEGIN { exit !(s != "open" && s >= 8 && s <= 15) }'
