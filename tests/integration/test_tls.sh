@@ -112,7 +112,7 @@ code=$(curl -sS -o /dev/null -w '%{http_code}' "$base/healthz" 2>/dev/null)
 expect_eq "curl without the CA refuses the certificate" 000 "$code"
 code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$port/healthz" 2>/dev/null)
 check "plain HTTP to the TLS port gets no answer" test "$code" != 200
-n=$(cacurl -o /dev/null -o /dev/null -o /dev/null -w '%{num_connects}\n' "$base/healthz" "$base/healthz" "$base/api/agent/monitor/status" | paste -sd+ | bc)
+n=$(cacurl -o /dev/null -o /dev/null -o /dev/null -w '%{num_connects}\n' "$base/healthz" "$base/healthz" "$base/api/agent/monitor/status" | awk '{ n += $1 } END { print n }')
 expect_eq "keep-alive: three requests, one connection" 1 "$n"
 
 # ---- protocol and cipher floor -----------------------------------------------------------------
