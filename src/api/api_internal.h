@@ -41,7 +41,7 @@ int kt__api_allow(kt_api_t *api, kt_http_req_t *req, int changes_state);
 /* 1 when req carries the token or a live session's cookie; answers nothing. */
 int kt__api_authenticated(kt_api_t *api, kt_http_req_t *req);
 /* 1 when req comes from a page of another origin (Origin, Sec-Fetch-Site). */
-int kt__api_cross_origin(kt_http_req_t *req);
+int kt__api_cross_origin(kt_api_t *api, kt_http_req_t *req);
 
 /* ---- the dashboard's sessions (session.c) --------------------------------------------- */
 

@@ -80,8 +80,9 @@ static int has_token(kt_api_t *api, kt_http_req_t *req)
     return h && strncasecmp(h, "Bearer ", 7) == 0 && same_secret(h + 7, api->token);
 }
 
-/* An Origin header that names anything but this very host is another site. */
-static int cross_origin(kt_http_req_t *req)
+/* An Origin header that names anything but this very host, in the scheme
+ * this listener speaks, is another site. */
+static int cross_origin(kt_api_t *api, kt_http_req_t *req)
 {
     const char *site = kt_http_header(req, "Sec-Fetch-Site");
     if (site && strcmp(site, "same-origin") != 0 && strcmp(site, "none") != 0)
@@ -92,13 +93,15 @@ static int cross_origin(kt_http_req_t *req)
     const char *host = kt_http_header(req, "Host");
     if (!host)
         return 1;
-    const char *rest = strncmp(origin, "http://", 7) == 0 ? origin + 7 : NULL;
+    const char *scheme = api->http && kt_http_is_tls(api->http) ? "https://" : "http://";
+    size_t n = strlen(scheme);
+    const char *rest = strncmp(origin, scheme, n) == 0 ? origin + n : NULL;
     return !rest || strcmp(rest, host) != 0;
 }
 
 int kt__api_allow(kt_api_t *api, kt_http_req_t *req, int changes_state)
 {
-    if (changes_state && cross_origin(req)) {
+    if (changes_state && cross_origin(api, req)) {
         kt_http_reply_error(req, 403, "cross_origin",
                             "requests that change state must come from this host's own pages");
         return 0;
@@ -124,7 +127,7 @@ int kt__api_authenticated(kt_api_t *api, kt_http_req_t *req)
     return has_token(api, req) || kt__session_valid(api->sessions, req);
 }
 
-int kt__api_cross_origin(kt_http_req_t *req) { return cross_origin(req); }
+int kt__api_cross_origin(kt_api_t *api, kt_http_req_t *req) { return cross_origin(api, req); }
 
 int kt__api_query_u64(kt_http_req_t *req, const char *name, uint64_t def, uint64_t max,
                       uint64_t *out)

@@ -244,7 +244,7 @@ static void login_handler(kt_http_req_t *req, void *baton)
 {
     kt_api_t *api = baton;
     kt__sessions_t *ss = api->sessions;
-    if (kt__api_cross_origin(req)) {
+    if (kt__api_cross_origin(api, req)) {
         kt_http_reply_error(req, 403, "cross_origin",
                             "a login must come from this host's own pages");
         return;

@@ -86,7 +86,7 @@ export class Kotod {
       const timer = setTimeout(() => reject(new Error(`kotod did not start:\n${this.log}`)), 15000);
       this.proc.stderr.on('data', (chunk) => {
         this.log += chunk;
-        const m = this.log.match(/dashboard at (http:\/\/[^/]+)\//);
+        const m = this.log.match(/dashboard at (https?:\/\/[^/]+)\//);
         if (m) {
           clearTimeout(timer);
           resolve(m[1].replace('//0.0.0.0:', '//127.0.0.1:'));

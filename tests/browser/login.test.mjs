@@ -1,5 +1,5 @@
 // login.test.mjs - the dashboard on a listener that needs the token for
-// everything (kotod on 0.0.0.0, reached on 127.0.0.1): the login page, a
+// everything (kotod on 0.0.0.0 over HTTPS, reached on 127.0.0.1): the login page, a
 // wrong token refused, the right one exchanged for an HttpOnly session
 // cookie, live data through the stream by cookie, stop and start (with the
 // session's CSRF token), logout. Pages of other origins posting forms to
@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { mkdtempSync, mkdirSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,7 +41,15 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'koto-login-'));
   const fixture = new Fixture(repo, dir);
   fixture.setMemAvailable(8000000);
-  kotod = await new Kotod(KOTOD, { fixture, stateDir: join(dir, 'state'), webDir: WEB_DIR, host: '0.0.0.0' }).start();
+  // As a person reaches it from another machine: HTTPS, with the
+  // certificate kotod makes for itself. The test's own requests (node's
+  // fetch) and the browser accept it as a person would after comparing
+  // its logged fingerprint.
+  const conf = join(dir, 'koto.conf.lua');
+  writeFileSync(conf, 'tls = "self-signed"\n', { mode: 0o600 });
+  process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
+  kotod = await new Kotod(KOTOD, { fixture, stateDir: join(dir, 'state'), webDir: WEB_DIR, host: '0.0.0.0', config: conf }).start();
+  assert.match(kotod.base, /^https:/);
   ticker = tick(kotod, fixture);
   evil = createServer((req, res) => {
     res.setHeader('Content-Type', 'text/html');
@@ -49,7 +57,8 @@ before(async () => {
   });
   evilPort = await new Promise((r) => evil.listen(0, '127.0.0.1', () => r(evil.address().port)));
   // evil.example resolves to this machine, as a rebinding attack arranges.
-  browser = await launch(join(dir, 'chromium'), { args: ['--host-resolver-rules=MAP evil.example 127.0.0.1'] });
+  browser = await launch(join(dir, 'chromium'), {
+    args: ['--host-resolver-rules=MAP evil.example 127.0.0.1'], ignoreHTTPSErrors: true });
   page = browser.pages()[0] ?? await browser.newPage();
   page.on('console', (m) => {
     // The refusals this test provokes are logged by the browser as failed loads.
@@ -150,10 +159,10 @@ test('a form posted from another site is refused', async () => {
 test('a DNS name rebound to 127.0.0.1 reaches nothing', async () => {
   const other = await browser.newPage();
   const port = new URL(kotod.base).port;
-  const res = await other.goto(`http://evil.example:${port}/monitoring-dashboard`);
+  const res = await other.goto(`${new URL(kotod.base).protocol}//evil.example:${port}/monitoring-dashboard`);
   assert.equal(res.status(), 421);
   assert.equal((await res.json()).error.code, 'misdirected_request');
-  const api = await other.goto(`http://evil.example:${port}/api/agent/monitor/status`);
+  const api = await other.goto(`${new URL(kotod.base).protocol}//evil.example:${port}/api/agent/monitor/status`);
   assert.equal(api.status(), 421);
   await other.close();
 });

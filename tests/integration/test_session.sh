@@ -31,7 +31,9 @@ fi
 
 # start [koto.conf.lua lines]: kotod on 0.0.0.0, sets base and token.
 start() {
-  printf '%s\n' "$@" >"$tmp/koto.conf.lua"
+  # Plain HTTP on 0.0.0.0 is allowed here: this test is about the login
+  # (the browser test logs in over HTTPS, kotod_tls tests TLS itself).
+  printf '%s\n' "allow_plain_http = true" "$@" >"$tmp/koto.conf.lua"
   : >"$tmp/kotod.log"
   "${kotod[@]}" -c "$conf_arg" "${run[@]}" --listen 0.0.0.0:0 --interval 100 \
     </dev/null >"$tmp/kotod.out" 2>"$tmp/kotod.log" &
