@@ -30,6 +30,7 @@ struct kt_api_t {
     /* The /metrics families the settings turned on when a worker last
      * rendered the page (0: not yet); read by the loop, which takes no lock. */
     atomic_uint metrics_mask;
+    atomic_size_t metrics_len; /* the last page's length: the next one's first allocation */
 };
 
 /* Returns 1 when the request may proceed; otherwise it has already answered
@@ -131,7 +132,8 @@ typedef struct {
     int openmetrics, failed;
 } kt__prom_t;
 
-void kt__prom_init(kt__prom_t *o, int openmetrics);
+/* hint: the bytes expected (the last page's length), 0 when not known. */
+void kt__prom_init(kt__prom_t *o, int openmetrics, size_t hint);
 void kt__prom_put(kt__prom_t *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* "# HELP" and "# TYPE" lines; type is counter, gauge or untyped, and
  * counter names end in _total (OpenMetrics drops it from the family name). */

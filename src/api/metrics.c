@@ -353,7 +353,7 @@ static void run_line(void *baton, const char *tmpl, const char *result, uint64_t
  * so they are never kept with the page); malloc'd text in o. */
 static void remedy_metrics(kt_api_t *api, out_t *o, int openmetrics, apr_pool_t *pool)
 {
-    kt__prom_init(o, openmetrics);
+    kt__prom_init(o, openmetrics, 0);
     family(o, "koto_remediation_runs_total", "counter",
            "Remediation runs since start, by template and result (ok, failed, timeout, "
            "refused, error).");
@@ -515,7 +515,9 @@ static void metrics_handler(kt_http_req_t *req, void *baton)
         atomic_store(&api->metrics_mask, v.mask);
     apr_pool_t *pool = kt_http_pool(req);
     out_t o;
-    kt__prom_init(&o, v.openmetrics);
+    /* A page is about as long as the last one: one allocation of that size
+     * (and a little) rather than a fixed large one grown by doubling. */
+    kt__prom_init(&o, v.openmetrics, atomic_load(&api->metrics_len) * 9 / 8);
     uint64_t notify = api->notify ? kt_notify_generation(api->notify) : 0;
     uint64_t last_id = kt_mon_last_event_id(api->mon);
     kt_snap_t *snap = kt_mon_acquire(api->mon);
@@ -548,9 +550,11 @@ static void metrics_handler(kt_http_req_t *req, void *baton)
     kt_http_part_t body[2];
     body[0].len = o.len;
     body[0].data = NULL;
-    if (!filtered) /* filtered answers are made for the one asking */
+    if (!filtered) { /* filtered answers are made for the one asking */
+        atomic_store(&api->metrics_len, o.len);
         body[0].data = kt__cache_put(v.openmetrics ? api->metrics_om_cache : api->metrics_cache,
                                      key, o.buf, o.len, pool);
+    }
     if (!body[0].data) /* not kept: the request's own copy */
         body[0].data = apr_pmemdup(pool, o.buf, o.len ? o.len : 1);
     free(o.buf);
