@@ -114,10 +114,15 @@ typedef struct {
     uint64_t threads;
 } kt_proc_t;
 
+#define KT_NET_OTHER 8
 typedef struct {
     const char *name;
     uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets;
     uint64_t rx_errors, tx_errors, rx_drops, tx_drops;
+    /* The other /proc/net/dev columns, for node_exporter's families of them:
+     * receive fifo, frame, compressed, multicast; transmit fifo, colls,
+     * carrier, compressed. KT_UNKNOWN_U64 where the platform has none. */
+    uint64_t other[KT_NET_OTHER];
     double rx_bytes_ps, tx_bytes_ps;
 } kt_net_t;
 

@@ -253,11 +253,17 @@ static void netdev(kt__prom_t *o, const kt_sample_t *s, apr_pool_t *pool)
         "node_network_receive_bytes_total",   "node_network_receive_packets_total",
         "node_network_receive_errs_total",    "node_network_receive_drop_total",
         "node_network_transmit_bytes_total",  "node_network_transmit_packets_total",
-        "node_network_transmit_errs_total",   "node_network_transmit_drop_total"};
+        "node_network_transmit_errs_total",   "node_network_transmit_drop_total",
+        "node_network_receive_fifo_total",    "node_network_receive_frame_total",
+        "node_network_receive_compressed_total", "node_network_receive_multicast_total",
+        "node_network_transmit_fifo_total",   "node_network_transmit_colls_total",
+        "node_network_transmit_carrier_total", "node_network_transmit_compressed_total"};
     const char **labels = apr_pcalloc(pool, sizeof *labels * (s->nnet + 1));
     for (unsigned i = 0; i < s->nnet; i++)
         labels[i] = kt__prom_labels(pool, "device", s->net[i].name, NULL);
     for (size_t k = 0; k < KT_ARRAY_SIZE(names); k++) {
+        if (k >= 8 && !(s->nnet && kt_known_u64(s->net[0].other[k - 8])))
+            continue; /* a platform without the column: no family */
         /* "Network device statistic receive_bytes." */
         const char *stat = names[k] + strlen("node_network_");
         kt__prom_family(o, names[k], "counter",
@@ -267,7 +273,7 @@ static void netdev(kt__prom_t *o, const kt_sample_t *s, apr_pool_t *pool)
             const kt_net_t *n = &s->net[i];
             const uint64_t v[] = {n->rx_bytes,  n->rx_packets, n->rx_errors, n->rx_drops,
                                   n->tx_bytes,  n->tx_packets, n->tx_errors, n->tx_drops};
-            kt__prom_sample_u64(o, names[k], labels[i], v[k]);
+            kt__prom_sample_u64(o, names[k], labels[i], k < 8 ? v[k] : n->other[k - 8]);
         }
     }
 }

@@ -81,7 +81,8 @@ if start_ne --path.procfs="$fixture/t1" --path.sysfs="$fixture/sys" --path.rootf
       '^node_filesystem_(free_bytes|avail_bytes|files_free)' 'mountpoint="/srv/bind"'
     for fam in node_cpu_seconds_total node_memory_MemAvailable_bytes node_filesystem_readonly \
       node_disk_io_time_weighted_seconds_total node_pressure_memory_waiting_seconds_total \
-      node_vmstat_pgmajfault node_processes_state node_os_info node_network_receive_errs_total; do
+      node_vmstat_pgmajfault node_processes_state node_os_info node_network_receive_errs_total \
+      node_network_receive_fifo_total node_network_transmit_colls_total; do
       grep -q "^$fam" "$tmp/koto.txt" || not_ok "kotod serves $fam on the fixture"
     done
     stop_kotod TERM
