@@ -21,6 +21,7 @@ struct kt_api_t {
     const char *token;
     int require_token_always;
     const char *web_dir;
+    const char *procfs;
     apr_time_t started;
     apr_status_t (*reload)(void *baton, char *err, apr_size_t errlen);
     void *reload_baton;
@@ -165,8 +166,12 @@ enum {
     KT__COLLECT_PRESSURE = 1u << 11,
     KT__COLLECT_UNAME = 1u << 12,
     KT__COLLECT_OS = 1u << 13,
-    KT__COLLECT_NODE = (1u << 14) - 1,
-    KT__COLLECT_KOTO = 1u << 14,
+    KT__COLLECT_NETSTAT = 1u << 14,
+    KT__COLLECT_SOCKSTAT = 1u << 15,
+    KT__COLLECT_FILEFD = 1u << 16,
+    KT__COLLECT_ENTROPY = 1u << 17,
+    KT__COLLECT_NODE = (1u << 18) - 1,
+    KT__COLLECT_KOTO = 1u << 18,
 };
 /* The collector named name (node_exporter's names, and "koto"), or 0. */
 unsigned kt__collector(const char *name);
@@ -174,6 +179,11 @@ unsigned kt__collector(const char *name);
  * (node_time_seconds excepted: it is the time of the answer, not of the
  * reading, and goes out with each one). */
 void kt__metrics_node(kt__prom_t *o, const kt_sample_t *s, unsigned mask, apr_pool_t *pool);
+/* The node_* families kotod's reading does not hold, read from procfs (its
+ * root) as the page is rendered, at most once per reading: netstat,
+ * sockstat, filefd, entropy (metrics_procfs.c). Linux only: elsewhere the
+ * files are absent and nothing is written. */
+void kt__metrics_procfs(kt__prom_t *o, const char *procfs, unsigned mask, apr_pool_t *pool);
 
 #define KT__HISTORY_FOR_RULES 720 /* the readings rules see: 6 hours at 30 s */
 

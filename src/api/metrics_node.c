@@ -28,6 +28,8 @@ static const struct {
     {"netdev", KT__COLLECT_NETDEV},     {"diskstats", KT__COLLECT_DISKSTATS},
     {"vmstat", KT__COLLECT_VMSTAT},     {"pressure", KT__COLLECT_PRESSURE},
     {"uname", KT__COLLECT_UNAME},       {"os", KT__COLLECT_OS},
+    {"netstat", KT__COLLECT_NETSTAT},   {"sockstat", KT__COLLECT_SOCKSTAT},
+    {"filefd", KT__COLLECT_FILEFD},     {"entropy", KT__COLLECT_ENTROPY},
     {"koto", KT__COLLECT_KOTO},
 };
 
