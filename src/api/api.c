@@ -16,6 +16,7 @@ apr_status_t kt_api_create(kt_api_t **out, kt_http_t *http, const kt_api_opts_t 
         .require_token_always = opts->require_token_always,
         .web_dir = opts->web_dir,
         .procfs = opts->procfs ? opts->procfs : "/proc",
+        .sysfs = opts->sysfs ? opts->sysfs : "/sys",
         .started = apr_time_now(),
         .reload = opts->reload,
         .reload_baton = opts->reload_baton,

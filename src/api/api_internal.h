@@ -21,7 +21,7 @@ struct kt_api_t {
     const char *token;
     int require_token_always;
     const char *web_dir;
-    const char *procfs;
+    const char *procfs, *sysfs;
     apr_time_t started;
     apr_status_t (*reload)(void *baton, char *err, apr_size_t errlen);
     void *reload_baton;
@@ -170,8 +170,9 @@ enum {
     KT__COLLECT_SOCKSTAT = 1u << 15,
     KT__COLLECT_FILEFD = 1u << 16,
     KT__COLLECT_ENTROPY = 1u << 17,
-    KT__COLLECT_NODE = (1u << 18) - 1,
-    KT__COLLECT_KOTO = 1u << 18,
+    KT__COLLECT_NETCLASS = 1u << 18,
+    KT__COLLECT_NODE = (1u << 19) - 1,
+    KT__COLLECT_KOTO = 1u << 19,
 };
 /* The collector named name (node_exporter's names, and "koto"), or 0. */
 unsigned kt__collector(const char *name);
@@ -184,6 +185,9 @@ void kt__metrics_node(kt__prom_t *o, const kt_sample_t *s, unsigned mask, apr_po
  * sockstat, filefd, entropy (metrics_procfs.c). Linux only: elsewhere the
  * files are absent and nothing is written. */
 void kt__metrics_procfs(kt__prom_t *o, const char *procfs, unsigned mask, apr_pool_t *pool);
+/* netclass's node_network_* families from sysfs (its root), likewise
+ * (metrics_sysfs.c). */
+void kt__metrics_sysfs(kt__prom_t *o, const char *sysfs, unsigned mask, apr_pool_t *pool);
 
 #define KT__HISTORY_FOR_RULES 720 /* the readings rules see: 6 hours at 30 s */
 

@@ -528,8 +528,10 @@ static void metrics_handler(kt_http_req_t *req, void *baton)
     if (snap) {
         const kt_sample_t *s = kt_snap_sample(snap);
         kt__metrics_node(&o, s, v.mask, pool);
-        if (s->os && strcmp(s->os, "linux") == 0)
+        if (s->os && strcmp(s->os, "linux") == 0) {
             kt__metrics_procfs(&o, api->procfs, v.mask, pool);
+            kt__metrics_sysfs(&o, api->sysfs, v.mask, pool);
+        }
         if (v.mask & KT__COLLECT_KOTO) {
             cpu_metrics(&o, s);
             memory_metrics(&o, s);

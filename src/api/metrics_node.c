@@ -30,6 +30,7 @@ static const struct {
     {"uname", KT__COLLECT_UNAME},       {"os", KT__COLLECT_OS},
     {"netstat", KT__COLLECT_NETSTAT},   {"sockstat", KT__COLLECT_SOCKSTAT},
     {"filefd", KT__COLLECT_FILEFD},     {"entropy", KT__COLLECT_ENTROPY},
+    {"netclass", KT__COLLECT_NETCLASS},
     {"koto", KT__COLLECT_KOTO},
 };
 

@@ -438,6 +438,7 @@ int kt_daemon_start(kt_daemon_t **out, const kt_opts_t *o, kt_rules_t *rules,
         .require_token_always = d->exposed,
         .web_dir = have_web ? conf->web_dir : NULL,
         .procfs = d->o->nprocfs ? d->o->procfs[0] : NULL,
+        .sysfs = d->o->sysfs,
         .reload = reload,
         .reload_baton = d,
     };

@@ -23,7 +23,7 @@ command -v prometheus-node-exporter >/dev/null ||
   { not_ok "prometheus-node-exporter is installed (scripts/install-deps.sh)"; finish; exit; }
 
 collectors=(cpu meminfo loadavg stat time timex processes filesystem netdev diskstats vmstat
-  pressure uname os netstat sockstat filefd entropy)
+  pressure uname os netstat sockstat filefd entropy netclass)
 ne_args=(--collector.disable-defaults --no-collector.netdev.netlink
   "--collector.filesystem.mount-points-exclude=^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)(\$|/)"
   "--collector.netdev.device-exclude=^\$")
@@ -84,7 +84,8 @@ if start_ne --path.procfs="$fixture/t1" --path.sysfs="$fixture/sys" --path.rootf
       node_vmstat_pgmajfault node_processes_state node_os_info node_network_receive_errs_total \
       node_network_receive_fifo_total node_network_transmit_colls_total node_netstat_Tcp_InSegs \
       node_sockstat_TCP_mem_bytes node_sockstat_TCP6_inuse node_filefd_maximum \
-      node_entropy_available_bits node_netstat_Icmp6_InMsgs; do
+      node_entropy_available_bits node_netstat_Icmp6_InMsgs node_network_up node_network_info \
+      node_network_speed_bytes node_network_mtu_bytes; do
       grep -q "^$fam" "$tmp/koto.txt" || not_ok "kotod serves $fam on the fixture"
     done
     stop_kotod TERM
@@ -98,7 +99,7 @@ fi
 # ---- 2. the live machine ------------------------------------------------------------------
 # What moves between two answers is left out: counters, load, free space,
 # memory in use, processes, the clock's estimates.
-moving='^node_(cpu_seconds_total|memory_|load|context_switches|forks|intr|procs_|processes_|time_seconds|timex_(offset|maxerror|estimated)|network_|disk_|vmstat_|pressure_|filesystem_(free|avail|files_free)|netstat_|sockstat_|filefd_allocated|entropy_available)'
+moving='^node_(cpu_seconds_total|memory_|load|context_switches|forks|intr|procs_|processes_|time_seconds|timex_(offset|maxerror|estimated)|network_(receive|transmit)_|disk_|vmstat_|pressure_|filesystem_(free|avail|files_free)|netstat_|sockstat_|filefd_allocated|entropy_available)'
 steady='^node_memory_(MemTotal|SwapTotal|Hugepagesize|HugePages_Total)_?'
 if start_ne; then
   ok "node_exporter reads this machine"
