@@ -1,138 +1,147 @@
 /*
- * metrics_sysfs.c - node_exporter's netclass families (node_network_up,
- * _info, _mtu_bytes, _speed_bytes and the other properties of
- * /sys/class/net/<device>/), read from sysfs as the page is rendered.
+ * metrics_sysfs.c - node_exporter's netclass families that the dashboards
+ * and alerts use (node_network_info, _up, _mtu_bytes, _speed_bytes), from
+ * /sys/class/net/<device>/, read as the page is rendered.
  *
  * As with metrics_procfs.c, nothing of kotod's judgement needs them: they
  * are read only when a page with them is made (at most once per reading).
- * Each property is one small file; one the kernel refuses to read (carrier
- * of a device that is down, speed of a virtual one) is left out, as
- * node_exporter leaves it out.
+ * Each property is one small file; one the kernel refuses to read (the
+ * speed of a virtual device) is left out, as node_exporter leaves it out.
+ * netclass's other properties (carrier, flags, ifindex...), a file each,
+ * would triple what a page costs to make; they are not served.
  */
 #include "api_internal.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <apr_file_info.h>
-#include <apr_strings.h>
+#ifndef _WIN32
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+#endif
 
-/* The first line of dir/file, in pool; NULL when it cannot be read. */
-static char *line_of(const char *dir, const char *file, apr_pool_t *pool)
+#include <apr_strings.h>
+#include <apr_tables.h>
+
+#ifdef _WIN32
+void kt__metrics_sysfs(kt__prom_t *o, const char *sysfs, unsigned mask, apr_pool_t *pool)
 {
-    FILE *f = fopen(apr_pstrcat(pool, dir, "/", file, NULL), "rb");
-    if (!f)
+    (void)o, (void)sysfs, (void)mask, (void)pool; /* no sysfs */
+}
+#else
+/* The first line of the device's file (dirfd: its directory), in pool;
+ * NULL when it cannot be read. openat and read, not a path and stdio: the
+ * page reads seven files per device each time it is made. */
+static char *line_of(int dirfd, const char *file, apr_pool_t *pool)
+{
+    int fd = openat(dirfd, file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
         return NULL;
     char buf[256];
-    char *got = fgets(buf, sizeof buf, f);
-    int err = ferror(f);
-    fclose(f);
-    if (!got || err)
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n < 0)
         return NULL;
+    buf[n] = '\0';
     buf[strcspn(buf, "\n")] = '\0';
     return apr_pstrdup(pool, buf);
 }
 
-/* An integer property ("4", "0x1003"), as node_exporter parses it. */
-static int integer(const char *dir, const char *file, double *v, apr_pool_t *pool)
+/* An integer property ("1500", "-1"), as node_exporter parses it. */
+static int integer(int dirfd, const char *file, double *v, apr_pool_t *pool)
 {
-    const char *text = line_of(dir, file, pool);
+    const char *text = line_of(dirfd, file, pool);
     char *end;
     if (!text || !*text)
         return -1;
-    long long n = strtoll(text, &end, 0);
+    long long n = strtoll(text, &end, 10);
     if (*end)
         return -1;
     *v = (double)n;
     return 0;
 }
 
-/* In name order: the family, its type, the file it comes from and what the
- * file's number is multiplied by (speed is Mb/s, served in bytes/s). */
-static const struct {
-    const char *family, *type, *file;
-    double scale;
-} props[] = {
-    {"address_assign_type", "gauge", "addr_assign_type", 1},
-    {"carrier", "gauge", "carrier", 1},
-    {"carrier_changes_total", "counter", "carrier_changes", 1},
-    {"carrier_down_changes_total", "counter", "carrier_down_count", 1},
-    {"carrier_up_changes_total", "counter", "carrier_up_count", 1},
-    {"device_id", "gauge", "dev_id", 1},
-    {"dormant", "gauge", "dormant", 1},
-    {"flags", "gauge", "flags", 1},
-    {"iface_id", "gauge", "ifindex", 1},
-    {"iface_link", "gauge", "iflink", 1},
-    {"iface_link_mode", "gauge", "link_mode", 1},
-    {"mtu_bytes", "gauge", "mtu", 1},
-    {"name_assign_type", "gauge", "name_assign_type", 1},
-    {"net_dev_group", "gauge", "netdev_group", 1},
-    {"protocol_type", "gauge", "type", 1},
-    {"speed_bytes", "gauge", "speed", 1000.0 * 1000.0 / 8.0},
-    {"transmit_queue_length", "gauge", "tx_queue_len", 1},
-};
-
 typedef struct {
-    const char *name, *dir, *label;
+    const char *name, *label;
+    const char *address, *broadcast, *duplex, *ifalias, *operstate;
+    double mtu, speed;
+    int has_mtu, has_speed;
 } netdev_t;
 
 void kt__metrics_sysfs(kt__prom_t *o, const char *sysfs, unsigned mask, apr_pool_t *pool)
 {
     if (!(mask & KT__COLLECT_NETCLASS))
         return;
-    const char *root = apr_pstrcat(pool, sysfs, "/class/net", NULL);
-    apr_dir_t *dir;
-    if (apr_dir_open(&dir, root, pool) != APR_SUCCESS)
+    DIR *dir = opendir(apr_pstrcat(pool, sysfs, "/class/net", NULL));
+    if (!dir)
         return;
     apr_array_header_t *devs = apr_array_make(pool, 8, sizeof(netdev_t));
-    apr_finfo_t fi;
-    while (apr_dir_read(&fi, APR_FINFO_NAME, dir) == APR_SUCCESS) {
-        if (!fi.name || fi.name[0] == '.')
+    for (struct dirent *e; (e = readdir(dir)) != NULL;) {
+        if (e->d_name[0] == '.')
+            continue;
+        int fd = openat(dirfd(dir), e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
             continue;
         netdev_t *d = apr_array_push(devs);
-        d->name = apr_pstrdup(pool, fi.name);
-        d->dir = apr_pstrcat(pool, root, "/", fi.name, NULL);
+        d->name = apr_pstrdup(pool, e->d_name);
         d->label = kt__prom_labels(pool, "device", d->name, NULL);
+        d->address = line_of(fd, "address", pool);
+        d->broadcast = line_of(fd, "broadcast", pool);
+        d->duplex = line_of(fd, "duplex", pool);
+        d->ifalias = line_of(fd, "ifalias", pool);
+        d->operstate = line_of(fd, "operstate", pool);
+        d->has_mtu = integer(fd, "mtu", &d->mtu, pool) == 0;
+        d->has_speed = integer(fd, "speed", &d->speed, pool) == 0;
+        close(fd);
     }
-    apr_dir_close(dir);
-    const netdev_t *dv = (const netdev_t *)devs->elts;
-    for (size_t k = 0; k < KT_ARRAY_SIZE(props); k++) {
-        const char *family = apr_pstrcat(pool, "node_network_", props[k].family, NULL);
-        int started = 0;
-        for (int i = 0; i < devs->nelts; i++) {
-            double v;
-            if (integer(dv[i].dir, props[k].file, &v, pool) != 0)
-                continue;
-            if (!started++)
-                kt__prom_family(o, family, props[k].type,
-                                apr_pstrcat(pool, "Network device property: ", props[k].family,
-                                            NULL));
-            kt__prom_sample(o, family, dv[i].label, v * props[k].scale);
+    closedir(dir);
+    /* readdir's order is the directory's; node_exporter's answer is sorted
+     * by device, and so is this one, for whoever reads it by eye. */
+    netdev_t *dv = (netdev_t *)devs->elts;
+    for (int i = 1; i < devs->nelts; i++)
+        for (int j = i; j > 0 && strcmp(dv[j - 1].name, dv[j].name) > 0; j--) {
+            netdev_t t = dv[j];
+            dv[j] = dv[j - 1];
+            dv[j - 1] = t;
         }
-    }
     if (!devs->nelts)
         return;
     kt__prom_family(o, "node_network_info", "gauge",
                     "Non-numeric data from /sys/class/net/<iface>, value is always 1.");
-    const char **operstate = apr_pcalloc(pool, sizeof *operstate * (size_t)devs->nelts);
     for (int i = 0; i < devs->nelts; i++) {
-        const char *address = line_of(dv[i].dir, "address", pool);
-        const char *broadcast = line_of(dv[i].dir, "broadcast", pool);
-        const char *duplex = line_of(dv[i].dir, "duplex", pool);
-        const char *ifalias = line_of(dv[i].dir, "ifalias", pool);
-        operstate[i] = line_of(dv[i].dir, "operstate", pool);
+        const netdev_t *d = &dv[i];
         kt__prom_sample(o, "node_network_info",
-                        kt__prom_labels(pool, "address", address ? address : "", "broadcast",
-                                        broadcast ? broadcast : "", "device", dv[i].name,
-                                        "duplex", duplex ? duplex : "", "ifalias",
-                                        ifalias ? ifalias : "", "operstate",
-                                        operstate[i] ? operstate[i] : "", NULL),
+                        kt__prom_labels(pool, "address", d->address ? d->address : "",
+                                        "broadcast", d->broadcast ? d->broadcast : "", "device",
+                                        d->name, "duplex", d->duplex ? d->duplex : "", "ifalias",
+                                        d->ifalias ? d->ifalias : "", "operstate",
+                                        d->operstate ? d->operstate : "", NULL),
                         1);
     }
+    int started = 0;
+    for (int i = 0; i < devs->nelts; i++)
+        if (dv[i].has_mtu) {
+            if (!started++)
+                kt__prom_family(o, "node_network_mtu_bytes", "gauge",
+                                "Network device property: mtu_bytes");
+            kt__prom_sample(o, "node_network_mtu_bytes", dv[i].label, dv[i].mtu);
+        }
+    started = 0;
+    for (int i = 0; i < devs->nelts; i++)
+        if (dv[i].has_speed) {
+            if (!started++)
+                kt__prom_family(o, "node_network_speed_bytes", "gauge",
+                                "Network device property: speed_bytes");
+            /* Mb/s in the file, bytes/s served; -1 (unknown) as -125000, as
+             * node_exporter 1.5 serves it. */
+            kt__prom_sample(o, "node_network_speed_bytes", dv[i].label,
+                            dv[i].speed * 1000.0 * 1000.0 / 8.0);
+        }
     kt__prom_family(o, "node_network_up", "gauge",
                     "Value is 1 if operstate is 'up', 0 otherwise.");
     for (int i = 0; i < devs->nelts; i++)
         kt__prom_sample(o, "node_network_up", dv[i].label,
-                        operstate[i] && strcmp(operstate[i], "up") == 0);
+                        dv[i].operstate && strcmp(dv[i].operstate, "up") == 0);
 }
+#endif
