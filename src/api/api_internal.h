@@ -32,7 +32,18 @@ struct kt_api_t {
      * rendered the page (0: not yet); read by the loop, which takes no lock. */
     atomic_uint metrics_mask;
     atomic_size_t metrics_len; /* the last page's length: the next one's first allocation */
+    /* The families read from /proc and /sys per page (metrics_procfs.c,
+     * metrics_sysfs.c) as last read, per format (1: OpenMetrics): re-read
+     * at most every KT__METRICS_FILES_EVERY, whatever the scrape rate. */
+    apr_thread_mutex_t *files_lock;
+    struct {
+        char *text; /* malloc'd */
+        size_t len;
+        unsigned mask;
+        apr_time_t at;
+    } files[2];
 };
+#define KT__METRICS_FILES_EVERY apr_time_from_sec(15)
 
 /* Returns 1 when the request may proceed; otherwise it has already answered
  * 401 (no or wrong token) or 403 (another origin) and returns 0. */
@@ -122,6 +133,10 @@ const char *kt__cache_get(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], apr
  * NULL when out of memory. */
 const char *kt__cache_put(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], const char *text,
                           apr_size_t len, apr_pool_t *pool);
+/* The same with text itself kept, not a copy: malloc'd, with room for a NUL
+ * after len bytes, and the cache's from then on (freed even on failure). */
+const char *kt__cache_put_owned(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], char *text,
+                                apr_size_t len, apr_pool_t *pool);
 
 /* ---- /metrics: the exposition formats (prom.c) and the node_* families ------------ */
 
