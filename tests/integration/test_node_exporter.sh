@@ -96,6 +96,22 @@ else
   not_ok "node_exporter starts on the fixture" "$(tail -5 "$tmp/ne.log")"
 fi
 
+# ---- 1b. the files read per page --------------------------------------------------------
+# sockstat and the others are read as a page is made, at most every 15 s:
+# a page made sooner serves what the last read found; a filtered one reads.
+cp -r "$fixture/t1" "$tmp/proc"
+if start_koto --procfs "$tmp/proc" --sysfs "$fixture/sys" --rootfs "$rootfs"; then
+  used() { curl -fsS "http://$koto_addr/metrics$1" | sed -n 's/^node_sockstat_sockets_used //p'; }
+  first=$(used "")
+  expect_eq "sockstat: the page serves the file" "217" "$first"
+  sed -i 's/^sockets: used .*/sockets: used 99/' "$tmp/proc/net/sockstat"
+  expect_eq "sockstat: a filtered answer reads the file" "99" "$(used '?collect[]=sockstat')"
+  expect_eq "sockstat: the page within 15 s serves the last read" "$first" "$(used "")"
+  stop_kotod TERM
+else
+  not_ok "kotod starts on a copy of the fixture" "$(tail -5 "$tmp/kotod.log")"
+fi
+
 # ---- 2. the live machine ------------------------------------------------------------------
 # What moves between two answers is left out: counters, load, free space,
 # memory in use, processes, the clock's estimates.
