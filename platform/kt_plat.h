@@ -69,9 +69,16 @@ typedef struct {
 enum { KT_PSI_CPU, KT_PSI_MEMORY, KT_PSI_IO, KT_PSI__COUNT };
 
 /* The kernel clock's discipline (adjtimex): how far it thinks it is off. */
+enum { /* the rest of adjtimex's answer, in node_exporter's units (NAN: unknown) */
+    KT_TIMEX_FREQ_RATIO, KT_TIMEX_STATUS, KT_TIMEX_CONSTANT, KT_TIMEX_TICK_S,
+    KT_TIMEX_PPSFREQ_HZ, KT_TIMEX_JITTER_S, KT_TIMEX_SHIFT, KT_TIMEX_STABIL_HZ,
+    KT_TIMEX_JITCNT, KT_TIMEX_CALCNT, KT_TIMEX_ERRCNT, KT_TIMEX_STBCNT, KT_TIMEX_TAI_S,
+    KT_TIMEX__COUNT
+};
 typedef struct {
     double offset_s, maxerror_s, esterror_s;
     int synced; /* 1 synchronised, 0 not, -1 unknown */
+    double timex[KT_TIMEX__COUNT];
 } kt_clock_t;
 
 /* /etc/os-release; a field the file does not set is NULL, and known is 0

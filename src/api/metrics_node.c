@@ -111,6 +111,36 @@ static void timex(kt__prom_t *o, const kt_sample_t *s)
         s->clock.maxerror_s);
     one(o, "node_timex_estimated_error_seconds", "gauge", "Estimated error in seconds.",
         s->clock.esterror_s);
+    static const struct {
+        int at;
+        const char *name, *type, *help;
+    } more[] = {
+        {KT_TIMEX_FREQ_RATIO, "node_timex_frequency_adjustment_ratio", "gauge",
+         "Local clock frequency adjustment."},
+        {KT_TIMEX_STATUS, "node_timex_status", "gauge", "Value of the status array bits."},
+        {KT_TIMEX_CONSTANT, "node_timex_loop_time_constant", "gauge",
+         "Phase-locked loop time constant."},
+        {KT_TIMEX_TICK_S, "node_timex_tick_seconds", "gauge", "Seconds between clock ticks."},
+        {KT_TIMEX_PPSFREQ_HZ, "node_timex_pps_frequency_hertz", "gauge",
+         "Pulse per second frequency."},
+        {KT_TIMEX_JITTER_S, "node_timex_pps_jitter_seconds", "gauge", "Pulse per second jitter."},
+        {KT_TIMEX_SHIFT, "node_timex_pps_shift_seconds", "gauge",
+         "Pulse per second interval duration."},
+        {KT_TIMEX_STABIL_HZ, "node_timex_pps_stability_hertz", "gauge",
+         "Pulse per second stability, average of recent frequency changes."},
+        {KT_TIMEX_JITCNT, "node_timex_pps_jitter_total", "counter",
+         "Pulse per second count of jitter limit exceeded events."},
+        {KT_TIMEX_CALCNT, "node_timex_pps_calibration_total", "counter",
+         "Pulse per second count of calibration intervals."},
+        {KT_TIMEX_ERRCNT, "node_timex_pps_error_total", "counter",
+         "Pulse per second count of calibration errors."},
+        {KT_TIMEX_STBCNT, "node_timex_pps_stability_exceeded_total", "counter",
+         "Pulse per second count of stability limit exceeded events."},
+        {KT_TIMEX_TAI_S, "node_timex_tai_offset_seconds", "gauge",
+         "International Atomic Time (TAI) offset."},
+    };
+    for (size_t i = 0; i < KT_ARRAY_SIZE(more); i++)
+        one(o, more[i].name, more[i].type, more[i].help, s->clock.timex[more[i].at]);
 }
 
 /* ---- meminfo, vmstat, pressure ------------------------------------------------------- */

@@ -115,7 +115,7 @@ fi
 # ---- 2. the live machine ------------------------------------------------------------------
 # What moves between two answers is left out: counters, load, free space,
 # memory in use, processes, the clock's estimates.
-moving='^node_(cpu_seconds_total|memory_|load|context_switches|forks|intr|procs_|processes_|time_seconds|timex_(offset|maxerror|estimated)|network_(receive|transmit)_|disk_|vmstat_|pressure_|filesystem_(free|avail|files_free)|netstat_|sockstat_|filefd_allocated|entropy_available)'
+moving='^node_(cpu_seconds_total|memory_|load|context_switches|forks|intr|procs_|processes_|time_seconds|timex_(offset|maxerror|estimated|frequency)|network_(receive|transmit)_|disk_|vmstat_|pressure_|filesystem_(free|avail|files_free)|netstat_|sockstat_|filefd_allocated|entropy_available)'
 steady='^node_memory_(MemTotal|SwapTotal|Hugepagesize|HugePages_Total)_?'
 if start_ne; then
   ok "node_exporter reads this machine"
