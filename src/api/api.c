@@ -1,6 +1,14 @@
 /* api.c - creates the API's state and registers every endpoint group. */
 #include "api_internal.h"
 
+static apr_status_t files_free(void *data)
+{
+    kt_api_t *api = data;
+    for (int i = 0; i < 2; i++)
+        free(api->files[i].text);
+    return APR_SUCCESS;
+}
+
 apr_status_t kt_api_create(kt_api_t **out, kt_http_t *http, const kt_api_opts_t *opts,
                            apr_pool_t *pool)
 {
@@ -15,10 +23,15 @@ apr_status_t kt_api_create(kt_api_t **out, kt_http_t *http, const kt_api_opts_t 
         .token = opts->token,
         .require_token_always = opts->require_token_always,
         .web_dir = opts->web_dir,
+        .procfs = opts->procfs ? opts->procfs : "/proc",
+        .sysfs = opts->sysfs ? opts->sysfs : "/sys",
         .started = apr_time_now(),
         .reload = opts->reload,
         .reload_baton = opts->reload_baton,
     };
+    if (apr_thread_mutex_create(&api->files_lock, APR_THREAD_MUTEX_DEFAULT, pool) != APR_SUCCESS)
+        return APR_ENOMEM;
+    apr_pool_cleanup_register(pool, api, files_free, apr_pool_cleanup_null);
     if (!(api->status_cache = kt__cache_create(pool)) ||
         !(api->metrics_cache = kt__cache_create(pool)) ||
         !(api->metrics_om_cache = kt__cache_create(pool)))

@@ -23,6 +23,7 @@ struct kt_api_t {
     int require_token_always;
     kt__sessions_t *sessions; /* the dashboard's logins (session.c) */
     const char *web_dir;
+    const char *procfs, *sysfs;
     apr_time_t started;
     apr_status_t (*reload)(void *baton, char *err, apr_size_t errlen);
     void *reload_baton;
@@ -32,7 +33,19 @@ struct kt_api_t {
     /* The /metrics families the settings turned on when a worker last
      * rendered the page (0: not yet); read by the loop, which takes no lock. */
     atomic_uint metrics_mask;
+    atomic_size_t metrics_len; /* the last page's length: the next one's first allocation */
+    /* The families read from /proc and /sys per page (metrics_procfs.c,
+     * metrics_sysfs.c) as last read, per format (1: OpenMetrics): re-read
+     * at most every KT__METRICS_FILES_EVERY, whatever the scrape rate. */
+    apr_thread_mutex_t *files_lock;
+    struct {
+        char *text; /* malloc'd */
+        size_t len;
+        unsigned mask;
+        apr_time_t at;
+    } files[2];
 };
+#define KT__METRICS_FILES_EVERY apr_time_from_sec(15)
 
 /* Returns 1 when the request may proceed; otherwise it has already answered
  * 401 (no or wrong token) or 403 (another origin) and returns 0. */
@@ -140,6 +153,10 @@ const char *kt__cache_get(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], apr
  * NULL when out of memory. */
 const char *kt__cache_put(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], const char *text,
                           apr_size_t len, apr_pool_t *pool);
+/* The same with text itself kept, not a copy: malloc'd, with room for a NUL
+ * after len bytes, and the cache's from then on (freed even on failure). */
+const char *kt__cache_put_owned(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], char *text,
+                                apr_size_t len, apr_pool_t *pool);
 
 /* ---- /metrics: the exposition formats (prom.c) and the node_* families ------------ */
 
@@ -151,7 +168,8 @@ typedef struct {
     int openmetrics, failed;
 } kt__prom_t;
 
-void kt__prom_init(kt__prom_t *o, int openmetrics);
+/* hint: the bytes expected (the last page's length), 0 when not known. */
+void kt__prom_init(kt__prom_t *o, int openmetrics, size_t hint);
 void kt__prom_put(kt__prom_t *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* "# HELP" and "# TYPE" lines; type is counter, gauge or untyped, and
  * counter names end in _total (OpenMetrics drops it from the family name). */
@@ -183,8 +201,13 @@ enum {
     KT__COLLECT_PRESSURE = 1u << 11,
     KT__COLLECT_UNAME = 1u << 12,
     KT__COLLECT_OS = 1u << 13,
-    KT__COLLECT_NODE = (1u << 14) - 1,
-    KT__COLLECT_KOTO = 1u << 14,
+    KT__COLLECT_NETSTAT = 1u << 14,
+    KT__COLLECT_SOCKSTAT = 1u << 15,
+    KT__COLLECT_FILEFD = 1u << 16,
+    KT__COLLECT_ENTROPY = 1u << 17,
+    KT__COLLECT_NETCLASS = 1u << 18,
+    KT__COLLECT_NODE = (1u << 19) - 1,
+    KT__COLLECT_KOTO = 1u << 19,
 };
 /* The collector named name (node_exporter's names, and "koto"), or 0. */
 unsigned kt__collector(const char *name);
@@ -192,6 +215,14 @@ unsigned kt__collector(const char *name);
  * (node_time_seconds excepted: it is the time of the answer, not of the
  * reading, and goes out with each one). */
 void kt__metrics_node(kt__prom_t *o, const kt_sample_t *s, unsigned mask, apr_pool_t *pool);
+/* The node_* families kotod's reading does not hold, read from procfs (its
+ * root) as the page is rendered, at most once per reading: netstat,
+ * sockstat, filefd, entropy (metrics_procfs.c). Linux only: elsewhere the
+ * files are absent and nothing is written. */
+void kt__metrics_procfs(kt__prom_t *o, const char *procfs, unsigned mask, apr_pool_t *pool);
+/* netclass's node_network_* families from sysfs (its root), likewise
+ * (metrics_sysfs.c). */
+void kt__metrics_sysfs(kt__prom_t *o, const char *sysfs, unsigned mask, apr_pool_t *pool);
 
 #define KT__HISTORY_FOR_RULES 720 /* the readings rules see: 6 hours at 30 s */
 

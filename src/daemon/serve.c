@@ -562,6 +562,8 @@ int kt_daemon_start(kt_daemon_t **out, const kt_opts_t *o, kt_rules_t *rules,
         .session_max = conf->session_max,
         .session_lifetime_s = conf->session_lifetime_s,
         .web_dir = have_web ? conf->web_dir : NULL,
+        .procfs = d->o->nprocfs ? d->o->procfs[0] : NULL,
+        .sysfs = d->o->sysfs,
         .reload = reload,
         .reload_baton = d,
     };
