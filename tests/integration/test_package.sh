@@ -43,10 +43,10 @@ apt_install() {
 # ---- two builds of the package -----------------------------------------------------------------
 version=$(sed -n 's/^set(CPACK_PACKAGE_VERSION "\(.*\)")$/\1/p' "$build/CPackConfig.cmake")
 check "cpack builds the package" cpack -G DEB --config "$build/CPackConfig.cmake" -B "$tmp/v1"
-deb1=$(ls "$tmp"/v1/koto_*.deb 2>/dev/null | head -1)
+deb1=$(find "$tmp/v1" -maxdepth 1 -name "koto_*.deb" | head -1)
 check "cpack builds a later version" \
   cpack -G DEB --config "$build/CPackConfig.cmake" -B "$tmp/v2" -D CPACK_PACKAGE_VERSION="$version+1"
-deb2=$(ls "$tmp"/v2/koto_*.deb 2>/dev/null | head -1)
+deb2=$(find "$tmp/v2" -maxdepth 1 -name "koto_*.deb" | head -1)
 if [ -z "$deb1" ] || [ -z "$deb2" ]; then not_ok "packages found in $tmp"; finish; exit; fi
 expect_eq "the package file is named by version" "koto_${version}_$(dpkg --print-architecture).deb" \
   "$(basename "$deb1")"
