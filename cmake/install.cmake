@@ -33,7 +33,14 @@ add_custom_command(OUTPUT "${PROJECT_BINARY_DIR}/dist/changelog.gz"
                    DEPENDS "${PROJECT_BINARY_DIR}/dist/changelog" VERBATIM)
 add_custom_target(manpage ALL DEPENDS "${PROJECT_BINARY_DIR}/kotod.8.gz" "${PROJECT_BINARY_DIR}/dist/changelog.gz")
 
+# The root side of remediation (src/remedy/run_approved.c), started by
+# systemd per connection to koto-run-approved.socket.
+add_executable(koto-run-approved src/remedy/run_approved.c)
+target_include_directories(koto-run-approved PRIVATE src/remedy)
+target_link_libraries(koto-run-approved PRIVATE kt_remedy)
+
 install(TARGETS kotod RUNTIME DESTINATION "${CMAKE_INSTALL_SBINDIR}")
+install(TARGETS koto-run-approved RUNTIME DESTINATION lib/koto)
 install(DIRECTORY lua/ DESTINATION "${kt_share}/lua" PATTERN koto.conf.lua EXCLUDE)
 install(DIRECTORY "${PROJECT_BINARY_DIR}/web/" DESTINATION "${kt_share}/web")
 install(FILES "${PROJECT_BINARY_DIR}/kotod.8.gz" DESTINATION "${CMAKE_INSTALL_MANDIR}/man8")
@@ -45,6 +52,7 @@ install(FILES dist/debian/copyright "${PROJECT_BINARY_DIR}/dist/changelog.gz"
 install(CODE "set(KT_SOURCE_DIR \"${PROJECT_SOURCE_DIR}\")
 set(KT_BINARY_DIR \"${PROJECT_BINARY_DIR}\")
 set(KT_SBINDIR \"${CMAKE_INSTALL_SBINDIR}\")
+set(KT_LIBEXEC \"lib/koto\")
 set(KT_SYSTEMD_UNIT_DIR \"${KT_SYSTEMD_UNIT_DIR}\")")
 install(SCRIPT cmake/install_prefixed.cmake)
 

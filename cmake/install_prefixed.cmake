@@ -17,8 +17,12 @@ if(KT_SYSTEMD_UNIT_DIR)
   set(kt_units "${KT_SYSTEMD_UNIT_DIR}")
 endif()
 set(KT_SBIN_PATH "${CMAKE_INSTALL_PREFIX}/${KT_SBINDIR}")
-configure_file("${KT_SOURCE_DIR}/dist/kotod.service" "${KT_BINARY_DIR}/dist/kotod.service" @ONLY)
+set(KT_RUNNER_PATH "${CMAKE_INSTALL_PREFIX}/${KT_LIBEXEC}/koto-run-approved")
+foreach(unit kotod.service koto-run-approved.socket koto-run-approved@.service)
+  configure_file("${KT_SOURCE_DIR}/dist/${unit}" "${KT_BINARY_DIR}/dist/${unit}" @ONLY)
+endforeach()
 file(INSTALL "${KT_SOURCE_DIR}/lua/koto.conf.lua" DESTINATION "${kt_etc}"
      PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
-file(INSTALL "${KT_BINARY_DIR}/dist/kotod.service" DESTINATION "${kt_units}"
+file(INSTALL "${KT_BINARY_DIR}/dist/kotod.service" "${KT_BINARY_DIR}/dist/koto-run-approved.socket"
+                  "${KT_BINARY_DIR}/dist/koto-run-approved@.service" DESTINATION "${kt_units}"
      PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
