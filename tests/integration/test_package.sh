@@ -72,6 +72,10 @@ check "the unit is enabled" test -L /etc/systemd/system/multi-user.target.wants/
 check "the unit runs kotod as koto" grep -qx 'User=koto' /lib/systemd/system/kotod.service
 check "the unit names the installed kotod" grep -q '^ExecStart=/usr/sbin/kotod ' /lib/systemd/system/kotod.service
 check "the manual page" test -f /usr/share/man/man8/kotod.8.gz
+expect_eq "the root runner is root's" "755 root" "$(stat -c '%a %U' /usr/lib/koto/koto-run-approved 2>&1)"
+check "its socket is for root and koto only" grep -qx 'SocketGroup=koto' /lib/systemd/system/koto-run-approved.socket
+check "its service names it" grep -q '^ExecStart=/usr/lib/koto/koto-run-approved ' /lib/systemd/system/koto-run-approved@.service
+check "its socket is not enabled by the package" test ! -e /etc/systemd/system/sockets.target.wants/koto-run-approved.socket
 check "the charting library" test -f /usr/share/koto/web/vendor/uPlot.iife.min.js
 if systemd-analyze security --help 2>/dev/null | grep -q -- --offline; then
   exposure=$(systemd-analyze security --offline=true /lib/systemd/system/kotod.service 2>/dev/null |
