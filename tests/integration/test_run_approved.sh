@@ -98,6 +98,10 @@ thresholds = { cpu = { enabled = false }, cpu_spike = { enabled = false } }
 scripts_dir = "$state/scripts"
 remedy_root_socket = "$sock"
 LUA
+printf 'remedy_root_socket = "run.sock"\n' >"$tmp/relative.conf.lua"
+"$KOTOD" -t -c "$tmp/relative.conf.lua" --state-dir "$tmp/state-t" >"$tmp/t.out" 2>&1; rc=$?
+expect_eq "kotod -t refuses a relative remedy_root_socket" "1 yes" \
+  "$rc $(grep -q 'relative.conf.lua: remedy_root_socket must be an absolute path' "$tmp/t.out" && echo yes)"
 socat UNIX-LISTEN:"$sock",fork,mode=0600 \
   EXEC:"$RUNNER --spool $state/scripts --user $me --work $tmp/work2" 2>>"$tmp/socat.log" &
 socat_pid=$!
