@@ -23,15 +23,18 @@ target_compile_definitions(kotod PRIVATE KT_REL_LUA_DIR="${kt_rel_lua}" KT_REL_W
 # The manual page, compressed as Debian's policy wants it (-n: no name or
 # time stamp, so two builds give the same bytes).
 find_program(KT_GZIP gzip REQUIRED)
-add_custom_command(OUTPUT "${PROJECT_BINARY_DIR}/kotod.8.gz"
-                   COMMAND ${KT_GZIP} -9n -c "${PROJECT_SOURCE_DIR}/docs/kotod.8" > "${PROJECT_BINARY_DIR}/kotod.8.gz"
-                   DEPENDS "${PROJECT_SOURCE_DIR}/docs/kotod.8" VERBATIM)
+foreach(page kotod.8 koto.1)
+  add_custom_command(OUTPUT "${PROJECT_BINARY_DIR}/${page}.gz"
+                     COMMAND ${KT_GZIP} -9n -c "${PROJECT_SOURCE_DIR}/docs/${page}" > "${PROJECT_BINARY_DIR}/${page}.gz"
+                     DEPENDS "${PROJECT_SOURCE_DIR}/docs/${page}" VERBATIM)
+endforeach()
 # The changelog a native Debian package carries, likewise.
 configure_file(dist/debian/changelog.in "${PROJECT_BINARY_DIR}/dist/changelog" @ONLY)
 add_custom_command(OUTPUT "${PROJECT_BINARY_DIR}/dist/changelog.gz"
                    COMMAND ${KT_GZIP} -9n -c "${PROJECT_BINARY_DIR}/dist/changelog" > "${PROJECT_BINARY_DIR}/dist/changelog.gz"
                    DEPENDS "${PROJECT_BINARY_DIR}/dist/changelog" VERBATIM)
-add_custom_target(manpage ALL DEPENDS "${PROJECT_BINARY_DIR}/kotod.8.gz" "${PROJECT_BINARY_DIR}/dist/changelog.gz")
+add_custom_target(manpage ALL DEPENDS "${PROJECT_BINARY_DIR}/kotod.8.gz" "${PROJECT_BINARY_DIR}/koto.1.gz"
+                                      "${PROJECT_BINARY_DIR}/dist/changelog.gz")
 
 # The root side of remediation (src/remedy/run_approved.c), started by
 # systemd per connection to koto-run-approved.socket.
@@ -44,6 +47,7 @@ install(TARGETS koto-run-approved RUNTIME DESTINATION lib/koto)
 install(DIRECTORY lua/ DESTINATION "${kt_share}/lua" PATTERN koto.conf.lua EXCLUDE)
 install(DIRECTORY "${PROJECT_BINARY_DIR}/web/" DESTINATION "${kt_share}/web")
 install(FILES "${PROJECT_BINARY_DIR}/kotod.8.gz" DESTINATION "${CMAKE_INSTALL_MANDIR}/man8")
+install(FILES "${PROJECT_BINARY_DIR}/koto.1.gz" DESTINATION "${CMAKE_INSTALL_MANDIR}/man1")
 install(FILES dist/debian/copyright "${PROJECT_BINARY_DIR}/dist/changelog.gz"
         DESTINATION "${CMAKE_INSTALL_DATADIR}/doc/koto")
 

@@ -34,18 +34,6 @@
 
 /* ==== where things live ======================================================== */
 
-/* root: /var/lib/koto; anyone else: $XDG_STATE_HOME/koto or ~/.local/state/koto. */
-const char *kt_default_state_dir(apr_pool_t *pool)
-{
-    if (geteuid() == 0)
-        return "/var/lib/koto";
-    const char *xdg = getenv("XDG_STATE_HOME");
-    if (xdg && *xdg == '/')
-        return apr_pstrcat(pool, xdg, "/koto", NULL);
-    const char *home = getenv("HOME");
-    return apr_pstrcat(pool, home && *home ? home : "/tmp", "/.local/state/koto", NULL);
-}
-
 /* The shipped files are found from where kotod is, never from a path the
  * build compiled in. An installed kotod (PREFIX/sbin/kotod) has them at
  * KT_REL_LUA_DIR and KT_REL_WEB_DIR from its directory (share/koto/...) and

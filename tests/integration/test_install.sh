@@ -8,7 +8,7 @@ source "$(dirname "$0")/lib.sh"
 
 prefix="$tmp/prefix"
 check "cmake --install" cmake --install "$build" --prefix "$prefix"
-for f in sbin/kotod lib/koto/koto-run-approved share/koto/lua/rules share/koto/lua/templates \
+for f in sbin/kotod bin/koto share/man/man1/koto.1.gz lib/koto/koto-run-approved share/koto/lua/rules share/koto/lua/templates \
          share/koto/web/index.html share/koto/web/vendor/uPlot.iife.min.js \
          share/man/man8/kotod.8.gz share/doc/koto/copyright etc/koto/koto.conf.lua \
          lib/systemd/system/kotod.service lib/systemd/system/koto-run-approved.socket \
