@@ -9,6 +9,7 @@ packages=(
   libcmocka-dev libaprutil1-dbd-sqlite3 sqlite3 libcurl4-openssl-dev libssl-dev openssl python3
   prometheus-alertmanager python3-aiosmtpd tzdata
   jq procps curl prometheus prometheus-node-exporter socat shellcheck
+  lintian adduser init-system-helpers
   chromium
 )
 

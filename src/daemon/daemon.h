@@ -89,9 +89,13 @@ void kt_daemon_stop(kt_daemon_t *d);
 /* The system's side (unixd.c; win32/ on Windows). */
 /* Serves until told to stop, the way this system runs daemons. Exit code. */
 int kt_serve(const kt_opts_t *o, apr_pool_t *pool);
-/* The shipped Lua files and the dashboard: the build's paths on Unix, the
- * lua and web directories beside kotod.exe on Windows. */
+/* The shipped Lua files and the dashboard, found from kotod's own
+ * location: share/koto/... of an installed tree or lua/ and web/ beside it
+ * (a build tree on Unix, always on Windows). */
 const char *kt_default_lua_dir(apr_pool_t *pool);
 const char *kt_default_web_dir(apr_pool_t *pool);
+/* The configuration file of an installed tree (sysconfdir/koto), or NULL:
+ * koto.conf.lua in the Lua directory, or none. */
+const char *kt_default_config_file(apr_pool_t *pool);
 
 #endif

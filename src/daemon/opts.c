@@ -12,11 +12,13 @@
 #ifdef _WIN32
 #define KT_LUA_DIR_HELP "lua\\ beside kotod.exe"
 #define KT_WEB_DIR_HELP "web\\ beside kotod.exe"
+#define KT_CONF_HELP "LUA_DIR\\koto.conf.lua"
 #define KT_RUN_HELP "Runs as the service kotod when the SCM starts it, else in this console\n" \
                     "until Ctrl-C."
 #else
-#define KT_LUA_DIR_HELP KT_LUA_DIR
-#define KT_WEB_DIR_HELP KT_WEB_DIR
+#define KT_LUA_DIR_HELP KT_REL_LUA_DIR " from kotod's directory, or lua/ beside it"
+#define KT_WEB_DIR_HELP KT_REL_WEB_DIR " from kotod's directory, or web/ beside it"
+#define KT_CONF_HELP "koto.conf.lua in /etc/koto or PREFIX/etc/koto when installed, else in LUA_DIR"
 #define KT_RUN_HELP "Runs in the foreground; stop it with SIGINT or SIGTERM."
 #endif
 
@@ -26,7 +28,7 @@ enum { OPT_PROCFS = 256, OPT_SYSFS, OPT_ROOTFS, OPT_INTERVAL, OPT_ONCE, OPT_ONCE
        OPT_START_TYPE, OPT_FOREGROUND, OPT_CONTROL, OPT_TEST_NOTIFY };
 
 static const apr_getopt_option_t options[] = {
-    {"config", 'c', 1, "configuration file (default LUA_DIR/koto.conf.lua)"},
+    {"config", 'c', 1, "configuration file (default " KT_CONF_HELP ")"},
     {"lua-dir", OPT_LUA_DIR, 1, "shipped rules and templates (default " KT_LUA_DIR_HELP ")"},
     {"user-dir", OPT_USER_DIR, 1, "your rules/ and templates/, overriding shipped ones by name"},
     {"test-rules", OPT_TEST_RULES, 1, "feed recorded readings (JSON) through thresholds and rules"},
@@ -110,7 +112,7 @@ int kt_opts_parse(kt_opts_t *o, int argc, const char *const *argv, apr_pool_t *p
     apr_getopt_t *g;
     apr_getopt_init(&g, pool, argc, argv);
     g->errfn = print_error;
-    int ch;
+    int ch, lua_given = 0;
     const char *arg;
     apr_status_t st;
     while ((st = apr_getopt_long(g, options, &ch, &arg)) == APR_SUCCESS) {
@@ -124,7 +126,7 @@ int kt_opts_parse(kt_opts_t *o, int argc, const char *const *argv, apr_pool_t *p
             break;
         case OPT_SYSFS: o->sysfs = arg; break;
         case 'c': o->config_file = arg; break;
-        case OPT_LUA_DIR: o->lua_dir = arg; break;
+        case OPT_LUA_DIR: o->lua_dir = arg; lua_given = 1; break;
         case OPT_USER_DIR: o->user_dir = arg; break;
         case OPT_TEST_RULES: o->test_rules = arg; break;
         case OPT_TEST_NOTIFY: o->test_notify = arg; break;
@@ -181,6 +183,10 @@ int kt_opts_parse(kt_opts_t *o, int argc, const char *const *argv, apr_pool_t *p
         fprintf(stderr, "kotod: unexpected argument '%s'\nTry 'kotod --help'.\n", argv[g->ind]);
         return -1;
     }
+    /* An installed kotod reads sysconfdir's file; a Lua directory given
+     * on the command line brings its own koto.conf.lua. */
+    if (!o->config_file && !lua_given)
+        o->config_file = kt_default_config_file(pool);
     if (o->nprocfs == 2 && !o->once) {
         fprintf(stderr, "kotod: a second --procfs only makes sense with --once\n");
         return -1;

@@ -149,6 +149,10 @@ static const item_t items[] = {
     {"remedy_interpreter", T_STR, 0, 0, offsetof(kt_conf_t, remedy_interpreter), 1,
      "the program that runs remediation scripts instead of /bin/bash (Windows: "
      "powershell.exe of the system directory), given the same arguments; unset: the OS's"},
+    {"remedy_root_socket", T_STR, 0, 0, offsetof(kt_conf_t, remedy_root_socket), 1,
+     "the socket of koto-run-approved (/run/koto-run-approved.sock), through which approved "
+     "Bash remediations run as root (Linux; README, \"Remediation as root\"); unset: they run "
+     "as kotod's own user"},
 };
 
 #define FS_OVERRIDES "thresholds.filesystems"
@@ -745,6 +749,10 @@ apr_status_t kt__conf_apply_file(kt_conf_t *conf, const kt__file_t *f, apr_pool_
     if (conf->metrics && strcmp(conf->metrics, "koto") != 0 && strcmp(conf->metrics, "node") != 0 &&
         strcmp(conf->metrics, "both") != 0) {
         snprintf(err, errlen, "%s: metrics must be koto, node or both", f->path);
+        goto done;
+    }
+    if (conf->remedy_root_socket && conf->remedy_root_socket[0] != '/') {
+        snprintf(err, errlen, "%s: remedy_root_socket must be an absolute path", f->path);
         goto done;
     }
     rc = APR_SUCCESS;

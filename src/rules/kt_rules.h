@@ -143,6 +143,7 @@ typedef struct {
     unsigned remedy_output_kb;  /* output kept of a run */
     unsigned remedy_expiry_s;   /* a proposal not approved by then expires */
     const char *remedy_interpreter; /* NULL: the OS's (bash, powershell.exe) */
+    const char *remedy_root_socket; /* NULL: scripts run as kotod's user; else koto-run-approved's socket */
     unsigned remedy_verify_readings; /* readings after a run for its condition to resolve */
     const kt_remedy_rule_t *remediate; /* may be NULL */
     unsigned nremediate;
