@@ -19,6 +19,9 @@ apr_status_t kt_api_create(kt_api_t **out, kt_http_t *http, const kt_api_opts_t 
         .reload = opts->reload,
         .reload_baton = opts->reload_baton,
     };
+    apr_status_t tst = kt__tokens_create(&api->tokens, opts->state_dir, pool);
+    if (tst != APR_SUCCESS)
+        return tst;
     if (!(api->status_cache = kt__cache_create(pool)) ||
         !(api->metrics_cache = kt__cache_create(pool)) ||
         !(api->metrics_om_cache = kt__cache_create(pool)))

@@ -10,6 +10,7 @@
 
 typedef struct kt__cache_t kt__cache_t;
 typedef struct kt__stream_hub_t kt__stream_hub_t;
+typedef struct kt__tokens_t kt__tokens_t;
 
 struct kt_api_t {
     kt_mon_t *mon;
@@ -18,7 +19,8 @@ struct kt_api_t {
     kt_notify_t *notify;
     kt_remedy_t *remedy; /* NULL: remediation is off (no store) */
     kt_http_t *http; /* for its request counters in /metrics */
-    const char *token;
+    const char *token; /* the default one: control */
+    kt__tokens_t *tokens; /* the named ones (tokens.c) */
     int require_token_always;
     const char *web_dir;
     apr_time_t started;
@@ -32,9 +34,22 @@ struct kt_api_t {
     atomic_uint metrics_mask;
 };
 
+/* What an endpoint needs: one scope (KT_SCOPE_*), with KT__TOKEN_ALWAYS
+ * when a read must show the token even on loopback (remediations, the
+ * audit, /mcp). */
+#define KT__TOKEN_ALWAYS 0x100u
 /* Returns 1 when the request may proceed; otherwise it has already answered
- * 401 (no or wrong token) or 403 (another origin) and returns 0. */
-int kt__api_allow(kt_api_t *api, kt_http_req_t *req, int changes_state);
+ * 401 (no or wrong token), 403 insufficient_scope (a token without the
+ * scope) or 403 cross_origin, and returns 0. */
+int kt__api_allow(kt_api_t *api, kt_http_req_t *req, unsigned need);
+/* The scopes of the request's bearer token, 0 when it has none or an unknown
+ * one; name (may be NULL) gets the token's name ("default" for the token
+ * file's). */
+#define KT__TOKEN_NAME_MAX 64
+unsigned kt__api_scopes(kt_api_t *api, kt_http_req_t *req, char name[KT__TOKEN_NAME_MAX + 1]);
+/* tokens.c: the named tokens of STATE_DIR/tokens, reread when it changes. */
+apr_status_t kt__tokens_create(kt__tokens_t **out, const char *state_dir, apr_pool_t *pool);
+unsigned kt__tokens_lookup(kt__tokens_t *t, const char *token, char name[KT__TOKEN_NAME_MAX + 1]);
 
 /* Parses an optional unsigned query parameter; on a bad value answers 400
  * and returns -1. */
@@ -58,7 +73,8 @@ typedef struct {
 typedef struct {
     kt_api_t *api;
     apr_pool_t *pool; /* the request's */
-    const char *who;  /* the client, for the log */
+    const char *who;  /* the client: "token NAME from ADDR", for the log and the audit */
+    unsigned scopes;  /* its token's (0: none) */
 } kt__api_call_t;
 
 typedef apr_status_t (*kt__api_op_fn)(const kt__api_call_t *call, json_t *params,
@@ -78,7 +94,7 @@ kt__api_call_t kt__api_call(kt_api_t *api, kt_http_req_t *req);
 apr_status_t kt__api_body_object(kt_http_req_t *req, json_t **out, kt__api_err_t *err);
 /* Serves op on req: the access check, the body as a JSON object (none: {}),
  * the operation, its answer. */
-void kt__api_serve_op(kt_http_req_t *req, kt_api_t *api, int changes_state, kt__api_op_fn op);
+void kt__api_serve_op(kt_http_req_t *req, kt_api_t *api, unsigned need, kt__api_op_fn op);
 
 /* monitor.c */
 apr_status_t kt__op_start(const kt__api_call_t *, json_t *, json_t **, kt__api_err_t *);

@@ -134,7 +134,7 @@ static json_t *schemas[KT_ARRAY_SIZE(tools)];
 static void list_handler(kt_http_req_t *req, void *baton)
 {
     kt_api_t *api = baton;
-    if (!kt__api_allow(api, req, 0))
+    if (!kt__api_allow(api, req, KT_SCOPE_READ))
         return;
     json_t *a = json_array();
     for (size_t i = 0; i < KT_ARRAY_SIZE(tools); i++)
@@ -159,7 +159,7 @@ static void call_handler(kt_http_req_t *req, void *baton)
         return;
     }
     const tool_t *t = &tools[i];
-    if (!kt__api_allow(api, req, t->changes_state))
+    if (!kt__api_allow(api, req, t->changes_state ? KT_SCOPE_CONTROL : KT_SCOPE_READ))
         return;
     apr_size_t len;
     const char *body = kt_http_body(req, &len);

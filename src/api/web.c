@@ -70,7 +70,7 @@ static void security_headers(kt_http_req_t *req)
 
 static void serve(kt_http_req_t *req, kt_api_t *api, const char *name)
 {
-    if (!kt__api_allow(api, req, 0))
+    if (!kt__api_allow(api, req, KT_SCOPE_READ))
         return;
     security_headers(req);
     if (!api->web_dir) {
@@ -124,7 +124,7 @@ static void root_handler(kt_http_req_t *req, void *baton)
 static void healthz_handler(kt_http_req_t *req, void *baton)
 {
     kt_api_t *api = baton;
-    if (!kt__api_allow(api, req, 0))
+    if (!kt__api_allow(api, req, KT_SCOPE_READ))
         return;
     kt_http_reply_json(req, 200, json_pack("{s:s s:b}", "status", "ok", "monitoring",
                                            kt_mon_running(api->mon)));
