@@ -1,5 +1,6 @@
 /* api.c - creates the API's state and registers every endpoint group. */
 #include "api_internal.h"
+#include "mcp_internal.h"
 
 apr_status_t kt_api_create(kt_api_t **out, kt_http_t *http, const kt_api_opts_t *opts,
                            apr_pool_t *pool)
@@ -35,6 +36,7 @@ apr_status_t kt_api_create(kt_api_t **out, kt_http_t *http, const kt_api_opts_t 
     kt__api_tools_routes(http, api);
     kt__api_notify_routes(http, api);
     kt__api_remedy_routes(http, api);
+    kt__api_mcp_routes(http, api);
     kt__api_web_routes(http, api);
     apr_status_t st = kt__api_stream_routes(http, api, pool, &api->stream_sub);
     if (st == APR_SUCCESS)

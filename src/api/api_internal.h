@@ -114,6 +114,26 @@ apr_status_t kt__op_save(const kt__api_call_t *, json_t *, json_t **, kt__api_er
 apr_status_t kt__op_templates(const kt__api_call_t *, json_t *, json_t **, kt__api_err_t *);
 apr_status_t kt__op_script_type(const kt__api_call_t *, json_t *, json_t **, kt__api_err_t *);
 
+/* tools.c: the registry GET /api/agent/tools lists and /mcp serves. */
+enum {
+    KT__TOOL_READ = 1,        /* changes nothing (MCP readOnlyHint) */
+    KT__TOOL_IDEMPOTENT = 2,  /* a second call changes nothing more (idempotentHint) */
+    KT__TOOL_DESTRUCTIVE = 4, /* may remove or overwrite something (destructiveHint) */
+};
+typedef struct {
+    const char *name, *description;
+    const char *schema; /* JSON Schema of the parameters object */
+    int changes_state;  /* needs control */
+    unsigned hints;     /* KT__TOOL_* */
+    kt__api_op_fn op;   /* the operation its endpoint (if any) serves too */
+} kt__tool_t;
+unsigned kt__tools_count(void);
+/* Tool i and its parsed schema (shared, not owned), or NULL past the end. */
+const kt__tool_t *kt__tools_get(unsigned i, json_t **schema);
+/* NULL when params fit schema (the registry's small subset of JSON Schema),
+ * else what is wrong, in pool. */
+const char *kt__tools_check(json_t *schema, json_t *params, apr_pool_t *pool);
+
 /* remedy.c */
 apr_status_t kt__op_propose(const kt__api_call_t *, json_t *, json_t **, kt__api_err_t *);
 apr_status_t kt__op_remediation(const kt__api_call_t *, json_t *, json_t **, kt__api_err_t *);
