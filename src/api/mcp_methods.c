@@ -93,7 +93,7 @@ static json_t *resources_read(const kt__mcp_ctx_t *ctx, json_t *params, kt__mcp_
                              json_pack("{s:s}", "uri", uri)};
         return NULL;
     }
-    char *text = json_dumps(doc ? doc : json_null(), JSON_COMPACT);
+    char *text = json_dumps(doc ? doc : json_null(), JSON_COMPACT | JSON_REAL_PRECISION(15));
     json_decref(doc);
     json_t *r = json_pack("{s:[{s:s s:s s:s}]}", "contents", "uri", uri, "mimeType",
                           "application/json", "text", text ? text : "null");

@@ -279,7 +279,7 @@ json_t *kt__mcp_tools_call(const kt__mcp_ctx_t *ctx, json_t *params, kt__mcp_err
     if (!json_is_object(result)) { /* structuredContent is an object */
         result = json_pack("{s:o}", "result", result ? result : json_null());
     }
-    char *text = json_dumps(result, JSON_COMPACT);
+    char *text = json_dumps(result, JSON_COMPACT | JSON_REAL_PRECISION(15)); /* as the answer */
     json_t *r = json_pack("{s:[{s:s s:s}] s:o s:b}", "content", "type", "text", "text",
                           text ? text : "{}", "structuredContent", result, "isError", 0);
     free(text);
