@@ -18,7 +18,8 @@
  *    (-32020), an unknown version 400 UnsupportedProtocolVersion (-32022),
  *    a missing _meta field 400 -32602, an unknown method 404 -32601.
  * A request is modern when its _meta names a version, its header names a
- * modern one, or it is server/discover; otherwise it is legacy.
+ * modern one, or it is server/discover; otherwise it is legacy. initialize
+ * and ping exist only in the legacy era.
  *
  * Safety: the token is required on every request (scope read at least; the
  * tools a token may see and call follow its scopes, mcp_tools.c); a present
@@ -232,9 +233,8 @@ json_t *kt__mcp_message(kt_api_t *api, kt_http_req_t *req, const char *body, apr
 
     const char *hv = kt_http_header(req, "MCP-Protocol-Version");
     json_t *meta = json_object_get(params, "_meta");
-    int modern = strcmp(method, "initialize") != 0 &&
-                 ((hv && !is_legacy(hv)) || json_object_get(meta, META_VERSION) ||
-                  strcmp(method, "server/discover") == 0);
+    int modern = (hv && !is_legacy(hv)) || json_object_get(meta, META_VERSION) ||
+                 strcmp(method, "server/discover") == 0;
     kt__mcp_ctx_t ctx = {api, req, kt_http_pool(req), scopes, modern,
                          modern ? MODERN_VERSION : (hv ? hv : "2025-03-26")};
     if (modern && (out = modern_checks(req, id, method, params, status)) != NULL) {
@@ -243,8 +243,13 @@ json_t *kt__mcp_message(kt_api_t *api, kt_http_req_t *req, const char *body, apr
     }
     *status = 200;
     kt__mcp_err_t e = {0};
-    json_t *result = strcmp(method, "initialize") == 0 ? initialize(params, &ctx)
-                                                       : kt__mcp_dispatch(&ctx, method, params, &e);
+    json_t *result;
+    if (modern && (strcmp(method, "initialize") == 0 || strcmp(method, "ping") == 0))
+        result = NULL; /* removed in 2026-07-28: unknown methods there */
+    else if (strcmp(method, "initialize") == 0)
+        result = initialize(params, &ctx);
+    else
+        result = kt__mcp_dispatch(&ctx, method, params, &e);
     json_decref(empty);
     if (!result) {
         if (!e.code)
