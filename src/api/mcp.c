@@ -206,14 +206,16 @@ json_t *kt__mcp_message(kt_api_t *api, kt_http_req_t *req, const char *body, apr
     json_t *params = json_object_get(msg, "params");
     if (!json_is_object(msg) || !json_is_string(json_object_get(msg, "jsonrpc")) ||
         strcmp(json_string_value(json_object_get(msg, "jsonrpc")), "2.0") != 0 ||
-        (id && !json_is_string(id) && !json_is_integer(id)) || (params && !json_is_object(params))) {
+        (id && !json_is_string(id) && !json_is_integer(id)) ||
+        (params && !json_is_object(params))) {
         out = rpc_error(json_is_string(id) || json_is_integer(id) ? id : NULL, -32600,
                         "Invalid Request: not a JSON-RPC 2.0 request", NULL);
         goto done;
     }
     if (!mj) {
         /* A response from the client: this server sends no requests to answer. */
-        *status = (json_object_get(msg, "result") || json_object_get(msg, "error")) && id ? 202 : 400;
+        int answer = json_object_get(msg, "result") || json_object_get(msg, "error");
+        *status = answer && id ? 202 : 400;
         if (*status == 400)
             out = rpc_error(NULL, -32600, "Invalid Request: no method", NULL);
         goto done;

@@ -24,7 +24,10 @@ static void list_meta(const kt__mcp_ctx_t *ctx, json_t *r)
     }
 }
 
-static json_t *text_content(const char *text) { return json_pack("{s:s s:s}", "type", "text", "text", text); }
+static json_t *text_content(const char *text)
+{
+    return json_pack("{s:s s:s}", "type", "text", "text", text);
+}
 
 typedef struct {
     const char *uri, *name, *description;

@@ -129,15 +129,17 @@ static apr_status_t op_propose_fix(const kt__api_call_t *call, json_t *params, j
     if (st != APR_SUCCESS)
         return st;
     /* What the agent reports to the person: the proposal and where to approve it. */
-    json_t *id = json_object_get(p, "id");
-    *result = json_pack("{s:O s:O s:O s:O s:O s:s s:o}", "id", id ? id : json_null(), "state",
-                        json_object_get(p, "state") ? json_object_get(p, "state") : json_null(),
-                        "script", json_object_get(p, "script") ? json_object_get(p, "script") : json_null(),
-                        "sha256", json_object_get(p, "sha256") ? json_object_get(p, "sha256") : json_null(),
-                        "dry_run", json_object_get(p, "dry_run") ? json_object_get(p, "dry_run") : json_null(),
-                        "next", "a person reviews and approves it (POST /api/agent/remediations/{id}/"
-                                "approve with this sha256, or the dashboard); it has not run",
-                        "proposal", p);
+    *result = json_object();
+    const char *keep[] = {"id", "state", "script", "sha256", "dry_run"};
+    for (unsigned i = 0; i < KT_ARRAY_SIZE(keep); i++) {
+        json_t *v = json_object_get(p, keep[i]);
+        json_object_set(*result, keep[i], v ? v : json_null());
+    }
+    json_object_set_new(*result, "next",
+                        json_string("a person reviews and approves it (POST "
+                                    "/api/agent/remediations/{id}/approve with this sha256, or "
+                                    "the dashboard); it has not run"));
+    json_object_set_new(*result, "proposal", p);
     return APR_SUCCESS;
 }
 

@@ -3,7 +3,9 @@
  * them with a JSON Schema of their parameters; POST /api/agent/tools/{name}
  * calls one with a JSON object body. Parameters are checked against the
  * schema before the tool runs, so a tool sees only declared, well-typed
- * values. Tools that change state need the token, like their endpoints.
+ * values. Tools that change state need a token with control, like their
+ * endpoints. /mcp serves the same table (mcp_tools.c), with each entry's
+ * hints as MCP's tool annotations.
  * Each entry names the operation it runs; the endpoints serve the same
  * operations, so a tool and its endpoint cannot drift apart.
  */
@@ -32,8 +34,10 @@ static const tool_t tools[] = {
      "{\"type\":\"object\",\"properties\":{\"category\":{\"type\":\"string\",\"enum\":"
      "[\"cpu\",\"memory\",\"disk\",\"process\",\"io\"]}},\"additionalProperties\":false}",
      0, KT__TOOL_READ, kt__op_suggest},
-    {"start_system_monitoring", "Begin background anomaly detection.", NO_PARAMS, 1, KT__TOOL_IDEMPOTENT, kt__op_start},
-    {"stop_system_monitoring", "Stop background monitoring.", NO_PARAMS, 1, KT__TOOL_IDEMPOTENT | KT__TOOL_DESTRUCTIVE, kt__op_stop},
+    {"start_system_monitoring", "Begin background anomaly detection.", NO_PARAMS, 1,
+     KT__TOOL_IDEMPOTENT, kt__op_start},
+    {"stop_system_monitoring", "Stop background monitoring.", NO_PARAMS, 1,
+     KT__TOOL_IDEMPOTENT | KT__TOOL_DESTRUCTIVE, kt__op_stop},
     {"get_system_anomalies", "Query detected anomalies, most recent last.",
      "{\"type\":\"object\",\"properties\":{"
      "\"limit\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000},"
@@ -44,7 +48,8 @@ static const tool_t tools[] = {
      0, KT__TOOL_READ, kt__op_anomalies},
     {"get_system_health", "Health summary: status, events by type and severity, active conditions.",
      NO_PARAMS, 0, KT__TOOL_READ, kt__op_health},
-    {"clear_monitoring_log", "Clear the event log.", NO_PARAMS, 1, KT__TOOL_IDEMPOTENT | KT__TOOL_DESTRUCTIVE, kt__op_clear},
+    {"clear_monitoring_log", "Clear the event log.", NO_PARAMS, 1,
+     KT__TOOL_IDEMPOTENT | KT__TOOL_DESTRUCTIVE, kt__op_clear},
     {"get_monitoring_status", "Whether monitoring runs, with health and the latest reading.",
      NO_PARAMS, 0, KT__TOOL_READ, kt__op_status},
     {"generate_fix_script", "Generate a fix script for an issue type.",
