@@ -1,6 +1,10 @@
 /*
  * auth.c - the bearer token and the checks in front of every handler.
  *
+ * Each handler names the scope it needs (kt__api_allow); kt__api_scopes
+ * tells a request's: the token file's token has every scope, a named token
+ * those tokens.c keeps for it.
+ *
  * The token is made once, on first start, from the system's random source
  * and kept in a file only its owner can read (mode 0600; on Windows a
  * protected DACL for SYSTEM and Administrators: kt_sys.h); a person copies it
