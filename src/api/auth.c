@@ -120,9 +120,14 @@ int kt__api_allow(kt_api_t *api, kt_http_req_t *req, unsigned need)
                             "requests that change state must come from this host's own pages");
         return 0;
     }
+    unsigned have = kt__api_scopes(api, req, NULL);
+    /* A browser logged in through the dashboard's login page (session.c);
+     * only the token file's token logs in, so a session has every scope. */
+    int by_session = have ? -1 : kt__session_allow(api->sessions, req, changes_state);
+    if (by_session >= 0)
+        return by_session;
     if (!changes_state && !(need & KT__TOKEN_ALWAYS) && !api->require_token_always)
         return 1;
-    unsigned have = kt__api_scopes(api, req, NULL);
     if (!have) {
         kt_http_set_header(req, "WWW-Authenticate", "Bearer realm=\"koto\"");
         kt_http_reply_error(req, 401, "unauthorized",
@@ -145,6 +150,13 @@ int kt__api_allow(kt_api_t *api, kt_http_req_t *req, unsigned need)
     }
     return 1;
 }
+
+int kt__api_authenticated(kt_api_t *api, kt_http_req_t *req)
+{
+    return kt__api_scopes(api, req, NULL) != 0 || kt__session_valid(api->sessions, req);
+}
+
+int kt__api_cross_origin(kt_http_req_t *req) { return cross_origin(req); }
 
 int kt__api_query_u64(kt_http_req_t *req, const char *name, uint64_t def, uint64_t max,
                       uint64_t *out)

@@ -9,7 +9,9 @@
  * control. Anything beyond read needs "Authorization: Bearer <token>" with
  * that scope and must not come from another origin; reads need the token
  * with require_token_always (a non-loopback listener), and for remediations
- * and the audit always.
+ * and the audit always. A browser may exchange the token for a session
+ * cookie (POST /api/agent/session) that carries the token's scopes; by
+ * cookie, a change of state also needs the session's X-CSRF-Token header.
  */
 #ifndef KT_API_H
 #define KT_API_H
@@ -35,6 +37,8 @@ typedef struct {
     const char *token;        /* the default bearer token (control); never NULL */
     const char *state_dir;    /* its "tokens" file names more; NULL: none */
     int require_token_always;
+    unsigned session_max;        /* dashboard logins kept at once */
+    unsigned session_lifetime_s; /* a login's session lasts this long */
     const char *web_dir;      /* dashboard files; NULL serves a built-in placeholder */
     /* Reloads configuration, rules and templates (POST /api/agent/reload):
      * APR_SUCCESS, or a status with a "file:line: what" message in err. */
