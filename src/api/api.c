@@ -1,5 +1,6 @@
 /* api.c - creates the API's state and registers every endpoint group. */
 #include "api_internal.h"
+#include "mcp_internal.h"
 
 static apr_status_t files_free(void *data)
 {
@@ -32,6 +33,9 @@ apr_status_t kt_api_create(kt_api_t **out, kt_http_t *http, const kt_api_opts_t 
     if (apr_thread_mutex_create(&api->files_lock, APR_THREAD_MUTEX_DEFAULT, pool) != APR_SUCCESS)
         return APR_ENOMEM;
     apr_pool_cleanup_register(pool, api, files_free, apr_pool_cleanup_null);
+    apr_status_t tst = kt__tokens_create(&api->tokens, opts->state_dir, pool);
+    if (tst != APR_SUCCESS)
+        return tst;
     if (!(api->status_cache = kt__cache_create(pool)) ||
         !(api->metrics_cache = kt__cache_create(pool)) ||
         !(api->metrics_om_cache = kt__cache_create(pool)))
@@ -49,6 +53,7 @@ apr_status_t kt_api_create(kt_api_t **out, kt_http_t *http, const kt_api_opts_t 
     kt__api_tools_routes(http, api);
     kt__api_notify_routes(http, api);
     kt__api_remedy_routes(http, api);
+    kt__api_mcp_routes(http, api);
     kt__api_web_routes(http, api);
     kt__api_session_routes(http, api);
     st = kt__api_stream_routes(http, api, pool, &api->stream_sub);

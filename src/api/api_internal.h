@@ -10,6 +10,7 @@
 
 typedef struct kt__cache_t kt__cache_t;
 typedef struct kt__stream_hub_t kt__stream_hub_t;
+typedef struct kt__tokens_t kt__tokens_t;
 typedef struct kt__sessions_t kt__sessions_t;
 
 struct kt_api_t {
@@ -19,7 +20,8 @@ struct kt_api_t {
     kt_notify_t *notify;
     kt_remedy_t *remedy; /* NULL: remediation is off (no store) */
     kt_http_t *http; /* for its request counters in /metrics */
-    const char *token;
+    const char *token; /* the default one: control */
+    kt__tokens_t *tokens; /* the named ones (tokens.c) */
     int require_token_always;
     kt__sessions_t *sessions; /* the dashboard's logins (session.c) */
     const char *web_dir;
@@ -47,9 +49,22 @@ struct kt_api_t {
 };
 #define KT__METRICS_FILES_EVERY apr_time_from_sec(15)
 
+/* What an endpoint needs: one scope (KT_SCOPE_*), with KT__TOKEN_ALWAYS
+ * when a read must show the token even on loopback (remediations, the
+ * audit, /mcp). */
+#define KT__TOKEN_ALWAYS 0x100u
 /* Returns 1 when the request may proceed; otherwise it has already answered
- * 401 (no or wrong token) or 403 (another origin) and returns 0. */
-int kt__api_allow(kt_api_t *api, kt_http_req_t *req, int changes_state);
+ * 401 (no or wrong token), 403 insufficient_scope (a token without the
+ * scope) or 403 cross_origin, and returns 0. */
+int kt__api_allow(kt_api_t *api, kt_http_req_t *req, unsigned need);
+/* The scopes of the request's bearer token, 0 when it has none or an unknown
+ * one; name (may be NULL) gets the token's name ("default" for the token
+ * file's). */
+#define KT__TOKEN_NAME_MAX 64
+unsigned kt__api_scopes(kt_api_t *api, kt_http_req_t *req, char name[KT__TOKEN_NAME_MAX + 1]);
+/* tokens.c: the named tokens of STATE_DIR/tokens, reread when it changes. */
+apr_status_t kt__tokens_create(kt__tokens_t **out, const char *state_dir, apr_pool_t *pool);
+unsigned kt__tokens_lookup(kt__tokens_t *t, const char *token, char name[KT__TOKEN_NAME_MAX + 1]);
 
 /* 1 when req carries the token or a live session's cookie; answers nothing. */
 int kt__api_authenticated(kt_api_t *api, kt_http_req_t *req);
@@ -91,7 +106,8 @@ typedef struct {
 typedef struct {
     kt_api_t *api;
     apr_pool_t *pool; /* the request's */
-    const char *who;  /* the client, for the log */
+    const char *who;  /* the client: "token NAME from ADDR", for the log and the audit */
+    unsigned scopes;  /* its token's (0: none) */
 } kt__api_call_t;
 
 typedef apr_status_t (*kt__api_op_fn)(const kt__api_call_t *call, json_t *params,
@@ -111,7 +127,7 @@ kt__api_call_t kt__api_call(kt_api_t *api, kt_http_req_t *req);
 apr_status_t kt__api_body_object(kt_http_req_t *req, json_t **out, kt__api_err_t *err);
 /* Serves op on req: the access check, the body as a JSON object (none: {}),
  * the operation, its answer. */
-void kt__api_serve_op(kt_http_req_t *req, kt_api_t *api, int changes_state, kt__api_op_fn op);
+void kt__api_serve_op(kt_http_req_t *req, kt_api_t *api, unsigned need, kt__api_op_fn op);
 
 /* monitor.c */
 apr_status_t kt__op_start(const kt__api_call_t *, json_t *, json_t **, kt__api_err_t *);
@@ -130,6 +146,26 @@ apr_status_t kt__op_generate(const kt__api_call_t *, json_t *, json_t **, kt__ap
 apr_status_t kt__op_save(const kt__api_call_t *, json_t *, json_t **, kt__api_err_t *);
 apr_status_t kt__op_templates(const kt__api_call_t *, json_t *, json_t **, kt__api_err_t *);
 apr_status_t kt__op_script_type(const kt__api_call_t *, json_t *, json_t **, kt__api_err_t *);
+
+/* tools.c: the registry GET /api/agent/tools lists and /mcp serves. */
+enum {
+    KT__TOOL_READ = 1,        /* changes nothing (MCP readOnlyHint) */
+    KT__TOOL_IDEMPOTENT = 2,  /* a second call changes nothing more (idempotentHint) */
+    KT__TOOL_DESTRUCTIVE = 4, /* may remove or overwrite something (destructiveHint) */
+};
+typedef struct {
+    const char *name, *description;
+    const char *schema; /* JSON Schema of the parameters object */
+    int changes_state;  /* needs control */
+    unsigned hints;     /* KT__TOOL_* */
+    kt__api_op_fn op;   /* the operation its endpoint (if any) serves too */
+} kt__tool_t;
+unsigned kt__tools_count(void);
+/* Tool i and its parsed schema (shared, not owned), or NULL past the end. */
+const kt__tool_t *kt__tools_get(unsigned i, json_t **schema);
+/* NULL when params fit schema (the registry's small subset of JSON Schema),
+ * else what is wrong, in pool. */
+const char *kt__tools_check(json_t *schema, json_t *params, apr_pool_t *pool);
 
 /* remedy.c */
 apr_status_t kt__op_propose(const kt__api_call_t *, json_t *, json_t **, kt__api_err_t *);

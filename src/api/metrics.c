@@ -490,7 +490,7 @@ static void metrics_key(uint64_t key[KT__CACHE_KEY], uint64_t last_id, kt_snap_t
 static int metrics_try(kt_http_req_t *req, void *baton)
 {
     kt_api_t *api = baton;
-    if (!kt__api_allow(api, req, 0))
+    if (!kt__api_allow(api, req, KT_SCOPE_READ))
         return KT_HTTP_DONE;
     if (kt_http_query_nth(req, "collect[]", 0))
         return KT_HTTP_DEFER;
@@ -569,7 +569,7 @@ static void metrics_handler(kt_http_req_t *req, void *baton)
     int filtered = kt_http_query_nth(req, "collect[]", 0) != NULL;
     if (!filtered && metrics_try(req, baton) == KT_HTTP_DONE)
         return;
-    if (filtered && !kt__api_allow(api, req, 0))
+    if (filtered && !kt__api_allow(api, req, KT_SCOPE_READ))
         return;
     view_t v;
     if (view_of(api, req, &v) != 0)

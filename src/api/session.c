@@ -346,7 +346,7 @@ static void logout_handler(kt_http_req_t *req, void *baton)
 {
     kt_api_t *api = baton;
     kt__sessions_t *ss = api->sessions;
-    if (!kt__api_allow(api, req, 1))
+    if (!kt__api_allow(api, req, KT_SCOPE_CONTROL))
         return;
     apr_thread_mutex_lock(ss->lock);
     session_t *s = find_locked(ss, req, apr_time_now());

@@ -88,9 +88,9 @@ static void serve(kt_http_req_t *req, kt_api_t *api, const char *name)
     if (api->require_token_always && api->web_dir && !kt__api_authenticated(api, req)) {
         if (strcmp(name, "index.html") == 0)
             name = "login.html";
-        else if (!login_file(name) && !kt__api_allow(api, req, 0))
+        else if (!login_file(name) && !kt__api_allow(api, req, KT_SCOPE_READ))
             return;
-    } else if (!kt__api_allow(api, req, 0)) {
+    } else if (!kt__api_allow(api, req, KT_SCOPE_READ)) {
         return;
     }
     security_headers(req);
@@ -145,7 +145,7 @@ static void root_handler(kt_http_req_t *req, void *baton)
 static void healthz_handler(kt_http_req_t *req, void *baton)
 {
     kt_api_t *api = baton;
-    if (!kt__api_allow(api, req, 0))
+    if (!kt__api_allow(api, req, KT_SCOPE_READ))
         return;
     kt_http_reply_json(req, 200, json_pack("{s:s s:b}", "status", "ok", "monitoring",
                                            kt_mon_running(api->mon)));

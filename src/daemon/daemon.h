@@ -39,6 +39,7 @@ typedef struct {
     const char *config_file, *lua_dir, *user_dir;
     const char *test_rules; /* --test-rules FILE */
     const char *test_notify; /* --test-notify NAME */
+    const char *token_action, *token_name, *token_scope; /* --token add NAME --scope S */
     const char *pidfile;    /* with --daemon */
     int daemonize, syslog, check, help_config;
     /* Windows: the service's life (win32/) and a console run. */
@@ -61,6 +62,9 @@ int kt_run_once(const kt_opts_t *o, apr_pool_t *pool);
  * them. On failure err says "file:line: what". */
 apr_status_t kt_setup_load(const kt_opts_t *o, kt_rules_t **rules, kt_conf_t *conf, char *err,
                            apr_size_t errlen, apr_pool_t *pool);
+
+/* token.c: kotod --token add|revoke|list. Returns the exit code. */
+int kt_run_token(const kt_opts_t *o, apr_pool_t *pool);
 
 /* testrules.c: kotod --test-rules FILE. Returns the exit code. */
 int kt_run_test_rules(const kt_opts_t *o, apr_pool_t *pool);

@@ -25,7 +25,7 @@
 enum { OPT_PROCFS = 256, OPT_SYSFS, OPT_ROOTFS, OPT_INTERVAL, OPT_ONCE, OPT_ONCE_DELAY,
        OPT_TOP, OPT_LOG_LEVEL, OPT_LISTEN, OPT_STATE_DIR, OPT_WEB_DIR, OPT_PIDFILE, OPT_SYSLOG,
        OPT_LUA_DIR, OPT_USER_DIR, OPT_TEST_RULES, OPT_HELP_CONFIG, OPT_INSTALL, OPT_UNINSTALL,
-       OPT_START_TYPE, OPT_FOREGROUND, OPT_CONTROL, OPT_TEST_NOTIFY };
+       OPT_START_TYPE, OPT_FOREGROUND, OPT_CONTROL, OPT_TEST_NOTIFY, OPT_TOKEN, OPT_SCOPE };
 
 static const apr_getopt_option_t options[] = {
     {"config", 'c', 1, "configuration file (default " KT_CONF_HELP ")"},
@@ -35,7 +35,9 @@ static const apr_getopt_option_t options[] = {
     {"help-config", OPT_HELP_CONFIG, 0, "list every configuration setting and exit"},
     {"test-notify", OPT_TEST_NOTIFY, 1, "send a test message through notify channel NAME and exit"},
     {"listen", OPT_LISTEN, 1, "address to serve on (default 127.0.0.1:5000; port 0 picks one)"},
-    {"state-dir", OPT_STATE_DIR, 1, "where the API token is kept"},
+    {"state-dir", OPT_STATE_DIR, 1, "where the API tokens are kept"},
+    {"token", OPT_TOKEN, 1, "add NAME, revoke NAME or list: the API's named tokens, then exit"},
+    {"scope", OPT_SCOPE, 1, "with --token add: read, propose, control (default read,propose)"},
     {"web-dir", OPT_WEB_DIR, 1, "dashboard files (default " KT_WEB_DIR_HELP ")"},
 #ifdef _WIN32
     {"install", OPT_INSTALL, 0, "install the service kotod with the other options given"},
@@ -133,6 +135,16 @@ int kt_opts_parse(kt_opts_t *o, int argc, const char *const *argv, apr_pool_t *p
         case OPT_HELP_CONFIG: o->help_config = 1; break;
         case OPT_LISTEN: o->listen = arg; break;
         case OPT_STATE_DIR: o->state_dir = arg; break;
+        case OPT_TOKEN:
+            if (strcmp(arg, "add") != 0 && strcmp(arg, "revoke") != 0 &&
+                strcmp(arg, "list") != 0) {
+                fprintf(stderr, "kotod: --token wants add NAME, revoke NAME or list, not '%s'\n",
+                        arg);
+                return -1;
+            }
+            o->token_action = arg;
+            break;
+        case OPT_SCOPE: o->token_scope = arg; break;
         case OPT_WEB_DIR: o->web_dir = arg; break;
         case OPT_PIDFILE: o->pidfile = arg; break;
         case OPT_SYSLOG: o->syslog = 1; break;
@@ -177,6 +189,24 @@ int kt_opts_parse(kt_opts_t *o, int argc, const char *const *argv, apr_pool_t *p
     }
     if (st != APR_EOF) {
         fputs("Try 'kotod --help'.\n", stderr);
+        return -1;
+    }
+    if (o->token_action && strcmp(o->token_action, "list") != 0) {
+        /* getopt stops at NAME; "--scope S" may follow it. */
+        if (g->ind >= argc || argv[g->ind][0] == '-') {
+            fprintf(stderr, "kotod: --token %s wants a NAME\n", o->token_action);
+            return -1;
+        }
+        o->token_name = argv[g->ind++];
+        if (g->ind + 1 < argc && strcmp(argv[g->ind], "--scope") == 0) {
+            o->token_scope = argv[g->ind + 1];
+            g->ind += 2;
+        } else if (g->ind < argc && strncmp(argv[g->ind], "--scope=", 8) == 0) {
+            o->token_scope = argv[g->ind++] + 8;
+        }
+    }
+    if (o->token_scope && (!o->token_action || strcmp(o->token_action, "add") != 0)) {
+        fprintf(stderr, "kotod: --scope goes with --token add\n");
         return -1;
     }
     if (g->ind < argc) {

@@ -156,6 +156,12 @@ static apr_status_t write_script(const char *path, const char *script, apr_pool_
     return st;
 }
 
+apr_status_t kt_remedy_suggest(kt_remedy_t *r, uint64_t event_id, json_t **out,
+                               kt_remedy_err_t *err)
+{
+    return from_event(r, event_id, out, err);
+}
+
 apr_status_t kt_remedy_propose(kt_remedy_t *r, json_t *body, const char *who, json_t **out,
                                kt_remedy_err_t *err)
 {
