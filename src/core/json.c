@@ -196,6 +196,8 @@ json_t *kt_json_event(const kt_event_t *e)
     }
     if (e->in_flap)
         json_object_set_new(o, "flapping", json_true());
+    if (e->source[0])
+        json_object_set_new(o, "source", json_string(e->source));
     if (e->silenced[0])
         json_object_set_new(o, "silenced", json_string(e->silenced));
     return o;
@@ -204,7 +206,7 @@ json_t *kt_json_event(const kt_event_t *e)
 json_t *kt_json_health(const kt_mon_health_t *h)
 {
     json_t *by_type = json_object(), *by_sev = json_object(), *active = json_array();
-    for (int t = 0; t < KT_EV__COUNT; t++)
+    for (int t = 0; t < kt_event_type_count(); t++)
         json_object_set_new(by_type, kt_event_type_name(t), json_integer(h->by_type[t]));
     for (int s = 0; s < KT_SEV__COUNT; s++)
         json_object_set_new(by_sev, kt_severity_name(s), json_integer(h->by_severity[s]));

@@ -39,6 +39,15 @@ struct kt_daemon_t {
 
 /* ==== events to the log =================================================== */
 
+static unsigned run_conditions(void *baton, const kt_sample_t *s, kt_mon_verdict_t *out,
+                               unsigned max)
+{
+    kt_rules_t *r = kt_rules_cell_get(baton);
+    unsigned n = r ? kt_rules_conditions(r, s, out, max) : 0;
+    kt_rules_release(r);
+    return n;
+}
+
 static void log_events(void *baton, const kt_snap_t *snap, const kt_event_t *events, unsigned n)
 {
     (void)baton;
@@ -413,6 +422,10 @@ int kt_daemon_start(kt_daemon_t **out, const kt_opts_t *o, kt_rules_t *rules,
     if ((st = kt_rules_cell_create(&d->rules, pool)) != APR_SUCCESS)
         return -1;
     kt_rules_cell_set(d->rules, rules);
+    /* The set in the cell judges its conditions at each reading; a reload
+     * swaps the set, and the monitor keeps the state of every condition
+     * whose file did not change. */
+    kt_mon_set_conditions(d->mon, run_conditions, d->rules);
     if (si.state != KT_STORE_OFF) {
         kt_remedy_opts_t ro = {d->store, d->rules,
                                o->config_file ? o->config_file

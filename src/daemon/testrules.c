@@ -33,6 +33,12 @@ static void print_findings(json_t *findings, unsigned *nfind, unsigned *nerr)
     }
 }
 
+static unsigned run_conditions(void *baton, const kt_sample_t *s, kt_mon_verdict_t *out,
+                               unsigned max)
+{
+    return kt_rules_conditions(baton, s, out, max);
+}
+
 int kt_run_test_rules(const kt_opts_t *o, apr_pool_t *pool)
 {
     char err[600];
@@ -60,6 +66,7 @@ int kt_run_test_rules(const kt_opts_t *o, apr_pool_t *pool)
         kt_rules_release(rules);
         return 1;
     }
+    kt_mon_set_conditions(mon, run_conditions, rules);
     printf("%s; thresholds from %s\n", kt_rules_summary(rules, pool),
            o->config_file ? o->config_file : "the configuration");
     unsigned nevents = 0, nfind = 0, nerr = 0;

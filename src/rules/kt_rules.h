@@ -204,6 +204,16 @@ json_t *kt_rules_analyze(kt_rules_t *r, const kt_sample_t *s, const kt_hist_poin
  * stay the caller's; the rules see exactly these values. */
 json_t *kt_rules_analyze_json(kt_rules_t *r, json_t *sample, json_t *history);
 
+/* ---- conditions (conditions.c) ------------------------------------------------------------ */
+
+/* Runs every condition of the set on s and writes their verdicts for the
+ * monitor to judge (kt_mon_set_conditions); a condition that fails is
+ * switched off and yields a rule_error verdict from then on. Only one
+ * thread at a time per set (the one that ingests readings). */
+unsigned kt_rules_conditions(kt_rules_t *r, const kt_sample_t *s, kt_mon_verdict_t *out,
+                             unsigned max);
+unsigned kt_rules_nconditions(const kt_rules_t *r);
+
 /* ---- fix-script templates -------------------------------------------------------------------- */
 
 /* [{name, description, admin, dialects: [..], parameters: [{name, type, required, ...}]}] */
