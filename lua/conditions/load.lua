@@ -4,8 +4,9 @@
 return {
   name = "load_high",
   value = function(r)
-    if not r.load or not r.ncpu or r.ncpu == 0 then return nil end
-    return r.load["5"] / r.ncpu
+    local load = r.load and r.load["5"]
+    if not load or not r.ncpu or r.ncpu == 0 then return nil end -- unknown: no verdict
+    return load / r.ncpu
   end,
   above = 2, clear_below = 1.5, hold = 5,
   severity = { low = 2, medium = 3, high = 4 },

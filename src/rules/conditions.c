@@ -241,6 +241,12 @@ apr_status_t kt__check_conditions(kt_rules_t *r, lua_State *L, const kt__file_t 
 
 unsigned kt_rules_nconditions(const kt_rules_t *r) { return r->nconds; }
 
+void kt_rules_conditions_reset(kt_rules_t *r)
+{
+    for (unsigned i = 0; i < r->nconds; i++)
+        r->conds[i].disabled = 0;
+}
+
 /* ---- formatting the message ------------------------------------------------------------- */
 
 /* "{value:.2f} on {subject}": {name}, {subject}, {value}, {threshold}, with
@@ -389,7 +395,9 @@ static int run_condition(lua_State *L)
         const char *name = json_string_value(json_object_get(item, d->each ? "name" : "mount_point"));
         if (d->match[0]) {
             /* The sandbox's string.find: budgeted like any pattern. */
-            lua_getglobal(L, "string");
+            lua_getfield(L, LUA_REGISTRYINDEX, "koto.globals");
+            lua_getfield(L, -1, "string");
+            lua_remove(L, -2);
             lua_getfield(L, -1, "find");
             lua_pushstring(L, name ? name : "");
             lua_pushstring(L, d->match);

@@ -213,6 +213,8 @@ json_t *kt_rules_analyze_json(kt_rules_t *r, json_t *sample, json_t *history);
 unsigned kt_rules_conditions(kt_rules_t *r, const kt_sample_t *s, kt_mon_verdict_t *out,
                              unsigned max);
 unsigned kt_rules_nconditions(const kt_rules_t *r);
+/* Switches every condition back on (a test case starts afresh). */
+void kt_rules_conditions_reset(kt_rules_t *r);
 
 /* ---- fix-script templates -------------------------------------------------------------------- */
 
