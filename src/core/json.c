@@ -29,7 +29,7 @@ static json_t *cpu_json(const kt_cpu_t *c)
                      kt_json_num(c->softirq_pct), "steal_pct", kt_json_num(c->steal_pct));
 }
 
-static json_t *proc_json(const kt_proc_t *p)
+json_t *kt_json_proc(const kt_proc_t *p)
 {
     char state[2] = {p->state, '\0'};
     return json_pack("{s:I s:I s:o s:o s:s s:o s:o s:o s:o}", "pid", (json_int_t)p->pid, "ppid",
@@ -43,7 +43,7 @@ static json_t *procs_json(kt_proc_t *const *list, unsigned n)
 {
     json_t *a = json_array();
     for (unsigned i = 0; i < n; i++)
-        json_array_append_new(a, proc_json(list[i]));
+        json_array_append_new(a, kt_json_proc(list[i]));
     return a;
 }
 

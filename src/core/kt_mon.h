@@ -390,6 +390,8 @@ json_t *kt_json_u64(uint64_t v);
 /* Unknown values become null. top_only: processes only as the top lists. */
 json_t *kt_json_sample(const kt_sample_t *s, int top_only);
 json_t *kt_json_event(const kt_event_t *e);
+/* One process as the reading's process lists show it. */
+json_t *kt_json_proc(const kt_proc_t *p);
 json_t *kt_json_health(const kt_mon_health_t *h);
 json_t *kt_json_history_point(const kt_hist_point_t *p);
 

@@ -15,8 +15,10 @@
  * is called once per item x, optionally only those whose name matches the
  * Lua pattern `match`, and each item is a subject judged on its own.
  *
- * Each call runs in protected mode with the set's budget and memory cap
- * and its own copy of the reading. A condition that fails is switched off
+ * Each call runs in protected mode with the set's budget and memory cap.
+ * The reading is copied into Lua once per reading and shared by the
+ * conditions (a copy each would cost more than the reading itself): a
+ * condition reads it and must not change it. A condition that fails is switched off
  * for the life of the set and raises a rule_error condition naming its
  * file:line, which resolves once a reload brings a set where it works; the
  * others go on. A condition's identity is its name and a digest of its
@@ -308,7 +310,8 @@ static void format_message(const struct kt__cond_def_t *d, const char *subject, 
 
 typedef struct {
     struct kt__cond_def_t *d;
-    json_t *sample;           /* borrowed */
+    const kt_sample_t *s;
+    json_t *sample;           /* borrowed: the reading without its process table */
     kt_mon_verdict_t *out;
     unsigned n, max;
 } pass_t;
@@ -369,6 +372,27 @@ static json_t *each_list(json_t *sample, int each)
     }
 }
 
+/* The reading as Lua sees it, built once per reading in protected mode
+ * (argument 1 is the pass) and kept in the registry for every condition. */
+static int push_reading(lua_State *L)
+{
+    pass_t *p = lua_touserdata(L, 1);
+    kt__push_json(L, p->sample);
+    lua_setfield(L, LUA_REGISTRYINDEX, "koto.reading");
+    return 0;
+}
+
+/* A pattern with no magic character (but a leading ^) is matched here,
+ * not through Lua: 1 or 0, or -1 when it needs Lua's matcher. */
+static int plain_match(const char *pattern, const char *name)
+{
+    int anchored = *pattern == '^';
+    const char *lit = pattern + anchored;
+    if (strpbrk(lit, "^$*+?.([%-"))
+        return -1;
+    return anchored ? strncmp(name, lit, strlen(lit)) == 0 : strstr(name, lit) != NULL;
+}
+
 /* One condition in protected mode: argument 1 is the pass. */
 static int run_condition(lua_State *L)
 {
@@ -378,7 +402,7 @@ static int run_condition(lua_State *L)
     lua_rawgeti(L, -1, p->d->index);
     lua_getfield(L, -1, "value");
     int fn = lua_gettop(L);
-    kt__push_json(L, p->sample);
+    lua_getfield(L, LUA_REGISTRYINDEX, "koto.reading");
     int reading = lua_gettop(L);
     if (d->each < 0) {
         lua_pushvalue(L, fn);
@@ -387,23 +411,75 @@ static int run_condition(lua_State *L)
         add_verdict(p, "", result(L, d));
         return 0;
     }
-    /* Items come from the reading as pushed; the same table value(r, x) gets. */
-    json_t *list = each_list(p->sample, d->each);
-    size_t i;
-    json_t *item;
-    json_array_foreach(list, i, item) {
-        const char *name = json_string_value(json_object_get(item, d->each ? "name" : "mount_point"));
+    if (d->each == 3) { /* processes: only those matched go to Lua */
         if (d->match[0]) {
-            /* The sandbox's string.find: budgeted like any pattern. */
             lua_getfield(L, LUA_REGISTRYINDEX, "koto.globals");
             lua_getfield(L, -1, "string");
-            lua_remove(L, -2);
-            lua_getfield(L, -1, "find");
+            lua_getfield(L, -1, "find"); /* the sandbox's: budgeted like any pattern */
+            lua_replace(L, -3);
+            lua_pop(L, 1);
+        }
+        int find = lua_gettop(L);
+        for (unsigned i = 0; i < p->s->nprocs; i++) {
+            const kt_proc_t *pr = &p->s->procs[i];
+            int plain = d->match[0] ? plain_match(d->match, pr->name ? pr->name : "") : 1;
+            if (plain == 0)
+                continue;
+            if (plain < 0) {
+                lua_pushvalue(L, find);
+                lua_pushstring(L, pr->name ? pr->name : "");
+                lua_pushstring(L, d->match);
+                lua_call(L, 2, 1);
+                int hit = !lua_isnil(L, -1);
+                lua_pop(L, 1);
+                if (!hit)
+                    continue;
+            }
+            char subject[160];
+            snprintf(subject, sizeof subject, "%s (pid %lld)", pr->name ? pr->name : "?",
+                     (long long)pr->pid);
+            json_t *item = kt_json_proc(pr);
+            lua_pushvalue(L, fn);
+            lua_pushvalue(L, reading);
+            kt__push_json(L, item);
+            json_decref(item);
+            lua_call(L, 2, 1);
+            add_verdict(p, subject, result(L, d));
+            lua_pop(L, 1);
+        }
+        return 0;
+    }
+    /* The items are the reading's own tables, the ones r holds. */
+    static const char *const paths[][2] = {
+        {"filesystems", NULL}, {"network", NULL}, {"disks", NULL}, {"processes", "all"}};
+    lua_pushstring(L, paths[d->each][0]);
+    lua_rawget(L, reading);
+    if (paths[d->each][1] && lua_istable(L, -1)) {
+        lua_pushstring(L, paths[d->each][1]);
+        lua_rawget(L, -2);
+        lua_remove(L, -2);
+    }
+    int list = lua_gettop(L);
+    json_t *items = each_list(p->sample, d->each);
+    if (d->match[0]) {
+        lua_getfield(L, LUA_REGISTRYINDEX, "koto.globals");
+        lua_getfield(L, -1, "string");
+        lua_getfield(L, -1, "find"); /* the sandbox's: budgeted like any pattern */
+        lua_replace(L, -3);
+        lua_pop(L, 1);
+    }
+    int find = lua_gettop(L);
+    size_t n = json_array_size(items);
+    for (size_t i = 0; i < n && lua_istable(L, list); i++) {
+        json_t *item = json_array_get(items, i);
+        const char *name = json_string_value(json_object_get(item, d->each ? "name" : "mount_point"));
+        if (d->match[0]) {
+            lua_pushvalue(L, find);
             lua_pushstring(L, name ? name : "");
             lua_pushstring(L, d->match);
             lua_call(L, 2, 1);
             int hit = !lua_isnil(L, -1);
-            lua_pop(L, 2);
+            lua_pop(L, 1);
             if (!hit)
                 continue;
         }
@@ -411,7 +487,7 @@ static int run_condition(lua_State *L)
         item_subject(d->each, item, subject, sizeof subject);
         lua_pushvalue(L, fn);
         lua_pushvalue(L, reading);
-        kt__push_json(L, item);
+        lua_rawgeti(L, list, (lua_Integer)i + 1);
         lua_call(L, 2, 1);
         add_verdict(p, subject, result(L, d));
         lua_pop(L, 1);
@@ -444,11 +520,8 @@ unsigned kt_rules_conditions(kt_rules_t *r, const kt_sample_t *s, kt_mon_verdict
     if (!r->nconds)
         return 0;
     char err[400];
-    pass_t p = {.out = out, .max = max};
-    int procs = 0;
-    for (unsigned i = 0; i < r->nconds; i++)
-        procs |= r->conds[i].each == 3 && !r->conds[i].disabled;
-    json_t *sample = kt_json_sample(s, !procs);
+    pass_t p = {.s = s, .out = out, .max = max};
+    json_t *sample = kt_json_sample(s, 1);
     kt__lstate_t *ls;
     if (kt__rules_borrow(r, &ls, err, sizeof err) != APR_SUCCESS) {
         kt_log(KT_LOG_WARN, "conditions: %s", err);
@@ -457,6 +530,15 @@ unsigned kt_rules_conditions(kt_rules_t *r, const kt_sample_t *s, kt_mon_verdict
     }
     unsigned failed = 0;
     p.sample = sample;
+    lua_settop(ls->L, 0);
+    lua_pushcfunction(ls->L, push_reading);
+    lua_pushlightuserdata(ls->L, &p);
+    if (kt__lstate_call(ls, 1, 0, err, sizeof err) != APR_SUCCESS) {
+        kt_log(KT_LOG_WARN, "conditions: the reading: %s", err);
+        json_decref(sample);
+        kt__lstate_free(ls);
+        return 0;
+    }
     for (unsigned i = 0; i < r->nconds; i++) {
         struct kt__cond_def_t *d = &r->conds[i];
         if (d->disabled) {
@@ -486,6 +568,8 @@ unsigned kt_rules_conditions(kt_rules_t *r, const kt_sample_t *s, kt_mon_verdict
         }
     }
     lua_settop(ls->L, 0);
+    lua_pushnil(ls->L);
+    lua_setfield(ls->L, LUA_REGISTRYINDEX, "koto.reading");
     json_decref(sample);
     if (failed && ls->used > ls->limit / 2)
         kt__lstate_free(ls);
