@@ -94,7 +94,10 @@ static const item_t items[] = {
      "where saved fix scripts go"},
     {"web_dir", T_STR, 0, 0, offsetof(kt_conf_t, web_dir), 0, "the dashboard's files"},
     {"user_dir", T_STR, 0, 0, offsetof(kt_conf_t, user_dir), 1,
-     "your rules/ and templates/, overriding shipped ones by name"},
+     "your rules/, conditions/ and templates/, overriding shipped ones by name"},
+    {"rule_tests", T_STR, 0, 0, offsetof(kt_conf_t, rule_tests), 1,
+     "a --test-rules file, or a directory of them (*.json), that kotod -t runs: the check "
+     "fails when an expectation is not met"},
     {"store", T_BOOL, 0, 1, offsetof(kt_conf_t, store), 0,
      "keep the event log and the alert state in STATE_DIR/koto.db across restarts"},
     {"store_event_days", T_UINT, 0, 36500, offsetof(kt_conf_t, store_event_days), 1,

@@ -119,6 +119,7 @@ typedef struct {
     const char *scripts_dir;    /* where save_script_to_file writes */
     const char *web_dir;
     const char *user_dir;       /* the user rules/templates directory */
+    const char *rule_tests;     /* a test file, or a directory of them, that kotod -t runs */
     const char *script_os;      /* "auto", "linux" or "windows" */
     int store;                  /* keep events and alert state in STATE_DIR/koto.db */
     unsigned store_event_days;  /* events older than this are deleted (0: kept) */

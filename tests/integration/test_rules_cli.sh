@@ -124,4 +124,16 @@ check "named with file and line" grep -q "x.lua:1: condition x needs one number:
 printf 'return { name = "cpu_high", above = 1, value = function(r) return 1 end }\n' >"$tmp/cz/conditions/x.lua"
 "$KOTOD" --test-rules "$snap/quiet.json" --user-dir "$tmp/cz" >"$tmp/out" 2>&1
 check "a built-in type's name is refused" grep -q "built-in event type" "$tmp/out"
+# kotod -t runs the user's tests that rule_tests names, and fails with them.
+printf 'rule_tests = "%s"\nuser_dir = "%s"\n' "$tmp/cases.json" "$tmp/cu" >"$tmp/t.conf.lua"
+rm -f "$tmp/cu/conditions/bad.lua"
+"$KOTOD" -t -c "$tmp/t.conf.lua" --state-dir "$tmp/st" >"$tmp/out" 2>&1; rc=$?
+expect_eq "kotod -t with passing rule tests: exit 0" 0 "$rc"
+check "says they passed" grep -q "rule tests .*cases.json: passed" "$tmp/out"
+mkdir -p "$tmp/tests" && cp "$tmp/cases.json" "$tmp/wrong.json" "$tmp/tests/"
+printf 'rule_tests = "%s"\nuser_dir = "%s"\n' "$tmp/tests" "$tmp/cu" >"$tmp/t.conf.lua"
+"$KOTOD" -t -c "$tmp/t.conf.lua" --state-dir "$tmp/st" >"$tmp/out" 2>&1; rc=$?
+expect_eq "kotod -t with a failing one in the directory: exit 1" 1 "$rc"
+check "names it" grep -q "rule tests .*wrong.json: FAILED" "$tmp/out"
+check "with the diff" grep -q -- "- expected: nginx_rss_high started low" "$tmp/out"
 finish
