@@ -534,7 +534,10 @@ static int set_remediate(kt_conf_t *conf, lua_State *L, int idx, apr_pool_t *poo
             lua_pop(L, 1);
         }
         lua_pop(L, 1);
-        if (!k->event || kt_event_type_parse(k->event) < 0 || !k->template) {
+        /* A condition's type may come from a user directory this file
+         * names, loaded after it: kt_rules_load checks the name then. */
+        if (!k->event || !*k->event || strspn(k->event, "abcdefghijklmnopqrstuvwxyz0123456789_") !=
+                                           strlen(k->event) || !k->template) {
             snprintf(msg, len, REMEDIATE "[%lld] needs an event (an event type) and a template",
                      (long long)i);
             return -1;

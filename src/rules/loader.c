@@ -397,18 +397,30 @@ apr_status_t kt_rules_load(kt_rules_t **out, const kt_rules_opts_t *opts, const 
 
     if ((st = kt__rules_read_files(r, err, errlen)) != APR_SUCCESS)
         goto failed;
-    int conf_at = find_file(r, KT__FILE_CONFIG, "koto.conf");
-    if (conf_at >= 0 &&
-        (st = kt__conf_apply_file(&r->conf, &r->files[conf_at], pool, err, errlen)) !=
-            APR_SUCCESS)
-        goto failed;
-    /* Build one state now: it checks every file, and serves the first caller. */
+    /* Build one state now: it checks every file, and serves the first
+     * caller. Before the settings: it registers the conditions' event
+     * types, which the notify, maintenance and remediate lists may name. */
     kt__lstate_t *ls;
     if ((st = kt__rules_build_state(r, &ls, &r->nrules, &r->ntemplates, err, errlen)) !=
         APR_SUCCESS)
         goto failed;
     r->idle[r->nidle++] = ls;
     r->described = 1;
+    int conf_at = find_file(r, KT__FILE_CONFIG, "koto.conf");
+    if (conf_at >= 0 &&
+        (st = kt__conf_apply_file(&r->conf, &r->files[conf_at], pool, err, errlen)) !=
+            APR_SUCCESS)
+        goto failed;
+    /* Unless the file names a user directory this load did not read yet
+     * (the caller loads again with it), every type remediate names exists. */
+    for (unsigned i = 0; (opts->user_dir || !r->conf.user_dir) && i < r->conf.nremediate; i++)
+        if (kt_event_type_parse(r->conf.remediate[i].event) < 0) {
+            snprintf(err, errlen, "%s: remediate[%u].event names an unknown event type '%s'",
+                     conf_at >= 0 ? r->files[conf_at].path : "configuration", i + 1,
+                     r->conf.remediate[i].event);
+            st = KT_ECONF;
+            goto failed;
+        }
     *out = r;
     return APR_SUCCESS;
 

@@ -136,4 +136,11 @@ printf 'rule_tests = "%s"\nuser_dir = "%s"\n' "$tmp/tests" "$tmp/cu" >"$tmp/t.co
 expect_eq "kotod -t with a failing one in the directory: exit 1" 1 "$rc"
 check "names it" grep -q "rule tests .*wrong.json: FAILED" "$tmp/out"
 check "with the diff" grep -q -- "- expected: nginx_rss_high started low" "$tmp/out"
+# A condition's type is an event type like the others: the remediate list may bind it.
+printf 'user_dir = "%s"\nremediate = { { event = "nginx_rss_high", template = "process_memory_high" } }\n' "$tmp/cu" >"$tmp/r.conf.lua"
+"$KOTOD" -t -c "$tmp/r.conf.lua" --state-dir "$tmp/st" >"$tmp/out" 2>&1; rc=$?
+expect_eq "remediate names a condition: valid" 0 "$rc"
+printf 'remediate = { { event = "no_such_condition", template = "process_memory_high" } }\n' >"$tmp/r.conf.lua"
+"$KOTOD" -t -c "$tmp/r.conf.lua" --state-dir "$tmp/st" >"$tmp/out" 2>&1; rc=$?
+expect_eq "remediate names an unknown type: refused" 1 "$rc"
 finish
