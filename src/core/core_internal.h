@@ -70,6 +70,9 @@ void kt__trend_restore(kt__trend_t *tr, json_t *j);
 
 typedef struct kt__cond_t kt__cond_t;
 
+/* A condition's key: "disk:/var", or a Lua condition's identity and subject. */
+#define KT__COND_KEY 300
+
 /* What a check keeps between readings (checks.c), matched to its check by name. */
 typedef struct {
     char name[64];

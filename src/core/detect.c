@@ -21,7 +21,7 @@
 #include <string.h>
 
 struct kt__cond_t {
-    char key[200];
+    char key[KT__COND_KEY];
     kt_event_type_t type;
     char subject[160];
     unsigned over;      /* readings in a row past the threshold */
@@ -483,7 +483,7 @@ static describe_fn describer(kt_event_type_t t)
  * thresholds: "below" conditions are judged negated, as disk_fill is. */
 static void judge_verdict(run_t *r, const kt_mon_verdict_t *v)
 {
-    char key[200];
+    char key[KT__COND_KEY];
     snprintf(key, sizeof key, "lua:%s:%s", v->key, v->subject);
     double sign = v->below ? -1 : 1;
     double margin = v->below ? v->clear - v->threshold : v->threshold - v->clear;
