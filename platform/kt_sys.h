@@ -72,6 +72,9 @@ apr_status_t kt_sys_sha256(const void *data, apr_size_t len, unsigned char out[3
 /* "windows" on a Windows build, else "linux": what script_os "auto" means. */
 const char *kt_sys_os_name(void);
 
+/* This process's id: kotod finds itself in the process table by it. */
+int64_t kt_sys_self_pid(void);
+
 /* dir and name joined with this OS's separator, allocated in pool. */
 const char *kt_sys_join_path(const char *dir, const char *name, apr_pool_t *pool);
 

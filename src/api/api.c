@@ -23,6 +23,10 @@ apr_status_t kt_api_create(kt_api_t **out, kt_http_t *http, const kt_api_opts_t 
         !(api->metrics_cache = kt__cache_create(pool)) ||
         !(api->metrics_om_cache = kt__cache_create(pool)))
         return APR_ENOMEM;
+    apr_status_t st = kt__sessions_create(&api->sessions, opts->session_max,
+                                          opts->session_lifetime_s, pool);
+    if (st != APR_SUCCESS)
+        return st;
     kt__api_monitor_routes(http, api);
     kt__api_history_routes(http, api);
     kt__api_metrics_routes(http, api);
@@ -33,7 +37,8 @@ apr_status_t kt_api_create(kt_api_t **out, kt_http_t *http, const kt_api_opts_t 
     kt__api_notify_routes(http, api);
     kt__api_remedy_routes(http, api);
     kt__api_web_routes(http, api);
-    apr_status_t st = kt__api_stream_routes(http, api, pool, &api->stream_sub);
+    kt__api_session_routes(http, api);
+    st = kt__api_stream_routes(http, api, pool, &api->stream_sub);
     if (st == APR_SUCCESS)
         *out = api;
     return st;

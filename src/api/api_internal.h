@@ -10,6 +10,7 @@
 
 typedef struct kt__cache_t kt__cache_t;
 typedef struct kt__stream_hub_t kt__stream_hub_t;
+typedef struct kt__sessions_t kt__sessions_t;
 
 struct kt_api_t {
     kt_mon_t *mon;
@@ -20,6 +21,7 @@ struct kt_api_t {
     kt_http_t *http; /* for its request counters in /metrics */
     const char *token;
     int require_token_always;
+    kt__sessions_t *sessions; /* the dashboard's logins (session.c) */
     const char *web_dir;
     apr_time_t started;
     apr_status_t (*reload)(void *baton, char *err, apr_size_t errlen);
@@ -35,6 +37,24 @@ struct kt_api_t {
 /* Returns 1 when the request may proceed; otherwise it has already answered
  * 401 (no or wrong token) or 403 (another origin) and returns 0. */
 int kt__api_allow(kt_api_t *api, kt_http_req_t *req, int changes_state);
+
+/* 1 when req carries the token or a live session's cookie; answers nothing. */
+int kt__api_authenticated(kt_api_t *api, kt_http_req_t *req);
+/* 1 when req comes from a page of another origin (Origin, Sec-Fetch-Site). */
+int kt__api_cross_origin(kt_http_req_t *req);
+
+/* ---- the dashboard's sessions (session.c) --------------------------------------------- */
+
+/* At most max sessions at once, each living lifetime_s from its login. */
+apr_status_t kt__sessions_create(kt__sessions_t **out, unsigned max, unsigned lifetime_s,
+                                 apr_pool_t *pool);
+/* 1 when the request's koto_session cookie names a live session. */
+int kt__session_valid(kt__sessions_t *ss, kt_http_req_t *req);
+/* -1: no live session named by the cookie; 1: the session lets the request
+ * through; 0: it changes state without the session's X-CSRF-Token, and has
+ * been answered 403. */
+int kt__session_allow(kt__sessions_t *ss, kt_http_req_t *req, int changes_state);
+void kt__api_session_routes(kt_http_t *http, kt_api_t *api);
 
 /* Parses an optional unsigned query parameter; on a bad value answers 400
  * and returns -1. */

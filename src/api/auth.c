@@ -103,6 +103,10 @@ int kt__api_allow(kt_api_t *api, kt_http_req_t *req, int changes_state)
                             "requests that change state must come from this host's own pages");
         return 0;
     }
+    /* A browser logged in through the dashboard's login page (session.c). */
+    int by_session = has_token(api, req) ? -1 : kt__session_allow(api->sessions, req, changes_state);
+    if (by_session >= 0)
+        return by_session;
     if ((changes_state || api->require_token_always) && !has_token(api, req)) {
         kt_http_set_header(req, "WWW-Authenticate", "Bearer realm=\"koto\"");
         kt_http_reply_error(req, 401, "unauthorized",
@@ -114,6 +118,13 @@ int kt__api_allow(kt_api_t *api, kt_http_req_t *req, int changes_state)
     }
     return 1;
 }
+
+int kt__api_authenticated(kt_api_t *api, kt_http_req_t *req)
+{
+    return has_token(api, req) || kt__session_valid(api->sessions, req);
+}
+
+int kt__api_cross_origin(kt_http_req_t *req) { return cross_origin(req); }
 
 int kt__api_query_u64(kt_http_req_t *req, const char *name, uint64_t def, uint64_t max,
                       uint64_t *out)

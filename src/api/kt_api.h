@@ -7,7 +7,9 @@
  *
  * Access: anything that changes state needs "Authorization: Bearer <token>"
  * and must not come from another origin; with require_token_always (a
- * non-loopback listener) every endpoint needs the token.
+ * non-loopback listener) every endpoint needs the token. A browser may
+ * exchange the token for a session cookie (POST /api/agent/session); by
+ * cookie, a change of state also needs the session's X-CSRF-Token header.
  */
 #ifndef KT_API_H
 #define KT_API_H
@@ -29,6 +31,8 @@ typedef struct {
     kt_remedy_t *remedy;      /* proposals, approval, runs; NULL: remediation is off */
     const char *token;        /* the bearer token; never NULL */
     int require_token_always;
+    unsigned session_max;        /* dashboard logins kept at once */
+    unsigned session_lifetime_s; /* a login's session lasts this long */
     const char *web_dir;      /* dashboard files; NULL serves a built-in placeholder */
     /* Reloads configuration, rules and templates (POST /api/agent/reload):
      * APR_SUCCESS, or a status with a "file:line: what" message in err. */

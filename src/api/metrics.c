@@ -209,6 +209,24 @@ static void monitor_metrics(out_t *o, const kt_mon_health_t *h, kt_snap_t *snap)
         put(o, "koto_sample_duration_seconds %.9f\n", kt_snap_duration_ms(snap) / 1000.0);
 }
 
+/* kotod itself as its readings see it, under Prometheus' usual process_
+ * names, and its budget (src/core/budget.c). */
+static void self_metrics(out_t *o, const kt_mon_self_t *me)
+{
+    family(o, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+    gauge(o, "process_resident_memory_bytes", NULL, me->rss_bytes);
+    family(o, "process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.");
+    gauge(o, "process_cpu_seconds_total", NULL, me->cpu_seconds);
+    family(o, "koto_self_cpu_ratio", "gauge", "kotod's share of one core over its last readings.");
+    gauge(o, "koto_self_cpu_ratio", NULL, ratio(me->cpu_pct));
+    family(o, "koto_budget_rss_bytes", "gauge", "kotod's memory budget (0: none).");
+    gauge(o, "koto_budget_rss_bytes", NULL, me->budget_rss_bytes);
+    family(o, "koto_budget_cpu_ratio", "gauge", "kotod's CPU budget, share of one core (0: none).");
+    gauge(o, "koto_budget_cpu_ratio", NULL, ratio(me->budget_cpu_pct));
+    family(o, "koto_shedding", "gauge", "1 while kotod is over its budget and sheds optional work.");
+    put(o, "koto_shedding %d\n", me->shedding);
+}
+
 /* The store's state: refreshed with the reading (the body is kept until then). */
 static void store_metrics(out_t *o, kt_store_t *store)
 {
@@ -536,6 +554,7 @@ static void metrics_handler(kt_http_req_t *req, void *baton)
     }
     if (v.mask & KT__COLLECT_KOTO) {
         monitor_metrics(&o, h, snap);
+        self_metrics(&o, &h->self);
         store_metrics(&o, api->store);
         notify_metrics(&o, api->notify, pool);
     }

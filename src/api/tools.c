@@ -24,7 +24,7 @@ typedef struct {
 #define EVENT_TYPES                                                                          \
     "[\"cpu_high\",\"memory_high\",\"disk_full\",\"cpu_spike\",\"process_memory_high\","       \
     "\"disk_fill\",\"process_down\",\"process_count\",\"service_failed\","                     \
-    "\"remediation_failed\",\"remediation_gave_up\"]"
+    "\"remediation_failed\",\"remediation_gave_up\",\"koto_over_budget\"]"
 #define ISSUE_TYPES                                                                           \
     "[\"cpu_high\",\"memory_high\",\"disk_full\",\"process_memory_high\",\"service_restart\"," \
     "\"disk_health\"]"

@@ -80,6 +80,16 @@ typedef struct {
     unsigned restarts; /* process: times it came back under another pid */
 } kt__check_state_t;
 
+/* kotod's own usage over its last readings, against its budget (budget.c). */
+typedef struct {
+    apr_time_t t[KT_MON_BUDGET_WINDOW]; /* a ring of (time, CPU seconds) */
+    double cpu_s[KT_MON_BUDGET_WINDOW];
+    unsigned n, next;
+    uint64_t readings;   /* seen since the start */
+    unsigned procs_within; /* processes read at the last reading within budget */
+    kt_mon_self_t self;
+} kt__budget_t;
+
 typedef struct {
     apr_pool_t *pool;
     apr_hash_t *conds;  /* key -> kt__cond_t (malloc'd; freed when resolved) */
@@ -90,6 +100,7 @@ typedef struct {
     unsigned nbaseline; /* readings folded into it */
     kt__check_state_t *checks; /* malloc'd, one per configured check */
     unsigned nchecks;
+    kt__budget_t budget;
 } kt__detect_t;
 
 /* One run of the detectors over a reading (detect.c). */
@@ -101,6 +112,12 @@ typedef struct {
     const char *check_text; /* the message of a check's event, while it is judged */
     const kt_mon_verdict_t *verdict; /* the Lua condition's, while it is judged */
 } kt__run_t;
+
+/* Whether the condition under key has started (and not resolved). */
+int kt__detect_holds(const kt__detect_t *d, const char *key);
+
+/* kotod against its own budget, judged at each reading (budget.c). */
+void kt__budget_run(kt__run_t *r, const kt_mon_conf_t *conf);
 
 /* ---- checks (checks.c lists the kinds; one file each: check_process.c) ------------ */
 
@@ -167,6 +184,7 @@ struct kt_snap_t {
     uint64_t seq;
     double duration_ms;
     unsigned interval_ms;
+    int shedding; /* kotod was over its budget at this reading */
 };
 
 kt_snap_t *kt__snap_wrap(const kt_sample_t *s, apr_pool_t *pool, uint64_t seq, double duration_ms,
@@ -197,6 +215,7 @@ struct kt_mon_t {
     kt__ring_t hist; /* kt_hist_point_t */
     kt_mon_active_t active[KT_MON_MAX_ACTIVE];
     unsigned nactive;
+    kt_mon_self_t self; /* the budget's view, copied at each reading */
     uint64_t samples;
     apr_time_t last_sample;
     uint64_t started_total[KT_EV_MAX_TYPES][KT_SEV__COUNT];

@@ -471,6 +471,7 @@ static const describe_fn describers[KT_EV__COUNT] = {
     [KT_EV_SERVICE_FAILED] = describe_check,
     [KT_EV_REMEDIATION_FAILED] = describe_check,
     [KT_EV_REMEDIATION_GAVE_UP] = describe_check,
+    [KT_EV_OVER_BUDGET] = describe_check,
     [KT_EV_RULE_ERROR] = describe_verdict,
 };
 
@@ -512,6 +513,12 @@ void kt__detect_check(kt__run_t *r, const kt_mon_check_t *chk, kt_event_type_t t
         for (unsigned k = 0; k < nevidence && k < KT_EVENT_TOP; k++)
             r->out[i].top[r->out[i].ntop++] = evidence[k];
     }
+}
+
+int kt__detect_holds(const kt__detect_t *d, const char *key)
+{
+    const kt__cond_t *c = apr_hash_get(d->conds, key, APR_HASH_KEY_STRING);
+    return c && c->active;
 }
 
 /* Plain rules: the value itself against the threshold. */
@@ -612,6 +619,7 @@ unsigned kt__detect_run(kt__detect_t *d, const kt_mon_conf_t *conf, const kt_sam
     kt__checks_run(&r, conf);
     for (unsigned i = 0; i < nv; i++)
         judge_verdict(&r, &v[i]);
+    kt__budget_run(&r, conf);
 
     /* Conditions whose subject vanished (a process exited, a filesystem was
      * unmounted, a check was removed) or whose rule was switched off end here. */

@@ -20,6 +20,7 @@ static const char *const type_names[KT_EV__COUNT] = {
     [KT_EV_SERVICE_FAILED] = "service_failed",
     [KT_EV_REMEDIATION_FAILED] = "remediation_failed",
     [KT_EV_REMEDIATION_GAVE_UP] = "remediation_gave_up",
+    [KT_EV_OVER_BUDGET] = "koto_over_budget",
     [KT_EV_RULE_ERROR] = "rule_error",
 };
 

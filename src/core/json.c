@@ -219,11 +219,18 @@ json_t *kt_json_health(const kt_mon_health_t *h)
                               kt_json_num(a->value), "threshold", kt_json_num(a->threshold), "subject",
                               a->subject));
     }
-    return json_pack("{s:s s:b s:I s:o s:i s:o s:o s:o}", "status", h->status, "running",
+    const kt_mon_self_t *me = &h->self;
+    json_t *self = json_pack("{s:o s:o s:o s:o s:o s:b s:b}", "rss_bytes", kt_json_num(me->rss_bytes),
+                             "cpu_pct", kt_json_num(me->cpu_pct), "cpu_seconds",
+                             kt_json_num(me->cpu_seconds), "budget_rss_bytes",
+                             kt_json_num(me->budget_rss_bytes), "budget_cpu_pct",
+                             kt_json_num(me->budget_cpu_pct), "over_budget", me->over, "shedding",
+                             me->shedding);
+    return json_pack("{s:s s:b s:I s:o s:i s:o s:o s:o s:o}", "status", h->status, "running",
                      h->running, "samples", (json_int_t)h->samples, "last_sample",
                      h->last_sample ? time_ms(h->last_sample) : json_null(), "events_logged",
                      (int)h->events_logged, "by_type", by_type, "by_severity", by_sev, "active",
-                     active);
+                     active, "self", self);
 }
 
 json_t *kt_json_history_point(const kt_hist_point_t *p)

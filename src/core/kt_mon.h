@@ -119,7 +119,12 @@ typedef struct {
     double flap_high, flap_low;
     const kt_mon_check_t *checks; /* may be NULL */
     unsigned nchecks;
+    /* kotod's own budget: its RSS in MiB and its CPU in % of one core over
+     * the last KT_MON_BUDGET_WINDOW readings; 0 turns a side off. */
+    double budget_rss_mb, budget_cpu_pct;
 } kt_mon_conf_t;
+
+#define KT_MON_BUDGET_WINDOW 16
 
 #define KT_MON_MAX_FLAP_WINDOW 64
 
@@ -145,6 +150,7 @@ typedef enum {
     KT_EV_SERVICE_FAILED, /* a service check found its service failed, stopped or missing */
     KT_EV_REMEDIATION_FAILED,   /* a remediation ran and its condition did not resolve */
     KT_EV_REMEDIATION_GAVE_UP,  /* an automatic remediation hit its circuit breaker */
+    KT_EV_OVER_BUDGET,          /* kotod itself uses more memory or CPU than its budget */
     KT_EV_RULE_ERROR,    /* a condition written in Lua failed and was switched off */
     KT_EV__COUNT         /* the built-in types; conditions register theirs after these */
 } kt_event_type_t;
@@ -257,6 +263,9 @@ const kt_sample_t *kt_snap_sample(const kt_snap_t *snap);
 uint64_t kt_snap_seq(const kt_snap_t *snap); /* 1 for the first reading, then +1 */
 double kt_snap_duration_ms(const kt_snap_t *snap); /* time the reading took */
 unsigned kt_snap_interval_ms(const kt_snap_t *snap); /* the interval in force when it was taken */
+/* Whether kotod was over its budget and shedding optional work at this
+ * reading (the store records fewer series then). */
+int kt_snap_shedding(const kt_snap_t *snap);
 
 /* Copies up to max matching events, oldest first, into out; returns the count. */
 unsigned kt_mon_events(kt_mon_t *m, const kt_event_filter_t *f, kt_event_t *out, unsigned max);
@@ -354,6 +363,16 @@ typedef struct {
 
 #define KT_MON_MAX_ACTIVE 64
 
+/* kotod as its own readings see it, against its budget (budget.c). */
+typedef struct {
+    double rss_bytes;   /* NAN until kotod has found itself in a reading */
+    double cpu_pct;     /* % of one core over the last readings; NAN until there are enough */
+    double cpu_seconds; /* user + system since it started; NAN unknown */
+    double budget_rss_bytes, budget_cpu_pct; /* 0: that side is off */
+    int over;     /* koto_over_budget holds */
+    int shedding; /* optional work is off until it is back under */
+} kt_mon_self_t;
+
 typedef struct {
     const char *status;  /* "ok", "warning" (low/medium active) or "critical" (high active) */
     int running;
@@ -365,6 +384,7 @@ typedef struct {
     uint64_t started_total[KT_EV_MAX_TYPES][KT_SEV__COUNT]; /* since creation; clear keeps them */
     kt_mon_active_t active[KT_MON_MAX_ACTIVE]; /* conditions holding now */
     unsigned nactive;
+    kt_mon_self_t self;
 } kt_mon_health_t;
 
 void kt_mon_health(kt_mon_t *m, kt_mon_health_t *out);

@@ -116,6 +116,7 @@ apr_status_t kt_mon_create(kt_mon_t **out, const kt_mon_conf_t *conf, kt_plat_t 
     kt__ring_init(&m->log, sizeof(kt_event_t), conf->event_capacity, pool);
     kt__ring_init(&m->hist, sizeof(kt_hist_point_t), conf->history_capacity, pool);
     kt__detect_init(&m->det, pool);
+    m->self.rss_bytes = m->self.cpu_pct = m->self.cpu_seconds = NAN;
     m->batch = apr_palloc(pool, sizeof(kt_event_t) * KT__MAX_BATCH);
     /* A pre-cleanup: it must stop the sampler before the pool's children,
      * the thread's own run pool among them, are destroyed. */
@@ -249,6 +250,8 @@ static void ingest(kt_mon_t *m, const kt_sample_t *s, apr_pool_t *pool, double d
     apr_thread_mutex_lock(m->lock);
     kt_snap_t *old = m->latest;
     kt_snap_t *snap = kt__snap_wrap(s, pool, ++m->samples, duration_ms, m->conf.interval_ms);
+    snap->shedding = m->det.budget.self.shedding;
+    m->self = m->det.budget.self;
     m->latest = snap;
     m->last_sample = s->time;
     for (unsigned i = 0; i < n; i++) {

@@ -115,7 +115,13 @@ typedef struct {
     kt_mon_conf_t mon;          /* interval, thresholds, capacities */
     const char *listen;
     const char *server_names;   /* Host names answered besides localhost and the address */
+    const char *tls_cert, *tls_key; /* PEM files: the listener speaks TLS */
+    const char *tls_client_ca;  /* PEM: clients must show a certificate it signed */
+    int tls_self_signed;        /* tls = "self-signed": made in state_dir at first start */
+    int allow_plain_http;       /* plain HTTP on an address other machines reach */
     const char *state_dir;
+    unsigned session_lifetime_s; /* a dashboard login lasts this long */
+    unsigned session_max;        /* dashboard logins kept at once */
     const char *scripts_dir;    /* where save_script_to_file writes */
     const char *web_dir;
     const char *user_dir;       /* the user rules/templates directory */

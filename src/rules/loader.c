@@ -444,7 +444,8 @@ void kt_conf_copy(kt_conf_t *dst, const kt_conf_t *src, apr_pool_t *pool)
     *dst = *src;
     const char **strings[] = {&dst->listen, &dst->server_names, &dst->state_dir, &dst->scripts_dir,
                               &dst->web_dir, &dst->user_dir, &dst->rule_tests, &dst->script_os,
-                              &dst->metrics, &dst->remedy_interpreter};
+                              &dst->metrics, &dst->remedy_interpreter, &dst->tls_cert,
+                              &dst->tls_key, &dst->tls_client_ca};
     for (size_t i = 0; i < KT_ARRAY_SIZE(strings); i++)
         if (*strings[i])
             *strings[i] = apr_pstrdup(pool, *strings[i]);

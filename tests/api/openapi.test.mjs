@@ -164,6 +164,20 @@ test('every documented operation answers as documented', async () => {
   await call('GET', '/metrics');
   await call('GET', '/monitoring-dashboard');
 
+  // The dashboard's login: a session by cookie, CSRF on changes, logout.
+  assert.equal((await call('POST', '/api/agent/session', { body: { token: 'wrong' } })).status, 401);
+  const login = await fetch(`${base}/api/agent/session`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token }),
+  });
+  const cookie = { Cookie: login.headers.get('set-cookie').split(';')[0] };
+  const { csrf_token: csrf } = await login.json();
+  assert.equal((await call('POST', '/api/agent/session', { body: { token } })).status, 200);
+  assert.equal(JSON.parse((await call('GET', '/api/agent/session', { headers: cookie })).text).csrf_token, csrf);
+  assert.equal((await call('GET', '/api/agent/session')).status, 200);
+  assert.equal((await call('DELETE', '/api/agent/session', { headers: cookie })).status, 403);
+  assert.equal((await call('DELETE', '/api/agent/session')).status, 401);
+  assert.equal((await call('DELETE', '/api/agent/session', { headers: { ...cookie, 'X-CSRF-Token': csrf } })).status, 200);
+
   // The stream is endless: check its head only.
   const ctl = new AbortController();
   const res = await fetch(`${base}/api/agent/monitor/stream`, { signal: ctl.signal });
