@@ -190,15 +190,15 @@ static void net_metrics(out_t *o, const kt_sample_t *s)
 static void monitor_metrics(out_t *o, const kt_mon_health_t *h, kt_snap_t *snap)
 {
     family(o, "koto_events_total", "counter", "Conditions that started, by type and severity.");
-    for (int t = 0; t < KT_EV__COUNT; t++)
+    for (int t = 0; t < kt_event_type_count(); t++)
         for (int v = 0; v < KT_SEV__COUNT; v++)
             put(o, "koto_events_total{type=\"%s\",severity=\"%s\"} %llu\n", kt_event_type_name(t),
                 kt_severity_name(v), (unsigned long long)h->started_total[t][v]);
     family(o, "koto_active_conditions", "gauge", "Conditions holding now, by type.");
-    unsigned active[KT_EV__COUNT] = {0};
+    unsigned active[KT_EV_MAX_TYPES] = {0};
     for (unsigned i = 0; i < h->nactive; i++)
         active[h->active[i].type]++;
-    for (int t = 0; t < KT_EV__COUNT; t++)
+    for (int t = 0; t < kt_event_type_count(); t++)
         put(o, "koto_active_conditions{type=\"%s\"} %u\n", kt_event_type_name(t), active[t]);
     family(o, "koto_monitor_running", "gauge", "1 while the sampler runs.");
     put(o, "koto_monitor_running %d\n", h->running);

@@ -170,7 +170,7 @@ static int parse_filter(kt_http_req_t *req, kt_event_filter_t *f, unsigned def_l
     f->severity = sev ? kt_severity_parse(sev) : -1;
     if (type && f->type < 0) {
         char names[512] = "";
-        for (int t = 0; t < KT_EV__COUNT; t++)
+        for (int t = 0; t < kt_event_type_count(); t++)
             snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", t ? ", " : "",
                      kt_event_type_name(t));
         kt_http_reply_error(req, 400, "bad_parameter", "event_type must be one of %s; not '%s'",

@@ -70,6 +70,9 @@ void kt__trend_restore(kt__trend_t *tr, json_t *j);
 
 typedef struct kt__cond_t kt__cond_t;
 
+/* A condition's key: "disk:/var", or a Lua condition's identity and subject. */
+#define KT__COND_KEY 300
+
 /* What a check keeps between readings (checks.c), matched to its check by name. */
 typedef struct {
     char name[64];
@@ -107,6 +110,7 @@ typedef struct {
     kt_event_t *out;
     unsigned n, max;
     const char *check_text; /* the message of a check's event, while it is judged */
+    const kt_mon_verdict_t *verdict; /* the Lua condition's, while it is judged */
 } kt__run_t;
 
 /* Whether the condition under key has started (and not resolved). */
@@ -148,7 +152,7 @@ void kt__detect_init(kt__detect_t *d, apr_pool_t *pool);
 void kt__detect_fini(kt__detect_t *d); /* also frees the checks' state */
 /* Judges one sample; writes at most max new events (ids assigned) into out. */
 unsigned kt__detect_run(kt__detect_t *d, const kt_mon_conf_t *c, const kt_sample_t *s,
-                        kt_event_t *out, unsigned max);
+                        const kt_mon_verdict_t *v, unsigned nv, kt_event_t *out, unsigned max);
 /* The conditions and the spike baseline as JSON, to carry across a restart. */
 json_t *kt__detect_save(const kt__detect_t *d);
 /* Takes back what kt__detect_save wrote (marking each condition restored, so
@@ -214,7 +218,7 @@ struct kt_mon_t {
     kt_mon_self_t self; /* the budget's view, copied at each reading */
     uint64_t samples;
     apr_time_t last_sample;
-    uint64_t started_total[KT_EV__COUNT][KT_SEV__COUNT];
+    uint64_t started_total[KT_EV_MAX_TYPES][KT_SEV__COUNT];
 
     apr_allocator_t *snap_alloc; /* shared by every snapshot's pool */
     kt__detect_t det; /* sampler side only */
@@ -224,6 +228,9 @@ struct kt_mon_t {
     unsigned nposted;
     kt_mon_journal_t journal; /* set before start; used by the sampler side */
     kt_mon_mark_fn mark;      /* likewise */
+    kt_mon_conditions_fn conditions; /* likewise */
+    void *conditions_baton;
+    kt_mon_verdict_t *verdicts; /* KT_MON_MAX_VERDICTS, sampler side */
     void *mark_baton;
     apr_time_t state_saved;   /* sampler side: when the journal last got the state */
 

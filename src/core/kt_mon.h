@@ -151,8 +151,12 @@ typedef enum {
     KT_EV_REMEDIATION_FAILED,   /* a remediation ran and its condition did not resolve */
     KT_EV_REMEDIATION_GAVE_UP,  /* an automatic remediation hit its circuit breaker */
     KT_EV_OVER_BUDGET,          /* kotod itself uses more memory or CPU than its budget */
-    KT_EV__COUNT
+    KT_EV_RULE_ERROR,    /* a condition written in Lua failed and was switched off */
+    KT_EV__COUNT         /* the built-in types; conditions register theirs after these */
 } kt_event_type_t;
+
+/* Built-in types plus the names conditions register (kt_event_type_register). */
+#define KT_EV_MAX_TYPES 64
 
 typedef enum { KT_SEV_LOW, KT_SEV_MEDIUM, KT_SEV_HIGH, KT_SEV__COUNT } kt_severity_t;
 
@@ -193,6 +197,7 @@ typedef struct {
     unsigned ntop;
     kt_event_figure_t evidence[KT_EVENT_EVIDENCE]; /* the figures behind it, by name */
     unsigned nevidence;
+    char source[96];       /* a Lua condition's event: the condition's file:line, else "" */
 } kt_event_t;
 
 const char *kt_event_type_name(kt_event_type_t t);
@@ -204,6 +209,13 @@ const char *kt_severity_name(kt_severity_t s);
 /* Reverse lookups; return -1 when the name is unknown. */
 int kt_event_type_parse(const char *name);
 int kt_severity_parse(const char *name);
+/* The type of a condition's events: name's number, the same one every time
+ * the process asks (conditions come and go with reloads; their numbers
+ * stay). -1 when name is a built-in type's or all KT_EV_MAX_TYPES are taken.
+ * Any thread. */
+int kt_event_type_register(const char *name);
+/* Types known now: KT_EV__COUNT plus those registered; a loop's bound. */
+int kt_event_type_count(void);
 
 typedef struct {
     int type;          /* kt_event_type_t, or -1 for any */
@@ -280,6 +292,34 @@ void kt_mon_unsubscribe(kt_mon_t *m, unsigned id);
 #define KT_MON_MAX_POSTED 32
 apr_status_t kt_mon_post_event(kt_mon_t *m, const kt_event_t *e);
 
+/* ---- conditions written elsewhere (Lua) ------------------------------------------ */
+
+/* One condition's verdict on one subject at one reading: the monitor judges
+ * it with the same state machine as its own thresholds (hold-down, margin,
+ * escalation, flap damping), so its events are ordinary events. */
+typedef struct {
+    int type;              /* kt_event_type_register's number, or KT_EV_RULE_ERROR */
+    char key[120];         /* the condition's identity: its name and definition's digest */
+    char subject[160];     /* "" for host-wide */
+    double value;          /* NAN: unknown, no verdict */
+    int below;             /* fires when value < threshold (else when value > threshold) */
+    double threshold, clear; /* resolves once value is back past clear */
+    unsigned hold;         /* readings in a row before it starts */
+    double bands[3];       /* value where low, medium, high begin (NAN: unused band) */
+    int by_memory;         /* its evidence is the top processes by memory, not CPU */
+    char message[256];     /* the event's text (the condition formatted it) */
+    char source[96];       /* file:line */
+} kt_mon_verdict_t;
+
+#define KT_MON_MAX_VERDICTS 512
+
+/* Called on the ingesting thread before the detectors run on s, with no
+ * lock held: writes up to max verdicts and returns their count. */
+typedef unsigned (*kt_mon_conditions_fn)(void *baton, const kt_sample_t *s,
+                                         kt_mon_verdict_t *out, unsigned max);
+/* Before kt_mon_start (or between kt_mon_tick / kt_mon_ingest calls). */
+void kt_mon_set_conditions(kt_mon_t *m, kt_mon_conditions_fn fn, void *baton);
+
 /* ---- memory across restarts ------------------------------------------------------ */
 
 /* Where the monitor keeps what must outlive it (the store, in kotod). Both
@@ -339,9 +379,9 @@ typedef struct {
     uint64_t samples;    /* readings taken since the monitor was created */
     apr_time_t last_sample;
     unsigned events_logged;
-    unsigned by_type[KT_EV__COUNT];     /* started events in the log, per type */
+    unsigned by_type[KT_EV_MAX_TYPES];     /* started events in the log, per type */
     unsigned by_severity[KT_SEV__COUNT];
-    uint64_t started_total[KT_EV__COUNT][KT_SEV__COUNT]; /* since creation; clear keeps them */
+    uint64_t started_total[KT_EV_MAX_TYPES][KT_SEV__COUNT]; /* since creation; clear keeps them */
     kt_mon_active_t active[KT_MON_MAX_ACTIVE]; /* conditions holding now */
     unsigned nactive;
     kt_mon_self_t self;
@@ -370,6 +410,8 @@ json_t *kt_json_u64(uint64_t v);
 /* Unknown values become null. top_only: processes only as the top lists. */
 json_t *kt_json_sample(const kt_sample_t *s, int top_only);
 json_t *kt_json_event(const kt_event_t *e);
+/* One process as the reading's process lists show it. */
+json_t *kt_json_proc(const kt_proc_t *p);
 json_t *kt_json_health(const kt_mon_health_t *h);
 json_t *kt_json_history_point(const kt_hist_point_t *p);
 

@@ -232,7 +232,11 @@ static unsigned take_posted(kt_mon_t *m, const kt_sample_t *s, unsigned n)
 static void ingest(kt_mon_t *m, const kt_sample_t *s, apr_pool_t *pool, double duration_ms)
 {
     adopt_pending_conf(m);
-    unsigned n = kt__detect_run(&m->det, &m->conf, s, m->batch, KT__MAX_BATCH);
+    unsigned nv = 0;
+    if (m->conditions && m->verdicts) {
+        nv = m->conditions(m->conditions_baton, s, m->verdicts, KT_MON_MAX_VERDICTS);
+    }
+    unsigned n = kt__detect_run(&m->det, &m->conf, s, m->verdicts, nv, m->batch, KT__MAX_BATCH);
     n = take_posted(m, s, n);
     if (n == KT__MAX_BATCH)
         kt_log(KT_LOG_WARN, "more than %u events in one reading; the rest were dropped",
@@ -266,6 +270,14 @@ static void ingest(kt_mon_t *m, const kt_sample_t *s, apr_pool_t *pool, double d
 }
 
 void kt_mon_set_journal(kt_mon_t *m, const kt_mon_journal_t *j) { m->journal = *j; }
+
+void kt_mon_set_conditions(kt_mon_t *m, kt_mon_conditions_fn fn, void *baton)
+{
+    if (!m->verdicts)
+        m->verdicts = apr_palloc(m->pool, sizeof *m->verdicts * KT_MON_MAX_VERDICTS);
+    m->conditions = fn;
+    m->conditions_baton = baton;
+}
 
 void kt_mon_set_marker(kt_mon_t *m, kt_mon_mark_fn fn, void *baton)
 {

@@ -68,6 +68,10 @@ int kt_run_token(const kt_opts_t *o, apr_pool_t *pool);
 
 /* testrules.c: kotod --test-rules FILE. Returns the exit code. */
 int kt_run_test_rules(const kt_opts_t *o, apr_pool_t *pool);
+/* Runs one test file (readings, or cases with expectations) against rules
+ * and conf; prints what happened; 0 when nothing failed (testrules.c). */
+int kt_test_rules_file(const char *file, kt_rules_t *rules, const kt_conf_t *conf,
+                       apr_pool_t *pool);
 
 /* serve.c: the daemon, the same on every system. */
 typedef struct kt_daemon_t kt_daemon_t;

@@ -39,6 +39,15 @@ struct kt_daemon_t {
 
 /* ==== events to the log =================================================== */
 
+static unsigned run_conditions(void *baton, const kt_sample_t *s, kt_mon_verdict_t *out,
+                               unsigned max)
+{
+    kt_rules_t *r = kt_rules_cell_get(baton);
+    unsigned n = r ? kt_rules_conditions(r, s, out, max) : 0;
+    kt_rules_release(r);
+    return n;
+}
+
 static void log_events(void *baton, const kt_snap_t *snap, const kt_event_t *events, unsigned n)
 {
     (void)baton;
@@ -274,6 +283,51 @@ static int check_listen(const char *listen, apr_pool_t *pool)
     return -1;
 }
 
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The rule_tests setting's files, each as `kotod --test-rules` runs it;
+ * the number that failed. */
+static int run_rule_tests(kt_rules_t *rules, const kt_conf_t *conf, apr_pool_t *pool)
+{
+    if (!conf->rule_tests || !*conf->rule_tests)
+        return 0;
+    apr_finfo_t fi;
+    if (apr_stat(&fi, conf->rule_tests, APR_FINFO_TYPE, pool) != APR_SUCCESS) {
+        kt_log(KT_LOG_ERROR, "rule_tests: %s: not found", conf->rule_tests);
+        return 1;
+    }
+    apr_array_header_t *files = apr_array_make(pool, 8, sizeof(const char *));
+    if (fi.filetype == APR_DIR) {
+        apr_dir_t *d;
+        if (apr_dir_open(&d, conf->rule_tests, pool) == APR_SUCCESS) {
+            while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, d) == APR_SUCCESS) {
+                size_t n = strlen(fi.name);
+                if (fi.filetype == APR_REG && n > 5 && strcmp(fi.name + n - 5, ".json") == 0)
+                    APR_ARRAY_PUSH(files, const char *) =
+                        kt_sys_join_path(conf->rule_tests, fi.name, pool);
+            }
+            apr_dir_close(d);
+        }
+        qsort(files->elts, (size_t)files->nelts, sizeof(const char *), cmp_names);
+    } else {
+        APR_ARRAY_PUSH(files, const char *) = conf->rule_tests;
+    }
+    int failed = 0;
+    for (int i = 0; i < files->nelts; i++) {
+        const char *f = APR_ARRAY_IDX(files, i, const char *);
+        apr_pool_t *sub;
+        apr_pool_create(&sub, pool);
+        int rc = kt_test_rules_file(f, rules, conf, sub);
+        apr_pool_destroy(sub);
+        kt_log(rc ? KT_LOG_ERROR : KT_LOG_INFO, "rule tests %s: %s", f, rc ? "FAILED" : "passed");
+        failed += rc != 0;
+    }
+    return failed;
+}
+
 int kt_check_config(const kt_opts_t *o, apr_pool_t *pool)
 {
     kt_rules_t *rules;
@@ -282,7 +336,10 @@ int kt_check_config(const kt_opts_t *o, apr_pool_t *pool)
     if (kt_daemon_load(o, &rules, &conf, pool))
         return 1;
     kt_log(KT_LOG_INFO, "loaded %s", kt_rules_summary(rules, pool));
+    int failed = run_rule_tests(rules, &conf, pool);
     kt_rules_release(rules);
+    if (failed)
+        return 1;
     if (check_state(conf.state_dir, pool) || check_listen(conf.listen, pool) ||
         check_transport(&conf, 0, pool))
         return 1;
@@ -536,6 +593,10 @@ int kt_daemon_start(kt_daemon_t **out, const kt_opts_t *o, kt_rules_t *rules,
     if ((st = kt_rules_cell_create(&d->rules, pool)) != APR_SUCCESS)
         return -1;
     kt_rules_cell_set(d->rules, rules);
+    /* The set in the cell judges its conditions at each reading; a reload
+     * swaps the set, and the monitor keeps the state of every condition
+     * whose file did not change. */
+    kt_mon_set_conditions(d->mon, run_conditions, d->rules);
     if (si.state != KT_STORE_OFF) {
         kt_remedy_opts_t ro = {d->store, d->rules,
                                o->config_file ? o->config_file

@@ -115,7 +115,10 @@ static const item_t items[] = {
      "where saved fix scripts go"},
     {"web_dir", T_STR, 0, 0, offsetof(kt_conf_t, web_dir), 0, "the dashboard's files"},
     {"user_dir", T_STR, 0, 0, offsetof(kt_conf_t, user_dir), 1,
-     "your rules/ and templates/, overriding shipped ones by name"},
+     "your rules/, conditions/ and templates/, overriding shipped ones by name"},
+    {"rule_tests", T_STR, 0, 0, offsetof(kt_conf_t, rule_tests), 1,
+     "a --test-rules file, or a directory of them (*.json), that kotod -t runs: the check "
+     "fails when an expectation is not met"},
     {"store", T_BOOL, 0, 1, offsetof(kt_conf_t, store), 0,
      "keep the event log and the alert state in STATE_DIR/koto.db across restarts"},
     {"store_event_days", T_UINT, 0, 36500, offsetof(kt_conf_t, store_event_days), 1,
@@ -559,7 +562,10 @@ static int set_remediate(kt_conf_t *conf, lua_State *L, int idx, apr_pool_t *poo
             lua_pop(L, 1);
         }
         lua_pop(L, 1);
-        if (!k->event || kt_event_type_parse(k->event) < 0 || !k->template) {
+        /* A condition's type may come from a user directory this file
+         * names, loaded after it: kt_rules_load checks the name then. */
+        if (!k->event || !*k->event || strspn(k->event, "abcdefghijklmnopqrstuvwxyz0123456789_") !=
+                                           strlen(k->event) || !k->template) {
             snprintf(msg, len, REMEDIATE "[%lld] needs an event (an event type) and a template",
                      (long long)i);
             return -1;

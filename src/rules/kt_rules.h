@@ -125,6 +125,7 @@ typedef struct {
     const char *scripts_dir;    /* where save_script_to_file writes */
     const char *web_dir;
     const char *user_dir;       /* the user rules/templates directory */
+    const char *rule_tests;     /* a test file, or a directory of them, that kotod -t runs */
     const char *script_os;      /* "auto", "linux" or "windows" */
     int store;                  /* keep events and alert state in STATE_DIR/koto.db */
     unsigned store_event_days;  /* events older than this are deleted (0: kept) */
@@ -210,6 +211,18 @@ json_t *kt_rules_analyze(kt_rules_t *r, const kt_sample_t *s, const kt_hist_poin
  * points (kt_json_history_point's shape, oldest first; NULL: none). Both
  * stay the caller's; the rules see exactly these values. */
 json_t *kt_rules_analyze_json(kt_rules_t *r, json_t *sample, json_t *history);
+
+/* ---- conditions (conditions.c) ------------------------------------------------------------ */
+
+/* Runs every condition of the set on s and writes their verdicts for the
+ * monitor to judge (kt_mon_set_conditions); a condition that fails is
+ * switched off and yields a rule_error verdict from then on. Only one
+ * thread at a time per set (the one that ingests readings). */
+unsigned kt_rules_conditions(kt_rules_t *r, const kt_sample_t *s, kt_mon_verdict_t *out,
+                             unsigned max);
+unsigned kt_rules_nconditions(const kt_rules_t *r);
+/* Switches every condition back on (a test case starts afresh). */
+void kt_rules_conditions_reset(kt_rules_t *r);
 
 /* ---- fix-script templates -------------------------------------------------------------------- */
 
