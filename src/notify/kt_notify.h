@@ -19,8 +19,14 @@
  * half); any other answer fails it at once, and so does reaching
  * max_age_s. The id (the webhook-id header) is made once and kept in the
  * outbox, so a restart goes on with the same id and receivers can drop
- * duplicates. A kill -9 between an event's commit and its outbox row loses
- * that notification: the window is the notifier's queue, a few ms.
+ * duplicates. What comes before the outbox row (the notifier's queue, a
+ * group window) is covered by the store: the marker (kt_notify_mark) sets
+ * routed on the events a channel wants, the store keeps them as due in the
+ * event's own transaction, and the notifier says when their outbox rows are
+ * written. A start routes the events still due again; an event's message
+ * id is derived from the channel and the event id (a group's from its first
+ * event), so a message that reached the outbox before the kill is found
+ * there, not made twice.
  *
  * Webhooks are signed the Standard Webhooks way: webhook-id,
  * webhook-timestamp and webhook-signature "v1,<base64 HMAC-SHA256 of
