@@ -59,7 +59,8 @@ typedef struct kt_notify_t kt_notify_t;
 apr_status_t kt_notify_create(kt_notify_t **out, const kt_conf_t *conf, kt_store_t *store,
                               kt_mon_t *mon, apr_pool_t *pool);
 /* Starts the thread; dashboard is the dashboard's URL for links in messages.
- * The pending notifications the store kept are delivered first. */
+ * The pending notifications the store kept are delivered first, and the
+ * events it kept as due are routed again: call it before the monitor starts. */
 apr_status_t kt_notify_start(kt_notify_t *n, const char *dashboard);
 /* Stops the thread, abandoning attempts in flight (they stay pending in
  * the outbox), and frees everything. */

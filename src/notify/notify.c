@@ -651,8 +651,6 @@ static void *APR_THREAD_FUNC notify_main(apr_thread_t *t, void *data)
 {
     kt_notify_t *n = data;
     (void)t;
-    resume(n);
-    catch_up(n);
     for (;;) {
         apr_thread_mutex_lock(n->lock);
         int stopping = n->stopping;
@@ -860,6 +858,11 @@ apr_status_t kt_notify_start(kt_notify_t *n, const char *dashboard)
     if (n->thread)
         return APR_SUCCESS;
     n->dashboard = dashboard ? apr_pstrdup(n->pool, dashboard) : NULL;
+    /* Before the thread, and so before the monitor starts (kotod starts it
+     * after this): the events still due are routed again before any new
+     * one is, never twice. */
+    resume(n);
+    catch_up(n);
     return apr_thread_create(&n->thread, NULL, notify_main, n, n->pool);
 }
 
