@@ -45,13 +45,6 @@ static const char *exe_dir(apr_pool_t *pool)
     return dir;
 }
 
-const char *kt_default_state_dir(apr_pool_t *pool)
-{
-    const wchar_t *data = _wgetenv(L"ProgramData");
-    const char *base = data && *data ? kt_utf8(data, pool) : NULL;
-    return apr_pstrcat(pool, base ? base : "C:\\ProgramData", "\\koto", NULL);
-}
-
 const char *kt_default_lua_dir(apr_pool_t *pool)
 {
     return apr_pstrcat(pool, exe_dir(pool), "\\lua", NULL);

@@ -8,6 +8,7 @@
 #include "kt_mon.h"
 #include "kt_rules.h"
 #include "kt_sys.h"
+#include "state_dir.h"
 
 #ifdef _WIN32
 #include <process.h>
@@ -88,9 +89,6 @@ void kt_daemon_stop(kt_daemon_t *d);
 /* The system's side (unixd.c; win32/ on Windows). */
 /* Serves until told to stop, the way this system runs daemons. Exit code. */
 int kt_serve(const kt_opts_t *o, apr_pool_t *pool);
-/* Unix: root /var/lib/koto, others $XDG_STATE_HOME/koto or
- * ~/.local/state/koto. Windows: %ProgramData%\koto. */
-const char *kt_default_state_dir(apr_pool_t *pool);
 /* The shipped Lua files and the dashboard: the build's paths on Unix, the
  * lua and web directories beside kotod.exe on Windows. */
 const char *kt_default_lua_dir(apr_pool_t *pool);

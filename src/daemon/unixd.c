@@ -33,18 +33,6 @@
 
 /* ==== where things live ======================================================== */
 
-/* root: /var/lib/koto; anyone else: $XDG_STATE_HOME/koto or ~/.local/state/koto. */
-const char *kt_default_state_dir(apr_pool_t *pool)
-{
-    if (geteuid() == 0)
-        return "/var/lib/koto";
-    const char *xdg = getenv("XDG_STATE_HOME");
-    if (xdg && *xdg == '/')
-        return apr_pstrcat(pool, xdg, "/koto", NULL);
-    const char *home = getenv("HOME");
-    return apr_pstrcat(pool, home && *home ? home : "/tmp", "/.local/state/koto", NULL);
-}
-
 const char *kt_default_lua_dir(apr_pool_t *pool)
 {
     (void)pool;

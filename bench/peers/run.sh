@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# bench/peers/run.sh - kotod beside Debian's collectd and monit, configured
+# for the same work, in one run:
+#   - every daemon reads at 1 s: CPU, memory, load, filesystems, disks,
+#     network, processes;
+#   - three process checks (the same three names in each: monit's `check
+#     process ... matching`, collectd's `ProcessMatch`, koto's `checks`);
+#   - each keeps what it read: kotod its store (SQLite, tiered history),
+#     collectd its CSV files, monit its state file;
+#   - kotod also has a webhook channel (to a receiver on loopback).
+# All three run at once for DURATION seconds after a warm-up; the figures
+# are each one's CPU (user + system, from /proc/PID/stat) over the same
+# window, as % of one core, and its RSS at the end. Then:
+#   - kotod's whole tick (its CPU per reading) against the raw reads of the
+#     same files (bench_sample's raw side, built in build-bench/);
+#   - start to first answer (bench/http/first_answer.c), 20 starts.
+# Prints a markdown table with the goals of the install-and-operate issue
+# beside the figures. A measurement, not a test: exits 0 whether or not a goal
+# is met, non-zero only when something could not be measured.
+#
+# Usage: bench/peers/run.sh [-k KOTOD] [-d SECONDS] [-w WARMUP]
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+kotod=$repo/build/kotod
+duration=60
+warmup=10
+while getopts "k:d:w:" o; do
+  case $o in
+    k) kotod=$OPTARG ;;
+    d) duration=$OPTARG ;;
+    w) warmup=$OPTARG ;;
+    *) sed -n '2,25p' "$0"; exit 2 ;;
+  esac
+done
+die() { echo "bench/peers: $*" >&2; exit 1; }
+[ -x "$kotod" ] || die "no kotod at $kotod (build it, or -k PATH)"
+for p in collectd monit python3 cc; do
+  command -v "$p" >/dev/null || [ -x "/usr/sbin/$p" ] ||
+    die "$p is missing (apt-get install collectd-core monit python3 gcc)"
+done
+collectd=$(command -v collectd || echo /usr/sbin/collectd)
+monit=$(command -v monit || echo /usr/bin/monit)
+
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  sleep 0.3
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+# Three long-lived processes every daemon checks by name.
+names=(koto-bench-a koto-bench-b koto-bench-c)
+for n in "${names[@]}"; do
+  bash -c "exec -a $n sleep 100000" &
+  pids+=($!)
+done
+
+# ---- the webhook receiver ---------------------------------------------------------
+cat >"$tmp/receiver.py" <<'PY'
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(200); self.end_headers()
+    def log_message(self, *a): pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PY
+rport=$((20000 + RANDOM % 20000))
+python3 "$tmp/receiver.py" "$rport" &
+pids+=($!)
+head -c 32 /dev/urandom | base64 >"$tmp/secret"
+chmod 600 "$tmp/secret"
+
+# ---- kotod -------------------------------------------------------------------------
+checks=""
+for n in "${names[@]}"; do checks+="  { name = \"$n\", process = \"$n\", min = 1 },"$'\n'; done
+cat >"$tmp/koto.conf.lua" <<LUA
+checks = {
+$checks}
+notify = {
+  { name = "hook", kind = "webhook", url = "http://127.0.0.1:$rport/", secret_file = "$tmp/secret" },
+}
+LUA
+chmod 600 "$tmp/koto.conf.lua"
+kport=$((20000 + RANDOM % 20000))
+base=http://127.0.0.1:$kport
+"$kotod" -c "$tmp/koto.conf.lua" --state-dir "$tmp/koto" --listen "127.0.0.1:$kport" --interval 1000 \
+  --log-level warn >/dev/null 2>"$tmp/kotod.log" &
+kotod_pid=$!
+pids+=($kotod_pid)
+
+# ---- collectd ------------------------------------------------------------------------
+{
+  echo "Interval 1"
+  echo "BaseDir \"$tmp/collectd\""
+  echo "PIDFile \"$tmp/collectd.pid\""
+  echo "PluginDir \"/usr/lib/collectd\""
+  echo "TypesDB \"/usr/share/collectd/types.db\""
+  for p in cpu memory load df disk interface processes csv; do echo "LoadPlugin $p"; done
+  echo "<Plugin processes>"
+  for n in "${names[@]}"; do echo "  ProcessMatch \"$n\" \"$n\""; done
+  echo "</Plugin>"
+  echo "<Plugin csv>"
+  echo "  DataDir \"$tmp/collectd/csv\""
+  echo "  StoreRates true"
+  echo "</Plugin>"
+} >"$tmp/collectd.conf"
+mkdir -p "$tmp/collectd"
+"$collectd" -f -C "$tmp/collectd.conf" >/dev/null 2>"$tmp/collectd.log" &
+collectd_pid=$!
+pids+=($collectd_pid)
+
+# ---- monit ---------------------------------------------------------------------------
+{
+  echo "set daemon 1"
+  echo "set logfile $tmp/monit.log"
+  echo "set statefile $tmp/monit.state"
+  echo "set idfile $tmp/monit.id"
+  echo "set pidfile $tmp/monit.pid"
+  echo "check system \$HOST"
+  echo "  if cpu usage > 85% then alert"
+  echo "  if memory usage > 90% then alert"
+  echo "  if loadavg (5min) > 8 then alert"
+  echo "check filesystem root with path /"
+  echo "  if space usage > 85% then alert"
+  for n in "${names[@]}"; do
+    echo "check process $n matching \"^$n\""
+    echo "  if does not exist then alert"
+  done
+  echo "check network lo with interface lo"
+  echo "  if failed link then alert"
+} >"$tmp/monitrc"
+chmod 600 "$tmp/monitrc"
+"$monit" -I -c "$tmp/monitrc" >/dev/null 2>&1 &
+monit_pid=$!
+pids+=($monit_pid)
+
+# ---- measure ---------------------------------------------------------------------------
+hz=$(getconf CLK_TCK)
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+alive() { for p in "$kotod_pid" "$collectd_pid" "$monit_pid"; do kill -0 "$p" 2>/dev/null || return 1; done; }
+sleep "$warmup"
+alive || die "a daemon did not stay up: $(tail -n 3 "$tmp"/*.log 2>/dev/null)"
+declare -A t0
+for p in "$kotod_pid" "$collectd_pid" "$monit_pid"; do t0[$p]=$(cpu_ticks "$p"); done
+w0=$(date +%s.%N)
+s0=$(curl -s "$base/api/agent/monitor/status" | jq '.snapshot.seq // 0')
+sleep "$duration"
+alive || die "a daemon died during the window"
+w1=$(date +%s.%N)
+s1=$(curl -s "$base/api/agent/monitor/status" | jq '.snapshot.seq // 0')
+declare -A cpu rss
+for p in "$kotod_pid" "$collectd_pid" "$monit_pid"; do
+  cpu[$p]=$(awk -v a="${t0[$p]}" -v b="$(cpu_ticks "$p")" -v hz="$hz" -v w0="$w0" -v w1="$w1" \
+    'BEGIN { printf "%.3f", (b - a) / hz / (w1 - w0) * 100 }')
+  rss[$p]=$(rss_kib "$p")
+done
+ticks=$((s1 - s0))
+
+# The raw reads of the same files, at this machine's process count.
+raw_us=""
+bs=$repo/build-bench/bench/bench_sample
+if [ ! -x "$bs" ]; then
+  cmake -S "$repo" -B "$repo/build-bench" -DCMAKE_BUILD_TYPE=Release -DKT_TESTS=OFF >/dev/null &&
+    cmake --build "$repo/build-bench" -j2 --target bench_sample >/dev/null 2>&1 || true
+fi
+if [ -x "$bs" ]; then
+  raw_us=$("$bs" -n 100 | tr ' ' '\n' | sed -n 's/^raw_us=//p')
+fi
+
+# Start to first answer, 20 starts.
+cc -O2 -o "$tmp/first_answer" "$repo/bench/http/first_answer.c"
+fport=$((40000 + RANDOM % 20000))
+first=$("$tmp/first_answer" "$fport" 20 /healthz -- "$kotod" --listen "127.0.0.1:$fport" \
+  --state-dir "$tmp/first" --interval 1000 | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
+
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+cheaper=$(awk -v a="${cpu[$collectd_pid]}" -v b="${cpu[$monit_pid]}" 'BEGIN { print (a < b ? a : b) }')
+tick_us=$(awk -v c="${cpu[$kotod_pid]}" -v w="$duration" -v t="$ticks" \
+  'BEGIN { if (t > 0) printf "%.0f", c / 100 * w * 1e6 / t }')
+echo
+echo "Machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(ls /proc | grep -c '^[0-9]') processes; window ${duration} s, $ticks readings by kotod"
+echo
+echo "| Daemon | CPU (% of one core) | RSS |"
+echo "| --- | --- | --- |"
+echo "| kotod | ${cpu[$kotod_pid]} | $(mib "${rss[$kotod_pid]}") MiB |"
+echo "| collectd | ${cpu[$collectd_pid]} | $(mib "${rss[$collectd_pid]}") MiB |"
+echo "| monit | ${cpu[$monit_pid]} | $(mib "${rss[$monit_pid]}") MiB |"
+echo
+echo "| Goal | Figure |"
+echo "| --- | --- |"
+echo "| kotod RSS ≤ 6 MiB | $(mib "${rss[$kotod_pid]}") MiB |"
+echo "| kotod CPU ≤ 0.15 % of a core | ${cpu[$kotod_pid]} % |"
+echo "| kotod CPU ≤ 0.4× the cheaper peer | $(awk -v k="${cpu[$kotod_pid]}" -v c="$cheaper" 'BEGIN { if (c > 0) printf "%.2f×", k / c; else print "n/a" }') |"
+echo "| one whole tick ≤ 1.3× the raw reads | ${tick_us:-?} µs per reading against ${raw_us:-?} µs raw: $(awk -v t="${tick_us:-0}" -v r="${raw_us:-0}" 'BEGIN { if (r > 0 && t > 0) printf "%.2f×", t / r; else print "n/a" }') |"
+echo "| start to first answer ≤ 10 ms | ${first} ms (median of 20) |"
