@@ -25,6 +25,9 @@ pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
 pkg_check_modules(CRYPTO REQUIRED IMPORTED_TARGET libcrypto)
 add_library(kt::curl ALIAS PkgConfig::CURL)
 add_library(kt::crypto ALIAS PkgConfig::CRYPTO)
+# TLS on the HTTP listener: OpenSSL's libssl (libssl-dev).
+pkg_check_modules(SSL REQUIRED IMPORTED_TARGET libssl)
+add_library(kt::ssl ALIAS PkgConfig::SSL)
 
 # Debian's libhttp-parser-dev ships no pkg-config file.
 find_path(HTTP_PARSER_INCLUDE_DIR http_parser.h REQUIRED)

@@ -69,9 +69,16 @@ typedef struct {
 enum { KT_PSI_CPU, KT_PSI_MEMORY, KT_PSI_IO, KT_PSI__COUNT };
 
 /* The kernel clock's discipline (adjtimex): how far it thinks it is off. */
+enum { /* the rest of adjtimex's answer, in node_exporter's units (NAN: unknown) */
+    KT_TIMEX_FREQ_RATIO, KT_TIMEX_STATUS, KT_TIMEX_CONSTANT, KT_TIMEX_TICK_S,
+    KT_TIMEX_PPSFREQ_HZ, KT_TIMEX_JITTER_S, KT_TIMEX_SHIFT, KT_TIMEX_STABIL_HZ,
+    KT_TIMEX_JITCNT, KT_TIMEX_CALCNT, KT_TIMEX_ERRCNT, KT_TIMEX_STBCNT, KT_TIMEX_TAI_S,
+    KT_TIMEX__COUNT
+};
 typedef struct {
     double offset_s, maxerror_s, esterror_s;
     int synced; /* 1 synchronised, 0 not, -1 unknown */
+    double timex[KT_TIMEX__COUNT];
 } kt_clock_t;
 
 /* /etc/os-release; a field the file does not set is NULL, and known is 0
@@ -114,10 +121,15 @@ typedef struct {
     uint64_t threads;
 } kt_proc_t;
 
+#define KT_NET_OTHER 8
 typedef struct {
     const char *name;
     uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets;
     uint64_t rx_errors, tx_errors, rx_drops, tx_drops;
+    /* The other /proc/net/dev columns, for node_exporter's families of them:
+     * receive fifo, frame, compressed, multicast; transmit fifo, colls,
+     * carrier, compressed. KT_UNKNOWN_U64 where the platform has none. */
+    uint64_t other[KT_NET_OTHER];
     double rx_bytes_ps, tx_bytes_ps;
 } kt_net_t;
 

@@ -72,6 +72,9 @@ apr_status_t kt_sys_sha256(const void *data, apr_size_t len, unsigned char out[3
 /* "windows" on a Windows build, else "linux": what script_os "auto" means. */
 const char *kt_sys_os_name(void);
 
+/* This process's id: kotod finds itself in the process table by it. */
+int64_t kt_sys_self_pid(void);
+
 /* dir and name joined with this OS's separator, allocated in pool. */
 const char *kt_sys_join_path(const char *dir, const char *name, apr_pool_t *pool);
 
@@ -123,6 +126,34 @@ apr_status_t kt_sys_run(const char *path, const kt_sys_run_opts_t *opts,
  * not, *why (in pool) says what was found. Returns a status when path
  * cannot be looked at. */
 apr_status_t kt_sys_owner_only(const char *path, int *ok, const char **why, apr_pool_t *pool);
+
+/* ---- remediation as root: the one narrow path (README, "Remediation as
+ * root"). kotod runs as an unprivileged user; a script that needs root is
+ * run by koto-run-approved (src/remedy/run_approved.c), started as root for
+ * each connection to a socket only kotod's user may open. It runs nothing
+ * but a file of kotod's scripts directory named remedy-ID.sh whose bytes
+ * hash to the approved SHA-256, with /bin/bash and no other argument than
+ * --dry-run. POSIX only: elsewhere these return APR_ENOTIMPL. */
+
+/* The client: asks the runner at socket_path to run scripts_dir/name
+ * (sha256: the approved hash) and waits as kt_sys_run does (opts: timeout,
+ * output limit, cancel; the interpreter is always the runner's). A refusal
+ * is a result with exit_code -1 and the runner's reason as output. */
+apr_status_t kt_sys_run_approved(const char *socket_path, const char *name, const char *sha256,
+                                 int dry_run, const kt_sys_run_opts_t *opts,
+                                 kt_sys_run_result_t *res, apr_pool_t *pool);
+
+/* The runner: whether the peer of the socket on stdin is user or root
+ * (1), someone else (0, *why says who), or stdin is no socket (-1: a
+ * pipe from whoever started the runner, who chose what it reads). */
+int kt_sys_stdin_peer_is(const char *user, const char **why, apr_pool_t *pool);
+
+/* The runner: reads dir/name, refusing (KT_EINPUT, *why) unless dir is a
+ * directory and name a regular file in it with a single link, neither a
+ * symbolic link, both owned by user and writable by nobody else, name at
+ * most max bytes. */
+apr_status_t kt_sys_read_owned(const char *dir, const char *name, const char *user, apr_size_t max,
+                               char **data, apr_size_t *len, const char **why, apr_pool_t *pool);
 
 /* A service's state, as the service manager says. */
 typedef enum {

@@ -31,6 +31,8 @@ void kt_plat_sample_init(kt_sample_t *s)
     }
     s->clock.offset_s = s->clock.maxerror_s = s->clock.esterror_s = NAN;
     s->clock.synced = -1;
+    for (int i = 0; i < KT_TIMEX__COUNT; i++)
+        s->clock.timex[i] = NAN;
     kt_mem_t *m = &s->mem;
     m->total_bytes = m->available_bytes = m->used_bytes = m->free_bytes =
         m->buffers_bytes = m->cached_bytes = m->swap_total_bytes = m->swap_used_bytes =

@@ -1,9 +1,15 @@
-// api.js - talking to kotod: JSON requests, the bearer token, and reading a
-// server-sent event stream that answers a POST (EventSource can only GET).
+// api.js - talking to kotod: JSON requests, the bearer token or the login
+// session, and reading a server-sent event stream that answers a POST
+// (EventSource can only GET).
 // Every URL is a path on this origin: the CSP allows nothing else
 // (connect-src 'self'), and kotod refuses state changes from other origins.
 
 const TOKEN_KEY = 'koto.token';
+
+// Logged in through the login page, the browser sends the session cookie by
+// itself (the page cannot read it); what changes state also carries the
+// session's CSRF token, which the page asks kotod for (GET /api/agent/session).
+let csrf = '';
 
 // The token lives in sessionStorage: asked for once, kept until the tab
 // closes, never written to disk by the page.
@@ -23,6 +29,18 @@ export const token = {
     } catch { /* storage disabled: nothing to keep */ }
     this.events.dispatchEvent(new Event('change'));
   },
+  // A session's CSRF token: '' when the page works with a bearer token.
+  csrf() {
+    return csrf;
+  },
+  setCsrf(value) {
+    csrf = value;
+    this.events.dispatchEvent(new Event('change'));
+  },
+  // The page may change state: it has the token, or a session.
+  usable() {
+    return Boolean(this.get() || csrf);
+  },
 };
 
 export class ApiError extends Error {
@@ -33,11 +51,18 @@ export class ApiError extends Error {
   }
 }
 
-function headers(extra = {}) {
+function headers(method, extra = {}) {
   const h = { Accept: 'application/json', ...extra };
   const t = token.get();
   if (t) h.Authorization = `Bearer ${t}`;
+  else if (csrf && method !== 'GET') h['X-CSRF-Token'] = csrf;
   return h;
+}
+
+// A session that kotod no longer knows (it expired, kotod restarted): the
+// dashboard's page load answers the login page again.
+function sessionLost(err) {
+  if (err instanceof ApiError && err.status === 401 && csrf && !token.get()) location.reload();
 }
 
 // Every kotod error is {"error": {"code", "message"}}; anything else (a
@@ -60,7 +85,7 @@ async function request(method, path, body, signal) {
   try {
     res = await fetch(path, {
       method,
-      headers: headers(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+      headers: headers(method, body === undefined ? {} : { 'Content-Type': 'application/json' }),
       body: body === undefined ? undefined : JSON.stringify(body),
       signal,
       credentials: 'same-origin',
@@ -73,7 +98,12 @@ async function request(method, path, body, signal) {
 }
 
 export async function getJSON(path, signal) {
-  return request('GET', path, undefined, signal);
+  try {
+    return await request('GET', path, undefined, signal);
+  } catch (err) {
+    sessionLost(err);
+    throw err;
+  }
 }
 
 // A refused token is forgotten, so the page asks again instead of sending
@@ -83,6 +113,7 @@ export async function postJSON(path, body) {
     return await request('POST', path, body);
   } catch (err) {
     if (err instanceof ApiError && err.status === 401 && token.get()) token.set('');
+    sessionLost(err);
     throw err;
   }
 }
@@ -92,7 +123,18 @@ export async function deleteJSON(path) {
     return await request('DELETE', path);
   } catch (err) {
     if (err instanceof ApiError && err.status === 401 && token.get()) token.set('');
+    sessionLost(err);
     throw err;
+  }
+}
+
+// Ends the login session: kotod forgets it and clears the cookie.
+export async function logout() {
+  try {
+    await request('DELETE', '/api/agent/session');
+  } finally {
+    csrf = '';
+    location.replace('/monitoring-dashboard');
   }
 }
 
@@ -103,7 +145,7 @@ export async function postEventStream(path, body, onMessage, signal) {
   try {
     res = await fetch(path, {
       method: 'POST',
-      headers: headers({ Accept: 'text/event-stream', 'Content-Type': 'application/json' }),
+      headers: headers('POST', { Accept: 'text/event-stream', 'Content-Type': 'application/json' }),
       body: JSON.stringify(body ?? {}),
       signal,
       credentials: 'same-origin',

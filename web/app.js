@@ -5,11 +5,11 @@
 // rather than on a timer.
 
 import { $, setText } from './dom.js';
-import { getJSON } from './api.js';
+import { getJSON, token } from './api.js';
 import { openLiveStream } from './stream.js';
 import { renderSample } from './health.js';
 import { initCharts, setHistory, addSample, setEvents, setThresholds } from './charts.js';
-import { initEvents, resetEvents, addEvent, renderSummary, renderStore } from './events.js';
+import { initEvents, resetEvents, addEvent, renderSummary, renderStore, renderSelf } from './events.js';
 import { initControls, setRunning } from './controls.js';
 import { initScripts, openScript, setOs } from './scripts.js';
 import { initRemedies, proposeForEvent } from './remedies.js';
@@ -44,6 +44,7 @@ async function refreshStatus() {
     const st = await getJSON('/api/agent/monitor/status');
     renderSummary(st.health);
     renderStore(st.store);
+    renderSelf(st.health.self);
     setStore(st.store);
     renderNotify(st.notify);
     setRunning(st.running);
@@ -51,6 +52,10 @@ async function refreshStatus() {
     if (!latest && st.snapshot) showSample(st.snapshot);
   } catch { /* the stream's indicator already says kotod is unreachable */ }
 }
+
+// What changes without an event (the store's size, the channels' queues,
+// kotod's own use) is fetched again every few seconds while the page is open.
+setInterval(() => { if (!document.hidden) refreshStatus(); }, 5000);
 
 let soon = 0;
 function refreshStatusSoon() {
@@ -74,6 +79,16 @@ function setConnection(state) {
     : 'kotod is not answering; the page keeps trying and catches up by itself';
 }
 
+// Loaded after a login (a listener that needs the token for everything),
+// the page works by session cookie: its CSRF token goes with every change.
+async function loadSession() {
+  try {
+    const s = await getJSON('/api/agent/session');
+    if (s.session) token.setCsrf(s.csrf_token);
+  } catch { /* an older kotod, or none: the bearer token still works */ }
+}
+
+loadSession();
 initCharts($('#charts'));
 initEvents({ fixScript: openScript, proposeFix: proposeForEvent, changed: setEvents });
 initControls({ changed: refreshStatus, cleared: () => { resetEvents(); refreshStatus(); } });

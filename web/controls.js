@@ -5,7 +5,7 @@
 // disabled and say why.
 
 import { $, el, fill, setText } from './dom.js';
-import { token, postJSON, postEventStream, ApiError } from './api.js';
+import { token, postJSON, postEventStream, logout, ApiError } from './api.js';
 import { byKey, keyLabel, count } from './format.js';
 import { conditionList } from './events.js';
 
@@ -34,6 +34,7 @@ export function initControls(h) {
     message('Token kept for this session.');
   });
   $('#token-cancel').addEventListener('click', () => $('#token-dialog').close());
+  $('#btn-logout').addEventListener('click', () => logout().catch(() => {}));
   $('#btn-start').addEventListener('click', () => change('start'));
   $('#btn-stop').addEventListener('click', () => change('stop'));
   $('#btn-clear').addEventListener('click', clearLog);
@@ -62,7 +63,7 @@ function message(text, isError = false) {
 // Disabled buttons cannot take focus, so the reason is also written out
 // beside them (#control-reason) and tied to each with aria-describedby.
 function update() {
-  const has = Boolean(token.get());
+  const has = token.usable();
   const why = {
     start: !has ? NEED_TOKEN : running === true ? 'Monitoring is already running.' : '',
     stop: !has ? NEED_TOKEN : running === false ? 'Monitoring is already stopped.' : '',
@@ -76,7 +77,8 @@ function update() {
   setText($('#control-reason'), has ? '' : NEED_TOKEN);
   $('#control-reason').hidden = has;
   $('#btn-token').hidden = has;
-  $('#btn-forget').hidden = !has;
+  $('#btn-forget').hidden = !token.get();
+  $('#btn-logout').hidden = !token.csrf() || Boolean(token.get());
   const mon = $('#mon-state');
   setText(mon, running === null ? 'monitoring …' : running ? 'monitoring' : 'stopped');
   mon.className = `mon ${running === false ? 'mon-stopped' : 'mon-running'}`;

@@ -204,7 +204,7 @@ function renderDetail(resolvedBy) {
 }
 
 const MEASURES = { disk_fill: 'hours', process_down: 'count', process_count: 'count', service_failed: null,
-  remediation_failed: null, remediation_gave_up: null };
+  remediation_failed: null, remediation_gave_up: null, koto_over_budget: '% of budget' };
 
 // The health summary from GET /api/agent/monitor/status.
 export function renderSummary(health) {
@@ -238,6 +238,20 @@ export function renderStore(store) {
     : store.state === 'degraded'
       ? `Store degraded, ${count(store.pending)} events waiting for the disk: ${store.message}`
       : `Store off, events in memory only: ${store.message}`);
+}
+
+// kotod's own memory and CPU against its budget (health.self).
+export function renderSelf(self) {
+  const p = $('#sum-self');
+  p.hidden = !self || !known(self.rss_bytes);
+  if (p.hidden) return;
+  const budget = (v, f) => (v ? ` of ${f(v)}` : '');
+  const use = `${bytes(self.rss_bytes)}${budget(self.budget_rss_bytes, bytes)}, `
+    + `${known(self.cpu_pct) ? pct(self.cpu_pct, 2) : DASH} of a core${self.budget_cpu_pct ? ` (budget ${pct(self.budget_cpu_pct, 2)})` : ''}`;
+  p.className = `self ${self.over_budget ? 'self-over' : 'muted'}`;
+  setText(p, self.over_budget
+    ? `kotod is over its budget: ${use}. It stores fewer series until it is back under.`
+    : `kotod itself: ${use}.`);
 }
 
 // Active conditions as sentences: "MEDIUM CPU high: 92% (threshold 85%) since 6:25 PM".

@@ -98,6 +98,7 @@ export const TYPE_LABELS = {
   service_failed: 'Service failed',
   remediation_failed: 'Fix did not work',
   remediation_gave_up: 'Automatic fix stopped',
+  koto_over_budget: 'kotod over its budget',
   disk_full: 'Disk full',
   disk_fill: 'Disk filling up',
 };

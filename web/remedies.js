@@ -36,7 +36,7 @@ function open(forText) {
 }
 
 function needToken() {
-  if (token.get()) return false;
+  if (token.usable()) return false;
   fill($('#remedy-body'), el('p', { className: 'notice error', role: 'alert' },
     'Remediations need the API token: enter it with the token button, then try again.'));
   return true;
@@ -124,7 +124,7 @@ async function decide(what) {
 }
 
 async function refreshAudit() {
-  if (!token.get()) return;
+  if (!token.usable()) return;
   try {
     const r = await getJSON('/api/agent/audit?limit=50');
     const rows = current ? r.audit.filter((a) => a.remediation_id === current.id || !a.remediation_id) : r.audit;
@@ -137,7 +137,7 @@ async function refreshAudit() {
 
 function update() {
   const pending = current?.state === 'proposed';
-  const noToken = !token.get();
+  const noToken = !token.usable();
   for (const id of ['#remedy-approve', '#remedy-deny']) $(id).disabled = !pending || noToken;
   setText($('#remedy-reason'), noToken ? 'Approving needs the API token.'
     : !current ? '' : pending ? 'Read the script and its dry run first.' : `It is ${current.state}.`);

@@ -196,7 +196,7 @@ function update() {
   const saveBtn = $('#script-save');
   copyBtn.disabled = none;
   copyBtn.title = none ? 'Nothing to copy: generate a script first.' : '';
-  const needToken = !token.get();
+  const needToken = !token.usable();
   saveBtn.disabled = none || needToken;
   saveBtn.title = none ? 'Nothing to save: generate a script first.'
     : needToken ? 'Saving writes a file on the server: enter the API token first.' : '';

@@ -54,3 +54,9 @@ const char *kt_default_web_dir(apr_pool_t *pool)
 {
     return apr_pstrcat(pool, exe_dir(pool), "\\web", NULL);
 }
+
+const char *kt_default_config_file(apr_pool_t *pool)
+{
+    (void)pool;
+    return NULL; /* lua\\koto.conf.lua beside kotod.exe */
+}

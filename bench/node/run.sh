@@ -3,17 +3,25 @@
 # kotod against node_exporter and against nginx serving kotod's body, in one
 # run, and kotod's RSS and CPU at a 1 s interval. Numbers, not pass/fail.
 #
-#   bench/node/run.sh [KOTOD]      (default build/kotod; ./build.sh build first)
-#   DURATION=5 CONNS=50 IDLE=30 bench/node/run.sh
+#   bench/node/run.sh [KOTOD [BEFORE]]  (default build/kotod; ./build.sh build first)
+#   DURATION=5 CONNS=50 IDLE=30 SCRAPED=60 bench/node/run.sh
 #
 # wrk -t1 on CPU 0, the servers on CPU 1 (as bench/http does); one wrk run
 # of DURATION seconds per server. node_exporter is Debian's, with its
 # package's default collectors, as a user runs it. IDLE seconds of kotod
 # alone at --interval 1000 give its CPU (utime+stime from /proc) and RSS.
+# Then SCRAPED seconds of the 1 Hz cost side by side, each kotod at
+# --interval 1000 with /metrics scraped every second (a new page each
+# reading): KOTOD serving koto_* only (metrics = "koto", today's page),
+# KOTOD serving both, and BEFORE (a build of an earlier commit) when given.
+# CPU is every thread's run time (/proc/PID/task/*/schedstat); RSS is VmRSS
+# and its anonymous part (the rest is the shared libraries' pages).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 kotod=${1:-$repo/build/kotod}
+before=${2:-}
+scraped=${SCRAPED:-60}
 duration=${DURATION:-5}
 conns=${CONNS:-50}
 idle=${IDLE:-30}
@@ -104,3 +112,37 @@ echo
 echo "kotod / node_exporter: $(ratio "$k_rps" "$n_rps")x; kotod / nginx: $(ratio "$k_rps" "$g_rps")x"
 echo "RSS: kotod $((k_rss / 1024)).$(( (k_rss % 1024) * 10 / 1024 )) MiB, node_exporter $((ne_rss / 1024)).$(( (ne_rss % 1024) * 10 / 1024 )) MiB (after the runs)"
 echo "kotod at --interval 1000, alone for ${idle} s: ${k_cpu} % of a core"
+
+# ---- the 1 Hz cost, side by side -------------------------------------------------------
+kill "$kpid" 2>/dev/null || true
+printf 'metrics = "koto"\n' >"$tmp/koto-only.conf.lua"
+names=() ports=() spids=()
+start_1hz() { # start_1hz NAME KOTOD ARGS...
+  local port; port=$(free_port)
+  "$2" --listen "127.0.0.1:$port" --interval 1000 --state-dir "$tmp/state-$1" "${@:3}" \
+    >/dev/null 2>"$tmp/$1.log" &
+  local pid=$!; pids+=("$pid")
+  wait_ok "http://127.0.0.1:$port/healthz" || { cat "$tmp/$1.log" >&2; exit 1; }
+  names+=("$1"); ports+=("$port"); spids+=("$pid")
+}
+start_1hz koto-only "$kotod" -c "$tmp/koto-only.conf.lua"
+start_1hz both "$kotod"
+[ -n "$before" ] && start_1hz before "$before"
+run_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%d", s }'; }
+sleep 2
+declare -A ns0
+for i in "${!spids[@]}"; do ns0[$i]=$(run_ns "${spids[$i]}"); done
+for _ in $(seq "$scraped"); do
+  for p in "${ports[@]}"; do curl -fsS -o /dev/null "http://127.0.0.1:$p/metrics" & done
+  sleep 1
+done
+sleep 0.5 # the last scrapes' answers
+echo
+echo "kotod at --interval 1000, /metrics scraped every second for ${scraped} s (load: $(cut -d' ' -f1-3 /proc/loadavg)):"
+echo "| kotod | CPU | RSS | of which anonymous |"
+echo "| --- | ---: | ---: | ---: |"
+for i in "${!spids[@]}"; do
+  p=${spids[$i]}
+  ms=$(( ($(run_ns "$p") - ns0[$i]) / 1000000 ))
+  echo "| ${names[$i]} | $ms ms | $(rss_kib "$p") kB | $(awk '/^RssAnon:/ { print $2 }' "/proc/$p/status") kB |"
+done

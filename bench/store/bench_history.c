@@ -45,7 +45,7 @@ static void reading(kt_store_t *s, int64_t t_ms, unsigned i)
     x.procs_total = x.threads_total = KT_UNKNOWN_U64;
     for (int k = 0; k < KT_PSI__COUNT; k++)
         x.pressure[k].some_avg60_pct = NAN;
-    kt_store_record(s, &x, 1000);
+    kt_store_record(s, &x, 1000, 0);
 }
 
 int main(int argc, char **argv)

@@ -109,6 +109,7 @@ typedef struct {
     const char *name;
     uint64_t rx_bytes, rx_packets, rx_errs, rx_drop;
     uint64_t tx_bytes, tx_packets, tx_errs, tx_drop;
+    uint64_t other[KT_NET_OTHER]; /* as kt_net_t's */
 } kt__netdev_t;
 
 apr_status_t kt__parse_netdev(const char *text, kt__netdev_t **out, unsigned *n,

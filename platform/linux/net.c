@@ -5,6 +5,7 @@
 #include "linux.h"
 
 #include <math.h>
+#include <string.h>
 
 void kt__read_net(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
 {
@@ -27,6 +28,7 @@ void kt__read_net(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
         o->tx_errors = d[i].tx_errs;
         o->rx_drops = d[i].rx_drop;
         o->tx_drops = d[i].tx_drop;
+        memcpy(o->other, d[i].other, sizeof o->other);
         o->rx_bytes_ps = o->tx_bytes_ps = NAN;
         const kt__netdev_t *was =
             p->prev.valid ? apr_hash_get(p->prev.net, d[i].name, APR_HASH_KEY_STRING) : NULL;

@@ -32,6 +32,9 @@ static int parse_line(const char *p, kt__netdev_t *d, apr_pool_t *pool)
     d->tx_packets = i > 9 ? v[9] : KT_UNKNOWN_U64;
     d->tx_errs = i > 10 ? v[10] : KT_UNKNOWN_U64;
     d->tx_drop = i > 11 ? v[11] : KT_UNKNOWN_U64;
+    static const int other[KT_NET_OTHER] = {4, 5, 6, 7, 12, 13, 14, 15};
+    for (int k = 0; k < KT_NET_OTHER; k++)
+        d->other[k] = i > other[k] ? v[other[k]] : KT_UNKNOWN_U64;
     return 0;
 }
 

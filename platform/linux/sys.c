@@ -7,6 +7,8 @@
 
 const char *kt_sys_os_name(void) { return "linux"; }
 
+int64_t kt_sys_self_pid(void) { return (int64_t)getpid(); }
+
 const char *kt_sys_join_path(const char *dir, const char *name, apr_pool_t *pool)
 {
     return apr_pstrcat(pool, dir, "/", name, NULL);

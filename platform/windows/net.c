@@ -37,6 +37,8 @@ void kt__win_read_net(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
         o->tx_errors = r->OutErrors;
         o->rx_drops = r->InDiscards;
         o->tx_drops = r->OutDiscards;
+        for (int k = 0; k < KT_NET_OTHER; k++)
+            o->other[k] = KT_UNKNOWN_U64;
         o->rx_bytes_ps = o->tx_bytes_ps = NAN;
         const kt_net_t *was =
             p->prev.valid ? apr_hash_get(p->prev.net, name, APR_HASH_KEY_STRING) : NULL;

@@ -339,3 +339,28 @@ apr_status_t kt_sys_owner_only(const char *path, int *ok, const char **why, apr_
     *ok = *why == NULL;
     return APR_SUCCESS;
 }
+
+/* Remediation as root is a POSIX path (koto-run-approved); a Windows
+ * service runs with the rights its account was given. */
+apr_status_t kt_sys_run_approved(const char *socket_path, const char *name, const char *sha256,
+                                 int dry_run, const kt_sys_run_opts_t *opts,
+                                 kt_sys_run_result_t *res, apr_pool_t *pool)
+{
+    (void)socket_path, (void)name, (void)sha256, (void)dry_run, (void)opts, (void)pool;
+    memset(res, 0, sizeof *res);
+    return APR_ENOTIMPL;
+}
+
+int kt_sys_stdin_peer_is(const char *user, const char **why, apr_pool_t *pool)
+{
+    (void)user, (void)why, (void)pool;
+    return -1;
+}
+
+apr_status_t kt_sys_read_owned(const char *dir, const char *name, const char *user, apr_size_t max,
+                               char **data, apr_size_t *len, const char **why, apr_pool_t *pool)
+{
+    (void)dir, (void)name, (void)user, (void)max, (void)data, (void)len, (void)pool;
+    *why = "not on Windows";
+    return APR_ENOTIMPL;
+}

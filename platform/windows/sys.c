@@ -9,6 +9,8 @@
 
 const char *kt_sys_os_name(void) { return "windows"; }
 
+int64_t kt_sys_self_pid(void) { return (int64_t)GetCurrentProcessId(); }
+
 /* '/' is a separator to Win32 as well, so a directory given with either
  * gets no second one. */
 const char *kt_sys_join_path(const char *dir, const char *name, apr_pool_t *pool)

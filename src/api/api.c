@@ -1,5 +1,14 @@
 /* api.c - creates the API's state and registers every endpoint group. */
 #include "api_internal.h"
+#include "mcp_internal.h"
+
+static apr_status_t files_free(void *data)
+{
+    kt_api_t *api = data;
+    for (int i = 0; i < 2; i++)
+        free(api->files[i].text);
+    return APR_SUCCESS;
+}
 
 apr_status_t kt_api_create(kt_api_t **out, kt_http_t *http, const kt_api_opts_t *opts,
                            apr_pool_t *pool)
@@ -15,14 +24,26 @@ apr_status_t kt_api_create(kt_api_t **out, kt_http_t *http, const kt_api_opts_t 
         .token = opts->token,
         .require_token_always = opts->require_token_always,
         .web_dir = opts->web_dir,
+        .procfs = opts->procfs ? opts->procfs : "/proc",
+        .sysfs = opts->sysfs ? opts->sysfs : "/sys",
         .started = apr_time_now(),
         .reload = opts->reload,
         .reload_baton = opts->reload_baton,
     };
+    if (apr_thread_mutex_create(&api->files_lock, APR_THREAD_MUTEX_DEFAULT, pool) != APR_SUCCESS)
+        return APR_ENOMEM;
+    apr_pool_cleanup_register(pool, api, files_free, apr_pool_cleanup_null);
+    apr_status_t tst = kt__tokens_create(&api->tokens, opts->state_dir, pool);
+    if (tst != APR_SUCCESS)
+        return tst;
     if (!(api->status_cache = kt__cache_create(pool)) ||
         !(api->metrics_cache = kt__cache_create(pool)) ||
         !(api->metrics_om_cache = kt__cache_create(pool)))
         return APR_ENOMEM;
+    apr_status_t st = kt__sessions_create(&api->sessions, opts->session_max,
+                                          opts->session_lifetime_s, pool);
+    if (st != APR_SUCCESS)
+        return st;
     kt__api_monitor_routes(http, api);
     kt__api_history_routes(http, api);
     kt__api_metrics_routes(http, api);
@@ -32,8 +53,10 @@ apr_status_t kt_api_create(kt_api_t **out, kt_http_t *http, const kt_api_opts_t 
     kt__api_tools_routes(http, api);
     kt__api_notify_routes(http, api);
     kt__api_remedy_routes(http, api);
+    kt__api_mcp_routes(http, api);
     kt__api_web_routes(http, api);
-    apr_status_t st = kt__api_stream_routes(http, api, pool, &api->stream_sub);
+    kt__api_session_routes(http, api);
+    st = kt__api_stream_routes(http, api, pool, &api->stream_sub);
     if (st == APR_SUCCESS)
         *out = api;
     return st;

@@ -10,6 +10,8 @@
 
 typedef struct kt__cache_t kt__cache_t;
 typedef struct kt__stream_hub_t kt__stream_hub_t;
+typedef struct kt__tokens_t kt__tokens_t;
+typedef struct kt__sessions_t kt__sessions_t;
 
 struct kt_api_t {
     kt_mon_t *mon;
@@ -18,9 +20,12 @@ struct kt_api_t {
     kt_notify_t *notify;
     kt_remedy_t *remedy; /* NULL: remediation is off (no store) */
     kt_http_t *http; /* for its request counters in /metrics */
-    const char *token;
+    const char *token; /* the default one: control */
+    kt__tokens_t *tokens; /* the named ones (tokens.c) */
     int require_token_always;
+    kt__sessions_t *sessions; /* the dashboard's logins (session.c) */
     const char *web_dir;
+    const char *procfs, *sysfs;
     apr_time_t started;
     apr_status_t (*reload)(void *baton, char *err, apr_size_t errlen);
     void *reload_baton;
@@ -30,11 +35,54 @@ struct kt_api_t {
     /* The /metrics families the settings turned on when a worker last
      * rendered the page (0: not yet); read by the loop, which takes no lock. */
     atomic_uint metrics_mask;
+    atomic_size_t metrics_len; /* the last page's length: the next one's first allocation */
+    /* The families read from /proc and /sys per page (metrics_procfs.c,
+     * metrics_sysfs.c) as last read, per format (1: OpenMetrics): re-read
+     * at most every KT__METRICS_FILES_EVERY, whatever the scrape rate. */
+    apr_thread_mutex_t *files_lock;
+    struct {
+        char *text; /* malloc'd */
+        size_t len;
+        unsigned mask;
+        apr_time_t at;
+    } files[2];
 };
+#define KT__METRICS_FILES_EVERY apr_time_from_sec(15)
 
+/* What an endpoint needs: one scope (KT_SCOPE_*), with KT__TOKEN_ALWAYS
+ * when a read must show the token even on loopback (remediations, the
+ * audit, /mcp). */
+#define KT__TOKEN_ALWAYS 0x100u
 /* Returns 1 when the request may proceed; otherwise it has already answered
- * 401 (no or wrong token) or 403 (another origin) and returns 0. */
-int kt__api_allow(kt_api_t *api, kt_http_req_t *req, int changes_state);
+ * 401 (no or wrong token), 403 insufficient_scope (a token without the
+ * scope) or 403 cross_origin, and returns 0. */
+int kt__api_allow(kt_api_t *api, kt_http_req_t *req, unsigned need);
+/* The scopes of the request's bearer token, 0 when it has none or an unknown
+ * one; name (may be NULL) gets the token's name ("default" for the token
+ * file's). */
+#define KT__TOKEN_NAME_MAX 64
+unsigned kt__api_scopes(kt_api_t *api, kt_http_req_t *req, char name[KT__TOKEN_NAME_MAX + 1]);
+/* tokens.c: the named tokens of STATE_DIR/tokens, reread when it changes. */
+apr_status_t kt__tokens_create(kt__tokens_t **out, const char *state_dir, apr_pool_t *pool);
+unsigned kt__tokens_lookup(kt__tokens_t *t, const char *token, char name[KT__TOKEN_NAME_MAX + 1]);
+
+/* 1 when req carries the token or a live session's cookie; answers nothing. */
+int kt__api_authenticated(kt_api_t *api, kt_http_req_t *req);
+/* 1 when req comes from a page of another origin (Origin, Sec-Fetch-Site). */
+int kt__api_cross_origin(kt_api_t *api, kt_http_req_t *req);
+
+/* ---- the dashboard's sessions (session.c) --------------------------------------------- */
+
+/* At most max sessions at once, each living lifetime_s from its login. */
+apr_status_t kt__sessions_create(kt__sessions_t **out, unsigned max, unsigned lifetime_s,
+                                 apr_pool_t *pool);
+/* 1 when the request's koto_session cookie names a live session. */
+int kt__session_valid(kt__sessions_t *ss, kt_http_req_t *req);
+/* -1: no live session named by the cookie; 1: the session lets the request
+ * through; 0: it changes state without the session's X-CSRF-Token, and has
+ * been answered 403. */
+int kt__session_allow(kt__sessions_t *ss, kt_http_req_t *req, int changes_state);
+void kt__api_session_routes(kt_http_t *http, kt_api_t *api);
 
 /* Parses an optional unsigned query parameter; on a bad value answers 400
  * and returns -1. */
@@ -58,7 +106,8 @@ typedef struct {
 typedef struct {
     kt_api_t *api;
     apr_pool_t *pool; /* the request's */
-    const char *who;  /* the client, for the log */
+    const char *who;  /* the client: "token NAME from ADDR", for the log and the audit */
+    unsigned scopes;  /* its token's (0: none) */
 } kt__api_call_t;
 
 typedef apr_status_t (*kt__api_op_fn)(const kt__api_call_t *call, json_t *params,
@@ -78,7 +127,7 @@ kt__api_call_t kt__api_call(kt_api_t *api, kt_http_req_t *req);
 apr_status_t kt__api_body_object(kt_http_req_t *req, json_t **out, kt__api_err_t *err);
 /* Serves op on req: the access check, the body as a JSON object (none: {}),
  * the operation, its answer. */
-void kt__api_serve_op(kt_http_req_t *req, kt_api_t *api, int changes_state, kt__api_op_fn op);
+void kt__api_serve_op(kt_http_req_t *req, kt_api_t *api, unsigned need, kt__api_op_fn op);
 
 /* monitor.c */
 apr_status_t kt__op_start(const kt__api_call_t *, json_t *, json_t **, kt__api_err_t *);
@@ -97,6 +146,26 @@ apr_status_t kt__op_generate(const kt__api_call_t *, json_t *, json_t **, kt__ap
 apr_status_t kt__op_save(const kt__api_call_t *, json_t *, json_t **, kt__api_err_t *);
 apr_status_t kt__op_templates(const kt__api_call_t *, json_t *, json_t **, kt__api_err_t *);
 apr_status_t kt__op_script_type(const kt__api_call_t *, json_t *, json_t **, kt__api_err_t *);
+
+/* tools.c: the registry GET /api/agent/tools lists and /mcp serves. */
+enum {
+    KT__TOOL_READ = 1,        /* changes nothing (MCP readOnlyHint) */
+    KT__TOOL_IDEMPOTENT = 2,  /* a second call changes nothing more (idempotentHint) */
+    KT__TOOL_DESTRUCTIVE = 4, /* may remove or overwrite something (destructiveHint) */
+};
+typedef struct {
+    const char *name, *description;
+    const char *schema; /* JSON Schema of the parameters object */
+    int changes_state;  /* needs control */
+    unsigned hints;     /* KT__TOOL_* */
+    kt__api_op_fn op;   /* the operation its endpoint (if any) serves too */
+} kt__tool_t;
+unsigned kt__tools_count(void);
+/* Tool i and its parsed schema (shared, not owned), or NULL past the end. */
+const kt__tool_t *kt__tools_get(unsigned i, json_t **schema);
+/* NULL when params fit schema (the registry's small subset of JSON Schema),
+ * else what is wrong, in pool. */
+const char *kt__tools_check(json_t *schema, json_t *params, apr_pool_t *pool);
 
 /* remedy.c */
 apr_status_t kt__op_propose(const kt__api_call_t *, json_t *, json_t **, kt__api_err_t *);
@@ -120,6 +189,10 @@ const char *kt__cache_get(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], apr
  * NULL when out of memory. */
 const char *kt__cache_put(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], const char *text,
                           apr_size_t len, apr_pool_t *pool);
+/* The same with text itself kept, not a copy: malloc'd, with room for a NUL
+ * after len bytes, and the cache's from then on (freed even on failure). */
+const char *kt__cache_put_owned(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], char *text,
+                                apr_size_t len, apr_pool_t *pool);
 
 /* ---- /metrics: the exposition formats (prom.c) and the node_* families ------------ */
 
@@ -131,7 +204,8 @@ typedef struct {
     int openmetrics, failed;
 } kt__prom_t;
 
-void kt__prom_init(kt__prom_t *o, int openmetrics);
+/* hint: the bytes expected (the last page's length), 0 when not known. */
+void kt__prom_init(kt__prom_t *o, int openmetrics, size_t hint);
 void kt__prom_put(kt__prom_t *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* "# HELP" and "# TYPE" lines; type is counter, gauge or untyped, and
  * counter names end in _total (OpenMetrics drops it from the family name). */
@@ -163,8 +237,13 @@ enum {
     KT__COLLECT_PRESSURE = 1u << 11,
     KT__COLLECT_UNAME = 1u << 12,
     KT__COLLECT_OS = 1u << 13,
-    KT__COLLECT_NODE = (1u << 14) - 1,
-    KT__COLLECT_KOTO = 1u << 14,
+    KT__COLLECT_NETSTAT = 1u << 14,
+    KT__COLLECT_SOCKSTAT = 1u << 15,
+    KT__COLLECT_FILEFD = 1u << 16,
+    KT__COLLECT_ENTROPY = 1u << 17,
+    KT__COLLECT_NETCLASS = 1u << 18,
+    KT__COLLECT_NODE = (1u << 19) - 1,
+    KT__COLLECT_KOTO = 1u << 19,
 };
 /* The collector named name (node_exporter's names, and "koto"), or 0. */
 unsigned kt__collector(const char *name);
@@ -172,6 +251,14 @@ unsigned kt__collector(const char *name);
  * (node_time_seconds excepted: it is the time of the answer, not of the
  * reading, and goes out with each one). */
 void kt__metrics_node(kt__prom_t *o, const kt_sample_t *s, unsigned mask, apr_pool_t *pool);
+/* The node_* families kotod's reading does not hold, read from procfs (its
+ * root) as the page is rendered, at most once per reading: netstat,
+ * sockstat, filefd, entropy (metrics_procfs.c). Linux only: elsewhere the
+ * files are absent and nothing is written. */
+void kt__metrics_procfs(kt__prom_t *o, const char *procfs, unsigned mask, apr_pool_t *pool);
+/* netclass's node_network_* families from sysfs (its root), likewise
+ * (metrics_sysfs.c). */
+void kt__metrics_sysfs(kt__prom_t *o, const char *sysfs, unsigned mask, apr_pool_t *pool);
 
 #define KT__HISTORY_FOR_RULES 720 /* the readings rules see: 6 hours at 30 s */
 

@@ -1,6 +1,10 @@
 /*
  * auth.c - the bearer token and the checks in front of every handler.
  *
+ * Each handler names the scope it needs (kt__api_allow); kt__api_scopes
+ * tells a request's: the token file's token has every scope, a named token
+ * those tokens.c keeps for it.
+ *
  * The token is made once, on first start, from the system's random source
  * and kept in a file only its owner can read (mode 0600; on Windows a
  * protected DACL for SYSTEM and Administrators: kt_sys.h); a person copies it
@@ -74,14 +78,26 @@ static int same_secret(const char *a, const char *b)
     return diff == 0;
 }
 
-static int has_token(kt_api_t *api, kt_http_req_t *req)
+unsigned kt__api_scopes(kt_api_t *api, kt_http_req_t *req, char name[KT__TOKEN_NAME_MAX + 1])
 {
+    char unused[KT__TOKEN_NAME_MAX + 1];
+    if (!name)
+        name = unused;
+    name[0] = '\0';
     const char *h = kt_http_header(req, "Authorization");
-    return h && strncasecmp(h, "Bearer ", 7) == 0 && same_secret(h + 7, api->token);
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+        return 0;
+    h += 7;
+    if (same_secret(h, api->token)) {
+        strcpy(name, "default");
+        return KT_SCOPE_READ | KT_SCOPE_PROPOSE | KT_SCOPE_CONTROL;
+    }
+    return kt__tokens_lookup(api->tokens, h, name);
 }
 
-/* An Origin header that names anything but this very host is another site. */
-static int cross_origin(kt_http_req_t *req)
+/* An Origin header that names anything but this very host, in the scheme
+ * this listener speaks, is another site. */
+static int cross_origin(kt_api_t *api, kt_http_req_t *req)
 {
     const char *site = kt_http_header(req, "Sec-Fetch-Site");
     if (site && strcmp(site, "same-origin") != 0 && strcmp(site, "none") != 0)
@@ -92,18 +108,30 @@ static int cross_origin(kt_http_req_t *req)
     const char *host = kt_http_header(req, "Host");
     if (!host)
         return 1;
-    const char *rest = strncmp(origin, "http://", 7) == 0 ? origin + 7 : NULL;
+    const char *scheme = api->http && kt_http_is_tls(api->http) ? "https://" : "http://";
+    size_t n = strlen(scheme);
+    const char *rest = strncmp(origin, scheme, n) == 0 ? origin + n : NULL;
     return !rest || strcmp(rest, host) != 0;
 }
 
-int kt__api_allow(kt_api_t *api, kt_http_req_t *req, int changes_state)
+int kt__api_allow(kt_api_t *api, kt_http_req_t *req, unsigned need)
 {
-    if (changes_state && cross_origin(req)) {
+    unsigned scope = need & (KT_SCOPE_READ | KT_SCOPE_PROPOSE | KT_SCOPE_CONTROL);
+    int changes_state = scope != KT_SCOPE_READ;
+    if (changes_state && cross_origin(api, req)) {
         kt_http_reply_error(req, 403, "cross_origin",
                             "requests that change state must come from this host's own pages");
         return 0;
     }
-    if ((changes_state || api->require_token_always) && !has_token(api, req)) {
+    unsigned have = kt__api_scopes(api, req, NULL);
+    /* A browser logged in through the dashboard's login page (session.c);
+     * only the token file's token logs in, so a session has every scope. */
+    int by_session = have ? -1 : kt__session_allow(api->sessions, req, changes_state);
+    if (by_session >= 0)
+        return by_session;
+    if (!changes_state && !(need & KT__TOKEN_ALWAYS) && !api->require_token_always)
+        return 1;
+    if (!have) {
         kt_http_set_header(req, "WWW-Authenticate", "Bearer realm=\"koto\"");
         kt_http_reply_error(req, 401, "unauthorized",
                             "%s", kt_http_header(req, "Authorization")
@@ -112,8 +140,26 @@ int kt__api_allow(kt_api_t *api, kt_http_req_t *req, int changes_state)
                                   "kotod logged the token file's path at start");
         return 0;
     }
+    if (!(have & scope)) {
+        const char *want = kt_api_scopes_name(scope, kt_http_pool(req));
+        kt_http_set_header(req, "WWW-Authenticate",
+                           apr_psprintf(kt_http_pool(req),
+                                        "Bearer realm=\"koto\", error=\"insufficient_scope\", "
+                                        "scope=\"%s\"", want));
+        kt_http_reply_error(req, 403, "insufficient_scope",
+                            "this request needs a token with the %s scope; this one has %s", want,
+                            kt_api_scopes_name(have, kt_http_pool(req)));
+        return 0;
+    }
     return 1;
 }
+
+int kt__api_authenticated(kt_api_t *api, kt_http_req_t *req)
+{
+    return kt__api_scopes(api, req, NULL) != 0 || kt__session_valid(api->sessions, req);
+}
+
+int kt__api_cross_origin(kt_api_t *api, kt_http_req_t *req) { return cross_origin(api, req); }
 
 int kt__api_query_u64(kt_http_req_t *req, const char *name, uint64_t def, uint64_t max,
                       uint64_t *out)

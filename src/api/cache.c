@@ -24,7 +24,7 @@
 typedef struct {
     atomic_uint refs;
     apr_size_t len;
-    char text[]; /* len bytes and a NUL */
+    char *text; /* len bytes and a NUL, malloc'd */
 } blob_t;
 
 struct kt__cache_t {
@@ -35,8 +35,10 @@ struct kt__cache_t {
 
 static void blob_release(blob_t *b)
 {
-    if (b && atomic_fetch_sub(&b->refs, 1) == 1)
+    if (b && atomic_fetch_sub(&b->refs, 1) == 1) {
+        free(b->text);
         free(b);
+    }
 }
 
 static apr_status_t request_done(void *data)
@@ -86,10 +88,22 @@ const char *kt__cache_get(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], apr
 const char *kt__cache_put(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], const char *text,
                           apr_size_t len, apr_pool_t *pool)
 {
-    blob_t *b = malloc(sizeof *b + len + 1);
-    if (!b)
+    char *copy = malloc(len + 1);
+    if (!copy)
         return NULL;
-    memcpy(b->text, text, len);
+    memcpy(copy, text, len);
+    return kt__cache_put_owned(c, key, copy, len, pool);
+}
+
+const char *kt__cache_put_owned(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], char *text,
+                                apr_size_t len, apr_pool_t *pool)
+{
+    blob_t *b = malloc(sizeof *b);
+    if (!b) {
+        free(text);
+        return NULL;
+    }
+    b->text = text;
     b->text[len] = '\0';
     b->len = len;
     b->refs = 2; /* the cache's and pool's */

@@ -9,7 +9,7 @@
 static void config_handler(kt_http_req_t *req, void *baton)
 {
     kt_api_t *api = baton;
-    if (!kt__api_allow(api, req, 0))
+    if (!kt__api_allow(api, req, KT_SCOPE_READ))
         return;
     kt__api_err_t err = {0};
     kt_rules_t *r;
@@ -26,7 +26,7 @@ static void config_handler(kt_http_req_t *req, void *baton)
 static void reload_handler(kt_http_req_t *req, void *baton)
 {
     kt_api_t *api = baton;
-    if (!kt__api_allow(api, req, 1))
+    if (!kt__api_allow(api, req, KT_SCOPE_CONTROL))
         return;
     kt__api_err_t err = {0};
     if (!api->reload) {

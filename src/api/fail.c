@@ -7,6 +7,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include <apr_strings.h>
+
 apr_status_t kt__api_fail(kt__api_err_t *err, apr_status_t st, const char *code,
                           const char *fmt, ...)
 {
@@ -50,7 +52,12 @@ void kt__api_answer(kt_http_req_t *req, apr_status_t st, json_t *result, const k
 
 kt__api_call_t kt__api_call(kt_api_t *api, kt_http_req_t *req)
 {
-    return (kt__api_call_t){api, kt_http_pool(req), kt_http_remote(req)};
+    char name[KT__TOKEN_NAME_MAX + 1];
+    unsigned scopes = kt__api_scopes(api, req, name);
+    const char *who = scopes ? apr_psprintf(kt_http_pool(req), "token %s from %s", name,
+                                            kt_http_remote(req))
+                             : kt_http_remote(req);
+    return (kt__api_call_t){api, kt_http_pool(req), who, scopes};
 }
 
 /* The request body as a JSON object ({} when there is none); KT_EPARSE. */
@@ -75,9 +82,9 @@ apr_status_t kt__api_body_object(kt_http_req_t *req, json_t **out, kt__api_err_t
     return APR_SUCCESS;
 }
 
-void kt__api_serve_op(kt_http_req_t *req, kt_api_t *api, int changes_state, kt__api_op_fn op)
+void kt__api_serve_op(kt_http_req_t *req, kt_api_t *api, unsigned need, kt__api_op_fn op)
 {
-    if (!kt__api_allow(api, req, changes_state))
+    if (!kt__api_allow(api, req, need))
         return;
     kt__api_err_t err = {0};
     json_t *params = NULL, *result = NULL;

@@ -158,7 +158,7 @@ static void put_param(json_t *params, kt_http_req_t *req, const char *name)
 static void history_handler(kt_http_req_t *req, void *baton)
 {
     kt_api_t *api = baton;
-    if (!kt__api_allow(api, req, 0))
+    if (!kt__api_allow(api, req, KT_SCOPE_READ))
         return;
     if (!kt_http_query(req, "from") && !kt_http_query(req, "to") && !kt_http_query(req, "points")) {
         recent(req, api);
@@ -180,7 +180,7 @@ static void history_handler(kt_http_req_t *req, void *baton)
 static void series_handler(kt_http_req_t *req, void *baton)
 {
     kt_api_t *api = baton;
-    if (!kt__api_allow(api, req, 0))
+    if (!kt__api_allow(api, req, KT_SCOPE_READ))
         return;
     kt__api_err_t err = {0};
     json_t *list = NULL;

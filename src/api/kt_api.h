@@ -5,9 +5,13 @@
  * Handlers only read snapshots and call the monitor's public functions; they
  * hold no state of their own beyond what kt_api_t points to.
  *
- * Access: anything that changes state needs "Authorization: Bearer <token>"
- * and must not come from another origin; with require_token_always (a
- * non-loopback listener) every endpoint needs the token.
+ * Access: every endpoint needs a scope (tokens.c): read, propose or
+ * control. Anything beyond read needs "Authorization: Bearer <token>" with
+ * that scope and must not come from another origin; reads need the token
+ * with require_token_always (a non-loopback listener), and for remediations
+ * and the audit always. A browser may exchange the token for a session
+ * cookie (POST /api/agent/session) that carries the token's scopes; by
+ * cookie, a change of state also needs the session's X-CSRF-Token header.
  */
 #ifndef KT_API_H
 #define KT_API_H
@@ -21,15 +25,24 @@
 
 typedef struct kt_api_t kt_api_t;
 
+/* A token's scopes; each implies the ones before it (tokens.c). */
+enum { KT_SCOPE_READ = 1u, KT_SCOPE_PROPOSE = 2u, KT_SCOPE_CONTROL = 4u };
+
 typedef struct {
     kt_mon_t *mon;
     kt_rules_cell_t *rules;   /* the rule set in use; a reload replaces it there */
     kt_store_t *store;        /* the event log on disk; NULL or off: from memory */
     kt_notify_t *notify;      /* the notification channels; may be NULL */
     kt_remedy_t *remedy;      /* proposals, approval, runs; NULL: remediation is off */
-    const char *token;        /* the bearer token; never NULL */
+    const char *token;        /* the default bearer token (control); never NULL */
+    const char *state_dir;    /* its "tokens" file names more; NULL: none */
     int require_token_always;
+    unsigned session_max;        /* dashboard logins kept at once */
+    unsigned session_lifetime_s; /* a login's session lasts this long */
     const char *web_dir;      /* dashboard files; NULL serves a built-in placeholder */
+    const char *procfs;       /* Linux: /proc's root for the node_* families read per
+                               * page (sockstat, netstat, ...); NULL: "/proc" */
+    const char *sysfs;        /* and /sys's, for netclass; NULL: "/sys" */
     /* Reloads configuration, rules and templates (POST /api/agent/reload):
      * APR_SUCCESS, or a status with a "file:line: what" message in err. */
     apr_status_t (*reload)(void *baton, char *err, apr_size_t errlen);
@@ -51,5 +64,19 @@ void kt_api_unregister(kt_api_t *api);
  * when the file does not exist. The token is allocated in pool. */
 apr_status_t kt_api_load_token(const char *path, const char **token, int *created,
                                apr_pool_t *pool);
+
+/* "read,propose" into scopes (with what each implies); KT_EINPUT for an
+ * empty list or an unknown name. */
+apr_status_t kt_api_scopes_parse(const char *text, unsigned *scopes);
+/* The scopes as "read,propose,control", in pool. */
+const char *kt_api_scopes_name(unsigned scopes, apr_pool_t *pool);
+/* kotod --token: adds a token named name to STATE_DIR/tokens and returns it
+ * (in pool; shown once, only its hash is kept); revokes one; lists them as
+ * [{name, scopes}] (the default token first). On failure err says why. */
+apr_status_t kt_api_token_add(const char *state_dir, const char *name, unsigned scopes,
+                              const char **token, char *err, apr_size_t errlen, apr_pool_t *pool);
+apr_status_t kt_api_token_revoke(const char *state_dir, const char *name, char *err,
+                                 apr_size_t errlen, apr_pool_t *pool);
+apr_status_t kt_api_token_list(const char *state_dir, json_t **out, apr_pool_t *pool);
 
 #endif

@@ -190,15 +190,15 @@ static void net_metrics(out_t *o, const kt_sample_t *s)
 static void monitor_metrics(out_t *o, const kt_mon_health_t *h, kt_snap_t *snap)
 {
     family(o, "koto_events_total", "counter", "Conditions that started, by type and severity.");
-    for (int t = 0; t < KT_EV__COUNT; t++)
+    for (int t = 0; t < kt_event_type_count(); t++)
         for (int v = 0; v < KT_SEV__COUNT; v++)
             put(o, "koto_events_total{type=\"%s\",severity=\"%s\"} %llu\n", kt_event_type_name(t),
                 kt_severity_name(v), (unsigned long long)h->started_total[t][v]);
     family(o, "koto_active_conditions", "gauge", "Conditions holding now, by type.");
-    unsigned active[KT_EV__COUNT] = {0};
+    unsigned active[KT_EV_MAX_TYPES] = {0};
     for (unsigned i = 0; i < h->nactive; i++)
         active[h->active[i].type]++;
-    for (int t = 0; t < KT_EV__COUNT; t++)
+    for (int t = 0; t < kt_event_type_count(); t++)
         put(o, "koto_active_conditions{type=\"%s\"} %u\n", kt_event_type_name(t), active[t]);
     family(o, "koto_monitor_running", "gauge", "1 while the sampler runs.");
     put(o, "koto_monitor_running %d\n", h->running);
@@ -207,6 +207,24 @@ static void monitor_metrics(out_t *o, const kt_mon_health_t *h, kt_snap_t *snap)
     family(o, "koto_sample_duration_seconds", "gauge", "CPU-side time the last reading took.");
     if (snap)
         put(o, "koto_sample_duration_seconds %.9f\n", kt_snap_duration_ms(snap) / 1000.0);
+}
+
+/* kotod itself as its readings see it, under Prometheus' usual process_
+ * names, and its budget (src/core/budget.c). */
+static void self_metrics(out_t *o, const kt_mon_self_t *me)
+{
+    family(o, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+    gauge(o, "process_resident_memory_bytes", NULL, me->rss_bytes);
+    family(o, "process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.");
+    gauge(o, "process_cpu_seconds_total", NULL, me->cpu_seconds);
+    family(o, "koto_self_cpu_ratio", "gauge", "kotod's share of one core over its last readings.");
+    gauge(o, "koto_self_cpu_ratio", NULL, ratio(me->cpu_pct));
+    family(o, "koto_budget_rss_bytes", "gauge", "kotod's memory budget (0: none).");
+    gauge(o, "koto_budget_rss_bytes", NULL, me->budget_rss_bytes);
+    family(o, "koto_budget_cpu_ratio", "gauge", "kotod's CPU budget, share of one core (0: none).");
+    gauge(o, "koto_budget_cpu_ratio", NULL, ratio(me->budget_cpu_pct));
+    family(o, "koto_shedding", "gauge", "1 while kotod is over its budget and sheds optional work.");
+    put(o, "koto_shedding %d\n", me->shedding);
 }
 
 /* The store's state: refreshed with the reading (the body is kept until then). */
@@ -353,7 +371,7 @@ static void run_line(void *baton, const char *tmpl, const char *result, uint64_t
  * so they are never kept with the page); malloc'd text in o. */
 static void remedy_metrics(kt_api_t *api, out_t *o, int openmetrics, apr_pool_t *pool)
 {
-    kt__prom_init(o, openmetrics);
+    kt__prom_init(o, openmetrics, 0);
     family(o, "koto_remediation_runs_total", "counter",
            "Remediation runs since start, by template and result (ok, failed, timeout, "
            "refused, error).");
@@ -472,7 +490,7 @@ static void metrics_key(uint64_t key[KT__CACHE_KEY], uint64_t last_id, kt_snap_t
 static int metrics_try(kt_http_req_t *req, void *baton)
 {
     kt_api_t *api = baton;
-    if (!kt__api_allow(api, req, 0))
+    if (!kt__api_allow(api, req, KT_SCOPE_READ))
         return KT_HTTP_DONE;
     if (kt_http_query_nth(req, "collect[]", 0))
         return KT_HTTP_DEFER;
@@ -498,6 +516,51 @@ static int metrics_try(kt_http_req_t *req, void *baton)
     return KT_HTTP_DONE;
 }
 
+/* The families read from /proc and /sys (netstat, sockstat, filefd, entropy,
+ * netclass). Reading them is most of what a page costs to make: three
+ * dozen files, and sysfs opens are dear. So a page made within
+ * KT__METRICS_FILES_EVERY of the last read serves what that read found:
+ * a Prometheus scraping every 15 s or slower sees every scrape read them, as
+ * node_exporter would; one scraping every second sees them move every 15 s
+ * and costs kotod a fifteenth of the reads. A filtered answer reads them. */
+static void files_metrics(kt_api_t *api, out_t *o, const view_t *v, int filtered,
+                          apr_pool_t *pool)
+{
+    int f = v->openmetrics ? 1 : 0;
+    apr_time_t now = apr_time_now();
+    if (!filtered) {
+        apr_thread_mutex_lock(api->files_lock);
+        if (api->files[f].text && api->files[f].mask == v->mask &&
+            now - api->files[f].at < KT__METRICS_FILES_EVERY && now >= api->files[f].at) {
+            kt__prom_put(o, "%.*s", (int)api->files[f].len, api->files[f].text);
+            apr_thread_mutex_unlock(api->files_lock);
+            return;
+        }
+        apr_thread_mutex_unlock(api->files_lock);
+    }
+    out_t files;
+    kt__prom_init(&files, v->openmetrics, 0);
+    kt__metrics_procfs(&files, api->procfs, v->mask, pool);
+    kt__metrics_sysfs(&files, api->sysfs, v->mask, pool);
+    if (files.failed) {
+        free(files.buf);
+        o->failed = 1;
+        return;
+    }
+    kt__prom_put(o, "%.*s", (int)files.len, files.buf);
+    if (filtered) {
+        free(files.buf);
+        return;
+    }
+    apr_thread_mutex_lock(api->files_lock);
+    free(api->files[f].text);
+    api->files[f].text = files.buf;
+    api->files[f].len = files.len;
+    api->files[f].mask = v->mask;
+    api->files[f].at = now;
+    apr_thread_mutex_unlock(api->files_lock);
+}
+
 static void metrics_handler(kt_http_req_t *req, void *baton)
 {
     kt_api_t *api = baton;
@@ -506,7 +569,7 @@ static void metrics_handler(kt_http_req_t *req, void *baton)
     int filtered = kt_http_query_nth(req, "collect[]", 0) != NULL;
     if (!filtered && metrics_try(req, baton) == KT_HTTP_DONE)
         return;
-    if (filtered && !kt__api_allow(api, req, 0))
+    if (filtered && !kt__api_allow(api, req, KT_SCOPE_READ))
         return;
     view_t v;
     if (view_of(api, req, &v) != 0)
@@ -515,7 +578,9 @@ static void metrics_handler(kt_http_req_t *req, void *baton)
         atomic_store(&api->metrics_mask, v.mask);
     apr_pool_t *pool = kt_http_pool(req);
     out_t o;
-    kt__prom_init(&o, v.openmetrics);
+    /* A page is about as long as the last one: one allocation of that size
+     * (and a little) rather than a fixed large one grown by doubling. */
+    kt__prom_init(&o, v.openmetrics, atomic_load(&api->metrics_len) * 9 / 8);
     uint64_t notify = api->notify ? kt_notify_generation(api->notify) : 0;
     uint64_t last_id = kt_mon_last_event_id(api->mon);
     kt_snap_t *snap = kt_mon_acquire(api->mon);
@@ -526,6 +591,8 @@ static void metrics_handler(kt_http_req_t *req, void *baton)
     if (snap) {
         const kt_sample_t *s = kt_snap_sample(snap);
         kt__metrics_node(&o, s, v.mask, pool);
+        if (s->os && strcmp(s->os, "linux") == 0)
+            files_metrics(api, &o, &v, filtered, pool);
         if (v.mask & KT__COLLECT_KOTO) {
             cpu_metrics(&o, s);
             memory_metrics(&o, s);
@@ -536,6 +603,7 @@ static void metrics_handler(kt_http_req_t *req, void *baton)
     }
     if (v.mask & KT__COLLECT_KOTO) {
         monitor_metrics(&o, h, snap);
+        self_metrics(&o, &h->self);
         store_metrics(&o, api->store);
         notify_metrics(&o, api->notify, pool);
     }
@@ -548,12 +616,20 @@ static void metrics_handler(kt_http_req_t *req, void *baton)
     kt_http_part_t body[2];
     body[0].len = o.len;
     body[0].data = NULL;
-    if (!filtered) /* filtered answers are made for the one asking */
-        body[0].data = kt__cache_put(v.openmetrics ? api->metrics_om_cache : api->metrics_cache,
-                                     key, o.buf, o.len, pool);
-    if (!body[0].data) /* not kept: the request's own copy */
+    if (!filtered) { /* filtered answers are made for the one asking */
+        atomic_store(&api->metrics_len, o.len);
+        /* The buffer itself is kept, not a copy of it: one page-sized block
+         * per reading instead of two. */
+        body[0].data = kt__cache_put_owned(
+            v.openmetrics ? api->metrics_om_cache : api->metrics_cache, key, o.buf, o.len, pool);
+        if (!body[0].data) {
+            kt_http_reply_error(req, 503, "out_of_memory", "no memory for the metrics page");
+            return;
+        }
+    } else {
         body[0].data = apr_pmemdup(pool, o.buf, o.len ? o.len : 1);
-    free(o.buf);
+        free(o.buf);
+    }
     body[1] = per_answer(api, &v, pool);
     kt_http_reply_parts(req, 200, v.openmetrics ? CONTENT_TYPE_OM : CONTENT_TYPE, body, 2);
 }

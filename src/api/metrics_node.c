@@ -28,6 +28,9 @@ static const struct {
     {"netdev", KT__COLLECT_NETDEV},     {"diskstats", KT__COLLECT_DISKSTATS},
     {"vmstat", KT__COLLECT_VMSTAT},     {"pressure", KT__COLLECT_PRESSURE},
     {"uname", KT__COLLECT_UNAME},       {"os", KT__COLLECT_OS},
+    {"netstat", KT__COLLECT_NETSTAT},   {"sockstat", KT__COLLECT_SOCKSTAT},
+    {"filefd", KT__COLLECT_FILEFD},     {"entropy", KT__COLLECT_ENTROPY},
+    {"netclass", KT__COLLECT_NETCLASS},
     {"koto", KT__COLLECT_KOTO},
 };
 
@@ -108,6 +111,36 @@ static void timex(kt__prom_t *o, const kt_sample_t *s)
         s->clock.maxerror_s);
     one(o, "node_timex_estimated_error_seconds", "gauge", "Estimated error in seconds.",
         s->clock.esterror_s);
+    static const struct {
+        int at;
+        const char *name, *type, *help;
+    } more[] = {
+        {KT_TIMEX_FREQ_RATIO, "node_timex_frequency_adjustment_ratio", "gauge",
+         "Local clock frequency adjustment."},
+        {KT_TIMEX_STATUS, "node_timex_status", "gauge", "Value of the status array bits."},
+        {KT_TIMEX_CONSTANT, "node_timex_loop_time_constant", "gauge",
+         "Phase-locked loop time constant."},
+        {KT_TIMEX_TICK_S, "node_timex_tick_seconds", "gauge", "Seconds between clock ticks."},
+        {KT_TIMEX_PPSFREQ_HZ, "node_timex_pps_frequency_hertz", "gauge",
+         "Pulse per second frequency."},
+        {KT_TIMEX_JITTER_S, "node_timex_pps_jitter_seconds", "gauge", "Pulse per second jitter."},
+        {KT_TIMEX_SHIFT, "node_timex_pps_shift_seconds", "gauge",
+         "Pulse per second interval duration."},
+        {KT_TIMEX_STABIL_HZ, "node_timex_pps_stability_hertz", "gauge",
+         "Pulse per second stability, average of recent frequency changes."},
+        {KT_TIMEX_JITCNT, "node_timex_pps_jitter_total", "counter",
+         "Pulse per second count of jitter limit exceeded events."},
+        {KT_TIMEX_CALCNT, "node_timex_pps_calibration_total", "counter",
+         "Pulse per second count of calibration intervals."},
+        {KT_TIMEX_ERRCNT, "node_timex_pps_error_total", "counter",
+         "Pulse per second count of calibration errors."},
+        {KT_TIMEX_STBCNT, "node_timex_pps_stability_exceeded_total", "counter",
+         "Pulse per second count of stability limit exceeded events."},
+        {KT_TIMEX_TAI_S, "node_timex_tai_offset_seconds", "gauge",
+         "International Atomic Time (TAI) offset."},
+    };
+    for (size_t i = 0; i < KT_ARRAY_SIZE(more); i++)
+        one(o, more[i].name, more[i].type, more[i].help, s->clock.timex[more[i].at]);
 }
 
 /* ---- meminfo, vmstat, pressure ------------------------------------------------------- */
@@ -253,11 +286,17 @@ static void netdev(kt__prom_t *o, const kt_sample_t *s, apr_pool_t *pool)
         "node_network_receive_bytes_total",   "node_network_receive_packets_total",
         "node_network_receive_errs_total",    "node_network_receive_drop_total",
         "node_network_transmit_bytes_total",  "node_network_transmit_packets_total",
-        "node_network_transmit_errs_total",   "node_network_transmit_drop_total"};
+        "node_network_transmit_errs_total",   "node_network_transmit_drop_total",
+        "node_network_receive_fifo_total",    "node_network_receive_frame_total",
+        "node_network_receive_compressed_total", "node_network_receive_multicast_total",
+        "node_network_transmit_fifo_total",   "node_network_transmit_colls_total",
+        "node_network_transmit_carrier_total", "node_network_transmit_compressed_total"};
     const char **labels = apr_pcalloc(pool, sizeof *labels * (s->nnet + 1));
     for (unsigned i = 0; i < s->nnet; i++)
         labels[i] = kt__prom_labels(pool, "device", s->net[i].name, NULL);
     for (size_t k = 0; k < KT_ARRAY_SIZE(names); k++) {
+        if (k >= 8 && !(s->nnet && kt_known_u64(s->net[0].other[k - 8])))
+            continue; /* a platform without the column: no family */
         /* "Network device statistic receive_bytes." */
         const char *stat = names[k] + strlen("node_network_");
         kt__prom_family(o, names[k], "counter",
@@ -267,7 +306,7 @@ static void netdev(kt__prom_t *o, const kt_sample_t *s, apr_pool_t *pool)
             const kt_net_t *n = &s->net[i];
             const uint64_t v[] = {n->rx_bytes,  n->rx_packets, n->rx_errors, n->rx_drops,
                                   n->tx_bytes,  n->tx_packets, n->tx_errors, n->tx_drops};
-            kt__prom_sample_u64(o, names[k], labels[i], v[k]);
+            kt__prom_sample_u64(o, names[k], labels[i], k < 8 ? v[k] : n->other[k - 8]);
         }
     }
 }

@@ -42,12 +42,12 @@ apr_status_t kt__op_stop(const kt__api_call_t *call, json_t *params, json_t **re
 
 static void start_handler(kt_http_req_t *req, void *baton)
 {
-    kt__api_serve_op(req, baton, 1, kt__op_start);
+    kt__api_serve_op(req, baton, KT_SCOPE_CONTROL, kt__op_start);
 }
 
 static void stop_handler(kt_http_req_t *req, void *baton)
 {
-    kt__api_serve_op(req, baton, 1, kt__op_stop);
+    kt__api_serve_op(req, baton, KT_SCOPE_CONTROL, kt__op_stop);
 }
 
 static json_t *events_json(const kt_event_t *ev, unsigned n)
@@ -100,7 +100,7 @@ static void status_key(uint64_t key[KT__CACHE_KEY], uint64_t samples, int runnin
 static int status_try(kt_http_req_t *req, void *baton)
 {
     kt_api_t *api = baton;
-    if (!kt__api_allow(api, req, 0))
+    if (!kt__api_allow(api, req, KT_SCOPE_READ))
         return KT_HTTP_DONE;
     uint64_t key[KT__CACHE_KEY];
     uint64_t newest = newest_event(api);
@@ -170,7 +170,7 @@ static int parse_filter(kt_http_req_t *req, kt_event_filter_t *f, unsigned def_l
     f->severity = sev ? kt_severity_parse(sev) : -1;
     if (type && f->type < 0) {
         char names[512] = "";
-        for (int t = 0; t < KT_EV__COUNT; t++)
+        for (int t = 0; t < kt_event_type_count(); t++)
             snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", t ? ", " : "",
                      kt_event_type_name(t));
         kt_http_reply_error(req, 400, "bad_parameter", "event_type must be one of %s; not '%s'",
@@ -227,7 +227,7 @@ static void events_handler(kt_http_req_t *req, void *baton)
 {
     kt_api_t *api = baton;
     kt_event_filter_t f;
-    if (!kt__api_allow(api, req, 0) || parse_filter(req, &f, 20) != 0)
+    if (!kt__api_allow(api, req, KT_SCOPE_READ) || parse_filter(req, &f, 20) != 0)
         return;
     if (kt__api_store_on(api)) {
         stored_events(req, api, &f);
@@ -265,7 +265,7 @@ static apr_status_t clear_log(kt_api_t *api, const char *who, unsigned *removed,
 static void clear_handler(kt_http_req_t *req, void *baton)
 {
     kt_api_t *api = baton;
-    if (!kt__api_allow(api, req, 1))
+    if (!kt__api_allow(api, req, KT_SCOPE_CONTROL))
         return;
     kt__api_err_t err = {0};
     unsigned removed;

@@ -67,28 +67,28 @@ static apr_status_t op_silence_add(const kt__api_call_t *call, json_t *params, j
 
 static void channels_handler(kt_http_req_t *req, void *baton)
 {
-    kt__api_serve_op(req, baton, 0, op_channels);
+    kt__api_serve_op(req, baton, KT_SCOPE_READ, op_channels);
 }
 
 static void test_handler(kt_http_req_t *req, void *baton)
 {
-    kt__api_serve_op(req, baton, 1, op_test);
+    kt__api_serve_op(req, baton, KT_SCOPE_CONTROL, op_test);
 }
 
 static void silences_handler(kt_http_req_t *req, void *baton)
 {
-    kt__api_serve_op(req, baton, 0, op_silences);
+    kt__api_serve_op(req, baton, KT_SCOPE_READ, op_silences);
 }
 
 static void silence_add_handler(kt_http_req_t *req, void *baton)
 {
-    kt__api_serve_op(req, baton, 1, op_silence_add);
+    kt__api_serve_op(req, baton, KT_SCOPE_CONTROL, op_silence_add);
 }
 
 static void silence_expire_handler(kt_http_req_t *req, void *baton)
 {
     kt_api_t *api = baton;
-    if (!kt__api_allow(api, req, 1))
+    if (!kt__api_allow(api, req, KT_SCOPE_CONTROL))
         return;
     const char *tail = kt_http_route_tail(req);
     char *end;

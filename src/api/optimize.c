@@ -20,7 +20,7 @@ static void write_event(kt_http_stream_t *st, const char *event, json_t *data)
 static void optimize_handler(kt_http_req_t *req, void *baton)
 {
     kt_api_t *api = baton;
-    if (!kt__api_allow(api, req, 0))
+    if (!kt__api_allow(api, req, KT_SCOPE_READ))
         return;
     kt_snap_t *snap = kt_mon_acquire(api->mon);
     if (!snap) {

@@ -20,13 +20,31 @@
 
 #include <apr_strings.h>
 
-void kt__prom_init(kt__prom_t *o, int openmetrics)
+void kt__prom_init(kt__prom_t *o, int openmetrics, size_t hint)
 {
-    o->cap = 65536;
+    o->cap = hint > 4096 ? hint : 4096;
     o->buf = malloc(o->cap);
     o->len = 0;
     o->failed = !o->buf;
     o->openmetrics = openmetrics;
+}
+
+/* Room for n more bytes; 0 when memory ran out (o->failed is then set). */
+static int room(kt__prom_t *o, size_t n)
+{
+    if (o->failed)
+        return 0;
+    if (n < o->cap - o->len)
+        return 1;
+    size_t cap = o->cap * 2 + n;
+    char *bigger = realloc(o->buf, cap);
+    if (!bigger) {
+        o->failed = 1;
+        return 0;
+    }
+    o->buf = bigger;
+    o->cap = cap;
+    return 1;
 }
 
 void kt__prom_put(kt__prom_t *o, const char *fmt, ...)
@@ -44,17 +62,13 @@ void kt__prom_put(kt__prom_t *o, const char *fmt, ...)
             o->len += (size_t)n;
             return;
         }
-        size_t cap = o->cap * 2 + (size_t)n;
-        char *bigger = realloc(o->buf, cap);
-        if (!bigger) {
-            o->failed = 1;
-            return;
-        }
-        o->buf = bigger;
-        o->cap = cap;
+        room(o, (size_t)n);
     }
 }
 
+/* Written piece by piece rather than through printf: a page with the node_*
+ * families has a thousand lines, rendered once per reading, and printf's
+ * parsing was most of what rendering cost. */
 void kt__prom_family(kt__prom_t *o, const char *name, const char *type, const char *help)
 {
     size_t n = strlen(name);
@@ -63,27 +77,97 @@ void kt__prom_family(kt__prom_t *o, const char *name, const char *type, const ch
         n -= 6;
     if (o->openmetrics && strcmp(type, "untyped") == 0)
         type = "unknown";
-    kt__prom_put(o, "# HELP %.*s %s\n# TYPE %.*s %s\n", (int)n, name, help, (int)n, name, type);
+    size_t h = strlen(help), t = strlen(type);
+    if (!room(o, 2 * n + h + t + 18))
+        return;
+    char *p = o->buf + o->len;
+    memcpy(p, "# HELP ", 7), p += 7;
+    memcpy(p, name, n), p += n;
+    *p++ = ' ';
+    memcpy(p, help, h), p += h;
+    memcpy(p, "\n# TYPE ", 8), p += 8;
+    memcpy(p, name, n), p += n;
+    *p++ = ' ';
+    memcpy(p, type, t), p += t;
+    *p++ = '\n';
+    o->len = (size_t)(p - o->buf);
 }
 
-/* Digits of an integer-valued |v| < 2^53, where the shortest form is the
- * exact one less its trailing zeros. */
-static void format_integer(char *out, size_t len, double v)
+/* The decimal digits of u, at the end of buf[24]; returns where they start. */
+static char *u64_digits(char *end, uint64_t u)
 {
-    char digits[24];
-    uint64_t u = (uint64_t)fabs(v);
-    int n = snprintf(digits, sizeof digits, "%llu", (unsigned long long)u);
-    const char *sign = v < 0 ? "-" : "";
-    int exp = n - 1;
-    if (exp < 6) {
-        snprintf(out, len, "%s%s", sign, digits);
-        return;
+    do
+        *--end = (char)('0' + u % 10);
+    while ((u /= 10) != 0);
+    return end;
+}
+
+/* Go's 'g' form of the decimal digits[0..nd) times 10^(exp - nd + 1), the
+ * digits without trailing zeros: %e from an exponent of 1e+06 up and below
+ * 1e-04, plain decimals between. */
+static void format_digits(char *out, size_t len, int negative, const char *digits, int nd, int exp)
+{
+    char buf[64], *p = buf;
+    if (negative)
+        *p++ = '-';
+    if (exp < -4 || exp >= 6) {
+        *p++ = digits[0];
+        if (nd > 1) {
+            *p++ = '.';
+            memcpy(p, digits + 1, (size_t)nd - 1), p += nd - 1;
+        }
+        *p++ = 'e';
+        *p++ = exp < 0 ? '-' : '+';
+        int a = exp < 0 ? -exp : exp;
+        if (a >= 100)
+            *p++ = (char)('0' + a / 100);
+        *p++ = (char)('0' + a / 10 % 10);
+        *p++ = (char)('0' + a % 10);
+    } else if (exp < 0) {
+        *p++ = '0';
+        *p++ = '.';
+        for (int i = -1; i > exp; i--)
+            *p++ = '0';
+        memcpy(p, digits, (size_t)nd), p += nd;
+    } else {
+        for (int i = 0; i < nd || i <= exp; i++) {
+            if (i == exp + 1)
+                *p++ = '.';
+            *p++ = i < nd ? digits[i] : '0';
+        }
     }
-    int nd = n;
-    while (nd > 1 && digits[nd - 1] == '0')
-        nd--;
-    snprintf(out, len, "%s%c%s%.*se+%02d", sign, digits[0], nd > 1 ? "." : "", nd - 1, digits + 1,
-             exp);
+    *p = '\0';
+    snprintf(out, len, "%s", buf);
+}
+
+/* The shortest digits of v, as the exact decimal r / 10^k, when one with at
+ * most 15 significant digits reads back as v: no other decimal of 15 digits
+ * or fewer reads as the same double (DBL_DIG), so that one is the shortest.
+ * r / 10^k in double arithmetic is the correctly rounded quotient, what
+ * strtod would read, so the test needs no strtod. Counters kept in ticks,
+ * milliseconds or microseconds (seconds as ticks / 100, ms * 0.001) all
+ * land here. Returns 0 when v needs more digits or another scale. */
+static int format_short(char *out, size_t len, double v)
+{
+    double a = fabs(v);
+    if (!(a >= 1e-4 && a < 1e15))
+        return 0;
+    double scale = 1;
+    for (int k = 0; k <= 9; k++, scale *= 10) {
+        double r = nearbyint(a * scale);
+        if (r >= 1e15)
+            return 0;
+        if (r / scale != a)
+            continue;
+        char end[24], *d = u64_digits(end + sizeof end, (uint64_t)r);
+        int nd = (int)(end + sizeof end - d);
+        int exp = nd - 1 - k;
+        while (nd > 1 && d[nd - 1] == '0')
+            nd--;
+        format_digits(out, len, v < 0, d, nd, exp);
+        return 1;
+    }
+    return 0;
 }
 
 void kt__prom_number(char *out, size_t len, double v)
@@ -100,8 +184,16 @@ void kt__prom_number(char *out, size_t len, double v)
         snprintf(out, len, "%s", signbit(v) ? "-0" : "0");
         return;
     }
+    if (format_short(out, len, v))
+        return;
+    /* Integers of 16 digits and more, and what has more than 15 digits or
+     * is very large or small: the shortest digits found by trying. */
     if (v == floor(v) && fabs(v) < 9007199254740992.0) {
-        format_integer(out, len, v);
+        char end[24], *d = u64_digits(end + sizeof end, (uint64_t)fabs(v));
+        int nd = (int)(end + sizeof end - d), exp = nd - 1;
+        while (nd > 1 && d[nd - 1] == '0')
+            nd--;
+        format_digits(out, len, v < 0, d, nd, exp);
         return;
     }
     char e[40];
@@ -126,7 +218,17 @@ void kt__prom_sample(kt__prom_t *o, const char *name, const char *labels, double
         return; /* unknown is left out, never exported as NaN or 0 */
     char num[48];
     kt__prom_number(num, sizeof num, v);
-    kt__prom_put(o, "%s%s %s\n", name, labels ? labels : "", num);
+    size_t n = strlen(name), l = labels ? strlen(labels) : 0, m = strlen(num);
+    if (!room(o, n + l + m + 2))
+        return;
+    char *p = o->buf + o->len;
+    memcpy(p, name, n), p += n;
+    if (l)
+        memcpy(p, labels, l), p += l;
+    *p++ = ' ';
+    memcpy(p, num, m), p += m;
+    *p++ = '\n';
+    o->len = (size_t)(p - o->buf);
 }
 
 void kt__prom_sample_u64(kt__prom_t *o, const char *name, const char *labels, uint64_t v)

@@ -1,8 +1,10 @@
 /*
  * remedy.c - remediations over HTTP: POST /api/agent/remediations
  * (propose), GET /api/agent/remediations[/{id}], POST .../{id}/approve and
- * .../{id}/deny, GET /api/agent/audit. Every one needs the token, reads
- * included: a proposal shows what kotod is about to run as its user.
+ * .../{id}/deny, GET /api/agent/audit. Every one needs a token, reads
+ * included (scope read): a proposal shows what kotod is about to run as its
+ * user. Proposing needs propose; approving and denying control, so an AI
+ * agent's token (read,propose) can suggest a fix that a person approves.
  */
 #include "api_internal.h"
 
@@ -88,13 +90,13 @@ apr_status_t kt__op_deny(const kt__api_call_t *call, json_t *params, json_t **re
 
 static void propose_handler(kt_http_req_t *req, void *baton)
 {
-    kt__api_serve_op(req, baton, 1, kt__op_propose);
+    kt__api_serve_op(req, baton, KT_SCOPE_PROPOSE, kt__op_propose);
 }
 
 static void list_handler(kt_http_req_t *req, void *baton)
 {
     kt_api_t *api = baton;
-    if (!kt__api_allow(api, req, 1))
+    if (!kt__api_allow(api, req, KT_SCOPE_READ | KT__TOKEN_ALWAYS))
         return;
     uint64_t before, limit;
     if (kt__api_query_u64(req, "before", 0, INT64_MAX, &before) != 0 ||
@@ -136,7 +138,7 @@ static void one_handler(kt_http_req_t *req, void *baton)
                             "use GET /api/agent/remediations/{id}, POST .../{id}/approve or .../{id}/deny");
         return;
     }
-    if (!kt__api_allow(api, req, 1))
+    if (!kt__api_allow(api, req, post ? KT_SCOPE_CONTROL : KT_SCOPE_READ | KT__TOKEN_ALWAYS))
         return;
     kt__api_err_t err = {0};
     json_t *params = NULL, *result = NULL;
@@ -155,7 +157,7 @@ static void one_handler(kt_http_req_t *req, void *baton)
 static void audit_handler(kt_http_req_t *req, void *baton)
 {
     kt_api_t *api = baton;
-    if (!kt__api_allow(api, req, 1))
+    if (!kt__api_allow(api, req, KT_SCOPE_READ | KT__TOKEN_ALWAYS))
         return;
     uint64_t since, before, limit;
     if (kt__api_query_u64(req, "since", 0, INT64_MAX, &since) != 0 ||

@@ -137,17 +137,17 @@ apr_status_t kt__op_script_type(const kt__api_call_t *call, json_t *params, json
 
 static void generate_handler(kt_http_req_t *req, void *baton)
 {
-    kt__api_serve_op(req, baton, 0, kt__op_generate);
+    kt__api_serve_op(req, baton, KT_SCOPE_READ, kt__op_generate);
 }
 
 static void save_handler(kt_http_req_t *req, void *baton)
 {
-    kt__api_serve_op(req, baton, 1, kt__op_save);
+    kt__api_serve_op(req, baton, KT_SCOPE_CONTROL, kt__op_save);
 }
 
 static void list_handler(kt_http_req_t *req, void *baton)
 {
-    kt__api_serve_op(req, baton, 0, kt__op_templates);
+    kt__api_serve_op(req, baton, KT_SCOPE_READ, kt__op_templates);
 }
 
 void kt__api_scripts_routes(kt_http_t *http, kt_api_t *api)

@@ -171,7 +171,7 @@ static void stream_handler(kt_http_req_t *req, void *baton)
 {
     hub_t *hub = baton;
     kt_api_t *api = hub->api;
-    if (!kt__api_allow(api, req, 0))
+    if (!kt__api_allow(api, req, KT_SCOPE_READ))
         return;
     /* EventSource sends Last-Event-ID on reconnect; ?since= does the same by hand. */
     uint64_t since = 0;

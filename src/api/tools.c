@@ -3,7 +3,9 @@
  * them with a JSON Schema of their parameters; POST /api/agent/tools/{name}
  * calls one with a JSON object body. Parameters are checked against the
  * schema before the tool runs, so a tool sees only declared, well-typed
- * values. Tools that change state need the token, like their endpoints.
+ * values. Tools that change state need a token with control, like their
+ * endpoints. /mcp serves the same table (mcp_tools.c), with each entry's
+ * hints as MCP's tool annotations.
  * Each entry names the operation it runs; the endpoints serve the same
  * operations, so a tool and its endpoint cannot drift apart.
  */
@@ -14,17 +16,12 @@
 
 #include <apr_strings.h>
 
-typedef struct {
-    const char *name, *description;
-    const char *schema; /* JSON Schema of the parameters object */
-    int changes_state;
-    kt__api_op_fn op;   /* the operation its endpoint (if any) serves too */
-} tool_t;
+typedef kt__tool_t tool_t;
 
 #define EVENT_TYPES                                                                          \
     "[\"cpu_high\",\"memory_high\",\"disk_full\",\"cpu_spike\",\"process_memory_high\","       \
     "\"disk_fill\",\"process_down\",\"process_count\",\"service_failed\","                     \
-    "\"remediation_failed\",\"remediation_gave_up\"]"
+    "\"remediation_failed\",\"remediation_gave_up\",\"koto_over_budget\"]"
 #define ISSUE_TYPES                                                                           \
     "[\"cpu_high\",\"memory_high\",\"disk_full\",\"process_memory_high\",\"service_restart\"," \
     "\"disk_health\"]"
@@ -32,13 +29,15 @@ typedef struct {
 
 static const tool_t tools[] = {
     {"analyze_system_performance", "Collect current metrics and identify bottlenecks.", NO_PARAMS,
-     0, kt__op_analyze},
+     0, KT__TOOL_READ, kt__op_analyze},
     {"suggest_optimizations", "Category-specific optimisation recommendations.",
      "{\"type\":\"object\",\"properties\":{\"category\":{\"type\":\"string\",\"enum\":"
      "[\"cpu\",\"memory\",\"disk\",\"process\",\"io\"]}},\"additionalProperties\":false}",
-     0, kt__op_suggest},
-    {"start_system_monitoring", "Begin background anomaly detection.", NO_PARAMS, 1, kt__op_start},
-    {"stop_system_monitoring", "Stop background monitoring.", NO_PARAMS, 1, kt__op_stop},
+     0, KT__TOOL_READ, kt__op_suggest},
+    {"start_system_monitoring", "Begin background anomaly detection.", NO_PARAMS, 1,
+     KT__TOOL_IDEMPOTENT, kt__op_start},
+    {"stop_system_monitoring", "Stop background monitoring.", NO_PARAMS, 1,
+     KT__TOOL_IDEMPOTENT | KT__TOOL_DESTRUCTIVE, kt__op_stop},
     {"get_system_anomalies", "Query detected anomalies, most recent last.",
      "{\"type\":\"object\",\"properties\":{"
      "\"limit\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000},"
@@ -46,30 +45,31 @@ static const tool_t tools[] = {
      "\"event_type\":{\"type\":\"string\",\"enum\":" EVENT_TYPES "},"
      "\"severity\":{\"type\":\"string\",\"enum\":[\"low\",\"medium\",\"high\"]}},"
      "\"additionalProperties\":false}",
-     0, kt__op_anomalies},
+     0, KT__TOOL_READ, kt__op_anomalies},
     {"get_system_health", "Health summary: status, events by type and severity, active conditions.",
-     NO_PARAMS, 0, kt__op_health},
-    {"clear_monitoring_log", "Clear the event log.", NO_PARAMS, 1, kt__op_clear},
+     NO_PARAMS, 0, KT__TOOL_READ, kt__op_health},
+    {"clear_monitoring_log", "Clear the event log.", NO_PARAMS, 1,
+     KT__TOOL_IDEMPOTENT | KT__TOOL_DESTRUCTIVE, kt__op_clear},
     {"get_monitoring_status", "Whether monitoring runs, with health and the latest reading.",
-     NO_PARAMS, 0, kt__op_status},
+     NO_PARAMS, 0, KT__TOOL_READ, kt__op_status},
     {"generate_fix_script", "Generate a fix script for an issue type.",
      "{\"type\":\"object\",\"properties\":{\"issue_type\":{\"type\":\"string\",\"enum\":"
      ISSUE_TYPES "},\"process_name\":{\"type\":\"string\"},\"pid\":{\"type\":\"integer\","
      "\"minimum\":1},\"service_name\":{\"type\":\"string\"},\"path\":{\"type\":\"string\"},"
      "\"os\":{\"type\":\"string\",\"enum\":[\"linux\",\"windows\"]}},"
      "\"required\":[\"issue_type\"],\"additionalProperties\":true}",
-     0, kt__op_generate},
+     0, KT__TOOL_READ, kt__op_generate},
     {"save_script_to_file", "Save a generated script inside the scripts directory.",
      "{\"type\":\"object\",\"properties\":{\"script_content\":{\"type\":\"string\"},"
      "\"filename\":{\"type\":\"string\"},\"overwrite\":{\"type\":\"boolean\"}},"
      "\"required\":[\"script_content\",\"filename\"],\"additionalProperties\":false}",
-     1, kt__op_save},
+     1, KT__TOOL_DESTRUCTIVE, kt__op_save},
     {"list_available_scripts", "List the fix-script templates and their parameters.", NO_PARAMS,
-     0, kt__op_templates},
+     0, KT__TOOL_READ, kt__op_templates},
     {"get_script_type", "The script dialect for an OS (the daemon's own by default).",
      "{\"type\":\"object\",\"properties\":{\"os\":{\"type\":\"string\",\"enum\":"
      "[\"linux\",\"windows\"]}},\"additionalProperties\":false}",
-     0, kt__op_script_type},
+     0, KT__TOOL_READ, kt__op_script_type},
 };
 
 /* ---- parameter checking against the (small) schemas above ---------------------------- */
@@ -83,7 +83,7 @@ static int type_ok(json_t *v, const char *type)
 }
 
 /* Returns NULL when params fit, else a message allocated in pool. */
-static const char *check_params(json_t *schema, json_t *params, apr_pool_t *pool)
+const char *kt__tools_check(json_t *schema, json_t *params, apr_pool_t *pool)
 {
     json_t *props = json_object_get(schema, "properties");
     const char *key;
@@ -134,7 +134,7 @@ static json_t *schemas[KT_ARRAY_SIZE(tools)];
 static void list_handler(kt_http_req_t *req, void *baton)
 {
     kt_api_t *api = baton;
-    if (!kt__api_allow(api, req, 0))
+    if (!kt__api_allow(api, req, KT_SCOPE_READ))
         return;
     json_t *a = json_array();
     for (size_t i = 0; i < KT_ARRAY_SIZE(tools); i++)
@@ -159,7 +159,7 @@ static void call_handler(kt_http_req_t *req, void *baton)
         return;
     }
     const tool_t *t = &tools[i];
-    if (!kt__api_allow(api, req, t->changes_state))
+    if (!kt__api_allow(api, req, t->changes_state ? KT_SCOPE_CONTROL : KT_SCOPE_READ))
         return;
     apr_size_t len;
     const char *body = kt_http_body(req, &len);
@@ -180,7 +180,7 @@ static void call_handler(kt_http_req_t *req, void *baton)
             return;
         }
     }
-    const char *problem = check_params(schemas[i], params, kt_http_pool(req));
+    const char *problem = kt__tools_check(schemas[i], params, kt_http_pool(req));
     if (problem) {
         json_decref(params);
         kt_http_reply_error(req, 422, "bad_parameter", "%s", problem);
@@ -197,11 +197,23 @@ static void call_handler(kt_http_req_t *req, void *baton)
         kt__api_reply_failure(req, st, &err);
 }
 
+unsigned kt__tools_count(void) { return KT_ARRAY_SIZE(tools); }
+
+const kt__tool_t *kt__tools_get(unsigned i, json_t **schema)
+{
+    if (i >= KT_ARRAY_SIZE(tools))
+        return NULL;
+    if (!schemas[i])
+        schemas[i] = json_loads(tools[i].schema, 0, NULL);
+    *schema = schemas[i];
+    return &tools[i];
+}
+
 void kt__api_tools_routes(kt_http_t *http, kt_api_t *api)
 {
-    for (size_t i = 0; i < KT_ARRAY_SIZE(tools); i++)
-        if (!schemas[i])
-            schemas[i] = json_loads(tools[i].schema, 0, NULL);
+    json_t *unused;
+    for (unsigned i = 0; i < KT_ARRAY_SIZE(tools); i++)
+        kt__tools_get(i, &unused);
     kt_http_route(http, "GET", "/api/agent/tools", list_handler, api);
     kt_http_route(http, "POST", "/api/agent/tools/*", call_handler, api);
 }

@@ -9,6 +9,11 @@
  * open handles on Windows, which also refuses device names like nul.js).
  * Every page gets a strict Content-Security-Policy: scripts and styles
  * from this origin only.
+ *
+ * On a listener that needs the token for everything, a browser that has
+ * not logged in gets the login page (login.html) for the dashboard, and
+ * only the files that page needs; it exchanges the token for a session
+ * cookie (session.c) and loads the dashboard again.
  */
 #include "api_internal.h"
 #include "kt_sys.h"
@@ -61,6 +66,16 @@ static int plain_name(const char *name)
     return 1;
 }
 
+/* What the login page needs before anyone has logged in. */
+static int login_file(const char *name)
+{
+    static const char *const files[] = {"login.html", "login.js", "koto.css", "icon.svg"};
+    for (size_t i = 0; i < KT_ARRAY_SIZE(files); i++)
+        if (strcmp(name, files[i]) == 0)
+            return 1;
+    return 0;
+}
+
 static void security_headers(kt_http_req_t *req)
 {
     kt_http_set_header(req, "Content-Security-Policy", csp);
@@ -70,8 +85,14 @@ static void security_headers(kt_http_req_t *req)
 
 static void serve(kt_http_req_t *req, kt_api_t *api, const char *name)
 {
-    if (!kt__api_allow(api, req, 0))
+    if (api->require_token_always && api->web_dir && !kt__api_authenticated(api, req)) {
+        if (strcmp(name, "index.html") == 0)
+            name = "login.html";
+        else if (!login_file(name) && !kt__api_allow(api, req, KT_SCOPE_READ))
+            return;
+    } else if (!kt__api_allow(api, req, KT_SCOPE_READ)) {
         return;
+    }
     security_headers(req);
     if (!api->web_dir) {
         kt_http_reply(req, 200, "text/html; charset=utf-8", placeholder, sizeof placeholder - 1);
@@ -124,7 +145,7 @@ static void root_handler(kt_http_req_t *req, void *baton)
 static void healthz_handler(kt_http_req_t *req, void *baton)
 {
     kt_api_t *api = baton;
-    if (!kt__api_allow(api, req, 0))
+    if (!kt__api_allow(api, req, KT_SCOPE_READ))
         return;
     kt_http_reply_json(req, 200, json_pack("{s:s s:b}", "status", "ok", "monitoring",
                                            kt_mon_running(api->mon)));

@@ -21,8 +21,11 @@ enum {
 
 typedef struct kt_cli kt_cli_t;
 
-/* A client of the kotod at url ("http://127.0.0.1:5000"); token may be NULL. */
-kt_cli_t *kt_cli_open(const char *url, const char *token);
+/* A client of the kotod at url ("http://127.0.0.1:5000", or https://);
+ * token may be NULL; cacert (may be NULL) is the PEM file an HTTPS kotod's
+ * certificate is checked against instead of the system's CAs (its
+ * self-signed STATE_DIR/tls-cert.pem). */
+kt_cli_t *kt_cli_open(const char *url, const char *token, const char *cacert);
 void kt_cli_close(kt_cli_t *c);
 
 /* One request; body (may be NULL) is sent as JSON. On success *answer is

@@ -15,7 +15,7 @@
 
 struct kt_cli {
     CURL *curl;
-    const char *url;
+    const char *url, *cacert;
     struct curl_slist *headers;
 };
 
@@ -49,7 +49,7 @@ static size_t collect(char *p, size_t size, size_t n, void *ctx)
     return buf_add(ctx, p, size * n) == 0 ? size * n : 0;
 }
 
-kt_cli_t *kt_cli_open(const char *url, const char *token)
+kt_cli_t *kt_cli_open(const char *url, const char *token, const char *cacert)
 {
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return NULL;
@@ -59,6 +59,7 @@ kt_cli_t *kt_cli_open(const char *url, const char *token)
         return NULL;
     }
     c->url = url;
+    c->cacert = cacert;
     c->headers = curl_slist_append(NULL, "Accept: application/json");
     c->headers = curl_slist_append(c->headers, "Content-Type: application/json");
     if (token) {
@@ -94,6 +95,8 @@ static void prepare(kt_cli_t *c, const char *method, const char *path, const cha
     /* Only kotod's own URL: no redirects to follow, no proxy from the
      * environment between a token and loopback. */
     curl_easy_setopt(c->curl, CURLOPT_PROXY, "");
+    if (c->cacert)
+        curl_easy_setopt(c->curl, CURLOPT_CAINFO, c->cacert);
     if (body)
         curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body);
 }

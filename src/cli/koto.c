@@ -20,7 +20,7 @@
 #include "state_dir.h"
 
 static const char usage[] =
-    "usage: koto [--url URL] [--token-file FILE] [--json] COMMAND [ARGS]\n"
+    "usage: koto [--url URL] [--token-file FILE] [--cacert FILE] [--json] COMMAND [ARGS]\n"
     "\n"
     "A client of kotod's API (default http://127.0.0.1:5000, or $KOTO_URL).\n"
     "\n"
@@ -39,10 +39,13 @@ static const char usage[] =
     "  approve ID [--yes] [--wait]     approve the script shown, by its sha256; --wait\n"
     "                                  prints the run's result\n"
     "  deny ID                         refuse a proposal\n"
-    "  token                           which token file koto reads\n"
+    "  token                           which token file koto reads (scoped tokens:\n"
+    "                                  kotod --token add|revoke|list)\n"
     "\n"
     "The token is read from --token-file, $KOTO_TOKEN_FILE, or kotod's state\n"
     "directory (--state-dir; /var/lib/koto for root, ~/.local/state/koto otherwise).\n"
+    "--cacert (or $KOTO_CACERT) names the certificate an https:// kotod is checked\n"
+    "against, e.g. its self-signed STATE_DIR/tls-cert.pem.\n"
     "--json prints kotod's answers as JSON, for scripts.\n"
     "\n"
     "Exit codes: 0 done (status: all well); 1 status found an active condition or a\n"
@@ -465,7 +468,8 @@ int main(int argc, char **argv)
     if (apr_app_initialize(&argc, (const char *const **)&argv, NULL) != APR_SUCCESS ||
         apr_pool_create(&pool, NULL) != APR_SUCCESS)
         return KT_CLI_UNREACHABLE;
-    const char *url = getenv("KOTO_URL"), *token_file = getenv("KOTO_TOKEN_FILE"), *state_dir = NULL;
+    const char *url = getenv("KOTO_URL"), *token_file = getenv("KOTO_TOKEN_FILE"), *state_dir = NULL,
+               *cacert = getenv("KOTO_CACERT");
     int json = 0, i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         const char *a = argv[i];
@@ -474,9 +478,11 @@ int main(int argc, char **argv)
             return KT_CLI_OK;
         } else if (!strcmp(a, "--json")) {
             json = 1;
-        } else if ((!strcmp(a, "--url") || !strcmp(a, "--token-file") || !strcmp(a, "--state-dir")) &&
+        } else if ((!strcmp(a, "--url") || !strcmp(a, "--token-file") || !strcmp(a, "--state-dir") ||
+                    !strcmp(a, "--cacert")) &&
                    i + 1 < argc) {
-            *(a[2] == 'u' ? &url : a[2] == 't' ? &token_file : &state_dir) = argv[++i];
+            *(a[2] == 'u' ? &url : a[2] == 't' ? &token_file : a[2] == 's' ? &state_dir : &cacert) =
+                argv[++i];
         } else {
             return bad_usage("unknown option %s", a);
         }
@@ -506,7 +512,8 @@ int main(int argc, char **argv)
     for (size_t k = 0; k < sizeof commands / sizeof *commands; k++) {
         if (strcmp(argv[i], commands[k].name) != 0)
             continue;
-        cmd_t c = {kt_cli_open(url, token), json, pool, argc - i, argv + i};
+        cmd_t c = {kt_cli_open(url, token, cacert && *cacert ? cacert : NULL), json, pool, argc - i,
+                   argv + i};
         if (!c.cli) {
             fprintf(stderr, "koto: libcurl did not start\n");
             return KT_CLI_UNREACHABLE;

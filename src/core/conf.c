@@ -32,6 +32,10 @@ void kt_mon_conf_defaults(kt_mon_conf_t *c)
         .flap_window = 21,
         .flap_high = 20.0,
         .flap_low = 5.0,
+        /* What an agent that watches a machine may cost it, by the
+         * install-and-operate issue: 32 MiB and 1 % of one core. */
+        .budget_rss_mb = 32,
+        .budget_cpu_pct = 1.0,
     };
 }
 

@@ -70,12 +70,25 @@ void kt__trend_restore(kt__trend_t *tr, json_t *j);
 
 typedef struct kt__cond_t kt__cond_t;
 
+/* A condition's key: "disk:/var", or a Lua condition's identity and subject. */
+#define KT__COND_KEY 300
+
 /* What a check keeps between readings (checks.c), matched to its check by name. */
 typedef struct {
     char name[64];
     int64_t last_pid;  /* process: the lowest pid seen last time it ran (0: none yet) */
     unsigned restarts; /* process: times it came back under another pid */
 } kt__check_state_t;
+
+/* kotod's own usage over its last readings, against its budget (budget.c). */
+typedef struct {
+    apr_time_t t[KT_MON_BUDGET_WINDOW]; /* a ring of (time, CPU seconds) */
+    double cpu_s[KT_MON_BUDGET_WINDOW];
+    unsigned n, next;
+    uint64_t readings;   /* seen since the start */
+    unsigned procs_within; /* processes read at the last reading within budget */
+    kt_mon_self_t self;
+} kt__budget_t;
 
 typedef struct {
     apr_pool_t *pool;
@@ -87,6 +100,7 @@ typedef struct {
     unsigned nbaseline; /* readings folded into it */
     kt__check_state_t *checks; /* malloc'd, one per configured check */
     unsigned nchecks;
+    kt__budget_t budget;
 } kt__detect_t;
 
 /* One run of the detectors over a reading (detect.c). */
@@ -96,7 +110,14 @@ typedef struct {
     kt_event_t *out;
     unsigned n, max;
     const char *check_text; /* the message of a check's event, while it is judged */
+    const kt_mon_verdict_t *verdict; /* the Lua condition's, while it is judged */
 } kt__run_t;
+
+/* Whether the condition under key has started (and not resolved). */
+int kt__detect_holds(const kt__detect_t *d, const char *key);
+
+/* kotod against its own budget, judged at each reading (budget.c). */
+void kt__budget_run(kt__run_t *r, const kt_mon_conf_t *conf);
 
 /* ---- checks (checks.c lists the kinds; one file each: check_process.c) ------------ */
 
@@ -131,7 +152,7 @@ void kt__detect_init(kt__detect_t *d, apr_pool_t *pool);
 void kt__detect_fini(kt__detect_t *d); /* also frees the checks' state */
 /* Judges one sample; writes at most max new events (ids assigned) into out. */
 unsigned kt__detect_run(kt__detect_t *d, const kt_mon_conf_t *c, const kt_sample_t *s,
-                        kt_event_t *out, unsigned max);
+                        const kt_mon_verdict_t *v, unsigned nv, kt_event_t *out, unsigned max);
 /* The conditions and the spike baseline as JSON, to carry across a restart. */
 json_t *kt__detect_save(const kt__detect_t *d);
 /* Takes back what kt__detect_save wrote (marking each condition restored, so
@@ -167,6 +188,7 @@ struct kt_snap_t {
     uint64_t seq;
     double duration_ms;
     unsigned interval_ms;
+    int shedding; /* kotod was over its budget at this reading */
 };
 
 kt_snap_t *kt__snap_wrap(const kt_sample_t *s, apr_pool_t *pool, uint64_t seq, double duration_ms,
@@ -197,9 +219,10 @@ struct kt_mon_t {
     kt__ring_t hist; /* kt_hist_point_t */
     kt_mon_active_t active[KT_MON_MAX_ACTIVE];
     unsigned nactive;
+    kt_mon_self_t self; /* the budget's view, copied at each reading */
     uint64_t samples;
     apr_time_t last_sample;
-    uint64_t started_total[KT_EV__COUNT][KT_SEV__COUNT];
+    uint64_t started_total[KT_EV_MAX_TYPES][KT_SEV__COUNT];
 
     apr_allocator_t *snap_alloc; /* shared by every snapshot's pool */
     kt__detect_t det; /* sampler side only */
@@ -209,6 +232,9 @@ struct kt_mon_t {
     unsigned nposted;
     kt_mon_journal_t journal; /* set before start; used by the sampler side */
     kt_mon_mark_fn mark;      /* likewise */
+    kt_mon_conditions_fn conditions; /* likewise */
+    void *conditions_baton;
+    kt_mon_verdict_t *verdicts; /* KT_MON_MAX_VERDICTS, sampler side */
     void *mark_baton;
     apr_time_t state_saved;   /* sampler side: when the journal last got the state */
 

@@ -21,7 +21,7 @@
 #include <string.h>
 
 struct kt__cond_t {
-    char key[200];
+    char key[KT__COND_KEY];
     kt_event_type_t type;
     char subject[160];
     unsigned over;      /* readings in a row past the threshold */
@@ -31,6 +31,8 @@ struct kt__cond_t {
     apr_time_t since;
     double value, threshold;
     int restored; /* carried over from the last run: not judged since the restart */
+    char source[96]; /* a Lua condition's file:line */
+    char text[256];  /* a Lua condition's last message */
 };
 
 void kt__detect_init(kt__detect_t *d, apr_pool_t *pool)
@@ -127,7 +129,12 @@ static kt_event_t *emit(run_t *r, const kt__cond_t *c, int resolved)
     e->threshold = c->threshold;
     snprintf(e->subject, sizeof e->subject, "%s", c->subject);
 
-    int by_mem = c->type == KT_EV_MEMORY_HIGH || c->type == KT_EV_PROCESS_MEMORY_HIGH;
+    int by_mem = c->type == KT_EV_MEMORY_HIGH || c->type == KT_EV_PROCESS_MEMORY_HIGH ||
+                 (r->verdict && r->verdict->by_memory);
+    if (r->verdict)
+        snprintf(e->source, sizeof e->source, "%s", r->verdict->source);
+    else if (c->source[0])
+        snprintf(e->source, sizeof e->source, "%s", c->source);
     kt_proc_t *const *top = by_mem ? r->s->top_mem : r->s->top_cpu;
     unsigned ntop = by_mem ? r->s->ntop_mem : r->s->ntop_cpu;
     for (unsigned i = 0; i < ntop && i < KT_EVENT_TOP; i++) {
@@ -287,6 +294,16 @@ static void judge(run_t *r, const kt_mon_rule_t *rule, kt_event_type_t type, con
     c->seen = 1;
     c->threshold = threshold;
     kt_severity_t sev = severity_of(judged, limit, max);
+    if (r->verdict) {
+        /* The condition's own bands: the highest one the value reached. */
+        const kt_mon_verdict_t *v = r->verdict;
+        sev = KT_SEV_LOW;
+        for (int b = 1; b < 3; b++)
+            if (kt_known(v->bands[b]) && (v->below ? value <= v->bands[b] : value >= v->bands[b]))
+                sev = (kt_severity_t)b;
+        snprintf(c->source, sizeof c->source, "%s", v->source);
+        snprintf(c->text, sizeof c->text, "%s", v->message);
+    }
 
     if (over) {
         c->value = value;
@@ -426,6 +443,22 @@ static void describe_check(const kt__cond_t *c, const run_t *r, int resolved, ch
     (void)resolved;
 }
 
+/* A Lua condition formatted its message; a subject gone or a condition
+ * removed leaves the last one it wrote. */
+static void describe_verdict(const kt__cond_t *c, const run_t *r, int resolved, char *buf,
+                             size_t len)
+{
+    if (r->verdict)
+        snprintf(buf, len, "%s%s", r->verdict->message, resolved ? " (resolved)" : "");
+    else if (c->type == KT_EV_RULE_ERROR)
+        snprintf(buf, len, "%s no longer fails", c->subject);
+    else
+        snprintf(buf, len, "%s%s%s is no longer judged (last: %s)", kt_event_type_name(c->type),
+                 *c->subject ? " on " : "", c->subject, c->text);
+}
+
+static describe_fn describer(kt_event_type_t t);
+
 static const describe_fn describers[KT_EV__COUNT] = {
     [KT_EV_CPU_HIGH] = describe_cpu,
     [KT_EV_MEMORY_HIGH] = describe_memory,
@@ -438,7 +471,29 @@ static const describe_fn describers[KT_EV__COUNT] = {
     [KT_EV_SERVICE_FAILED] = describe_check,
     [KT_EV_REMEDIATION_FAILED] = describe_check,
     [KT_EV_REMEDIATION_GAVE_UP] = describe_check,
+    [KT_EV_OVER_BUDGET] = describe_check,
+    [KT_EV_RULE_ERROR] = describe_verdict,
 };
+
+static describe_fn describer(kt_event_type_t t)
+{
+    return (unsigned)t < KT_EV__COUNT ? describers[t] : describe_verdict;
+}
+
+/* A Lua condition's verdict, through the same state machine as the
+ * thresholds: "below" conditions are judged negated, as disk_fill is. */
+static void judge_verdict(run_t *r, const kt_mon_verdict_t *v)
+{
+    char key[KT__COND_KEY];
+    snprintf(key, sizeof key, "lua:%s:%s", v->key, v->subject);
+    double sign = v->below ? -1 : 1;
+    double margin = v->below ? v->clear - v->threshold : v->threshold - v->clear;
+    kt_mon_rule_t rule = {1, v->threshold, margin > 0 ? margin : 0, v->hold ? v->hold : 1};
+    r->verdict = v;
+    judge(r, &rule, (kt_event_type_t)v->type, key, v->subject, v->value, v->threshold,
+          sign * v->value, sign * v->threshold, sign * v->threshold, describe_verdict);
+    r->verdict = NULL;
+}
 
 void kt__detect_check(kt__run_t *r, const kt_mon_check_t *chk, kt_event_type_t type,
                       double value, double threshold, double failing, const char *text,
@@ -460,12 +515,18 @@ void kt__detect_check(kt__run_t *r, const kt_mon_check_t *chk, kt_event_type_t t
     }
 }
 
+int kt__detect_holds(const kt__detect_t *d, const char *key)
+{
+    const kt__cond_t *c = apr_hash_get(d->conds, key, APR_HASH_KEY_STRING);
+    return c && c->active;
+}
+
 /* Plain rules: the value itself against the threshold. */
 static void judge_plain(run_t *r, const kt_mon_rule_t *rule, kt_event_type_t type,
                         const char *key, const char *subject, double value)
 {
     judge(r, rule, type, key, subject, value, rule->threshold, value, rule->threshold, 100.0,
-          describers[type]);
+          describer(type));
 }
 
 static void judge_spike(run_t *r, const kt_mon_conf_t *conf)
@@ -516,9 +577,9 @@ static void judge_fill(run_t *r, const kt_mon_conf_t *conf, const kt_fs_t *fs)
 }
 
 unsigned kt__detect_run(kt__detect_t *d, const kt_mon_conf_t *conf, const kt_sample_t *s,
-                        kt_event_t *out, unsigned max)
+                        const kt_mon_verdict_t *v, unsigned nv, kt_event_t *out, unsigned max)
 {
-    run_t r = {d, s, out, 0, max, NULL};
+    run_t r = {d, s, out, 0, max, NULL, NULL};
     unsigned proc_conds = 0;
     for (apr_hash_index_t *hi = apr_hash_first(NULL, d->conds); hi; hi = apr_hash_next(hi)) {
         kt__cond_t *c = apr_hash_this_val(hi);
@@ -556,6 +617,9 @@ unsigned kt__detect_run(kt__detect_t *d, const kt_mon_conf_t *conf, const kt_sam
     }
 
     kt__checks_run(&r, conf);
+    for (unsigned i = 0; i < nv; i++)
+        judge_verdict(&r, &v[i]);
+    kt__budget_run(&r, conf);
 
     /* Conditions whose subject vanished (a process exited, a filesystem was
      * unmounted, a check was removed) or whose rule was switched off end here. */
@@ -567,7 +631,7 @@ unsigned kt__detect_run(kt__detect_t *d, const kt_mon_conf_t *conf, const kt_sam
             continue;
         }
         if (c->active)
-            announce(&r, c, 1, describers[c->type]);
+            announce(&r, c, 1, describer(c->type));
         cond_drop(d, c);
     }
     for (apr_hash_index_t *hi = apr_hash_first(NULL, d->trends); hi;) {

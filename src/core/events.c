@@ -4,6 +4,8 @@
  */
 #include "core_internal.h"
 
+#include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 
 static const char *const type_names[KT_EV__COUNT] = {
@@ -18,7 +20,17 @@ static const char *const type_names[KT_EV__COUNT] = {
     [KT_EV_SERVICE_FAILED] = "service_failed",
     [KT_EV_REMEDIATION_FAILED] = "remediation_failed",
     [KT_EV_REMEDIATION_GAVE_UP] = "remediation_gave_up",
+    [KT_EV_OVER_BUDGET] = "koto_over_budget",
+    [KT_EV_RULE_ERROR] = "rule_error",
 };
+
+/* Conditions' types: appended, never removed, so a number once handed out
+ * names the same condition for the life of the process (the event log and
+ * the counters keep numbers). Names are written before the count that
+ * publishes them, so readers need no lock. */
+static char dyn_names[KT_EV_MAX_TYPES - KT_EV__COUNT][64];
+static atomic_int dyn_count;
+static atomic_flag dyn_lock = ATOMIC_FLAG_INIT;
 static const char *const severity_names[KT_SEV__COUNT] = {"low", "medium", "high"};
 
 /* The fix-script template each kind of event suggests (lua/templates/). */
@@ -40,7 +52,38 @@ const char *kt_event_template(kt_event_type_t t)
 
 const char *kt_event_type_name(kt_event_type_t t)
 {
-    return (unsigned)t < KT_EV__COUNT ? type_names[t] : "unknown";
+    if ((unsigned)t < KT_EV__COUNT)
+        return type_names[t];
+    int k = (int)t - KT_EV__COUNT;
+    return k >= 0 && k < atomic_load_explicit(&dyn_count, memory_order_acquire) ? dyn_names[k]
+                                                                                 : "unknown";
+}
+
+int kt_event_type_count(void)
+{
+    return KT_EV__COUNT + atomic_load_explicit(&dyn_count, memory_order_acquire);
+}
+
+int kt_event_type_register(const char *name)
+{
+    if (!name || !*name || strlen(name) >= sizeof dyn_names[0])
+        return -1;
+    for (int i = 0; i < KT_EV__COUNT; i++)
+        if (strcmp(type_names[i], name) == 0)
+            return -1;
+    while (atomic_flag_test_and_set_explicit(&dyn_lock, memory_order_acquire))
+        ;
+    int n = atomic_load_explicit(&dyn_count, memory_order_relaxed), found = -1;
+    for (int i = 0; i < n && found < 0; i++)
+        if (strcmp(dyn_names[i], name) == 0)
+            found = KT_EV__COUNT + i;
+    if (found < 0 && n < KT_EV_MAX_TYPES - KT_EV__COUNT) {
+        snprintf(dyn_names[n], sizeof dyn_names[n], "%s", name);
+        atomic_store_explicit(&dyn_count, n + 1, memory_order_release);
+        found = KT_EV__COUNT + n;
+    }
+    atomic_flag_clear_explicit(&dyn_lock, memory_order_release);
+    return found;
 }
 
 const char *kt_severity_name(kt_severity_t s)
@@ -63,7 +106,14 @@ const char *kt_event_state_name(const kt_event_t *e)
     return e->resolved ? "resolved" : e->escalated ? "escalated" : "started";
 }
 
-int kt_event_type_parse(const char *name) { return lookup(type_names, KT_EV__COUNT, name); }
+int kt_event_type_parse(const char *name)
+{
+    int t = lookup(type_names, KT_EV__COUNT, name);
+    for (int i = 0, n = kt_event_type_count() - KT_EV__COUNT; t < 0 && name && i < n; i++)
+        if (strcmp(dyn_names[i], name) == 0)
+            t = KT_EV__COUNT + i;
+    return t;
+}
 int kt_severity_parse(const char *name) { return lookup(severity_names, KT_SEV__COUNT, name); }
 
 static int matches(const kt_event_t *e, const kt_event_filter_t *f)

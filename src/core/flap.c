@@ -22,7 +22,7 @@
 #include <apr_strings.h>
 
 struct kt__flap_t {
-    char key[200];
+    char key[KT__COND_KEY];
     kt_event_type_t type;
     char subject[160];
     uint64_t bits; /* the states, newest in bit 0 */

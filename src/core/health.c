@@ -27,6 +27,7 @@ void kt_mon_health(kt_mon_t *m, kt_mon_health_t *h)
     memcpy(h->started_total, m->started_total, sizeof h->started_total);
     memcpy(h->active, m->active, sizeof m->active[0] * m->nactive);
     h->nactive = m->nactive;
+    h->self = m->self;
     apr_thread_mutex_unlock(m->lock);
 
     int worst = -1;

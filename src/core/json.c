@@ -29,7 +29,7 @@ static json_t *cpu_json(const kt_cpu_t *c)
                      kt_json_num(c->softirq_pct), "steal_pct", kt_json_num(c->steal_pct));
 }
 
-static json_t *proc_json(const kt_proc_t *p)
+json_t *kt_json_proc(const kt_proc_t *p)
 {
     char state[2] = {p->state, '\0'};
     return json_pack("{s:I s:I s:o s:o s:s s:o s:o s:o s:o}", "pid", (json_int_t)p->pid, "ppid",
@@ -43,7 +43,7 @@ static json_t *procs_json(kt_proc_t *const *list, unsigned n)
 {
     json_t *a = json_array();
     for (unsigned i = 0; i < n; i++)
-        json_array_append_new(a, proc_json(list[i]));
+        json_array_append_new(a, kt_json_proc(list[i]));
     return a;
 }
 
@@ -196,6 +196,8 @@ json_t *kt_json_event(const kt_event_t *e)
     }
     if (e->in_flap)
         json_object_set_new(o, "flapping", json_true());
+    if (e->source[0])
+        json_object_set_new(o, "source", json_string(e->source));
     if (e->silenced[0])
         json_object_set_new(o, "silenced", json_string(e->silenced));
     return o;
@@ -204,7 +206,7 @@ json_t *kt_json_event(const kt_event_t *e)
 json_t *kt_json_health(const kt_mon_health_t *h)
 {
     json_t *by_type = json_object(), *by_sev = json_object(), *active = json_array();
-    for (int t = 0; t < KT_EV__COUNT; t++)
+    for (int t = 0; t < kt_event_type_count(); t++)
         json_object_set_new(by_type, kt_event_type_name(t), json_integer(h->by_type[t]));
     for (int s = 0; s < KT_SEV__COUNT; s++)
         json_object_set_new(by_sev, kt_severity_name(s), json_integer(h->by_severity[s]));
@@ -217,11 +219,18 @@ json_t *kt_json_health(const kt_mon_health_t *h)
                               kt_json_num(a->value), "threshold", kt_json_num(a->threshold), "subject",
                               a->subject));
     }
-    return json_pack("{s:s s:b s:I s:o s:i s:o s:o s:o}", "status", h->status, "running",
+    const kt_mon_self_t *me = &h->self;
+    json_t *self = json_pack("{s:o s:o s:o s:o s:o s:b s:b}", "rss_bytes", kt_json_num(me->rss_bytes),
+                             "cpu_pct", kt_json_num(me->cpu_pct), "cpu_seconds",
+                             kt_json_num(me->cpu_seconds), "budget_rss_bytes",
+                             kt_json_num(me->budget_rss_bytes), "budget_cpu_pct",
+                             kt_json_num(me->budget_cpu_pct), "over_budget", me->over, "shedding",
+                             me->shedding);
+    return json_pack("{s:s s:b s:I s:o s:i s:o s:o s:o s:o}", "status", h->status, "running",
                      h->running, "samples", (json_int_t)h->samples, "last_sample",
                      h->last_sample ? time_ms(h->last_sample) : json_null(), "events_logged",
                      (int)h->events_logged, "by_type", by_type, "by_severity", by_sev, "active",
-                     active);
+                     active, "self", self);
 }
 
 json_t *kt_json_history_point(const kt_hist_point_t *p)

@@ -225,6 +225,8 @@ apr_status_t kt_sample_from_json(json_t *j, kt_sample_t *s, apr_pool_t *pool, ch
         n->tx_errors = u64(v, "tx_errors");
         n->rx_drops = u64(v, "rx_drops");
         n->tx_drops = u64(v, "tx_drops");
+        for (int k = 0; k < KT_NET_OTHER; k++)
+            n->other[k] = KT_UNKNOWN_U64;
         n->rx_bytes_ps = num(v, "rx_bytes_ps");
         n->tx_bytes_ps = num(v, "tx_bytes_ps");
     }

@@ -119,7 +119,12 @@ typedef struct {
     double flap_high, flap_low;
     const kt_mon_check_t *checks; /* may be NULL */
     unsigned nchecks;
+    /* kotod's own budget: its RSS in MiB and its CPU in % of one core over
+     * the last KT_MON_BUDGET_WINDOW readings; 0 turns a side off. */
+    double budget_rss_mb, budget_cpu_pct;
 } kt_mon_conf_t;
+
+#define KT_MON_BUDGET_WINDOW 16
 
 #define KT_MON_MAX_FLAP_WINDOW 64
 
@@ -145,8 +150,13 @@ typedef enum {
     KT_EV_SERVICE_FAILED, /* a service check found its service failed, stopped or missing */
     KT_EV_REMEDIATION_FAILED,   /* a remediation ran and its condition did not resolve */
     KT_EV_REMEDIATION_GAVE_UP,  /* an automatic remediation hit its circuit breaker */
-    KT_EV__COUNT
+    KT_EV_OVER_BUDGET,          /* kotod itself uses more memory or CPU than its budget */
+    KT_EV_RULE_ERROR,    /* a condition written in Lua failed and was switched off */
+    KT_EV__COUNT         /* the built-in types; conditions register theirs after these */
 } kt_event_type_t;
+
+/* Built-in types plus the names conditions register (kt_event_type_register). */
+#define KT_EV_MAX_TYPES 64
 
 typedef enum { KT_SEV_LOW, KT_SEV_MEDIUM, KT_SEV_HIGH, KT_SEV__COUNT } kt_severity_t;
 
@@ -190,6 +200,7 @@ typedef struct {
     unsigned ntop;
     kt_event_figure_t evidence[KT_EVENT_EVIDENCE]; /* the figures behind it, by name */
     unsigned nevidence;
+    char source[96];       /* a Lua condition's event: the condition's file:line, else "" */
 } kt_event_t;
 
 const char *kt_event_type_name(kt_event_type_t t);
@@ -201,6 +212,13 @@ const char *kt_severity_name(kt_severity_t s);
 /* Reverse lookups; return -1 when the name is unknown. */
 int kt_event_type_parse(const char *name);
 int kt_severity_parse(const char *name);
+/* The type of a condition's events: name's number, the same one every time
+ * the process asks (conditions come and go with reloads; their numbers
+ * stay). -1 when name is a built-in type's or all KT_EV_MAX_TYPES are taken.
+ * Any thread. */
+int kt_event_type_register(const char *name);
+/* Types known now: KT_EV__COUNT plus those registered; a loop's bound. */
+int kt_event_type_count(void);
 
 typedef struct {
     int type;          /* kt_event_type_t, or -1 for any */
@@ -248,6 +266,9 @@ const kt_sample_t *kt_snap_sample(const kt_snap_t *snap);
 uint64_t kt_snap_seq(const kt_snap_t *snap); /* 1 for the first reading, then +1 */
 double kt_snap_duration_ms(const kt_snap_t *snap); /* time the reading took */
 unsigned kt_snap_interval_ms(const kt_snap_t *snap); /* the interval in force when it was taken */
+/* Whether kotod was over its budget and shedding optional work at this
+ * reading (the store records fewer series then). */
+int kt_snap_shedding(const kt_snap_t *snap);
 
 /* Copies up to max matching events, oldest first, into out; returns the count. */
 unsigned kt_mon_events(kt_mon_t *m, const kt_event_filter_t *f, kt_event_t *out, unsigned max);
@@ -273,6 +294,34 @@ void kt_mon_unsubscribe(kt_mon_t *m, unsigned id);
  * KT_MON_MAX_POSTED are waiting already. Any thread. */
 #define KT_MON_MAX_POSTED 32
 apr_status_t kt_mon_post_event(kt_mon_t *m, const kt_event_t *e);
+
+/* ---- conditions written elsewhere (Lua) ------------------------------------------ */
+
+/* One condition's verdict on one subject at one reading: the monitor judges
+ * it with the same state machine as its own thresholds (hold-down, margin,
+ * escalation, flap damping), so its events are ordinary events. */
+typedef struct {
+    int type;              /* kt_event_type_register's number, or KT_EV_RULE_ERROR */
+    char key[120];         /* the condition's identity: its name and definition's digest */
+    char subject[160];     /* "" for host-wide */
+    double value;          /* NAN: unknown, no verdict */
+    int below;             /* fires when value < threshold (else when value > threshold) */
+    double threshold, clear; /* resolves once value is back past clear */
+    unsigned hold;         /* readings in a row before it starts */
+    double bands[3];       /* value where low, medium, high begin (NAN: unused band) */
+    int by_memory;         /* its evidence is the top processes by memory, not CPU */
+    char message[256];     /* the event's text (the condition formatted it) */
+    char source[96];       /* file:line */
+} kt_mon_verdict_t;
+
+#define KT_MON_MAX_VERDICTS 512
+
+/* Called on the ingesting thread before the detectors run on s, with no
+ * lock held: writes up to max verdicts and returns their count. */
+typedef unsigned (*kt_mon_conditions_fn)(void *baton, const kt_sample_t *s,
+                                         kt_mon_verdict_t *out, unsigned max);
+/* Before kt_mon_start (or between kt_mon_tick / kt_mon_ingest calls). */
+void kt_mon_set_conditions(kt_mon_t *m, kt_mon_conditions_fn fn, void *baton);
 
 /* ---- memory across restarts ------------------------------------------------------ */
 
@@ -317,17 +366,28 @@ typedef struct {
 
 #define KT_MON_MAX_ACTIVE 64
 
+/* kotod as its own readings see it, against its budget (budget.c). */
+typedef struct {
+    double rss_bytes;   /* NAN until kotod has found itself in a reading */
+    double cpu_pct;     /* % of one core over the last readings; NAN until there are enough */
+    double cpu_seconds; /* user + system since it started; NAN unknown */
+    double budget_rss_bytes, budget_cpu_pct; /* 0: that side is off */
+    int over;     /* koto_over_budget holds */
+    int shedding; /* optional work is off until it is back under */
+} kt_mon_self_t;
+
 typedef struct {
     const char *status;  /* "ok", "warning" (low/medium active) or "critical" (high active) */
     int running;
     uint64_t samples;    /* readings taken since the monitor was created */
     apr_time_t last_sample;
     unsigned events_logged;
-    unsigned by_type[KT_EV__COUNT];     /* started events in the log, per type */
+    unsigned by_type[KT_EV_MAX_TYPES];     /* started events in the log, per type */
     unsigned by_severity[KT_SEV__COUNT];
-    uint64_t started_total[KT_EV__COUNT][KT_SEV__COUNT]; /* since creation; clear keeps them */
+    uint64_t started_total[KT_EV_MAX_TYPES][KT_SEV__COUNT]; /* since creation; clear keeps them */
     kt_mon_active_t active[KT_MON_MAX_ACTIVE]; /* conditions holding now */
     unsigned nactive;
+    kt_mon_self_t self;
 } kt_mon_health_t;
 
 void kt_mon_health(kt_mon_t *m, kt_mon_health_t *out);
@@ -353,6 +413,8 @@ json_t *kt_json_u64(uint64_t v);
 /* Unknown values become null. top_only: processes only as the top lists. */
 json_t *kt_json_sample(const kt_sample_t *s, int top_only);
 json_t *kt_json_event(const kt_event_t *e);
+/* One process as the reading's process lists show it. */
+json_t *kt_json_proc(const kt_proc_t *p);
 json_t *kt_json_health(const kt_mon_health_t *h);
 json_t *kt_json_history_point(const kt_hist_point_t *p);
 

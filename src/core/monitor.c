@@ -116,6 +116,7 @@ apr_status_t kt_mon_create(kt_mon_t **out, const kt_mon_conf_t *conf, kt_plat_t 
     kt__ring_init(&m->log, sizeof(kt_event_t), conf->event_capacity, pool);
     kt__ring_init(&m->hist, sizeof(kt_hist_point_t), conf->history_capacity, pool);
     kt__detect_init(&m->det, pool);
+    m->self.rss_bytes = m->self.cpu_pct = m->self.cpu_seconds = NAN;
     m->batch = apr_palloc(pool, sizeof(kt_event_t) * KT__MAX_BATCH);
     /* A pre-cleanup: it must stop the sampler before the pool's children,
      * the thread's own run pool among them, are destroyed. */
@@ -231,7 +232,11 @@ static unsigned take_posted(kt_mon_t *m, const kt_sample_t *s, unsigned n)
 static void ingest(kt_mon_t *m, const kt_sample_t *s, apr_pool_t *pool, double duration_ms)
 {
     adopt_pending_conf(m);
-    unsigned n = kt__detect_run(&m->det, &m->conf, s, m->batch, KT__MAX_BATCH);
+    unsigned nv = 0;
+    if (m->conditions && m->verdicts) {
+        nv = m->conditions(m->conditions_baton, s, m->verdicts, KT_MON_MAX_VERDICTS);
+    }
+    unsigned n = kt__detect_run(&m->det, &m->conf, s, m->verdicts, nv, m->batch, KT__MAX_BATCH);
     n = take_posted(m, s, n);
     if (n == KT__MAX_BATCH)
         kt_log(KT_LOG_WARN, "more than %u events in one reading; the rest were dropped",
@@ -245,6 +250,8 @@ static void ingest(kt_mon_t *m, const kt_sample_t *s, apr_pool_t *pool, double d
     apr_thread_mutex_lock(m->lock);
     kt_snap_t *old = m->latest;
     kt_snap_t *snap = kt__snap_wrap(s, pool, ++m->samples, duration_ms, m->conf.interval_ms);
+    snap->shedding = m->det.budget.self.shedding;
+    m->self = m->det.budget.self;
     m->latest = snap;
     m->last_sample = s->time;
     for (unsigned i = 0; i < n; i++) {
@@ -263,6 +270,14 @@ static void ingest(kt_mon_t *m, const kt_sample_t *s, apr_pool_t *pool, double d
 }
 
 void kt_mon_set_journal(kt_mon_t *m, const kt_mon_journal_t *j) { m->journal = *j; }
+
+void kt_mon_set_conditions(kt_mon_t *m, kt_mon_conditions_fn fn, void *baton)
+{
+    if (!m->verdicts)
+        m->verdicts = apr_palloc(m->pool, sizeof *m->verdicts * KT_MON_MAX_VERDICTS);
+    m->conditions = fn;
+    m->conditions_baton = baton;
+}
 
 void kt_mon_set_marker(kt_mon_t *m, kt_mon_mark_fn fn, void *baton)
 {

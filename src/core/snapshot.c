@@ -18,6 +18,7 @@ kt_snap_t *kt__snap_wrap(const kt_sample_t *s, apr_pool_t *pool, uint64_t seq, d
     snap->seq = seq;
     snap->duration_ms = duration_ms;
     snap->interval_ms = interval_ms;
+    snap->shedding = 0;
     return snap;
 }
 
@@ -31,6 +32,7 @@ const kt_sample_t *kt_snap_sample(const kt_snap_t *snap) { return &snap->sample;
 uint64_t kt_snap_seq(const kt_snap_t *snap) { return snap->seq; }
 double kt_snap_duration_ms(const kt_snap_t *snap) { return snap->duration_ms; }
 unsigned kt_snap_interval_ms(const kt_snap_t *snap) { return snap->interval_ms; }
+int kt_snap_shedding(const kt_snap_t *snap) { return snap->shedding; }
 
 kt_snap_t *kt_mon_acquire(kt_mon_t *m)
 {

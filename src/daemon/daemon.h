@@ -39,6 +39,7 @@ typedef struct {
     const char *config_file, *lua_dir, *user_dir;
     const char *test_rules; /* --test-rules FILE */
     const char *test_notify; /* --test-notify NAME */
+    const char *token_action, *token_name, *token_scope; /* --token add NAME --scope S */
     const char *pidfile;    /* with --daemon */
     int daemonize, syslog, check, help_config;
     /* Windows: the service's life (win32/) and a console run. */
@@ -62,8 +63,15 @@ int kt_run_once(const kt_opts_t *o, apr_pool_t *pool);
 apr_status_t kt_setup_load(const kt_opts_t *o, kt_rules_t **rules, kt_conf_t *conf, char *err,
                            apr_size_t errlen, apr_pool_t *pool);
 
+/* token.c: kotod --token add|revoke|list. Returns the exit code. */
+int kt_run_token(const kt_opts_t *o, apr_pool_t *pool);
+
 /* testrules.c: kotod --test-rules FILE. Returns the exit code. */
 int kt_run_test_rules(const kt_opts_t *o, apr_pool_t *pool);
+/* Runs one test file (readings, or cases with expectations) against rules
+ * and conf; prints what happened; 0 when nothing failed (testrules.c). */
+int kt_test_rules_file(const char *file, kt_rules_t *rules, const kt_conf_t *conf,
+                       apr_pool_t *pool);
 
 /* serve.c: the daemon, the same on every system. */
 typedef struct kt_daemon_t kt_daemon_t;
@@ -89,9 +97,13 @@ void kt_daemon_stop(kt_daemon_t *d);
 /* The system's side (unixd.c; win32/ on Windows). */
 /* Serves until told to stop, the way this system runs daemons. Exit code. */
 int kt_serve(const kt_opts_t *o, apr_pool_t *pool);
-/* The shipped Lua files and the dashboard: the build's paths on Unix, the
- * lua and web directories beside kotod.exe on Windows. */
+/* The shipped Lua files and the dashboard, found from kotod's own
+ * location: share/koto/... of an installed tree or lua/ and web/ beside it
+ * (a build tree on Unix, always on Windows). */
 const char *kt_default_lua_dir(apr_pool_t *pool);
 const char *kt_default_web_dir(apr_pool_t *pool);
+/* The configuration file of an installed tree (sysconfdir/koto), or NULL:
+ * koto.conf.lua in the Lua directory, or none. */
+const char *kt_default_config_file(apr_pool_t *pool);
 
 #endif

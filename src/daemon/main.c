@@ -36,6 +36,8 @@ int main(int argc, const char *const *argv)
         return kt_run_test_rules(&o, pool);
     if (o.test_notify)
         return kt_run_test_notify(&o, pool);
+    if (o.token_action)
+        return kt_run_token(&o, pool);
     if (o.check)
         return kt_check_config(&o, pool);
     return kt_serve(&o, pool);

@@ -12,28 +12,32 @@
 #ifdef _WIN32
 #define KT_LUA_DIR_HELP "lua\\ beside kotod.exe"
 #define KT_WEB_DIR_HELP "web\\ beside kotod.exe"
+#define KT_CONF_HELP "LUA_DIR\\koto.conf.lua"
 #define KT_RUN_HELP "Runs as the service kotod when the SCM starts it, else in this console\n" \
                     "until Ctrl-C."
 #else
-#define KT_LUA_DIR_HELP KT_LUA_DIR
-#define KT_WEB_DIR_HELP KT_WEB_DIR
+#define KT_LUA_DIR_HELP KT_REL_LUA_DIR " from kotod's directory, or lua/ beside it"
+#define KT_WEB_DIR_HELP KT_REL_WEB_DIR " from kotod's directory, or web/ beside it"
+#define KT_CONF_HELP "koto.conf.lua in /etc/koto or PREFIX/etc/koto when installed, else in LUA_DIR"
 #define KT_RUN_HELP "Runs in the foreground; stop it with SIGINT or SIGTERM."
 #endif
 
 enum { OPT_PROCFS = 256, OPT_SYSFS, OPT_ROOTFS, OPT_INTERVAL, OPT_ONCE, OPT_ONCE_DELAY,
        OPT_TOP, OPT_LOG_LEVEL, OPT_LISTEN, OPT_STATE_DIR, OPT_WEB_DIR, OPT_PIDFILE, OPT_SYSLOG,
        OPT_LUA_DIR, OPT_USER_DIR, OPT_TEST_RULES, OPT_HELP_CONFIG, OPT_INSTALL, OPT_UNINSTALL,
-       OPT_START_TYPE, OPT_FOREGROUND, OPT_CONTROL, OPT_TEST_NOTIFY };
+       OPT_START_TYPE, OPT_FOREGROUND, OPT_CONTROL, OPT_TEST_NOTIFY, OPT_TOKEN, OPT_SCOPE };
 
 static const apr_getopt_option_t options[] = {
-    {"config", 'c', 1, "configuration file (default LUA_DIR/koto.conf.lua)"},
+    {"config", 'c', 1, "configuration file (default " KT_CONF_HELP ")"},
     {"lua-dir", OPT_LUA_DIR, 1, "shipped rules and templates (default " KT_LUA_DIR_HELP ")"},
     {"user-dir", OPT_USER_DIR, 1, "your rules/ and templates/, overriding shipped ones by name"},
     {"test-rules", OPT_TEST_RULES, 1, "feed recorded readings (JSON) through thresholds and rules"},
     {"help-config", OPT_HELP_CONFIG, 0, "list every configuration setting and exit"},
     {"test-notify", OPT_TEST_NOTIFY, 1, "send a test message through notify channel NAME and exit"},
     {"listen", OPT_LISTEN, 1, "address to serve on (default 127.0.0.1:5000; port 0 picks one)"},
-    {"state-dir", OPT_STATE_DIR, 1, "where the API token is kept"},
+    {"state-dir", OPT_STATE_DIR, 1, "where the API tokens are kept"},
+    {"token", OPT_TOKEN, 1, "add NAME, revoke NAME or list: the API's named tokens, then exit"},
+    {"scope", OPT_SCOPE, 1, "with --token add: read, propose, control (default read,propose)"},
     {"web-dir", OPT_WEB_DIR, 1, "dashboard files (default " KT_WEB_DIR_HELP ")"},
 #ifdef _WIN32
     {"install", OPT_INSTALL, 0, "install the service kotod with the other options given"},
@@ -110,7 +114,7 @@ int kt_opts_parse(kt_opts_t *o, int argc, const char *const *argv, apr_pool_t *p
     apr_getopt_t *g;
     apr_getopt_init(&g, pool, argc, argv);
     g->errfn = print_error;
-    int ch;
+    int ch, lua_given = 0;
     const char *arg;
     apr_status_t st;
     while ((st = apr_getopt_long(g, options, &ch, &arg)) == APR_SUCCESS) {
@@ -124,13 +128,23 @@ int kt_opts_parse(kt_opts_t *o, int argc, const char *const *argv, apr_pool_t *p
             break;
         case OPT_SYSFS: o->sysfs = arg; break;
         case 'c': o->config_file = arg; break;
-        case OPT_LUA_DIR: o->lua_dir = arg; break;
+        case OPT_LUA_DIR: o->lua_dir = arg; lua_given = 1; break;
         case OPT_USER_DIR: o->user_dir = arg; break;
         case OPT_TEST_RULES: o->test_rules = arg; break;
         case OPT_TEST_NOTIFY: o->test_notify = arg; break;
         case OPT_HELP_CONFIG: o->help_config = 1; break;
         case OPT_LISTEN: o->listen = arg; break;
         case OPT_STATE_DIR: o->state_dir = arg; break;
+        case OPT_TOKEN:
+            if (strcmp(arg, "add") != 0 && strcmp(arg, "revoke") != 0 &&
+                strcmp(arg, "list") != 0) {
+                fprintf(stderr, "kotod: --token wants add NAME, revoke NAME or list, not '%s'\n",
+                        arg);
+                return -1;
+            }
+            o->token_action = arg;
+            break;
+        case OPT_SCOPE: o->token_scope = arg; break;
         case OPT_WEB_DIR: o->web_dir = arg; break;
         case OPT_PIDFILE: o->pidfile = arg; break;
         case OPT_SYSLOG: o->syslog = 1; break;
@@ -177,10 +191,32 @@ int kt_opts_parse(kt_opts_t *o, int argc, const char *const *argv, apr_pool_t *p
         fputs("Try 'kotod --help'.\n", stderr);
         return -1;
     }
+    if (o->token_action && strcmp(o->token_action, "list") != 0) {
+        /* getopt stops at NAME; "--scope S" may follow it. */
+        if (g->ind >= argc || argv[g->ind][0] == '-') {
+            fprintf(stderr, "kotod: --token %s wants a NAME\n", o->token_action);
+            return -1;
+        }
+        o->token_name = argv[g->ind++];
+        if (g->ind + 1 < argc && strcmp(argv[g->ind], "--scope") == 0) {
+            o->token_scope = argv[g->ind + 1];
+            g->ind += 2;
+        } else if (g->ind < argc && strncmp(argv[g->ind], "--scope=", 8) == 0) {
+            o->token_scope = argv[g->ind++] + 8;
+        }
+    }
+    if (o->token_scope && (!o->token_action || strcmp(o->token_action, "add") != 0)) {
+        fprintf(stderr, "kotod: --scope goes with --token add\n");
+        return -1;
+    }
     if (g->ind < argc) {
         fprintf(stderr, "kotod: unexpected argument '%s'\nTry 'kotod --help'.\n", argv[g->ind]);
         return -1;
     }
+    /* An installed kotod reads sysconfdir's file; a Lua directory given
+     * on the command line brings its own koto.conf.lua. */
+    if (!o->config_file && !lua_given)
+        o->config_file = kt_default_config_file(pool);
     if (o->nprocfs == 2 && !o->once) {
         fprintf(stderr, "kotod: a second --procfs only makes sense with --once\n");
         return -1;

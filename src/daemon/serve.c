@@ -39,6 +39,15 @@ struct kt_daemon_t {
 
 /* ==== events to the log =================================================== */
 
+static unsigned run_conditions(void *baton, const kt_sample_t *s, kt_mon_verdict_t *out,
+                               unsigned max)
+{
+    kt_rules_t *r = kt_rules_cell_get(baton);
+    unsigned n = r ? kt_rules_conditions(r, s, out, max) : 0;
+    kt_rules_release(r);
+    return n;
+}
+
 static void log_events(void *baton, const kt_snap_t *snap, const kt_event_t *events, unsigned n)
 {
     (void)baton;
@@ -79,6 +88,91 @@ static int loopback_listen(const char *listen, apr_pool_t *pool)
     const char *host = listen_host(listen, pool);
     return host && (strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 ||
                     strcmp(host, "localhost") == 0);
+}
+
+/* ==== TLS: which files, and whether plain HTTP may be served ================== */
+
+typedef struct {
+    const char *cert, *key, *client_ca; /* NULL: plain HTTP */
+} tls_files_t;
+
+/* The files the configuration names: its own, or the self-signed pair in
+ * the state directory. */
+static tls_files_t tls_files(const kt_conf_t *conf, apr_pool_t *pool)
+{
+    tls_files_t t = {conf->tls_cert, conf->tls_key, conf->tls_client_ca};
+    if (conf->tls_self_signed) {
+        t.cert = kt_sys_join_path(conf->state_dir, "tls-cert.pem", pool);
+        t.key = kt_sys_join_path(conf->state_dir, "tls-key.pem", pool);
+    }
+    return t;
+}
+
+/* Names the self-signed certificate is for besides localhost: the listen
+ * address when it is one, and server_names. */
+static const char *self_signed_names(const kt_conf_t *conf, apr_pool_t *pool)
+{
+    const char *host = listen_host(conf->listen, pool);
+    if (!host || strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0)
+        host = "";
+    return apr_pstrcat(pool, host, ",", conf->server_names ? conf->server_names : "", NULL);
+}
+
+/* What -t and the start agree on: TLS is possible and its files are good,
+ * or plain HTTP stays where only this machine can reach it. Logs the
+ * problem and how to fix it; -1. at_start: the self-signed pair is made
+ * (-t only looks at it). */
+static int check_transport(const kt_conf_t *conf, int at_start, apr_pool_t *pool)
+{
+    char err[700], info[400], fp[96];
+    int tls = conf->tls_cert || conf->tls_self_signed;
+    if (!tls) {
+        if (loopback_listen(conf->listen, pool) || conf->allow_plain_http)
+            return 0;
+        kt_log(KT_LOG_ERROR,
+               "refusing plain HTTP on %s, which other machines can reach: the API token would "
+               "cross the network in clear text. In koto.conf.lua set tls = \"self-signed\" (or "
+               "tls = { cert = \"FILE\", key = \"FILE\" }), or listen on 127.0.0.1, or set "
+               "allow_plain_http = true when a TLS proxy in front of kotod encrypts",
+               conf->listen);
+        return -1;
+    }
+    if (!kt_http_tls_available()) {
+        kt_log(KT_LOG_ERROR, "tls is set, but this build of kotod has no TLS support (built "
+                             "without OpenSSL): remove tls from koto.conf.lua and listen on "
+                             "127.0.0.1 behind a TLS proxy");
+        return -1;
+    }
+    tls_files_t t = tls_files(conf, pool);
+    if (conf->tls_self_signed && !at_start) {
+        if (kt_http_tls_check(t.cert, t.key, t.client_ca, fp, info, sizeof info, err,
+                              sizeof err) != APR_SUCCESS)
+            kt_log(KT_LOG_INFO, "self-signed TLS: kotod makes %s and %s at start (now: %s)",
+                   t.cert, t.key, err);
+        else
+            kt_log(KT_LOG_INFO, "self-signed TLS certificate %s (%s), SHA-256 fingerprint %s",
+                   t.cert, info, fp);
+        return 0;
+    }
+    if (conf->tls_self_signed) {
+        int made = 0;
+        if (kt_http_tls_self_signed(t.cert, t.key, self_signed_names(conf, pool), &made, err,
+                                    sizeof err, pool) != APR_SUCCESS) {
+            kt_log(KT_LOG_ERROR, "%s", err);
+            return -1;
+        }
+        if (made)
+            kt_log(KT_LOG_INFO, "made a self-signed TLS certificate %s and its key %s", t.cert,
+                   t.key);
+    }
+    if (kt_http_tls_check(t.cert, t.key, t.client_ca, fp, info, sizeof info, err, sizeof err) !=
+        APR_SUCCESS) {
+        kt_log(KT_LOG_ERROR, "%s", err);
+        return -1;
+    }
+    kt_log(KT_LOG_INFO, "TLS certificate %s (%s), SHA-256 fingerprint %s%s%s", t.cert, info, fp,
+           t.client_ca ? "; client certificates signed by " : "", t.client_ca ? t.client_ca : "");
+    return 0;
 }
 
 int kt_daemon_load(const kt_opts_t *o, kt_rules_t **rules, kt_conf_t *conf, apr_pool_t *pool)
@@ -189,6 +283,51 @@ static int check_listen(const char *listen, apr_pool_t *pool)
     return -1;
 }
 
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The rule_tests setting's files, each as `kotod --test-rules` runs it;
+ * the number that failed. */
+static int run_rule_tests(kt_rules_t *rules, const kt_conf_t *conf, apr_pool_t *pool)
+{
+    if (!conf->rule_tests || !*conf->rule_tests)
+        return 0;
+    apr_finfo_t fi;
+    if (apr_stat(&fi, conf->rule_tests, APR_FINFO_TYPE, pool) != APR_SUCCESS) {
+        kt_log(KT_LOG_ERROR, "rule_tests: %s: not found", conf->rule_tests);
+        return 1;
+    }
+    apr_array_header_t *files = apr_array_make(pool, 8, sizeof(const char *));
+    if (fi.filetype == APR_DIR) {
+        apr_dir_t *d;
+        if (apr_dir_open(&d, conf->rule_tests, pool) == APR_SUCCESS) {
+            while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, d) == APR_SUCCESS) {
+                size_t n = strlen(fi.name);
+                if (fi.filetype == APR_REG && n > 5 && strcmp(fi.name + n - 5, ".json") == 0)
+                    APR_ARRAY_PUSH(files, const char *) =
+                        kt_sys_join_path(conf->rule_tests, fi.name, pool);
+            }
+            apr_dir_close(d);
+        }
+        qsort(files->elts, (size_t)files->nelts, sizeof(const char *), cmp_names);
+    } else {
+        APR_ARRAY_PUSH(files, const char *) = conf->rule_tests;
+    }
+    int failed = 0;
+    for (int i = 0; i < files->nelts; i++) {
+        const char *f = APR_ARRAY_IDX(files, i, const char *);
+        apr_pool_t *sub;
+        apr_pool_create(&sub, pool);
+        int rc = kt_test_rules_file(f, rules, conf, sub);
+        apr_pool_destroy(sub);
+        kt_log(rc ? KT_LOG_ERROR : KT_LOG_INFO, "rule tests %s: %s", f, rc ? "FAILED" : "passed");
+        failed += rc != 0;
+    }
+    return failed;
+}
+
 int kt_check_config(const kt_opts_t *o, apr_pool_t *pool)
 {
     kt_rules_t *rules;
@@ -197,8 +336,12 @@ int kt_check_config(const kt_opts_t *o, apr_pool_t *pool)
     if (kt_daemon_load(o, &rules, &conf, pool))
         return 1;
     kt_log(KT_LOG_INFO, "loaded %s", kt_rules_summary(rules, pool));
+    int failed = run_rule_tests(rules, &conf, pool);
     kt_rules_release(rules);
-    if (check_state(conf.state_dir, pool) || check_listen(conf.listen, pool))
+    if (failed)
+        return 1;
+    if (check_state(conf.state_dir, pool) || check_listen(conf.listen, pool) ||
+        check_transport(&conf, 0, pool))
         return 1;
     if (open_plat(o, &conf, &plat, pool))
         return 1;
@@ -270,6 +413,35 @@ static kt_store_opts_t store_opts(const kt_conf_t *c, const char *path)
                              .hour_days = c->history_hour_days};
 }
 
+/* New connections get the certificate the files hold now (renewed in
+ * place, or named anew); open ones keep theirs. A certificate that fails
+ * its checks is refused and the running one stays. Turning TLS on or off
+ * needs a restart: the listener would change its nature under its clients. */
+static void reload_tls(kt_daemon_t *d, const kt_conf_t *now, apr_pool_t *pool)
+{
+    int was = d->running.tls_cert || d->running.tls_self_signed;
+    int is = now->tls_cert || now->tls_self_signed;
+    if (was != is) {
+        kt_log(KT_LOG_WARN, "tls was turned %s; it takes effect at the next restart",
+               is ? "on" : "off");
+        return;
+    }
+    if (!is)
+        return;
+    kt_conf_t c = *now;
+    c.state_dir = d->running.state_dir; /* where the self-signed pair lives */
+    tls_files_t t = tls_files(&c, pool);
+    char err[700], info[400], fp[96];
+    if (kt_http_tls_check(t.cert, t.key, t.client_ca, fp, info, sizeof info, err, sizeof err) !=
+            APR_SUCCESS ||
+        kt_http_tls_reload(d->http, t.cert, t.key, t.client_ca, err, sizeof err) != APR_SUCCESS) {
+        kt_log(KT_LOG_ERROR, "TLS certificate not reloaded, the running one stays: %s", err);
+        return;
+    }
+    kt_log(KT_LOG_INFO, "TLS certificate %s reloaded (%s), SHA-256 fingerprint %s", t.cert, info,
+           fp);
+}
+
 static apr_status_t reload(void *baton, char *err, apr_size_t errlen)
 {
     kt_daemon_t *d = baton;
@@ -289,6 +461,7 @@ static apr_status_t reload(void *baton, char *err, apr_size_t errlen)
         goto done;
     }
     warn_restart_only(&d->running, kt_rules_conf(rules));
+    reload_tls(d, kt_rules_conf(rules), scratch);
     kt_rules_cell_set(d->rules, rules);
     if (d->store) {
         const kt_conf_t *c = kt_rules_conf(rules);
@@ -323,7 +496,7 @@ static void record_history(void *store, const kt_snap_t *snap, const kt_event_t 
 {
     (void)ev;
     (void)n;
-    kt_store_record(store, kt_snap_sample(snap), kt_snap_interval_ms(snap));
+    kt_store_record(store, kt_snap_sample(snap), kt_snap_interval_ms(snap), kt_snap_shedding(snap));
 }
 
 /* Opens STATE_DIR/koto.db and lets the monitor go on where the last run
@@ -404,15 +577,26 @@ int kt_daemon_start(kt_daemon_t **out, const kt_opts_t *o, kt_rules_t *rules,
     }
     kt_mon_set_marker(d->mon, kt_notify_mark, d->notify);
 
+    if (check_transport(conf, 1, pool))
+        return -1;
     kt_http_conf_t hconf;
     kt_http_conf_defaults(&hconf);
     hconf.listen = conf->listen;
     hconf.server_names = conf->server_names;
+    tls_files_t tls = tls_files(conf, pool);
+    hconf.tls_cert = tls.cert;
+    hconf.tls_key = tls.key;
+    hconf.tls_client_ca = tls.client_ca;
+    const char *scheme = tls.cert ? "https" : "http";
     int have_web = have_dir(conf->web_dir, pool);
     d->exposed = !loopback_listen(conf->listen, pool);
     if ((st = kt_rules_cell_create(&d->rules, pool)) != APR_SUCCESS)
         return -1;
     kt_rules_cell_set(d->rules, rules);
+    /* The set in the cell judges its conditions at each reading; a reload
+     * swaps the set, and the monitor keeps the state of every condition
+     * whose file did not change. */
+    kt_mon_set_conditions(d->mon, run_conditions, d->rules);
     if (si.state != KT_STORE_OFF) {
         kt_remedy_opts_t ro = {d->store, d->rules,
                                o->config_file ? o->config_file
@@ -435,8 +619,13 @@ int kt_daemon_start(kt_daemon_t **out, const kt_opts_t *o, kt_rules_t *rules,
         .notify = d->notify,
         .remedy = d->remedy,
         .token = token,
+        .state_dir = conf->state_dir,
         .require_token_always = d->exposed,
+        .session_max = conf->session_max,
+        .session_lifetime_s = conf->session_lifetime_s,
         .web_dir = have_web ? conf->web_dir : NULL,
+        .procfs = d->o->nprocfs ? d->o->procfs[0] : NULL,
+        .sysfs = d->o->sysfs,
         .reload = reload,
         .reload_baton = d,
     };
@@ -459,7 +648,7 @@ int kt_daemon_start(kt_daemon_t **out, const kt_opts_t *o, kt_rules_t *rules,
         kt_log(KT_LOG_WARN, "%s is reachable from other machines: every request needs the token",
                kt_http_address(d->http));
     const char *dashboard =
-        apr_psprintf(pool, "http://%s/monitoring-dashboard", kt_http_address(d->http));
+        apr_psprintf(pool, "%s://%s/monitoring-dashboard", scheme, kt_http_address(d->http));
     if ((st = kt_notify_start(d->notify, dashboard)) != APR_SUCCESS) {
         kt_log(KT_LOG_ERROR, "cannot start the notifier: %s", kt_strerror(st, err, sizeof err));
         kt_http_stop(d->http);
@@ -474,8 +663,8 @@ int kt_daemon_start(kt_daemon_t **out, const kt_opts_t *o, kt_rules_t *rules,
         kt_api_unregister(d->api);
         return -1;
     }
-    kt_log(KT_LOG_INFO, "kotod %s started: reading %s every %u ms, dashboard at http://%s/monitoring-dashboard (pid %ld)",
-           KT_VERSION, plat_source(o), conf->mon.interval_ms, kt_http_address(d->http),
+    kt_log(KT_LOG_INFO, "kotod %s started: reading %s every %u ms, dashboard at %s://%s/monitoring-dashboard (pid %ld)",
+           KT_VERSION, plat_source(o), conf->mon.interval_ms, scheme, kt_http_address(d->http),
            (long)kt_getpid());
     *out = d;
     return 0;

@@ -28,6 +28,8 @@ apr_status_t kt_setup_load(const kt_opts_t *o, kt_rules_t **rules, kt_conf_t *co
         .remedy_output_kb = 64,
         .remedy_expiry_s = 900,
         .remedy_verify_readings = 3,
+        .session_lifetime_s = 12 * 3600,
+        .session_max = 64,
     };
     kt_mon_conf_defaults(&base.mon);
     kt_rules_opts_t ropts = {

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -33,16 +34,65 @@
 
 /* ==== where things live ======================================================== */
 
+/* The shipped files are found from where kotod is, never from a path the
+ * build compiled in. An installed kotod (PREFIX/sbin/kotod) has them at
+ * KT_REL_LUA_DIR and KT_REL_WEB_DIR from its directory (share/koto/...) and
+ * its configuration in /etc/koto for the prefix /usr, else in
+ * PREFIX/etc/koto (the rule cmake/install_prefixed.cmake installs by); a
+ * kotod in its build tree has lua/ (a link to the sources, with the
+ * configuration in it) and web/ beside it. */
+static const char *exe_dir(apr_pool_t *pool)
+{
+    char buf[4096];
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+    if (n <= 0)
+        return ".";
+    buf[n] = '\0';
+    char *slash = strrchr(buf, '/');
+    if (slash == buf)
+        return "/";
+    if (slash)
+        *slash = '\0';
+    return apr_pstrdup(pool, buf);
+}
+
+static int is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* 1 when kotod runs from an installed tree (its share/koto/lua is there). */
+static int installed(const char *dir, apr_pool_t *pool)
+{
+    return is_dir(apr_pstrcat(pool, dir, "/" KT_REL_LUA_DIR, NULL));
+}
+
 const char *kt_default_lua_dir(apr_pool_t *pool)
 {
-    (void)pool;
-    return KT_LUA_DIR;
+    const char *dir = exe_dir(pool);
+    return apr_pstrcat(pool, dir, installed(dir, pool) ? "/" KT_REL_LUA_DIR : "/lua", NULL);
 }
 
 const char *kt_default_web_dir(apr_pool_t *pool)
 {
-    (void)pool;
-    return KT_WEB_DIR;
+    const char *dir = exe_dir(pool);
+    return apr_pstrcat(pool, dir, installed(dir, pool) ? "/" KT_REL_WEB_DIR : "/web", NULL);
+}
+
+const char *kt_default_config_file(apr_pool_t *pool)
+{
+    const char *dir = exe_dir(pool);
+    if (!installed(dir, pool))
+        return NULL; /* the build tree's lua/koto.conf.lua */
+    char prefix[4096];
+    if (!realpath(apr_pstrcat(pool, dir, "/" KT_REL_PREFIX, NULL), prefix))
+        return NULL;
+    const char *path = apr_pstrcat(pool, strcmp(prefix, "/usr") == 0 ? "" : prefix,
+                                   "/etc/koto/koto.conf.lua", NULL);
+    struct stat st;
+    /* A configuration the administrator removed means the defaults. */
+    return stat(path, &st) == 0 ? path : NULL;
 }
 
 /* ==== logging and detaching ====================================================== */

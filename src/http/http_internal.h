@@ -44,6 +44,9 @@
 #define KT__HTTP_REJECT_SLACK 64           /* sockets beyond max_connections that get a 503 */
 #define KT__HTTP_FREE_POOLS 32             /* recycled connection pools kept */
 #define KT__HTTP_CONN_MAX_FREE (64 * 1024) /* bytes a connection's allocator keeps */
+/* On every TLS answer: a year, this host name only (other ports of the
+ * name are held to HTTPS too, which is the header's nature). */
+#define KT__HTTP_HSTS "Strict-Transport-Security: max-age=31536000\r\n"
 
 typedef struct kt__conn_t kt__conn_t;
 typedef struct kt__workers_t kt__workers_t;
@@ -97,6 +100,13 @@ struct kt_http_t {
     int listener_polled;
     int stop_begun;
     apr_time_t grace_deadline;
+    int tls_pending; /* some connection has TLS bytes decrypted and unread */
+
+    /* TLS (tls.c): the context new connections take, swapped by a reload
+     * under tls_mu; connections keep the one they began with. */
+    int tls;       /* fixed at create: the listener speaks TLS */
+    void *tls_ctx; /* SSL_CTX, under tls_mu */
+    apr_thread_mutex_t *tls_mu;
 
     /* Statistics: atomics, any thread. */
     _Atomic uint64_t st_requests;
@@ -105,6 +115,7 @@ struct kt_http_t {
 };
 
 typedef enum {
+    KT__CONN_HANDSHAKE, /* TLS: the handshake, bounded by header_timeout_ms */
     KT__CONN_IDLE,    /* no byte of the next request yet */
     KT__CONN_HEAD,    /* reading the request line and headers */
     KT__CONN_BODY,    /* reading the body */
@@ -166,6 +177,14 @@ struct kt__conn_t {
     apr_size_t linger_bytes;
     kt_http_stream_t *stream; /* attached stream (loop's reference) */
 
+    /* TLS (loop-owned): the session, and what the last read or write waits
+     * for besides its own direction (a read may need to write, and back). */
+    void *tls; /* SSL; NULL: plain */
+    int tls_read_wants_write, tls_write_wants_read;
+    int tls_stalled; /* decrypted bytes left in the session: the input buffer was full */
+    int tls_ready;   /* read again this turn without waiting for the socket */
+    char *tls_buf;   /* output pieces joined into one record (io.c) */
+
     kt__conn_t *prev, *next, *done_next, *zombie_next;
 };
 
@@ -194,6 +213,31 @@ struct kt_http_req_t {
 };
 
 typedef enum { KT__FEED_MORE, KT__FEED_REQUEST, KT__FEED_ERROR } kt__feed_t;
+
+/* ---- io.c: the socket, plain or through TLS ------------------------------ */
+
+/* Like apr_socket_recv / sendv / send on c's socket: APR_EAGAIN when it
+ * would block, APR_EOF at the peer's end. Through TLS a read may need the
+ * socket writable (and back): c->tls_*_wants_* say so to the loop. */
+apr_status_t kt__http_io_recv(kt__conn_t *c, char *buf, apr_size_t *n);
+apr_status_t kt__http_io_sendv(kt__conn_t *c, const struct iovec *v, int nv, apr_size_t *n);
+apr_status_t kt__http_io_send(kt__conn_t *c, const char *buf, apr_size_t *n);
+
+/* ---- tls.c (OpenSSL) or tls_none.c: the TLS backend ---------------------- */
+
+/* The server's context from its configuration (kt_http_start). */
+apr_status_t kt__tls_server_init(kt_http_t *s);
+/* A session for an accepted connection, freed with c->pool. */
+apr_status_t kt__tls_conn_new(kt__conn_t *c);
+/* 1 done, 0 waiting for the socket (tls_*_wants_* set), -1 failed. */
+int kt__tls_handshake(kt__conn_t *c);
+apr_status_t kt__tls_recv(kt__conn_t *c, char *buf, apr_size_t *n);
+apr_status_t kt__tls_send(kt__conn_t *c, const char *buf, apr_size_t *n);
+/* Bytes the session holds that a read has not taken (decrypted, or read
+ * ahead from the socket). */
+int kt__tls_pending(kt__conn_t *c);
+/* Sends close_notify, best effort (the connection is closing). */
+void kt__tls_close_notify(kt__conn_t *c);
 
 /* ---- host.c: DNS rebinding ---------------------------------------------- */
 

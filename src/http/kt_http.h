@@ -61,6 +61,11 @@ typedef struct {
      * connection came in on, comma or space separated (NULL: none); any
      * other Host is answered 421, so a rebound DNS name reaches nothing. */
     const char *server_names;
+    /* TLS: with a certificate (PEM, the chain after it) and its key, every
+     * connection speaks TLS 1.2 or later, and answers carry
+     * Strict-Transport-Security. With client_ca as well, a client must
+     * show a certificate signed by one of its CAs (mutual TLS). */
+    const char *tls_cert, *tls_key, *tls_client_ca;
 } kt_http_conf_t;
 
 void kt_http_conf_defaults(kt_http_conf_t *conf);
@@ -109,6 +114,34 @@ typedef struct {
     unsigned connections_open, streams_open;
 } kt_http_stats_t;
 void kt_http_stats(kt_http_t *s, kt_http_stats_t *out);
+
+/* ---- TLS (OpenSSL; a build without it refuses with APR_ENOTIMPL) ------------------- */
+
+/* 1 when this build can serve TLS. */
+int kt_http_tls_available(void);
+/* Checks what kt_http_start would load: the files exist and parse, the
+ * certificate is valid now (not expired, not yet valid), the key is the
+ * certificate's, the client CA file holds a certificate. On success
+ * fingerprint (may be NULL) gets the certificate's SHA-256 as
+ * "AB:CD:...", and a summary (subject, expiry) goes to info; on failure
+ * err says what is wrong with which file. */
+apr_status_t kt_http_tls_check(const char *cert, const char *key, const char *client_ca,
+                               char fingerprint[96], char *info, apr_size_t infolen, char *err,
+                               apr_size_t errlen);
+/* Makes a self-signed certificate (ECDSA P-256, a year) and its key at
+ * these paths (the key owner-only) unless both exist and still pass
+ * kt_http_tls_check. names: extra DNS names or addresses for it, comma or
+ * space separated (localhost, 127.0.0.1 and ::1 are always in). *made says
+ * whether new files were written. */
+apr_status_t kt_http_tls_self_signed(const char *cert, const char *key, const char *names,
+                                     int *made, char *err, apr_size_t errlen, apr_pool_t *pool);
+/* Reload: a new context from these files for the connections accepted
+ * from now on; open ones keep theirs. A server that does not speak TLS
+ * refuses (KT_ESTATE); on any failure the running context stays. */
+apr_status_t kt_http_tls_reload(kt_http_t *s, const char *cert, const char *key,
+                                const char *client_ca, char *err, apr_size_t errlen);
+/* 1 when the server speaks TLS. */
+int kt_http_is_tls(kt_http_t *s);
 
 /* ---- the request, for its handler ------------------------------------------------- */
 

@@ -38,13 +38,15 @@
 
 static apr_interval_time_t ms(unsigned v) { return apr_time_from_msec(v); }
 
-static apr_int16_t wanted(const kt__conn_t *c)
+static apr_int16_t wanted_plain(const kt__conn_t *c)
 {
     int room = c->in_len < c->in_cap || c->in_off > 0;
     int more = !c->peer_eof && !c->dead && room;
     if (c->in_worker)
         return more ? APR_POLLIN : 0;
     switch (c->state) {
+    case KT__CONN_HANDSHAKE:
+        return c->tls_read_wants_write ? APR_POLLOUT : APR_POLLIN;
     case KT__CONN_IDLE:
     case KT__CONN_HEAD:
     case KT__CONN_BODY:
@@ -60,6 +62,21 @@ static apr_int16_t wanted(const kt__conn_t *c)
         break;
     }
     return 0;
+}
+
+/* What c waits for: its state's events, and what its TLS session needs
+ * besides (a read that must write first, a write that must read). */
+static apr_int16_t wanted(const kt__conn_t *c)
+{
+    apr_int16_t ev = wanted_plain(c);
+    if (c->tls && (c->in_worker || (c->state != KT__CONN_CLOSED &&
+                                    c->state != KT__CONN_HANDSHAKE))) {
+        if (c->tls_read_wants_write && (ev & APR_POLLIN))
+            ev |= APR_POLLOUT;
+        if (c->tls_write_wants_read && (ev & APR_POLLOUT) && !c->peer_eof)
+            ev |= APR_POLLIN;
+    }
+    return ev;
 }
 
 static apr_status_t set_events(kt__conn_t *c, apr_int16_t ev)
@@ -175,7 +192,7 @@ static int write_out(kt__conn_t *c, apr_time_t now)
     while (c->out_idx < c->nout) {
         apr_size_t n = 0;
         apr_status_t rv =
-            apr_socket_sendv(c->sock, c->out + c->out_idx, c->nout - c->out_idx, &n);
+            kt__http_io_sendv(c, c->out + c->out_idx, c->nout - c->out_idx, &n);
         if (n) {
             advance(c, n);
             c->deadline = now + wt;
@@ -197,7 +214,7 @@ static void send_continue(kt__conn_t *c)
     static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
     apr_size_t n = sizeof cont - 1;
     c->send_continue = 0;
-    if (apr_socket_send(c->sock, cont, &n) != APR_SUCCESS || n != sizeof cont - 1)
+    if (kt__http_io_send(c, cont, &n) != APR_SUCCESS || n != sizeof cont - 1)
         c->dead = 1; /* a torn interim line would corrupt the answer */
 }
 
@@ -207,17 +224,21 @@ static void begin_linger(kt__conn_t *c, apr_time_t now)
         conn_close(c);
         return;
     }
+    kt__tls_close_notify(c);
     apr_socket_shutdown(c->sock, APR_SHUTDOWN_WRITE);
     c->state = KT__CONN_LINGER;
     c->deadline = now + ms(KT__HTTP_LINGER_MS);
     c->linger_bytes = 0;
 }
 
-/* Lingering or streaming: input is read and dropped; EOF ends it. */
+/* Lingering or streaming: input is read and dropped; EOF ends it. A
+ * lingering TLS connection has sent its close_notify: what comes now is
+ * drained as it is, undeciphered. */
 static void discard(kt__conn_t *c)
 {
     apr_size_t n = c->in_cap;
-    apr_status_t rv = apr_socket_recv(c->sock, c->in, &n);
+    apr_status_t rv = c->state == KT__CONN_STREAM ? kt__http_io_recv(c, c->in, &n)
+                                                  : apr_socket_recv(c->sock, c->in, &n);
     c->linger_bytes += n;
     if (APR_STATUS_IS_EAGAIN(rv))
         return;
@@ -226,6 +247,41 @@ static void discard(kt__conn_t *c)
 }
 
 static void drive(kt__conn_t *c, apr_time_t now);
+
+/* How long a new connection may take to send its first request (its
+ * handshake first, on TLS). */
+static unsigned first_wait(const kt_http_t *s)
+{
+    const kt_http_conf_t *conf = &s->conf;
+    return conf->header_timeout_ms < conf->idle_timeout_ms ? conf->header_timeout_ms
+                                                           : conf->idle_timeout_ms;
+}
+
+/* Over max_connections: a 503 and close (after the handshake on TLS, so
+ * the client can read it). */
+static void refuse(kt__conn_t *c, apr_time_t now)
+{
+    kt_log(KT_LOG_DEBUG, "http: %s: refused, %u connections open", c->remote, c->s->n_active);
+    kt__http_conn_begin(c, now);
+    kt__http_conn_fail(c, 503, "service_unavailable", "too many connections");
+}
+
+/* A TLS session may hold decrypted bytes the last read had no room for;
+ * the socket will not report them. Once there is room, c is read again
+ * in the next turn without waiting (tls_pending). */
+static void tls_recheck(kt__conn_t *c)
+{
+    if (!c->tls_stalled || (!c->in_worker && c->state == KT__CONN_CLOSED))
+        return;
+    if (!kt__tls_pending(c)) {
+        c->tls_stalled = 0;
+        return;
+    }
+    if (wanted(c) & APR_POLLIN) {
+        c->tls_ready = 1;
+        c->s->tls_pending = 1;
+    }
+}
 
 static void dispatch(kt__conn_t *c)
 {
@@ -296,6 +352,23 @@ static void drive(kt__conn_t *c, apr_time_t now)
     kt_http_t *s = c->s;
     for (;;) {
         switch (c->state) {
+        case KT__CONN_HANDSHAKE: {
+            int h = kt__tls_handshake(c);
+            if (h < 0) {
+                conn_close(c);
+                return;
+            }
+            if (h == 0)
+                goto block;
+            c->state = KT__CONN_IDLE;
+            c->deadline = now + ms(first_wait(s));
+            /* The request may have come with the client's last flight and
+             * been read ahead with it: the socket will not say so. */
+            c->tls_stalled = kt__tls_pending(c);
+            if (c->rejected)
+                refuse(c, now);
+            continue;
+        }
         case KT__CONN_IDLE:
         case KT__CONN_HEAD:
         case KT__CONN_BODY: {
@@ -341,10 +414,15 @@ block:
         return;
     }
     note_deadline(s, c->deadline);
+    tls_recheck(c);
 }
 
 static void on_readable(kt__conn_t *c, apr_time_t now)
 {
+    if (!c->in_worker && c->state == KT__CONN_HANDSHAKE) {
+        drive(c, now);
+        return;
+    }
     if (!c->in_worker && (c->state == KT__CONN_LINGER || c->state == KT__CONN_STREAM)) {
         discard(c);
         if (c->state == KT__CONN_STREAM)
@@ -359,8 +437,12 @@ static void on_readable(kt__conn_t *c, apr_time_t now)
     apr_size_t n = c->in_cap - c->in_len;
     apr_status_t rv = APR_SUCCESS;
     if (n) {
-        rv = apr_socket_recv(c->sock, c->in + c->in_len, &n);
+        rv = kt__http_io_recv(c, c->in + c->in_len, &n);
         c->in_len += n;
+        /* Only after a read that got bytes: what is buffered may be part
+         * of a record, which another read would only wait for (EAGAIN). */
+        if (c->tls)
+            c->tls_stalled = n && kt__tls_pending(c);
         if (n && !c->in_worker && c->state == KT__CONN_BODY)
             c->deadline = now + ms(c->s->conf.body_timeout_ms);
         if (APR_STATUS_IS_EOF(rv)) {
@@ -370,10 +452,12 @@ static void on_readable(kt__conn_t *c, apr_time_t now)
             c->peer_eof = c->dead = 1;
         }
     }
-    if (c->in_worker)
+    if (c->in_worker) {
         set_events(c, wanted(c));
-    else
+        tls_recheck(c);
+    } else {
         drive(c, now);
+    }
 }
 
 static void accept_some(kt_http_t *s, apr_time_t now)
@@ -416,20 +500,42 @@ static void accept_some(kt_http_t *s, apr_time_t now)
         s->conns = c;
         s->n_conns++;
         atomic_fetch_add(&s->st_conns, 1);
-        if (s->n_active >= conf->max_connections) {
+        if (s->n_active >= conf->max_connections)
             c->rejected = 1;
-            kt_log(KT_LOG_DEBUG, "http: %s: refused, %u connections open", c->remote,
-                   s->n_active);
-            kt__http_conn_begin(c, now);
-            kt__http_conn_fail(c, 503, "service_unavailable", "too many connections");
-        } else {
+        else
             s->n_active++;
-            unsigned first = conf->header_timeout_ms < conf->idle_timeout_ms
-                                 ? conf->header_timeout_ms
-                                 : conf->idle_timeout_ms;
-            c->deadline = now + ms(first);
+        if (s->tls) {
+            /* The handshake is bounded like a slow head: a client that
+             * opens and sends nothing, or half a hello, goes at the
+             * deadline, and meanwhile costs others nothing. */
+            c->state = KT__CONN_HANDSHAKE;
+            c->deadline = now + ms(conf->header_timeout_ms);
+            if (kt__tls_conn_new(c) != APR_SUCCESS) {
+                kt_log(KT_LOG_WARN, "http: %s: cannot start a TLS session", c->remote);
+                conn_close(c);
+                continue;
+            }
+        } else if (c->rejected) {
+            refuse(c, now);
+        } else {
+            c->deadline = now + ms(first_wait(s));
         }
         drive(c, now);
+    }
+}
+
+/* The connections whose TLS session holds bytes they now have room for. */
+static void read_tls_ready(kt_http_t *s, apr_time_t now)
+{
+    if (!s->tls_pending)
+        return;
+    s->tls_pending = 0;
+    for (kt__conn_t *c = s->conns; c; c = c->next) {
+        if (!c->tls_ready)
+            continue;
+        c->tls_ready = 0;
+        if (c->in_worker || c->state != KT__CONN_CLOSED)
+            on_readable(c, now);
     }
 }
 
@@ -452,6 +558,10 @@ static void take_done(kt_http_t *s, apr_time_t now)
 static void expire(kt__conn_t *c, apr_time_t now)
 {
     switch (c->state) {
+    case KT__CONN_HANDSHAKE:
+        kt_log(KT_LOG_DEBUG, "http: %s: TLS handshake not finished in time", c->remote);
+        conn_close(c);
+        break;
     case KT__CONN_HEAD:
     case KT__CONN_BODY:
         kt_log(KT_LOG_DEBUG, "http: %s: request not received in time", c->remote);
@@ -534,6 +644,8 @@ static void finish(kt_http_t *s)
  * daemon does not tick. */
 static apr_interval_time_t poll_timeout(const kt_http_t *s, apr_time_t now)
 {
+    if (s->tls_pending)
+        return 0;
     apr_time_t until = s->next_sweep;
     if (s->stop_begun && (!until || s->grace_deadline < until))
         until = s->grace_deadline;
@@ -576,12 +688,15 @@ static void *APR_THREAD_FUNC loop_main(apr_thread_t *t, void *data)
             /* in_worker first: while a worker has the request, state is its. */
             if (!c->in_worker && c->state == KT__CONN_CLOSED)
                 continue;
-            if (ev[i].rtnevents & (APR_POLLIN | APR_POLLHUP | APR_POLLERR))
+            if ((ev[i].rtnevents & (APR_POLLIN | APR_POLLHUP | APR_POLLERR)) ||
+                ((ev[i].rtnevents & APR_POLLOUT) && c->tls_read_wants_write &&
+                 (c->in_worker || c->state != KT__CONN_HANDSHAKE)))
                 on_readable(c, now);
             if (!c->in_worker && c->state != KT__CONN_CLOSED && (ev[i].rtnevents & APR_POLLOUT))
                 drive(c, now);
         }
         take_done(s, now);
+        read_tls_ready(s, now);
         kt__http_stream_drain_pokes(s);
         if (s->next_sweep && now >= s->next_sweep)
             sweep(s, now);

@@ -8,8 +8,10 @@
  * cached page) and the loop sends head and pieces with one writev.
  *
  * Every response carries Content-Type, Content-Length (not 1xx/204/304),
- * Date, Connection, X-Content-Type-Options: nosniff and Cache-Control:
- * no-store (a handler may set its own Cache-Control). Framing headers are
+ * Date, Connection, X-Content-Type-Options: nosniff, Referrer-Policy:
+ * no-referrer and Cache-Control: no-store (a handler may set its own
+ * Cache-Control or Referrer-Policy); on TLS also Strict-Transport-Security,
+ * so a browser that came once over HTTPS never tries the name in clear. Framing headers are
  * ours alone: a handler cannot set Content-Length, Transfer-Encoding,
  * Connection or Date. No CORS header is ever added.
  */
@@ -141,6 +143,10 @@ static void respond(kt_http_req_t *req, int status, const char *content_type,
         STR("X-Content-Type-Options: nosniff\r\n");
     if (!has_header(req, "Cache-Control"))
         STR("Cache-Control: no-store\r\n");
+    if (!has_header(req, "Referrer-Policy"))
+        STR("Referrer-Policy: no-referrer\r\n");
+    if (s->tls)
+        STR(KT__HTTP_HSTS);
     for (int i = 0; i < nh; i++) {
         STR(h[i].name);
         STR(": ");

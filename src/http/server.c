@@ -188,8 +188,15 @@ apr_status_t kt_http_create(kt_http_t **out, const kt_http_conf_t *conf, apr_poo
     s->conf = *conf;
     s->conf.server_names = conf->server_names ? apr_pstrdup(sp, conf->server_names) : NULL;
     s->conf.listen = apr_pstrdup(sp, conf->listen);
+    s->conf.tls_cert = conf->tls_cert ? apr_pstrdup(sp, conf->tls_cert) : NULL;
+    s->conf.tls_key = conf->tls_key ? apr_pstrdup(sp, conf->tls_key) : NULL;
+    s->conf.tls_client_ca = conf->tls_client_ca ? apr_pstrdup(sp, conf->tls_client_ca) : NULL;
     s->routes = apr_array_make(sp, 16, sizeof(kt__route_t));
     s->life = KT__LIFE_CREATED;
+    if (s->conf.tls_cert && (rv = kt__tls_server_init(s)) != APR_SUCCESS) {
+        apr_pool_destroy(sp);
+        return rv;
+    }
     apr_pool_pre_cleanup_register(pool, s, stop_on_cleanup);
     *out = s;
     return APR_SUCCESS;

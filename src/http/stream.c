@@ -94,11 +94,13 @@ static const char *stream_head(kt_http_req_t *req, const char *content_type)
     const kt__kv_t *h = (const kt__kv_t *)req->resp_headers->elts;
     for (int i = 0; i < req->resp_headers->nelts; i++) {
         has_cache |= apr_cstr_casecmp(h[i].name, "Cache-Control") == 0;
-        if (apr_cstr_casecmp(h[i].name, "X-Content-Type-Options") != 0)
+        if (apr_cstr_casecmp(h[i].name, "X-Content-Type-Options") != 0 &&
+            apr_cstr_casecmp(h[i].name, "Referrer-Policy") != 0)
             head = apr_pstrcat(req->pool, head, h[i].name, ": ", h[i].value, "\r\n", NULL);
     }
-    return apr_pstrcat(req->pool, head, has_cache ? "" : "Cache-Control: no-store\r\n", "\r\n",
-                       NULL);
+    return apr_pstrcat(req->pool, head, has_cache ? "" : "Cache-Control: no-store\r\n",
+                       "Referrer-Policy: no-referrer\r\n", req->s->tls ? KT__HTTP_HSTS : "",
+                       "\r\n", NULL);
 }
 
 /* ---- Public ------------------------------------------------------------ */
@@ -220,7 +222,7 @@ int kt__http_stream_pump(kt__conn_t *c, apr_size_t *written)
                 return closing ? -1 : 0;
         }
         apr_size_t n = st->out_len - st->out_off;
-        apr_status_t rv = apr_socket_send(c->sock, st->out + st->out_off, &n);
+        apr_status_t rv = kt__http_io_send(c, st->out + st->out_off, &n);
         if (n > 0) {
             st->out_off += n;
             *written += n;

@@ -73,6 +73,11 @@ apr_status_t kt_remedy_approve(kt_remedy_t *r, uint64_t id, const char *sha256, 
 apr_status_t kt_remedy_deny(kt_remedy_t *r, uint64_t id, const char *who, json_t **out,
                             kt_remedy_err_t *err);
 apr_status_t kt_remedy_get(kt_remedy_t *r, uint64_t id, json_t **out, kt_remedy_err_t *err);
+/* The template and parameters a proposal from event event_id would use
+ * ({issue_type, event_id, subject, event_type, params...}), proposing
+ * nothing: what an agent is shown before it proposes. */
+apr_status_t kt_remedy_suggest(kt_remedy_t *r, uint64_t event_id, json_t **out,
+                               kt_remedy_err_t *err);
 
 /* Runs counted since start, by template and result, for /metrics:
  * calls fn once per (template, result) pair. */

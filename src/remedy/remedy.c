@@ -36,6 +36,7 @@ void kt__remedy_conf(kt_remedy_t *r, kt__remedy_conf_t *c, apr_pool_t *pool)
     if (conf) {
         c->scripts_dir = conf->scripts_dir ? apr_pstrdup(pool, conf->scripts_dir) : NULL;
         c->interpreter = conf->remedy_interpreter ? apr_pstrdup(pool, conf->remedy_interpreter) : NULL;
+        c->root_socket = conf->remedy_root_socket ? apr_pstrdup(pool, conf->remedy_root_socket) : NULL;
         c->timeout = apr_time_from_sec(conf->remedy_timeout_s);
         c->output_limit = (apr_size_t)conf->remedy_output_kb * 1024;
         c->expiry = apr_time_from_sec(conf->remedy_expiry_s);
@@ -155,6 +156,12 @@ static apr_status_t write_script(const char *path, const char *script, apr_pool_
     return st;
 }
 
+apr_status_t kt_remedy_suggest(kt_remedy_t *r, uint64_t event_id, json_t **out,
+                               kt_remedy_err_t *err)
+{
+    return from_event(r, event_id, out, err);
+}
+
 apr_status_t kt_remedy_propose(kt_remedy_t *r, json_t *body, const char *who, json_t **out,
                                kt_remedy_err_t *err)
 {
@@ -271,7 +278,7 @@ apr_status_t kt_remedy_propose(kt_remedy_t *r, json_t *body, const char *who, js
         kt_sys_run_result_t res;
         if (ws == APR_SUCCESS) {
             json_object_set_new(doc, "file", json_string(path));
-            ws = kt__remedy_exec(r, &c, path, 1, dialect_of(os), &res, pool);
+            ws = kt__remedy_exec(r, &c, path, sha, 1, dialect_of(os), &res, pool);
         }
         char buf[200];
         dry = ws != APR_SUCCESS

@@ -72,6 +72,7 @@ void kt__sha256_hex(const void *data, size_t len, char out[65]);
 typedef struct {
     const char *scripts_dir;
     const char *interpreter; /* NULL: the OS's */
+    const char *root_socket; /* koto-run-approved's, or NULL: run as kotod's user */
     apr_interval_time_t timeout;
     apr_size_t output_limit;
     apr_interval_time_t expiry;
@@ -96,10 +97,12 @@ apr_status_t kt__remedy_approve_as(kt_remedy_t *r, uint64_t id, const char *sha2
 void kt__auto_reading(void *baton, const kt_snap_t *snap, const kt_event_t *events, unsigned n);
 void kt__auto_event(kt_remedy_t *r, const kt_event_t *ev, apr_pool_t *pool);
 void kt__auto_watch(kt_remedy_t *r, json_t *doc);
-/* Runs the script file at path: the dry run (args) or the real one. */
+/* Runs the script file at path (sha: its approved hash): the dry run
+ * (args) or the real one; as root through koto-run-approved when
+ * remedy_root_socket is set and the script is Bash. */
 apr_status_t kt__remedy_exec(kt_remedy_t *r, const kt__remedy_conf_t *c, const char *path,
-                             int dry_run, const char *dialect, kt_sys_run_result_t *res,
-                             apr_pool_t *pool);
+                             const char *sha, int dry_run, const char *dialect,
+                             kt_sys_run_result_t *res, apr_pool_t *pool);
 /* Whether the configuration file and the scripts directory are owner-only;
  * when not, *why says which and how. */
 int kt__remedy_safe(kt_remedy_t *r, const kt__remedy_conf_t *c, const char **why,

@@ -362,7 +362,7 @@ static int read_channel(reader_t *r, kt_notify_conf_t *c)
         return -1;
     for (unsigned i = 0; i < ntypes; i++) {
         int t = kt_event_type_parse(types[i]);
-        if (t < 0)
+        if (t < 0 || t >= 32) /* the mask's width */
             return fail(r, "types", apr_psprintf(r->pool, "names an unknown event type '%s'",
                                                  types[i]));
         c->types |= 1u << t;

@@ -85,16 +85,40 @@ static const item_t items[] = {
      "above this weighted % of state changes a condition flaps: its starts and resolutions are "
      "logged but not notified"},
     {"flapping.low", T_NUM, 0, 100, MON(flap_low), 1, "below this % it settles again"},
+    {"budget_rss_mb", T_NUM, 0, 1048576, MON(budget_rss_mb), 1,
+     "kotod's own memory budget in MiB: over it, koto_over_budget and fewer series stored (0: off)"},
+    {"budget_cpu_pct", T_NUM, 0, 100, MON(budget_cpu_pct), 1,
+     "kotod's own CPU budget, % of one core over its last 16 readings (0: off)"},
     {"listen", T_STR, 0, 0, offsetof(kt_conf_t, listen), 0, "address to serve on"},
     {"server_names", T_STR, 0, 0, offsetof(kt_conf_t, server_names), 0,
      "names (comma separated) a request's Host may carry besides localhost and the listen "
      "address; other names are refused (DNS rebinding)"},
+    {"tls.cert", T_STR, 0, 0, offsetof(kt_conf_t, tls_cert), 1,
+     "TLS: the certificate file (PEM, its chain after it); with tls.key the listener speaks "
+     "HTTPS only (TLS 1.2 or later); reload picks up a renewed file"},
+    {"tls.key", T_STR, 0, 0, offsetof(kt_conf_t, tls_key), 1,
+     "TLS: the certificate's private key file (PEM, no passphrase)"},
+    {"tls.client_ca", T_STR, 0, 0, offsetof(kt_conf_t, tls_client_ca), 1,
+     "TLS: clients must show a certificate signed by a CA in this PEM file (mutual TLS)"},
+    {"tls.self_signed", T_BOOL, 0, 1, offsetof(kt_conf_t, tls_self_signed), 0,
+     "TLS with a certificate kotod makes itself in STATE_DIR (tls-cert.pem, tls-key.pem; its "
+     "SHA-256 fingerprint is logged); also written tls = \"self-signed\""},
+    {"allow_plain_http", T_BOOL, 0, 1, offsetof(kt_conf_t, allow_plain_http), 0,
+     "serve plain HTTP on an address other machines can reach (refused without this: the "
+     "token would cross the network in clear text)"},
     {"state_dir", T_STR, 0, 0, offsetof(kt_conf_t, state_dir), 0, "where the API token lives"},
+    {"session_lifetime_s", T_UINT, 1, 2592000, offsetof(kt_conf_t, session_lifetime_s), 0,
+     "seconds a dashboard login (the session cookie the token is exchanged for) lasts"},
+    {"session_max", T_UINT, 1, 10000, offsetof(kt_conf_t, session_max), 0,
+     "dashboard logins kept at once; a new one beyond ends the oldest"},
     {"scripts_dir", T_STR, 0, 0, offsetof(kt_conf_t, scripts_dir), 1,
      "where saved fix scripts go"},
     {"web_dir", T_STR, 0, 0, offsetof(kt_conf_t, web_dir), 0, "the dashboard's files"},
     {"user_dir", T_STR, 0, 0, offsetof(kt_conf_t, user_dir), 1,
-     "your rules/ and templates/, overriding shipped ones by name"},
+     "your rules/, conditions/ and templates/, overriding shipped ones by name"},
+    {"rule_tests", T_STR, 0, 0, offsetof(kt_conf_t, rule_tests), 1,
+     "a --test-rules file, or a directory of them (*.json), that kotod -t runs: the check "
+     "fails when an expectation is not met"},
     {"store", T_BOOL, 0, 1, offsetof(kt_conf_t, store), 0,
      "keep the event log and the alert state in STATE_DIR/koto.db across restarts"},
     {"store_event_days", T_UINT, 0, 36500, offsetof(kt_conf_t, store_event_days), 1,
@@ -128,6 +152,10 @@ static const item_t items[] = {
     {"remedy_interpreter", T_STR, 0, 0, offsetof(kt_conf_t, remedy_interpreter), 1,
      "the program that runs remediation scripts instead of /bin/bash (Windows: "
      "powershell.exe of the system directory), given the same arguments; unset: the OS's"},
+    {"remedy_root_socket", T_STR, 0, 0, offsetof(kt_conf_t, remedy_root_socket), 1,
+     "the socket of koto-run-approved (/run/koto-run-approved.sock), through which approved "
+     "Bash remediations run as root (Linux; README, \"Remediation as root\"); unset: they run "
+     "as kotod's own user"},
 };
 
 #define FS_OVERRIDES "thresholds.filesystems"
@@ -146,6 +174,9 @@ void kt_conf_describe(FILE *to)
             fprintf(to, " %-13s", "");
         fprintf(to, " %s%s\n", it->help, it->reloadable ? "" : " (restart to change)");
     }
+    fprintf(to, "%-36s %-8s %-13s %s\n", "tls", "table", "",
+            "HTTPS: tls = { cert = \"FILE\", key = \"FILE\", client_ca = \"FILE\" } (the tls.* "
+            "settings above), or tls = \"self-signed\"");
     fprintf(to, "%-36s %-8s %-13s %s\n", FS_OVERRIDES, "table", "",
             "per mount point: { [\"/var\"] = { threshold = 95 } }");
     kt__conf_describe_notify(to);
@@ -531,7 +562,10 @@ static int set_remediate(kt_conf_t *conf, lua_State *L, int idx, apr_pool_t *poo
             lua_pop(L, 1);
         }
         lua_pop(L, 1);
-        if (!k->event || kt_event_type_parse(k->event) < 0 || !k->template) {
+        /* A condition's type may come from a user directory this file
+         * names, loaded after it: kt_rules_load checks the name then. */
+        if (!k->event || !*k->event || strspn(k->event, "abcdefghijklmnopqrstuvwxyz0123456789_") !=
+                                           strlen(k->event) || !k->template) {
             snprintf(msg, len, REMEDIATE "[%lld] needs an event (an event type) and a template",
                      (long long)i);
             return -1;
@@ -557,6 +591,15 @@ static int apply(kt_conf_t *conf, const char *key, lua_State *L, int idx, apr_po
         return set_checks(conf, L, idx, pool, msg, len);
     if (strcmp(key, REMEDIATE) == 0)
         return set_remediate(conf, L, idx, pool, msg, len);
+    if (strcmp(key, "tls") == 0 && lua_type(L, idx) == LUA_TSTRING) {
+        if (strcmp(lua_tostring(L, idx), "self-signed") != 0) {
+            snprintf(msg, len, "tls must be \"self-signed\" or a table { cert = FILE, key = FILE, "
+                               "client_ca = FILE }");
+            return -1;
+        }
+        conf->tls_self_signed = 1;
+        return 0;
+    }
     const item_t *it = find_item(key);
     if (it)
         return set_value(conf, it, L, idx, pool, msg, len);
@@ -700,9 +743,22 @@ apr_status_t kt__conf_apply_file(kt_conf_t *conf, const kt__file_t *f, apr_pool_
         snprintf(err, errlen, "%s: script_os must be auto, linux or windows", f->path);
         goto done;
     }
+    if ((conf->tls_cert != NULL) != (conf->tls_key != NULL) ||
+        (conf->tls_client_ca && !conf->tls_cert && !conf->tls_self_signed)) {
+        snprintf(err, errlen, "%s: tls needs both cert and key (client_ca only with them)", f->path);
+        goto done;
+    }
+    if (conf->tls_cert && conf->tls_self_signed) {
+        snprintf(err, errlen, "%s: tls is either self-signed or a cert and key, not both", f->path);
+        goto done;
+    }
     if (conf->metrics && strcmp(conf->metrics, "koto") != 0 && strcmp(conf->metrics, "node") != 0 &&
         strcmp(conf->metrics, "both") != 0) {
         snprintf(err, errlen, "%s: metrics must be koto, node or both", f->path);
+        goto done;
+    }
+    if (conf->remedy_root_socket && conf->remedy_root_socket[0] != '/') {
+        snprintf(err, errlen, "%s: remedy_root_socket must be an absolute path", f->path);
         goto done;
     }
     rc = APR_SUCCESS;

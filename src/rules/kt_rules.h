@@ -115,10 +115,17 @@ typedef struct {
     kt_mon_conf_t mon;          /* interval, thresholds, capacities */
     const char *listen;
     const char *server_names;   /* Host names answered besides localhost and the address */
+    const char *tls_cert, *tls_key; /* PEM files: the listener speaks TLS */
+    const char *tls_client_ca;  /* PEM: clients must show a certificate it signed */
+    int tls_self_signed;        /* tls = "self-signed": made in state_dir at first start */
+    int allow_plain_http;       /* plain HTTP on an address other machines reach */
     const char *state_dir;
+    unsigned session_lifetime_s; /* a dashboard login lasts this long */
+    unsigned session_max;        /* dashboard logins kept at once */
     const char *scripts_dir;    /* where save_script_to_file writes */
     const char *web_dir;
     const char *user_dir;       /* the user rules/templates directory */
+    const char *rule_tests;     /* a test file, or a directory of them, that kotod -t runs */
     const char *script_os;      /* "auto", "linux" or "windows" */
     int store;                  /* keep events and alert state in STATE_DIR/koto.db */
     unsigned store_event_days;  /* events older than this are deleted (0: kept) */
@@ -137,6 +144,7 @@ typedef struct {
     unsigned remedy_output_kb;  /* output kept of a run */
     unsigned remedy_expiry_s;   /* a proposal not approved by then expires */
     const char *remedy_interpreter; /* NULL: the OS's (bash, powershell.exe) */
+    const char *remedy_root_socket; /* NULL: scripts run as kotod's user; else koto-run-approved's socket */
     unsigned remedy_verify_readings; /* readings after a run for its condition to resolve */
     const kt_remedy_rule_t *remediate; /* may be NULL */
     unsigned nremediate;
@@ -203,6 +211,18 @@ json_t *kt_rules_analyze(kt_rules_t *r, const kt_sample_t *s, const kt_hist_poin
  * points (kt_json_history_point's shape, oldest first; NULL: none). Both
  * stay the caller's; the rules see exactly these values. */
 json_t *kt_rules_analyze_json(kt_rules_t *r, json_t *sample, json_t *history);
+
+/* ---- conditions (conditions.c) ------------------------------------------------------------ */
+
+/* Runs every condition of the set on s and writes their verdicts for the
+ * monitor to judge (kt_mon_set_conditions); a condition that fails is
+ * switched off and yields a rule_error verdict from then on. Only one
+ * thread at a time per set (the one that ingests readings). */
+unsigned kt_rules_conditions(kt_rules_t *r, const kt_sample_t *s, kt_mon_verdict_t *out,
+                             unsigned max);
+unsigned kt_rules_nconditions(const kt_rules_t *r);
+/* Switches every condition back on (a test case starts afresh). */
+void kt_rules_conditions_reset(kt_rules_t *r);
 
 /* ---- fix-script templates -------------------------------------------------------------------- */
 

@@ -7,6 +7,7 @@
  *   rules/<area>.lua    returns a list of rules: {name, category, description, check}
  *   templates/<t>.lua   returns one template: {description, admin, params, bash, powershell}
  *   lib/<name>.lua      returns a table of helpers, visible to rules and templates as <name>
+ *   conditions/<c>.lua  returns a condition or a list of them (conditions.c)
  * A user file replaces the shipped file of the same kind and name.
  */
 #include "rules_internal.h"
@@ -26,6 +27,7 @@ static const struct {
     {KT__FILE_LIB, "lib"},
     {KT__FILE_RULE, "rules"},
     {KT__FILE_TEMPLATE, "templates"},
+    {KT__FILE_CONDITION, "conditions"},
 };
 
 static int find_file(kt_rules_t *r, kt__file_kind_t kind, const char *name)
@@ -95,7 +97,7 @@ static apr_status_t scan_dir(kt_rules_t *r, const char *dir, int required, char 
         const char *sub = apr_pstrcat(r->pool, dir, "/", kinds[k].subdir, NULL);
         apr_dir_t *d;
         if ((st = apr_dir_open(&d, sub, r->pool)) != APR_SUCCESS) {
-            if (required && kinds[k].kind != KT__FILE_LIB) {
+            if (required && kinds[k].kind != KT__FILE_LIB && kinds[k].kind != KT__FILE_CONDITION) {
                 snprintf(err, errlen, "%s: not a readable directory", sub);
                 return st;
             }
@@ -277,6 +279,8 @@ apr_status_t kt__rules_build_state(kt_rules_t *r, kt__lstate_t **out, unsigned *
     lua_setfield(L, LUA_REGISTRYINDEX, "koto.rules");
     lua_newtable(L);
     lua_setfield(L, LUA_REGISTRYINDEX, "koto.templates");
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, "koto.conditions");
     unsigned nrules = 0, ntemplates = 0;
 
     /* Libraries first: they become globals that rules and templates see. */
@@ -306,6 +310,8 @@ apr_status_t kt__rules_build_state(kt_rules_t *r, kt__lstate_t **out, unsigned *
                 }
             } else if (f->kind == KT__FILE_RULE) {
                 rc = check_rules(L, f, &nrules, err, errlen);
+            } else if (f->kind == KT__FILE_CONDITION) {
+                rc = kt__check_conditions(r, L, f, !r->described, err, errlen);
             } else {
                 rc = check_template(L, f, err, errlen);
                 ntemplates++;
@@ -391,17 +397,30 @@ apr_status_t kt_rules_load(kt_rules_t **out, const kt_rules_opts_t *opts, const 
 
     if ((st = kt__rules_read_files(r, err, errlen)) != APR_SUCCESS)
         goto failed;
-    int conf_at = find_file(r, KT__FILE_CONFIG, "koto.conf");
-    if (conf_at >= 0 &&
-        (st = kt__conf_apply_file(&r->conf, &r->files[conf_at], pool, err, errlen)) !=
-            APR_SUCCESS)
-        goto failed;
-    /* Build one state now: it checks every file, and serves the first caller. */
+    /* Build one state now: it checks every file, and serves the first
+     * caller. Before the settings: it registers the conditions' event
+     * types, which the notify, maintenance and remediate lists may name. */
     kt__lstate_t *ls;
     if ((st = kt__rules_build_state(r, &ls, &r->nrules, &r->ntemplates, err, errlen)) !=
         APR_SUCCESS)
         goto failed;
     r->idle[r->nidle++] = ls;
+    r->described = 1;
+    int conf_at = find_file(r, KT__FILE_CONFIG, "koto.conf");
+    if (conf_at >= 0 &&
+        (st = kt__conf_apply_file(&r->conf, &r->files[conf_at], pool, err, errlen)) !=
+            APR_SUCCESS)
+        goto failed;
+    /* Unless the file names a user directory this load did not read yet
+     * (the caller loads again with it), every type remediate names exists. */
+    for (unsigned i = 0; (opts->user_dir || !r->conf.user_dir) && i < r->conf.nremediate; i++)
+        if (kt_event_type_parse(r->conf.remediate[i].event) < 0) {
+            snprintf(err, errlen, "%s: remediate[%u].event names an unknown event type '%s'",
+                     conf_at >= 0 ? r->files[conf_at].path : "configuration", i + 1,
+                     r->conf.remediate[i].event);
+            st = KT_ECONF;
+            goto failed;
+        }
     *out = r;
     return APR_SUCCESS;
 
@@ -424,8 +443,9 @@ void kt_conf_copy(kt_conf_t *dst, const kt_conf_t *src, apr_pool_t *pool)
 {
     *dst = *src;
     const char **strings[] = {&dst->listen, &dst->server_names, &dst->state_dir, &dst->scripts_dir,
-                              &dst->web_dir, &dst->user_dir, &dst->script_os,
-                              &dst->metrics, &dst->remedy_interpreter};
+                              &dst->web_dir, &dst->user_dir, &dst->rule_tests, &dst->script_os,
+                              &dst->metrics, &dst->remedy_interpreter, &dst->tls_cert,
+                              &dst->tls_key, &dst->tls_client_ca, &dst->remedy_root_socket};
     for (size_t i = 0; i < KT_ARRAY_SIZE(strings); i++)
         if (*strings[i])
             *strings[i] = apr_pstrdup(pool, *strings[i]);
@@ -471,6 +491,6 @@ const char *kt_rules_summary(const kt_rules_t *r, apr_pool_t *pool)
     unsigned rule_files = 0;
     for (unsigned i = 0; i < r->nfiles; i++)
         rule_files += r->files[i].kind == KT__FILE_RULE;
-    return apr_psprintf(pool, "%u rules in %u files, %u templates", r->nrules, rule_files,
-                        r->ntemplates);
+    return apr_psprintf(pool, "%u rules in %u files, %u templates, %u conditions", r->nrules,
+                        rule_files, r->ntemplates, r->nconds);
 }

@@ -128,7 +128,7 @@ static int read_window(lua_State *L, int t, unsigned index, kt_maint_conf_t *w, 
     }
     for (unsigned i = 0; i < ntypes; i++) {
         int ty = kt_event_type_parse(types[i]);
-        if (ty < 0) {
+        if (ty < 0 || ty >= 32) { /* the mask's width */
             snprintf(msg, len, LIST "[%u].types names an unknown event type '%s'", index, types[i]);
             return -1;
         }

@@ -22,6 +22,7 @@
 #define KT__RULES_DEFAULT_STATES 4
 #define KT__RULES_MAX_FILES 256
 #define KT__RULES_MAX_FILE_BYTES (1u << 20)
+#define KT__RULES_MAX_CONDS 128
 
 /* ---- one sandboxed state (state.c, sandbox.c) --------------------------------------- */
 
@@ -67,7 +68,13 @@ void kt__sandbox_readonly(lua_State *L, const char *name);
 
 /* ---- files of a set (loader.c) ---------------------------------------------------------------- */
 
-typedef enum { KT__FILE_CONFIG, KT__FILE_RULE, KT__FILE_TEMPLATE, KT__FILE_LIB } kt__file_kind_t;
+typedef enum {
+    KT__FILE_CONFIG,
+    KT__FILE_RULE,
+    KT__FILE_TEMPLATE,
+    KT__FILE_LIB,
+    KT__FILE_CONDITION
+} kt__file_kind_t;
 
 typedef struct {
     kt__file_kind_t kind;
@@ -84,6 +91,9 @@ struct kt_rules_t {
     kt_conf_t conf;
     kt__file_t *files;
     unsigned nfiles, nrules, ntemplates;
+    struct kt__cond_def_t *conds; /* the conditions, described by the first state built */
+    unsigned nconds;
+    int described;
 
     apr_thread_mutex_t *lock; /* guards the idle list */
     kt__lstate_t **idle;
@@ -104,6 +114,13 @@ apr_status_t kt__rules_build_state(kt_rules_t *r, kt__lstate_t **out, unsigned *
 /* Lends and returns a state of the set. */
 apr_status_t kt__rules_borrow(kt_rules_t *r, kt__lstate_t **ls, char *err, apr_size_t errlen);
 void kt__rules_return(kt_rules_t *r, kt__lstate_t *ls);
+
+/* A conditions file's result on top: one condition or a list, checked and
+ * appended to the registry's "koto.conditions"; pops it. describe: also
+ * records each in r->conds and registers its event type (the first state
+ * built only). conditions.c. */
+apr_status_t kt__check_conditions(kt_rules_t *r, lua_State *L, const kt__file_t *f,
+                                  int describe, char *err, apr_size_t errlen);
 
 /* ---- the configuration file (config.c) ------------------------------------------------------------- */
 

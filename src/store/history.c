@@ -233,7 +233,7 @@ static void record_sub(kt__hist_t *h, const char *kind, const char *subject, int
         record(h, name, t_ms, v);
 }
 
-void kt_store_record(kt_store_t *s, const kt_sample_t *x, unsigned interval_ms)
+void kt_store_record(kt_store_t *s, const kt_sample_t *x, unsigned interval_ms, int lean)
 {
     kt__hist_t *h = s->hist;
     if (!h || !s->usable)
@@ -244,7 +244,7 @@ void kt_store_record(kt_store_t *s, const kt_sample_t *x, unsigned interval_ms)
      * steady; a late reading still falls in its own slot. */
     h->step_ms = interval_ms ? interval_ms : 1000;
     record(h, "cpu", t, x->cpu.busy_pct);
-    for (unsigned i = 0; i < x->ncores; i++) {
+    for (unsigned i = 0; i < (lean ? 0 : x->ncores); i++) {
         char core[16];
         snprintf(core, sizeof core, "%u", i);
         record_sub(h, "cpu", core, t, x->cores[i].busy_pct);
@@ -258,15 +258,18 @@ void kt_store_record(kt_store_t *s, const kt_sample_t *x, unsigned interval_ms)
     for (unsigned i = 0; i < x->nfs; i++) {
         const kt_fs_t *f = &x->fs[i];
         record_sub(h, "fs_used", f->mount_point, t, f->used_pct);
-        record_sub(h, "fs_inodes", f->mount_point, t, f->inodes_used_pct);
+        if (!lean)
+            record_sub(h, "fs_inodes", f->mount_point, t, f->inodes_used_pct);
         if (kt_known(f->used_pct) && !(f->used_pct <= fullest))
             fullest = f->used_pct;
     }
     record(h, "disk", t, fullest);
     for (unsigned i = 0; i < x->nnet; i++) {
         const kt_net_t *n = &x->net[i];
-        record_sub(h, "net_rx", n->name, t, n->rx_bytes_ps);
-        record_sub(h, "net_tx", n->name, t, n->tx_bytes_ps);
+        if (!lean) {
+            record_sub(h, "net_rx", n->name, t, n->rx_bytes_ps);
+            record_sub(h, "net_tx", n->name, t, n->tx_bytes_ps);
+        }
         if (strcmp(n->name, "lo") != 0 && kt_known(n->rx_bytes_ps)) {
             rx = (kt_known(rx) ? rx : 0) + n->rx_bytes_ps;
             tx = (kt_known(tx) ? tx : 0) + (kt_known(n->tx_bytes_ps) ? n->tx_bytes_ps : 0);
@@ -275,7 +278,7 @@ void kt_store_record(kt_store_t *s, const kt_sample_t *x, unsigned interval_ms)
     /* The sums the dashboard's network chart draws: all interfaces but lo. */
     record(h, "net_rx", t, rx);
     record(h, "net_tx", t, tx);
-    for (unsigned i = 0; i < x->ndisks; i++) {
+    for (unsigned i = 0; i < (lean ? 0 : x->ndisks); i++) {
         const kt_disk_t *d = &x->disks[i];
         record_sub(h, "disk_busy", d->name, t, d->busy_pct);
         record_sub(h, "disk_read", d->name, t, d->read_bytes_ps);

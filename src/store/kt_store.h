@@ -113,8 +113,10 @@ apr_status_t kt_store_clear_events(kt_store_t *s, const char *who, unsigned *rem
  * the reading was taken at (kt_snap_interval_ms): it packs the values
  * in memory and every few seconds hands what changed to the store thread,
  * so a crash loses at most that much. Three tiers: each reading, 1-minute
- * and 1-hour buckets (min, average, max), each kept as long as its setting. */
-void kt_store_record(kt_store_t *s, const kt_sample_t *sample, unsigned interval_ms);
+ * and 1-hour buckets (min, average, max), each kept as long as its setting.
+ * lean (kotod over its own budget) records the aggregates and each
+ * filesystem's used % only: no core, interface, disk or inode series. */
+void kt_store_record(kt_store_t *s, const kt_sample_t *sample, unsigned interval_ms, int lean);
 
 /* One series over [from, to] in at most `points` buckets (min, average,
  * max each), from the coarsest tier still fine enough for that and old

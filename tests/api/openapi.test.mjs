@@ -163,6 +163,32 @@ test('every documented operation answers as documented', async () => {
   assert.equal((await call('GET', '/api/agent/audit')).status, 401);
   await call('GET', '/metrics');
   await call('GET', '/monitoring-dashboard');
+  const rpc = (body, headers = {}) => call('POST', '/mcp', { body, auth: true, headers });
+  assert.equal((await rpc({ jsonrpc: '2.0', id: 1, method: 'tools/list' })).status, 200);
+  assert.equal((await rpc({ jsonrpc: '2.0', method: 'notifications/initialized' })).status, 202);
+  assert.equal((await rpc({ jsonrpc: '2.0' })).status, 400);
+  assert.equal((await call('POST', '/mcp', { body: { jsonrpc: '2.0', id: 1, method: 'ping' } })).status, 401);
+  assert.equal((await rpc({ jsonrpc: '2.0', id: 1, method: 'ping' }, { Origin: 'http://evil.example' })).status, 403);
+  const meta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
+  assert.equal((await rpc({ jsonrpc: '2.0', id: 1, method: 'nope', params: { _meta: meta } },
+    { 'MCP-Protocol-Version': '2026-07-28', 'Mcp-Method': 'nope' })).status, 404);
+  assert.equal((await rpc({ jsonrpc: '2.0', id: 1, method: 'ping', params: { pad: 'x'.repeat(300000) } })).status, 413);
+  assert.equal((await call('GET', '/mcp', { auth: true })).status, 405);
+  assert.equal((await call('DELETE', '/mcp', { auth: true })).status, 405);
+
+  // The dashboard's login: a session by cookie, CSRF on changes, logout.
+  assert.equal((await call('POST', '/api/agent/session', { body: { token: 'wrong' } })).status, 401);
+  const login = await fetch(`${base}/api/agent/session`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token }),
+  });
+  const cookie = { Cookie: login.headers.get('set-cookie').split(';')[0] };
+  const { csrf_token: csrf } = await login.json();
+  assert.equal((await call('POST', '/api/agent/session', { body: { token } })).status, 200);
+  assert.equal(JSON.parse((await call('GET', '/api/agent/session', { headers: cookie })).text).csrf_token, csrf);
+  assert.equal((await call('GET', '/api/agent/session')).status, 200);
+  assert.equal((await call('DELETE', '/api/agent/session', { headers: cookie })).status, 403);
+  assert.equal((await call('DELETE', '/api/agent/session')).status, 401);
+  assert.equal((await call('DELETE', '/api/agent/session', { headers: { ...cookie, 'X-CSRF-Token': csrf } })).status, 200);
 
   // The stream is endless: check its head only.
   const ctl = new AbortController();

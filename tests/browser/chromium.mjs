@@ -4,13 +4,14 @@ import { chromium } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
-// A fresh profile in profileDir; options go to launchPersistentContext.
-export function launch(profileDir, options = {}) {
+// A fresh profile in profileDir; options go to launchPersistentContext,
+// args added to chromium's own.
+export function launch(profileDir, { args = [], ...options } = {}) {
   return chromium.launchPersistentContext(profileDir, {
     executablePath: CHROMIUM,
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      '--disable-background-networking', '--disable-component-update', '--disable-sync', ...args],
     locale: 'en-US', // the page formats in the browser's locale; the expectations are in English
     viewport: { width: 1280, height: 900 },
     colorScheme: 'light',

@@ -472,9 +472,24 @@ test('the summary says the event log is kept on disk', async () => {
   });
 });
 
+test('the summary says what kotod itself uses against its budget', async () => {
+  // The fixture tree holds other processes; kotod finds itself once its own
+  // /proc/PID/stat is in it, with its real figures.
+  const pid = String(kotod.proc.pid);
+  mkdirSync(join(fixture.proc, pid), { recursive: true });
+  fixture.write(join(pid, 'cmdline'), readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
+  fixture.write(join(pid, 'stat'), readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  await eventually(async () => {
+    assert.match(await text('#sum-self'), /^kotod itself: [\d.]+ [KMG]?i?B of 32 MiB, \S+ of a core \(budget 1(\.0+)? ?%\)\.$/);
+    assert.equal(await page.isVisible('#sum-self'), true);
+  });
+  rmSync(join(fixture.proc, pid), { recursive: true });
+});
+
 test('the page catches up by itself when kotod restarts', async () => {
   assert.deepEqual(await kotod.stop(), { code: 0, signal: null }, kotod.log.slice(-3000));
   expectError('ERR_CONNECTION_REFUSED', '/api/agent/monitor/stream');
+  expectError('ERR_CONNECTION_REFUSED', '/api/agent/monitor/status'); // the page's periodic refresh
   await eventually(async () => {
     assert.equal(await text('#conn-text'), 'Reconnecting…');
     assert.match(await page.getAttribute('#conn', 'class'), /conn-reconnecting/);

@@ -64,8 +64,10 @@ export class Fixture {
 
 export class Kotod {
   // config: a koto.conf.lua of the test's own (-c), else luaDir's or the defaults.
-  constructor(bin, { fixture, stateDir, webDir, luaDir, config }) {
-    Object.assign(this, { bin, fixture, stateDir, webDir, luaDir, config });
+  // host: the address to listen on; 0.0.0.0 (every request needs the token)
+  // is reached on 127.0.0.1.
+  constructor(bin, { fixture, stateDir, webDir, luaDir, config, host = '127.0.0.1' }) {
+    Object.assign(this, { bin, fixture, stateDir, webDir, luaDir, config, host });
     this.port = 0;
     this.log = '';
   }
@@ -74,7 +76,7 @@ export class Kotod {
     this.log = '';
     this.proc = spawn(this.bin, [
       '--procfs', this.fixture.proc, '--sysfs', this.fixture.sys,
-      '--listen', `127.0.0.1:${this.port}`, '--interval', '200',
+      '--listen', `${this.host}:${this.port}`, '--interval', '200',
       '--state-dir', this.stateDir, '--web-dir', this.webDir,
       ...(this.luaDir ? ['--lua-dir', this.luaDir] : []),
       ...(this.config ? ['-c', this.config] : []),
@@ -84,10 +86,10 @@ export class Kotod {
       const timer = setTimeout(() => reject(new Error(`kotod did not start:\n${this.log}`)), 15000);
       this.proc.stderr.on('data', (chunk) => {
         this.log += chunk;
-        const m = this.log.match(/dashboard at (http:\/\/[^/]+)\//);
+        const m = this.log.match(/dashboard at (https?:\/\/[^/]+)\//);
         if (m) {
           clearTimeout(timer);
-          resolve(m[1]);
+          resolve(m[1].replace('//0.0.0.0:', '//127.0.0.1:'));
         }
       });
       this.proc.on('exit', () => reject(new Error(`kotod exited at start:\n${this.log}`)));
@@ -126,7 +128,9 @@ export function tick(kotod, fixture) {
     while (!stopped) {
       ctl = new AbortController();
       try {
-        const res = await fetch(`${kotod.base}/api/agent/monitor/stream`, { signal: ctl.signal });
+        const res = await fetch(`${kotod.base}/api/agent/monitor/stream`, {
+          signal: ctl.signal, headers: { Authorization: `Bearer ${kotod.token}` },
+        });
         const decoder = new TextDecoder();
         let buf = '';
         for await (const chunk of res.body) {

@@ -274,11 +274,13 @@ static void test_get_200(void **state)
     assert_string_equal(tc_header(&r, "Connection"), "keep-alive");
     assert_string_equal(tc_header(&r, "X-Content-Type-Options"), "nosniff");
     assert_string_equal(tc_header(&r, "Cache-Control"), "no-store");
+    assert_string_equal(tc_header(&r, "Referrer-Policy"), "no-referrer");
+    assert_null(tc_header(&r, "Strict-Transport-Security")); /* plain HTTP */
     const char *date = tc_header(&r, "Date");
     assert_non_null(date);
     assert_int_equal(strlen(date), 29);
     assert_non_null(strstr(date, " GMT"));
-    assert_int_equal(r.nheaders, 6);
+    assert_int_equal(r.nheaders, 7);
     for (unsigned i = 0; i < r.nheaders; i++)
         assert_null(strstr(r.names[i], "Access-Control"));
     tc_resp_free(&r);

@@ -311,7 +311,12 @@ stop_kotod TERM
 expect_eq "SIGTERM with a stream open stops cleanly" 0 "$kotod_rc"
 
 # ---- a listener other machines can reach --------------------------------------------------------
-start_kotod --procfs "$tmp/proc" --listen 0.0.0.0:0 --interval 1000 --state-dir "$tmp/state"
+# Plain HTTP there is refused unless the configuration allows it.
+"$KOTOD" -t --procfs "$tmp/proc" --listen 0.0.0.0:0 --state-dir "$tmp/state" 2>"$tmp/err"; rc=$?
+expect_eq "plain HTTP on 0.0.0.0 is refused by -t" 1 "$rc"
+check "and says how to fix it" grep -q 'refusing plain HTTP on 0.0.0.0:0.*allow_plain_http = true' "$tmp/err"
+printf 'allow_plain_http = true\n' >"$tmp/plain.lua"
+start_kotod -c "$tmp/plain.lua" --procfs "$tmp/proc" --listen 0.0.0.0:0 --interval 1000 --state-dir "$tmp/state"
 wait_log "dashboard at http://"
 port=$(sed -n 's|.*dashboard at http://[^/]*:\([0-9]*\)/.*|\1|p' "$tmp/kotod.log" | head -1)
 base="http://127.0.0.1:$port"

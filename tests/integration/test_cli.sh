@@ -113,4 +113,26 @@ stop_kotod TERM
 expect_eq "to 0700" 700 "$(stat -c %a "$home/.local/state/koto" 2>&1)"
 check "and the token is read, not made again" grep -q "API token read from" "$tmp/kotod.log"
 
+# Named tokens: made, listed, refused, revoked; the file is owner-only and
+# holds no token, only its hash.
+sd="$tmp/tokens-state"
+t=$("$KOTOD" --state-dir "$sd" --token add agent 2>/dev/null)
+check "--token add prints a new token" grep -Eq '^[0-9a-f]{64}$' <<<"$t"
+expect_eq "the tokens file is 0600" 600 "$(stat -c %a "$sd/tokens" 2>&1)"
+check "it keeps the hash, not the token" bash -c "! grep -q '$t' '$sd/tokens' && grep -q \"\$(printf %s '$t' | sha256sum | cut -d' ' -f1)\" '$sd/tokens'"
+"$KOTOD" --state-dir "$sd" --token add ops --scope control >/dev/null 2>&1
+expect_eq "--token list: the default token first, each with its scopes (implied ones too)" \
+  "default read,propose,control|agent read,propose|ops read,propose,control" \
+  "$("$KOTOD" --state-dir "$sd" --token list | awk '{printf "%s%s %s", (NR > 1 ? "|" : ""), $1, $2}')"
+"$KOTOD" --state-dir "$sd" --token add agent >/dev/null 2>"$tmp/err"; rc=$?
+expect_eq "a name in use is refused" "1 kotod: a token named 'agent' exists; revoke it first" "$rc $(cat "$tmp/err")"
+"$KOTOD" --state-dir "$sd" --token add x --scope root >/dev/null 2>&1; rc=$?
+expect_eq "an unknown scope is a usage error" 2 "$rc"
+"$KOTOD" --state-dir "$sd" --token add >/dev/null 2>&1; rc=$?
+expect_eq "add without a name is a usage error" 2 "$rc"
+"$KOTOD" --state-dir "$sd" --token revoke agent 2>/dev/null
+expect_eq "--token revoke removes it" "default ops" "$("$KOTOD" --state-dir "$sd" --token list | awk '{print $1}' | xargs)"
+"$KOTOD" --state-dir "$sd" --token revoke agent 2>/dev/null; rc=$?
+expect_eq "revoking an unknown name fails" 1 "$rc"
+
 finish

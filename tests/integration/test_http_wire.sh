@@ -68,6 +68,16 @@ if [[ $EXE == *.exe ]] && ! tr -d '\r' <"$LOG" | grep -q 'reading the Windows AP
   die "the Windows build runs (its log names the Windows APIs)"
 fi
 ok "kotod serves on $addr ($(($(now_ms) - t_start)) ms after launch)"
+# A build without TLS (kotod.exe, for now) refuses a tls setting, saying
+# why, rather than serving in clear text what was meant to be encrypted.
+if [[ $EXE == *.exe ]]; then
+  printf 'tls = "self-signed"\n' >"$DIR/tls.lua"
+  wine "$EXE" -t -c "$(winpath "$DIR/tls.lua")" --listen 127.0.0.1:0 --state-dir "$state_arg" \
+    --lua-dir "$lua_arg" >"$T/tls-t" 2>&1
+  expect "kotod.exe -t refuses tls" 1 "$?"
+  grep -q "no TLS support" "$T/tls-t" && ok "and says the build has no TLS" ||
+    not_ok "and says the build has no TLS" "$(tr -d '\r' <"$T/tls-t" | tail -3)"
+fi
 
 # ---- raw connections --------------------------------------------------------------
 # raw NAME BYTES [WAIT]: opens a connection, sends BYTES (printf %b: \r\n are
@@ -321,7 +331,7 @@ expect "metrics: koto_ lines, HELP and TYPE for each family" yes \
   "$([ "$(grep -c '^koto_' "$T/metrics")" -gt 10 ] &&
     [ "$(grep -c '^# HELP' "$T/metrics")" -eq "$(grep -c '^# TYPE' "$T/metrics")" ] && echo yes)"
 expect "metrics: every line is a comment or 'name{labels} value'" "" \
-  "$(grep -Ev '^(# (HELP|TYPE) .*|(koto|node)_[a-zA-Z0-9_]+(\{([a-z_]+="([^"\\]|\\.)*",?)*\})? -?[0-9.e+-]+|)$' "$T/metrics" | head -3)"
+  "$(grep -Ev '^(# (HELP|TYPE) .*|(koto|node|process)_[a-zA-Z0-9_]+(\{([a-z_]+="([^"\\]|\\.)*",?)*\})? -?[0-9.e+-]+|)$' "$T/metrics" | head -3)"
 check_4xx() { grep -Eq '^koto_http_requests_total\{code="4xx"\} [1-9]' "$T/metrics"; }
 expect "metrics: the refusals above are counted as 4xx" yes "$(check_4xx && echo yes)"
 

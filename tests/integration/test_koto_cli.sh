@@ -124,4 +124,18 @@ expect_eq "token says which file it reads" "$state/token (readable)" "$(cat "$tm
 # ---- the daemon lived through all of it -------------------------------------------------------
 set_mem_available 8000000
 check "kotod still serves" curl -sf "$KOTO_URL/healthz"
+kill_kotod
+
+# ---- an HTTPS kotod with the certificate it made for itself -----------------------------------
+printf 'tls = "self-signed"\n' >"$tmp/tls.conf.lua"
+chmod 600 "$tmp/tls.conf.lua"
+start_kotod -c "$tmp/tls.conf.lua" --procfs "$tmp/proc" --sysfs "$fixture/sys" \
+  --listen 127.0.0.1:0 --interval 100 --state-dir "$tmp/tls-state"
+wait_log "dashboard at https://" 15 || { not_ok "an HTTPS kotod starts" "$(cat "$tmp/kotod.log")"; finish; exit; }
+tls_url="https://$(sed -n 's|.*dashboard at https://\([^/]*\)/.*|\1|p' "$tmp/kotod.log" | head -1)"
+run "its certificate is not trusted without --cacert" 3 "$KOTO" --url "$tls_url" --state-dir "$tmp/tls-state" events
+run "with --cacert it is" 0 "$KOTO" --url "$tls_url" --state-dir "$tmp/tls-state" \
+  --cacert "$tmp/tls-state/tls-cert.pem" events
+run "and with KOTO_CACERT" 0 env KOTO_CACERT="$tmp/tls-state/tls-cert.pem" \
+  "$KOTO" --url "$tls_url" --state-dir "$tmp/tls-state" silence
 finish

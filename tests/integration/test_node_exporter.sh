@@ -23,7 +23,7 @@ command -v prometheus-node-exporter >/dev/null ||
   { not_ok "prometheus-node-exporter is installed (scripts/install-deps.sh)"; finish; exit; }
 
 collectors=(cpu meminfo loadavg stat time timex processes filesystem netdev diskstats vmstat
-  pressure uname os)
+  pressure uname os netstat sockstat filefd entropy netclass)
 ne_args=(--collector.disable-defaults --no-collector.netdev.netlink
   "--collector.filesystem.mount-points-exclude=^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)(\$|/)"
   "--collector.netdev.device-exclude=^\$")
@@ -81,7 +81,11 @@ if start_ne --path.procfs="$fixture/t1" --path.sysfs="$fixture/sys" --path.rootf
       '^node_filesystem_(free_bytes|avail_bytes|files_free)' 'mountpoint="/srv/bind"'
     for fam in node_cpu_seconds_total node_memory_MemAvailable_bytes node_filesystem_readonly \
       node_disk_io_time_weighted_seconds_total node_pressure_memory_waiting_seconds_total \
-      node_vmstat_pgmajfault node_processes_state node_os_info node_network_receive_errs_total; do
+      node_vmstat_pgmajfault node_processes_state node_os_info node_network_receive_errs_total \
+      node_network_receive_fifo_total node_network_transmit_colls_total node_netstat_Tcp_InSegs \
+      node_sockstat_TCP_mem_bytes node_sockstat_TCP6_inuse node_filefd_maximum \
+      node_entropy_available_bits node_netstat_Icmp6_InMsgs node_network_up node_network_info \
+      node_network_speed_bytes node_network_mtu_bytes; do
       grep -q "^$fam" "$tmp/koto.txt" || not_ok "kotod serves $fam on the fixture"
     done
     stop_kotod TERM
@@ -92,10 +96,26 @@ else
   not_ok "node_exporter starts on the fixture" "$(tail -5 "$tmp/ne.log")"
 fi
 
+# ---- 1b. the files read per page --------------------------------------------------------
+# sockstat and the others are read as a page is made, at most every 15 s:
+# a page made sooner serves what the last read found; a filtered one reads.
+cp -r "$fixture/t1" "$tmp/proc"
+if start_koto --procfs "$tmp/proc" --sysfs "$fixture/sys" --rootfs "$rootfs"; then
+  used() { curl -fsS "http://$koto_addr/metrics$1" | sed -n 's/^node_sockstat_sockets_used //p'; }
+  first=$(used "")
+  expect_eq "sockstat: the page serves the file" "217" "$first"
+  sed -i 's/^sockets: used .*/sockets: used 99/' "$tmp/proc/net/sockstat"
+  expect_eq "sockstat: a filtered answer reads the file" "99" "$(used '?collect[]=sockstat')"
+  expect_eq "sockstat: the page within 15 s serves the last read" "$first" "$(used "")"
+  stop_kotod TERM
+else
+  not_ok "kotod starts on a copy of the fixture" "$(tail -5 "$tmp/kotod.log")"
+fi
+
 # ---- 2. the live machine ------------------------------------------------------------------
 # What moves between two answers is left out: counters, load, free space,
 # memory in use, processes, the clock's estimates.
-moving='^node_(cpu_seconds_total|memory_|load|context_switches|forks|intr|procs_|processes_|time_seconds|timex_(offset|maxerror|estimated)|network_|disk_|vmstat_|pressure_|filesystem_(free|avail|files_free))'
+moving='^node_(cpu_seconds_total|memory_|load|context_switches|forks|intr|procs_|processes_|time_seconds|timex_(offset|maxerror|estimated|frequency)|network_(receive|transmit)_|disk_|vmstat_|pressure_|filesystem_(free|avail|files_free)|netstat_|sockstat_|filefd_allocated|entropy_available)'
 steady='^node_memory_(MemTotal|SwapTotal|Hugepagesize|HugePages_Total)_?'
 if start_ne; then
   ok "node_exporter reads this machine"

@@ -90,6 +90,9 @@ ok "recorded from kotod: / is $fs_labels, $size bytes, $files inodes"
   input "$(series koto node_vmstat_pgmajfault)" "$(value node_vmstat_pgmajfault)+60000x180"
   input "$(series koto "$(key 'node_disk_io_time_weighted_seconds_total\{device="vda"')")" \
     "$(value 'node_disk_io_time_weighted_seconds_total\{device="vda"')+900x180"
+  # fd: the recorded allocated descriptors against a limit of 3000 (77 %).
+  input "$(series fd node_filefd_allocated)" "$(value node_filefd_allocated)x180"
+  input "$(series fd node_filefd_maximum)" "3000x180"
   cat <<'YML'
     promql_expr_test:
       - expr: count by (alertname, severity, instance) (ALERTS{alertstate="firing"})
@@ -105,6 +108,7 @@ ok "recorded from kotod: / is $fs_labels, $size bytes, $files inodes"
           - { labels: '{alertname="NodeMemoryHighUtilization",instance="koto",severity="warning"}', value: 1 }
           - { labels: '{alertname="NodeMemoryMajorPagesFaults",instance="koto",severity="warning"}', value: 1 }
           - { labels: '{alertname="NodeDiskIOSaturation",instance="koto",severity="warning"}', value: 1 }
+          - { labels: '{alertname="NodeFileDescriptorLimit",instance="fd",severity="warning"}', value: 1 }
       # Nothing fires before its "for" has run.
       - expr: count(ALERTS{alertstate="firing"})
         eval_time: 5m

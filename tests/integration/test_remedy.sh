@@ -123,7 +123,7 @@ expect_eq "the audit has every step, in order, and the verification" "$want" "$(
 if wait_remediation_failed; then ok "remediation_failed is raised"; else not_ok "remediation_failed is raised"; fi
 expect_eq "the approval in the audit names the approver and the hash" "$sha" \
   "$(body_of "$(api GET '/api/agent/audit?limit=1000')" | jq -r --argjson id "$id" \
-     '[.audit[] | select(.remediation_id == $id and .action == "approved")][0] | select(.who | test("^127\\.0\\.0\\.1")) | .sha256')"
+     '[.audit[] | select(.remediation_id == $id and .action == "approved")][0] | select(.who | test("^token default from 127\\.0\\.0\\.1")) | .sha256')"
 check "/metrics counts the run" bash -c \
   "curl -sS '$base/metrics' | grep -q '^koto_remediation_runs_total{template=\"memory_high\",result=\"ok\"} 1\$'"
 

@@ -51,4 +51,96 @@ printf '[{"memory": }]' >"$tmp/bad.json"
 "$KOTOD" --test-rules "$tmp/bad.json" >"$tmp/out" 2>&1; rc=$?
 expect_eq "malformed JSON: exit 1" 1 "$rc"
 check "with line and column" grep -q "bad.json:1:" "$tmp/out"
+# ---- conditions in Lua, with expectations ----------------------------------------------
+mkdir -p "$tmp/cu/conditions"
+cat >"$tmp/cu/conditions/fd.lua" <<'LUA'
+return {
+  { name = "nginx_rss_high", each = "processes", match = "^nginx",
+    value = function(r, p) return p.rss_bytes / 1048576 end,
+    above = 100, hold = 1, severity = "high", evidence = "memory",
+    message = "{subject} uses {value:.0f} MiB" },
+}
+LUA
+cat >"$tmp/cases.json" <<'JSON'
+{"cases": [{"name": "per process", "steps": [
+  {"reading": {"processes": {"all": [
+     {"pid": 10, "name": "nginx", "rss_bytes": 209715200},
+     {"pid": 11, "name": "nginx", "rss_bytes": 1048576},
+     {"pid": 12, "name": "java", "rss_bytes": 4294967296}]}},
+   "exp_events": [{"type": "nginx_rss_high", "subject": "nginx (pid 10)", "severity": "high"}]},
+  {"reading": {"processes": {"all": [{"pid": 11, "name": "nginx", "rss_bytes": 1048576}]}},
+   "exp_events": [{"type": "nginx_rss_high", "subject": "nginx (pid 10)", "state": "resolved"}]}]}]}
+JSON
+"$KOTOD" --test-rules "$tmp/cases.json" --user-dir "$tmp/cu" >"$tmp/out" 2>&1; rc=$?
+expect_eq "a process condition meets its expectations: exit 0" 0 "$rc"
+check "one subject per matching process" grep -q "event nginx_rss_high started (high) on nginx (pid 10): nginx (pid 10) uses 200 MiB" "$tmp/out"
+check "the cases' summary" grep -q "1 cases, 2 readings: 2 events, .* 0 steps failed" "$tmp/out"
+
+# An expectation that is not met: a diff, and exit 1.
+sed 's/"severity": "high"/"severity": "low"/' "$tmp/cases.json" >"$tmp/wrong.json"
+"$KOTOD" --test-rules "$tmp/wrong.json" --user-dir "$tmp/cu" >"$tmp/out" 2>&1; rc=$?
+expect_eq "an unmet expectation: exit 1" 1 "$rc"
+check "names the case and step" grep -q "FAIL per process, step 1: events differ" "$tmp/out"
+check "what was expected" grep -q -- "- expected: nginx_rss_high started low on nginx (pid 10)" "$tmp/out"
+check "and what came" grep -q -- "+ got:      nginx_rss_high started high on nginx (pid 10)" "$tmp/out"
+
+# Conditions that fail, loop and allocate without end are switched off
+# with a rule_error naming file:line; the one beside them goes on.
+cat >"$tmp/cu/conditions/bad.lua" <<'LUA'
+return {
+  { name = "bad_error", above = 1,
+    value = function(r) return r.cpu.nothing.here end },
+  { name = "bad_loop", above = 1,
+    value = function(r) while true do end end },
+  { name = "bad_alloc", above = 1,
+    value = function(r) local t = {} while true do t[#t + 1] = string.rep("x", 4096) end end },
+  { name = "still_fine", above = 1, hold = 1,
+    value = function(r) return 5 end, message = "fine {value}" },
+}
+LUA
+cat >"$tmp/bad.json" <<'JSON'
+{"cases": [{"name": "bad ones", "steps": [
+  {"reading": {"cpu": {"busy_pct": 10}}, "repeat": 2,
+   "exp_events": [{"type": "rule_error", "subject": "TMP/cu/conditions/bad.lua:3"},
+                  {"type": "rule_error", "subject": "TMP/cu/conditions/bad.lua:5"},
+                  {"type": "rule_error", "subject": "TMP/cu/conditions/bad.lua:7"},
+                  {"type": "still_fine"}]}]}]}
+JSON
+sed -i "s|TMP|$tmp|g" "$tmp/bad.json"
+"$KOTOD" --test-rules "$tmp/bad.json" --user-dir "$tmp/cu" >"$tmp/out" 2>&1; rc=$?
+expect_eq "failing conditions: exit 1" 1 "$rc"
+check "the events were as expected" grep -q "0 steps failed" "$tmp/out"
+check "the error says why" grep -q "condition bad_error switched off: .*bad.lua:3: attempt to index a nil value" "$tmp/out"
+check "the loop hit the budget" grep -q "condition bad_loop switched off: .*budget" "$tmp/out"
+check "the allocation hit the cap" grep -q "condition bad_alloc switched off: .*memory cap" "$tmp/out"
+expect_eq "each reported once" 3 "$(grep -c 'event rule_error started' "$tmp/out")"
+
+# A condition file that is not one fails the load with file:line.
+mkdir -p "$tmp/cz/conditions"
+printf 'return { name = "x", value = function(r) return 1 end }\n' >"$tmp/cz/conditions/x.lua"
+"$KOTOD" --test-rules "$snap/quiet.json" --user-dir "$tmp/cz" >"$tmp/out" 2>&1; rc=$?
+expect_eq "a condition without a threshold: exit 1" 1 "$rc"
+check "named with file and line" grep -q "x.lua:1: condition x needs one number: 'above' or 'below'" "$tmp/out"
+printf 'return { name = "cpu_high", above = 1, value = function(r) return 1 end }\n' >"$tmp/cz/conditions/x.lua"
+"$KOTOD" --test-rules "$snap/quiet.json" --user-dir "$tmp/cz" >"$tmp/out" 2>&1
+check "a built-in type's name is refused" grep -q "built-in event type" "$tmp/out"
+# kotod -t runs the user's tests that rule_tests names, and fails with them.
+printf 'rule_tests = "%s"\nuser_dir = "%s"\n' "$tmp/cases.json" "$tmp/cu" >"$tmp/t.conf.lua"
+rm -f "$tmp/cu/conditions/bad.lua"
+"$KOTOD" -t -c "$tmp/t.conf.lua" --state-dir "$tmp/st" >"$tmp/out" 2>&1; rc=$?
+expect_eq "kotod -t with passing rule tests: exit 0" 0 "$rc"
+check "says they passed" grep -q "rule tests .*cases.json: passed" "$tmp/out"
+mkdir -p "$tmp/tests" && cp "$tmp/cases.json" "$tmp/wrong.json" "$tmp/tests/"
+printf 'rule_tests = "%s"\nuser_dir = "%s"\n' "$tmp/tests" "$tmp/cu" >"$tmp/t.conf.lua"
+"$KOTOD" -t -c "$tmp/t.conf.lua" --state-dir "$tmp/st" >"$tmp/out" 2>&1; rc=$?
+expect_eq "kotod -t with a failing one in the directory: exit 1" 1 "$rc"
+check "names it" grep -q "rule tests .*wrong.json: FAILED" "$tmp/out"
+check "with the diff" grep -q -- "- expected: nginx_rss_high started low" "$tmp/out"
+# A condition's type is an event type like the others: the remediate list may bind it.
+printf 'user_dir = "%s"\nremediate = { { event = "nginx_rss_high", template = "process_memory_high" } }\n' "$tmp/cu" >"$tmp/r.conf.lua"
+"$KOTOD" -t -c "$tmp/r.conf.lua" --state-dir "$tmp/st" >"$tmp/out" 2>&1; rc=$?
+expect_eq "remediate names a condition: valid" 0 "$rc"
+printf 'remediate = { { event = "no_such_condition", template = "process_memory_high" } }\n' >"$tmp/r.conf.lua"
+"$KOTOD" -t -c "$tmp/r.conf.lua" --state-dir "$tmp/st" >"$tmp/out" 2>&1; rc=$?
+expect_eq "remediate names an unknown type: refused" 1 "$rc"
 finish

@@ -138,7 +138,7 @@ static void reading_cores(kt_store_t *s, int64_t t_ms, double cpu, unsigned ncor
     x.procs_total = x.threads_total = KT_UNKNOWN_U64;
     for (int i = 0; i < KT_PSI__COUNT; i++)
         x.pressure[i].some_avg60_pct = NAN;
-    kt_store_record(s, &x, 1000);
+    kt_store_record(s, &x, 1000, 0);
 }
 
 static void reading(kt_store_t *s, int64_t t_ms, double cpu) { reading_cores(s, t_ms, cpu, 0); }

@@ -177,6 +177,35 @@ static void test_positionless_errors_name_the_file(void **state)
         fail_msg("want \"%s...\"\ngot  \"%s\"", want, err);
 }
 
+/* tls: a table of files, or the one word "self-signed"; half a pair and
+ * both forms at once are refused. */
+static void test_tls_forms(void **state)
+{
+    kt_conf_t c;
+    char err[512];
+    assert_int_equal(load("tls = { cert = '/c.pem', key = '/k.pem', client_ca = '/ca.pem' }\n"
+                          "allow_plain_http = true\n",
+                          &c, err, sizeof err),
+                     APR_SUCCESS);
+    assert_string_equal(c.tls_cert, "/c.pem");
+    assert_string_equal(c.tls_key, "/k.pem");
+    assert_string_equal(c.tls_client_ca, "/ca.pem");
+    assert_int_equal(c.tls_self_signed, 0);
+    assert_int_equal(c.allow_plain_http, 1);
+    assert_int_equal(load("tls = 'self-signed'\n", &c, err, sizeof err), APR_SUCCESS);
+    assert_int_equal(c.tls_self_signed, 1);
+    assert_null(c.tls_cert);
+    expect_error("tls = 'self-signd'\n", "1: tls must be \"self-signed\" or a table { cert = FILE, "
+                                        "key = FILE, client_ca = FILE }");
+    expect_error("tls = { crt = 'x' }\n",
+                 "1: unknown setting 'tls.crt' (kotod --help-config lists them)");
+    char full[512];
+    assert_int_not_equal(load("tls = { cert = '/c.pem' }\n", &c, err, sizeof err), APR_SUCCESS);
+    snprintf(full, sizeof full, "%s/koto.conf.lua: tls needs both cert and key (client_ca only "
+                                "with them)", dir);
+    assert_string_equal(err, full);
+}
+
 static void test_describe_lists_every_setting(void **state)
 {
     char *buf;
@@ -186,7 +215,9 @@ static void test_describe_lists_every_setting(void **state)
     fclose(f);
     const char *keys[] = {"interval_ms", "event_log_size", "thresholds.cpu.threshold",
                           "thresholds.process_memory.hold_samples", "thresholds.filesystems",
-                          "listen", "scripts_dir", "script_os", "(restart to change)"};
+                          "listen", "scripts_dir", "script_os", "session_lifetime_s",
+                          "session_max", "tls.cert", "tls.client_ca", "tls.self_signed",
+                          "allow_plain_http", "(restart to change)"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (!strstr(buf, keys[i]))
             fail_msg("--help-config lacks %s", keys[i]);
@@ -204,6 +235,7 @@ int main(void)
         cmocka_unit_test(test_runaway_config_is_stopped),
         cmocka_unit_test(test_positionless_errors_name_the_file),
         cmocka_unit_test(test_describe_lists_every_setting),
+        cmocka_unit_test(test_tls_forms),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
     apr_terminate();
