@@ -166,6 +166,10 @@ typedef struct kt__flap_t kt__flap_t;
 unsigned kt__flap_run(kt__detect_t *d, const kt_mon_conf_t *c, apr_time_t now, kt_event_t *out,
                       unsigned first, unsigned n, unsigned max);
 void kt__flap_fini(kt__detect_t *d);
+/* The conditions' recent states, for the saved state, and back (entries
+ * that do not read as written are left out). */
+json_t *kt__flap_save(const kt__detect_t *d);
+void kt__flap_restore(kt__detect_t *d, json_t *list);
 /* For flap.c: 1 and the condition in *out when key's condition is active, else 0. */
 int kt__detect_active_one(const kt__detect_t *d, const char *key, kt_mon_active_t *out);
 

@@ -663,8 +663,9 @@ json_t *kt__detect_save(const kt__detect_t *d)
     json_t *trends = json_array();
     for (apr_hash_index_t *hi = apr_hash_first(NULL, d->trends); hi; hi = apr_hash_next(hi))
         json_array_append_new(trends, kt__trend_save(apr_hash_this_val(hi)));
-    return json_pack("{s:o s:o s:i s:o}", "conditions", conds, "baseline", kt_json_num(d->baseline),
-                     "nbaseline", (int)d->nbaseline, "trends", trends);
+    return json_pack("{s:o s:o s:i s:o s:o}", "conditions", conds, "baseline",
+                     kt_json_num(d->baseline), "nbaseline", (int)d->nbaseline, "trends", trends,
+                     "flaps", kt__flap_save(d));
 }
 
 static double num_or_nan(json_t *v) { return json_is_number(v) ? json_number_value(v) : NAN; }
@@ -705,6 +706,7 @@ unsigned kt__detect_restore(kt__detect_t *d, json_t *state)
         kt__trend_restore(tr, o);
         apr_hash_set(d->trends, tr->mount, APR_HASH_KEY_STRING, tr);
     }
+    kt__flap_restore(d, json_object_get(state, "flaps"));
     d->baseline = num_or_nan(json_object_get(state, "baseline"));
     d->nbaseline = (unsigned)json_integer_value(json_object_get(state, "nbaseline"));
     return n;

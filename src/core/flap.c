@@ -10,6 +10,8 @@
  * still logged, marked in_flap, and the notifier holds them back. A
  * condition's history outlives its resolution (a resolution is the state
  * change that matters here) and goes once its window holds no change.
+ * The histories are saved with the detectors' state (kt__detect_save), so
+ * a condition that flapped before a restart still flaps after it.
  */
 #include "core_internal.h"
 
@@ -154,4 +156,48 @@ unsigned kt__flap_run(kt__detect_t *d, const kt_mon_conf_t *c, apr_time_t now, k
         }
     }
     return n;
+}
+
+json_t *kt__flap_save(const kt__detect_t *d)
+{
+    json_t *list = json_array();
+    for (apr_hash_index_t *hi = apr_hash_first(NULL, d->flaps); hi; hi = apr_hash_next(hi)) {
+        const kt__flap_t *f = apr_hash_this_val(hi);
+        char bits[17]; /* as hex: a JSON integer may not hold 64 bits */
+        snprintf(bits, sizeof bits, "%016llx", (unsigned long long)f->bits);
+        json_array_append_new(list, json_pack("{s:s s:s s:s s:s s:i s:b s:s}", "key", f->key,
+                                              "type", kt_event_type_name(f->type), "subject",
+                                              f->subject, "bits", bits, "n", (int)f->n,
+                                              "flapping", f->flapping, "severity",
+                                              kt_severity_name(f->sev)));
+    }
+    return list;
+}
+
+void kt__flap_restore(kt__detect_t *d, json_t *list)
+{
+    size_t i;
+    json_t *o;
+    json_array_foreach(list, i, o) {
+        const char *key = json_string_value(json_object_get(o, "key"));
+        const char *subject = json_string_value(json_object_get(o, "subject"));
+        const char *bits = json_string_value(json_object_get(o, "bits"));
+        int type = kt_event_type_parse(json_string_value(json_object_get(o, "type")));
+        int sev = kt_severity_parse(json_string_value(json_object_get(o, "severity")));
+        json_int_t n = json_integer_value(json_object_get(o, "n"));
+        if (!key || !subject || !bits || type < 0 || sev < 0 || n < 0 ||
+            n > KT_MON_MAX_FLAP_WINDOW || apr_hash_get(d->flaps, key, APR_HASH_KEY_STRING))
+            continue; /* written by another version, or damaged: not guessed at */
+        kt__flap_t *f = calloc(1, sizeof *f);
+        if (!f)
+            break;
+        snprintf(f->key, sizeof f->key, "%s", key);
+        snprintf(f->subject, sizeof f->subject, "%s", subject);
+        f->type = (kt_event_type_t)type;
+        f->sev = (kt_severity_t)sev;
+        f->bits = strtoull(bits, NULL, 16);
+        f->n = (unsigned)n;
+        f->flapping = json_is_true(json_object_get(o, "flapping"));
+        apr_hash_set(d->flaps, f->key, APR_HASH_KEY_STRING, f);
+    }
 }

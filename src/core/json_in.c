@@ -2,7 +2,8 @@
  * json_in.c - a reading back from JSON: the shape kt_json_sample writes
  * (what `kotod --once` prints and the API serves). Whatever the JSON lacks
  * or holds as null stays unknown, so a hand-written snapshot needs only the
- * fields it is about.
+ * fields it is about. And an event back from the log, for the notifier's
+ * catch-up after a restart.
  */
 #include "core_internal.h"
 
@@ -247,6 +248,65 @@ apr_status_t kt_sample_from_json(json_t *j, kt_sample_t *s, apr_pool_t *pool, ch
         d->queue_length = num(v, "queue_length");
         d->reads_merged = d->writes_merged = d->read_time_ms = d->write_time_ms = d->io_time_ms =
             d->io_weighted_ms = d->in_flight = KT_UNKNOWN_U64;
+    }
+    return APR_SUCCESS;
+}
+
+/* ---- an event back from the log ------------------------------------------------------------- */
+
+static void copy_str(char *dst, size_t len, json_t *o, const char *key)
+{
+    const char *v = json_string_value(json_object_get(o, key));
+    apr_cpystrn(dst, v ? v : "", len);
+}
+
+apr_status_t kt_event_from_json(json_t *j, kt_event_t *e)
+{
+    memset(e, 0, sizeof *e);
+    int type = kt_event_type_parse(json_string_value(json_object_get(j, "type")));
+    int sev = kt_severity_parse(json_string_value(json_object_get(j, "severity")));
+    const char *state = json_string_value(json_object_get(j, "state"));
+    if (!json_is_object(j) || type < 0 || sev < 0 || !state ||
+        !json_is_integer(json_object_get(j, "id")))
+        return KT_EPARSE;
+    e->id = (uint64_t)json_integer_value(json_object_get(j, "id"));
+    e->time = apr_time_from_msec(json_integer_value(json_object_get(j, "time")));
+    e->type = (kt_event_type_t)type;
+    e->severity = (kt_severity_t)sev;
+    e->resolved = strcmp(state, "resolved") == 0;
+    e->escalated = strcmp(state, "escalated") == 0;
+    e->flapping = strcmp(state, "flapping_start") == 0 ? KT_FLAP_START
+                  : strcmp(state, "flapping_end") == 0 ? KT_FLAP_END
+                                                       : 0;
+    e->while_down = json_is_true(json_object_get(j, "while_down"));
+    e->in_flap = json_is_true(json_object_get(j, "flapping"));
+    json_t *sid = json_object_get(j, "started_id");
+    e->started_id = json_is_integer(sid) ? (uint64_t)json_integer_value(sid) : 0;
+    e->value = num(j, "value");
+    e->threshold = num(j, "threshold");
+    copy_str(e->subject, sizeof e->subject, j, "subject");
+    copy_str(e->message, sizeof e->message, j, "message");
+    copy_str(e->silenced, sizeof e->silenced, j, "silenced");
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(j, "top_processes"), i, v) {
+        if (e->ntop == KT_EVENT_TOP)
+            break;
+        kt_event_proc_t *p = &e->top[e->ntop++];
+        json_t *pid = json_object_get(v, "pid");
+        p->pid = json_is_integer(pid) ? json_integer_value(pid) : -1;
+        copy_str(p->name, sizeof p->name, v, "name");
+        p->cpu_pct = num(v, "cpu_pct");
+        uint64_t rss = u64(v, "rss_bytes");
+        p->rss_bytes = rss;
+    }
+    const char *key;
+    json_object_foreach(json_object_get(j, "evidence"), key, v) {
+        if (e->nevidence == KT_EVENT_EVIDENCE)
+            break;
+        kt_event_figure_t *f = &e->evidence[e->nevidence++];
+        apr_cpystrn(f->key, key, sizeof f->key);
+        f->value = json_is_number(v) ? json_number_value(v) : NAN;
     }
     return APR_SUCCESS;
 }

@@ -190,6 +190,9 @@ typedef struct {
     int flapping;          /* KT_FLAP_START or KT_FLAP_END: the condition began or stopped flapping */
     int in_flap;           /* a start or resolution while its condition flaps: logged, not notified */
     char silenced[80];     /* what silenced it ("silence 3", "maintenance backups"), or "" */
+    int routed;            /* a notification channel wants it: the store keeps it as due to be
+                            * notified, in the event's own transaction, until the notifier has
+                            * its outbox rows (never shown; set by the marker) */
     double value, threshold;
     char subject[160];     /* mount point, "pid 42 (java)", or "" for host-wide */
     char message[256];
@@ -419,5 +422,8 @@ json_t *kt_json_history_point(const kt_hist_point_t *p);
  * pointer in *s is allocated in pool. */
 apr_status_t kt_sample_from_json(json_t *j, kt_sample_t *s, apr_pool_t *pool, char *err,
                                  apr_size_t errlen);
+/* The reverse of kt_json_event (the event as the log keeps it); KT_EPARSE
+ * when j has no id, type, severity or state. */
+apr_status_t kt_event_from_json(json_t *j, kt_event_t *e);
 
 #endif

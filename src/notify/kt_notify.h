@@ -19,8 +19,14 @@
  * half); any other answer fails it at once, and so does reaching
  * max_age_s. The id (the webhook-id header) is made once and kept in the
  * outbox, so a restart goes on with the same id and receivers can drop
- * duplicates. A kill -9 between an event's commit and its outbox row loses
- * that notification: the window is the notifier's queue, a few ms.
+ * duplicates. What comes before the outbox row (the notifier's queue, a
+ * group window) is covered by the store: the marker (kt_notify_mark) sets
+ * routed on the events a channel wants, the store keeps them as due in the
+ * event's own transaction, and the notifier says when their outbox rows are
+ * written. A start routes the events still due again; an event's message
+ * id is derived from the channel and the event id (a group's from its first
+ * event), so a message that reached the outbox before the kill is found
+ * there, not made twice.
  *
  * Webhooks are signed the Standard Webhooks way: webhook-id,
  * webhook-timestamp and webhook-signature "v1,<base64 HMAC-SHA256 of
@@ -53,7 +59,8 @@ typedef struct kt_notify_t kt_notify_t;
 apr_status_t kt_notify_create(kt_notify_t **out, const kt_conf_t *conf, kt_store_t *store,
                               kt_mon_t *mon, apr_pool_t *pool);
 /* Starts the thread; dashboard is the dashboard's URL for links in messages.
- * The pending notifications the store kept are delivered first. */
+ * The pending notifications the store kept are delivered first, and the
+ * events it kept as due are routed again: call it before the monitor starts. */
 apr_status_t kt_notify_start(kt_notify_t *n, const char *dashboard);
 /* Stops the thread, abandoning attempts in flight (they stay pending in
  * the outbox), and frees everything. */

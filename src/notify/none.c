@@ -51,6 +51,8 @@ void kt_notify_mark(void *baton, kt_event_t *ev, unsigned count)
 {
     kt_notify_t *n = baton;
     kt__sil_mark(&n->sil, ev, count);
+    for (unsigned i = 0; i < count; i++)
+        ev[i].routed = 0; /* nothing here sends, so nothing is due */
 }
 
 json_t *kt_notify_silences(kt_notify_t *n)

@@ -11,6 +11,7 @@
  */
 #include "notify_internal.h"
 #include "silence_internal.h"
+#include "kt_sys.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,6 +78,10 @@ struct kt_notify_t {
     const char *dashboard;
     CURLM *multi;
     apr_thread_t *thread;
+
+    /* The thread's: "event id" -> the group windows still holding the
+     * event; it is done (kt_store_notify_done) when none does. */
+    json_t *open;
 
     apr_thread_mutex_t *lock; /* a leaf: guards the jobs, the counters below and chans' */
     job_t *jobs, *jtail;      /* malloc'd, at most KT_NOTIFY_QUEUE: memory only while busy */
@@ -184,6 +189,28 @@ static void drop_head(kt_notify_t *n, chan_t *c)
     apr_thread_mutex_unlock(n->lock);
 }
 
+/* The id of channel c's message about the events from ev onwards: the same
+ * whenever it is made again, so an event routed again after a restart
+ * finds its notification in the outbox instead of making a second one.
+ * Event ids are never reused. */
+static void event_id_of(const chan_t *c, const kt_event_t *ev, char id[KT__ID_LEN])
+{
+    char key[128];
+    unsigned char d[32];
+    int len = snprintf(key, sizeof key, "%s\n%llu", c->conf->name, (unsigned long long)ev->id);
+    if (kt_sys_sha256(key, (size_t)len, d) != APR_SUCCESS) {
+        kt__notify_new_id(id);
+        return;
+    }
+    static const char hex[] = "0123456789abcdef";
+    memcpy(id, "msg_", 4);
+    for (int i = 0; i < 16; i++) {
+        id[4 + 2 * i] = hex[d[i] >> 4];
+        id[5 + 2 * i] = hex[d[i] & 15];
+    }
+    id[36] = '\0';
+}
+
 /* A new notification of the n events at ev (none: a test message): into
  * the outbox first, then the channel's queue. */
 static void enqueue_many(kt_notify_t *n, chan_t *c, const kt_event_t *ev, unsigned count,
@@ -193,6 +220,8 @@ static void enqueue_many(kt_notify_t *n, chan_t *c, const kt_event_t *ev, unsign
     if (it) {
         if (id && *id)
             apr_cpystrn(it->id, id, sizeof it->id);
+        else if (count && !reminder)
+            event_id_of(c, ev, it->id);
         else
             kt__notify_new_id(it->id);
         switch (c->conf->kind) {
@@ -216,8 +245,15 @@ static void enqueue_many(kt_notify_t *n, chan_t *c, const kt_event_t *ev, unsign
     }
     it->created = it->due = apr_time_now();
     kt_store_note_t note;
-    it->stored = n->store &&
-                 kt_store_outbox_add(n->store, note_of(c, it, &note), it->body) == APR_SUCCESS;
+    apr_status_t st = n->store ? kt_store_outbox_add(n->store, note_of(c, it, &note), it->body)
+                               : KT_EUNAVAIL;
+    if (st == APR_EEXIST) {
+        /* Made before a restart: queued from the outbox already, or sent. */
+        free(it->body);
+        free(it);
+        return;
+    }
+    it->stored = st == APR_SUCCESS;
     if (it->stored && c->head) {
         /* It waits behind others: the outbox has it, memory keeps only the note. */
         free(it->body);
@@ -231,6 +267,31 @@ static void enqueue(kt_notify_t *n, chan_t *c, const kt_event_t *e, const char *
     enqueue_many(n, c, e, e ? 1 : 0, 0, id);
 }
 
+/* ---- what is done with an event (the thread's) -------------------------------------------- */
+
+/* Event e no longer needs routing after a restart. */
+static void done(kt_notify_t *n, const kt_event_t *e)
+{
+    if (n->store && e->routed)
+        kt_store_notify_done(n->store, e->id);
+}
+
+/* One group window less holds event e. */
+static void release(kt_notify_t *n, const kt_event_t *e)
+{
+    char key[24];
+    snprintf(key, sizeof key, "%llu", (unsigned long long)e->id);
+    json_t *left = json_object_get(n->open, key);
+    if (!left)
+        return;
+    if (json_integer_value(left) > 1) {
+        json_integer_set(left, json_integer_value(left) - 1);
+        return;
+    }
+    json_object_del(n->open, key);
+    done(n, e);
+}
+
 /* ---- group windows and reminders (the thread's) ----------------------------------------- */
 
 #define MAX_GROUP 256 /* events one message folds; a fuller window goes at once */
@@ -240,6 +301,8 @@ static void flush_group(kt_notify_t *n, chan_t *c, apr_time_t now, int force)
     if (!c->ngroup || (!force && now < c->group_due))
         return;
     enqueue_many(n, c, c->group, c->ngroup, 0, NULL);
+    for (unsigned i = 0; i < c->ngroup; i++)
+        release(n, &c->group[i]);
     c->ngroup = 0;
 }
 
@@ -319,6 +382,36 @@ static void remind(kt_notify_t *n, chan_t *c, apr_time_t now)
     c->held = still;
 }
 
+/* Event e to each channel that wants it; done once it is in their outbox
+ * rows, or when the last group window holding it is. */
+static void route(kt_notify_t *n, const kt_event_t *e)
+{
+    json_int_t grouped = 0;
+    for (unsigned c = 0; c < n->nchans; c++) {
+        chan_t *ch = &n->chans[c];
+        if (kt__notify_wants(ch->conf, e) && ch->conf->group_s &&
+            (ch->group || (ch->group = malloc(sizeof *ch->group * MAX_GROUP))))
+            grouped++;
+    }
+    if (grouped) { /* before a full window can flush it */
+        char key[24];
+        snprintf(key, sizeof key, "%llu", (unsigned long long)e->id);
+        json_object_set_new(n->open, key, json_integer(grouped));
+    }
+    for (unsigned c = 0; c < n->nchans; c++) {
+        chan_t *ch = &n->chans[c];
+        if (!kt__notify_wants(ch->conf, e))
+            continue;
+        track(ch, e);
+        if (ch->conf->group_s && ch->group)
+            to_group(n, ch, e);
+        else
+            enqueue(n, ch, e, NULL);
+    }
+    if (!grouped)
+        done(n, e);
+}
+
 static void take_jobs(kt_notify_t *n)
 {
     for (;;) {
@@ -335,20 +428,10 @@ static void take_jobs(kt_notify_t *n)
             return;
         job_t j = *jp;
         free(jp);
-        if (j.chan >= 0) {
+        if (j.chan >= 0)
             enqueue(n, &n->chans[j.chan], NULL, j.id);
-            continue;
-        }
-        for (unsigned c = 0; c < n->nchans; c++) {
-            chan_t *ch = &n->chans[c];
-            if (!kt__notify_wants(ch->conf, &j.ev))
-                continue;
-            track(ch, &j.ev);
-            if (ch->conf->group_s)
-                to_group(n, ch, &j.ev);
-            else
-                enqueue(n, ch, &j.ev, NULL);
-        }
+        else
+            route(n, &j.ev);
     }
 }
 
@@ -409,6 +492,31 @@ static void resume(kt_notify_t *n)
     free(notes);
     if (taken)
         kt_log(KT_LOG_INFO, "notify: %u notifications left pending by the last run go on", taken);
+}
+
+/* The events the last run committed but did not see into the outbox (it
+ * stopped first, or died), routed again after what it left pending: the
+ * ids they get are the ones they would have had, so what reached the
+ * outbox then is not made twice. */
+static void catch_up(kt_notify_t *n)
+{
+    json_t *due = NULL;
+    if (!n->store || kt_store_notify_due(n->store, &due) != APR_SUCCESS)
+        return;
+    size_t i;
+    json_t *v;
+    unsigned routed = 0;
+    json_array_foreach(due, i, v) {
+        kt_event_t e;
+        if (kt_event_from_json(v, &e) != APR_SUCCESS)
+            continue;
+        e.routed = 1;
+        route(n, &e);
+        routed++;
+    }
+    json_decref(due);
+    if (routed)
+        kt_log(KT_LOG_INFO, "notify: %u events the last run logged are routed again", routed);
 }
 
 /* ---- attempts ----------------------------------------------------------------------------- */
@@ -543,7 +651,6 @@ static void *APR_THREAD_FUNC notify_main(apr_thread_t *t, void *data)
 {
     kt_notify_t *n = data;
     (void)t;
-    resume(n);
     for (;;) {
         apr_thread_mutex_lock(n->lock);
         int stopping = n->stopping;
@@ -624,6 +731,12 @@ void kt_notify_mark(void *baton, kt_event_t *ev, unsigned count)
 {
     kt_notify_t *n = baton;
     kt__sil_mark(&n->sil, ev, count);
+    /* Before the commit: the store keeps what a channel wants as due. */
+    for (unsigned i = 0; i < count; i++) {
+        ev[i].routed = 0;
+        for (unsigned c = 0; c < n->nchans && !ev[i].routed; c++)
+            ev[i].routed = kt__notify_wants(n->chans[c].conf, &ev[i]);
+    }
 }
 
 json_t *kt_notify_silences(kt_notify_t *n)
@@ -734,6 +847,7 @@ apr_status_t kt_notify_create(kt_notify_t **out, const kt_conf_t *conf, kt_store
         apr_pool_destroy(np);
         return st;
     }
+    n->open = json_object();
     apr_pool_pre_cleanup_register(np, n, notify_cleanup);
     *out = n;
     return APR_SUCCESS;
@@ -744,6 +858,11 @@ apr_status_t kt_notify_start(kt_notify_t *n, const char *dashboard)
     if (n->thread)
         return APR_SUCCESS;
     n->dashboard = dashboard ? apr_pstrdup(n->pool, dashboard) : NULL;
+    /* Before the thread, and so before the monitor starts (kotod starts it
+     * after this): the events still due are routed again before any new
+     * one is, never twice. */
+    resume(n);
+    catch_up(n);
     return apr_thread_create(&n->thread, NULL, notify_main, n, n->pool);
 }
 
@@ -774,6 +893,8 @@ void kt_notify_destroy(kt_notify_t *n)
         json_decref(n->chans[i].am);
         json_decref(n->chans[i].held);
     }
+    json_decref(n->open);
+    n->open = NULL;
     curl_multi_cleanup(n->multi);
     n->multi = NULL;
     kt__sil_fini(&n->sil);

@@ -72,6 +72,10 @@ static const char *const migrations[] = {
     " BEGIN SELECT RAISE(ABORT, 'the audit is append-only'); END;"
     "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
     " BEGIN SELECT RAISE(ABORT, 'the audit is append-only'); END;",
+    /* -> next: the events a notification channel wants, written in the
+     * event's own transaction and deleted once the notifier has their
+     * outbox rows, so a kill between the two loses no notification. */
+    "CREATE TABLE notify_due (event_id INTEGER PRIMARY KEY);",
 };
 /* The schema is the number of migrations: a new one is only appended. */
 _Static_assert(KT_ARRAY_SIZE(migrations) == KT_STORE_SCHEMA, "KT_STORE_SCHEMA is the migrations' count");
@@ -373,6 +377,8 @@ static int prepare_all(kt_store_t *s)
                    " updated_ms = %s WHERE id = %s",
                    &d->outbox_set) ||
            prepare(s, "SELECT body FROM outbox WHERE id = %s", &d->outbox_body) ||
+           prepare(s, "INSERT OR IGNORE INTO notify_due (event_id) VALUES (%s)", &d->due_add) ||
+           prepare(s, "DELETE FROM notify_due WHERE event_id = %s", &d->due_done) ||
            prepare(s, "DELETE FROM outbox WHERE state <> 'pending' AND updated_ms < %s",
                    &d->outbox_trim) ||
            prepare(s, "INSERT OR REPLACE INTO silences (id, ends_ms, json) VALUES (%s, %s, %s)",

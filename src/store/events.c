@@ -56,6 +56,11 @@ apr_status_t kt__events_write(kt_store_t *s, const kt_event_t *ev, unsigned n)
                                     ev[i].subject, text, NULL)
                   : -1;
         free(text);
+        /* In the same transaction: a committed event that a channel wants
+         * is notified, even when kotod dies before the outbox has it. */
+        if (rc == 0 && ev[i].routed)
+            rc = apr_dbd_pvquery(s->db.drv, s->db.scratch, s->db.handle, &rows, s->db.due_add,
+                                 kt__db_u64(s, ev[i].id), NULL);
         if (ev[i].id > top)
             top = ev[i].id;
     }

@@ -34,7 +34,7 @@
 #include "kt_base.h"
 #include "kt_mon.h"
 
-#define KT_STORE_SCHEMA 4 /* the newest schema this build reads and writes: db.c's migrations */
+#define KT_STORE_SCHEMA 5 /* the newest schema this build reads and writes: db.c's migrations */
 
 typedef struct kt_store_t kt_store_t;
 
@@ -152,7 +152,8 @@ typedef struct {
 #define KT_STORE_OUTBOX_DAYS 7 /* sent and failed rows are kept this long */
 
 /* Writes a new pending notification, waiting for the commit: it is durable
- * before its first attempt. KT_EUNAVAIL when the store is off or refuses. */
+ * before its first attempt. KT_EUNAVAIL when the store is off or refuses,
+ * APR_EEXIST when the outbox has a notification of that id already. */
 apr_status_t kt_store_outbox_add(kt_store_t *s, const kt_store_note_t *n, const char *body);
 /* Records an attempt's outcome in the background: state "pending" (to be
  * retried at n->next), "sent" or "failed", with the last error. */
@@ -163,6 +164,14 @@ apr_status_t kt_store_outbox_body(kt_store_t *s, const char *id, char **body);
 /* The pending notifications, oldest first (malloc'd array in *out, the
  * caller frees it): what a restart goes on delivering. */
 apr_status_t kt_store_outbox_pending(kt_store_t *s, kt_store_note_t **out, unsigned *n);
+
+/* The logged events whose notifications the notifier has not written yet
+ * (those with routed set, kt_mon.h), as the log keeps them, oldest first
+ * (the caller owns *out): what a restart routes again. */
+apr_status_t kt_store_notify_due(kt_store_t *s, json_t **out);
+/* Event id's notifications are in the outbox (or were not wanted after
+ * all): it is no longer due. In the background, after what was asked before. */
+void kt_store_notify_done(kt_store_t *s, uint64_t event_id);
 
 /* ---- silences ------------------------------------------------------------------------ */
 

@@ -3,6 +3,7 @@
  * written before its first attempt, updated after each one, and the
  * pending ones read back at start so a restart delivers them with the same
  * id. Sent and failed rows stay a week for a look, then go with the trim.
+ * Beside it, the events still due to be notified (events.c writes them).
  */
 #include "store_internal.h"
 
@@ -21,7 +22,7 @@ static apr_status_t add(kt_store_t *s, const kt_store_note_t *n, const char *bod
         kt_log(KT_LOG_WARN, "store: cannot write notification %s: %s", n->id, kt__db_error(s, rc));
         return KT_EUNAVAIL;
     }
-    return APR_SUCCESS;
+    return rows ? APR_SUCCESS : APR_EEXIST;
 }
 
 static apr_status_t set(kt_store_t *s, const kt_store_note_t *n, const char *state,
@@ -85,6 +86,38 @@ static apr_status_t pending(kt_store_t *s, kt_store_note_t **out, unsigned *coun
     return APR_SUCCESS;
 }
 
+/* ---- the events due to be notified ---- */
+
+static apr_status_t due(kt_store_t *s, json_t **out)
+{
+    apr_dbd_results_t *res = NULL;
+    /* An event cleared from the log since has nothing left to tell. */
+    if (kt__db_exec(s, "DELETE FROM notify_due WHERE event_id NOT IN (SELECT id FROM events)") != 0 ||
+        apr_dbd_select(s->db.drv, s->db.scratch, s->db.handle, &res,
+                       "SELECT e.json FROM notify_due d JOIN events e ON e.id = d.event_id"
+                       " ORDER BY d.event_id",
+                       0) != 0)
+        return KT_EUNAVAIL;
+    json_t *list = json_array();
+    apr_dbd_row_t *row;
+    while (apr_dbd_get_row(s->db.drv, s->db.scratch, res, &row, -1) == 0) {
+        json_t *j = json_loads(apr_dbd_get_entry(s->db.drv, row, 0), 0, NULL);
+        if (j)
+            json_array_append_new(list, j);
+    }
+    *out = list;
+    return APR_SUCCESS;
+}
+
+static apr_status_t done(kt_store_t *s, uint64_t event_id)
+{
+    int rows;
+    return apr_dbd_pvquery(s->db.drv, s->db.scratch, s->db.handle, &rows, s->db.due_done,
+                           kt__db_u64(s, event_id), NULL) == 0
+               ? APR_SUCCESS
+               : KT_EUNAVAIL;
+}
+
 /* ---- silences ---- */
 
 static apr_status_t silence_put(kt_store_t *s, json_t *silence)
@@ -131,6 +164,8 @@ void kt__outbox_run(kt_store_t *s, kt__req_t *r)
     case KT__REQ_OUTBOX_PENDING: r->status = pending(s, &r->notes, &r->nnotes); break;
     case KT__REQ_SILENCE_PUT: r->status = silence_put(s, r->silence); break;
     case KT__REQ_SILENCES: r->status = silences(s, &r->result); break;
+    case KT__REQ_NOTIFY_DUE: r->status = due(s, &r->result); break;
+    case KT__REQ_NOTIFY_DONE: r->status = done(s, r->event_id); break;
     default: break;
     }
 }

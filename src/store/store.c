@@ -393,6 +393,22 @@ apr_status_t kt_store_outbox_pending(kt_store_t *s, kt_store_note_t **out, unsig
     return st;
 }
 
+apr_status_t kt_store_notify_due(kt_store_t *s, json_t **out)
+{
+    return kt__store_ask_json(s, KT__REQ_NOTIFY_DUE, out);
+}
+
+void kt_store_notify_done(kt_store_t *s, uint64_t event_id)
+{
+    if (!s->usable)
+        return;
+    kt__req_t *r = req_new(KT__REQ_NOTIFY_DONE);
+    if (!r)
+        return;
+    r->event_id = event_id;
+    kt__store_submit(s, r, 0);
+}
+
 apr_status_t kt_store_silence_put(kt_store_t *s, json_t *silence)
 {
     if (!s->usable) {

@@ -32,6 +32,8 @@ typedef enum {
     KT__REQ_OUTBOX_PENDING,
     KT__REQ_SILENCE_PUT,
     KT__REQ_SILENCES,
+    KT__REQ_NOTIFY_DUE,
+    KT__REQ_NOTIFY_DONE,
     KT__REQ_REMEDY,
 } kt__req_kind_t;
 
@@ -129,6 +131,7 @@ typedef struct kt__req_t {
     const char *note_state;
     char *note_error;
     kt_store_note_t *notes; /* pending: malloc'd */
+    uint64_t event_id;      /* KT__REQ_NOTIFY_DONE */
     unsigned nnotes;
     /* KT__REQ_SILENCE_PUT: the silence (taken); KT__REQ_SILENCES: the list in result */
     json_t *silence;
@@ -148,7 +151,7 @@ typedef struct {
     apr_time_t next_open;
     apr_dbd_prepared_t *insert_event, *select_next, *select_last, *delete_older,
         *delete_beyond, *put_meta, *get_meta, *journal, *put_series, *get_series, *put_chunk,
-        *get_chunks, *trim_tier, *outbox_add, *outbox_set, *outbox_body, *outbox_trim,
+        *get_chunks, *trim_tier, *outbox_add, *outbox_set, *due_add, *due_done, *outbox_body, *outbox_trim,
         *silence_put, *silence_list, *silence_trim, *insert_remedy, *update_remedy,
         *select_remedy, *select_remedies, *insert_audit, *select_audit_next, *select_audit_last;
 } kt__db_t;

@@ -293,8 +293,9 @@ static void test_outbox(void **state)
     kt_store_note_t b = {"msg_b", "mail", apr_time_from_sec(1001), apr_time_from_sec(1001), 0};
     assert_int_equal(kt_store_outbox_add(s, &a, "{\"n\":1}"), APR_SUCCESS);
     assert_int_equal(kt_store_outbox_add(s, &b, "{\"n\":2}"), APR_SUCCESS);
-    /* The same id again changes nothing: a retry never forks a second row. */
-    assert_int_equal(kt_store_outbox_add(s, &a, "{\"n\":99}"), APR_SUCCESS);
+    /* The same id again changes nothing, and says so: a retry never forks a
+     * second row, and an event routed again after a restart finds its own. */
+    assert_int_equal(kt_store_outbox_add(s, &a, "{\"n\":99}"), APR_EEXIST);
     a.attempts = 3;
     a.next = apr_time_from_sec(2000);
     kt_store_outbox_set(s, &a, "pending", "HTTP 503");
@@ -318,6 +319,54 @@ static void test_outbox(void **state)
     assert_string_equal(body, "{\"n\":1}");
     free(body);
     assert_int_equal(kt_store_outbox_body(s, "msg_none", &body), KT_ENOTFOUND);
+    kt_store_close(s);
+}
+
+/* Events a channel wants stay due, from their own transaction on, until
+ * the notifier says their outbox rows are written; across a restart, and
+ * round trip through the log's JSON. */
+static void test_notify_due(void **state)
+{
+    (void)state;
+    fresh();
+    kt_store_t *s = open_store(0, 0);
+    kt_event_t ev[3];
+    for (int i = 0; i < 3; i++)
+        ev[i] = event(10 + (uint64_t)i, "disk_full", KT_SEV_HIGH, apr_time_from_sec(5000 + i));
+    ev[0].routed = ev[2].routed = 1;
+    ev[2].resolved = 1;
+    ev[2].started_id = 10;
+    ev[2].ntop = 1;
+    ev[2].top[0] = (kt_event_proc_t){42, "java", 12.5, 1 << 20};
+    ev[2].nevidence = 1;
+    ev[2].evidence[0] = (kt_event_figure_t){"used_pct", 91.5};
+    assert_int_equal(kt_store_put_events(s, ev, 3), APR_SUCCESS);
+    kt_store_notify_done(s, 10);
+    kt_store_close(s);
+
+    s = open_store(0, 0);
+    json_t *due = NULL;
+    assert_int_equal(kt_store_notify_due(s, &due), APR_SUCCESS);
+    assert_int_equal(json_array_size(due), 1);
+    kt_event_t back;
+    assert_int_equal(kt_event_from_json(json_array_get(due, 0), &back), APR_SUCCESS);
+    assert_int_equal(back.id, 12);
+    assert_int_equal(back.type, KT_EV_DISK_FULL);
+    assert_int_equal(back.severity, KT_SEV_HIGH);
+    assert_true(back.resolved && !back.escalated && back.started_id == 10);
+    assert_true(back.time == apr_time_from_sec(5002));
+    assert_string_equal(back.subject, ev[2].subject);
+    assert_string_equal(back.message, "event 12");
+    assert_int_equal(back.ntop, 1);
+    assert_string_equal(back.top[0].name, "java");
+    assert_int_equal(back.top[0].rss_bytes, 1 << 20);
+    assert_int_equal(back.nevidence, 1);
+    assert_string_equal(back.evidence[0].key, "used_pct");
+    json_decref(due);
+    kt_store_notify_done(s, 12);
+    assert_int_equal(kt_store_notify_due(s, &due), APR_SUCCESS); /* after the done: one queue */
+    assert_int_equal(json_array_size(due), 0);
+    json_decref(due);
     kt_store_close(s);
 }
 
@@ -468,6 +517,7 @@ int main(void)
         cmocka_unit_test(test_size_cap),
         cmocka_unit_test(test_monitor_state),
         cmocka_unit_test(test_outbox),
+        cmocka_unit_test(test_notify_due),
         cmocka_unit_test(test_corrupt_file_moved_aside),
         cmocka_unit_test(test_newer_schema_untouched),
         cmocka_unit_test(test_remedies_and_audit),
