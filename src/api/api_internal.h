@@ -68,6 +68,9 @@ unsigned kt__tokens_lookup(kt__tokens_t *t, const char *token, char name[KT__TOK
 
 /* 1 when req carries the token or a live session's cookie; answers nothing. */
 int kt__api_authenticated(kt_api_t *api, kt_http_req_t *req);
+/* Whether secret a (la bytes) is b, compared without an early exit, so the
+ * time taken does not tell how much of a guess was right. */
+int kt__api_same_secret(const char *a, apr_size_t la, const char *b);
 /* 1 when req comes from a page of another origin (Origin, Sec-Fetch-Site). */
 int kt__api_cross_origin(kt_api_t *api, kt_http_req_t *req);
 

@@ -68,12 +68,11 @@ apr_status_t kt_api_load_token(const char *path, const char **token, int *create
     return APR_SUCCESS;
 }
 
-/* Compares without an early exit, so timing does not leak the prefix. */
-static int same_secret(const char *a, const char *b)
+int kt__api_same_secret(const char *a, apr_size_t la, const char *b)
 {
-    size_t la = strlen(a), lb = strlen(b);
+    apr_size_t lb = strlen(b);
     unsigned char diff = la != lb;
-    for (size_t i = 0; i < la && i < lb; i++)
+    for (apr_size_t i = 0; i < la && i < lb; i++)
         diff |= (unsigned char)(a[i] ^ b[i]);
     return diff == 0;
 }
@@ -88,7 +87,7 @@ unsigned kt__api_scopes(kt_api_t *api, kt_http_req_t *req, char name[KT__TOKEN_N
     if (!h || strncasecmp(h, "Bearer ", 7) != 0)
         return 0;
     h += 7;
-    if (same_secret(h, api->token)) {
+    if (kt__api_same_secret(h, strlen(h), api->token)) {
         strcpy(name, "default");
         return KT_SCOPE_READ | KT_SCOPE_PROPOSE | KT_SCOPE_CONTROL;
     }

@@ -71,16 +71,6 @@ apr_status_t kt__sessions_create(kt__sessions_t **out, unsigned max, unsigned li
 
 /* ---- Private ---------------------------------------------------------- */
 
-/* Compares without an early exit, so timing does not leak the prefix. */
-static int same_secret(const char *a, apr_size_t la, const char *b)
-{
-    apr_size_t lb = strlen(b);
-    unsigned char diff = la != lb;
-    for (apr_size_t i = 0; i < la && i < lb; i++)
-        diff |= (unsigned char)(a[i] ^ b[i]);
-    return diff == 0;
-}
-
 static apr_status_t random_hex(char out[SECRET_HEX + 1])
 {
     unsigned char raw[SECRET_BYTES];
@@ -123,7 +113,7 @@ static session_t *find_locked(kt__sessions_t *ss, kt_http_req_t *req, apr_time_t
         if (s->expires && s->expires <= now)
             s->expires = 0;
         /* Every slot is compared, so the time taken says nothing of which matched. */
-        if (s->expires && v && same_secret(v, len, s->id))
+        if (s->expires && v && kt__api_same_secret(v, len, s->id))
             found = s;
     }
     return found;
@@ -229,7 +219,7 @@ int kt__session_allow(kt__sessions_t *ss, kt_http_req_t *req, int changes_state)
     if (!changes_state)
         return 1;
     const char *h = kt_http_header(req, "X-CSRF-Token");
-    if (h && same_secret(h, strlen(h), csrf))
+    if (h && kt__api_same_secret(h, strlen(h), csrf))
         return 1;
     kt_http_reply_error(req, 403, "csrf",
                         "%s", h ? "the X-CSRF-Token header does not match this session"
@@ -272,7 +262,7 @@ static void login_handler(kt_http_req_t *req, void *baton)
 
     apr_size_t len = 0;
     const char *t = offered_token(req, &len);
-    if (!t || !same_secret(t, len, api->token)) {
+    if (!t || !kt__api_same_secret(t, len, api->token)) {
         apr_thread_mutex_lock(ss->lock);
         f = fails_of(ss, addr, now, 1);
         unsigned n = ++f->fails;

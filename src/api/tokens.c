@@ -85,15 +85,6 @@ static void hash_hex(const char *token, char out[65])
         snprintf(out + 2 * i, 3, "%02x", d[i]);
 }
 
-/* Compares without an early exit, so timing does not leak the prefix. */
-static int same_secret(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    unsigned char diff = la != lb;
-    for (size_t i = 0; i < la && i < lb; i++)
-        diff |= (unsigned char)(a[i] ^ b[i]);
-    return diff == 0;
-}
 
 /* Parses the file's text into list (malloc'd, *n entries); a line that is
  * not "name scopes hash" is skipped: a person may have edited the file. */
@@ -214,7 +205,7 @@ unsigned kt__tokens_lookup(kt__tokens_t *t, const char *token, char name[KT__TOK
     apr_thread_mutex_lock(t->lock);
     refresh(t);
     for (unsigned i = 0; i < t->n; i++)
-        if (same_secret(hash, t->list[i].hash)) {
+        if (kt__api_same_secret(hash, strlen(hash), t->list[i].hash)) {
             scopes = t->list[i].scopes;
             memcpy(name, t->list[i].name, sizeof t->list[i].name);
         }
