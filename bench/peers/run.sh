@@ -177,8 +177,10 @@ fi
 # Start to first answer, 20 starts.
 cc -O2 -o "$tmp/first_answer" "$repo/bench/http/first_answer.c"
 fport=$((40000 + RANDOM % 20000))
-first=$("$tmp/first_answer" "$fport" 20 /healthz -- "$kotod" --listen "127.0.0.1:$fport" \
-  --state-dir "$tmp/first" --interval 1000 | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
+# A start that fails is reported, not fatal: the other figures stand.
+first=$( ("$tmp/first_answer" "$fport" 20 /healthz -- "$kotod" --listen "127.0.0.1:$fport" \
+  --state-dir "$tmp/first" --interval 1000 || true) | sort -n |
+  awk '{ a[NR] = $1 } END { print NR ? a[int((NR + 1) / 2)] " ms (median of " NR ")" : "not measured" }')
 
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 cheaper=$(awk -v a="${cpu[$collectd_pid]}" -v b="${cpu[$monit_pid]}" 'BEGIN { print (a < b ? a : b) }')
@@ -199,4 +201,4 @@ echo "| kotod RSS ≤ 6 MiB | $(mib "${rss[$kotod_pid]}") MiB |"
 echo "| kotod CPU ≤ 0.15 % of a core | ${cpu[$kotod_pid]} % |"
 echo "| kotod CPU ≤ 0.4× the cheaper peer | $(awk -v k="${cpu[$kotod_pid]}" -v c="$cheaper" 'BEGIN { if (c > 0) printf "%.2f×", k / c; else print "n/a" }') |"
 echo "| one whole tick ≤ 1.3× the raw reads | ${tick_us:-?} µs per reading against ${raw_us:-?} µs raw: $(awk -v t="${tick_us:-0}" -v r="${raw_us:-0}" 'BEGIN { if (r > 0 && t > 0) printf "%.2f×", t / r; else print "n/a" }') |"
-echo "| start to first answer ≤ 10 ms | ${first} ms (median of 20) |"
+echo "| start to first answer ≤ 10 ms | ${first} |"
