@@ -62,6 +62,14 @@ stop_kotod() {
 
 kill_kotod() { [ -n "$kotod_pid" ] && kill -9 "$kotod_pid" 2>/dev/null; true; }
 
+# set_mem_available KB: rewrites MemAvailable in the procfs copy $tmp/proc of
+# the fixture tree $fixture (linux-basic: MemTotal is 16000000 kB, so
+# 8000000 is 50 % used), in one rename, so kotod reads the old or the new.
+set_mem_available() {
+  sed "s/^MemAvailable:.*/MemAvailable:   $1 kB/" "$fixture/t0/meminfo" >"$tmp/meminfo.new" &&
+    mv "$tmp/meminfo.new" "$tmp/proc/meminfo"
+}
+
 finish() {
   echo "$passed passed, $failed failed"
   [ "$failed" -eq 0 ]

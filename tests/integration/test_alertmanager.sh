@@ -20,10 +20,6 @@ fi
 
 fixture="$repo/tests/fixtures/linux-basic"
 cp -r "$fixture/t0" "$tmp/proc"
-set_mem_available() { # kB; MemTotal is 16000000 kB
-  sed "s/^MemAvailable:.*/MemAvailable:   $1 kB/" "$fixture/t0/meminfo" >"$tmp/meminfo.new" &&
-    mv "$tmp/meminfo.new" "$tmp/proc/meminfo"
-}
 set_mem_available 8000000
 state="$tmp/state"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

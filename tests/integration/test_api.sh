@@ -9,10 +9,7 @@ repo=$(cd "$here/../.." && pwd)
 
 # A private procfs: t0 with memory at 50 % so nothing fires until we say so.
 cp -r "$repo/tests/fixtures/linux-basic/t0" "$tmp/proc"
-set_mem_available() { # kB; MemTotal is 16000000 kB
-  sed "s/^MemAvailable:.*/MemAvailable:   $1 kB/" "$repo/tests/fixtures/linux-basic/t0/meminfo" \
-    >"$tmp/meminfo.new" && mv "$tmp/meminfo.new" "$tmp/proc/meminfo"
-}
+fixture="$repo/tests/fixtures/linux-basic"
 set_mem_available 8000000
 # Keep the 62 %-of-memory process below its threshold too, for quiet logs.
 sed -i 's/ 2500000 / 250000 /' "$tmp/proc/5000/stat" 2>/dev/null || true

@@ -12,10 +12,6 @@ repo=$(cd "$here/../.." && pwd)
 
 fixture="$repo/tests/fixtures/linux-basic"
 cp -r "$fixture/t0" "$tmp/proc"
-set_mem_available() { # kB; MemTotal is 16000000 kB
-  sed "s/^MemAvailable:.*/MemAvailable:   $1 kB/" "$fixture/t0/meminfo" >"$tmp/meminfo.new" &&
-    mv "$tmp/meminfo.new" "$tmp/proc/meminfo"
-}
 set_mem_available 8000000
 cat >"$tmp/koto.conf.lua" <<LUA
 thresholds = { memory = { threshold = 80, clear_margin = 5, hold_samples = 1 },

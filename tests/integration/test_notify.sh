@@ -26,10 +26,6 @@ repo=$(cd "$here/../.." && pwd)
 
 fixture="$repo/tests/fixtures/linux-basic"
 cp -r "$fixture/t0" "$tmp/proc"
-set_mem_available() { # kB; MemTotal is 16000000 kB
-  sed "s/^MemAvailable:.*/MemAvailable:   $1 kB/" "$fixture/t0/meminfo" >"$tmp/meminfo.new" &&
-    mv "$tmp/meminfo.new" "$tmp/proc/meminfo"
-}
 set_mem_available 8000000 # 50 %: quiet
 state="$tmp/state"
 

@@ -18,10 +18,6 @@ repo=$(cd "$here/../.." && pwd)
 
 fixture="$repo/tests/fixtures/linux-basic"
 cp -r "$fixture/t0" "$tmp/proc"
-set_mem_available() { # kB; MemTotal is 16000000 kB
-  sed "s/^MemAvailable:.*/MemAvailable:   $1 kB/" "$fixture/t0/meminfo" >"$tmp/meminfo.new" &&
-    mv "$tmp/meminfo.new" "$tmp/proc/meminfo"
-}
 set_mem_available 8000000 # 50 %: quiet
 sed -i 's/ 2500000 / 250000 /' "$tmp/proc/5000/stat" 2>/dev/null || true
 cat >"$tmp/koto.conf.lua" <<'LUA'
