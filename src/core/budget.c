@@ -48,7 +48,7 @@ void kt__budget_run(kt__run_t *r, const kt_mon_conf_t *conf)
     kt_mon_self_t *me = &b->self;
     const kt_sample_t *s = r->s;
     if (b->readings++ == 0)
-        me->rss_bytes = me->cpu_pct = me->cpu_seconds = NAN;
+        me->cpu_pct = NAN; /* until the window is full */
     me->budget_rss_bytes = conf->budget_rss_mb * 1048576.0;
     me->budget_cpu_pct = conf->budget_cpu_pct;
 
