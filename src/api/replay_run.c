@@ -391,6 +391,16 @@ apr_status_t kt_replay_run(kt_store_t *store, kt_rules_t *rules, apr_time_t from
     int64_t step = 0, nslots = 0;
     for (int t = 0; t < 3 && tier < 0; t++) {
         step = kt_store_tier_step_ms(store, t);
+        if (t == 0 && step <= 0 && nse) {
+            /* No reading this run (kotod --replay): the stored chunks say. */
+            kt_store_point_t *p = NULL;
+            unsigned np;
+            for (unsigned i = 0; i < nse && step <= 0; i++)
+                if (!se[i].subject &&
+                    kt_store_points(store, kinds[se[i].kind].prefix, 0, from, to, &p, &np,
+                                    &step) == APR_SUCCESS)
+                    free(p);
+        }
         if (step <= 0 || (t < 2 && !kt_store_tier_reaches(store, t, from)))
             continue;
         nslots = (to_ms - from_ms) / step + 1;
@@ -417,7 +427,7 @@ apr_status_t kt_replay_run(kt_store_t *store, kt_rules_t *rules, apr_time_t from
         const char *name = se[i].subject
                                ? apr_pstrcat(pool, kinds[se[i].kind].prefix, ":", se[i].subject, NULL)
                                : kinds[se[i].kind].prefix;
-        if (kt_store_points(store, name, tier, from, to, &pts[i], &npts[i]) != APR_SUCCESS)
+        if (kt_store_points(store, name, tier, from, to, &pts[i], &npts[i], NULL) != APR_SUCCESS)
             npts[i] = 0;
         if (npts[i] && pts[i][0].t_ms < base)
             base = pts[i][0].t_ms;

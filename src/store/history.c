@@ -687,10 +687,13 @@ apr_status_t kt_store_series_names(kt_store_t *s, apr_array_header_t **out, apr_
 }
 
 apr_status_t kt_store_points(kt_store_t *s, const char *metric, int tier, apr_time_t from,
-                             apr_time_t to, kt_store_point_t **out, unsigned *nout)
+                             apr_time_t to, kt_store_point_t **out, unsigned *nout,
+                             int64_t *step_ms)
 {
     *out = NULL;
     *nout = 0;
+    if (step_ms)
+        *step_ms = 0;
     if (!s->hist || !s->usable)
         return KT_EUNAVAIL;
     int64_t from_ms = apr_time_as_msec(from), to_ms = apr_time_as_msec(to);
@@ -707,6 +710,8 @@ apr_status_t kt_store_points(kt_store_t *s, const char *metric, int tier, apr_ti
     unsigned cap = 0;
     for (unsigned r = 0; r < n; r++)
         cap += all[r].npoints;
+    if (step_ms) /* the newest chunk's: the interval the readings were taken at last */
+        *step_ms = n ? all[n - 1].step_ms : 0;
     kt_store_point_t *pts = malloc(sizeof *pts * (cap + 1));
     kt__point_t *dec = malloc(sizeof *dec * KT__CHUNK_MAX_SLOTS);
     if (!pts || !dec) {

@@ -148,9 +148,11 @@ int kt_store_tier_reaches(kt_store_t *s, int tier, apr_time_t from);
 /* Every series' name (the store's and this run's), in pool. */
 apr_status_t kt_store_series_names(kt_store_t *s, apr_array_header_t **out, apr_pool_t *pool);
 /* One series' points in tier over [from, to], oldest first (*out malloc'd;
- * the caller frees it). KT_ENOTFOUND: no such series. */
+ * the caller frees it), and the width of the newest chunk's slots in
+ * *step_ms (may be NULL; 0 without points). KT_ENOTFOUND: no such series. */
 apr_status_t kt_store_points(kt_store_t *s, const char *metric, int tier, apr_time_t from,
-                             apr_time_t to, kt_store_point_t **out, unsigned *n);
+                             apr_time_t to, kt_store_point_t **out, unsigned *n,
+                             int64_t *step_ms);
 
 /* ---- the monitor's state across restarts ------------------------------------------------ */
 
