@@ -408,12 +408,15 @@ apr_status_t kt_replay_run(kt_store_t *store, kt_rules_t *rules, apr_time_t from
                        nslots * (int64_t)(nse ? nse : 1) <= KT_REPLAY_MAX_CELLS))
             tier = t;
     }
-    if (tier < 0 || nslots > KT_REPLAY_MAX_READINGS ||
+    if (tier < 0) { /* nothing recorded yet: no readings, and the stored events */
+        tier = 0;
+        step = kt_rules_conf(rules)->mon.interval_ms;
+        nslots = 0;
+    }
+    if (nslots > KT_REPLAY_MAX_READINGS ||
         nslots * (int64_t)(nse ? nse : 1) > KT_REPLAY_MAX_CELLS) {
         snprintf(err, errlen,
-                 tier < 0 ? "no readings are stored yet"
-                          : "the range is too long to replay: at most %u readings of the coarsest "
-                            "tier",
+                 "the range is too long to replay: at most %u readings of the coarsest tier",
                  KT_REPLAY_MAX_READINGS);
         st = KT_EINPUT;
         goto done;
