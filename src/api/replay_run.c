@@ -344,7 +344,8 @@ static apr_status_t stored_events(kt_store_t *store, apr_time_t from, apr_time_t
         if (type < 0 || !sev || !state)
             continue;
         int sv = kt_severity_parse(sev);
-        fold(out, type, json_string_value(json_object_get(e, "subject")) ?: "",
+        const char *subj = json_string_value(json_object_get(e, "subject"));
+        fold(out, type, subj ? subj : "",
              kt_severity_name(sv < 0 ? KT_SEV_LOW : sv), state,
              (uint64_t)json_integer_value(json_object_get(e, "id")),
              (uint64_t)json_integer_value(json_object_get(e, "started_id")),
