@@ -78,6 +78,13 @@ expect_eq "a bad range is a 400" 400 "$(code '{"from": "yesterday"}')"
 expect_eq "to before from is a 400" 400 "$(code "{\"from\": $t0, \"to\": $((t0 - 5000))}")"
 check "a read token was enough" jq -e '.readings > 0' "$tmp/same.json"
 
+# The command line reads the database beside the running kotod.
+"$KOTOD" --replay --from "$t0" -c "$tmp/koto.conf.lua" --state-dir "$tmp/state" >"$tmp/beside.out" 2>&1
+expect_eq "kotod --replay beside a running kotod exits 0" 0 $?
+# (what the running one has not flushed yet, up to 8 s of readings, it does not see)
+check "and answers" grep -q '^replay .* readings from the raw tier' "$tmp/beside.out"
+check "the running kotod goes on" bash -c "curl -sS '$base/api/agent/monitor/status' | jq -e '.running'"
+
 stop_kotod TERM
 
 # The command line reads the database the run left.
