@@ -13,6 +13,7 @@ fixture="$repo/tests/fixtures/linux-basic"
 cp -r "$fixture/t0" "$tmp/proc"
 cat >"$tmp/koto.conf.lua" <<'LUA'
 thresholds = { memory = { threshold = 80, clear_margin = 5, hold_samples = 2 } }
+history_raw_hours = 1
 LUA
 # A token that may only read: enough for a replay, which changes nothing.
 token=$("$KOTOD" --state-dir "$tmp/state" --token add viewer --scope read 2>/dev/null)
@@ -53,6 +54,10 @@ check "the unknown fields are named" jq -e '.unknown | index("processes.top_cpu"
 check "time active is the spans' sum" jq -e '
   (.summary[] | select(.type == "memory_high") | .active_ms) as $a
   | ([.would_fire[] | select(.type == "memory_high") | .end_ms - .start_ms] | add) == $a' "$tmp/same.json"
+
+# Further back than the raw tier keeps (an hour here): the minutes.
+replay '{"from": "2h"}' >"$tmp/minutes.json"
+check "beyond the raw tier's reach, the 1-minute tier" jq -e '.tier == "1m" and .step_ms == 60000 and .readings >= 1' "$tmp/minutes.json"
 
 # A lower threshold: memory is past it all along, one span still active at the end.
 replay "{\"from\": $t0, \"thresholds\": {\"memory.threshold\": 40}}" >"$tmp/lower.json"
