@@ -90,6 +90,18 @@ expect_eq "kotod --replay beside a running kotod exits 0" 0 $?
 check "and answers" grep -q '^replay .* readings from the raw tier' "$tmp/beside.out"
 check "the running kotod goes on" bash -c "curl -sS '$base/api/agent/monitor/status' | jq -e '.running'"
 
+# Each proposed condition's type lives as long as the process: proposals stop
+# before they would take the room a reload needs.
+many() { # N: a body proposing 16 conditions named pN_0..pN_15
+  jq -nc --arg n "$1" '{from: "1m", conditions: [range(16) | {name: "p\($n)_\(.).lua",
+    source: "return { name = \"p\($n)_\(.)\", value = function(r) return 1 end, above = 0 }"}]}'
+}
+last=""
+for n in 1 2 3 4; do last=$(code "$(many $n)"); [ "$last" = 400 ] && break; done
+expect_eq "proposals that would fill the event types: 400" 400 "$last"
+check "saying why" jq -e '.error.message | test("event types are registered already")' "$tmp/err.json"
+check "a replay without new conditions still runs" bash -c "curl -sS -H 'Authorization: Bearer $token' -d '{\"from\": \"1m\"}' '$base/api/agent/rules/replay' | jq -e '.readings > 0'"
+
 stop_kotod TERM
 
 # The command line reads the database the run left.
