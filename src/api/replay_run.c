@@ -411,6 +411,8 @@ apr_status_t kt_replay_run(kt_store_t *store, kt_rules_t *rules, apr_time_t from
     int tier = -1;
     int64_t step = 0, nslots = 0;
     for (int t = 0; t < 3 && tier < 0; t++) {
+        if (t < 2 && !kt_store_tier_reaches(store, t, from))
+            continue;
         step = kt_store_tier_step_ms(store, t);
         if (t == 0 && step <= 0 && nse) {
             /* No reading this run (kotod --replay): the stored chunks say. */
@@ -422,7 +424,7 @@ apr_status_t kt_replay_run(kt_store_t *store, kt_rules_t *rules, apr_time_t from
                                     &step) == APR_SUCCESS)
                     free(p);
         }
-        if (step <= 0 || (t < 2 && !kt_store_tier_reaches(store, t, from)))
+        if (step <= 0)
             continue;
         nslots = (to_ms - from_ms) / step + 1;
         if (t == 2 || (nslots <= KT_REPLAY_MAX_READINGS &&
