@@ -22,6 +22,8 @@ struct kt_api_t {
     kt_http_t *http; /* for its request counters in /metrics */
     const char *token; /* the default one: control */
     kt__tokens_t *tokens; /* the named ones (tokens.c) */
+    const char *state_dir;
+    apr_thread_mutex_t *tokens_edit; /* one edit of STATE_DIR/tokens at a time (tokens_api.c) */
     int require_token_always;
     kt__sessions_t *sessions; /* the dashboard's logins (session.c) */
     const char *web_dir;
@@ -298,5 +300,6 @@ void kt__api_config_routes(kt_http_t *http, kt_api_t *api);
 void kt__api_tools_routes(kt_http_t *http, kt_api_t *api);
 void kt__api_web_routes(kt_http_t *http, kt_api_t *api);
 void kt__api_notify_routes(kt_http_t *http, kt_api_t *api);
+void kt__api_tokens_routes(kt_http_t *http, kt_api_t *api);
 
 #endif
