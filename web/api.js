@@ -10,6 +10,8 @@ const TOKEN_KEY = 'koto.token';
 // itself (the page cannot read it); what changes state also carries the
 // session's CSRF token, which the page asks kotod for (GET /api/agent/session).
 let csrf = '';
+let sessionScopes = [];
+let sessionName = '';
 
 // The token lives in sessionStorage: asked for once, kept until the tab
 // closes, never written to disk by the page.
@@ -37,9 +39,20 @@ export const token = {
     csrf = value;
     this.events.dispatchEvent(new Event('change'));
   },
-  // The page may change state: it has the token, or a session.
+  // The page may change state: it has the token, or a session whose token
+  // has the control scope (a read-only login only watches).
   usable() {
-    return Boolean(this.get() || csrf);
+    return Boolean(this.get() || (csrf && sessionScopes.includes('control')));
+  },
+  setSession(s) {
+    sessionScopes = (s.scopes ?? 'read,propose,control').split(',');
+    sessionName = s.token ?? 'default';
+    this.setCsrf(s.csrf_token);
+  },
+  // Why a logged-in page may not change state, or ''.
+  sessionLimit() {
+    return csrf && !this.get() && !sessionScopes.includes('control')
+      ? `Logged in with the token '${sessionName}' (${sessionScopes.join(', ')}): it may watch but not change anything.` : '';
   },
 };
 

@@ -84,7 +84,7 @@ function setConnection(state) {
 async function loadSession() {
   try {
     const s = await getJSON('/api/agent/session');
-    if (s.session) token.setCsrf(s.csrf_token);
+    if (s.session) token.setSession(s);
   } catch { /* an older kotod, or none: the bearer token still works */ }
 }
 

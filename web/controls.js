@@ -9,7 +9,7 @@ import { token, postJSON, postEventStream, logout, ApiError } from './api.js';
 import { byKey, keyLabel, count } from './format.js';
 import { conditionList } from './events.js';
 
-const NEED_TOKEN = 'Enter the API token to start or stop monitoring and to clear events.';
+const ASK_TOKEN = 'Enter the API token to start or stop monitoring and to clear events.';
 
 let running = null;
 let hooks = { changed: () => {}, cleared: () => {} };
@@ -64,19 +64,21 @@ function message(text, isError = false) {
 // beside them (#control-reason) and tied to each with aria-describedby.
 function update() {
   const has = token.usable();
+  const limit = token.sessionLimit();
+  const need = limit || ASK_TOKEN;
   const why = {
-    start: !has ? NEED_TOKEN : running === true ? 'Monitoring is already running.' : '',
-    stop: !has ? NEED_TOKEN : running === false ? 'Monitoring is already stopped.' : '',
-    clear: !has ? NEED_TOKEN : '',
+    start: !has ? need : running === true ? 'Monitoring is already running.' : '',
+    stop: !has ? need : running === false ? 'Monitoring is already stopped.' : '',
+    clear: !has ? need : '',
   };
   for (const [name, reason] of Object.entries(why)) {
     const b = $(`#btn-${name}`);
     b.disabled = Boolean(reason);
     b.title = reason;
   }
-  setText($('#control-reason'), has ? '' : NEED_TOKEN);
+  setText($('#control-reason'), has ? '' : need);
   $('#control-reason').hidden = has;
-  $('#btn-token').hidden = has;
+  $('#btn-token').hidden = has || Boolean(limit);
   $('#btn-forget').hidden = !token.get();
   $('#btn-logout').hidden = !token.csrf() || Boolean(token.get());
   const mon = $('#mon-state');

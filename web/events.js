@@ -213,6 +213,9 @@ export function renderSummary(health) {
   status.className = `status status-${health.status}`;
   setText(status, health.status);
   setText($('#sum-logged'), count(health.events_logged));
+  // A clear empties the log but not the machine: conditions still holding stay
+  // listed, so the counts say since when they count.
+  setText($('#sum-cleared'), known(health.log_cleared) ? ` since it was cleared at ${time(health.log_cleared)}` : '');
   setText($('#sum-active'), count(health.active?.length ?? 0));
   for (const s of ['low', 'medium', 'high']) setText($(`#sum-sev-${s}`), count(health.by_severity?.[s] ?? 0));
   const types = Object.entries(health.by_type ?? {});

@@ -26,11 +26,13 @@ apr_status_t kt_api_create(kt_api_t **out, kt_http_t *http, const kt_api_opts_t 
         .web_dir = opts->web_dir,
         .procfs = opts->procfs ? opts->procfs : "/proc",
         .sysfs = opts->sysfs ? opts->sysfs : "/sys",
+        .state_dir = opts->state_dir,
         .started = apr_time_now(),
         .reload = opts->reload,
         .reload_baton = opts->reload_baton,
     };
-    if (apr_thread_mutex_create(&api->files_lock, APR_THREAD_MUTEX_DEFAULT, pool) != APR_SUCCESS)
+    if (apr_thread_mutex_create(&api->files_lock, APR_THREAD_MUTEX_DEFAULT, pool) != APR_SUCCESS ||
+        apr_thread_mutex_create(&api->tokens_edit, APR_THREAD_MUTEX_DEFAULT, pool) != APR_SUCCESS)
         return APR_ENOMEM;
     apr_pool_cleanup_register(pool, api, files_free, apr_pool_cleanup_null);
     apr_status_t tst = kt__tokens_create(&api->tokens, opts->state_dir, pool);
@@ -53,6 +55,7 @@ apr_status_t kt_api_create(kt_api_t **out, kt_http_t *http, const kt_api_opts_t 
     kt__api_replay_routes(http, api);
     kt__api_tools_routes(http, api);
     kt__api_notify_routes(http, api);
+    kt__api_tokens_routes(http, api);
     kt__api_remedy_routes(http, api);
     kt__api_mcp_routes(http, api);
     kt__api_web_routes(http, api);

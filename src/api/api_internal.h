@@ -22,6 +22,8 @@ struct kt_api_t {
     kt_http_t *http; /* for its request counters in /metrics */
     const char *token; /* the default one: control */
     kt__tokens_t *tokens; /* the named ones (tokens.c) */
+    const char *state_dir;
+    apr_thread_mutex_t *tokens_edit; /* one edit of STATE_DIR/tokens at a time (tokens_api.c) */
     int require_token_always;
     kt__sessions_t *sessions; /* the dashboard's logins (session.c) */
     const char *web_dir;
@@ -65,6 +67,16 @@ unsigned kt__api_scopes(kt_api_t *api, kt_http_req_t *req, char name[KT__TOKEN_N
 /* tokens.c: the named tokens of STATE_DIR/tokens, reread when it changes. */
 apr_status_t kt__tokens_create(kt__tokens_t **out, const char *state_dir, apr_pool_t *pool);
 unsigned kt__tokens_lookup(kt__tokens_t *t, const char *token, char name[KT__TOKEN_NAME_MAX + 1]);
+/* The scopes the token called name has now; 0 once it is revoked. */
+unsigned kt__tokens_scopes_of(kt__tokens_t *t, const char *name);
+/* The scopes of token (len bytes: the default one or a named one), 0 when
+ * it is neither; name gets its name. */
+unsigned kt__api_token_scopes(kt_api_t *api, const char *token, apr_size_t len,
+                              char name[KT__TOKEN_NAME_MAX + 1]);
+/* The scopes of the token called name now ("default": every one). */
+unsigned kt__api_named_scopes(kt_api_t *api, const char *name);
+/* Answers 403 insufficient_scope: need is what the request wanted. */
+void kt__api_refuse_scope(kt_http_req_t *req, unsigned need, unsigned have);
 
 /* 1 when req carries the token or a live session's cookie; answers nothing. */
 int kt__api_authenticated(kt_api_t *api, kt_http_req_t *req);
@@ -79,12 +91,14 @@ int kt__api_cross_origin(kt_api_t *api, kt_http_req_t *req);
 /* At most max sessions at once, each living lifetime_s from its login. */
 apr_status_t kt__sessions_create(kt__sessions_t **out, unsigned max, unsigned lifetime_s,
                                  apr_pool_t *pool);
-/* 1 when the request's koto_session cookie names a live session. */
-int kt__session_valid(kt__sessions_t *ss, kt_http_req_t *req);
+/* The scopes of the live session the request's koto_session cookie names
+ * (those its token has now), 0 when none; name (may be NULL) gets the
+ * token's name. A session whose token was revoked ends here. */
+unsigned kt__session_scopes(kt_api_t *api, kt_http_req_t *req, char name[KT__TOKEN_NAME_MAX + 1]);
 /* -1: no live session named by the cookie; 1: the session lets the request
- * through; 0: it changes state without the session's X-CSRF-Token, and has
- * been answered 403. */
-int kt__session_allow(kt__sessions_t *ss, kt_http_req_t *req, int changes_state);
+ * through; 0: its token lacks scope, or it changes state without the
+ * session's X-CSRF-Token, and it has been answered 403. */
+int kt__session_allow(kt_api_t *api, kt_http_req_t *req, unsigned scope, int changes_state);
 void kt__api_session_routes(kt_http_t *http, kt_api_t *api);
 
 /* Parses an optional unsigned query parameter; on a bad value answers 400
@@ -299,5 +313,6 @@ void kt__api_replay_routes(kt_http_t *http, kt_api_t *api);
 void kt__api_tools_routes(kt_http_t *http, kt_api_t *api);
 void kt__api_web_routes(kt_http_t *http, kt_api_t *api);
 void kt__api_notify_routes(kt_http_t *http, kt_api_t *api);
+void kt__api_tokens_routes(kt_http_t *http, kt_api_t *api);
 
 #endif

@@ -86,12 +86,24 @@ unsigned kt__api_scopes(kt_api_t *api, kt_http_req_t *req, char name[KT__TOKEN_N
     const char *h = kt_http_header(req, "Authorization");
     if (!h || strncasecmp(h, "Bearer ", 7) != 0)
         return 0;
-    h += 7;
-    if (kt__api_same_secret(h, strlen(h), api->token)) {
+    return kt__api_token_scopes(api, h + 7, strlen(h + 7), name);
+}
+
+unsigned kt__api_token_scopes(kt_api_t *api, const char *token, apr_size_t len,
+                              char name[KT__TOKEN_NAME_MAX + 1])
+{
+    name[0] = '\0';
+    if (kt__api_same_secret(token, len, api->token)) {
         strcpy(name, "default");
         return KT_SCOPE_READ | KT_SCOPE_PROPOSE | KT_SCOPE_CONTROL;
     }
-    return kt__tokens_lookup(api->tokens, h, name);
+    return strlen(token) == len ? kt__tokens_lookup(api->tokens, token, name) : 0;
+}
+
+unsigned kt__api_named_scopes(kt_api_t *api, const char *name)
+{
+    return strcmp(name, "default") == 0 ? KT_SCOPE_READ | KT_SCOPE_PROPOSE | KT_SCOPE_CONTROL
+                                        : kt__tokens_scopes_of(api->tokens, name);
 }
 
 /* An Origin header that names anything but this very host, in the scheme
@@ -123,9 +135,9 @@ int kt__api_allow(kt_api_t *api, kt_http_req_t *req, unsigned need)
         return 0;
     }
     unsigned have = kt__api_scopes(api, req, NULL);
-    /* A browser logged in through the dashboard's login page (session.c);
-     * only the token file's token logs in, so a session has every scope. */
-    int by_session = have ? -1 : kt__session_allow(api->sessions, req, changes_state);
+    /* A browser logged in through the dashboard's login page (session.c),
+     * with the scopes of the token it logged in with. */
+    int by_session = have ? -1 : kt__session_allow(api, req, scope, changes_state);
     if (by_session >= 0)
         return by_session;
     if (!changes_state && !(need & KT__TOKEN_ALWAYS) && !api->require_token_always)
@@ -140,22 +152,27 @@ int kt__api_allow(kt_api_t *api, kt_http_req_t *req, unsigned need)
         return 0;
     }
     if (!(have & scope)) {
-        const char *want = kt_api_scopes_name(scope, kt_http_pool(req));
-        kt_http_set_header(req, "WWW-Authenticate",
-                           apr_psprintf(kt_http_pool(req),
-                                        "Bearer realm=\"koto\", error=\"insufficient_scope\", "
-                                        "scope=\"%s\"", want));
-        kt_http_reply_error(req, 403, "insufficient_scope",
-                            "this request needs a token with the %s scope; this one has %s", want,
-                            kt_api_scopes_name(have, kt_http_pool(req)));
+        kt__api_refuse_scope(req, scope, have);
         return 0;
     }
     return 1;
 }
 
+void kt__api_refuse_scope(kt_http_req_t *req, unsigned need, unsigned have)
+{
+    const char *want = kt_api_scopes_name(need, kt_http_pool(req));
+    kt_http_set_header(req, "WWW-Authenticate",
+                       apr_psprintf(kt_http_pool(req),
+                                    "Bearer realm=\"koto\", error=\"insufficient_scope\", "
+                                    "scope=\"%s\"", want));
+    kt_http_reply_error(req, 403, "insufficient_scope",
+                        "this request needs a token with the %s scope; this one has %s", want,
+                        kt_api_scopes_name(have, kt_http_pool(req)));
+}
+
 int kt__api_authenticated(kt_api_t *api, kt_http_req_t *req)
 {
-    return kt__api_scopes(api, req, NULL) != 0 || kt__session_valid(api->sessions, req);
+    return kt__api_scopes(api, req, NULL) != 0 || kt__session_scopes(api, req, NULL) != 0;
 }
 
 int kt__api_cross_origin(kt_api_t *api, kt_http_req_t *req) { return cross_origin(api, req); }

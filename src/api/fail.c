@@ -54,7 +54,10 @@ kt__api_call_t kt__api_call(kt_api_t *api, kt_http_req_t *req)
 {
     char name[KT__TOKEN_NAME_MAX + 1];
     unsigned scopes = kt__api_scopes(api, req, name);
-    const char *who = scopes ? apr_psprintf(kt_http_pool(req), "token %s from %s", name,
+    const char *how = "token";
+    if (!scopes && (scopes = kt__session_scopes(api, req, name)) != 0)
+        how = "session of token";
+    const char *who = scopes ? apr_psprintf(kt_http_pool(req), "%s %s from %s", how, name,
                                             kt_http_remote(req))
                              : kt_http_remote(req);
     return (kt__api_call_t){api, kt_http_pool(req), who, scopes};

@@ -38,6 +38,7 @@
 typedef struct {
     char id[SECRET_HEX + 1];
     char csrf[SECRET_HEX + 1];
+    char token[KT__TOKEN_NAME_MAX + 1]; /* the name of the token it logged in with */
     apr_time_t expires; /* 0: the slot is free */
 } session_t;
 
@@ -194,32 +195,54 @@ static int has_cookie(kt_http_req_t *req)
     return cookie_value(req, &len) != NULL;
 }
 
-int kt__session_valid(kt__sessions_t *ss, kt_http_req_t *req)
+/* A copy of the request's live session, the token's scopes now (0: no
+ * session, or its token was revoked, which ends it). */
+static unsigned session_of(kt_api_t *api, kt_http_req_t *req, session_t *out)
 {
+    kt__sessions_t *ss = api->sessions;
     if (!has_cookie(req))
         return 0;
     apr_thread_mutex_lock(ss->lock);
-    int ok = find_locked(ss, req, apr_time_now()) != NULL;
-    apr_thread_mutex_unlock(ss->lock);
-    return ok;
-}
-
-int kt__session_allow(kt__sessions_t *ss, kt_http_req_t *req, int changes_state)
-{
-    char csrf[SECRET_HEX + 1];
-    if (!has_cookie(req))
-        return -1;
-    apr_thread_mutex_lock(ss->lock);
     session_t *s = find_locked(ss, req, apr_time_now());
     if (s)
-        memcpy(csrf, s->csrf, sizeof csrf);
+        *out = *s;
     apr_thread_mutex_unlock(ss->lock);
     if (!s)
+        return 0;
+    unsigned scopes = kt__api_named_scopes(api, out->token);
+    if (!scopes) {
+        apr_thread_mutex_lock(ss->lock);
+        if ((s = find_locked(ss, req, apr_time_now())) != NULL)
+            s->expires = 0;
+        apr_thread_mutex_unlock(ss->lock);
+        kt_log(KT_LOG_INFO, "session of token '%s' ended: the token was revoked", out->token);
+    }
+    return scopes;
+}
+
+unsigned kt__session_scopes(kt_api_t *api, kt_http_req_t *req, char name[KT__TOKEN_NAME_MAX + 1])
+{
+    session_t s;
+    unsigned scopes = session_of(api, req, &s);
+    if (name)
+        memcpy(name, scopes ? s.token : "", scopes ? sizeof s.token : 1);
+    return scopes;
+}
+
+int kt__session_allow(kt_api_t *api, kt_http_req_t *req, unsigned scope, int changes_state)
+{
+    session_t s;
+    unsigned have = session_of(api, req, &s);
+    if (!have)
         return -1;
+    if (!(have & scope)) {
+        kt__api_refuse_scope(req, scope, have);
+        return 0;
+    }
     if (!changes_state)
         return 1;
     const char *h = kt_http_header(req, "X-CSRF-Token");
-    if (h && kt__api_same_secret(h, strlen(h), csrf))
+    if (h && kt__api_same_secret(h, strlen(h), s.csrf))
         return 1;
     kt_http_reply_error(req, 403, "csrf",
                         "%s", h ? "the X-CSRF-Token header does not match this session"
@@ -262,7 +285,9 @@ static void login_handler(kt_http_req_t *req, void *baton)
 
     apr_size_t len = 0;
     const char *t = offered_token(req, &len);
-    if (!t || !kt__api_same_secret(t, len, api->token)) {
+    session_t fresh = {0};
+    unsigned scopes = t ? kt__api_token_scopes(api, t, len, fresh.token) : 0;
+    if (!scopes) {
         apr_thread_mutex_lock(ss->lock);
         f = fails_of(ss, addr, now, 1);
         unsigned n = ++f->fails;
@@ -276,7 +301,6 @@ static void login_handler(kt_http_req_t *req, void *baton)
         return;
     }
 
-    session_t fresh = {0};
     if (random_hex(fresh.id) != APR_SUCCESS || random_hex(fresh.csrf) != APR_SUCCESS) {
         kt_http_reply_error(req, 500, "no_random", "the system's random source failed");
         return;
@@ -301,33 +325,30 @@ static void login_handler(kt_http_req_t *req, void *baton)
     *slot = fresh;
     apr_thread_mutex_unlock(ss->lock);
 
-    kt_log(KT_LOG_INFO, "login from %s: a session for %ld s%s", addr,
-           (long)apr_time_sec(ss->lifetime),
+    const char *granted = kt_api_scopes_name(scopes, kt_http_pool(req));
+    kt_log(KT_LOG_INFO, "login from %s with token '%s' (%s): a session for %ld s%s", addr,
+           fresh.token, granted, (long)apr_time_sec(ss->lifetime),
            evicted ? " (the oldest session ended to make room)" : "");
     set_cookie(req, fresh.id, (long)apr_time_sec(ss->lifetime));
     kt_http_reply_json(req, 200,
-                       json_pack("{s:b s:s s:I}", "session", 1, "csrf_token", fresh.csrf,
-                                 "expires_in_s", (json_int_t)apr_time_sec(ss->lifetime)));
+                       json_pack("{s:b s:s s:I s:s s:s}", "session", 1, "csrf_token", fresh.csrf,
+                                 "expires_in_s", (json_int_t)apr_time_sec(ss->lifetime), "token",
+                                 fresh.token, "scopes", granted));
 }
 
 static void status_handler(kt_http_req_t *req, void *baton)
 {
     kt_api_t *api = baton;
-    kt__sessions_t *ss = api->sessions;
-    char csrf[SECRET_HEX + 1] = "";
-    apr_time_t now = apr_time_now(), expires = 0;
-    apr_thread_mutex_lock(ss->lock);
-    session_t *s = find_locked(ss, req, now);
-    if (s) {
-        memcpy(csrf, s->csrf, sizeof csrf);
-        expires = s->expires;
-    }
-    apr_thread_mutex_unlock(ss->lock);
-    json_t *j = json_pack("{s:b s:b}", "session", s != NULL, "token_required",
+    session_t s;
+    unsigned scopes = session_of(api, req, &s);
+    json_t *j = json_pack("{s:b s:b}", "session", scopes != 0, "token_required",
                           api->require_token_always);
-    if (s) {
-        json_object_set_new(j, "csrf_token", json_string(csrf));
-        json_object_set_new(j, "expires_in_s", json_integer((json_int_t)apr_time_sec(expires - now)));
+    if (scopes) {
+        apr_time_t left = s.expires - apr_time_now();
+        json_object_set_new(j, "csrf_token", json_string(s.csrf));
+        json_object_set_new(j, "expires_in_s", json_integer((json_int_t)apr_time_sec(left)));
+        json_object_set_new(j, "token", json_string(s.token));
+        json_object_set_new(j, "scopes", json_string(kt_api_scopes_name(scopes, kt_http_pool(req))));
     }
     kt_http_reply_json(req, 200, j);
 }
@@ -336,7 +357,14 @@ static void logout_handler(kt_http_req_t *req, void *baton)
 {
     kt_api_t *api = baton;
     kt__sessions_t *ss = api->sessions;
-    if (!kt__api_allow(api, req, KT_SCOPE_CONTROL))
+    /* Any session may end itself (with its CSRF token); without one, this
+     * is a control request that ends nothing. */
+    if (kt__api_cross_origin(api, req)) {
+        kt_http_reply_error(req, 403, "cross_origin", "a logout must come from this host's own pages");
+        return;
+    }
+    int by_session = kt__session_allow(api, req, KT_SCOPE_READ, 1);
+    if (by_session == 0 || (by_session < 0 && !kt__api_allow(api, req, KT_SCOPE_CONTROL)))
         return;
     apr_thread_mutex_lock(ss->lock);
     session_t *s = find_locked(ss, req, apr_time_now());

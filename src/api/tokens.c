@@ -213,6 +213,20 @@ unsigned kt__tokens_lookup(kt__tokens_t *t, const char *token, char name[KT__TOK
     return scopes;
 }
 
+unsigned kt__tokens_scopes_of(kt__tokens_t *t, const char *name)
+{
+    if (!t || !t->path)
+        return 0;
+    unsigned scopes = 0;
+    apr_thread_mutex_lock(t->lock);
+    refresh(t);
+    for (unsigned i = 0; i < t->n; i++)
+        if (strcmp(t->list[i].name, name) == 0)
+            scopes = t->list[i].scopes;
+    apr_thread_mutex_unlock(t->lock);
+    return scopes;
+}
+
 /* ---- Public -------------------------------------------------------------------------- */
 
 apr_status_t kt_api_scopes_parse(const char *text, unsigned *scopes)

@@ -47,6 +47,7 @@ void kt_cli_show_series(json_t *answer);
 void kt_cli_show_silences(json_t *answer);
 void kt_cli_show_remediations(json_t *answer);
 void kt_cli_show_remediation(json_t *remediation);
+void kt_cli_show_tokens(json_t *answer);
 
 /* The value of one setting in GET /api/agent/config's answer, or NULL. */
 json_t *kt_cli_setting(json_t *config, const char *key);

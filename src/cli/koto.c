@@ -39,8 +39,11 @@ static const char usage[] =
     "  approve ID [--yes] [--wait]     approve the script shown, by its sha256; --wait\n"
     "                                  prints the run's result\n"
     "  deny ID                         refuse a proposal\n"
-    "  token                           which token file koto reads (scoped tokens:\n"
-    "                                  kotod --token add|revoke|list)\n"
+    "  token                           which token file koto reads\n"
+    "  token list                      the named tokens and their scopes\n"
+    "  token add NAME [--scope S]      a new token (read, propose, control; default\n"
+    "                                  read,propose), printed once on stdout\n"
+    "  token revoke NAME               it is refused from the next request on\n"
     "\n"
     "The token is read from --token-file, $KOTO_TOKEN_FILE, or kotod's state\n"
     "directory (--state-dir; /var/lib/koto for root, ~/.local/state/koto otherwise).\n"
@@ -321,6 +324,40 @@ static int cmd_silence(cmd_t *c)
     return bad_usage("silence: list, add ... or rm ID (got %s)", sub);
 }
 
+static int cmd_token(cmd_t *c)
+{
+    const char *sub = c->argv[1];
+    json_t *answer = NULL;
+    int rc;
+    if (!strcmp(sub, "list") && c->argc == 2)
+        return get_and_show(c, "/api/agent/tokens", kt_cli_show_tokens);
+    if (!strcmp(sub, "add") && (c->argc == 3 || (c->argc == 5 && !strcmp(c->argv[3], "--scope")))) {
+        json_t *body = json_pack("{s:s}", "name", c->argv[2]);
+        if (c->argc == 5)
+            json_object_set_new(body, "scopes", json_string(c->argv[4]));
+        rc = kt_cli_call(c->cli, "POST", "/api/agent/tokens", body, &answer);
+        json_decref(body);
+        if (rc == KT_CLI_OK && c->json)
+            print_json(answer);
+        else if (rc == KT_CLI_OK) {
+            /* The token alone on stdout, so `T=$(koto token add ci)` works. */
+            puts(json_string_value(json_object_get(answer, "token")));
+            fprintf(stderr, "koto: token '%s' (%s) added; it is shown only now\n", c->argv[2],
+                    json_string_value(json_object_get(answer, "scopes")));
+        }
+    } else if (!strcmp(sub, "revoke") && c->argc == 3) {
+        rc = kt_cli_call(c->cli, "DELETE",
+                         apr_pstrcat(c->pool, "/api/agent/tokens/", escape(c, c->argv[2]), NULL),
+                         NULL, &answer);
+        if (rc == KT_CLI_OK)
+            c->json ? print_json(answer) : (void)printf("token %s revoked\n", c->argv[2]);
+    } else {
+        return bad_usage("token: list, add NAME [--scope S] or revoke NAME");
+    }
+    json_decref(answer);
+    return rc;
+}
+
 static int cmd_remediations(cmd_t *c)
 {
     const char *path = "/api/agent/remediations";
@@ -439,7 +476,7 @@ typedef struct {
 
 static const command_t commands[] = {
     {"status", cmd_status},   {"events", cmd_events},
-    {"history", cmd_history}, {"silence", cmd_silence},
+    {"history", cmd_history}, {"silence", cmd_silence}, {"token", cmd_token},
     {"remediations", cmd_remediations}, {"show", cmd_show},
     {"approve", cmd_approve}, {"deny", cmd_deny},
 };
@@ -501,7 +538,7 @@ int main(int argc, char **argv)
                            APR_FILEPATH_NATIVE, pool);
         token_file = joined ? joined : "token";
     }
-    if (!strcmp(argv[i], "token")) {
+    if (!strcmp(argv[i], "token") && i + 1 == argc) {
         const char *t = read_token(token_file, 0, pool);
         printf("%s (%s)\n", token_file, t ? "readable" : "not readable by this user");
         return t ? KT_CLI_OK : KT_CLI_REFUSED;

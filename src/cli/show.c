@@ -176,6 +176,15 @@ void kt_cli_show_series(json_t *answer)
 
 /* ---- silences and remediations -------------------------------------------- */
 
+void kt_cli_show_tokens(json_t *answer)
+{
+    printf("%-24s %s\n", "NAME", "SCOPES");
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(answer, "tokens"), i, t)
+        printf("%-24s %s\n", str(t, "name"), str(t, "scopes"));
+}
+
 void kt_cli_show_silences(json_t *answer)
 {
     json_t *list = json_object_get(answer, "silences");

@@ -222,6 +222,7 @@ struct kt_mon_t {
     kt_mon_self_t self; /* the budget's view, copied at each reading */
     uint64_t samples;
     apr_time_t last_sample;
+    apr_time_t log_cleared; /* when the log was last emptied; 0: never */
     uint64_t started_total[KT_EV_MAX_TYPES][KT_SEV__COUNT];
 
     apr_allocator_t *snap_alloc; /* shared by every snapshot's pool */

@@ -17,6 +17,7 @@ void kt_mon_health(kt_mon_t *m, kt_mon_health_t *h)
     h->samples = m->samples;
     h->last_sample = m->last_sample;
     h->events_logged = m->log.count;
+    h->log_cleared = m->log_cleared;
     for (unsigned i = 0; i < m->log.count; i++) {
         const kt_event_t *e = kt__ring_at(&m->log, i);
         if (e->resolved || e->escalated || e->flapping)

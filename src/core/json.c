@@ -226,11 +226,12 @@ json_t *kt_json_health(const kt_mon_health_t *h)
                              kt_json_num(me->budget_rss_bytes), "budget_cpu_pct",
                              kt_json_num(me->budget_cpu_pct), "over_budget", me->over, "shedding",
                              me->shedding);
-    return json_pack("{s:s s:b s:I s:o s:i s:o s:o s:o s:o}", "status", h->status, "running",
+    return json_pack("{s:s s:b s:I s:o s:i s:o s:o s:o s:o s:o}", "status", h->status, "running",
                      h->running, "samples", (json_int_t)h->samples, "last_sample",
                      h->last_sample ? time_ms(h->last_sample) : json_null(), "events_logged",
-                     (int)h->events_logged, "by_type", by_type, "by_severity", by_sev, "active",
-                     active, "self", self);
+                     (int)h->events_logged, "log_cleared",
+                     h->log_cleared ? time_ms(h->log_cleared) : json_null(), "by_type", by_type,
+                     "by_severity", by_sev, "active", active, "self", self);
 }
 
 json_t *kt_json_history_point(const kt_hist_point_t *p)

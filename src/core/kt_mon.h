@@ -382,6 +382,7 @@ typedef struct {
     uint64_t samples;    /* readings taken since the monitor was created */
     apr_time_t last_sample;
     unsigned events_logged;
+    apr_time_t log_cleared; /* the last clear of the log; 0: never since the monitor began */
     unsigned by_type[KT_EV_MAX_TYPES];     /* started events in the log, per type */
     unsigned by_severity[KT_SEV__COUNT];
     uint64_t started_total[KT_EV_MAX_TYPES][KT_SEV__COUNT]; /* since creation; clear keeps them */

@@ -437,6 +437,7 @@ void kt_mon_clear(kt_mon_t *m)
 {
     apr_thread_mutex_lock(m->lock);
     kt__ring_clear(&m->log);
+    m->log_cleared = apr_time_now();
     apr_thread_mutex_unlock(m->lock);
 }
 

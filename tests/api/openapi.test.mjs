@@ -136,6 +136,13 @@ test('every documented operation answers as documented', async () => {
   assert.equal((await call('DELETE', `/api/agent/silences/${sil.id}`, { template: '/api/agent/silences/{id}', auth: true })).status, 200);
   assert.equal((await call('DELETE', '/api/agent/silences/9999', { template: '/api/agent/silences/{id}', auth: true })).status, 404);
   assert.equal((await call('DELETE', '/api/agent/silences/x', { template: '/api/agent/silences/{id}', auth: true })).status, 400);
+  assert.equal((await call('GET', '/api/agent/tokens')).status, 401);
+  assert.equal((await call('GET', '/api/agent/tokens', { auth: true })).status, 200);
+  assert.equal((await call('POST', '/api/agent/tokens', { body: { name: 'spec' }, auth: true })).status, 200);
+  assert.equal((await call('POST', '/api/agent/tokens', { body: { name: 'spec' }, auth: true })).status, 409);
+  assert.equal((await call('POST', '/api/agent/tokens', { body: { name: 'no spaces' }, auth: true })).status, 422);
+  assert.equal((await call('DELETE', '/api/agent/tokens/spec', { template: '/api/agent/tokens/{name}', auth: true })).status, 200);
+  assert.equal((await call('DELETE', '/api/agent/tokens/spec', { template: '/api/agent/tokens/{name}', auth: true })).status, 404);
   const tools = JSON.parse((await call('GET', '/api/agent/tools')).text);
   for (const t of tools.tools) {
     const r = await call('POST', `/api/agent/tools/${t.name}`, { template: '/api/agent/tools/{name}', body: {}, auth: t.changes_state });

@@ -588,6 +588,16 @@ test('clear empties the event log', async () => {
     assert.equal(await text('#filter-count'), '0 events');
   });
   assert.equal(await count(), 0);
+  // The summary agrees with the emptied log, and keeps what still holds.
+  await eventually(async () => {
+    const { health } = (await kotod.api('GET', '/api/agent/monitor/status')).json;
+    assert.equal(health.events_logged, 0);
+    assert.ok(health.log_cleared > 0);
+    assert.equal(await text('#sum-logged'), '0');
+    assert.match(await text('#sum-cleared'), /^since it was cleared at \S/);
+    assert.equal(await text('#sum-active'), String(health.active.length));
+    assert.equal(await page.locator('#sum-conditions li:not(.muted)').count(), health.active.length);
+  });
 });
 
 test('no console errors and no requests to anywhere else', async () => {

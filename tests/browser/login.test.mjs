@@ -176,3 +176,19 @@ test('logout ends the session', async () => {
   assert.match(kotod.log, /logout from 127\.0\.0\.1/);
   assert.deepEqual(consoleErrors, []);
 });
+
+test('a read-only named token logs in to watch, not to change anything', async () => {
+  const made = await kotod.api('POST', '/api/agent/tokens', { auth: true, body: { name: 'viewer', scopes: 'read' } });
+  assert.equal(made.status, 200);
+  await page.fill('#login-token', made.json.token);
+  await page.click('#login-submit');
+  await eventually(async () => assert.equal(await text('#conn-text'), 'Live'), 15000);
+  await eventually(async () => assert.match(await text('#control-reason'), /token 'viewer' \(read\): it may watch but not change anything/));
+  for (const b of ['#btn-start', '#btn-stop', '#btn-clear']) assert.equal(await page.locator(b).isEnabled(), false, b);
+  assert.equal(await page.locator('#btn-token').isVisible(), false);
+  // Revoked, its session ends: the page goes back to the login form.
+  assert.equal((await kotod.api('DELETE', '/api/agent/tokens/viewer', { auth: true })).status, 200);
+  await page.reload();
+  await eventually(async () => assert.equal(await page.locator('#login-form').isVisible(), true));
+  assert.match(kotod.log, /session of token 'viewer' ended: the token was revoked/);
+});

@@ -117,6 +117,23 @@ check "--help lists the exit codes" grep -q '^Exit codes: 0' "$tmp/out"
 run "token" 0 koto token
 expect_eq "token says which file it reads" "$state/token (readable)" "$(cat "$tmp/out")"
 
+# ---- named tokens through the API ---------------------------------------------------------------
+run "token add" 0 koto token add ci --scope read
+check "prints the new token alone on stdout" grep -Eqx '[0-9a-f]{64}' "$tmp/out"
+cp "$tmp/out" "$tmp/ci-token"
+run "token list" 0 koto token list
+check "lists it with its scope" grep -Eq '^ci +read$' "$tmp/out"
+run "a read token reads what needs a token" 0 "$KOTO" --token-file "$tmp/ci-token" remediations
+run "but may not manage tokens" 4 "$KOTO" --token-file "$tmp/ci-token" token add more
+run "a name in use is refused" 5 koto token add ci
+run "a bad scope is refused" 5 koto token add x --scope root
+run "token add with nothing after" 2 koto token add
+run "token list --json" 0 koto --json token list
+expect_eq "as JSON" "default ci" "$(jq -r '[.tokens[].name] | join(" ")' "$tmp/out")"
+run "token revoke" 0 koto token revoke ci
+run "the revoked token is refused at once" 4 "$KOTO" --token-file "$tmp/ci-token" remediations
+run "revoking it again: not found" 5 koto token revoke ci
+
 # ---- the daemon lived through all of it -------------------------------------------------------
 set_mem_available 8000000
 check "kotod still serves" curl -sf "$KOTO_URL/healthz"

@@ -120,7 +120,7 @@ for attr in HttpOnly Secure SameSite=Strict Path=/ Max-Age=43200; do
 done
 check "the session id is 64 hex digits" grep -qE '^[0-9a-f]{64}$' <<<"$cookie"
 check "the answer carries a CSRF token" grep -qE '^[0-9a-f]{64}$' <<<"$csrf"
-check "the login is logged" grep -q 'login from 127.0.0.1: a session for 43200 s' "$tmp/kotod.log"
+check "the login is logged" grep -q "login from 127.0.0.1 with token 'default' (read,propose,control): a session for 43200 s" "$tmp/kotod.log"
 first_cookie=$cookie
 login -H "Authorization: Bearer $token" -d ''
 expect_eq "the token may come as a bearer header too" 200 "$code"
@@ -172,6 +172,28 @@ get /monitoring-dashboard "${jar[@]}"
 check "... and the login page again" grep -q 'id="login-form"' "$tmp/body"
 get /api/agent/monitor/status -H "Cookie: koto_session=$first_cookie"
 expect_eq "the other session lives on" 200 "$code"
+
+# ---- a named token logs in with its own scopes ----------------------------------------------------
+post /api/agent/tokens -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+  -d '{"name": "viewer", "scopes": "read"}'
+viewer=$(body .token)
+owner=$token token=$viewer
+login
+token=$owner
+expect_eq "a read-only named token logs in" "200 viewer read" "$code $(body .token) $(body .scopes)"
+check "the login is logged with the token's name" grep -q "login from 127.0.0.1 with token 'viewer' (read)" "$tmp/kotod.log"
+viewer_jar=(-H "Cookie: koto_session=$cookie")
+get /api/agent/session "${viewer_jar[@]}"
+expect_eq "its session says whose it is" "viewer read" "$(body .token) $(body .scopes)"
+get /api/agent/monitor/status "${viewer_jar[@]}"
+expect_eq "it reads" 200 "$code"
+post /api/agent/monitor/stop "${viewer_jar[@]}" -H "X-CSRF-Token: $csrf"
+expect_eq "it may not stop monitoring: 403" "403 insufficient_scope" "$code $(body .error.code)"
+post /api/agent/tokens/viewer -X DELETE -H "Authorization: Bearer $token"
+expect_eq "the token is revoked" 200 "$code"
+get /api/agent/monitor/status "${viewer_jar[@]}"
+expect_eq "and its session ends at once" 401 "$code"
+check "which is logged" grep -q "session of token 'viewer' ended: the token was revoked" "$tmp/kotod.log"
 stop_kotod INT
 expect_eq "kotod stops cleanly" 0 "$kotod_rc"
 
