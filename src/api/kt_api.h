@@ -79,4 +79,22 @@ apr_status_t kt_api_token_revoke(const char *state_dir, const char *name, char *
                                  apr_size_t errlen, apr_pool_t *pool);
 apr_status_t kt_api_token_list(const char *state_dir, json_t **out, apr_pool_t *pool);
 
+/* ---- replaying the history (replay_run.c) --------------------------------------------- */
+
+#define KT_REPLAY_MAX_READINGS 20000u  /* readings judged in one replay */
+#define KT_REPLAY_MAX_CELLS 4000000    /* series values held at once (32 MB) */
+#define KT_REPLAY_MAX_SPANS 10000      /* intervals listed per side */
+#define KT_REPLAY_EVENT_PAGES 5        /* pages of 10000 stored events read */
+
+/* Feeds the history stored over [from, to] through rules' thresholds and
+ * conditions (rules must be the caller's own: its conditions' state is
+ * reset) and sets what would have fired beside the stored events. *out
+ * (the caller owns it) is POST /api/agent/rules/replay's answer. KT_EINPUT
+ * (a bad range), KT_EUNAVAIL (no store), with why in err. */
+/* A time for --from/--to and the API's "from": a span back from now
+ * ("90m", "24h", "7d", "2w"; s, m, h, d, w) or epoch milliseconds. */
+apr_status_t kt_replay_parse_time(const char *text, apr_time_t now, apr_time_t *out);
+apr_status_t kt_replay_run(kt_store_t *store, kt_rules_t *rules, apr_time_t from, apr_time_t to,
+                           json_t **out, char *err, apr_size_t errlen);
+
 #endif

@@ -38,6 +38,8 @@ typedef struct {
 
     const char *config_file, *lua_dir, *user_dir;
     const char *test_rules; /* --test-rules FILE */
+    int replay;             /* --replay: the history against the configuration */
+    const char *replay_from, *replay_to; /* --from, --to */
     const char *test_notify; /* --test-notify NAME */
     const char *token_action, *token_name, *token_scope; /* --token add NAME --scope S */
     const char *pidfile;    /* with --daemon */
@@ -72,6 +74,9 @@ int kt_run_test_rules(const kt_opts_t *o, apr_pool_t *pool);
  * and conf; prints what happened; 0 when nothing failed (testrules.c). */
 int kt_test_rules_file(const char *file, kt_rules_t *rules, const kt_conf_t *conf,
                        apr_pool_t *pool);
+
+/* replay.c: kotod --replay. Returns the exit code. */
+int kt_run_replay(const kt_opts_t *o, apr_pool_t *pool);
 
 /* serve.c: the daemon, the same on every system. */
 typedef struct kt_daemon_t kt_daemon_t;

@@ -34,6 +34,8 @@ int main(int argc, const char *const *argv)
         return kt_run_once(&o, pool);
     if (o.test_rules)
         return kt_run_test_rules(&o, pool);
+    if (o.replay)
+        return kt_run_replay(&o, pool);
     if (o.test_notify)
         return kt_run_test_notify(&o, pool);
     if (o.token_action)

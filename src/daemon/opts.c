@@ -25,13 +25,17 @@
 enum { OPT_PROCFS = 256, OPT_SYSFS, OPT_ROOTFS, OPT_INTERVAL, OPT_ONCE, OPT_ONCE_DELAY,
        OPT_TOP, OPT_LOG_LEVEL, OPT_LISTEN, OPT_STATE_DIR, OPT_WEB_DIR, OPT_PIDFILE, OPT_SYSLOG,
        OPT_LUA_DIR, OPT_USER_DIR, OPT_TEST_RULES, OPT_HELP_CONFIG, OPT_INSTALL, OPT_UNINSTALL,
-       OPT_START_TYPE, OPT_FOREGROUND, OPT_CONTROL, OPT_TEST_NOTIFY, OPT_TOKEN, OPT_SCOPE };
+       OPT_START_TYPE, OPT_FOREGROUND, OPT_CONTROL, OPT_TEST_NOTIFY, OPT_TOKEN, OPT_SCOPE,
+       OPT_REPLAY, OPT_FROM, OPT_TO };
 
 static const apr_getopt_option_t options[] = {
     {"config", 'c', 1, "configuration file (default " KT_CONF_HELP ")"},
     {"lua-dir", OPT_LUA_DIR, 1, "shipped rules and templates (default " KT_LUA_DIR_HELP ")"},
     {"user-dir", OPT_USER_DIR, 1, "your rules/ and templates/, overriding shipped ones by name"},
     {"test-rules", OPT_TEST_RULES, 1, "feed recorded readings (JSON) through thresholds and rules"},
+    {"replay", OPT_REPLAY, 0, "judge the stored history against this configuration and exit"},
+    {"from", OPT_FROM, 1, "with --replay: start (7d, 24h, 90m back, or epoch ms; default 24h)"},
+    {"to", OPT_TO, 1, "with --replay: end (a span back from now or epoch ms; default now)"},
     {"help-config", OPT_HELP_CONFIG, 0, "list every configuration setting and exit"},
     {"test-notify", OPT_TEST_NOTIFY, 1, "send a test message through notify channel NAME and exit"},
     {"listen", OPT_LISTEN, 1, "address to serve on (default 127.0.0.1:5000; port 0 picks one)"},
@@ -132,6 +136,9 @@ int kt_opts_parse(kt_opts_t *o, int argc, const char *const *argv, apr_pool_t *p
         case OPT_USER_DIR: o->user_dir = arg; break;
         case OPT_TEST_RULES: o->test_rules = arg; break;
         case OPT_TEST_NOTIFY: o->test_notify = arg; break;
+        case OPT_REPLAY: o->replay = 1; break;
+        case OPT_FROM: o->replay_from = arg; break;
+        case OPT_TO: o->replay_to = arg; break;
         case OPT_HELP_CONFIG: o->help_config = 1; break;
         case OPT_LISTEN: o->listen = arg; break;
         case OPT_STATE_DIR: o->state_dir = arg; break;

@@ -766,3 +766,53 @@ done:
     kt__lstate_free(ls);
     return rc;
 }
+
+/* ---- settings from a request ------------------------------------------------------------------- */
+
+apr_status_t kt__conf_apply_thresholds(kt_conf_t *conf, json_t *thresholds, apr_pool_t *pool,
+                                       char *err, apr_size_t errlen)
+{
+    if (!json_is_object(thresholds)) {
+        snprintf(err, errlen, "thresholds must be an object of setting = value");
+        return KT_EINPUT;
+    }
+    kt__lstate_t *ls = kt__lstate_new(0, 0);
+    if (!ls) {
+        snprintf(err, errlen, "cannot create a Lua state");
+        return APR_ENOMEM;
+    }
+    lua_State *L = ls->L;
+    apr_status_t rc = KT_EINPUT;
+    kt_mon_conf_t before = conf->mon;
+    const char *key;
+    json_t *v;
+    json_object_foreach(thresholds, key, v) {
+        /* As GET /api/agent/config names them, or without the section. */
+        const char *full = strncmp(key, "thresholds.", 11) == 0 || strncmp(key, "flapping.", 9) == 0
+                               ? key
+                               : apr_pstrcat(pool, "thresholds.", key, NULL);
+        if (strncmp(full, "thresholds.", 11) != 0 && strncmp(full, "flapping.", 9) != 0) {
+            snprintf(err, errlen, "%s: not a threshold", key);
+            goto done;
+        }
+        /* Integers stay integers: an integer setting refuses 3.0. */
+        kt__push_json(L, v);
+        char msg[400];
+        int bad = apply(conf, full, L, -1, pool, msg, sizeof msg);
+        lua_settop(L, 0);
+        if (bad) {
+            snprintf(err, errlen, "%s", msg);
+            goto done;
+        }
+    }
+    scale_margins(&conf->mon, &before);
+    char msg[300];
+    if (kt_mon_conf_check(&conf->mon, msg, sizeof msg) != APR_SUCCESS) {
+        snprintf(err, errlen, "thresholds: %s", msg);
+        goto done;
+    }
+    rc = APR_SUCCESS;
+done:
+    kt__lstate_free(ls);
+    return rc;
+}

@@ -194,6 +194,17 @@ void kt_rules_cell_set(kt_rules_cell_t *c, kt_rules_t *rules);
 /* The cell's set, retained (kt_rules_release it), or NULL when it has none. */
 kt_rules_t *kt_rules_cell_get(kt_rules_cell_t *c);
 
+/* A new set: base's files and configuration, with thresholds (a JSON
+ * object of settings as GET /api/agent/config names them, "cpu.threshold"
+ * or "thresholds.cpu.threshold" = 70, or a section "cpu" = {...}; may be
+ * NULL) applied and conditions ([{name: "x.lua", source: "<Lua>"}], at
+ * most KT_RULES_MAX_PROPOSED; may be NULL) added, replacing base's of the
+ * same name. Checked as a reload is: KT_EINPUT with "file:line: what" or
+ * "setting: what" in err. The set is the caller's (kt_rules_release). */
+#define KT_RULES_MAX_PROPOSED 16
+apr_status_t kt_rules_derive(kt_rules_t **out, const kt_rules_t *base, json_t *thresholds,
+                             json_t *conditions, char *err, apr_size_t errlen);
+
 /* "N rules in M files, K templates" for logs. */
 const char *kt_rules_summary(const kt_rules_t *r, apr_pool_t *pool);
 

@@ -361,7 +361,7 @@ void kt__rules_return(kt_rules_t *r, kt__lstate_t *ls)
 
 /* ---- the set's life ------------------------------------------------------------------------ */
 
-static apr_status_t free_states(void *data)
+apr_status_t kt__rules_free_states(void *data)
 {
     kt_rules_t *r = data;
     for (unsigned i = 0; i < r->nidle; i++)
@@ -393,7 +393,7 @@ apr_status_t kt_rules_load(kt_rules_t **out, const kt_rules_opts_t *opts, const 
     r->idle = apr_pcalloc(pool, sizeof *r->idle * r->cap);
     r->conf = *base;
     apr_thread_mutex_create(&r->lock, APR_THREAD_MUTEX_DEFAULT, pool);
-    apr_pool_cleanup_register(pool, r, free_states, apr_pool_cleanup_null);
+    apr_pool_cleanup_register(pool, r, kt__rules_free_states, apr_pool_cleanup_null);
 
     if ((st = kt__rules_read_files(r, err, errlen)) != APR_SUCCESS)
         goto failed;

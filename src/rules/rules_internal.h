@@ -114,6 +114,8 @@ apr_status_t kt__rules_build_state(kt_rules_t *r, kt__lstate_t **out, unsigned *
 /* Lends and returns a state of the set. */
 apr_status_t kt__rules_borrow(kt_rules_t *r, kt__lstate_t **ls, char *err, apr_size_t errlen);
 void kt__rules_return(kt_rules_t *r, kt__lstate_t *ls);
+/* Frees the idle states (the pool cleanup of a set's pool). */
+apr_status_t kt__rules_free_states(void *data);
 
 /* A conditions file's result on top: one condition or a list, checked and
  * appended to the registry's "koto.conditions"; pops it. describe: also
@@ -132,6 +134,12 @@ apr_status_t kt__conf_apply_file(kt_conf_t *conf, const kt__file_t *f, apr_pool_
 /* Every setting nested as the file writes it ({thresholds = {memory =
  * {threshold = 90, ...}}, ...}): what the rules get as `settings`. */
 json_t *kt__conf_nested(const kt_conf_t *conf);
+/* Applies settings named as GET /api/agent/config names them
+ * ("thresholds.cpu.threshold", or "cpu.threshold", or a whole section
+ * "cpu": {...}) with their JSON values, checked as the file's are;
+ * KT_EINPUT with what is wrong in err. */
+apr_status_t kt__conf_apply_thresholds(kt_conf_t *conf, json_t *thresholds, apr_pool_t *pool,
+                                       char *err, apr_size_t errlen);
 
 /* ---- the notify list (channels.c) -------------------------------------------------------------- */
 

@@ -522,16 +522,14 @@ static json_t *answer(const char *metric, const char *unit, double scale, int ti
                      "avg", avg, "min", lo, "max", hi);
 }
 
-apr_status_t kt_store_history(kt_store_t *s, const char *metric, apr_time_t from, apr_time_t to,
-                              unsigned points, json_t **out)
+/* The rows of series metric in one tier over [from_ms, to_ms], oldest
+ * first: the stored chunks with the ones still in memory on top. tier < 0:
+ * the one pick_tier chooses for `points` buckets, written back. */
+static apr_status_t gather(kt_store_t *s, const char *metric, int *tier, int64_t from_ms,
+                           int64_t to_ms, unsigned points, kt__chunk_row_t **out, unsigned *nout,
+                           const char **unit, double *scale, int64_t *step)
 {
     kt__hist_t *h = s->hist;
-    if (!h || !s->usable)
-        return KT_EUNAVAIL;
-    int64_t from_ms = apr_time_as_msec(from), to_ms = apr_time_as_msec(to);
-    if (points == 0 || to_ms < from_ms)
-        return KT_EINPUT;
-
     /* The chunks being filled, copied: they are newer than what is stored. */
     apr_thread_mutex_lock(h->lock);
     series_t *se = apr_hash_get(h->byname, metric, APR_HASH_KEY_STRING);
@@ -542,9 +540,11 @@ apr_status_t kt_store_history(kt_store_t *s, const char *metric, apr_time_t from
     int64_t raw_step = se->chunk[KT__TIER_RAW].npoints ? se->chunk[KT__TIER_RAW].step_ms
                        : h->step_ms > 0                ? h->step_ms
                                                        : 1000;
-    int tier = pick_tier(s, raw_step, from_ms, bucket_width(from_ms, to_ms, points));
-    const char *unit = se->unit;
-    double scale = se->scale;
+    if (*tier < 0)
+        *tier = pick_tier(s, raw_step, from_ms, bucket_width(from_ms, to_ms, points));
+    *unit = se->unit;
+    *scale = se->scale;
+    *step = *tier == KT__TIER_RAW ? raw_step : tiers[*tier].step_ms;
     char name[KT__SERIES_NAME];
     snprintf(name, sizeof name, "%s", se->name);
     /* At most one full chunk waits for the next flush, unless the disk is slow. */
@@ -552,7 +552,7 @@ apr_status_t kt_store_history(kt_store_t *s, const char *metric, apr_time_t from
     unsigned nmem = 0;
     for (unsigned i = 0; i < h->nclosed && nmem + 2 < KT_ARRAY_SIZE(mem); i++) {
         const kt__chunk_row_t *c = &h->closed[i];
-        if (c->tier != tier || strcmp(c->name, name) != 0)
+        if (c->tier != *tier || strcmp(c->name, name) != 0)
             continue;
         mem[nmem] = *c;
         if ((mem[nmem].data = malloc(c->nbytes + 1)) != NULL) {
@@ -561,7 +561,7 @@ apr_status_t kt_store_history(kt_store_t *s, const char *metric, apr_time_t from
             nmem++;
         }
     }
-    rows_with_open(mem, &nmem, se, tier);
+    rows_with_open(mem, &nmem, se, *tier);
     apr_thread_mutex_unlock(h->lock);
 
     kt__req_t *r = kt__store_req_new(KT__REQ_HIST_READ);
@@ -571,7 +571,7 @@ apr_status_t kt_store_history(kt_store_t *s, const char *metric, apr_time_t from
         return APR_ENOMEM;
     }
     snprintf(r->series, sizeof r->series, "%s", name);
-    r->tier = tier;
+    r->tier = *tier;
     r->from_ms = from_ms;
     r->to_ms = to_ms;
     apr_status_t st = kt__store_submit(s, r, 1);
@@ -608,10 +608,131 @@ apr_status_t kt_store_history(kt_store_t *s, const char *metric, apr_time_t from
         all[j] = mem[i];
     }
     qsort(all, n, sizeof *all, by_t0);
-    int64_t step = tier == KT__TIER_RAW ? raw_step : tiers[tier].step_ms;
-    *out = answer(name, unit, scale, tier, step, from_ms, to_ms, points, all, n);
+    *out = all;
+    *nout = n;
+    return APR_SUCCESS;
+}
+
+apr_status_t kt_store_history(kt_store_t *s, const char *metric, apr_time_t from, apr_time_t to,
+                              unsigned points, json_t **out)
+{
+    if (!s->hist || !s->usable)
+        return KT_EUNAVAIL;
+    int64_t from_ms = apr_time_as_msec(from), to_ms = apr_time_as_msec(to);
+    if (points == 0 || to_ms < from_ms)
+        return KT_EINPUT;
+    int tier = -1;
+    kt__chunk_row_t *all;
+    unsigned n;
+    const char *unit;
+    double scale;
+    int64_t step;
+    apr_status_t st =
+        gather(s, metric, &tier, from_ms, to_ms, points, &all, &n, &unit, &scale, &step);
+    if (st != APR_SUCCESS)
+        return st;
+    *out = answer(metric, unit, scale, tier, step, from_ms, to_ms, points, all, n);
     kt__rows_free(all, n);
     return *out ? APR_SUCCESS : APR_ENOMEM;
+}
+
+/* ---- the history as readings again (replay) ------------------------------------------------ */
+
+const char *kt_store_tier_name(int tier)
+{
+    return tier >= 0 && tier < KT__TIERS ? tiers[tier].name : "?";
+}
+
+int64_t kt_store_tier_step_ms(kt_store_t *s, int tier)
+{
+    if (tier != KT__TIER_RAW)
+        return tier > 0 && tier < KT__TIERS ? tiers[tier].step_ms : 0;
+    kt__hist_t *h = s->hist;
+    if (!h)
+        return 0;
+    apr_thread_mutex_lock(h->lock);
+    int64_t step = h->step_ms;
+    /* Before this run's first reading: the interval the newest stored readings had. */
+    for (unsigned i = 0; step <= 0 && i < h->n; i++)
+        if (h->all[i]->chunk[KT__TIER_RAW].npoints)
+            step = h->all[i]->chunk[KT__TIER_RAW].step_ms;
+    apr_thread_mutex_unlock(h->lock);
+    return step;
+}
+
+int kt_store_tier_reaches(kt_store_t *s, int tier, apr_time_t from)
+{
+    if (tier < 0 || tier >= KT__TIERS)
+        return 0;
+    apr_thread_mutex_lock(s->lock);
+    int64_t keep[KT__TIERS] = {(int64_t)s->opts.raw_hours * 3600000,
+                               (int64_t)s->opts.minute_days * 86400000,
+                               (int64_t)s->opts.hour_days * 86400000};
+    apr_thread_mutex_unlock(s->lock);
+    return apr_time_as_msec(apr_time_now()) - keep[tier] <= apr_time_as_msec(from);
+}
+
+apr_status_t kt_store_series_names(kt_store_t *s, apr_array_header_t **out, apr_pool_t *pool)
+{
+    kt__hist_t *h = s->hist;
+    if (!h || !s->usable)
+        return KT_EUNAVAIL;
+    apr_array_header_t *a = apr_array_make(pool, 64, sizeof(const char *));
+    apr_thread_mutex_lock(h->lock);
+    for (unsigned i = 0; i < h->n; i++)
+        APR_ARRAY_PUSH(a, const char *) = apr_pstrdup(pool, h->all[i]->name);
+    apr_thread_mutex_unlock(h->lock);
+    *out = a;
+    return APR_SUCCESS;
+}
+
+apr_status_t kt_store_points(kt_store_t *s, const char *metric, int tier, apr_time_t from,
+                             apr_time_t to, kt_store_point_t **out, unsigned *nout,
+                             int64_t *step_ms)
+{
+    *out = NULL;
+    *nout = 0;
+    if (step_ms)
+        *step_ms = 0;
+    if (!s->hist || !s->usable)
+        return KT_EUNAVAIL;
+    int64_t from_ms = apr_time_as_msec(from), to_ms = apr_time_as_msec(to);
+    if (tier < 0 || tier >= KT__TIERS || to_ms < from_ms)
+        return KT_EINPUT;
+    kt__chunk_row_t *all;
+    unsigned n;
+    const char *unit;
+    double scale;
+    int64_t step;
+    apr_status_t st = gather(s, metric, &tier, from_ms, to_ms, 1, &all, &n, &unit, &scale, &step);
+    if (st != APR_SUCCESS)
+        return st;
+    unsigned cap = 0;
+    for (unsigned r = 0; r < n; r++)
+        cap += all[r].npoints;
+    if (step_ms) /* the newest chunk's: the interval the readings were taken at last */
+        *step_ms = n ? all[n - 1].step_ms : 0;
+    kt_store_point_t *pts = malloc(sizeof *pts * (cap + 1));
+    kt__point_t *dec = malloc(sizeof *dec * KT__CHUNK_MAX_SLOTS);
+    if (!pts || !dec) {
+        free(pts);
+        free(dec);
+        kt__rows_free(all, n);
+        return APR_ENOMEM;
+    }
+    unsigned k = 0;
+    for (unsigned r = 0; r < n; r++) {
+        unsigned m = kt__chunk_decode(all[r].data, all[r].nbytes, tier ? 3 : 1, all[r].t0_ms,
+                                      all[r].step_ms, all[r].npoints, all[r].scale, dec);
+        for (unsigned i = 0; i < m && k < cap; i++)
+            if (dec[i].t_ms >= from_ms && dec[i].t_ms <= to_ms)
+                pts[k++] = (kt_store_point_t){dec[i].t_ms, dec[i].avg};
+    }
+    free(dec);
+    kt__rows_free(all, n);
+    *out = pts;
+    *nout = k;
+    return APR_SUCCESS;
 }
 
 apr_status_t kt_store_series(kt_store_t *s, json_t **out)

@@ -29,6 +29,7 @@
 #define KT_STORE_H
 
 #include <apr_pools.h>
+#include <apr_tables.h>
 #include <jansson.h>
 
 #include "kt_base.h"
@@ -129,6 +130,29 @@ apr_status_t kt_store_history(kt_store_t *s, const char *metric, apr_time_t from
                               unsigned points, json_t **out);
 /* The series recorded: [{"metric", "unit", "first", "last"}] (times in ms). */
 apr_status_t kt_store_series(kt_store_t *s, json_t **out);
+
+/* The same series as readings again, for replaying them through other
+ * thresholds (kotod --replay). Tiers: 0 each reading, 1 the minutes, 2 the
+ * hours. */
+typedef struct {
+    int64_t t_ms;
+    double v; /* the reading's value, or the bucket's average */
+} kt_store_point_t;
+/* "raw", "1m" or "1h". */
+const char *kt_store_tier_name(int tier);
+/* The width of a tier's points: the readings' interval for tier 0 (0 when
+ * none was recorded yet). */
+int64_t kt_store_tier_step_ms(kt_store_t *s, int tier);
+/* Whether tier keeps points as old as from (its retention setting). */
+int kt_store_tier_reaches(kt_store_t *s, int tier, apr_time_t from);
+/* Every series' name (the store's and this run's), in pool. */
+apr_status_t kt_store_series_names(kt_store_t *s, apr_array_header_t **out, apr_pool_t *pool);
+/* One series' points in tier over [from, to], oldest first (*out malloc'd;
+ * the caller frees it), and the width of the newest chunk's slots in
+ * *step_ms (may be NULL; 0 without points). KT_ENOTFOUND: no such series. */
+apr_status_t kt_store_points(kt_store_t *s, const char *metric, int tier, apr_time_t from,
+                             apr_time_t to, kt_store_point_t **out, unsigned *n,
+                             int64_t *step_ms);
 
 /* ---- the monitor's state across restarts ------------------------------------------------ */
 

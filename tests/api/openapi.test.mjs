@@ -114,6 +114,12 @@ test('every documented operation answers as documented', async () => {
   assert.equal((await call('POST', '/api/agent/generate-script/save', { body: { script_content: 'echo\n', filename: 'a.sh' }, auth: true })).status, 409);
   assert.equal((await call('POST', '/api/agent/generate-script/save', { body: { script_content: 'x', filename: '../a.sh' }, auth: true })).status, 422);
   assert.equal((await call('GET', '/api/agent/config')).status, 200);
+  const replay = '/api/agent/rules/replay';
+  assert.equal((await call('POST', replay, { body: { from: '1h' } })).status, 200);
+  assert.equal((await call('POST', replay, { body: { from: '1h', thresholds: { 'cpu.threshold': 50 },
+    conditions: [{ name: 'x.lua', source: 'return { name = "x_high", value = function(r) return r.cpu.busy_pct end, above = 1 }' }] } })).status, 200);
+  assert.equal((await call('POST', replay, { body: { thresholds: { 'cpu.threshold': 500 } } })).status, 400);
+  assert.equal((await call('POST', replay, { body: { conditions: [{ name: 'x.lua', source: 'return {' }] } })).status, 400);
   assert.equal((await call('POST', '/api/agent/reload')).status, 401);
   assert.equal((await call('POST', '/api/agent/reload', { auth: true })).status, 200);
   await call('GET', '/api/agent/notify');
