@@ -16,6 +16,8 @@ import { initRemedies, proposeForEvent } from './remedies.js';
 import { NO_THRESHOLDS, fetchThresholds } from './thresholds.js';
 import { initRange, setStore } from './range.js';
 import { renderNotify, initNotify } from './notify.js';
+import { refreshConditions, conditionsOnSample } from './conditions.js';
+import { initWhatIf, loadWhatIfSettings } from './whatif.js';
 
 let latest = null; // the newest reading
 let thresholds = NO_THRESHOLDS;
@@ -25,6 +27,7 @@ function showSample(s) {
   setOs(s.os);
   renderSample(s, thresholds);
   addSample(s);
+  conditionsOnSample();
 }
 
 // On every (re)connection and on the stream's "config" event: a reload or
@@ -96,6 +99,7 @@ initScripts();
 initRange({ live: loadHistory });
 initNotify();
 initRemedies();
+initWhatIf();
 
 openLiveStream({
   onState: setConnection,
@@ -104,9 +108,15 @@ openLiveStream({
     refreshStatus();
     loadHistory();
     refreshThresholds();
+    refreshConditions();
+    loadWhatIfSettings();
   },
   onSample: showSample,
-  onConfig: refreshThresholds,
+  onConfig: () => {
+    refreshThresholds();
+    refreshConditions(); // a reload brings another set of conditions
+    loadWhatIfSettings();
+  },
   onEvent: (e) => {
     addEvent(e);
     refreshStatusSoon();
