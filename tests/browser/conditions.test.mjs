@@ -75,7 +75,7 @@ before(async () => {
   kotod = await new Kotod(KOTOD, { fixture, stateDir: join(dir, 'state'), webDir: WEB_DIR, luaDir: lua, config: conf }).start();
   browser = await launch(join(dir, 'chromium'));
   page = browser.pages()[0] ?? await browser.newPage();
-  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(`${m.location()?.url ?? ''} ${m.text()}`); });
   page.on('pageerror', (e) => consoleErrors.push(`uncaught: ${e.message}`));
   assert.equal((await page.goto(`${kotod.base}/monitoring-dashboard`)).status(), 200);
 });
@@ -155,7 +155,9 @@ test('the what-if form replays the history: would-be events on the charts and in
   await page.fill('#whatif-value', '40'); // memory is past it all along
   await page.fill('#whatif-cond-name', 'half.lua');
   await page.fill('#whatif-cond', 'return { name = "mem_half", value = function(r) return r.memory.used_pct end, above = 60, hold = 1 }');
-  await page.selectOption('#whatif-range', '24h');
+  // The last hour: at the test's 200 ms readings that is the raw tier (a
+  // day would be more readings than a replay judges, so 1-minute averages).
+  await page.selectOption('#whatif-range', '1h');
   await page.click('#whatif-run');
   await eventually(async () => assert.equal(await page.locator('#whatif-table').isHidden(), false));
   assert.equal(await text('#whatif-error'), '');
@@ -191,7 +193,10 @@ test('a condition that does not load answers 400, and the form says why', async 
   assert.equal(await text('#whatif-status'), '');
 });
 
-test('no console errors', () => {
-  // The 400 of the broken what-if is the page's own doing, reported in the form.
-  assert.deepEqual(consoleErrors.filter((e) => !/status of 400/.test(e)), []);
+test('no console errors but the answers the page expects', () => {
+  // The broken what-if's 400 is reported in the form; a series the fixture
+  // never records (swap, the disks) is a 404 the range view draws as empty.
+  const expected = (e) => (/\/api\/agent\/rules\/replay /.test(e) && /status of 400/.test(e))
+    || (/\/api\/agent\/history\?metric=/.test(e) && /status of 404/.test(e));
+  assert.deepEqual(consoleErrors.filter((e) => !expected(e)), []);
 });
