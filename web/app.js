@@ -13,11 +13,11 @@ import { initEvents, resetEvents, addEvent, renderSummary, renderStore, renderSe
 import { initControls, setRunning } from './controls.js';
 import { initScripts, openScript, setOs } from './scripts.js';
 import { initRemedies, proposeForEvent } from './remedies.js';
-import { NO_THRESHOLDS, fetchThresholds } from './thresholds.js';
+import { NO_THRESHOLDS, fetchThresholds, settingsInForce } from './thresholds.js';
 import { initRange, setStore } from './range.js';
 import { renderNotify, initNotify } from './notify.js';
-import { refreshConditions, conditionsOnSample } from './conditions.js';
-import { initWhatIf, loadWhatIfSettings } from './whatif.js';
+import { initConditions, refreshConditions, conditionsOnSample } from './conditions.js';
+import { initWhatIf, setWhatIfSettings } from './whatif.js';
 
 let latest = null; // the newest reading
 let thresholds = NO_THRESHOLDS;
@@ -38,6 +38,7 @@ async function refreshThresholds() {
     if (!t) return; // a newer fetch is under way
     thresholds = t;
     setThresholds(t);
+    setWhatIfSettings(settingsInForce());
     if (latest) renderSample(latest, t);
   } catch { /* no lines rather than guessed ones; the next reload or reconnection asks again */ }
 }
@@ -100,6 +101,7 @@ initRange({ live: loadHistory });
 initNotify();
 initRemedies();
 initWhatIf();
+initConditions($('#conditions'));
 
 openLiveStream({
   onState: setConnection,
@@ -109,13 +111,11 @@ openLiveStream({
     loadHistory();
     refreshThresholds();
     refreshConditions();
-    loadWhatIfSettings();
   },
   onSample: showSample,
   onConfig: () => {
     refreshThresholds();
     refreshConditions(); // a reload brings another set of conditions
-    loadWhatIfSettings();
   },
   onEvent: (e) => {
     addEvent(e);

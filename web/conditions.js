@@ -13,6 +13,16 @@ const REFRESH_MS = 2000;
 let last = 0;
 let timer = 0;
 let busy = false;
+let visible = false;
+let stale = true; // something changed while the panel was out of view
+
+// section: the panel; fetched once it is on screen.
+export function initConditions(section) {
+  new IntersectionObserver((entries) => {
+    visible = entries.some((e) => e.isIntersecting);
+    if (visible && stale) refreshConditions();
+  }).observe(section);
+}
 
 function bands(c) {
   const above = c.above !== undefined;
@@ -56,7 +66,12 @@ function row(c) {
 }
 
 export async function refreshConditions() {
+  if (!visible) {
+    stale = true;
+    return;
+  }
   if (busy) return;
+  stale = false;
   busy = true;
   last = Date.now();
   try {
@@ -74,6 +89,10 @@ export async function refreshConditions() {
 
 // On each reading from the stream: at most one fetch every REFRESH_MS.
 export function conditionsOnSample() {
+  if (!visible) {
+    stale = true;
+    return;
+  }
   if (timer) return;
   const wait = Math.max(0, last + REFRESH_MS - Date.now());
   timer = setTimeout(() => { timer = 0; refreshConditions(); }, wait);

@@ -7,25 +7,23 @@
 // form as it says it.
 
 import { $, el, fill, setText } from './dom.js';
-import { getJSON, postJSON } from './api.js';
+import { postJSON } from './api.js';
 import { number, duration, typeLabel, fullTime } from './format.js';
 import { setWhatIf } from './charts.js';
 import { showSpan } from './range.js';
 
 let running = false;
 
-// The thresholds' numeric settings, from the configuration in force.
-export async function loadWhatIfSettings() {
-  try {
-    const { settings } = await getJSON('/api/agent/config');
-    const sel = $('#whatif-setting');
-    const chosen = sel.value;
-    const opts = settings.filter((s) => s.key.startsWith('thresholds.')
-      && (s.type === 'number' || s.type === 'integer') && typeof s.value === 'number');
-    fill(sel, el('option', { value: '' }, '(as configured)'),
-      opts.map((s) => el('option', { value: s.key, 'data-value': String(s.value), selected: s.key === chosen },
-        `${s.key.slice('thresholds.'.length)} (now ${number(s.value)})`)));
-  } catch { /* the form still replays conditions */ }
+// The thresholds' numeric settings, from the configuration in force
+// (GET /api/agent/config's list, which app.js fetches for the thresholds).
+export function setWhatIfSettings(settings) {
+  const sel = $('#whatif-setting');
+  const chosen = sel.value;
+  const opts = settings.filter((s) => s.key.startsWith('thresholds.')
+    && (s.type === 'number' || s.type === 'integer') && typeof s.value === 'number');
+  fill(sel, el('option', { value: '' }, '(as configured)'),
+    opts.map((s) => el('option', { value: s.key, 'data-value': String(s.value), selected: s.key === chosen },
+      `${s.key.slice('thresholds.'.length)} (now ${number(s.value)})`)));
 }
 
 function body() {

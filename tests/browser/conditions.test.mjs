@@ -118,6 +118,8 @@ test('GET /api/agent/conditions lists every condition with its bands and subject
 });
 
 test('the panel shows the shipped conditions with file:line, and the broken one switched off', async () => {
+  // The panel fetches only while it is on screen.
+  await page.locator('#conditions').scrollIntoViewIfNeeded();
   await eventually(async () => {
     for (const name of ['load_high', 'swap_in_high', 'inodes_high']) {
       assert.match(await text(`${row(name)} .cond-source`), new RegExp(`conditions/\\w+\\.lua:\\d+$`));
