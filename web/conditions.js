@@ -7,7 +7,7 @@
 
 import { $, el, fill, setText } from './dom.js';
 import { getJSON } from './api.js';
-import { number } from './format.js';
+import { number, fullTime } from './format.js';
 
 const REFRESH_MS = 2000;
 let last = 0;
@@ -30,9 +30,10 @@ function bands(c) {
   const clear = above ? c.clear_below : c.clear_above;
   if (clear !== (above ? c.above : c.below)) parts.push(`clears ${above ? 'below' : 'above'} ${number(clear)}`);
   parts.push(`hold ${c.hold}`);
+  // Low begins at the threshold; only bands above it say more.
   const sev = ['low', 'medium', 'high'].filter((b) => c.severity[b] !== null)
     .map((b) => `${b} ${number(c.severity[b])}`);
-  if (sev.length) parts.push(`severity ${sev.join(' / ')}`);
+  if (sev.length > 1) parts.push(`severity ${sev.join(' / ')}`);
   if (c.each) parts.push(`each of ${c.each}${c.match ? ` matching ${c.match}` : ''}`);
   return parts.join(', ');
 }
@@ -46,7 +47,10 @@ function stateText(s) {
 function subjectItem(s) {
   return el('li', { className: `cond-subject cond-${s.state}`, 'data-state': s.state, 'data-subject': s.subject },
     el('span', { className: 'cond-name' }, s.subject || 'host'), ' ',
-    el('span', { className: `cond-state${s.state === 'active' ? ` sev sev-${s.severity}` : ''}` }, stateText(s)), ' ',
+    el('span', {
+      className: `cond-state${s.state === 'active' ? ` sev sev-${s.severity}` : ''}`,
+      title: s.state === 'active' ? `since ${fullTime(s.since_ms)}: ${s.message}` : s.message,
+    }, stateText(s)), ' ',
     el('span', { className: 'num muted' }, `value ${number(s.value)}`));
 }
 

@@ -182,6 +182,7 @@ test('the what-if form replays the history: would-be events on the charts and in
   });
   assert.match(await text('#chart-memory .chart-whatif'), /^What-if: 1 would-be event/);
   await page.locator('#chart-memory').screenshot({ path: join(process.env.KT_SCREENSHOT_DIR || dir, 'whatif-memory.png') }).catch(() => {});
+  await page.locator('#conditions').screenshot({ path: join(process.env.KT_SCREENSHOT_DIR || dir, 'conditions.png') }).catch(() => {});
   await page.click('#whatif-clear');
   assert.equal(await page.locator('#chart-memory').getAttribute('data-whatif'), null);
 });
