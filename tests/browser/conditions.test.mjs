@@ -196,6 +196,19 @@ test('a condition that does not load answers 400, and the form says why', async 
   assert.equal(await text('#whatif-status'), '');
 });
 
+test('a reload that fixes the broken condition switches it back on, without a page refresh', async () => {
+  await page.evaluate(() => { window.kotoNoReload = true; });
+  writeFileSync(join(dir, 'lua', 'conditions', 'broken.lua'), OWN['broken.lua'].replace('r.no_such_table.x', 'nil'));
+  const res = await kotod.api('POST', '/api/agent/reload', { auth: true });
+  assert.equal(res.status, 200, res.text);
+  await page.locator('#conditions').scrollIntoViewIfNeeded();
+  await eventually(async () => {
+    assert.equal(await page.locator(row('broken_cond')).getAttribute('data-enabled'), 'true');
+    assert.equal(await text(`${row('broken_cond')} .cond-state`), 'clear'); // nil: no verdict, nothing holds
+  });
+  assert.equal(await page.evaluate(() => window.kotoNoReload), true, 'the page was reloaded');
+});
+
 test('no console errors but the answers the page expects', () => {
   // The broken what-if's 400 is reported in the form; a series the fixture
   // never records (swap, the disks) is a 404 the range view draws as empty.
