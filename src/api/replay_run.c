@@ -13,7 +13,8 @@
  * names those fields. Process and service checks need the process table
  * and are not judged. The raw tier is used where it reaches back to the
  * start, else the minutes (each reading one minute's average), else the
- * hours; hold-downs count replayed readings.
+ * hours; there hold-downs and the spike baseline are scaled to last as
+ * long as they did at the live interval (flap windows are not).
  *
  * The work is bounded: at most KT_REPLAY_MAX_READINGS readings and
  * KT_REPLAY_MAX_CELLS values held (a coarser tier is taken to stay under
@@ -251,10 +252,29 @@ static void build_sample(kt_sample_t *s, const series_t *se, unsigned nse, unsig
         s->ncpu = ncore;
 }
 
+/* Readings of the tier a hold of `hold` live readings lasts: on the
+ * minute tier, three readings 30 s apart are two minutes, not three. */
+static unsigned scaled_hold(unsigned hold, int64_t live_ms, int64_t step_ms)
+{
+    if (live_ms <= 0 || step_ms <= live_ms || hold <= 1)
+        return hold;
+    int64_t h = ((int64_t)hold * live_ms + step_ms - 1) / step_ms;
+    return h < 1 ? 1 : (unsigned)h;
+}
+
+typedef struct {
+    kt_rules_t *rules;
+    int64_t live_ms, step_ms;
+} cond_baton_t;
+
 static unsigned run_conditions(void *baton, const kt_sample_t *s, kt_mon_verdict_t *out,
                                unsigned max)
 {
-    return kt_rules_conditions(baton, s, out, max);
+    cond_baton_t *b = baton;
+    unsigned n = kt_rules_conditions(b->rules, s, out, max);
+    for (unsigned i = 0; i < n; i++)
+        out[i].hold = scaled_hold(out[i].hold, b->live_ms, b->step_ms);
+    return n;
 }
 
 /* ---- the answer ------------------------------------------------------------------------------ */
@@ -344,7 +364,8 @@ static apr_status_t stored_events(kt_store_t *store, apr_time_t from, apr_time_t
         if (type < 0 || !sev || !state)
             continue;
         int sv = kt_severity_parse(sev);
-        fold(out, type, json_string_value(json_object_get(e, "subject")) ?: "",
+        const char *subj = json_string_value(json_object_get(e, "subject"));
+        fold(out, type, subj ? subj : "",
              kt_severity_name(sv < 0 ? KT_SEV_LOW : sv), state,
              (uint64_t)json_integer_value(json_object_get(e, "id")),
              (uint64_t)json_integer_value(json_object_get(e, "started_id")),
@@ -390,6 +411,8 @@ apr_status_t kt_replay_run(kt_store_t *store, kt_rules_t *rules, apr_time_t from
     int tier = -1;
     int64_t step = 0, nslots = 0;
     for (int t = 0; t < 3 && tier < 0; t++) {
+        if (t < 2 && !kt_store_tier_reaches(store, t, from))
+            continue;
         step = kt_store_tier_step_ms(store, t);
         if (t == 0 && step <= 0 && nse) {
             /* No reading this run (kotod --replay): the stored chunks say. */
@@ -401,7 +424,7 @@ apr_status_t kt_replay_run(kt_store_t *store, kt_rules_t *rules, apr_time_t from
                                     &step) == APR_SUCCESS)
                     free(p);
         }
-        if (step <= 0 || (t < 2 && !kt_store_tier_reaches(store, t, from)))
+        if (step <= 0)
             continue;
         nslots = (to_ms - from_ms) / step + 1;
         if (t == 2 || (nslots <= KT_REPLAY_MAX_READINGS &&
@@ -468,11 +491,29 @@ apr_status_t kt_replay_run(kt_store_t *store, kt_rules_t *rules, apr_time_t from
     mc.interval_ms = step < KT_MON_MIN_INTERVAL_MS ? KT_MON_MIN_INTERVAL_MS
                      : step > KT_MON_MAX_INTERVAL_MS ? KT_MON_MAX_INTERVAL_MS
                                                      : (unsigned)step;
+    /* On a coarser tier, hold-downs and the spike baseline last as long as
+     * they did live (at the interval the raw tier was recorded at). */
+    int64_t live_ms = tier ? kt_store_tier_step_ms(store, 0) : 0;
+    if (live_ms <= 0 && tier)
+        live_ms = kt_rules_conf(rules)->mon.interval_ms;
+    kt_mon_rule_t *held[] = {&mc.cpu, &mc.memory, &mc.disk, &mc.process_memory, &mc.cpu_spike,
+                             &mc.disk_fill};
+    for (size_t i = 0; i < KT_ARRAY_SIZE(held); i++)
+        held[i]->hold_samples = scaled_hold(held[i]->hold_samples, live_ms, step);
+    if (mc.ndisk_overrides) {
+        kt_mon_fs_rule_t *o = apr_pmemdup(pool, mc.disk_overrides, sizeof *o * mc.ndisk_overrides);
+        for (unsigned k = 0; k < mc.ndisk_overrides; k++)
+            o[k].rule.hold_samples = scaled_hold(o[k].rule.hold_samples, live_ms, step);
+        mc.disk_overrides = o;
+    }
+    mc.spike_window = scaled_hold(mc.spike_window, live_ms, step);
+    mc.spike_warmup = mc.spike_warmup ? scaled_hold(mc.spike_warmup, live_ms, step) : 0;
+    cond_baton_t cb = {rules, live_ms, step};
     if ((st = kt_mon_create(&mon, &mc, NULL, pool)) != APR_SUCCESS) {
         snprintf(err, errlen, "cannot create a monitor for the replay");
         goto done;
     }
-    kt_mon_set_conditions(mon, run_conditions, rules);
+    kt_mon_set_conditions(mon, run_conditions, &cb);
     kt_rules_conditions_reset(rules);
     spans_t would = {pool, apr_array_make(pool, 64, sizeof(span_t)), 0};
     spans_t fired = {pool, apr_array_make(pool, 64, sizeof(span_t)), 0};

@@ -135,3 +135,183 @@ json_t *kt__to_json(lua_State *L, int idx, int depth)
     default: return NULL;
     }
 }
+
+/* ---- the reading, read-only ------------------------------------------------------------------ */
+/*
+ * Conditions share one copy of the reading per tick, so none may change
+ * what the next sees. Each table of the copy is handed out as an empty
+ * proxy: a write to it raises, a read goes to the real table, found in the
+ * tick's map (proxy -> real). One metatable serves every proxy of a tick,
+ * so the copy costs one more empty table per table, not a metatable each.
+ */
+
+static int ro_real(lua_State *L, int idx)
+{
+    /* The metatable's map: lua_getmetatable and the raw field, no metamethods. */
+    if (!lua_getmetatable(L, idx))
+        return 0;
+    lua_pushliteral(L, "koto.map");
+    if (lua_rawget(L, -2) != LUA_TTABLE) {
+        lua_pop(L, 2);
+        return 0;
+    }
+    lua_pushvalue(L, idx);
+    lua_rawget(L, -2);
+    lua_replace(L, -3);
+    lua_pop(L, 1);
+    return 1; /* the real table on top */
+}
+
+static int ro_index(lua_State *L)
+{
+    lua_pushvalue(L, 1);
+    lua_rawget(L, lua_upvalueindex(1));
+    lua_pushvalue(L, 2);
+    lua_rawget(L, -2);
+    return 1;
+}
+
+static int ro_newindex(lua_State *L)
+{
+    return luaL_error(L, "the reading is read-only (a condition reads it; copy what you would "
+                         "change)");
+}
+
+static int ro_len(lua_State *L)
+{
+    lua_pushvalue(L, 1);
+    lua_rawget(L, lua_upvalueindex(1));
+    lua_pushinteger(L, (lua_Integer)lua_rawlen(L, -1));
+    return 1;
+}
+
+/* The iterator pairs() gives: next over the real table (upvalue 1). */
+static int ro_next(lua_State *L)
+{
+    lua_settop(L, 2);
+    if (lua_next(L, lua_upvalueindex(1)) == 0) {
+        lua_pushnil(L);
+        return 1;
+    }
+    return 2;
+}
+
+static int ro_pairs(lua_State *L)
+{
+    lua_pushvalue(L, 1);
+    lua_rawget(L, lua_upvalueindex(1));
+    lua_pushcclosure(L, ro_next, 1);
+    lua_pushvalue(L, 1);
+    lua_pushnil(L);
+    return 3;
+}
+
+/* The tick's metatable on top: its map is its field "koto.map". */
+static void ro_metatable(lua_State *L)
+{
+    lua_createtable(L, 0, 6);
+    lua_newtable(L); /* the map */
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -3, "koto.map");
+    static const struct {
+        const char *name;
+        lua_CFunction fn;
+    } mm[] = {{"__index", ro_index}, {"__len", ro_len}, {"__pairs", ro_pairs}};
+    for (size_t i = 0; i < KT_ARRAY_SIZE(mm); i++) {
+        lua_pushvalue(L, -1);
+        lua_pushcclosure(L, mm[i].fn, 1);
+        lua_setfield(L, -3, mm[i].name);
+    }
+    lua_pop(L, 1);
+    lua_pushcfunction(L, ro_newindex);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushliteral(L, "locked");
+    lua_setfield(L, -2, "__metatable");
+}
+
+/* j as kt__push_json pushes it, every table behind a proxy; mt and map are
+ * absolute stack indexes. */
+static void push_ro(lua_State *L, json_t *j, int mt, int map)
+{
+    luaL_checkstack(L, 6, "JSON too deep");
+    if (!json_is_object(j) && !json_is_array(j)) {
+        kt__push_json(L, j);
+        return;
+    }
+    if (json_is_object(j)) {
+        lua_createtable(L, 0, (int)json_object_size(j));
+        const char *key;
+        json_t *v;
+        json_object_foreach(j, key, v) {
+            push_ro(L, v, mt, map);
+            lua_setfield(L, -2, key);
+        }
+    } else {
+        lua_createtable(L, (int)json_array_size(j), 0);
+        size_t i;
+        json_t *v;
+        json_array_foreach(j, i, v) {
+            push_ro(L, v, mt, map);
+            lua_seti(L, -2, (lua_Integer)i + 1);
+        }
+    }
+    lua_newtable(L); /* the proxy */
+    lua_pushvalue(L, -1);
+    lua_pushvalue(L, -3);
+    lua_rawset(L, map);
+    lua_pushvalue(L, mt);
+    lua_setmetatable(L, -2);
+    lua_remove(L, -2);
+}
+
+void kt__push_json_readonly(lua_State *L, json_t *j)
+{
+    ro_metatable(L);
+    int mt = lua_gettop(L);
+    lua_getfield(L, mt, "koto.map");
+    push_ro(L, j, mt, mt + 1);
+    lua_replace(L, mt);
+    lua_settop(L, mt);
+}
+
+/* next, rawget and rawlen as the sandbox gives them: through a reading's
+ * proxy to its real table (still without a way to write to it). */
+static int sb_next(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 2);
+    if (ro_real(L, 1))
+        lua_replace(L, 1);
+    return lua_next(L, 1) ? 2 : (lua_pushnil(L), 1);
+}
+
+static int sb_rawget(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_checkany(L, 2);
+    lua_settop(L, 2);
+    if (ro_real(L, 1))
+        lua_replace(L, 1);
+    lua_rawget(L, 1);
+    return 1;
+}
+
+static int sb_rawlen(lua_State *L)
+{
+    if (lua_istable(L, 1) && ro_real(L, 1))
+        lua_replace(L, 1);
+    int t = lua_type(L, 1);
+    luaL_argexpected(L, t == LUA_TTABLE || t == LUA_TSTRING, 1, "table or string");
+    lua_pushinteger(L, (lua_Integer)lua_rawlen(L, 1));
+    return 1;
+}
+
+void kt__readonly_globals(lua_State *L)
+{
+    lua_pushcfunction(L, sb_next);
+    lua_setfield(L, -2, "next");
+    lua_pushcfunction(L, sb_rawget);
+    lua_setfield(L, -2, "rawget");
+    lua_pushcfunction(L, sb_rawlen);
+    lua_setfield(L, -2, "rawlen");
+}

@@ -17,8 +17,9 @@
  *
  * Each call runs in protected mode with the set's budget and memory cap.
  * The reading is copied into Lua once per reading and shared by the
- * conditions (a copy each would cost more than the reading itself): a
- * condition reads it and must not change it. A condition that fails is switched off
+ * conditions (a copy each would cost more than the reading itself), every
+ * table of it read-only (bridge.c): a condition that writes to it fails
+ * like any other, and the next one sees the reading as it was. A condition that fails is switched off
  * for the life of the set and raises a rule_error condition naming its
  * file:line, which resolves once a reload brings a set where it works; the
  * others go on. A condition's identity is its name and a digest of its
@@ -396,7 +397,7 @@ static json_t *each_list(json_t *sample, int each)
 static int push_reading(lua_State *L)
 {
     pass_t *p = lua_touserdata(L, 1);
-    kt__push_json(L, p->sample);
+    kt__push_json_readonly(L, p->sample);
     lua_setfield(L, LUA_REGISTRYINDEX, "koto.reading");
     return 0;
 }
@@ -472,10 +473,10 @@ static int run_condition(lua_State *L)
     static const char *const paths[][2] = {
         {"filesystems", NULL}, {"network", NULL}, {"disks", NULL}, {"processes", "all"}};
     lua_pushstring(L, paths[d->each][0]);
-    lua_rawget(L, reading);
+    lua_gettable(L, reading); /* through the read-only proxy */
     if (paths[d->each][1] && lua_istable(L, -1)) {
         lua_pushstring(L, paths[d->each][1]);
-        lua_rawget(L, -2);
+        lua_gettable(L, -2);
         lua_remove(L, -2);
     }
     int list = lua_gettop(L);
@@ -506,7 +507,7 @@ static int run_condition(lua_State *L)
         item_subject(d->each, item, subject, sizeof subject);
         lua_pushvalue(L, fn);
         lua_pushvalue(L, reading);
-        lua_rawgeti(L, list, (lua_Integer)i + 1);
+        lua_geti(L, list, (lua_Integer)i + 1);
         lua_call(L, 2, 1);
         add_verdict(p, subject, result(L, d));
         lua_pop(L, 1);

@@ -37,6 +37,17 @@ apr_status_t kt_rules_derive(kt_rules_t **out, const kt_rules_t *base, json_t *t
                  KT_RULES_MAX_PROPOSED);
         return KT_EINPUT;
     }
+    /* A proposed condition's name becomes an event type for the life of
+     * the process; keep room for the ones a reload brings. */
+    if (json_array_size(conditions) &&
+        kt_event_type_count() + (int)json_array_size(conditions) >
+            KT_EV_MAX_TYPES - KT_RULES_TYPES_KEPT) {
+        snprintf(err, errlen,
+                 "conditions: %d event types are registered already; the last %d are kept for "
+                 "the configuration (a restart frees those proposals registered)",
+                 kt_event_type_count(), KT_RULES_TYPES_KEPT);
+        return KT_EINPUT;
+    }
     apr_pool_t *pool;
     apr_status_t st = apr_pool_create_unmanaged_ex(&pool, NULL, NULL);
     if (st != APR_SUCCESS)

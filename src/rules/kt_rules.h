@@ -202,6 +202,10 @@ kt_rules_t *kt_rules_cell_get(kt_rules_cell_t *c);
  * same name. Checked as a reload is: KT_EINPUT with "file:line: what" or
  * "setting: what" in err. The set is the caller's (kt_rules_release). */
 #define KT_RULES_MAX_PROPOSED 16
+/* Each proposed condition registers its event type for the life of the
+ * process (kt_event_type_register): proposals are refused once fewer than
+ * this many of KT_EV_MAX_TYPES would stay free for the configuration. */
+#define KT_RULES_TYPES_KEPT 16
 apr_status_t kt_rules_derive(kt_rules_t **out, const kt_rules_t *base, json_t *thresholds,
                              json_t *conditions, char *err, apr_size_t errlen);
 

@@ -166,6 +166,13 @@ void kt__conf_copy_notify(kt_conf_t *dst, const kt_conf_t *src, apr_pool_t *pool
 void kt__push_sample(lua_State *L, const kt_sample_t *s);
 void kt__push_history(lua_State *L, const kt_hist_point_t *h, unsigned n);
 void kt__push_json(lua_State *L, json_t *j);
+/* The same with every table read-only: a write raises "the reading is
+ * read-only"; reads, #, pairs, ipairs, next, rawget and rawlen see the
+ * values. One copy, shared by the conditions of a tick (conditions.c). */
+void kt__push_json_readonly(lua_State *L, json_t *j);
+/* Sets next, rawget and rawlen in the globals table on top to versions
+ * that see through those proxies (sandbox.c). */
+void kt__readonly_globals(lua_State *L);
 /* Converts the value at idx to JSON (tables with 1..n keys become arrays);
  * NULL for functions and other values JSON cannot hold. */
 json_t *kt__to_json(lua_State *L, int idx, int depth);

@@ -101,6 +101,7 @@ void kt__sandbox_open(lua_State *L)
         lua_setfield(L, -3, base_allowed[i]);
     }
     lua_pop(L, 1);
+    kt__readonly_globals(L); /* next, rawget, rawlen see through the reading's proxies */
     for (size_t i = 0; i < KT_ARRAY_SIZE(libs); i++) {
         luaL_requiref(L, libs[i].name, libs[i].open, 0);
         if (libs[i].open == luaopen_string)

@@ -13,6 +13,7 @@ fixture="$repo/tests/fixtures/linux-basic"
 cp -r "$fixture/t0" "$tmp/proc"
 cat >"$tmp/koto.conf.lua" <<'LUA'
 thresholds = { memory = { threshold = 80, clear_margin = 5, hold_samples = 2 } }
+history_raw_hours = 1
 LUA
 # A token that may only read: enough for a replay, which changes nothing.
 token=$("$KOTOD" --state-dir "$tmp/state" --token add viewer --scope read 2>/dev/null)
@@ -54,6 +55,10 @@ check "time active is the spans' sum" jq -e '
   (.summary[] | select(.type == "memory_high") | .active_ms) as $a
   | ([.would_fire[] | select(.type == "memory_high") | .end_ms - .start_ms] | add) == $a' "$tmp/same.json"
 
+# Further back than the raw tier keeps (an hour here): the minutes.
+replay '{"from": "2h"}' >"$tmp/minutes.json"
+check "beyond the raw tier's reach, the 1-minute tier" jq -e '.tier == "1m" and .step_ms == 60000 and .readings >= 1' "$tmp/minutes.json"
+
 # A lower threshold: memory is past it all along, one span still active at the end.
 replay "{\"from\": $t0, \"thresholds\": {\"memory.threshold\": 40}}" >"$tmp/lower.json"
 expect_eq "a lower threshold: one span, still active" "1 null" \
@@ -77,6 +82,25 @@ check "naming its file:line" jq -e '.error.message // .message | test("condition
 expect_eq "a bad range is a 400" 400 "$(code '{"from": "yesterday"}')"
 expect_eq "to before from is a 400" 400 "$(code "{\"from\": $t0, \"to\": $((t0 - 5000))}")"
 check "a read token was enough" jq -e '.readings > 0' "$tmp/same.json"
+
+# The command line reads the database beside the running kotod.
+"$KOTOD" --replay --from "$t0" -c "$tmp/koto.conf.lua" --state-dir "$tmp/state" >"$tmp/beside.out" 2>&1
+expect_eq "kotod --replay beside a running kotod exits 0" 0 $?
+# (what the running one has not flushed yet, up to 8 s of readings, it does not see)
+check "and answers" grep -q '^replay .* readings from the raw tier' "$tmp/beside.out"
+check "the running kotod goes on" bash -c "curl -sS '$base/api/agent/monitor/status' | jq -e '.running'"
+
+# Each proposed condition's type lives as long as the process: proposals stop
+# before they would take the room a reload needs.
+many() { # N: a body proposing 16 conditions named pN_0..pN_15
+  jq -nc --arg n "$1" '{from: "1m", conditions: [range(16) | {name: "p\($n)_\(.).lua",
+    source: "return { name = \"p\($n)_\(.)\", value = function(r) return 1 end, above = 0 }"}]}'
+}
+last=""
+for n in 1 2 3 4; do last=$(code "$(many $n)"); [ "$last" = 400 ] && break; done
+expect_eq "proposals that would fill the event types: 400" 400 "$last"
+check "saying why" jq -e '.error.message | test("event types are registered already")' "$tmp/err.json"
+check "a replay without new conditions still runs" bash -c "curl -sS -H 'Authorization: Bearer $token' -d '{\"from\": \"1m\"}' '$base/api/agent/rules/replay' | jq -e '.readings > 0'"
 
 stop_kotod TERM
 

@@ -143,4 +143,42 @@ expect_eq "remediate names a condition: valid" 0 "$rc"
 printf 'remediate = { { event = "no_such_condition", template = "process_memory_high" } }\n' >"$tmp/r.conf.lua"
 "$KOTOD" -t -c "$tmp/r.conf.lua" --state-dir "$tmp/st" >"$tmp/out" 2>&1; rc=$?
 expect_eq "remediate names an unknown type: refused" 1 "$rc"
+# The reading is read-only to conditions: one that writes to it fails with a
+# rule_error, and the next (files run in name order) sees the reading as it was.
+mkdir -p "$tmp/ro/conditions"
+cat >"$tmp/ro/conditions/a_writer.lua" <<'LUA'
+return { name = "a_writer", above = 1,
+  value = function(r) r.memory.used_pct = 0; return 2 end }
+LUA
+cat >"$tmp/ro/conditions/b_reader.lua" <<'LUA'
+-- Everything a reader may do with the reading still works through it.
+return { name = "b_reader", above = 10,
+  value = function(r)
+    local n = 0
+    for _, fs in pairs(r.filesystems) do n = n + 1 end
+    local m = 0
+    for _ in ipairs(r.filesystems) do m = m + 1 end
+    assert(n == #r.filesystems and m == n and n > 0, "pairs, ipairs and # agree")
+    assert(next(r.filesystems) ~= nil and rawlen(r.filesystems) == n, "next and rawlen see it")
+    assert(rawget(r.memory, "used_pct") == r.memory.used_pct, "rawget sees it")
+    assert(type(r.memory) == "table", "a table still")
+    return r.memory.used_pct
+  end }
+LUA
+cat >"$tmp/ro/conditions/c_nested.lua" <<'LUA'
+return { name = "c_nested", above = 1,
+  value = function(r) r.filesystems[1].used_pct = 0; return 2 end }
+LUA
+cat >"$tmp/ro.json" <<'JSON'
+{"cases": [{"name": "a write fails; the next condition sees the original",
+  "steps": [{"reading": {"memory": {"used_pct": 50}, "filesystems": [{"mount_point": "/", "used_pct": 40}, {"mount_point": "/var", "used_pct": 30}]},
+             "exp_events": [{"type": "rule_error", "subject": "CONDS/a_writer.lua:2"},
+                            {"type": "b_reader", "state": "started"},
+                            {"type": "rule_error", "subject": "CONDS/c_nested.lua:2"}]}]}]}
+JSON
+sed -i "s|CONDS|$tmp/ro/conditions|g" "$tmp/ro.json"
+"$KOTOD" --test-rules "$tmp/ro.json" --user-dir "$tmp/ro" >"$tmp/out" 2>&1
+check "a condition writing to the reading gets a rule_error; the next sees the original" \
+  grep -q " 0 steps failed" "$tmp/out"
+check "the error says the reading is read-only" grep -q "a_writer switched off: .*the reading is read-only" "$tmp/out"
 finish

@@ -243,6 +243,63 @@ static void test_restart_carries_open_buckets(void **state)
     kt_store_close(s);
 }
 
+/* The readings as points again (what a replay feeds the monitor): in
+ * order, at their own times, from memory and from the file alike, with the
+ * interval the stored chunks were written at. */
+static void test_points_for_replay(void **state)
+{
+    (void)state;
+    int64_t m0 = minute_ago(30);
+    kt_store_t *s = open_store(0);
+    for (int i = 0; i < 400; i++) /* more than a raw chunk: one is stored, one in memory */
+        reading(s, m0 + i * 1000, i % 100);
+    kt_store_point_t *p = NULL;
+    unsigned n = 0;
+    int64_t step = 0;
+    assert_int_equal(kt_store_points(s, "cpu", 0, apr_time_from_msec(m0),
+                                     apr_time_from_msec(m0 + 399 * 1000), &p, &n, &step),
+                     APR_SUCCESS);
+    assert_int_equal(n, 400);
+    assert_int_equal(step, 1000);
+    for (unsigned i = 0; i < n; i++) {
+        assert_int_equal(p[i].t_ms, m0 + (int64_t)i * 1000);
+        assert_true(p[i].v == (double)(i % 100));
+    }
+    free(p);
+    assert_int_equal(kt_store_tier_step_ms(s, 0), 1000);
+    assert_int_equal(kt_store_tier_step_ms(s, 1), 60000);
+    assert_string_equal(kt_store_tier_name(1), "1m");
+    assert_true(kt_store_tier_reaches(s, 0, apr_time_from_msec(m0)));
+    assert_false(kt_store_tier_reaches(s, 0, apr_time_now() - apr_time_from_sec(49 * 3600)));
+    kt_store_close(s);
+
+    /* After a restart, before any reading: the file alone, and its step. */
+    s = open_store(0);
+    assert_int_equal(kt_store_points(s, "cpu", 0, apr_time_from_msec(m0 + 100 * 1000),
+                                     apr_time_from_msec(m0 + 199 * 1000), &p, &n, &step),
+                     APR_SUCCESS);
+    assert_int_equal(n, 100);
+    assert_int_equal(step, 1000);
+    assert_int_equal(p[0].t_ms, m0 + 100 * 1000);
+    free(p);
+    /* The minutes: six whole ones, each the average of its readings. */
+    assert_int_equal(kt_store_points(s, "cpu", 1, apr_time_from_msec(m0),
+                                     apr_time_from_msec(m0 + 6 * 60000 - 1), &p, &n, &step),
+                     APR_SUCCESS);
+    assert_int_equal(n, 6);
+    assert_int_equal(step, 60000);
+    free(p);
+    apr_pool_t *pool;
+    apr_pool_create(&pool, root);
+    apr_array_header_t *names;
+    assert_int_equal(kt_store_series_names(s, &names, pool), APR_SUCCESS);
+    assert_int_equal(names->nelts, 1);
+    assert_string_equal(APR_ARRAY_IDX(names, 0, const char *), "cpu");
+    assert_int_equal(kt_store_points(s, "nope", 0, 0, apr_time_now(), &p, &n, NULL), KT_ENOTFOUND);
+    apr_pool_destroy(pool);
+    kt_store_close(s);
+}
+
 static void test_hour_buckets(void **state)
 {
     (void)state;
@@ -411,6 +468,7 @@ int main(void)
         cmocka_unit_test(test_chunk_min_max),
         cmocka_unit_test_setup_teardown(test_minute_buckets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_carries_open_buckets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_points_for_replay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hour_buckets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_size_cap_takes_readings_first, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention_by_tier, setup, teardown),
