@@ -209,6 +209,17 @@ test('a reload that fixes the broken condition switches it back on, without a pa
   assert.equal(await page.evaluate(() => window.kotoNoReload), true, 'the page was reloaded');
 });
 
+test('the panel fits: nothing cut off at 1280 px, nothing sideways at 360 px', async () => {
+  const clipped = () => page.evaluate(() => [...document.querySelectorAll('#conditions .table-wrap')]
+    .filter((w) => w.scrollWidth > w.clientWidth + 1).map((w) => w.querySelector('table')?.id));
+  assert.deepEqual(await clipped(), []);
+  await page.setViewportSize({ width: 360, height: 900 });
+  await sleep(600);
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= innerWidth), 'the page scrolls sideways at 360 px');
+  await page.locator('#conditions').screenshot({ path: join(process.env.KT_SCREENSHOT_DIR || dir, 'conditions-narrow.png') }).catch(() => {});
+  await page.setViewportSize({ width: 1280, height: 900 });
+});
+
 test('no console errors but the answers the page expects', () => {
   // The broken what-if's 400 is reported in the form; a series the fixture
   // never records (swap, the disks) is a 404 the range view draws as empty.
