@@ -13,9 +13,11 @@ import { initEvents, resetEvents, addEvent, renderSummary, renderStore, renderSe
 import { initControls, setRunning } from './controls.js';
 import { initScripts, openScript, setOs } from './scripts.js';
 import { initRemedies, proposeForEvent } from './remedies.js';
-import { NO_THRESHOLDS, fetchThresholds } from './thresholds.js';
+import { NO_THRESHOLDS, fetchThresholds, settingsInForce } from './thresholds.js';
 import { initRange, setStore } from './range.js';
 import { renderNotify, initNotify } from './notify.js';
+import { initConditions, refreshConditions, conditionsOnSample } from './conditions.js';
+import { initWhatIf, setWhatIfSettings } from './whatif.js';
 
 let latest = null; // the newest reading
 let thresholds = NO_THRESHOLDS;
@@ -25,6 +27,7 @@ function showSample(s) {
   setOs(s.os);
   renderSample(s, thresholds);
   addSample(s);
+  conditionsOnSample();
 }
 
 // On every (re)connection and on the stream's "config" event: a reload or
@@ -35,6 +38,7 @@ async function refreshThresholds() {
     if (!t) return; // a newer fetch is under way
     thresholds = t;
     setThresholds(t);
+    setWhatIfSettings(settingsInForce());
     if (latest) renderSample(latest, t);
   } catch { /* no lines rather than guessed ones; the next reload or reconnection asks again */ }
 }
@@ -96,6 +100,8 @@ initScripts();
 initRange({ live: loadHistory });
 initNotify();
 initRemedies();
+initWhatIf();
+initConditions($('#conditions'));
 
 openLiveStream({
   onState: setConnection,
@@ -104,9 +110,13 @@ openLiveStream({
     refreshStatus();
     loadHistory();
     refreshThresholds();
+    refreshConditions();
   },
   onSample: showSample,
-  onConfig: refreshThresholds,
+  onConfig: () => {
+    refreshThresholds();
+    refreshConditions(); // a reload brings another set of conditions
+  },
   onEvent: (e) => {
     addEvent(e);
     refreshStatusSoon();

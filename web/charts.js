@@ -133,6 +133,80 @@ export function showLive() {
   }
 }
 
+// The what-if view's replay (POST /api/agent/rules/replay), or null: its
+// would-be spans are drawn along the top of each chart whose types they
+// are, hatched, beside the real events along the bottom. A condition's
+// type belongs to no chart: those go on the first (CPU) chart, with the
+// host-wide load they mostly judge.
+let whatIf = null;
+export function setWhatIf(r) {
+  whatIf = r;
+  for (const c of charts.values()) {
+    const n = r ? whatIfSpans(c.def).length : 0;
+    if (r) c.figure.dataset.whatif = String(n);
+    else delete c.figure.dataset.whatif;
+    c.whatIfKey.hidden = !r;
+    c.whatIfKey.textContent = r ? `What-if: ${n} would-be event${n === 1 ? '' : 's'} (hatched, top)` : '';
+  }
+  schedule();
+  for (const c of charts.values()) c.plot?.redraw(false);
+}
+
+const CHARTED = new Set(DEFS.flatMap((d) => d.types));
+function whatIfSpans(def) {
+  if (!whatIf) return [];
+  return whatIf.would_fire.filter((e) => def.types.includes(e.type) || (def === DEFS[0] && !CHARTED.has(e.type)));
+}
+
+// Hatched bands from each would-be start to its end (or the range's end),
+// in the severity's colour, in a strip along the top.
+function drawWhatIf(u, def) {
+  const spans = whatIfSpans(def);
+  if (!spans.length) return;
+  const { ctx } = u;
+  const { top } = u.bbox;
+  const px = window.devicePixelRatio || 1;
+  const [t0, t1] = [u.scales.x.min, u.scales.x.max];
+  const strip = 10 * px;
+  for (const e of spans) {
+    const end = e.end_ms ?? whatIf.to;
+    if (end < t0 || e.start_ms > t1) continue;
+    const x0 = u.valToPos(Math.max(e.start_ms, t0), 'x', true);
+    const x1 = Math.max(u.valToPos(Math.min(end, t1), 'x', true), x0 + 2 * px);
+    const color = css(`--sev-${e.severity}`) || css('--threshold');
+    ctx.globalAlpha = 0.08;
+    ctx.fillStyle = color;
+    ctx.fillRect(x0, top, x1 - x0, u.bbox.height);
+    ctx.globalAlpha = 1;
+    ctx.strokeStyle = color;
+    ctx.lineWidth = 1 * px;
+    ctx.strokeRect(x0, top, x1 - x0, strip);
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(x0, top, x1 - x0, strip);
+    ctx.clip();
+    ctx.beginPath();
+    for (let x = x0 - strip; x < x1; x += 5 * px) {
+      ctx.moveTo(x, top + strip);
+      ctx.lineTo(x + strip, top);
+    }
+    ctx.stroke();
+    ctx.restore();
+  }
+  // The left edge of each would-be start: a dashed line down the plot.
+  ctx.setLineDash([2 * px, 3 * px]);
+  for (const e of spans) {
+    if (e.start_ms < t0 || e.start_ms > t1) continue;
+    const x = Math.round(u.valToPos(e.start_ms, 'x', true)) + 0.5;
+    ctx.strokeStyle = css(`--sev-${e.severity}`);
+    ctx.beginPath();
+    ctx.moveTo(x, top);
+    ctx.lineTo(x, top + u.bbox.height);
+    ctx.stroke();
+  }
+  ctx.setLineDash([]);
+}
+
 export function setThresholds(t) {
   thresholds = t;
   schedule();
@@ -212,6 +286,8 @@ function drawOverlays(u, def) {
     ctx.textBaseline = below ? 'top' : 'bottom';
     ctx.fillText(label, x, below ? y + 2 * px : y - 2 * px);
   }
+
+  drawWhatIf(u, def);
 
   if (def.types.length && data.t.length) {
     const [t0, t1] = [u.scales.x.min, u.scales.x.max];
@@ -344,10 +420,11 @@ export function initCharts(container) {
     const marks = def.types.length
       ? el('span', { className: 'chart-key' }, 'Markers: ', def.types.map(typeLabel).join(', '), ' events')
       : null;
+    const whatIfKey = el('span', { className: 'chart-key chart-whatif', hidden: true });
     const figure = el('figure', { className: 'chart', id: `chart-${def.id}` },
-      el('figcaption', {}, el('span', { className: 'chart-title' }, def.title), now), box, marks);
+      el('figcaption', {}, el('span', { className: 'chart-title' }, def.title), now), box, marks, whatIfKey);
     container.append(figure);
-    charts.set(def.id, { def, box, now, figure, plot: null });
+    charts.set(def.id, { def, box, now, figure, whatIfKey, plot: null });
   }
   if (typeof globalThis.uPlot !== 'function') {
     fill(container, el('p', { className: 'notice' },

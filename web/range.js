@@ -131,3 +131,14 @@ export function setStore(store) {
 }
 
 export const rangeIsLive = () => chosen === 'live';
+
+// Shows [from, to] from the store as a custom range (the what-if view's
+// replayed span), with the form filled in to match.
+export function showSpan(from, to) {
+  chosen = 'custom';
+  custom = { from, to };
+  $('#range-from').value = localInput(from);
+  $('#range-to').value = localInput(to);
+  press(chosen);
+  load();
+}

@@ -30,6 +30,7 @@ export function diskThreshold(t, mountPoint) {
 }
 
 let asked = 0;
+let inForce = []; // the settings of the newest answer
 
 // Resolves to the thresholds in force, or to null when a later call was
 // made meanwhile (two reloads in a row): only the newest answer counts.
@@ -37,5 +38,11 @@ let asked = 0;
 export async function fetchThresholds() {
   const mine = ++asked;
   const body = await getJSON('/api/agent/config');
-  return mine === asked ? thresholdsOf(body?.settings ?? []) : null;
+  if (mine !== asked) return null;
+  inForce = body?.settings ?? [];
+  return thresholdsOf(inForce);
 }
+
+// The whole list of that answer (the what-if form names its settings from
+// it), so the page asks for the configuration once per change.
+export const settingsInForce = () => inForce;

@@ -52,6 +52,7 @@ apr_status_t kt_api_create(kt_api_t **out, kt_http_t *http, const kt_api_opts_t 
     kt__api_optimize_routes(http, api);
     kt__api_scripts_routes(http, api);
     kt__api_config_routes(http, api);
+    kt__api_conditions_routes(http, api);
     kt__api_replay_routes(http, api);
     kt__api_tools_routes(http, api);
     kt__api_notify_routes(http, api);

@@ -309,6 +309,7 @@ void kt__api_metrics_routes(kt_http_t *http, kt_api_t *api);
 void kt__api_optimize_routes(kt_http_t *http, kt_api_t *api);
 void kt__api_scripts_routes(kt_http_t *http, kt_api_t *api);
 void kt__api_config_routes(kt_http_t *http, kt_api_t *api);
+void kt__api_conditions_routes(kt_http_t *http, kt_api_t *api);
 void kt__api_replay_routes(kt_http_t *http, kt_api_t *api);
 void kt__api_tools_routes(kt_http_t *http, kt_api_t *api);
 void kt__api_web_routes(kt_http_t *http, kt_api_t *api);

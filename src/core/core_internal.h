@@ -115,6 +115,9 @@ typedef struct {
 
 /* Whether the condition under key has started (and not resolved). */
 int kt__detect_holds(const kt__detect_t *d, const char *key);
+/* Where verdict v stands after the reading that judged it. */
+void kt__detect_verdict_state(const kt__detect_t *d, const kt_mon_verdict_t *v,
+                              kt_mon_cond_state_t *out);
 
 /* kotod against its own budget, judged at each reading (budget.c). */
 void kt__budget_run(kt__run_t *r, const kt_mon_conf_t *conf);
@@ -236,6 +239,9 @@ struct kt_mon_t {
     kt_mon_conditions_fn conditions; /* likewise */
     void *conditions_baton;
     kt_mon_verdict_t *verdicts; /* KT_MON_MAX_VERDICTS, sampler side */
+    kt_mon_cond_state_t *cstates; /* the last reading's verdicts' states, under lock */
+    unsigned ncstates;
+    apr_time_t cstates_time;
     void *mark_baton;
     apr_time_t state_saved;   /* sampler side: when the journal last got the state */
 

@@ -521,6 +521,27 @@ int kt__detect_holds(const kt__detect_t *d, const char *key)
     return c && c->active;
 }
 
+void kt__detect_verdict_state(const kt__detect_t *d, const kt_mon_verdict_t *v,
+                              kt_mon_cond_state_t *out)
+{
+    char key[KT__COND_KEY];
+    snprintf(key, sizeof key, "lua:%s:%s", v->key, v->subject);
+    const kt__cond_t *c = apr_hash_get(d->conds, key, APR_HASH_KEY_STRING);
+    memset(out, 0, sizeof *out);
+    out->type = v->type;
+    snprintf(out->key, sizeof out->key, "%s", v->key);
+    snprintf(out->subject, sizeof out->subject, "%s", v->subject);
+    snprintf(out->message, sizeof out->message, "%s", v->message);
+    out->value = v->value;
+    out->hold = v->hold ? v->hold : 1;
+    if (c) {
+        out->over = c->over;
+        out->active = c->active;
+        out->severity = c->worst;
+        out->since = c->since;
+    }
+}
+
 /* Plain rules: the value itself against the threshold. */
 static void judge_plain(run_t *r, const kt_mon_rule_t *rule, kt_event_type_t type,
                         const char *key, const char *subject, double value)

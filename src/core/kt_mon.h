@@ -323,6 +323,26 @@ typedef unsigned (*kt_mon_conditions_fn)(void *baton, const kt_sample_t *s,
 /* Before kt_mon_start (or between kt_mon_tick / kt_mon_ingest calls). */
 void kt_mon_set_conditions(kt_mon_t *m, kt_mon_conditions_fn fn, void *baton);
 
+/* Where each verdict of the last reading stands in the state machine: the
+ * dashboard's view of the Lua conditions, read without touching the
+ * detectors (the sampler thread owns them). */
+typedef struct {
+    int type;              /* the condition's, or KT_EV_RULE_ERROR: it was switched off */
+    char key[120];         /* the verdict's key (kt_mon_verdict_t) */
+    char subject[160];
+    double value;          /* NAN: unknown */
+    unsigned over, hold;   /* readings in a row past the threshold, of the hold needed */
+    int active;            /* started and not resolved */
+    kt_severity_t severity; /* the worst it reached while active */
+    apr_time_t since;      /* when it started (active only) */
+    char message[256];
+} kt_mon_cond_state_t;
+
+/* Copies up to max states of the last reading's verdicts; returns the
+ * count and, in *when, the reading's time (0 before the first). Any thread. */
+unsigned kt_mon_condition_states(kt_mon_t *m, kt_mon_cond_state_t *out, unsigned max,
+                                 apr_time_t *when);
+
 /* ---- memory across restarts ------------------------------------------------------ */
 
 /* Where the monitor keeps what must outlive it (the store, in kotod). Both

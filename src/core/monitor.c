@@ -262,6 +262,12 @@ static void ingest(kt_mon_t *m, const kt_sample_t *s, apr_pool_t *pool, double d
     }
     kt__ring_push(&m->hist, &point);
     m->nactive = kt__detect_active(&m->det, m->active, KT_MON_MAX_ACTIVE);
+    if (m->cstates) {
+        for (unsigned i = 0; i < nv; i++)
+            kt__detect_verdict_state(&m->det, &m->verdicts[i], &m->cstates[i]);
+        m->ncstates = nv;
+        m->cstates_time = s->time;
+    }
     apr_thread_mutex_unlock(m->lock);
 
     kt_snap_release(old);
@@ -275,8 +281,22 @@ void kt_mon_set_conditions(kt_mon_t *m, kt_mon_conditions_fn fn, void *baton)
 {
     if (!m->verdicts)
         m->verdicts = apr_palloc(m->pool, sizeof *m->verdicts * KT_MON_MAX_VERDICTS);
+    if (!m->cstates)
+        m->cstates = apr_palloc(m->pool, sizeof *m->cstates * KT_MON_MAX_VERDICTS);
     m->conditions = fn;
     m->conditions_baton = baton;
+}
+
+unsigned kt_mon_condition_states(kt_mon_t *m, kt_mon_cond_state_t *out, unsigned max,
+                                 apr_time_t *when)
+{
+    apr_thread_mutex_lock(m->lock);
+    unsigned n = m->ncstates < max ? m->ncstates : max;
+    if (n)
+        memcpy(out, m->cstates, sizeof *out * n);
+    *when = m->cstates_time;
+    apr_thread_mutex_unlock(m->lock);
+    return n;
 }
 
 void kt_mon_set_marker(kt_mon_t *m, kt_mon_mark_fn fn, void *baton)

@@ -244,6 +244,25 @@ apr_status_t kt__check_conditions(kt_rules_t *r, lua_State *L, const kt__file_t 
 
 unsigned kt_rules_nconditions(const kt_rules_t *r) { return r->nconds; }
 
+json_t *kt_rules_conditions_json(const kt_rules_t *r)
+{
+    json_t *list = json_array();
+    for (unsigned i = 0; i < r->nconds; i++) {
+        const struct kt__cond_def_t *d = &r->conds[i];
+        json_t *c = json_pack("{s:s s:s s:s s:o s:o s:I}", "name", d->name, "key", d->key,
+                              "source", d->source, d->below ? "below" : "above",
+                              kt_json_num(d->threshold), d->below ? "clear_above" : "clear_below",
+                              kt_json_num(d->clear), "hold", (json_int_t)d->hold);
+        json_object_set_new(c, "severity",
+                            json_pack("{s:o s:o s:o}", "low", kt_json_num(d->bands[0]), "medium",
+                                      kt_json_num(d->bands[1]), "high", kt_json_num(d->bands[2])));
+        json_object_set_new(c, "each", d->each >= 0 ? json_string(eaches[d->each]) : json_null());
+        json_object_set_new(c, "match", d->match[0] ? json_string(d->match) : json_null());
+        json_array_append_new(list, c);
+    }
+    return list;
+}
+
 void kt_rules_conditions_reset(kt_rules_t *r)
 {
     for (unsigned i = 0; i < r->nconds; i++)

@@ -236,6 +236,12 @@ json_t *kt_rules_analyze_json(kt_rules_t *r, json_t *sample, json_t *history);
 unsigned kt_rules_conditions(kt_rules_t *r, const kt_sample_t *s, kt_mon_verdict_t *out,
                              unsigned max);
 unsigned kt_rules_nconditions(const kt_rules_t *r);
+/* The set's conditions as loaded, in file order: [{name, key, source
+ * ("file:line" of value), above | below, clear_below | clear_above, hold,
+ * severity: {low, medium, high} (null: unused band), each, match}]. key is
+ * what their verdicts carry (kt_mon_verdict_t), to find their state. Any
+ * thread: only what loading wrote. */
+json_t *kt_rules_conditions_json(const kt_rules_t *r);
 /* Switches every condition back on (a test case starts afresh). */
 void kt_rules_conditions_reset(kt_rules_t *r);
 

@@ -114,6 +114,7 @@ test('every documented operation answers as documented', async () => {
   assert.equal((await call('POST', '/api/agent/generate-script/save', { body: { script_content: 'echo\n', filename: 'a.sh' }, auth: true })).status, 409);
   assert.equal((await call('POST', '/api/agent/generate-script/save', { body: { script_content: 'x', filename: '../a.sh' }, auth: true })).status, 422);
   assert.equal((await call('GET', '/api/agent/config')).status, 200);
+  assert.equal((await call('GET', '/api/agent/conditions')).status, 200);
   const replay = '/api/agent/rules/replay';
   assert.equal((await call('POST', replay, { body: { from: '1h' } })).status, 200);
   assert.equal((await call('POST', replay, { body: { from: '1h', thresholds: { 'cpu.threshold': 50 },

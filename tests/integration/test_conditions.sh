@@ -2,7 +2,7 @@
 # test_conditions.sh KOTOD - conditions written in Lua in the running
 # daemon: their events are ordinary events (API, evidence, file:line), a
 # reload keeps the state of a condition whose file did not change, and a
-# changed one starts afresh.
+# changed one starts afresh; GET /api/agent/conditions says where each stands.
 KOTOD=$1
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -33,6 +33,7 @@ wait_events() { # N: until the log holds N memory_half events, or 10 s
   until [ "$(events | jq .count)" -ge "$1" ] || [ $SECONDS -ge $deadline ]; do sleep 0.05; done
 }
 samples() { curl -sS "$base/api/agent/monitor/status" | jq .health.samples; }
+cond() { curl -sS "$base/api/agent/conditions" | jq -c ".conditions[] | select(.name == \"$1\")"; }
 wait_samples() { # N more readings
   local want=$(($(samples) + $1)) deadline=$((SECONDS + 10))
   until [ "$(samples)" -ge "$want" ] || [ $SECONDS -ge $deadline ]; do sleep 0.05; done
@@ -47,12 +48,20 @@ check "it names the condition's file:line" jq -e '.events[0].source | endswith("
 check "with the top processes as evidence" jq -e '.events[0].top_processes | length > 0' "$tmp/ev.json"
 check "the health summary counts it as active" bash -c "curl -sS '$base/api/agent/monitor/status' | jq -e '[.health.active[]? | select(.type == \"memory_half\")] | length == 1'"
 check "and /metrics by its type" bash -c "curl -sS '$base/metrics' | grep -q 'koto_active_conditions{type=\"memory_half\"} 1'"
+cond memory_half >"$tmp/cond.json"
+check "the conditions API: its file:line and bands" jq -e '(.source | endswith("user/conditions/mine.lua:4"))
+  and .above == 10 and .clear_below == 10 and .hold == 2 and .severity == {low: 10, medium: 40, high: 99}
+  and .enabled and .error == null' "$tmp/cond.json"
+check "and its one subject, active at medium since the event" jq -e --argjson t "$(jq '.events[0].time' "$tmp/ev.json")" \
+  '.subjects | length == 1 and .[0].subject == "" and .[0].state == "active" and .[0].severity == "medium"
+   and .[0].since_ms == $t and .[0].value > 10' "$tmp/cond.json"
 
 # A reload that leaves the file alone keeps the condition as it was.
 kill -HUP "$kotod_pid"
 wait_log "reloaded" >/dev/null
 wait_samples 3
 expect_eq "reload, unchanged: no second start, no resolution" 1 "$(events | jq .count)"
+check "and the API still has it active" bash -c "curl -sS '$base/api/agent/conditions' | jq -e '.conditions[] | select(.name == \"memory_half\") | .subjects[0].state == \"active\"'"
 
 # A changed file is a new definition: the old one ends, the new one starts.
 sed -i 's/memory at/memory now at/' "$tmp/user/conditions/mine.lua"
@@ -78,6 +87,10 @@ until curl -sS "$base/api/agent/monitor/events?event_type=rule_error" | jq -e '.
 curl -sS "$base/api/agent/monitor/events?event_type=rule_error" >"$tmp/err.json"
 check "rule_error names file:line" jq -e '.events[0].subject | endswith("conditions/broken.lua:2")' "$tmp/err.json"
 check "and says why" jq -e '.events[0].message | test("broken_one switched off: .*attempt to index")' "$tmp/err.json"
+cond broken_one >"$tmp/cond.json"
+check "the conditions API has it switched off, with the rule_error message" jq -e '.enabled == false
+  and (.error | test("broken_one switched off: .*conditions/broken.lua:2: attempt to index")) and .subjects == []
+  and (.source | endswith("conditions/broken.lua:2"))' "$tmp/cond.json"
 n=$(events | jq .count)
 wait_samples 3
 expect_eq "the other condition goes on undisturbed" "$n" "$(events | jq .count)"
