@@ -79,7 +79,7 @@ static int silence_matches(json_t *sil, const kt_event_t *e, json_int_t t)
 
 static int window_matches(const kt_maint_conf_t *w, const kt_event_t *e)
 {
-    if (w->types && (e->type >= 32 || !(w->types >> e->type & 1)))
+    if (!kt_type_set_empty(&w->types) && !kt_type_set_has(&w->types, (int)e->type))
         return 0;
     int subject = !w->nsubjects;
     for (unsigned i = 0; i < w->nsubjects && !subject; i++)

@@ -94,10 +94,15 @@ static void test_routing(void **state)
     assert_false(kt__notify_wants(&c, &mem));
     mem.severity = KT_SEV_HIGH;
     assert_true(kt__notify_wants(&c, &mem));
-    c.types = 1u << KT_EV_DISK_FULL;
+    kt_type_set_add(&c.types, KT_EV_DISK_FULL);
     assert_false(kt__notify_wants(&c, &mem));
-    c.types |= 1u << KT_EV_MEMORY_HIGH;
+    kt_type_set_add(&c.types, KT_EV_MEMORY_HIGH);
     assert_true(kt__notify_wants(&c, &mem));
+    /* Past the first 32 types: a condition's own. */
+    kt_event_t late = event((kt_event_type_t)(KT_EV_MAX_TYPES - 1), KT_SEV_HIGH, "");
+    assert_false(kt__notify_wants(&c, &late));
+    kt_type_set_add(&c.types, KT_EV_MAX_TYPES - 1);
+    assert_true(kt__notify_wants(&c, &late));
     mem.resolved = 1;
     c.send_resolved = 0;
     assert_false(kt__notify_wants(&c, &mem));
