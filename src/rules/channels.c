@@ -65,7 +65,7 @@ static const field_t fields[] = {
 void kt__conf_describe_notify(FILE *to)
 {
     fprintf(to, "%-36s %-8s %-13s %s\n", LIST, "list", "",
-            "notification channels, each a table of the fields below (restart to change)");
+            "notification channels, each a table of the fields below");
     for (size_t i = 0; i < KT_ARRAY_SIZE(fields); i++) {
         char key[64];
         snprintf(key, sizeof key, LIST "[].%s", fields[i].name);

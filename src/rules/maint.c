@@ -24,7 +24,7 @@ static const char *const day_names[7] = {"sun", "mon", "tue", "wed", "thu", "fri
 void kt__conf_describe_maint(FILE *to)
 {
     static const char *const lines[][3] = {
-        {LIST, "list", "recurring windows (local time) whose events are not notified (restart to change)"},
+        {LIST, "list", "recurring windows (local time) whose events are not notified"},
         {LIST "[].name", "string", "the window's name: events name it as what silenced them"},
         {LIST "[].days", "list", "sun, mon ... sat: the days it opens (default: every day)"},
         {LIST "[].start", "string", "HH:MM, local time"},
