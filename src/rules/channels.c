@@ -53,7 +53,7 @@ static const field_t fields[] = {
      "webhook: the Standard Webhooks signing key (whsec_<base64> or raw), an owner-only file"},
     {"headers", "table", "extra request headers { Name = \"value\" } (values masked in the API)"},
     {"min_severity", "string", "low (default), medium or high: events below are not sent"},
-    {"types", "list", "only these event types (default: every type)"},
+    {"types", "list", "only these event types, built-in or conditions' (default: every type)"},
     {"subjects", "list", "only these subjects: a mount point, a process name (default: all)"},
     {"send_resolved", "boolean", "send resolved events too (default true)"},
     {"timeout_ms", "integer", "one attempt's time limit, 100..300000 (default 10000)"},
@@ -65,7 +65,7 @@ static const field_t fields[] = {
 void kt__conf_describe_notify(FILE *to)
 {
     fprintf(to, "%-36s %-8s %-13s %s\n", LIST, "list", "",
-            "notification channels, each a table of the fields below");
+            "notification channels, each a table of the fields below (a reload applies them; a kept name keeps its queue)");
     for (size_t i = 0; i < KT_ARRAY_SIZE(fields); i++) {
         char key[64];
         snprintf(key, sizeof key, LIST "[].%s", fields[i].name);

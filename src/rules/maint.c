@@ -29,7 +29,7 @@ void kt__conf_describe_maint(FILE *to)
         {LIST "[].days", "list", "sun, mon ... sat: the days it opens (default: every day)"},
         {LIST "[].start", "string", "HH:MM, local time"},
         {LIST "[].end", "string", "HH:MM, local time; at or before start: the next day"},
-        {LIST "[].types", "list", "only events of these types (default: all)"},
+        {LIST "[].types", "list", "only events of these types, built-in or conditions' (default: all)"},
         {LIST "[].subjects", "list", "only these subjects (default: all)"},
     };
     for (size_t i = 0; i < KT_ARRAY_SIZE(lines); i++)
