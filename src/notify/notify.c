@@ -107,6 +107,7 @@ struct kt_notify_t {
     apr_pool_t *next_pool;
     uint64_t asked, taken;
     apr_thread_cond_t *changed;
+    int started; /* kt_notify_start began: the thread takes a new configuration, not the caller */
     kt__silences_t sil;
 };
 
@@ -1006,7 +1007,7 @@ apr_status_t kt_notify_reload(kt_notify_t *n, const kt_conf_t *conf)
     n->next_conf = c;
     n->next_pool = pool;
     uint64_t ticket = ++n->asked;
-    int running = n->thread && !n->stopping;
+    int running = n->started && !n->stopping;
     apr_thread_mutex_unlock(n->lock);
     if (!running) {
         take_conf(n);
@@ -1091,7 +1092,13 @@ apr_status_t kt_notify_create(kt_notify_t **out, const kt_conf_t *conf, kt_store
 
 apr_status_t kt_notify_start(kt_notify_t *n, const char *dashboard)
 {
-    if (n->thread)
+    apr_thread_mutex_lock(n->lock);
+    int again = n->started;
+    /* From here a reload (the API already answers) leaves its set to the
+     * thread: resume and catch_up below read the channels unlocked. */
+    n->started = 1;
+    apr_thread_mutex_unlock(n->lock);
+    if (again)
         return APR_SUCCESS;
     n->dashboard = dashboard ? apr_pstrdup(n->pool, dashboard) : NULL;
     /* Before the thread, and so before the monitor starts (kotod starts it
@@ -1099,7 +1106,13 @@ apr_status_t kt_notify_start(kt_notify_t *n, const char *dashboard)
      * one is, never twice. */
     resume(n);
     catch_up(n);
-    return apr_thread_create(&n->thread, NULL, notify_main, n, n->pool);
+    apr_status_t st = apr_thread_create(&n->thread, NULL, notify_main, n, n->pool);
+    if (st != APR_SUCCESS) {
+        apr_thread_mutex_lock(n->lock);
+        n->started = 0;
+        apr_thread_mutex_unlock(n->lock);
+    }
+    return st;
 }
 
 void kt_notify_destroy(kt_notify_t *n)

@@ -208,6 +208,36 @@ expect_eq "the next events are marked with the window" "maintenance now maintena
 sleep 1.5 # what would have been sent has had its time
 expect_eq "and not sent" "2 0" \
   "$(jq -s 'map(select(.body.data.event.state == "started")) | length' "$tmp/b.log") $(jq -s length "$tmp/c.log")"
+# ---- reloads while attempts are in flight and readers poll -------------------------------
+# H's receiver never answers, so H always has an attempt in flight; the set
+# changes under it (kept, moved, removed, back) while the API, /metrics and
+# test messages read and use it. Under ThreadSanitizer this is the race hunt.
+receiver hang --hang; hang=$port
+write_conf "$(chan H "$hang" h) $(chan B "$b" b)"
+reload >/dev/null
+set_mem_available 8000000
+(for i in $(seq 60); do
+   curl -sS "$base/api/agent/monitor/status" >/dev/null
+   curl -sS "$base/metrics" >/dev/null
+   curl -sS "${auth[@]}" -X POST -d '{"channel":"H"}' "$base/api/agent/notify/test" >/dev/null
+ done) &
+poller=$!
+codes=""
+for i in $(seq 12); do
+  case $((i % 4)) in
+    0) write_conf "$(chan H "$hang" h) $(chan B "$b" b)" ;;
+    1) write_conf "$(chan B "$b" b) $(chan H "$hang" h2)" ;;
+    2) write_conf "$(chan B "$b" b)" ;;
+    3) write_conf "$(chan H "$a1" h1) $(chan B "$b" b)" ;;
+  esac
+  [ $((i % 3)) = 0 ] && set_mem_available $((i % 2 ? 1000000 : 8000000))
+  codes="$codes$(reload)"
+  sleep 0.2
+done
+wait "$poller"
+expect_eq "twelve reloads under load, each applied" "$(printf '200%.0s' $(seq 12))" "$codes"
+expect_eq "the last set is in force" "H B" "$(names)"
+check "kotod is alive and answers" curl -fsS -o /dev/null "$base/api/agent/monitor/status"
 stop_kotod TERM
-expect_eq "stops cleanly" 0 "$kotod_rc"
+expect_eq "stops cleanly with an attempt in flight" 0 "$kotod_rc"
 finish
