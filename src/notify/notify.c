@@ -916,10 +916,13 @@ static void take_conf(kt_notify_t *n)
     chan_t **was = n->chans, **now = calloc(nnow ? nnow : 1, sizeof *now);
     char **targets = calloc(nnow ? nnow : 1, sizeof *targets);
     const kt_notify_conf_t **kept = calloc(nnow ? nnow : 1, sizeof *kept);
-    if (!now || !targets || !kept) {
+    /* The old array is read by other threads until the swap: marked here, not changed. */
+    char *moved = calloc(nwas ? nwas : 1, 1);
+    if (!now || !targets || !kept || !moved) {
         free(now);
         free(targets);
         free(kept);
+        free(moved);
         kt_log(KT_LOG_ERROR, "notify: out of memory; the channels stay as they were");
         apr_pool_destroy(pool);
         goto out;
@@ -928,9 +931,9 @@ static void take_conf(kt_notify_t *n)
     for (unsigned i = 0; i < nnow; i++) {
         const kt_notify_conf_t *c = &conf->notify[i];
         for (unsigned k = 0; k < nwas && !now[i]; k++)
-            if (was[k] && strcmp(was[k]->conf->name, c->name) == 0 && was[k]->conf->kind == c->kind) {
+            if (!moved[k] && strcmp(was[k]->conf->name, c->name) == 0 && was[k]->conf->kind == c->kind) {
                 now[i] = was[k];
-                was[k] = NULL;
+                moved[k] = 1;
                 kept[i] = c;
                 targets[i] = kt__notify_target(c);
             }
@@ -961,11 +964,12 @@ static void take_conf(kt_notify_t *n)
     /* The channels left out are no other thread's any more. */
     unsigned removed = 0;
     for (unsigned k = 0; k < nwas; k++)
-        if (was[k]) {
-            int renamed = chan_named(n, was[k]->conf->name) != NULL;
-            retire(n, was[k], renamed ? "its kind changed at a reload" : "removed by a reload");
+        if (!moved[k]) {
+            int kind_changed = chan_named(n, was[k]->conf->name) != NULL;
+            retire(n, was[k], kind_changed ? "its kind changed at a reload" : "removed by a reload");
             removed++;
         }
+    free(moved);
     free(was);
     /* The windows, then the old configuration: nothing points into it now. */
     kt__sil_set_conf(&n->sil, conf);
