@@ -113,6 +113,7 @@ expect_eq "status lists A" "A" "$(names)"
 
 # ---- A at a new url, and B -------------------------------------------------------------
 write_conf "$(chan A "$a2" a2) $(chan B "$b" b) $chan_c"
+check "-t accepts a channel naming 41 types" "$KOTOD" -t -c "$tmp/koto.conf.lua" --user-dir "$tmp/user" --state-dir "$state"
 expect_eq "reload to A (new url), B and C" 200 "$(reload)"
 expect_eq "status lists A B C" "A B C" "$(names)"
 expect_eq "status shows A's new url" "http://127.0.0.1:$a2/a2" \
