@@ -158,6 +158,30 @@ typedef enum {
 /* Built-in types plus the names conditions register (kt_event_type_register). */
 #define KT_EV_MAX_TYPES 64
 
+/* A set of event types, one bit per type up to KT_EV_MAX_TYPES: what a
+ * channel's or a maintenance window's `types` list names. Empty: none
+ * named (their "every type"). */
+typedef struct {
+    uint64_t bits[(KT_EV_MAX_TYPES + 63) / 64];
+} kt_type_set_t;
+
+static inline void kt_type_set_add(kt_type_set_t *s, int t)
+{
+    if (t >= 0 && t < KT_EV_MAX_TYPES)
+        s->bits[t / 64] |= (uint64_t)1 << (t % 64);
+}
+static inline int kt_type_set_has(const kt_type_set_t *s, int t)
+{
+    return t >= 0 && t < KT_EV_MAX_TYPES && (s->bits[t / 64] >> (t % 64) & 1);
+}
+static inline int kt_type_set_empty(const kt_type_set_t *s)
+{
+    for (unsigned i = 0; i < sizeof s->bits / sizeof s->bits[0]; i++)
+        if (s->bits[i])
+            return 0;
+    return 1;
+}
+
 typedef enum { KT_SEV_LOW, KT_SEV_MEDIUM, KT_SEV_HIGH, KT_SEV__COUNT } kt_severity_t;
 
 enum { KT_FLAP_START = 1, KT_FLAP_END = 2 };

@@ -380,20 +380,6 @@ static void warn_restart_only(const kt_conf_t *was, const kt_conf_t *now)
         if (strcmp(strs[i].a ? strs[i].a : "", strs[i].b ? strs[i].b : "") != 0)
             kt_log(KT_LOG_WARN, "%s changed to %s; it takes effect at the next restart",
                    strs[i].name, strs[i].b);
-    int same_notify = was->nnotify == now->nnotify;
-    for (unsigned i = 0; same_notify && i < now->nnotify; i++)
-        same_notify = strcmp(was->notify[i].name, now->notify[i].name) == 0 &&
-                      strcmp(was->notify[i].url, now->notify[i].url) == 0;
-    if (!same_notify)
-        kt_log(KT_LOG_WARN, "the notify list changed; it takes effect at the next restart");
-    int same_maint = was->nmaintenance == now->nmaintenance;
-    for (unsigned i = 0; same_maint && i < now->nmaintenance; i++)
-        same_maint = strcmp(was->maintenance[i].name, now->maintenance[i].name) == 0 &&
-                     was->maintenance[i].start_min == now->maintenance[i].start_min &&
-                     was->maintenance[i].end_min == now->maintenance[i].end_min &&
-                     was->maintenance[i].days == now->maintenance[i].days;
-    if (!same_maint)
-        kt_log(KT_LOG_WARN, "the maintenance list changed; it takes effect at the next restart");
     if (was->mon.event_capacity != now->mon.event_capacity ||
         was->mon.history_capacity != now->mon.history_capacity ||
         was->mon.top_n != now->mon.top_n || was->kept_descriptors != now->kept_descriptors)
@@ -463,6 +449,11 @@ static apr_status_t reload(void *baton, char *err, apr_size_t errlen)
     warn_restart_only(&d->running, kt_rules_conf(rules));
     reload_tls(d, kt_rules_conf(rules), scratch);
     kt_rules_cell_set(d->rules, rules);
+    /* The notify channels and the maintenance windows: after the rules,
+     * which the loader checked with them, so a broken list never gets here
+     * and the running channels stay. */
+    if (kt_notify_reload(d->notify, kt_rules_conf(rules)) != APR_SUCCESS)
+        kt_log(KT_LOG_WARN, "the notifier is busy; the new notify list takes effect in a moment");
     if (d->store) {
         const kt_conf_t *c = kt_rules_conf(rules);
         kt_store_opts_t so = store_opts(c, NULL);
@@ -570,8 +561,8 @@ int kt_daemon_start(kt_daemon_t **out, const kt_opts_t *o, kt_rules_t *rules,
         kt_store_info(d->store, &si);
     if ((st = kt_notify_create(&d->notify, conf, si.state == KT_STORE_OFF ? NULL : d->store, d->mon,
                                pool)) != APR_SUCCESS ||
-        (conf->nnotify &&
-         (st = kt_mon_subscribe(d->mon, kt_notify_reading, d->notify, &sub)) != APR_SUCCESS)) {
+        /* Even with no channel: a reload may add some. */
+        (st = kt_mon_subscribe(d->mon, kt_notify_reading, d->notify, &sub)) != APR_SUCCESS) {
         kt_log(KT_LOG_ERROR, "cannot set up notifications: %s", kt_strerror(st, err, sizeof err));
         return -1;
     }

@@ -33,6 +33,10 @@
  * id.timestamp.body>", keyed with the secret (whsec_<base64>, or the raw
  * bytes of the file). Secrets and header values are never logged.
  *
+ * The handle outlives reloads: the monitor's subscriber, the API, status
+ * and /metrics keep it, and see the channel set of the moment (read under
+ * the lock; names are copied out), while the thread alone changes the set.
+ *
  * Thread-safety: every function may be called from any thread between
  * kt_notify_create and kt_notify_destroy. Lock order: the notifier's lock
  * is a leaf (kt_mon.h), never held while calling the store or libcurl.
@@ -62,6 +66,18 @@ apr_status_t kt_notify_create(kt_notify_t **out, const kt_conf_t *conf, kt_store
  * The pending notifications the store kept are delivered first, and the
  * events it kept as due are routed again: call it before the monitor starts. */
 apr_status_t kt_notify_start(kt_notify_t *n, const char *dashboard);
+/* A reload: conf's channels and maintenance windows (copied) replace the
+ * running ones, and the call returns once the thread has taken them (or
+ * after some seconds, KT_EUNAVAIL: they are taken a little later).
+ * Nothing is lost: a channel of the same name and kind keeps its queue,
+ * its counters, its outbox rows (ids, attempts, backoff) and its attempt
+ * in flight, and its new settings (url, headers, secret, timeouts, retry
+ * policy, filters) apply from its next attempt; messages already made keep
+ * their body. A channel no longer listed, or whose kind changed, has its
+ * attempt in flight abandoned and what waits for it marked failed in the
+ * outbox ("removed by a reload"), never sent. conf must have passed the
+ * loader's checks: a broken configuration never gets here. */
+apr_status_t kt_notify_reload(kt_notify_t *n, const kt_conf_t *conf);
 /* Stops the thread, abandoning attempts in flight (they stay pending in
  * the outbox), and frees everything. */
 void kt_notify_destroy(kt_notify_t *n);
@@ -98,7 +114,7 @@ json_t *kt_notify_json(kt_notify_t *n);
 uint64_t kt_notify_generation(kt_notify_t *n);
 
 typedef struct {
-    const char *name;       /* the configuration's; valid while the notifier is */
+    char name[72];          /* a copy: a reload may take the channel away */
     unsigned queued;        /* waiting or in flight */
     uint64_t sent, failed, retried;
 } kt_notify_counts_t;

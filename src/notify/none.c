@@ -11,25 +11,42 @@
 #include <string.h>
 
 #include <apr_strings.h>
+#include <apr_thread_mutex.h>
 
 #define WHY "this kotod was built without libcurl: notifications cannot be sent"
 
 struct kt_notify_t {
-    kt_conf_t conf;
+    apr_thread_mutex_t *lock; /* a leaf: guards conf */
+    kt_conf_t *conf;          /* the channels listed, shown as not sending */
+    apr_pool_t *conf_pool;    /* unmanaged: a reload frees the set it replaces */
     kt__silences_t sil; /* silences still mark events: the log says what was silenced */
 };
+
+static kt_conf_t *conf_dup(const kt_conf_t *conf, apr_pool_t **pool)
+{
+    if (apr_pool_create_unmanaged_ex(pool, NULL, NULL) != APR_SUCCESS)
+        return NULL;
+    kt_conf_t *c = apr_palloc(*pool, sizeof *c);
+    kt_conf_copy(c, conf, *pool);
+    return c;
+}
 
 apr_status_t kt_notify_create(kt_notify_t **out, const kt_conf_t *conf, kt_store_t *store,
                               kt_mon_t *mon, apr_pool_t *pool)
 {
     (void)mon;
     kt_notify_t *n = apr_pcalloc(pool, sizeof *n);
-    kt_conf_copy(&n->conf, conf, pool);
+    if (!(n->conf = conf_dup(conf, &n->conf_pool)))
+        return APR_ENOMEM;
     if (conf->nnotify)
         kt_log(KT_LOG_WARN, "notify: %s", WHY);
-    apr_status_t st = kt__sil_init(&n->sil, &n->conf, store, pool);
-    if (st != APR_SUCCESS)
+    apr_status_t st = apr_thread_mutex_create(&n->lock, APR_THREAD_MUTEX_DEFAULT, pool);
+    if (st == APR_SUCCESS)
+        st = kt__sil_init(&n->sil, n->conf, store, pool);
+    if (st != APR_SUCCESS) {
+        apr_pool_destroy(n->conf_pool);
         return st;
+    }
     *out = n;
     return APR_SUCCESS;
 }
@@ -41,10 +58,31 @@ apr_status_t kt_notify_start(kt_notify_t *n, const char *dashboard)
     return APR_SUCCESS;
 }
 
+apr_status_t kt_notify_reload(kt_notify_t *n, const kt_conf_t *conf)
+{
+    apr_pool_t *pool;
+    kt_conf_t *c = conf_dup(conf, &pool);
+    if (!c)
+        return APR_ENOMEM;
+    if (conf->nnotify)
+        kt_log(KT_LOG_WARN, "notify: %s", WHY);
+    kt__sil_set_conf(&n->sil, c);
+    apr_thread_mutex_lock(n->lock);
+    apr_pool_t *old = n->conf_pool;
+    n->conf = c;
+    n->conf_pool = pool;
+    apr_thread_mutex_unlock(n->lock);
+    apr_pool_destroy(old);
+    return APR_SUCCESS;
+}
+
 void kt_notify_destroy(kt_notify_t *n)
 {
-    if (n)
+    if (n && n->conf_pool) {
         kt__sil_fini(&n->sil);
+        apr_pool_destroy(n->conf_pool);
+        n->conf_pool = NULL;
+    }
 }
 
 void kt_notify_mark(void *baton, kt_event_t *ev, unsigned count)
@@ -83,20 +121,25 @@ void kt_notify_reading(void *baton, const kt_snap_t *snap, const kt_event_t *eve
 apr_status_t kt_notify_test(kt_notify_t *n, const char *name, char id[64])
 {
     id[0] = '\0';
-    return kt_conf_channel(&n->conf, name) ? KT_EUNAVAIL : KT_ENOTFOUND;
+    apr_thread_mutex_lock(n->lock);
+    int found = kt_conf_channel(n->conf, name) != NULL;
+    apr_thread_mutex_unlock(n->lock);
+    return found ? KT_EUNAVAIL : KT_ENOTFOUND;
 }
 
 json_t *kt_notify_json(kt_notify_t *n)
 {
     json_t *list = json_array();
-    for (unsigned i = 0; i < n->conf.nnotify; i++)
+    apr_thread_mutex_lock(n->lock);
+    for (unsigned i = 0; i < n->conf->nnotify; i++)
         json_array_append_new(list, json_pack("{s:s s:s s:s s:i s:b s:i s:i s:i s:n s:s s:n}",
-                                              "name", n->conf.notify[i].name, "kind",
-                                              kt_notify_kind_name(n->conf.notify[i].kind),
-                                              "url", n->conf.notify[i].url, "queued", 0,
+                                              "name", n->conf->notify[i].name, "kind",
+                                              kt_notify_kind_name(n->conf->notify[i].kind),
+                                              "url", n->conf->notify[i].url, "queued", 0,
                                               "in_flight", 0, "sent", 0, "failed", 0, "retried", 0,
                                               "last_success_ms", "last_error", WHY,
                                               "last_error_ms"));
+    apr_thread_mutex_unlock(n->lock);
     json_t *j = json_pack("{s:o s:i}", "channels", list, "dropped", 0);
     json_t *all = kt__sil_json(&n->sil), *live = json_array();
     size_t k;
@@ -114,9 +157,14 @@ uint64_t kt_notify_generation(kt_notify_t *n) { return kt__sil_generation(&n->si
 
 unsigned kt_notify_counts(kt_notify_t *n, kt_notify_counts_t *out, unsigned max)
 {
-    for (unsigned i = 0; i < n->conf.nnotify && i < max; i++)
-        out[i] = (kt_notify_counts_t){n->conf.notify[i].name, 0, 0, 0, 0};
-    return n->conf.nnotify;
+    apr_thread_mutex_lock(n->lock);
+    unsigned count = n->conf->nnotify;
+    for (unsigned i = 0; i < count && i < max; i++) {
+        out[i] = (kt_notify_counts_t){.queued = 0};
+        apr_cpystrn(out[i].name, n->conf->notify[i].name, sizeof out[i].name);
+    }
+    apr_thread_mutex_unlock(n->lock);
+    return count;
 }
 
 apr_status_t kt_notify_send_test(const kt_conf_t *conf, const char *name, char *msg,

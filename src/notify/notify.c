@@ -19,10 +19,12 @@
 
 #include <apr_network_io.h>
 #include <apr_strings.h>
+#include <apr_thread_cond.h>
 #include <apr_thread_mutex.h>
 #include <apr_thread_proc.h>
 
 #define IDLE_POLL_MS 1000 /* the thread looks around at least this often */
+#define RELOAD_WAIT_S 10  /* a reload waits this long at most for the thread to take the new set */
 
 typedef struct item_t {
     struct item_t *next;
@@ -37,6 +39,8 @@ typedef struct item_t {
 } item_t;
 
 typedef struct {
+    /* Into the configuration in force: the thread changes it at a reload,
+     * under the lock; other threads read it under the lock only. */
     const kt_notify_conf_t *conf;
     char *target; /* the URL requests go to */
     /* The thread's alone. */
@@ -63,16 +67,25 @@ typedef struct {
 typedef struct job_t {
     struct job_t *next;
     kt_event_t ev;
-    int chan; /* a test message for this channel; -1: the event, for whoever wants it */
+    /* A test message for the channel of this name (a reload may take it
+     * away before the thread sees the job); "": the event, for whoever wants it. */
+    char chan[72];
     char id[64];
 } job_t;
 
 struct kt_notify_t {
     apr_pool_t *pool;
-    kt_conf_t conf;
+    /* The configuration in force, in a pool of its own (made and freed by
+     * any thread: unmanaged), so a reload can free the set it replaces. */
+    kt_conf_t *conf;
+    apr_pool_t *conf_pool;
     kt_store_t *store;
     kt_mon_t *mon; /* its conditions in progress, for Alertmanager's re-sends; may be NULL */
-    chan_t *chans;
+    /* The channels, each malloc'd so it keeps its address across a reload
+     * (libcurl's private pointer of its attempt in flight). The array is
+     * the thread's to replace, under the lock; the thread reads it
+     * without, every other thread under the lock. */
+    chan_t **chans;
     unsigned nchans;
     char host[256];
     const char *dashboard;
@@ -88,19 +101,26 @@ struct kt_notify_t {
     unsigned njobs;
     uint64_t dropped, generation;
     int stopping;
+    /* A reload's new configuration, waiting for the thread to take it
+     * (kt_notify_reload); asked counts them, done those taken. */
+    kt_conf_t *next_conf;
+    apr_pool_t *next_pool;
+    uint64_t asked, taken;
+    apr_thread_cond_t *changed;
+    int started; /* kt_notify_start began: the thread takes a new configuration, not the caller */
     kt__silences_t sil;
 };
 
 /* ---- the producers --------------------------------------------------------------------- */
 
-static int push_job(kt_notify_t *n, const kt_event_t *e, int chan, const char *id)
+static int push_job(kt_notify_t *n, const kt_event_t *e, const char *chan, const char *id)
 {
     job_t *j = malloc(sizeof *j);
     if (j) {
         j->next = NULL;
         if (e)
             j->ev = *e;
-        j->chan = chan;
+        apr_cpystrn(j->chan, chan ? chan : "", sizeof j->chan);
         apr_cpystrn(j->id, id ? id : "", sizeof j->id);
     }
     apr_thread_mutex_lock(n->lock);
@@ -131,9 +151,11 @@ void kt_notify_reading(void *baton, const kt_snap_t *snap, const kt_event_t *eve
     for (unsigned i = 0; i < n; i++) {
         /* Only what some channel wants takes room in the queue. */
         int wanted = 0;
+        apr_thread_mutex_lock(nt->lock);
         for (unsigned c = 0; c < nt->nchans && !wanted; c++)
-            wanted = kt__notify_wants(nt->chans[c].conf, &events[i]);
-        if (wanted && !push_job(nt, &events[i], -1, NULL))
+            wanted = kt__notify_wants(nt->chans[c]->conf, &events[i]);
+        apr_thread_mutex_unlock(nt->lock);
+        if (wanted && !push_job(nt, &events[i], NULL, NULL))
             kt_log(KT_LOG_WARN, "notify: the queue is full; event %llu is not notified",
                    (unsigned long long)events[i].id);
     }
@@ -141,12 +163,24 @@ void kt_notify_reading(void *baton, const kt_snap_t *snap, const kt_event_t *eve
 
 apr_status_t kt_notify_test(kt_notify_t *n, const char *name, char id[64])
 {
+    int found = 0;
+    apr_thread_mutex_lock(n->lock);
+    for (unsigned c = 0; c < n->nchans && !found; c++)
+        found = strcmp(n->chans[c]->conf->name, name) == 0;
+    apr_thread_mutex_unlock(n->lock);
+    if (!found)
+        return KT_ENOTFOUND;
+    kt__notify_new_id(id);
+    return push_job(n, NULL, name, id) ? APR_SUCCESS : KT_EUNAVAIL;
+}
+
+/* The thread's: channel name, or NULL. */
+static chan_t *chan_named(kt_notify_t *n, const char *name)
+{
     for (unsigned c = 0; c < n->nchans; c++)
-        if (strcmp(n->chans[c].conf->name, name) == 0) {
-            kt__notify_new_id(id);
-            return push_job(n, NULL, (int)c, id) ? APR_SUCCESS : KT_EUNAVAIL;
-        }
-    return KT_ENOTFOUND;
+        if (strcmp(n->chans[c]->conf->name, name) == 0)
+            return n->chans[c];
+    return NULL;
 }
 
 /* ---- the channels' queues (the thread's) ------------------------------------------------ */
@@ -388,7 +422,7 @@ static void route(kt_notify_t *n, const kt_event_t *e)
 {
     json_int_t grouped = 0;
     for (unsigned c = 0; c < n->nchans; c++) {
-        chan_t *ch = &n->chans[c];
+        chan_t *ch = n->chans[c];
         if (kt__notify_wants(ch->conf, e) && ch->conf->group_s &&
             (ch->group || (ch->group = malloc(sizeof *ch->group * MAX_GROUP))))
             grouped++;
@@ -399,7 +433,7 @@ static void route(kt_notify_t *n, const kt_event_t *e)
         json_object_set_new(n->open, key, json_integer(grouped));
     }
     for (unsigned c = 0; c < n->nchans; c++) {
-        chan_t *ch = &n->chans[c];
+        chan_t *ch = n->chans[c];
         if (!kt__notify_wants(ch->conf, e))
             continue;
         track(ch, e);
@@ -428,8 +462,12 @@ static void take_jobs(kt_notify_t *n)
             return;
         job_t j = *jp;
         free(jp);
-        if (j.chan >= 0)
-            enqueue(n, &n->chans[j.chan], NULL, j.id);
+        chan_t *c = j.chan[0] ? chan_named(n, j.chan) : NULL;
+        if (c)
+            enqueue(n, c, NULL, j.id);
+        else if (j.chan[0])
+            kt_log(KT_LOG_WARN, "notify: test message %s dropped: a reload removed channel %s",
+                   j.id, j.chan);
         else
             route(n, &j.ev);
     }
@@ -470,10 +508,7 @@ static void resume(kt_notify_t *n)
         return;
     unsigned taken = 0;
     for (unsigned i = 0; i < count; i++) {
-        chan_t *c = NULL;
-        for (unsigned k = 0; k < n->nchans && !c; k++)
-            if (strcmp(n->chans[k].conf->name, notes[i].channel) == 0)
-                c = &n->chans[k];
+        chan_t *c = chan_named(n, notes[i].channel);
         if (!c) {
             kt_store_outbox_set(n->store, &notes[i], "failed", "the channel is no longer configured");
             continue;
@@ -647,6 +682,8 @@ static void finish(kt_notify_t *n, chan_t *c, CURLcode res)
     drop_head(n, c);
 }
 
+static void take_conf(kt_notify_t *n);
+
 static void *APR_THREAD_FUNC notify_main(apr_thread_t *t, void *data)
 {
     kt_notify_t *n = data;
@@ -657,10 +694,11 @@ static void *APR_THREAD_FUNC notify_main(apr_thread_t *t, void *data)
         apr_thread_mutex_unlock(n->lock);
         if (stopping)
             break;
+        take_conf(n); /* before the jobs: a test message may be for a channel it adds */
         take_jobs(n);
         apr_time_t now = apr_time_now(), wake = now + apr_time_from_msec(IDLE_POLL_MS);
         for (unsigned i = 0; i < n->nchans; i++) {
-            chan_t *c = &n->chans[i];
+            chan_t *c = n->chans[i];
             resend(n, c, now);
             flush_group(n, c, now, 0);
             if (c->ngroup && c->group_due < wake)
@@ -698,10 +736,10 @@ static void *APR_THREAD_FUNC notify_main(apr_thread_t *t, void *data)
                         NULL);
     }
     for (unsigned i = 0; i < n->nchans; i++) {
-        if (n->chans[i].easy)
-            end_attempt(n, &n->chans[i]); /* still pending in the outbox */
+        if (n->chans[i]->easy)
+            end_attempt(n, n->chans[i]); /* still pending in the outbox */
         /* A group still open goes to the outbox: the next start sends it. */
-        flush_group(n, &n->chans[i], apr_time_now(), 1);
+        flush_group(n, n->chans[i], apr_time_now(), 1);
     }
     return NULL;
 }
@@ -732,11 +770,13 @@ void kt_notify_mark(void *baton, kt_event_t *ev, unsigned count)
     kt_notify_t *n = baton;
     kt__sil_mark(&n->sil, ev, count);
     /* Before the commit: the store keeps what a channel wants as due. */
+    apr_thread_mutex_lock(n->lock);
     for (unsigned i = 0; i < count; i++) {
         ev[i].routed = 0;
         for (unsigned c = 0; c < n->nchans && !ev[i].routed; c++)
-            ev[i].routed = kt__notify_wants(n->chans[c].conf, &ev[i]);
+            ev[i].routed = kt__notify_wants(n->chans[c]->conf, &ev[i]);
     }
+    apr_thread_mutex_unlock(n->lock);
 }
 
 json_t *kt_notify_silences(kt_notify_t *n)
@@ -761,7 +801,7 @@ json_t *kt_notify_json(kt_notify_t *n)
     json_t *list = json_array();
     apr_thread_mutex_lock(n->lock);
     for (unsigned i = 0; i < n->nchans; i++) {
-        chan_t *c = &n->chans[i];
+        chan_t *c = n->chans[i];
         json_array_append_new(
             list, json_pack("{s:s s:s s:s s:i s:b s:I s:I s:I s:o s:o s:o}", "name", c->conf->name,
                             "kind", kt_notify_kind_name(c->conf->kind), "url", c->conf->url, "queued", (int)c->queued,
@@ -788,12 +828,207 @@ uint64_t kt_notify_generation(kt_notify_t *n)
 unsigned kt_notify_counts(kt_notify_t *n, kt_notify_counts_t *out, unsigned max)
 {
     apr_thread_mutex_lock(n->lock);
-    for (unsigned i = 0; i < n->nchans && i < max; i++) {
-        chan_t *c = &n->chans[i];
-        out[i] = (kt_notify_counts_t){c->conf->name, c->queued, c->sent, c->failed, c->retried};
+    unsigned count = n->nchans;
+    for (unsigned i = 0; i < count && i < max; i++) {
+        chan_t *c = n->chans[i];
+        out[i] = (kt_notify_counts_t){.queued = c->queued, .sent = c->sent, .failed = c->failed,
+                                      .retried = c->retried};
+        apr_cpystrn(out[i].name, c->conf->name, sizeof out[i].name);
     }
     apr_thread_mutex_unlock(n->lock);
-    return n->nchans;
+    return count;
+}
+
+/* ---- the channel set, and a reload's new one ------------------------------------------------ */
+
+static chan_t *chan_new(const kt_notify_conf_t *conf)
+{
+    chan_t *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->conf = conf;
+    c->target = kt__notify_target(conf);
+    c->am = json_object();
+    c->held = json_object();
+    /* The first re-send comes a full interval after the start: the
+     * restored conditions go out then, not as a burst at once. */
+    c->next_resend = apr_time_now() + (conf->kind == KT_NOTIFY_ALERTMANAGER
+                                           ? apr_time_from_sec(conf->resend_s)
+                                           : 0);
+    return c;
+}
+
+/* Frees channel c, which no other thread can reach any more. */
+static void chan_free(kt_notify_t *n, chan_t *c)
+{
+    while (c->head)
+        drop_head(n, c);
+    free(c->target);
+    free(c->group);
+    json_decref(c->am);
+    json_decref(c->held);
+    free(c);
+}
+
+/* Channel c left the configuration (why): what it was sending is
+ * abandoned, what waits for it is marked failed in the outbox (kept there
+ * for a look, never sent), the events its group window held are let go. */
+static void retire(kt_notify_t *n, chan_t *c, const char *why)
+{
+    if (c->easy)
+        end_attempt(n, c);
+    for (unsigned i = 0; i < c->ngroup; i++)
+        release(n, &c->group[i]);
+    c->ngroup = 0;
+    unsigned failed = 0;
+    for (item_t *it = c->head; it; it = it->next)
+        if (!it->resend) {
+            kt_store_note_t note;
+            if (it->stored)
+                kt_store_outbox_set(n->store, note_of(c, it, &note), "failed", why);
+            failed++;
+        }
+    if (failed)
+        kt_log(KT_LOG_WARN, "notify %s: %s; %u notification%s waiting for it marked failed",
+               c->conf->name, why, failed, failed == 1 ? "" : "s");
+    else
+        kt_log(KT_LOG_INFO, "notify %s: %s", c->conf->name, why);
+    chan_free(n, c);
+}
+
+/* The thread's (or the creator's, before it runs): puts a reload's
+ * configuration in force. A channel keeps its queue, its counters and its
+ * attempt in flight when the new list has one of the same name and kind;
+ * its new settings apply from its next attempt (messages already made keep
+ * their body). The others are retired, and new ones start empty. */
+static void take_conf(kt_notify_t *n)
+{
+    apr_thread_mutex_lock(n->lock);
+    kt_conf_t *conf = n->next_conf;
+    apr_pool_t *pool = n->next_pool;
+    uint64_t asked = n->asked;
+    n->next_conf = NULL;
+    n->next_pool = NULL;
+    apr_thread_mutex_unlock(n->lock);
+    if (!conf)
+        return;
+    unsigned nwas = n->nchans, nnow = conf->nnotify;
+    chan_t **was = n->chans, **now = calloc(nnow ? nnow : 1, sizeof *now);
+    char **targets = calloc(nnow ? nnow : 1, sizeof *targets);
+    const kt_notify_conf_t **kept = calloc(nnow ? nnow : 1, sizeof *kept);
+    /* The old array is read by other threads until the swap: marked here, not changed. */
+    char *moved = calloc(nwas ? nwas : 1, 1);
+    if (!now || !targets || !kept || !moved) {
+        free(now);
+        free(targets);
+        free(kept);
+        free(moved);
+        kt_log(KT_LOG_ERROR, "notify: out of memory; the channels stay as they were");
+        apr_pool_destroy(pool);
+        goto out;
+    }
+    unsigned added = 0;
+    for (unsigned i = 0; i < nnow; i++) {
+        const kt_notify_conf_t *c = &conf->notify[i];
+        for (unsigned k = 0; k < nwas && !now[i]; k++)
+            if (!moved[k] && strcmp(was[k]->conf->name, c->name) == 0 && was[k]->conf->kind == c->kind) {
+                now[i] = was[k];
+                moved[k] = 1;
+                kept[i] = c;
+                targets[i] = kt__notify_target(c);
+            }
+        if (!now[i] && (now[i] = chan_new(c)))
+            added++;
+    }
+    /* A channel that could not be made is left out, not half there. */
+    unsigned count = 0;
+    for (unsigned i = 0; i < nnow; i++)
+        if (now[i]) {
+            now[count] = now[i];
+            kept[count] = kept[i];
+            targets[count++] = targets[i];
+        }
+    apr_thread_mutex_lock(n->lock);
+    for (unsigned i = 0; i < count; i++)
+        if (kept[i]) {
+            now[i]->conf = kept[i];
+            free(now[i]->target);
+            now[i]->target = targets[i]; /* libcurl copied the old one for an attempt in flight */
+        }
+    n->chans = now;
+    n->nchans = count;
+    n->generation++;
+    apr_thread_mutex_unlock(n->lock);
+    free(targets);
+    free(kept);
+    /* The channels left out are no other thread's any more. */
+    unsigned removed = 0;
+    for (unsigned k = 0; k < nwas; k++)
+        if (!moved[k]) {
+            int kind_changed = chan_named(n, was[k]->conf->name) != NULL;
+            retire(n, was[k], kind_changed ? "its kind changed at a reload" : "removed by a reload");
+            removed++;
+        }
+    free(moved);
+    free(was);
+    /* The windows, then the old configuration: nothing points into it now. */
+    kt__sil_set_conf(&n->sil, conf);
+    apr_pool_t *old = n->conf_pool;
+    n->conf = conf;
+    n->conf_pool = pool;
+    apr_pool_destroy(old);
+    kt_log(KT_LOG_INFO, "notify: %u channel%s after the reload (%u new, %u removed), "
+                        "%u maintenance window%s",
+           count, count == 1 ? "" : "s", added, removed, conf->nmaintenance,
+           conf->nmaintenance == 1 ? "" : "s");
+out:
+    apr_thread_mutex_lock(n->lock);
+    if (asked > n->taken)
+        n->taken = asked;
+    apr_thread_cond_broadcast(n->changed);
+    apr_thread_mutex_unlock(n->lock);
+}
+
+/* A configuration copied into a pool of its own. */
+static kt_conf_t *conf_dup(const kt_conf_t *conf, apr_pool_t **pool)
+{
+    if (apr_pool_create_unmanaged_ex(pool, NULL, NULL) != APR_SUCCESS)
+        return NULL;
+    kt_conf_t *c = apr_palloc(*pool, sizeof *c);
+    kt_conf_copy(c, conf, *pool);
+    return c;
+}
+
+apr_status_t kt_notify_reload(kt_notify_t *n, const kt_conf_t *conf)
+{
+    apr_pool_t *pool;
+    kt_conf_t *c = conf_dup(conf, &pool);
+    if (!c)
+        return APR_ENOMEM;
+    apr_thread_mutex_lock(n->lock);
+    if (n->next_pool) /* a reload the thread has not taken yet: this one replaces it */
+        apr_pool_destroy(n->next_pool);
+    n->next_conf = c;
+    n->next_pool = pool;
+    uint64_t ticket = ++n->asked;
+    int running = n->started && !n->stopping;
+    apr_thread_mutex_unlock(n->lock);
+    if (!running) {
+        take_conf(n);
+        return APR_SUCCESS;
+    }
+    curl_multi_wakeup(n->multi);
+    apr_time_t until = apr_time_now() + apr_time_from_sec(RELOAD_WAIT_S);
+    apr_status_t st = APR_SUCCESS;
+    apr_thread_mutex_lock(n->lock);
+    while (n->taken < ticket && !n->stopping && st == APR_SUCCESS) {
+        apr_interval_time_t left = until - apr_time_now();
+        st = left > 0 ? apr_thread_cond_timedwait(n->changed, n->lock, left) : APR_TIMEUP;
+        if (st == APR_TIMEUP && n->taken >= ticket)
+            st = APR_SUCCESS;
+    }
+    apr_thread_mutex_unlock(n->lock);
+    return st == APR_TIMEUP ? KT_EUNAVAIL : APR_SUCCESS;
 }
 
 /* ---- life ---------------------------------------------------------------------------------- */
@@ -815,37 +1050,43 @@ apr_status_t kt_notify_create(kt_notify_t **out, const kt_conf_t *conf, kt_store
     kt_notify_t *n = apr_pcalloc(np, sizeof *n);
     n->pool = np;
     n->mon = mon;
-    kt_conf_copy(&n->conf, conf, np);
+    if (!(n->conf = conf_dup(conf, &n->conf_pool))) {
+        apr_pool_destroy(np);
+        return APR_ENOMEM;
+    }
     kt_store_info_t si;
     if (store) {
         kt_store_info(store, &si);
         n->store = si.state == KT_STORE_OFF ? NULL : store;
     }
-    n->nchans = conf->nnotify;
-    n->chans = apr_pcalloc(np, sizeof *n->chans * (n->nchans ? n->nchans : 1));
-    for (unsigned i = 0; i < n->nchans; i++) {
-        n->chans[i].conf = &n->conf.notify[i];
-        n->chans[i].target = kt__notify_target(n->chans[i].conf);
-        n->chans[i].am = json_object();
-        n->chans[i].held = json_object();
-        /* The first re-send comes a full interval after the start: the
-         * restored conditions go out then, not as a burst at once. */
-        n->chans[i].next_resend =
-            apr_time_now() + (n->chans[i].conf->kind == KT_NOTIFY_ALERTMANAGER
-                                  ? apr_time_from_sec(n->chans[i].conf->resend_s)
-                                  : 0);
+    n->chans = calloc(conf->nnotify ? conf->nnotify : 1, sizeof *n->chans);
+    for (unsigned i = 0; n->chans && i < conf->nnotify; i++)
+        if (!(n->chans[n->nchans] = chan_new(&n->conf->notify[i])))
+            break;
+        else
+            n->nchans++;
+    if (!n->chans || n->nchans < conf->nnotify) {
+        for (unsigned i = 0; n->chans && i < n->nchans; i++)
+            chan_free(n, n->chans[i]);
+        free(n->chans);
+        apr_pool_destroy(n->conf_pool);
+        apr_pool_destroy(np);
+        return APR_ENOMEM;
     }
     if (apr_gethostname(n->host, sizeof n->host, np) != APR_SUCCESS)
         apr_cpystrn(n->host, "localhost", sizeof n->host);
     if ((st = apr_thread_mutex_create(&n->lock, APR_THREAD_MUTEX_DEFAULT, np)) != APR_SUCCESS ||
-        !(n->multi = curl_multi_init())) {
+        (st = apr_thread_cond_create(&n->changed, np)) != APR_SUCCESS ||
+        !(n->multi = curl_multi_init()) ||
+        (st = kt__sil_init(&n->sil, n->conf, n->store, np)) != APR_SUCCESS) {
+        if (n->multi)
+            curl_multi_cleanup(n->multi);
+        for (unsigned i = 0; i < n->nchans; i++)
+            chan_free(n, n->chans[i]);
+        free(n->chans);
+        apr_pool_destroy(n->conf_pool);
         apr_pool_destroy(np);
         return st != APR_SUCCESS ? st : APR_ENOMEM;
-    }
-    if ((st = kt__sil_init(&n->sil, &n->conf, n->store, np)) != APR_SUCCESS) {
-        curl_multi_cleanup(n->multi);
-        apr_pool_destroy(np);
-        return st;
     }
     n->open = json_object();
     apr_pool_pre_cleanup_register(np, n, notify_cleanup);
@@ -855,7 +1096,13 @@ apr_status_t kt_notify_create(kt_notify_t **out, const kt_conf_t *conf, kt_store
 
 apr_status_t kt_notify_start(kt_notify_t *n, const char *dashboard)
 {
-    if (n->thread)
+    apr_thread_mutex_lock(n->lock);
+    int again = n->started;
+    /* From here a reload (the API already answers) leaves its set to the
+     * thread: resume and catch_up below read the channels unlocked. */
+    n->started = 1;
+    apr_thread_mutex_unlock(n->lock);
+    if (again)
         return APR_SUCCESS;
     n->dashboard = dashboard ? apr_pstrdup(n->pool, dashboard) : NULL;
     /* Before the thread, and so before the monitor starts (kotod starts it
@@ -863,7 +1110,13 @@ apr_status_t kt_notify_start(kt_notify_t *n, const char *dashboard)
      * one is, never twice. */
     resume(n);
     catch_up(n);
-    return apr_thread_create(&n->thread, NULL, notify_main, n, n->pool);
+    apr_status_t st = apr_thread_create(&n->thread, NULL, notify_main, n, n->pool);
+    if (st != APR_SUCCESS) {
+        apr_thread_mutex_lock(n->lock);
+        n->started = 0;
+        apr_thread_mutex_unlock(n->lock);
+    }
+    return st;
 }
 
 void kt_notify_destroy(kt_notify_t *n)
@@ -872,6 +1125,7 @@ void kt_notify_destroy(kt_notify_t *n)
         return;
     apr_thread_mutex_lock(n->lock);
     n->stopping = 1;
+    apr_thread_cond_broadcast(n->changed);
     apr_thread_mutex_unlock(n->lock);
     if (n->thread) {
         curl_multi_wakeup(n->multi);
@@ -885,19 +1139,23 @@ void kt_notify_destroy(kt_notify_t *n)
         free(j);
     }
     n->jtail = NULL;
-    for (unsigned i = 0; i < n->nchans; i++) {
-        while (n->chans[i].head)
-            drop_head(n, &n->chans[i]);
-        free(n->chans[i].target);
-        free(n->chans[i].group);
-        json_decref(n->chans[i].am);
-        json_decref(n->chans[i].held);
-    }
+    for (unsigned i = 0; i < n->nchans; i++)
+        chan_free(n, n->chans[i]);
+    free(n->chans);
+    n->chans = NULL;
+    n->nchans = 0;
     json_decref(n->open);
     n->open = NULL;
     curl_multi_cleanup(n->multi);
     n->multi = NULL;
     kt__sil_fini(&n->sil);
+    if (n->next_pool)
+        apr_pool_destroy(n->next_pool);
+    n->next_pool = NULL;
+    n->next_conf = NULL;
+    apr_pool_destroy(n->conf_pool);
+    n->conf_pool = NULL;
+    n->conf = NULL;
 }
 
 /* ---- kotod --test-notify ------------------------------------------------------------------ */

@@ -38,7 +38,7 @@ int kt__notify_wants(const kt_notify_conf_t *c, const kt_event_t *e)
         return 0;
     if ((int)e->severity < c->min_severity)
         return 0;
-    if (c->types && (e->type >= 32 || !(c->types & (1u << e->type))))
+    if (!kt_type_set_empty(&c->types) && !kt_type_set_has(&c->types, (int)e->type))
         return 0;
     if (e->resolved && !c->send_resolved)
         return 0;

@@ -53,6 +53,14 @@ void kt__sil_fini(kt__silences_t *s)
     s->list = NULL;
 }
 
+void kt__sil_set_conf(kt__silences_t *s, const kt_conf_t *conf)
+{
+    apr_thread_mutex_lock(s->lock);
+    s->conf = conf;
+    s->generation++;
+    apr_thread_mutex_unlock(s->lock);
+}
+
 static int subject_matches(const char *want, const char *subject)
 {
     if (strcmp(want, subject) == 0)
@@ -79,7 +87,7 @@ static int silence_matches(json_t *sil, const kt_event_t *e, json_int_t t)
 
 static int window_matches(const kt_maint_conf_t *w, const kt_event_t *e)
 {
-    if (w->types && (e->type >= 32 || !(w->types >> e->type & 1)))
+    if (!kt_type_set_empty(&w->types) && !kt_type_set_has(&w->types, (int)e->type))
         return 0;
     int subject = !w->nsubjects;
     for (unsigned i = 0; i < w->nsubjects && !subject; i++)
@@ -136,9 +144,11 @@ json_t *kt__sil_windows_json(kt__silences_t *s)
 {
     json_t *list = json_array();
     apr_time_t now = apr_time_now();
+    apr_thread_mutex_lock(s->lock);
     for (unsigned i = 0; i < s->conf->nmaintenance; i++)
         json_array_append_new(list, json_pack("{s:s s:b}", "name", s->conf->maintenance[i].name,
                                               "open", kt_maint_open(&s->conf->maintenance[i], now)));
+    apr_thread_mutex_unlock(s->lock);
     return list;
 }
 

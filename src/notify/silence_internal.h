@@ -11,9 +11,9 @@
 #include <apr_thread_mutex.h>
 
 typedef struct {
-    const kt_conf_t *conf;    /* its maintenance windows */
     kt_store_t *store;        /* NULL: kept in memory only */
     apr_thread_mutex_t *lock; /* a leaf: guards what follows */
+    const kt_conf_t *conf;    /* its maintenance windows; a reload replaces it */
     json_t *list;             /* the silences, by id */
     json_int_t last_id;
     uint64_t generation;
@@ -23,6 +23,8 @@ typedef struct {
 apr_status_t kt__sil_init(kt__silences_t *s, const kt_conf_t *conf, kt_store_t *store,
                           apr_pool_t *pool);
 void kt__sil_fini(kt__silences_t *s);
+/* A reload's windows (conf's) from now on; the old conf may go once it returns. */
+void kt__sil_set_conf(kt__silences_t *s, const kt_conf_t *conf);
 /* Sets each event's `silenced` from the silences and windows at its time. */
 void kt__sil_mark(kt__silences_t *s, kt_event_t *ev, unsigned n);
 json_t *kt__sil_json(kt__silences_t *s);

@@ -53,7 +53,7 @@ static const field_t fields[] = {
      "webhook: the Standard Webhooks signing key (whsec_<base64> or raw), an owner-only file"},
     {"headers", "table", "extra request headers { Name = \"value\" } (values masked in the API)"},
     {"min_severity", "string", "low (default), medium or high: events below are not sent"},
-    {"types", "list", "only these event types (default: every type)"},
+    {"types", "list", "only these event types, built-in or conditions' (default: every type)"},
     {"subjects", "list", "only these subjects: a mount point, a process name (default: all)"},
     {"send_resolved", "boolean", "send resolved events too (default true)"},
     {"timeout_ms", "integer", "one attempt's time limit, 100..300000 (default 10000)"},
@@ -65,7 +65,7 @@ static const field_t fields[] = {
 void kt__conf_describe_notify(FILE *to)
 {
     fprintf(to, "%-36s %-8s %-13s %s\n", LIST, "list", "",
-            "notification channels, each a table of the fields below (restart to change)");
+            "notification channels, each a table of the fields below (a reload applies them; a kept name keeps its queue)");
     for (size_t i = 0; i < KT_ARRAY_SIZE(fields); i++) {
         char key[64];
         snprintf(key, sizeof key, LIST "[].%s", fields[i].name);
@@ -362,10 +362,10 @@ static int read_channel(reader_t *r, kt_notify_conf_t *c)
         return -1;
     for (unsigned i = 0; i < ntypes; i++) {
         int t = kt_event_type_parse(types[i]);
-        if (t < 0 || t >= 32) /* the mask's width */
+        if (t < 0)
             return fail(r, "types", apr_psprintf(r->pool, "names an unknown event type '%s'",
                                                  types[i]));
-        c->types |= 1u << t;
+        kt_type_set_add(&c->types, t);
     }
     c->subjects = subjects;
     lua_getfield(L, r->t, "send_resolved");
@@ -456,8 +456,8 @@ json_t *kt__conf_notify_json(const kt_conf_t *conf)
     for (unsigned i = 0; i < conf->nnotify; i++) {
         const kt_notify_conf_t *c = &conf->notify[i];
         json_t *types = json_array(), *headers = json_object();
-        for (int t = 0; t < KT_EV__COUNT; t++)
-            if (c->types & (1u << t))
+        for (int t = 0, nt = kt_event_type_count(); t < nt; t++)
+            if (kt_type_set_has(&c->types, t))
                 json_array_append_new(types, json_string(kt_event_type_name(t)));
         for (unsigned h = 0; h < c->nheaders; h++)
             json_object_set_new(headers, c->headers[h].name, json_string(MASK));

@@ -228,11 +228,11 @@ json_t *kt_conf_to_json(const kt_conf_t *conf)
                                           "table", "value", fs, "reloadable", 1, "help",
                                           "per mount point thresholds"));
     json_array_append_new(list, json_pack("{s:s s:s s:o s:b s:s}", "key", "notify", "type", "list",
-                                          "value", kt__conf_notify_json(conf), "reloadable", 0,
+                                          "value", kt__conf_notify_json(conf), "reloadable", 1,
                                           "help", "notification channels (secrets masked)"));
     json_array_append_new(list, json_pack("{s:s s:s s:o s:b s:s}", "key", "maintenance", "type",
                                           "list", "value", kt__conf_maint_json(conf), "reloadable",
-                                          0, "help", "recurring windows without notifications"));
+                                          1, "help", "recurring windows without notifications"));
     json_t *checks = json_array();
     for (unsigned i = 0; i < conf->mon.nchecks; i++) {
         const kt_mon_check_t *k = &conf->mon.checks[i];

@@ -67,7 +67,7 @@ typedef struct {
     const kt_notify_header_t *headers; /* extra request headers (values never shown) */
     unsigned nheaders;
     int min_severity;          /* kt_severity_t: events below are not sent */
-    unsigned types;            /* bit per kt_event_type_t; 0: every type */
+    kt_type_set_t types;       /* empty: every type */
     const char *const *subjects; /* only these subjects (mount point, process name); NULL: all */
     unsigned nsubjects;
     int send_resolved;         /* resolved events too (default on) */
@@ -96,7 +96,7 @@ typedef struct {
     const char *name;
     unsigned days;             /* bit 0 Sunday .. bit 6 Saturday: days the window opens */
     unsigned start_min, end_min; /* minutes after midnight; end <= start: ends the next day */
-    unsigned types;            /* bit per kt_event_type_t; 0: every type */
+    kt_type_set_t types;       /* empty: every type */
     const char *const *subjects; /* NULL: all */
     unsigned nsubjects;
 } kt_maint_conf_t;

@@ -24,12 +24,12 @@ static const char *const day_names[7] = {"sun", "mon", "tue", "wed", "thu", "fri
 void kt__conf_describe_maint(FILE *to)
 {
     static const char *const lines[][3] = {
-        {LIST, "list", "recurring windows (local time) whose events are not notified (restart to change)"},
+        {LIST, "list", "recurring windows (local time) whose events are not notified"},
         {LIST "[].name", "string", "the window's name: events name it as what silenced them"},
         {LIST "[].days", "list", "sun, mon ... sat: the days it opens (default: every day)"},
         {LIST "[].start", "string", "HH:MM, local time"},
         {LIST "[].end", "string", "HH:MM, local time; at or before start: the next day"},
-        {LIST "[].types", "list", "only events of these types (default: all)"},
+        {LIST "[].types", "list", "only events of these types, built-in or conditions' (default: all)"},
         {LIST "[].subjects", "list", "only these subjects (default: all)"},
     };
     for (size_t i = 0; i < KT_ARRAY_SIZE(lines); i++)
@@ -128,11 +128,11 @@ static int read_window(lua_State *L, int t, unsigned index, kt_maint_conf_t *w, 
     }
     for (unsigned i = 0; i < ntypes; i++) {
         int ty = kt_event_type_parse(types[i]);
-        if (ty < 0 || ty >= 32) { /* the mask's width */
+        if (ty < 0) {
             snprintf(msg, len, LIST "[%u].types names an unknown event type '%s'", index, types[i]);
             return -1;
         }
-        w->types |= 1u << ty;
+        kt_type_set_add(&w->types, ty);
     }
     w->subjects = subjects;
     return 0;
@@ -185,8 +185,8 @@ json_t *kt__conf_maint_json(const kt_conf_t *conf)
         for (unsigned d = 0; d < 7; d++)
             if (w->days >> d & 1)
                 json_array_append_new(days, json_string(day_names[d]));
-        for (int ty = 0; ty < KT_EV__COUNT; ty++)
-            if (w->types >> ty & 1)
+        for (int ty = 0, nt = kt_event_type_count(); ty < nt; ty++)
+            if (kt_type_set_has(&w->types, ty))
                 json_array_append_new(types, json_string(kt_event_type_name(ty)));
         for (unsigned s = 0; s < w->nsubjects; s++)
             json_array_append_new(subjects, json_string(w->subjects[s]));

@@ -94,10 +94,15 @@ static void test_routing(void **state)
     assert_false(kt__notify_wants(&c, &mem));
     mem.severity = KT_SEV_HIGH;
     assert_true(kt__notify_wants(&c, &mem));
-    c.types = 1u << KT_EV_DISK_FULL;
+    kt_type_set_add(&c.types, KT_EV_DISK_FULL);
     assert_false(kt__notify_wants(&c, &mem));
-    c.types |= 1u << KT_EV_MEMORY_HIGH;
+    kt_type_set_add(&c.types, KT_EV_MEMORY_HIGH);
     assert_true(kt__notify_wants(&c, &mem));
+    /* Past the first 32 types: a condition's own. */
+    kt_event_t late = event((kt_event_type_t)(KT_EV_MAX_TYPES - 1), KT_SEV_HIGH, "");
+    assert_false(kt__notify_wants(&c, &late));
+    kt_type_set_add(&c.types, KT_EV_MAX_TYPES - 1);
+    assert_true(kt__notify_wants(&c, &late));
     mem.resolved = 1;
     c.send_resolved = 0;
     assert_false(kt__notify_wants(&c, &mem));
@@ -201,7 +206,7 @@ static void test_maintenance_across_daylight_saving(void **state)
     (void)state;
     setenv("TZ", "Europe/Berlin", 1);
     tzset();
-    kt_maint_conf_t w = {"backups", 1u << 0, 2 * 60, 4 * 60, 0, NULL, 0};
+    kt_maint_conf_t w = {.name = "backups", .days = 1u << 0, .start_min = 2 * 60, .end_min = 4 * 60};
     /* 29 March 2026: 02:00 CET becomes 03:00 CEST at 01:00 UTC. */
     assert_false(kt_maint_open(&w, utc(3, 29, 0, 30)));  /* 01:30 CET */
     assert_true(kt_maint_open(&w, utc(3, 29, 1, 0)));    /* 03:00 CEST */
@@ -216,7 +221,7 @@ static void test_maintenance_across_daylight_saving(void **state)
     /* Only on Sundays: the Monday after is closed at the same hour. */
     assert_false(kt_maint_open(&w, utc(10, 26, 2, 0)));   /* Monday 03:00 CET */
     /* Across midnight: Saturday 23:00 to 01:00, open into Sunday morning. */
-    kt_maint_conf_t night = {"night", 1u << 6, 23 * 60, 60, 0, NULL, 0};
+    kt_maint_conf_t night = {.name = "night", .days = 1u << 6, .start_min = 23 * 60, .end_min = 60};
     assert_true(kt_maint_open(&night, utc(10, 24, 21, 30)));  /* Sat 23:30 CEST */
     assert_true(kt_maint_open(&night, utc(10, 24, 22, 30)));  /* Sun 00:30 CEST */
     assert_false(kt_maint_open(&night, utc(10, 24, 23, 30))); /* Sun 01:30 CEST */
