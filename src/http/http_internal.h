@@ -229,6 +229,9 @@ apr_status_t kt__http_io_send(kt__conn_t *c, const char *buf, apr_size_t *n);
 apr_status_t kt__tls_server_init(kt_http_t *s);
 /* A session for an accepted connection, freed with c->pool. */
 apr_status_t kt__tls_conn_new(kt__conn_t *c);
+/* The same over bio (a BIO *, taken over: freed with the session): the
+ * socket's for the loop, a memory pair for the TLS fuzz target. */
+apr_status_t kt__tls_conn_new_bio(kt__conn_t *c, void *bio);
 /* 1 done, 0 waiting for the socket (tls_*_wants_* set), -1 failed. */
 int kt__tls_handshake(kt__conn_t *c);
 apr_status_t kt__tls_recv(kt__conn_t *c, char *buf, apr_size_t *n);

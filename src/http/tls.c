@@ -232,20 +232,30 @@ apr_status_t kt__tls_server_init(kt_http_t *s)
 
 apr_status_t kt__tls_conn_new(kt__conn_t *c)
 {
-    kt_http_t *s = c->s;
     apr_os_sock_t fd;
     apr_status_t rv = apr_os_sock_get(&fd, c->sock);
     if (rv != APR_SUCCESS)
         return rv;
     ERR_clear_error();
+    BIO *bio = BIO_new_socket((int)fd, BIO_NOCLOSE);
+    if (!bio)
+        return APR_ENOMEM;
+    return kt__tls_conn_new_bio(c, bio);
+}
+
+apr_status_t kt__tls_conn_new_bio(kt__conn_t *c, void *bio)
+{
+    kt_http_t *s = c->s;
+    ERR_clear_error();
     apr_thread_mutex_lock(s->tls_mu);
     SSL *ssl = SSL_new(s->tls_ctx);
     apr_thread_mutex_unlock(s->tls_mu);
-    if (!ssl)
+    if (!ssl) {
+        BIO_free(bio);
         return APR_ENOMEM;
+    }
     apr_pool_cleanup_register(c->pool, ssl, free_session, apr_pool_cleanup_null);
-    if (SSL_set_fd(ssl, (int)fd) != 1)
-        return APR_EGENERAL;
+    SSL_set_bio(ssl, bio, bio); /* the session owns it now */
     SSL_set_accept_state(ssl);
     c->tls = ssl;
     return APR_SUCCESS;

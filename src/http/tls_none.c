@@ -23,6 +23,13 @@ apr_status_t kt__tls_conn_new(kt__conn_t *c)
     return APR_ENOTIMPL;
 }
 
+apr_status_t kt__tls_conn_new_bio(kt__conn_t *c, void *bio)
+{
+    (void)c;
+    (void)bio;
+    return APR_ENOTIMPL;
+}
+
 int kt__tls_handshake(kt__conn_t *c)
 {
     (void)c;

@@ -7,12 +7,17 @@
 # /healthz keeps answering, 300 idle connections held open (the pollset is
 # WSAPoll() on Windows, not epoll), the token and origin checks, the event
 # stream, /metrics, and a clean stop on Ctrl-C.
-#   Usage: test_http_wire.sh KOTOD SOURCE_DIR WEB_DIR
+#   Usage: test_http_wire.sh KOTOD SOURCE_DIR WEB_DIR [tls]
+# With tls, the same checks over HTTPS (tls = "self-signed"): curl trusts
+# the certificate kotod made, and the raw clients speak TLS through
+# tls_client.py (relay: a connection as a pipe; hold: idle connections
+# past their handshake), so every hostile request arrives as records.
 # A KOTOD ending in .exe runs under Wine, inside scripts/win-test.sh (which
 # provides WINEPREFIX and a persistent wineserver); any other runs natively.
 set -uo pipefail
 export LC_ALL=C
-EXE="$1" SRC="$(cd "$2" && pwd)" WEB="$(cd "$3" && pwd)"
+EXE="$1" SRC="$(cd "$2" && pwd)" WEB="$(cd "$3" && pwd)" TLS=0
+[ "${4:-}" = tls ] && TLS=1
 trap '' PIPE # a write to a connection the server closed must fail, not kill us
 
 if [[ $EXE == *.exe ]]; then
@@ -26,6 +31,15 @@ else
   launch=("$EXE") state_arg="$DIR/state" lua_arg="$SRC/lua" web_arg="$WEB"
 fi
 LOG="$DIR/kotod.log"
+scheme=http tls_args=()
+if [ $TLS = 1 ]; then
+  [[ $EXE == *.exe ]] && { echo "kotod.exe has no TLS"; exit 1; }
+  scheme=https tls_args=(-c "$DIR/koto.conf.lua")
+  CA="$DIR/state/tls-cert.pem" # made by kotod at start
+  TLS_CLIENT="$SRC/tests/integration/tls_client.py"
+  # Every curl below trusts it, and only it.
+  curl() { command curl --cacert "$CA" "$@"; }
+fi
 T="$DIR/t" # scratch: responses, headers
 
 passed=0 failed=0
@@ -38,30 +52,31 @@ now_ms() { local t="${EPOCHREALTIME//[.,]/}"; echo $((t / 1000)); }
 
 pid="" bg_pids=()
 cleanup() {
-  for p in "${bg_pids[@]}"; do kill "$p" 2>/dev/null; done
+  for p in "${bg_pids[@]}" ${relay_pid:-} ${hold_pid:-}; do kill "$p" 2>/dev/null; done
   if [ -n "$pid" ]; then kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
   rm -rf "$DIR"
 }
 trap cleanup EXIT
 rm -rf "$DIR"
 mkdir -p "$DIR" "$T"
+[ $TLS = 1 ] && printf 'tls = "self-signed"\n' >"$DIR/koto.conf.lua"
 t_start=$(now_ms)
 # The hang guards' seconds, widened where the build is slower by design (TSan).
 scale=${KT_TIME_SCALE:-1}
 
 # ---- start ----------------------------------------------------------------------
-"${launch[@]}" --listen 127.0.0.1:0 --lua-dir "$lua_arg" --web-dir "$web_arg" \
+"${launch[@]}" "${tls_args[@]}" --listen 127.0.0.1:0 --lua-dir "$lua_arg" --web-dir "$web_arg" \
   --state-dir "$state_arg" --interval 200 </dev/null >"$LOG" 2>&1 &
 pid=$!
 addr=""
 for _ in $(seq 300); do
-  addr="$(tr -d '\r' <"$LOG" | sed -n 's|.*dashboard at http://\([^/]*\)/.*|\1|p' | head -1)"
+  addr="$(tr -d '\r' <"$LOG" | sed -n "s|.*dashboard at $scheme://\\([^/]*\\)/.*|\\1|p" | head -1)"
   [ -n "$addr" ] && break
   kill -0 "$pid" 2>/dev/null || break
   sleep 0.1
 done
 [ -n "$addr" ] || die "kotod starts and logs its address"
-HOST="${addr%:*}" PORT="${addr##*:}" base="http://$addr"
+HOST="${addr%:*}" PORT="${addr##*:}" base="$scheme://$addr"
 token="$(tr -d '\r\n' <"$DIR/state/token" 2>/dev/null)"
 [ ${#token} -eq 64 ] || die "the token file holds 64 hex digits" "got '$token'"
 if [[ $EXE == *.exe ]] && ! tr -d '\r' <"$LOG" | grep -q 'reading the Windows APIs'; then
@@ -80,18 +95,46 @@ if [[ $EXE == *.exe ]]; then
 fi
 
 # ---- raw connections --------------------------------------------------------------
+# conn_open: a connection to kotod, written to on $wfd and read from on
+# $rfd (one /dev/tcp descriptor in clear text; the pipes of a tls_client.py
+# relay over TLS, whose output ends when the server closes; it returns once
+# the handshake is done). conn_close
+# closes both and ends the relay.
+relay_pid=""
+conn_open() {
+  if [ $TLS = 0 ]; then
+    exec {wfd}<>"/dev/tcp/$HOST/$PORT" || return 1
+    rfd=$wfd
+    return 0
+  fi
+  coproc RELAY { exec python3 "$TLS_CLIENT" "$HOST" "$PORT" "$CA" relay 2>/dev/null; }
+  relay_pid=$RELAY_PID
+  exec {rfd}<&"${RELAY[0]}" {wfd}>&"${RELAY[1]}"
+  # Connected and past the handshake, as /dev/tcp is connected on open.
+  local line=""
+  read -r -t $((30 * scale)) line <&"$rfd"
+  [ "$line" = connected ] || { conn_close; return 1; }
+}
+conn_close() {
+  exec {wfd}>&-
+  [ $TLS = 0 ] && return 0
+  exec {rfd}<&-
+  kill "$relay_pid" 2>/dev/null
+  wait "$relay_pid" 2>/dev/null
+  relay_pid=""
+}
 # raw NAME BYTES [WAIT]: opens a connection, sends BYTES (printf %b: \r\n are
 # escapes), reads until the server closes it or WAIT s (default 5) pass. The
 # answer is in $T/NAME; closed=1 when the server closed the connection.
 raw() {
-  local fd rc
+  local rc
   closed=0
   : >"$T/$1"
-  exec {fd}<>"/dev/tcp/$HOST/$PORT" || return 1
-  printf '%b' "$2" 1>&"$fd" 2>/dev/null
-  timeout "${3:-5}" cat <&"$fd" >"$T/$1" 2>/dev/null
+  conn_open || return 1
+  printf '%b' "$2" 1>&"$wfd" 2>/dev/null
+  timeout "${3:-5}" cat <&"$rfd" >"$T/$1" 2>/dev/null
   rc=$?
-  exec {fd}>&-
+  conn_close
   [ $rc -ne 124 ] && closed=1 # EOF or reset: closed; 124: still open when we gave up
   return 0
 }
@@ -136,21 +179,21 @@ refused() {
 # One header byte every 200 ms: the head deadline (10 s) runs from the first
 # byte, so the trickle buys no time. Writes "STATUS ELAPSED_MS CLOSED".
 slow_client() {
-  local fd t0 line rc
-  exec {fd}<>"/dev/tcp/$HOST/$PORT" || { echo "connect-failed" >"$T/slow.result"; return; }
-  printf 'GET /healthz HTTP/1.1\r\nHost: %s\r\nX-Slow: ' "$addr" 1>&"$fd"
+  local t0 line rc
+  conn_open || { echo "connect-failed" >"$T/slow.result"; return; }
+  printf 'GET /healthz HTTP/1.1\r\nHost: %s\r\nX-Slow: ' "$addr" 1>&"$wfd"
   t0=$(now_ms)
   echo "$t0" >"$T/slow.t0"
   while [ $(($(now_ms) - t0)) -lt 20000 ]; do
-    if IFS= read -r -t 0.2 line <&"$fd"; then break; fi
+    if IFS= read -r -t 0.2 line <&"$rfd"; then break; fi
     line=""
-    printf 'a' 1>&"$fd" 2>/dev/null || break
+    printf 'a' 1>&"$wfd" 2>/dev/null || break
   done
   local t1
   t1=$(now_ms)
-  { printf '%s\n' "$line"; timeout 5 cat <&"$fd" 2>/dev/null; } >"$T/slow"
+  { printf '%s\n' "$line"; timeout 5 cat <&"$rfd" 2>/dev/null; } >"$T/slow"
   rc=$?
-  exec {fd}>&-
+  conn_close
   echo "$(printf '%s' "$line" | tr -d '\r' | cut -d' ' -f2) $((t1 - t0)) $([ $rc -ne 124 ] && echo 1 || echo 0)" \
     >"$T/slow.result"
 }
@@ -294,10 +337,18 @@ expect "no CORS header is ever sent" 0 "$(grep -ci '^Access-Control-' "$T/clear.
 ulimit -n 4096 2>/dev/null || true
 idle=()
 t0=$(now_ms)
-for _ in $(seq 300); do
-  exec {fd}<>"/dev/tcp/$HOST/$PORT" || break
-  idle+=("$fd")
-done
+if [ $TLS = 0 ]; then
+  for _ in $(seq 300); do
+    exec {fd}<>"/dev/tcp/$HOST/$PORT" || break
+    idle+=("$fd")
+  done
+else
+  # One process holds them all, each past its handshake.
+  coproc HOLD { exec python3 "$TLS_CLIENT" "$HOST" "$PORT" "$CA" hold 300 2>&1; }
+  hold_pid=$HOLD_PID
+  read -r -t $((60 * scale)) held n_held <&"${HOLD[0]}"
+  [ "${held:-}" = open ] && idle=($(seq "$n_held"))
+fi
 t_open=$(($(now_ms) - t0))
 h="$(curl -sS -m "$scale" -o /dev/null -w '%{http_code} %{time_total}' "$base/healthz" 2>&1)"
 expect "300 idle connections open ($t_open ms), /healthz answers within $scale s (${h#* } s)" \
@@ -310,7 +361,12 @@ for _ in $(seq 40); do
 done
 expect "the server holds them all (koto_http_connections >= 301)" yes \
   "$([ "${conns:-0}" -ge 301 ] && echo yes || echo "no: ${conns:-none}")"
-for fd in "${idle[@]}"; do exec {fd}>&-; done
+if [ $TLS = 0 ]; then
+  for fd in "${idle[@]}"; do exec {fd}>&-; done
+else
+  kill "$hold_pid" 2>/dev/null
+  wait "$hold_pid" 2>/dev/null
+fi
 h="$(curl -sS -m "$scale" -o /dev/null -w '%{http_code}' "$base/healthz" 2>&1)"
 expect "and /healthz after they close" 200 "$h"
 

@@ -12,9 +12,19 @@
       a TCP connection that sends BYTES_HEX (a partial ClientHello, or
       nothing) and waits; prints the seconds until the server closed it, or
       "open" after SECONDS.
+  tls_client.py HOST PORT CAFILE relay
+      one TLS connection as a pipe, for the shell tests' raw clients (what
+      bash's /dev/tcp is in clear text): a first line "connected" once the
+      handshake is done, then stdin goes out as it comes, each read as its
+      own record, and what the server sends goes to stdout as it comes;
+      exits when the server closes (stdin's end closes nothing).
+  tls_client.py HOST PORT CAFILE hold N
+      N TLS connections, each past its handshake, held open idle; prints
+      "open N" once they are, and closes them all when stdin closes.
 """
 import hashlib
 import os
+import selectors
 import socket
 import ssl
 import sys
@@ -47,6 +57,40 @@ def read_answer(s):
             break
         body += chunk
     return int(head.split(b" ")[1]), body
+
+
+def relay(s):
+    """Copies stdin to s and s to stdout until the server closes."""
+    sel = selectors.DefaultSelector()
+    sel.register(0, selectors.EVENT_READ)
+    sel.register(s, selectors.EVENT_READ)
+    s.setblocking(False)
+    stdin_open = True
+    while True:
+        ready = [key.fileobj for key, _ in sel.select()] if not s.pending() else [s]
+        if 0 in ready and stdin_open:
+            data = os.read(0, 65536)
+            if not data:
+                stdin_open = False
+                sel.unregister(0)
+            else:
+                try:
+                    s.setblocking(True)
+                    s.sendall(data)
+                    s.setblocking(False)
+                except (ssl.SSLError, OSError):
+                    stdin_open = False  # the server is gone: read what it said
+                    sel.unregister(0)
+        if s in ready:
+            try:
+                chunk = s.recv(65536)
+            except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                continue
+            except (ssl.SSLError, OSError):
+                return
+            if not chunk:
+                return
+            os.write(1, chunk)
 
 
 def main():
@@ -83,6 +127,14 @@ def main():
         s.sendall(req)
         status, _ = read_answer(s)
         print("second", status, flush=True)
+    elif mode == "relay":
+        s = connect(host, port, cafile)
+        os.write(1, b"connected\n")
+        relay(s)
+    elif mode == "hold":
+        held = [connect(host, port, cafile) for _ in range(int(sys.argv[5]))]
+        print("open", len(held), flush=True)
+        sys.stdin.read()
     elif mode == "stall":
         data = bytes.fromhex(sys.argv[5])
         limit = float(sys.argv[6])
