@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Windows side, end to end on Linux: cross-built dependencies
-# (scripts/win-deps.sh), a MinGW-w64 build of kt_core, kt_plat and the
-# Windows tests into build-win/ with -Werror, and ctest running them under Wine.
+# (scripts/win-deps.sh, OpenSSL by scripts/win-deps-openssl.sh), a MinGW-w64
+# build of kt_core, kt_plat and the Windows tests into build-win/ with
+# -Werror, and ctest running them under Wine.
 #
 # Wine practice (../shared/windows-notes.md): a throwaway WINEPREFIX under the
 # build dir, a persistent wineserver (-p) and wineboot BEFORE ctest (otherwise
@@ -15,10 +16,12 @@ BUILD="${KT_WIN_BUILD:-$ROOT/build-win}"
 start=$SECONDS
 
 PREFIX="$("$ROOT/scripts/win-deps.sh" | tail -1)"
-echo "win-test: deps $PREFIX ($((SECONDS - start)) s)"
+# OpenSSL after the others: win-deps.sh enables deb-src, which it needs.
+OPENSSL="$("$ROOT/scripts/win-deps-openssl.sh" | tail -1)"
+echo "win-test: deps $PREFIX, $OPENSSL ($((SECONDS - start)) s)"
 
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/mingw64.cmake" \
-  -DKT_WIN_DEPS_PREFIX="$PREFIX" -DKT_WERROR=ON -DKT_TESTS=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  -DKT_WIN_DEPS_PREFIX="$PREFIX" -DKT_WIN_OPENSSL_PREFIX="$OPENSSL" -DKT_WERROR=ON -DKT_TESTS=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$BUILD" -j"$(nproc)"
 echo "win-test: built ($((SECONDS - start)) s)"
 

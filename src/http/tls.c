@@ -16,6 +16,12 @@
  *
  * Everything runs on the loop thread except init, reload and the checks;
  * OpenSSL's error queue is per thread and cleared before each call.
+ *
+ * The same file is kotod.exe's (a static OpenSSL cross-built by
+ * scripts/win-deps-openssl.sh): a socket's error is APR's netos error
+ * (errno here, WSAGetLastError there), files are opened by OpenSSL's BIOs,
+ * which take UTF-8 names on Windows too, and the self-signed pair is
+ * written owner-only through kt_sys.h, as the token is.
  */
 #include "http_internal.h"
 
@@ -25,6 +31,8 @@
 
 #include <apr_file_io.h>
 #include <apr_portable.h>
+
+#include "kt_sys.h"
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -51,15 +59,20 @@ static const char *ssl_reason(char *buf, size_t len)
     return buf;
 }
 
+/* BIO_new_file, not fopen: on Windows it opens the UTF-8 name as UTF-16
+ * (_wfopen), so a path outside the ANSI code page works, as it does for
+ * SSL_CTX_use_certificate_chain_file, which opens the same way. */
 static X509 *read_cert(const char *path, char *err, apr_size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
+    errno = 0;
+    BIO *f = BIO_new_file(path, "rb");
     if (!f) {
         snprintf(err, errlen, "cannot open the TLS certificate %s: %s", path, strerror(errno));
+        ERR_clear_error();
         return NULL;
     }
-    X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
-    fclose(f);
+    X509 *x = PEM_read_bio_X509(f, NULL, NULL, NULL);
+    BIO_free(f);
     if (!x) {
         char why[200];
         snprintf(err, errlen, "%s is not a PEM certificate (%s)", path, ssl_reason(why, sizeof why));
@@ -69,15 +82,17 @@ static X509 *read_cert(const char *path, char *err, apr_size_t errlen)
 
 static EVP_PKEY *read_key(const char *path, char *err, apr_size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
+    errno = 0;
+    BIO *f = BIO_new_file(path, "rb");
     if (!f) {
         snprintf(err, errlen, "cannot open the TLS key %s: %s", path, strerror(errno));
+        ERR_clear_error();
         return NULL;
     }
     /* An empty passphrase callback: an encrypted key fails here rather
      * than asking on a terminal a daemon does not have. */
-    EVP_PKEY *k = PEM_read_PrivateKey(f, NULL, NULL, (void *)"");
-    fclose(f);
+    EVP_PKEY *k = PEM_read_bio_PrivateKey(f, NULL, NULL, (void *)"");
+    BIO_free(f);
     if (!k) {
         char why[200];
         snprintf(err, errlen, "%s is not a PEM private key without a passphrase (%s)", path,
@@ -192,15 +207,15 @@ static apr_status_t io_result(kt__conn_t *c, int r, int writing)
         return APR_EAGAIN;
     case SSL_ERROR_ZERO_RETURN:
         return APR_EOF;
-    case SSL_ERROR_SYSCALL:
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            ERR_clear_error();
-            return APR_EAGAIN;
-        }
-        kt_log(KT_LOG_DEBUG, "http: %s: TLS %s failed: %s", c->remote,
-               writing ? "write" : "read", errno ? strerror(errno) : "connection closed");
+    case SSL_ERROR_SYSCALL: {
+        apr_status_t ne = apr_get_netos_error();
         ERR_clear_error();
-        return errno ? APR_FROM_OS_ERROR(errno) : APR_EOF;
+        if (APR_STATUS_IS_EAGAIN(ne))
+            return APR_EAGAIN;
+        kt_log(KT_LOG_DEBUG, "http: %s: TLS %s failed: %s", c->remote,
+               writing ? "write" : "read", ne ? kt_strerror(ne, why, sizeof why) : "connection closed");
+        return ne ? ne : APR_EOF;
+    }
     default:
         kt_log(KT_LOG_DEBUG, "http: %s: TLS %s failed: %s", c->remote,
                writing ? "write" : "read", ssl_reason(why, sizeof why));
@@ -265,6 +280,7 @@ int kt__tls_handshake(kt__conn_t *c)
 {
     c->tls_read_wants_write = c->tls_write_wants_read = 0;
     ERR_clear_error();
+    apr_set_netos_error(0);
     int r = SSL_do_handshake(c->tls);
     if (r == 1) {
         kt_log(KT_LOG_DEBUG, "http: %s: %s %s", c->remote, SSL_get_version(c->tls),
@@ -279,8 +295,11 @@ int kt__tls_handshake(kt__conn_t *c)
         return 0;
     }
     char why[200];
-    if (e == SSL_ERROR_SYSCALL)
-        snprintf(why, sizeof why, "%s", errno ? strerror(errno) : "the client left");
+    apr_status_t ne = apr_get_netos_error();
+    if (e == SSL_ERROR_SYSCALL && ne)
+        kt_strerror(ne, why, sizeof why);
+    else if (e == SSL_ERROR_SYSCALL)
+        snprintf(why, sizeof why, "the client left");
     else
         ssl_reason(why, sizeof why);
     ERR_clear_error();
@@ -294,7 +313,7 @@ apr_status_t kt__tls_recv(kt__conn_t *c, char *buf, apr_size_t *n)
     *n = 0;
     c->tls_read_wants_write = 0;
     ERR_clear_error();
-    errno = 0;
+    apr_set_netos_error(0);
     int r = SSL_read(c->tls, buf, (int)want);
     if (r > 0) {
         *n = (apr_size_t)r;
@@ -311,7 +330,7 @@ apr_status_t kt__tls_send(kt__conn_t *c, const char *buf, apr_size_t *n)
     if (!want)
         return APR_SUCCESS;
     ERR_clear_error();
-    errno = 0;
+    apr_set_netos_error(0);
     int r = SSL_write(c->tls, buf, (int)want);
     if (r > 0) {
         *n = (apr_size_t)r;
@@ -402,27 +421,17 @@ static void add_names(char *san, size_t len, const char *list, apr_pool_t *pool)
     }
 }
 
-/* Writes text to path through a temporary file renamed over it; perms
- * owner-only for the key. */
-static apr_status_t write_file(const char *path, BIO *mem, apr_fileperms_t perms,
-                               apr_pool_t *pool)
+/* Writes the PEM text to path through a temporary file renamed over it,
+ * made owner-only as the token is (kt_sys_create_secret: mode 0600; on
+ * Windows a protected DACL for SYSTEM and Administrators, which the rename
+ * keeps). */
+static apr_status_t write_file(const char *path, BIO *mem, apr_pool_t *pool)
 {
     char *data;
     long len = BIO_get_mem_data(mem, &data);
     const char *tmp = apr_pstrcat(pool, path, ".new", NULL);
-    apr_file_t *f;
-    apr_size_t n = (apr_size_t)len;
-    apr_status_t rv = apr_file_open(&f, tmp,
-                                    APR_FOPEN_WRITE | APR_FOPEN_CREATE | APR_FOPEN_TRUNCATE |
-                                        APR_FOPEN_BINARY,
-                                    perms, pool);
-    if (rv != APR_SUCCESS)
-        return rv;
-    apr_file_perms_set(tmp, perms); /* an old .new left with other perms */
-    rv = apr_file_write_full(f, data, n, NULL);
-    apr_status_t rc = apr_file_close(f);
-    if (rv == APR_SUCCESS)
-        rv = rc;
+    apr_file_remove(tmp, pool); /* one left by a crash: made anew, never reused */
+    apr_status_t rv = kt_sys_create_secret(tmp, data, (apr_size_t)len, pool);
     if (rv == APR_SUCCESS)
         rv = apr_file_rename(tmp, path, pool);
     if (rv != APR_SUCCESS)
@@ -489,11 +498,11 @@ apr_status_t kt_http_tls_self_signed(const char *cert, const char *key, const ch
         goto ssl_fail;
     char e2[128];
     apr_status_t st;
-    if ((st = write_file(key, kb, APR_FPROT_UREAD | APR_FPROT_UWRITE, pool)) != APR_SUCCESS) {
+    if ((st = write_file(key, kb, pool)) != APR_SUCCESS) {
         snprintf(err, errlen, "cannot write the TLS key %s: %s", key, kt_strerror(st, e2, sizeof e2));
         goto done;
     }
-    if ((st = write_file(cert, cb, APR_FPROT_UREAD | APR_FPROT_UWRITE, pool)) != APR_SUCCESS) {
+    if ((st = write_file(cert, cb, pool)) != APR_SUCCESS) {
         snprintf(err, errlen, "cannot write the TLS certificate %s: %s", cert,
                  kt_strerror(st, e2, sizeof e2));
         goto done;
