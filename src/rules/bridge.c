@@ -138,15 +138,62 @@ json_t *kt__to_json(lua_State *L, int idx, int depth)
 
 /* ---- the reading, read-only ------------------------------------------------------------------ */
 /*
- * Conditions share one copy of the reading per tick, so none may change
- * what the next sees. Each table of the copy is handed out as an empty
- * proxy: a write to it raises, a read goes to the real table, found in the
- * tick's map (proxy -> real). One metatable serves every proxy of a tick,
- * so the copy costs one more empty table per table, not a metatable each.
+ * Conditions share one reading per tick, so none may change what the next
+ * sees. Each table of it is handed out as an empty proxy: a write to it
+ * raises, a read goes to the real table, found in the tick's map (proxy ->
+ * real). One metatable serves every proxy of a tick, so a table costs one
+ * more empty table, not a metatable each.
+ *
+ * The real tables are made when first read, one level at a time: until
+ * then the map holds the JSON they come from (light userdata). A condition
+ * reads a few fields of a reading of hundreds (meminfo, every core, every
+ * filesystem), so most of it never becomes Lua at all. The JSON lives until
+ * the tick's conditions have run; kt__readonly_expire then marks what was
+ * never read, so a proxy kept past its tick raises instead of reading freed
+ * memory.
  */
 
+/* The real table behind the proxy at idx on top (made now if it was not
+ * yet); map is an absolute index. Raises for a proxy of an expired tick. */
+static void ro_resolve(lua_State *L, int idx, int map)
+{
+    lua_pushvalue(L, idx);
+    int t = lua_rawget(L, map);
+    if (t == LUA_TTABLE)
+        return;
+    if (t != LUA_TLIGHTUSERDATA)
+        luaL_error(L, "a reading is only there during the tick it was read in");
+    json_t *j = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    luaL_checkstack(L, 6, "reading");
+    lua_getmetatable(L, idx); /* every proxy of the tick shares it */
+    int mt = lua_gettop(L);
+    int obj = json_is_object(j);
+    lua_createtable(L, obj ? 0 : (int)json_array_size(j), obj ? (int)json_object_size(j) : 0);
+    const char *key;
+    size_t i;
+    json_t *v;
+    if (obj) {
+        json_object_foreach(j, key, v) {
+            kt__push_json_readonly_in(L, v, mt, map);
+            lua_setfield(L, -2, key);
+        }
+    } else {
+        json_array_foreach(j, i, v) {
+            kt__push_json_readonly_in(L, v, mt, map);
+            lua_seti(L, -2, (lua_Integer)i + 1);
+        }
+    }
+    lua_pushvalue(L, idx);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, map);
+    lua_remove(L, mt);
+}
+
+/* The real table behind the proxy at idx on top, or 0 when it is none. */
 static int ro_real(lua_State *L, int idx)
 {
+    idx = lua_absindex(L, idx);
     /* The metatable's map: lua_getmetatable and the raw field, no metamethods. */
     if (!lua_getmetatable(L, idx))
         return 0;
@@ -155,17 +202,16 @@ static int ro_real(lua_State *L, int idx)
         lua_pop(L, 2);
         return 0;
     }
-    lua_pushvalue(L, idx);
-    lua_rawget(L, -2);
-    lua_replace(L, -3);
-    lua_pop(L, 1);
-    return 1; /* the real table on top */
+    int map = lua_gettop(L);
+    ro_resolve(L, idx, map);
+    lua_replace(L, map - 1);
+    lua_settop(L, map - 1);
+    return 1;
 }
 
 static int ro_index(lua_State *L)
 {
-    lua_pushvalue(L, 1);
-    lua_rawget(L, lua_upvalueindex(1));
+    ro_resolve(L, 1, lua_upvalueindex(1));
     lua_pushvalue(L, 2);
     lua_rawget(L, -2);
     return 1;
@@ -179,8 +225,7 @@ static int ro_newindex(lua_State *L)
 
 static int ro_len(lua_State *L)
 {
-    lua_pushvalue(L, 1);
-    lua_rawget(L, lua_upvalueindex(1));
+    ro_resolve(L, 1, lua_upvalueindex(1));
     lua_pushinteger(L, (lua_Integer)lua_rawlen(L, -1));
     return 1;
 }
@@ -198,8 +243,7 @@ static int ro_next(lua_State *L)
 
 static int ro_pairs(lua_State *L)
 {
-    lua_pushvalue(L, 1);
-    lua_rawget(L, lua_upvalueindex(1));
+    ro_resolve(L, 1, lua_upvalueindex(1));
     lua_pushcclosure(L, ro_next, 1);
     lua_pushvalue(L, 1);
     lua_pushnil(L);
@@ -229,39 +273,20 @@ static void ro_metatable(lua_State *L)
     lua_setfield(L, -2, "__metatable");
 }
 
-/* j as kt__push_json pushes it, every table behind a proxy; mt and map are
- * absolute stack indexes. */
-static void push_ro(lua_State *L, json_t *j, int mt, int map)
+/* j as kt__push_json pushes it, a table as a proxy whose real table is
+ * made when first read; mt and map are absolute stack indexes. */
+void kt__push_json_readonly_in(lua_State *L, json_t *j, int mt, int map)
 {
-    luaL_checkstack(L, 6, "JSON too deep");
     if (!json_is_object(j) && !json_is_array(j)) {
         kt__push_json(L, j);
         return;
     }
-    if (json_is_object(j)) {
-        lua_createtable(L, 0, (int)json_object_size(j));
-        const char *key;
-        json_t *v;
-        json_object_foreach(j, key, v) {
-            push_ro(L, v, mt, map);
-            lua_setfield(L, -2, key);
-        }
-    } else {
-        lua_createtable(L, (int)json_array_size(j), 0);
-        size_t i;
-        json_t *v;
-        json_array_foreach(j, i, v) {
-            push_ro(L, v, mt, map);
-            lua_seti(L, -2, (lua_Integer)i + 1);
-        }
-    }
     lua_newtable(L); /* the proxy */
     lua_pushvalue(L, -1);
-    lua_pushvalue(L, -3);
+    lua_pushlightuserdata(L, j);
     lua_rawset(L, map);
     lua_pushvalue(L, mt);
     lua_setmetatable(L, -2);
-    lua_remove(L, -2);
 }
 
 void kt__push_json_readonly(lua_State *L, json_t *j)
@@ -269,9 +294,31 @@ void kt__push_json_readonly(lua_State *L, json_t *j)
     ro_metatable(L);
     int mt = lua_gettop(L);
     lua_getfield(L, mt, "koto.map");
-    push_ro(L, j, mt, mt + 1);
+    kt__push_json_readonly_in(L, j, mt, mt + 1);
     lua_replace(L, mt);
     lua_settop(L, mt);
+}
+
+void kt__readonly_expire(lua_State *L, int idx)
+{
+    idx = lua_absindex(L, idx);
+    if (!lua_istable(L, idx) || !lua_getmetatable(L, idx))
+        return;
+    lua_pushliteral(L, "koto.map");
+    if (lua_rawget(L, -2) == LUA_TTABLE) {
+        /* Setting a field that exists during a traversal is allowed. */
+        lua_pushnil(L);
+        while (lua_next(L, -2)) {
+            int unread = lua_islightuserdata(L, -1);
+            lua_pop(L, 1);
+            if (unread) {
+                lua_pushvalue(L, -1);
+                lua_pushboolean(L, 0);
+                lua_rawset(L, -4);
+            }
+        }
+    }
+    lua_pop(L, 2);
 }
 
 /* next, rawget and rawlen as the sandbox gives them: through a reading's

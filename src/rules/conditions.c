@@ -588,8 +588,11 @@ unsigned kt_rules_conditions(kt_rules_t *r, const kt_sample_t *s, kt_mon_verdict
         }
     }
     lua_settop(ls->L, 0);
+    lua_getfield(ls->L, LUA_REGISTRYINDEX, "koto.reading");
+    kt__readonly_expire(ls->L, -1);
     lua_pushnil(ls->L);
     lua_setfield(ls->L, LUA_REGISTRYINDEX, "koto.reading");
+    lua_settop(ls->L, 0);
     json_decref(sample);
     if (failed && ls->used > ls->limit / 2)
         kt__lstate_free(ls);

@@ -170,6 +170,12 @@ void kt__push_json(lua_State *L, json_t *j);
  * read-only"; reads, #, pairs, ipairs, next, rawget and rawlen see the
  * values. One copy, shared by the conditions of a tick (conditions.c). */
 void kt__push_json_readonly(lua_State *L, json_t *j);
+/* A value of that reading; mt and map are its metatable's and map's stack
+ * indexes (bridge.c). */
+void kt__push_json_readonly_in(lua_State *L, json_t *j, int mt, int map);
+/* Before the JSON of the reading at idx is freed: the parts never read
+ * raise from now on, rather than reading freed memory. */
+void kt__readonly_expire(lua_State *L, int idx);
 /* Sets next, rawget and rawlen in the globals table on top to versions
  * that see through those proxies (sandbox.c). */
 void kt__readonly_globals(lua_State *L);

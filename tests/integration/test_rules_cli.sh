@@ -181,4 +181,27 @@ sed -i "s|CONDS|$tmp/ro/conditions|g" "$tmp/ro.json"
 check "a condition writing to the reading gets a rule_error; the next sees the original" \
   grep -q " 0 steps failed" "$tmp/out"
 check "the error says the reading is read-only" grep -q "a_writer switched off: .*the reading is read-only" "$tmp/out"
+# The reading becomes Lua only where it is read, from JSON freed after the
+# tick: a part kept unread into the next tick raises instead of reading it.
+mkdir -p "$tmp/keep/conditions"
+cat >"$tmp/keep/conditions/keeper.lua" <<'LUA'
+-- Keeps a part of the first reading that nobody reads, and reads it a tick later.
+local kept
+return { name = "keeper", above = 1000,
+  value = function(r)
+    if kept then return kept[1].rx_bytes_ps end
+    kept = r.network
+    return 0
+  end }
+LUA
+cat >"$tmp/keep.json" <<'JSON'
+{"cases": [{"name": "a reading kept past its tick raises",
+  "steps": [{"reading": {"network": [{"name": "eth0", "rx_bytes_ps": 5}]}, "exp_events": []},
+            {"reading": {"network": [{"name": "eth0", "rx_bytes_ps": 5}]},
+             "exp_events": [{"type": "rule_error", "subject": "CONDS/keeper.lua:4"}]}]}]}
+JSON
+sed -i "s|CONDS|$tmp/keep/conditions|g" "$tmp/keep.json"
+"$KOTOD" --test-rules "$tmp/keep.json" --user-dir "$tmp/keep" >"$tmp/out" 2>&1
+check "a reading kept past its tick gets a rule_error, not freed memory" grep -q " 0 steps failed" "$tmp/out"
+check "which says why" grep -q "keeper.lua:5: a reading is only there during the tick it was read in" "$tmp/out"
 finish
