@@ -245,8 +245,10 @@ enum {
     KT__COLLECT_FILEFD = 1u << 16,
     KT__COLLECT_ENTROPY = 1u << 17,
     KT__COLLECT_NETCLASS = 1u << 18,
-    KT__COLLECT_NODE = (1u << 19) - 1,
-    KT__COLLECT_KOTO = 1u << 19,
+    KT__COLLECT_CONNTRACK = 1u << 19,
+    KT__COLLECT_HWMON = 1u << 20,
+    KT__COLLECT_NODE = (1u << 21) - 1,
+    KT__COLLECT_KOTO = 1u << 21,
 };
 /* The collector named name (node_exporter's names, and "koto"), or 0. */
 unsigned kt__collector(const char *name);
@@ -256,12 +258,14 @@ unsigned kt__collector(const char *name);
 void kt__metrics_node(kt__prom_t *o, const kt_sample_t *s, unsigned mask, apr_pool_t *pool);
 /* The node_* families kotod's reading does not hold, read from procfs (its
  * root) as the page is rendered, at most once per reading: netstat,
- * sockstat, filefd, entropy (metrics_procfs.c). Linux only: elsewhere the
+ * sockstat, filefd, entropy, conntrack (metrics_procfs.c). Linux only: elsewhere the
  * files are absent and nothing is written. */
 void kt__metrics_procfs(kt__prom_t *o, const char *procfs, unsigned mask, apr_pool_t *pool);
 /* netclass's node_network_* families from sysfs (its root), likewise
  * (metrics_sysfs.c). */
 void kt__metrics_sysfs(kt__prom_t *o, const char *sysfs, unsigned mask, apr_pool_t *pool);
+/* hwmon's temperatures, chip names and sensor labels, likewise (metrics_hwmon.c). */
+void kt__metrics_hwmon(kt__prom_t *o, const char *sysfs, unsigned mask, apr_pool_t *pool);
 
 #define KT__HISTORY_FOR_RULES 720 /* the readings rules see: 6 hours at 30 s */
 

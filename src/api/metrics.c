@@ -517,7 +517,7 @@ static int metrics_try(kt_http_req_t *req, void *baton)
 }
 
 /* The families read from /proc and /sys (netstat, sockstat, filefd, entropy,
- * netclass). Reading them is most of what a page costs to make: three
+ * conntrack, netclass, hwmon). Reading them is most of what a page costs to make: three
  * dozen files, and sysfs opens are dear. So a page made within
  * KT__METRICS_FILES_EVERY of the last read serves what that read found:
  * a Prometheus scraping every 15 s or slower sees every scrape read them, as
@@ -542,6 +542,7 @@ static void files_metrics(kt_api_t *api, out_t *o, const view_t *v, int filtered
     kt__prom_init(&files, v->openmetrics, 0);
     kt__metrics_procfs(&files, api->procfs, v->mask, pool);
     kt__metrics_sysfs(&files, api->sysfs, v->mask, pool);
+    kt__metrics_hwmon(&files, api->sysfs, v->mask, pool);
     if (files.failed) {
         free(files.buf);
         o->failed = 1;

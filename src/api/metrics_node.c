@@ -30,7 +30,8 @@ static const struct {
     {"uname", KT__COLLECT_UNAME},       {"os", KT__COLLECT_OS},
     {"netstat", KT__COLLECT_NETSTAT},   {"sockstat", KT__COLLECT_SOCKSTAT},
     {"filefd", KT__COLLECT_FILEFD},     {"entropy", KT__COLLECT_ENTROPY},
-    {"netclass", KT__COLLECT_NETCLASS},
+    {"netclass", KT__COLLECT_NETCLASS}, {"conntrack", KT__COLLECT_CONNTRACK},
+    {"hwmon", KT__COLLECT_HWMON},
     {"koto", KT__COLLECT_KOTO},
 };
 

@@ -1,6 +1,6 @@
 /*
- * metrics_procfs.c - node_exporter's netstat, sockstat, filefd and entropy
- * families, read from procfs as the page is rendered.
+ * metrics_procfs.c - node_exporter's netstat, sockstat, filefd, entropy and
+ * conntrack families, read from procfs as the page is rendered.
  *
  * kotod's own judgement needs none of these files, so the reading does not
  * hold them: they are read only when a page with their families is made,
@@ -96,6 +96,25 @@ static void entropy(kt__prom_t *o, const char *root, apr_pool_t *pool)
     p = slurp(root, "sys/kernel/random/poolsize", pool);
     if (p && number(&p, &v) == 0)
         gauge(o, "node_entropy_pool_size_bits", "Bits of entropy pool.", v);
+}
+
+/* ---- conntrack ------------------------------------------------------------------------- */
+
+/* The table's use and size, what the node-mixin's conntrack alert divides.
+ * As node_exporter: nothing without the count (no nf_conntrack module), and
+ * the limit only when its file reads. */
+static void conntrack(kt__prom_t *o, const char *root, apr_pool_t *pool)
+{
+    const char *p = slurp(root, "sys/net/netfilter/nf_conntrack_count", pool);
+    double v;
+    if (!p || number(&p, &v))
+        return;
+    gauge(o, "node_nf_conntrack_entries",
+          "Number of currently allocated flow entries for connection tracking.", v);
+    p = slurp(root, "sys/net/netfilter/nf_conntrack_max", pool);
+    if (p && number(&p, &v) == 0)
+        gauge(o, "node_nf_conntrack_entries_limit", "Maximum size of connection tracking table.",
+              v);
 }
 
 /* ---- sockstat -------------------------------------------------------------------------- */
@@ -281,4 +300,6 @@ void kt__metrics_procfs(kt__prom_t *o, const char *procfs, unsigned mask, apr_po
         filefd(o, procfs, pool);
     if (mask & KT__COLLECT_ENTROPY)
         entropy(o, procfs, pool);
+    if (mask & KT__COLLECT_CONNTRACK)
+        conntrack(o, procfs, pool);
 }
