@@ -18,6 +18,8 @@
 
 #include <apr_strings.h>
 
+#include "kt_revision.h" /* KT_REVISION, written at build time (cmake/revision.cmake) */
+
 /* The koto_* families below write through these, as they always have:
  * kotod's own numbers keep their printf forms. */
 #define put kt__prom_put
@@ -275,6 +277,37 @@ static void notify_metrics(out_t *o, kt_notify_t *n, apr_pool_t *pool)
 
 /* ---- the lines that change with every request ---------------------------------- */
 
+/* koto_build_info's labels, as node_exporter_build_info's are for it
+ * (version, revision, goversion, goos, goarch): kotod's own, not
+ * node_exporter's, whose version it would be misleading to claim. */
+#if defined(__clang__)
+#define BUILD_COMPILER "clang " __clang_version__
+#elif defined(__GNUC__)
+#define BUILD_COMPILER "gcc " __VERSION__
+#elif defined(_MSC_VER)
+#define BUILD_COMPILER "msvc"
+#else
+#define BUILD_COMPILER "unknown"
+#endif
+#ifdef _WIN32
+#define BUILD_OS "windows"
+#elif defined(__linux__)
+#define BUILD_OS "linux"
+#else
+#define BUILD_OS "unknown"
+#endif
+#if defined(__x86_64__) || defined(_M_X64)
+#define BUILD_ARCH "amd64"
+#elif defined(__aarch64__) || defined(_M_ARM64)
+#define BUILD_ARCH "arm64"
+#elif defined(__i386__) || defined(_M_IX86)
+#define BUILD_ARCH "386"
+#elif defined(__arm__)
+#define BUILD_ARCH "arm"
+#else
+#define BUILD_ARCH "unknown"
+#endif
+
 /* The request counters and the time of the answer change with every
  * answer, so they are printed for each one, on the loop thread: plain
  * copies and integer digits, no printf. The two constant families after
@@ -290,9 +323,11 @@ static void notify_metrics(out_t *o, kt_notify_t *n, apr_pool_t *pool)
     "# TYPE koto_http_connections gauge\n"                                             \
     "koto_http_connections "
 #define BUILD_AND_START                                                                 \
-    "# HELP koto_build_info Always 1; the version is a label.\n"                       \
+    "# HELP koto_build_info A metric with a constant '1' value labeled by the version, "   \
+    "revision, compiler, os and arch kotod was built from and for.\n"                   \
     "# TYPE koto_build_info gauge\n"                                                   \
-    "koto_build_info{version=\"" KT_VERSION "\"} 1\n"                                  \
+    "koto_build_info{arch=\"" BUILD_ARCH "\",compiler=\"" BUILD_COMPILER "\",os=\""      \
+    BUILD_OS "\",revision=\"" KT_REVISION "\",version=\"" KT_VERSION "\"} 1\n"          \
     "# HELP koto_start_time_seconds When kotod started, seconds since the epoch.\n"    \
     "# TYPE koto_start_time_seconds gauge\n"                                           \
     "koto_start_time_seconds "
