@@ -102,6 +102,18 @@ static char *u64_digits(char *end, uint64_t u)
     return end;
 }
 
+/* text into out[len], cut to fit: a copy, not snprintf's "%s" (a page has
+ * a thousand numbers, and printf's parsing cost more than the digits). */
+static void put_text(char *out, size_t len, const char *text, size_t n)
+{
+    if (!len)
+        return;
+    if (n >= len)
+        n = len - 1;
+    memcpy(out, text, n);
+    out[n] = '\0';
+}
+
 /* Go's 'g' form of the decimal digits[0..nd) times 10^(exp - nd + 1), the
  * digits without trailing zeros: %e from an exponent of 1e+06 up and below
  * 1e-04, plain decimals between. */
@@ -136,8 +148,7 @@ static void format_digits(char *out, size_t len, int negative, const char *digit
             *p++ = i < nd ? digits[i] : '0';
         }
     }
-    *p = '\0';
-    snprintf(out, len, "%s", buf);
+    put_text(out, len, buf, (size_t)(p - buf));
 }
 
 /* The shortest digits of v, as the exact decimal r / 10^k, when one with at
@@ -173,15 +184,15 @@ static int format_short(char *out, size_t len, double v)
 void kt__prom_number(char *out, size_t len, double v)
 {
     if (isnan(v)) {
-        snprintf(out, len, "NaN");
+        put_text(out, len, "NaN", 3);
         return;
     }
     if (isinf(v)) {
-        snprintf(out, len, "%s", v > 0 ? "+Inf" : "-Inf");
+        put_text(out, len, v > 0 ? "+Inf" : "-Inf", 4);
         return;
     }
     if (v == 0) {
-        snprintf(out, len, "%s", signbit(v) ? "-0" : "0");
+        put_text(out, len, signbit(v) ? "-0" : "0", signbit(v) ? 2 : 1);
         return;
     }
     if (format_short(out, len, v))
@@ -207,7 +218,7 @@ void kt__prom_number(char *out, size_t len, double v)
         snprintf(e, sizeof e, "%.16e", v);
     int exp = atoi(strchr(e, 'e') + 1);
     if (exp < -4 || exp >= 6)
-        snprintf(out, len, "%s", e);
+        put_text(out, len, e, strlen(e));
     else
         snprintf(out, len, "%.*f", prec - 1 - exp > 0 ? prec - 1 - exp : 0, v);
 }
