@@ -210,6 +210,8 @@ typedef struct {
 /* hint: the bytes expected (the last page's length), 0 when not known. */
 void kt__prom_init(kt__prom_t *o, int openmetrics, size_t hint);
 void kt__prom_put(kt__prom_t *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* len bytes of text, as they are (text already in the format). */
+void kt__prom_append(kt__prom_t *o, const char *text, size_t len);
 /* "# HELP" and "# TYPE" lines; type is counter, gauge or untyped, and
  * counter names end in _total (OpenMetrics drops it from the family name). */
 void kt__prom_family(kt__prom_t *o, const char *name, const char *type, const char *help);

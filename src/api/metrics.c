@@ -567,7 +567,7 @@ static void files_metrics(kt_api_t *api, out_t *o, const view_t *v, int filtered
         apr_thread_mutex_lock(api->files_lock);
         if (api->files[f].text && api->files[f].mask == v->mask &&
             now - api->files[f].at < KT__METRICS_FILES_EVERY && now >= api->files[f].at) {
-            kt__prom_put(o, "%.*s", (int)api->files[f].len, api->files[f].text);
+            kt__prom_append(o, api->files[f].text, api->files[f].len);
             apr_thread_mutex_unlock(api->files_lock);
             return;
         }
@@ -583,7 +583,7 @@ static void files_metrics(kt_api_t *api, out_t *o, const view_t *v, int filtered
         o->failed = 1;
         return;
     }
-    kt__prom_put(o, "%.*s", (int)files.len, files.buf);
+    kt__prom_append(o, files.buf, files.len);
     if (filtered) {
         free(files.buf);
         return;

@@ -18,6 +18,7 @@
 #include <apr_strings.h>
 
 #ifndef _WIN32
+#include <fcntl.h>
 #include <unistd.h>
 #endif
 
@@ -32,26 +33,39 @@ static double page_size(void)
 #endif
 }
 
-/* The whole of root/rel, NUL-terminated, in pool; NULL when unreadable. */
+/* The whole of root/rel, NUL-terminated, in pool; NULL when unreadable.
+ * open and read into the pool, not stdio: a dozen files each time they are
+ * read, and fopen's buffer and locking were a good part of the cost. */
 static char *slurp(const char *root, const char *rel, apr_pool_t *pool)
 {
-    FILE *f = fopen(apr_pstrcat(pool, root, "/", rel, NULL), "rb");
-    if (!f)
+#ifdef _WIN32
+    (void)root, (void)rel, (void)pool;
+    return NULL; /* no procfs */
+#else
+    int fd = open(apr_pstrcat(pool, root, "/", rel, NULL), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
         return NULL;
     size_t cap = 8192, len = 0;
     char *buf = apr_palloc(pool, cap);
     for (;;) {
-        len += fread(buf + len, 1, cap - 1 - len, f);
-        if (len < cap - 1 || ferror(f))
+        size_t want = cap - 1 - len;
+        ssize_t n = read(fd, buf + len, want);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        /* procfs's seq files and /proc/sys fill the buffer until their end:
+         * a short read is the end, and saves the read that would say so. */
+        if ((size_t)n < want)
             break;
         char *bigger = apr_palloc(pool, cap * 2); /* /proc/net/netstat grows with the kernel */
         memcpy(bigger, buf, len);
         buf = bigger;
         cap *= 2;
     }
-    fclose(f);
+    close(fd);
     buf[len] = '\0';
     return buf;
+#endif
 }
 
 /* The number at *p (skipping blanks), as ParseFloat reads the kernel's. */

@@ -66,6 +66,14 @@ void kt__prom_put(kt__prom_t *o, const char *fmt, ...)
     }
 }
 
+void kt__prom_append(kt__prom_t *o, const char *text, size_t len)
+{
+    if (!room(o, len))
+        return;
+    memcpy(o->buf + o->len, text, len);
+    o->len += len;
+}
+
 /* Written piece by piece rather than through printf: a page with the node_*
  * families has a thousand lines, rendered once per reading, and printf's
  * parsing was most of what rendering cost. */
