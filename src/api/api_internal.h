@@ -193,9 +193,13 @@ const char *kt__cache_get(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], apr
 const char *kt__cache_put(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], const char *text,
                           apr_size_t len, apr_pool_t *pool);
 /* The same with text itself kept, not a copy: malloc'd, with room for a NUL
- * after len bytes, and the cache's from then on (freed even on failure). */
+ * after len bytes, and the cache's from then on (freed even on failure).
+ * cap > 0 (text's size) lets the block, once nobody serves it, be the
+ * spare that kt__cache_spare hands to the next page made. */
 const char *kt__cache_put_owned(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], char *text,
-                                apr_size_t len, apr_pool_t *pool);
+                                apr_size_t len, apr_size_t cap, apr_pool_t *pool);
+/* The spare block (malloc'd, *cap bytes, the caller's), or NULL when there is none. */
+char *kt__cache_spare(apr_size_t *cap);
 
 /* ---- /metrics: the exposition formats (prom.c) and the node_* families ------------ */
 
@@ -209,6 +213,9 @@ typedef struct {
 
 /* hint: the bytes expected (the last page's length), 0 when not known. */
 void kt__prom_init(kt__prom_t *o, int openmetrics, size_t hint);
+/* The same writing into buf (malloc'd, cap bytes, o's from then on) when it
+ * holds hint bytes; else buf is freed and a block of hint bytes is made. */
+void kt__prom_init_in(kt__prom_t *o, int openmetrics, size_t hint, char *buf, size_t cap);
 void kt__prom_put(kt__prom_t *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* len bytes of text, as they are (text already in the format). */
 void kt__prom_append(kt__prom_t *o, const char *text, size_t len);

@@ -615,8 +615,12 @@ static void metrics_handler(kt_http_req_t *req, void *baton)
     apr_pool_t *pool = kt_http_pool(req);
     out_t o;
     /* A page is about as long as the last one: one allocation of that size
-     * (and a little) rather than a fixed large one grown by doubling. */
-    kt__prom_init(&o, v.openmetrics, atomic_load(&api->metrics_len) * 9 / 8);
+     * (and a little) rather than a fixed large one grown by doubling; and
+     * the block of a page nobody serves any more when there is one
+     * (kt__cache_spare). */
+    apr_size_t spare_cap = 0;
+    char *spare = filtered ? NULL : kt__cache_spare(&spare_cap);
+    kt__prom_init_in(&o, v.openmetrics, atomic_load(&api->metrics_len) * 9 / 8, spare, spare_cap);
     uint64_t notify = api->notify ? kt_notify_generation(api->notify) : 0;
     uint64_t last_id = kt_mon_last_event_id(api->mon);
     kt_snap_t *snap = kt_mon_acquire(api->mon);
@@ -657,7 +661,8 @@ static void metrics_handler(kt_http_req_t *req, void *baton)
         /* The buffer itself is kept, not a copy of it: one page-sized block
          * per reading instead of two. */
         body[0].data = kt__cache_put_owned(
-            v.openmetrics ? api->metrics_om_cache : api->metrics_cache, key, o.buf, o.len, pool);
+            v.openmetrics ? api->metrics_om_cache : api->metrics_cache, key, o.buf, o.len, o.cap,
+            pool);
         if (!body[0].data) {
             kt_http_reply_error(req, 503, "out_of_memory", "no memory for the metrics page");
             return;

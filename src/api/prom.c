@@ -22,6 +22,20 @@
 
 void kt__prom_init(kt__prom_t *o, int openmetrics, size_t hint)
 {
+    kt__prom_init_in(o, openmetrics, hint, NULL, 0);
+}
+
+void kt__prom_init_in(kt__prom_t *o, int openmetrics, size_t hint, char *buf, size_t cap)
+{
+    if (buf && cap >= hint && cap >= 4096) {
+        o->cap = cap;
+        o->buf = buf;
+        o->len = 0;
+        o->failed = 0;
+        o->openmetrics = openmetrics;
+        return;
+    }
+    free(buf);
     o->cap = hint > 4096 ? hint : 4096;
     o->buf = malloc(o->cap);
     o->len = 0;
