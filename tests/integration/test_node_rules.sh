@@ -6,7 +6,9 @@
 # given the trajectory that must fire it (a filesystem filling, errors on
 # eth0, ...); and kotod's own memory figures, as recorded, fire
 # NodeMemoryHighUtilization (the fixture is 94 % used); the conntrack table's
-# recorded limit, filled to 80 %, fires NodeHighNumberConntrackEntriesUsed.
+# recorded limit, filled to 80 %, fires NodeHighNumberConntrackEntriesUsed; and
+# the dashboards' join of hwmon temperatures with their chip names works on
+# the recorded node_hwmon_* series.
 KOTOD=$1
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -99,8 +101,17 @@ ok "recorded from kotod: / is $fs_labels, $size bytes, $files inodes"
   input "$(series conntrack node_nf_conntrack_entries_limit)" "${limit}x180"
   awk -v l="$limit" 'BEGIN { printf "%.0fx180\n", l * 0.8 }' >"$tmp/v"
   input "$(series conntrack node_nf_conntrack_entries)" "$(cat "$tmp/v")"
+  # hwmon: the temperatures and chip names as recorded, for the dashboards' join.
+  rec 'node_hwmon_(temp_celsius|chip_names)' | while read -r k v; do
+    input "$(series hwmon "$k")" "${v}x180"
+  done
   cat <<'YML'
     promql_expr_test:
+      # "Node Exporter Full"'s temperature panel: each sensor named by its chip.
+      - expr: node_hwmon_temp_celsius{job="node",sensor="temp3"} * on(chip, instance) group_left(chip_name) node_hwmon_chip_names{job="node"}
+        eval_time: 10m
+        exp_samples:
+          - { labels: '{chip="platform_coretemp_0",chip_name="coretemp",instance="hwmon",job="node",sensor="temp3"}', value: 101.5 }
       - expr: count by (alertname, severity, instance) (ALERTS{alertstate="firing"})
         eval_time: 120m
         exp_samples:
