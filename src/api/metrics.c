@@ -552,8 +552,8 @@ static int metrics_try(kt_http_req_t *req, void *baton)
 }
 
 /* The families read from /proc and /sys (netstat, sockstat, filefd, entropy,
- * conntrack, netclass, hwmon). Reading them is most of what a page costs to make: three
- * dozen files, and sysfs opens are dear. So a page made within
+ * conntrack, netclass, hwmon). Reading them is most of what a page costs to
+ * make: three dozen files, and sysfs opens are dear. So a page made within
  * KT__METRICS_FILES_EVERY of the last read serves what that read found:
  * a Prometheus scraping every 15 s or slower sees every scrape read them, as
  * node_exporter would; one scraping every second sees them move every 15 s

@@ -285,7 +285,8 @@ void kt__metrics_hwmon(kt__prom_t *o, const char *sysfs, unsigned mask, apr_pool
             sensors_in(device, temps, labels, pool);
         if (chip_name && *(chip_name = clean(chip_name, pool))) {
             line_t *l = apr_array_push(lines);
-            *l = (line_t){"node_hwmon_chip_names", "Annotation metric for human-readable chip names",
+            *l = (line_t){"node_hwmon_chip_names",
+                          "Annotation metric for human-readable chip names",
                           kt__prom_labels(pool, "chip", chip, "chip_name", chip_name, NULL), 1};
         }
         const prop_t *lp = (const prop_t *)labels->elts;
