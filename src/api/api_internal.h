@@ -207,9 +207,13 @@ const char *kt__cache_get(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], apr
 const char *kt__cache_put(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], const char *text,
                           apr_size_t len, apr_pool_t *pool);
 /* The same with text itself kept, not a copy: malloc'd, with room for a NUL
- * after len bytes, and the cache's from then on (freed even on failure). */
+ * after len bytes, and the cache's from then on (freed even on failure).
+ * cap > 0 (text's size) lets the block, once nobody serves it, be the
+ * spare that kt__cache_spare hands to the next page made. */
 const char *kt__cache_put_owned(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], char *text,
-                                apr_size_t len, apr_pool_t *pool);
+                                apr_size_t len, apr_size_t cap, apr_pool_t *pool);
+/* The spare block (malloc'd, *cap bytes, the caller's), or NULL when there is none. */
+char *kt__cache_spare(apr_size_t *cap);
 
 /* ---- /metrics: the exposition formats (prom.c) and the node_* families ------------ */
 
@@ -223,7 +227,12 @@ typedef struct {
 
 /* hint: the bytes expected (the last page's length), 0 when not known. */
 void kt__prom_init(kt__prom_t *o, int openmetrics, size_t hint);
+/* The same writing into buf (malloc'd, cap bytes, o's from then on) when it
+ * holds hint bytes; else buf is freed and a block of hint bytes is made. */
+void kt__prom_init_in(kt__prom_t *o, int openmetrics, size_t hint, char *buf, size_t cap);
 void kt__prom_put(kt__prom_t *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* len bytes of text, as they are (text already in the format). */
+void kt__prom_append(kt__prom_t *o, const char *text, size_t len);
 /* "# HELP" and "# TYPE" lines; type is counter, gauge or untyped, and
  * counter names end in _total (OpenMetrics drops it from the family name). */
 void kt__prom_family(kt__prom_t *o, const char *name, const char *type, const char *help);
@@ -259,8 +268,10 @@ enum {
     KT__COLLECT_FILEFD = 1u << 16,
     KT__COLLECT_ENTROPY = 1u << 17,
     KT__COLLECT_NETCLASS = 1u << 18,
-    KT__COLLECT_NODE = (1u << 19) - 1,
-    KT__COLLECT_KOTO = 1u << 19,
+    KT__COLLECT_CONNTRACK = 1u << 19,
+    KT__COLLECT_HWMON = 1u << 20,
+    KT__COLLECT_NODE = (1u << 21) - 1,
+    KT__COLLECT_KOTO = 1u << 21,
 };
 /* The collector named name (node_exporter's names, and "koto"), or 0. */
 unsigned kt__collector(const char *name);
@@ -270,12 +281,14 @@ unsigned kt__collector(const char *name);
 void kt__metrics_node(kt__prom_t *o, const kt_sample_t *s, unsigned mask, apr_pool_t *pool);
 /* The node_* families kotod's reading does not hold, read from procfs (its
  * root) as the page is rendered, at most once per reading: netstat,
- * sockstat, filefd, entropy (metrics_procfs.c). Linux only: elsewhere the
+ * sockstat, filefd, entropy, conntrack (metrics_procfs.c). Linux only: elsewhere the
  * files are absent and nothing is written. */
 void kt__metrics_procfs(kt__prom_t *o, const char *procfs, unsigned mask, apr_pool_t *pool);
 /* netclass's node_network_* families from sysfs (its root), likewise
  * (metrics_sysfs.c). */
 void kt__metrics_sysfs(kt__prom_t *o, const char *sysfs, unsigned mask, apr_pool_t *pool);
+/* hwmon's temperatures, chip names and sensor labels, likewise (metrics_hwmon.c). */
+void kt__metrics_hwmon(kt__prom_t *o, const char *sysfs, unsigned mask, apr_pool_t *pool);
 
 #define KT__HISTORY_FOR_RULES 720 /* the readings rules see: 6 hours at 30 s */
 

@@ -23,9 +23,18 @@
 
 typedef struct {
     atomic_uint refs;
-    apr_size_t len;
-    char *text; /* len bytes and a NUL, malloc'd */
+    apr_size_t len, cap; /* cap: text's size, 0 when it is not to be reused */
+    char *text;          /* len bytes and a NUL, malloc'd */
 } blob_t;
+
+/* The last page block nobody serves any more, kept for the next page made.
+ * A page is made by whichever worker takes the request, and glibc gives
+ * each thread an arena that keeps its high-water mark: a fresh block per
+ * page left a page-sized hole in every worker's arena (a third of what the
+ * node_* families added to kotod's memory) and new pages to fault in. One
+ * block handed on keeps a page's memory in one place. Process-wide: it is
+ * only a block of memory, and a static keeps it reachable at exit. */
+static _Atomic(blob_t *) spare;
 
 struct kt__cache_t {
     apr_thread_mutex_t *lock; /* guards key and blob (the pointer, not its refs) */
@@ -33,12 +42,33 @@ struct kt__cache_t {
     blob_t *blob; /* NULL: nothing kept */
 };
 
-static void blob_release(blob_t *b)
+static void blob_free(blob_t *b)
 {
-    if (b && atomic_fetch_sub(&b->refs, 1) == 1) {
+    if (b) {
         free(b->text);
         free(b);
     }
+}
+
+static void blob_release(blob_t *b)
+{
+    if (b && atomic_fetch_sub(&b->refs, 1) == 1) {
+        if (b->cap)
+            blob_free(atomic_exchange(&spare, b));
+        else
+            blob_free(b);
+    }
+}
+
+char *kt__cache_spare(apr_size_t *cap)
+{
+    blob_t *b = atomic_exchange(&spare, NULL);
+    if (!b)
+        return NULL;
+    char *text = b->text;
+    *cap = b->cap;
+    free(b);
+    return text;
 }
 
 static apr_status_t request_done(void *data)
@@ -92,11 +122,11 @@ const char *kt__cache_put(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], con
     if (!copy)
         return NULL;
     memcpy(copy, text, len);
-    return kt__cache_put_owned(c, key, copy, len, pool);
+    return kt__cache_put_owned(c, key, copy, len, 0, pool);
 }
 
 const char *kt__cache_put_owned(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], char *text,
-                                apr_size_t len, apr_pool_t *pool)
+                                apr_size_t len, apr_size_t cap, apr_pool_t *pool)
 {
     blob_t *b = malloc(sizeof *b);
     if (!b) {
@@ -106,6 +136,7 @@ const char *kt__cache_put_owned(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY
     b->text = text;
     b->text[len] = '\0';
     b->len = len;
+    b->cap = cap;
     b->refs = 2; /* the cache's and pool's */
     apr_thread_mutex_lock(c->lock);
     blob_t *old = c->blob;

@@ -42,7 +42,7 @@ typedef struct {
     const char *web_dir;      /* dashboard files; NULL serves a built-in placeholder */
     const char *procfs;       /* Linux: /proc's root for the node_* families read per
                                * page (sockstat, netstat, ...); NULL: "/proc" */
-    const char *sysfs;        /* and /sys's, for netclass; NULL: "/sys" */
+    const char *sysfs;        /* and /sys's, for netclass and hwmon; NULL: "/sys" */
     /* Reloads configuration, rules and templates (POST /api/agent/reload):
      * APR_SUCCESS, or a status with a "file:line: what" message in err. */
     apr_status_t (*reload)(void *baton, char *err, apr_size_t errlen);

@@ -18,6 +18,8 @@
 
 #include <apr_strings.h>
 
+#include "kt_revision.h" /* KT_REVISION, written at build time (cmake/revision.cmake) */
+
 /* The koto_* families below write through these, as they always have:
  * kotod's own numbers keep their printf forms. */
 #define put kt__prom_put
@@ -275,6 +277,37 @@ static void notify_metrics(out_t *o, kt_notify_t *n, apr_pool_t *pool)
 
 /* ---- the lines that change with every request ---------------------------------- */
 
+/* koto_build_info's labels, as node_exporter_build_info's are for it
+ * (version, revision, goversion, goos, goarch): kotod's own, not
+ * node_exporter's, whose version it would be misleading to claim. */
+#if defined(__clang__)
+#define BUILD_COMPILER "clang " __clang_version__
+#elif defined(__GNUC__)
+#define BUILD_COMPILER "gcc " __VERSION__
+#elif defined(_MSC_VER)
+#define BUILD_COMPILER "msvc"
+#else
+#define BUILD_COMPILER "unknown"
+#endif
+#ifdef _WIN32
+#define BUILD_OS "windows"
+#elif defined(__linux__)
+#define BUILD_OS "linux"
+#else
+#define BUILD_OS "unknown"
+#endif
+#if defined(__x86_64__) || defined(_M_X64)
+#define BUILD_ARCH "amd64"
+#elif defined(__aarch64__) || defined(_M_ARM64)
+#define BUILD_ARCH "arm64"
+#elif defined(__i386__) || defined(_M_IX86)
+#define BUILD_ARCH "386"
+#elif defined(__arm__)
+#define BUILD_ARCH "arm"
+#else
+#define BUILD_ARCH "unknown"
+#endif
+
 /* The request counters and the time of the answer change with every
  * answer, so they are printed for each one, on the loop thread: plain
  * copies and integer digits, no printf. The two constant families after
@@ -290,9 +323,11 @@ static void notify_metrics(out_t *o, kt_notify_t *n, apr_pool_t *pool)
     "# TYPE koto_http_connections gauge\n"                                             \
     "koto_http_connections "
 #define BUILD_AND_START                                                                 \
-    "# HELP koto_build_info Always 1; the version is a label.\n"                       \
+    "# HELP koto_build_info A metric with a constant '1' value labeled by the version, "   \
+    "revision, compiler, os and arch kotod was built from and for.\n"                   \
     "# TYPE koto_build_info gauge\n"                                                   \
-    "koto_build_info{version=\"" KT_VERSION "\"} 1\n"                                  \
+    "koto_build_info{arch=\"" BUILD_ARCH "\",compiler=\"" BUILD_COMPILER "\",os=\""      \
+    BUILD_OS "\",revision=\"" KT_REVISION "\",version=\"" KT_VERSION "\"} 1\n"          \
     "# HELP koto_start_time_seconds When kotod started, seconds since the epoch.\n"    \
     "# TYPE koto_start_time_seconds gauge\n"                                           \
     "koto_start_time_seconds "
@@ -517,8 +552,8 @@ static int metrics_try(kt_http_req_t *req, void *baton)
 }
 
 /* The families read from /proc and /sys (netstat, sockstat, filefd, entropy,
- * netclass). Reading them is most of what a page costs to make: three
- * dozen files, and sysfs opens are dear. So a page made within
+ * conntrack, netclass, hwmon). Reading them is most of what a page costs to
+ * make: three dozen files, and sysfs opens are dear. So a page made within
  * KT__METRICS_FILES_EVERY of the last read serves what that read found:
  * a Prometheus scraping every 15 s or slower sees every scrape read them, as
  * node_exporter would; one scraping every second sees them move every 15 s
@@ -532,7 +567,7 @@ static void files_metrics(kt_api_t *api, out_t *o, const view_t *v, int filtered
         apr_thread_mutex_lock(api->files_lock);
         if (api->files[f].text && api->files[f].mask == v->mask &&
             now - api->files[f].at < KT__METRICS_FILES_EVERY && now >= api->files[f].at) {
-            kt__prom_put(o, "%.*s", (int)api->files[f].len, api->files[f].text);
+            kt__prom_append(o, api->files[f].text, api->files[f].len);
             apr_thread_mutex_unlock(api->files_lock);
             return;
         }
@@ -542,12 +577,13 @@ static void files_metrics(kt_api_t *api, out_t *o, const view_t *v, int filtered
     kt__prom_init(&files, v->openmetrics, 0);
     kt__metrics_procfs(&files, api->procfs, v->mask, pool);
     kt__metrics_sysfs(&files, api->sysfs, v->mask, pool);
+    kt__metrics_hwmon(&files, api->sysfs, v->mask, pool);
     if (files.failed) {
         free(files.buf);
         o->failed = 1;
         return;
     }
-    kt__prom_put(o, "%.*s", (int)files.len, files.buf);
+    kt__prom_append(o, files.buf, files.len);
     if (filtered) {
         free(files.buf);
         return;
@@ -579,8 +615,12 @@ static void metrics_handler(kt_http_req_t *req, void *baton)
     apr_pool_t *pool = kt_http_pool(req);
     out_t o;
     /* A page is about as long as the last one: one allocation of that size
-     * (and a little) rather than a fixed large one grown by doubling. */
-    kt__prom_init(&o, v.openmetrics, atomic_load(&api->metrics_len) * 9 / 8);
+     * (and a little) rather than a fixed large one grown by doubling; and
+     * the block of a page nobody serves any more when there is one
+     * (kt__cache_spare). */
+    apr_size_t spare_cap = 0;
+    char *spare = filtered ? NULL : kt__cache_spare(&spare_cap);
+    kt__prom_init_in(&o, v.openmetrics, atomic_load(&api->metrics_len) * 9 / 8, spare, spare_cap);
     uint64_t notify = api->notify ? kt_notify_generation(api->notify) : 0;
     uint64_t last_id = kt_mon_last_event_id(api->mon);
     kt_snap_t *snap = kt_mon_acquire(api->mon);
@@ -621,7 +661,8 @@ static void metrics_handler(kt_http_req_t *req, void *baton)
         /* The buffer itself is kept, not a copy of it: one page-sized block
          * per reading instead of two. */
         body[0].data = kt__cache_put_owned(
-            v.openmetrics ? api->metrics_om_cache : api->metrics_cache, key, o.buf, o.len, pool);
+            v.openmetrics ? api->metrics_om_cache : api->metrics_cache, key, o.buf, o.len, o.cap,
+            pool);
         if (!body[0].data) {
             kt_http_reply_error(req, 503, "out_of_memory", "no memory for the metrics page");
             return;

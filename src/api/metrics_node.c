@@ -30,7 +30,8 @@ static const struct {
     {"uname", KT__COLLECT_UNAME},       {"os", KT__COLLECT_OS},
     {"netstat", KT__COLLECT_NETSTAT},   {"sockstat", KT__COLLECT_SOCKSTAT},
     {"filefd", KT__COLLECT_FILEFD},     {"entropy", KT__COLLECT_ENTROPY},
-    {"netclass", KT__COLLECT_NETCLASS},
+    {"netclass", KT__COLLECT_NETCLASS}, {"conntrack", KT__COLLECT_CONNTRACK},
+    {"hwmon", KT__COLLECT_HWMON},
     {"koto", KT__COLLECT_KOTO},
 };
 
@@ -159,7 +160,7 @@ static void meminfo(kt__prom_t *o, const kt_sample_t *s, apr_pool_t *pool)
                 *d++ = *c;
         *d = '\0';
         kt__prom_family(o, name, "gauge",
-                        apr_psprintf(pool, "Memory information field %s.", name + 12));
+                        apr_pstrcat(pool, "Memory information field ", name + 12, ".", NULL));
         kt__prom_sample(o, name, NULL, (double)f->value);
     }
 }
@@ -170,7 +171,7 @@ static void vmstat(kt__prom_t *o, const kt_sample_t *s, apr_pool_t *pool)
         const kt_field_t *f = &s->vmstat[i];
         const char *name = apr_pstrcat(pool, "node_vmstat_", f->name, NULL);
         kt__prom_family(o, name, "untyped",
-                        apr_psprintf(pool, "/proc/vmstat information field %s.", f->name));
+                        apr_pstrcat(pool, "/proc/vmstat information field ", f->name, ".", NULL));
         kt__prom_sample(o, name, NULL, (double)f->value);
     }
 }
@@ -300,8 +301,9 @@ static void netdev(kt__prom_t *o, const kt_sample_t *s, apr_pool_t *pool)
         /* "Network device statistic receive_bytes." */
         const char *stat = names[k] + strlen("node_network_");
         kt__prom_family(o, names[k], "counter",
-                        apr_psprintf(pool, "Network device statistic %.*s.",
-                                     (int)(strlen(stat) - strlen("_total")), stat));
+                        apr_pstrcat(pool, "Network device statistic ",
+                                    apr_pstrndup(pool, stat, strlen(stat) - strlen("_total")), ".",
+                                    NULL));
         for (unsigned i = 0; i < s->nnet; i++) {
             const kt_net_t *n = &s->net[i];
             const uint64_t v[] = {n->rx_bytes,  n->rx_packets, n->rx_errors, n->rx_drops,

@@ -1,6 +1,6 @@
 /*
- * metrics_procfs.c - node_exporter's netstat, sockstat, filefd and entropy
- * families, read from procfs as the page is rendered.
+ * metrics_procfs.c - node_exporter's netstat, sockstat, filefd, entropy and
+ * conntrack families, read from procfs as the page is rendered.
  *
  * kotod's own judgement needs none of these files, so the reading does not
  * hold them: they are read only when a page with their families is made,
@@ -18,6 +18,7 @@
 #include <apr_strings.h>
 
 #ifndef _WIN32
+#include <fcntl.h>
 #include <unistd.h>
 #endif
 
@@ -32,26 +33,39 @@ static double page_size(void)
 #endif
 }
 
-/* The whole of root/rel, NUL-terminated, in pool; NULL when unreadable. */
+/* The whole of root/rel, NUL-terminated, in pool; NULL when unreadable.
+ * open and read into the pool, not stdio: a dozen files each time they are
+ * read, and fopen's buffer and locking were a good part of the cost. */
 static char *slurp(const char *root, const char *rel, apr_pool_t *pool)
 {
-    FILE *f = fopen(apr_pstrcat(pool, root, "/", rel, NULL), "rb");
-    if (!f)
+#ifdef _WIN32
+    (void)root, (void)rel, (void)pool;
+    return NULL; /* no procfs */
+#else
+    int fd = open(apr_pstrcat(pool, root, "/", rel, NULL), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
         return NULL;
     size_t cap = 8192, len = 0;
     char *buf = apr_palloc(pool, cap);
     for (;;) {
-        len += fread(buf + len, 1, cap - 1 - len, f);
-        if (len < cap - 1 || ferror(f))
+        size_t want = cap - 1 - len;
+        ssize_t n = read(fd, buf + len, want);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        /* procfs's seq files and /proc/sys fill the buffer until their end:
+         * a short read is the end, and saves the read that would say so. */
+        if ((size_t)n < want)
             break;
         char *bigger = apr_palloc(pool, cap * 2); /* /proc/net/netstat grows with the kernel */
         memcpy(bigger, buf, len);
         buf = bigger;
         cap *= 2;
     }
-    fclose(f);
+    close(fd);
     buf[len] = '\0';
     return buf;
+#endif
 }
 
 /* The number at *p (skipping blanks), as ParseFloat reads the kernel's. */
@@ -96,6 +110,25 @@ static void entropy(kt__prom_t *o, const char *root, apr_pool_t *pool)
     p = slurp(root, "sys/kernel/random/poolsize", pool);
     if (p && number(&p, &v) == 0)
         gauge(o, "node_entropy_pool_size_bits", "Bits of entropy pool.", v);
+}
+
+/* ---- conntrack ------------------------------------------------------------------------- */
+
+/* The table's use and size, what the node-mixin's conntrack alert divides.
+ * As node_exporter: nothing without the count (no nf_conntrack module), and
+ * the limit only when its file reads. */
+static void conntrack(kt__prom_t *o, const char *root, apr_pool_t *pool)
+{
+    const char *p = slurp(root, "sys/net/netfilter/nf_conntrack_count", pool);
+    double v;
+    if (!p || number(&p, &v))
+        return;
+    gauge(o, "node_nf_conntrack_entries",
+          "Number of currently allocated flow entries for connection tracking.", v);
+    p = slurp(root, "sys/net/netfilter/nf_conntrack_max", pool);
+    if (p && number(&p, &v) == 0)
+        gauge(o, "node_nf_conntrack_entries_limit", "Maximum size of connection tracking table.",
+              v);
 }
 
 /* ---- sockstat -------------------------------------------------------------------------- */
@@ -281,4 +314,6 @@ void kt__metrics_procfs(kt__prom_t *o, const char *procfs, unsigned mask, apr_po
         filefd(o, procfs, pool);
     if (mask & KT__COLLECT_ENTROPY)
         entropy(o, procfs, pool);
+    if (mask & KT__COLLECT_CONNTRACK)
+        conntrack(o, procfs, pool);
 }

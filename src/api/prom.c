@@ -22,6 +22,20 @@
 
 void kt__prom_init(kt__prom_t *o, int openmetrics, size_t hint)
 {
+    kt__prom_init_in(o, openmetrics, hint, NULL, 0);
+}
+
+void kt__prom_init_in(kt__prom_t *o, int openmetrics, size_t hint, char *buf, size_t cap)
+{
+    if (buf && cap >= hint && cap >= 4096) {
+        o->cap = cap;
+        o->buf = buf;
+        o->len = 0;
+        o->failed = 0;
+        o->openmetrics = openmetrics;
+        return;
+    }
+    free(buf);
     o->cap = hint > 4096 ? hint : 4096;
     o->buf = malloc(o->cap);
     o->len = 0;
@@ -66,6 +80,14 @@ void kt__prom_put(kt__prom_t *o, const char *fmt, ...)
     }
 }
 
+void kt__prom_append(kt__prom_t *o, const char *text, size_t len)
+{
+    if (!room(o, len))
+        return;
+    memcpy(o->buf + o->len, text, len);
+    o->len += len;
+}
+
 /* Written piece by piece rather than through printf: a page with the node_*
  * families has a thousand lines, rendered once per reading, and printf's
  * parsing was most of what rendering cost. */
@@ -102,6 +124,18 @@ static char *u64_digits(char *end, uint64_t u)
     return end;
 }
 
+/* text into out[len], cut to fit: a copy, not snprintf's "%s" (a page has
+ * a thousand numbers, and printf's parsing cost more than the digits). */
+static void put_text(char *out, size_t len, const char *text, size_t n)
+{
+    if (!len)
+        return;
+    if (n >= len)
+        n = len - 1;
+    memcpy(out, text, n);
+    out[n] = '\0';
+}
+
 /* Go's 'g' form of the decimal digits[0..nd) times 10^(exp - nd + 1), the
  * digits without trailing zeros: %e from an exponent of 1e+06 up and below
  * 1e-04, plain decimals between. */
@@ -136,8 +170,7 @@ static void format_digits(char *out, size_t len, int negative, const char *digit
             *p++ = i < nd ? digits[i] : '0';
         }
     }
-    *p = '\0';
-    snprintf(out, len, "%s", buf);
+    put_text(out, len, buf, (size_t)(p - buf));
 }
 
 /* The shortest digits of v, as the exact decimal r / 10^k, when one with at
@@ -173,15 +206,15 @@ static int format_short(char *out, size_t len, double v)
 void kt__prom_number(char *out, size_t len, double v)
 {
     if (isnan(v)) {
-        snprintf(out, len, "NaN");
+        put_text(out, len, "NaN", 3);
         return;
     }
     if (isinf(v)) {
-        snprintf(out, len, "%s", v > 0 ? "+Inf" : "-Inf");
+        put_text(out, len, v > 0 ? "+Inf" : "-Inf", 4);
         return;
     }
     if (v == 0) {
-        snprintf(out, len, "%s", signbit(v) ? "-0" : "0");
+        put_text(out, len, signbit(v) ? "-0" : "0", signbit(v) ? 2 : 1);
         return;
     }
     if (format_short(out, len, v))
@@ -207,7 +240,7 @@ void kt__prom_number(char *out, size_t len, double v)
         snprintf(e, sizeof e, "%.16e", v);
     int exp = atoi(strchr(e, 'e') + 1);
     if (exp < -4 || exp >= 6)
-        snprintf(out, len, "%s", e);
+        put_text(out, len, e, strlen(e));
     else
         snprintf(out, len, "%.*f", prec - 1 - exp > 0 ? prec - 1 - exp : 0, v);
 }

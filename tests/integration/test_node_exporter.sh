@@ -23,7 +23,7 @@ command -v prometheus-node-exporter >/dev/null ||
   { not_ok "prometheus-node-exporter is installed (scripts/install-deps.sh)"; finish; exit; }
 
 collectors=(cpu meminfo loadavg stat time timex processes filesystem netdev diskstats vmstat
-  pressure uname os netstat sockstat filefd entropy netclass)
+  pressure uname os netstat sockstat filefd entropy netclass conntrack hwmon)
 ne_args=(--collector.disable-defaults --no-collector.netdev.netlink
   "--collector.filesystem.mount-points-exclude=^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)(\$|/)"
   "--collector.netdev.device-exclude=^\$")
@@ -85,9 +85,38 @@ if start_ne --path.procfs="$fixture/t1" --path.sysfs="$fixture/sys" --path.rootf
       node_network_receive_fifo_total node_network_transmit_colls_total node_netstat_Tcp_InSegs \
       node_sockstat_TCP_mem_bytes node_sockstat_TCP6_inuse node_filefd_maximum \
       node_entropy_available_bits node_netstat_Icmp6_InMsgs node_network_up node_network_info \
-      node_network_speed_bytes node_network_mtu_bytes; do
+      node_network_speed_bytes node_network_mtu_bytes node_nf_conntrack_entries \
+      node_nf_conntrack_entries_limit node_hwmon_temp_celsius node_hwmon_temp_max_celsius \
+      node_hwmon_temp_crit_celsius node_hwmon_chip_names node_hwmon_sensor_label; do
       grep -q "^$fam" "$tmp/koto.txt" || not_ok "kotod serves $fam on the fixture"
     done
+    # The chip named from its device's path, from its name file, and a sensor's label.
+    for line in 'node_hwmon_temp_celsius{chip="platform_coretemp_0",sensor="temp3"} 101.5' \
+      'node_hwmon_temp_crit_celsius{chip="acpitz",sensor="temp1"} 119' \
+      'node_hwmon_sensor_label{chip="nvme_nvme0",label="Composite",sensor="temp1"} 1' \
+      'node_nf_conntrack_entries 1843' 'node_nf_conntrack_entries_limit 262144'; do
+      grep -qxF "$line" "$tmp/koto.txt" && ok "fixture: $line" || not_ok "fixture: $line"
+    done
+    # ?collect[]= names the new collectors; each answer holds its families only.
+    fams() { curl -fsS "http://$koto_addr/metrics?$1" | grep -v '^#' | sed 's/[{ ].*//' | sort -u | tr '\n' ' '; }
+    expect_eq "collect[]=conntrack: its two families only" \
+      "node_nf_conntrack_entries node_nf_conntrack_entries_limit " "$(fams 'collect%5B%5D=conntrack')"
+    expect_eq "collect[]=hwmon: node_hwmon_* only" "" \
+      "$(fams 'collect%5B%5D=hwmon' | tr ' ' '\n' | grep -v '^node_hwmon_' | grep -v '^$')"
+    expect_eq "collect[]=hwmon: its eight families" 8 \
+      "$(fams 'collect%5B%5D=hwmon' | tr ' ' '\n' | grep -c '^node_hwmon_')"
+    # OpenMetrics: the same families, gauges as they are, and # EOF.
+    curl -fsS -H 'Accept: application/openmetrics-text;version=1.0.0' \
+      "http://$koto_addr/metrics?collect%5B%5D=hwmon&collect%5B%5D=conntrack" >"$tmp/om.txt"
+    expect_eq "OpenMetrics: hwmon and conntrack as gauges" \
+      "# TYPE node_hwmon_temp_celsius gauge|# TYPE node_nf_conntrack_entries gauge" \
+      "$(grep -xE '# TYPE node_(hwmon_temp_celsius|nf_conntrack_entries) gauge' "$tmp/om.txt" | sort | tr '\n' '|' | sed 's/|$//')"
+    expect_eq "OpenMetrics: the filtered answer ends with # EOF" "# EOF" "$(tail -1 "$tmp/om.txt")"
+    curl -fsS "http://$koto_addr/metrics?collect%5B%5D=hwmon&collect%5B%5D=conntrack" >"$tmp/lint.txt"
+    if command -v promtool >/dev/null; then
+      expect_eq "promtool check metrics: nothing to say of hwmon and conntrack" "" \
+        "$(promtool check metrics <"$tmp/lint.txt" 2>&1)"
+    fi
     stop_kotod TERM
   else
     not_ok "kotod starts on the fixture" "$(tail -5 "$tmp/kotod.log")"
@@ -115,7 +144,7 @@ fi
 # ---- 2. the live machine ------------------------------------------------------------------
 # What moves between two answers is left out: counters, load, free space,
 # memory in use, processes, the clock's estimates.
-moving='^node_(cpu_seconds_total|memory_|load|context_switches|forks|intr|procs_|processes_|time_seconds|timex_(offset|maxerror|estimated|frequency)|network_(receive|transmit)_|disk_|vmstat_|pressure_|filesystem_(free|avail|files_free)|netstat_|sockstat_|filefd_allocated|entropy_available)'
+moving='^node_(cpu_seconds_total|memory_|load|context_switches|forks|intr|procs_|processes_|time_seconds|timex_(offset|maxerror|estimated|frequency)|network_(receive|transmit)_|disk_|vmstat_|pressure_|filesystem_(free|avail|files_free)|netstat_|sockstat_|filefd_allocated|entropy_available|nf_conntrack_entries$|hwmon_temp_(celsius|input))'
 steady='^node_memory_(MemTotal|SwapTotal|Hugepagesize|HugePages_Total)_?'
 if start_ne; then
   ok "node_exporter reads this machine"

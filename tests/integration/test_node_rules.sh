@@ -5,7 +5,10 @@
 # served on the linux-basic fixture and start from its values, each alert
 # given the trajectory that must fire it (a filesystem filling, errors on
 # eth0, ...); and kotod's own memory figures, as recorded, fire
-# NodeMemoryHighUtilization (the fixture is 94 % used).
+# NodeMemoryHighUtilization (the fixture is 94 % used); the conntrack table's
+# recorded limit, filled to 80 %, fires NodeHighNumberConntrackEntriesUsed; and
+# the dashboards' join of hwmon temperatures with their chip names works on
+# the recorded node_hwmon_* series.
 KOTOD=$1
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -93,8 +96,22 @@ ok "recorded from kotod: / is $fs_labels, $size bytes, $files inodes"
   # fd: the recorded allocated descriptors against a limit of 3000 (77 %).
   input "$(series fd node_filefd_allocated)" "$(value node_filefd_allocated)x180"
   input "$(series fd node_filefd_maximum)" "3000x180"
+  # conntrack: the recorded table size, filled to 80 % (upstream's alert has no "for").
+  limit=$(value node_nf_conntrack_entries_limit)
+  input "$(series conntrack node_nf_conntrack_entries_limit)" "${limit}x180"
+  awk -v l="$limit" 'BEGIN { printf "%.0fx180\n", l * 0.8 }' >"$tmp/v"
+  input "$(series conntrack node_nf_conntrack_entries)" "$(cat "$tmp/v")"
+  # hwmon: the temperatures and chip names as recorded, for the dashboards' join.
+  rec 'node_hwmon_(temp_celsius|chip_names)' | while read -r k v; do
+    input "$(series hwmon "$k")" "${v}x180"
+  done
   cat <<'YML'
     promql_expr_test:
+      # "Node Exporter Full"'s temperature panel: each sensor named by its chip.
+      - expr: node_hwmon_temp_celsius{job="node",sensor="temp3"} * on(chip, instance) group_left(chip_name) node_hwmon_chip_names{job="node"}
+        eval_time: 10m
+        exp_samples:
+          - { labels: '{chip="platform_coretemp_0",chip_name="coretemp",instance="hwmon",job="node",sensor="temp3"}', value: 101.5 }
       - expr: count by (alertname, severity, instance) (ALERTS{alertstate="firing"})
         eval_time: 120m
         exp_samples:
@@ -109,10 +126,12 @@ ok "recorded from kotod: / is $fs_labels, $size bytes, $files inodes"
           - { labels: '{alertname="NodeMemoryMajorPagesFaults",instance="koto",severity="warning"}', value: 1 }
           - { labels: '{alertname="NodeDiskIOSaturation",instance="koto",severity="warning"}', value: 1 }
           - { labels: '{alertname="NodeFileDescriptorLimit",instance="fd",severity="warning"}', value: 1 }
-      # Nothing fires before its "for" has run.
-      - expr: count(ALERTS{alertstate="firing"})
+          - { labels: '{alertname="NodeHighNumberConntrackEntriesUsed",instance="conntrack",severity="warning"}', value: 1 }
+      # Nothing fires before its "for" has run: at 5 minutes, only the one without.
+      - expr: count by (alertname) (ALERTS{alertstate="firing"})
         eval_time: 5m
-        exp_samples: []
+        exp_samples:
+          - { labels: '{alertname="NodeHighNumberConntrackEntriesUsed"}', value: 1 }
 YML
 } >"$tmp/test.yml"
 check "promtool test rules: each alert fires on kotod's series, and only those" \

@@ -23,6 +23,12 @@ curl -sS "http://$addr/metrics" >"$tmp/all"
 promtool check metrics <"$tmp/all" >"$tmp/lint" 2>&1
 expect_eq "promtool: only node_exporter's camelCase meminfo names in the whole answer" "" \
   "$(grep -v "^node_memory_[A-Za-z_]* metric names should be written in 'snake_case' not 'camelCase'$" "$tmp/lint")"
+# kotod's build, labelled as node_exporter labels its own (version, revision,
+# the toolchain, os and arch), under koto's name: it is not node_exporter.
+check "koto_build_info: version, revision, compiler, os and arch" \
+  grep -qE '^koto_build_info\{arch="[a-z0-9]+",compiler="[^"]+",os="linux",revision="([0-9a-f]+(-dirty)?|unknown)",version="[0-9.]+"\} 1$' "$tmp/all"
+expect_eq "no node_exporter_build_info: koto does not claim node_exporter's version" 0 \
+  "$(grep -c '^node_exporter_build_info' "$tmp/all")"
 # OpenMetrics when asked for, ending with # EOF; counters named without _total.
 curl -sS -D "$tmp/om.head" -H 'Accept: application/openmetrics-text;version=1.0.0,text/plain;q=0.5' \
   "http://$addr/metrics" >"$tmp/om"
