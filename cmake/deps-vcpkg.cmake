@@ -3,7 +3,7 @@
 # toolchain file on the first configure. Defines the same targets as the
 # Linux side (deps.cmake) and the MinGW cross build (deps-win.cmake):
 # kt::apr, kt::aprutil (with APR-DBD's sqlite3 driver), kt::lua, kt::jansson,
-# kt::http_parser, kt::cmocka.
+# kt::http_parser, kt::ssl and kt::crypto (TLS on the listener), kt::cmocka.
 #
 # Package and target names are those of vcpkg's ports. Some ports renamed
 # theirs over the years, so each lookup accepts every spelling listed here.
@@ -177,6 +177,15 @@ find_package(jansson CONFIG REQUIRED)
 kt_vcpkg_wrap(jansson TARGETS jansson::jansson)
 find_package(unofficial-http-parser CONFIG REQUIRED)
 kt_vcpkg_wrap(http_parser TARGETS unofficial::http_parser::http_parser)
+
+# ---- OpenSSL --------------------------------------------------------------------------
+# Port "openssl": CMake's FindOpenSSL, through the port's wrapper, gives
+# OpenSSL::SSL and OpenSSL::Crypto. The system libraries a static libcrypto
+# needs are named again, as deps-win.cmake does: Winsock, GDI, CryptoAPI and
+# BCrypt.
+find_package(OpenSSL REQUIRED)
+kt_vcpkg_wrap(crypto TARGETS OpenSSL::Crypto LIBS ws2_32 gdi32 crypt32 bcrypt advapi32 user32)
+kt_vcpkg_wrap(ssl TARGETS OpenSSL::SSL kt::crypto)
 
 # ---- CMocka (tests) -------------------------------------------------------------------
 # Port "cmocka", in vcpkg.json's "tests" feature (the preset asks for it with

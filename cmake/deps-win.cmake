@@ -47,6 +47,29 @@ if(KT_TESTS)
   add_library(kt::cmocka ALIAS kt_win_cmocka)
 endif()
 
+# OpenSSL (TLS on the listener, libcrypto's digests): static libssl and
+# libcrypto from scripts/win-deps-openssl.sh, a prefix of their own. Without
+# it kotod.exe is built with src/http/tls_none.c and refuses a tls setting.
+# OpenSSL's mingw64 target links Winsock, GDI (its RAND_screen) and
+# CryptoAPI (the Windows certificate store it can read); BCrypt seeds its
+# random numbers.
+set(KT_WIN_OPENSSL_PREFIX "" CACHE PATH "Prefix printed by scripts/win-deps-openssl.sh")
+if(KT_WIN_OPENSSL_PREFIX)
+  if(NOT EXISTS "${KT_WIN_OPENSSL_PREFIX}/.complete")
+    message(FATAL_ERROR "KT_WIN_OPENSSL_PREFIX '${KT_WIN_OPENSSL_PREFIX}' is not a finished "
+                        "scripts/win-deps-openssl.sh prefix")
+  endif()
+  # The toolchain file re-roots find_library under these prefixes only.
+  list(APPEND CMAKE_FIND_ROOT_PATH "${KT_WIN_OPENSSL_PREFIX}")
+  set(kt_deps_prefix "${KT_WIN_DEPS_PREFIX}")
+  set(KT_WIN_DEPS_PREFIX "${KT_WIN_OPENSSL_PREFIX}")
+  kt_win_dep(kt_win_crypto libcrypto.a LIBS ws2_32 gdi32 crypt32 bcrypt advapi32 user32)
+  kt_win_dep(kt_win_ssl libssl.a LIBS kt_win_crypto)
+  set(KT_WIN_DEPS_PREFIX "${kt_deps_prefix}")
+  add_library(kt::crypto ALIAS kt_win_crypto)
+  add_library(kt::ssl ALIAS kt_win_ssl)
+endif()
+
 # libcurl (kotod.exe's notifications, koto.exe): a static library with
 # Schannel for TLS from scripts/win-deps-curl.sh, a prefix of its own.
 # Without it kotod.exe is built with src/notify/none.c and there is no

@@ -16,6 +16,13 @@
  *
  * Everything runs on the loop thread except init, reload and the checks;
  * OpenSSL's error queue is per thread and cleared before each call.
+ *
+ * The same file is kotod.exe's (a static OpenSSL cross-built by
+ * scripts/win-deps-openssl.sh): a socket's error is APR's netos error
+ * (errno here, WSAGetLastError there), files are opened by OpenSSL's BIOs,
+ * which take UTF-8 names on Windows too, and the self-signed key is kept
+ * owner-only by the state directory it is written in (mode 0600 here; the
+ * directory's inherited DACL there, where modes do not exist).
  */
 #include "http_internal.h"
 
@@ -51,15 +58,20 @@ static const char *ssl_reason(char *buf, size_t len)
     return buf;
 }
 
+/* BIO_new_file, not fopen: on Windows it opens the UTF-8 name as UTF-16
+ * (_wfopen), so a path outside the ANSI code page works, as it does for
+ * SSL_CTX_use_certificate_chain_file, which opens the same way. */
 static X509 *read_cert(const char *path, char *err, apr_size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
+    errno = 0;
+    BIO *f = BIO_new_file(path, "rb");
     if (!f) {
         snprintf(err, errlen, "cannot open the TLS certificate %s: %s", path, strerror(errno));
+        ERR_clear_error();
         return NULL;
     }
-    X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
-    fclose(f);
+    X509 *x = PEM_read_bio_X509(f, NULL, NULL, NULL);
+    BIO_free(f);
     if (!x) {
         char why[200];
         snprintf(err, errlen, "%s is not a PEM certificate (%s)", path, ssl_reason(why, sizeof why));
@@ -69,15 +81,17 @@ static X509 *read_cert(const char *path, char *err, apr_size_t errlen)
 
 static EVP_PKEY *read_key(const char *path, char *err, apr_size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
+    errno = 0;
+    BIO *f = BIO_new_file(path, "rb");
     if (!f) {
         snprintf(err, errlen, "cannot open the TLS key %s: %s", path, strerror(errno));
+        ERR_clear_error();
         return NULL;
     }
     /* An empty passphrase callback: an encrypted key fails here rather
      * than asking on a terminal a daemon does not have. */
-    EVP_PKEY *k = PEM_read_PrivateKey(f, NULL, NULL, (void *)"");
-    fclose(f);
+    EVP_PKEY *k = PEM_read_bio_PrivateKey(f, NULL, NULL, (void *)"");
+    BIO_free(f);
     if (!k) {
         char why[200];
         snprintf(err, errlen, "%s is not a PEM private key without a passphrase (%s)", path,
@@ -192,15 +206,15 @@ static apr_status_t io_result(kt__conn_t *c, int r, int writing)
         return APR_EAGAIN;
     case SSL_ERROR_ZERO_RETURN:
         return APR_EOF;
-    case SSL_ERROR_SYSCALL:
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            ERR_clear_error();
-            return APR_EAGAIN;
-        }
-        kt_log(KT_LOG_DEBUG, "http: %s: TLS %s failed: %s", c->remote,
-               writing ? "write" : "read", errno ? strerror(errno) : "connection closed");
+    case SSL_ERROR_SYSCALL: {
+        apr_status_t ne = apr_get_netos_error();
         ERR_clear_error();
-        return errno ? APR_FROM_OS_ERROR(errno) : APR_EOF;
+        if (APR_STATUS_IS_EAGAIN(ne))
+            return APR_EAGAIN;
+        kt_log(KT_LOG_DEBUG, "http: %s: TLS %s failed: %s", c->remote,
+               writing ? "write" : "read", ne ? kt_strerror(ne, why, sizeof why) : "connection closed");
+        return ne ? ne : APR_EOF;
+    }
     default:
         kt_log(KT_LOG_DEBUG, "http: %s: TLS %s failed: %s", c->remote,
                writing ? "write" : "read", ssl_reason(why, sizeof why));
@@ -255,6 +269,7 @@ int kt__tls_handshake(kt__conn_t *c)
 {
     c->tls_read_wants_write = c->tls_write_wants_read = 0;
     ERR_clear_error();
+    apr_set_netos_error(0);
     int r = SSL_do_handshake(c->tls);
     if (r == 1) {
         kt_log(KT_LOG_DEBUG, "http: %s: %s %s", c->remote, SSL_get_version(c->tls),
@@ -269,8 +284,11 @@ int kt__tls_handshake(kt__conn_t *c)
         return 0;
     }
     char why[200];
-    if (e == SSL_ERROR_SYSCALL)
-        snprintf(why, sizeof why, "%s", errno ? strerror(errno) : "the client left");
+    apr_status_t ne = apr_get_netos_error();
+    if (e == SSL_ERROR_SYSCALL && ne)
+        kt_strerror(ne, why, sizeof why);
+    else if (e == SSL_ERROR_SYSCALL)
+        snprintf(why, sizeof why, "the client left");
     else
         ssl_reason(why, sizeof why);
     ERR_clear_error();
@@ -284,7 +302,7 @@ apr_status_t kt__tls_recv(kt__conn_t *c, char *buf, apr_size_t *n)
     *n = 0;
     c->tls_read_wants_write = 0;
     ERR_clear_error();
-    errno = 0;
+    apr_set_netos_error(0);
     int r = SSL_read(c->tls, buf, (int)want);
     if (r > 0) {
         *n = (apr_size_t)r;
@@ -301,7 +319,7 @@ apr_status_t kt__tls_send(kt__conn_t *c, const char *buf, apr_size_t *n)
     if (!want)
         return APR_SUCCESS;
     ERR_clear_error();
-    errno = 0;
+    apr_set_netos_error(0);
     int r = SSL_write(c->tls, buf, (int)want);
     if (r > 0) {
         *n = (apr_size_t)r;
@@ -393,7 +411,10 @@ static void add_names(char *san, size_t len, const char *list, apr_pool_t *pool)
 }
 
 /* Writes text to path through a temporary file renamed over it; perms
- * owner-only for the key. */
+ * owner-only for the key. On Windows APR has no modes: the file takes the
+ * protected DACL the state directory passes to what is made inside it
+ * (kt_sys_private_dir, before the pair is made), and keeps it across the
+ * rename, which moves the file and its descriptor. */
 static apr_status_t write_file(const char *path, BIO *mem, apr_fileperms_t perms,
                                apr_pool_t *pool)
 {

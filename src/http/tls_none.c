@@ -1,6 +1,6 @@
 /*
- * tls_none.c - the TLS backend of a build without OpenSSL (the Windows
- * cross build, for now): plain HTTP only. A server configured for TLS
+ * tls_none.c - the TLS backend of a build without OpenSSL (a MinGW build
+ * configured without KT_WIN_OPENSSL_PREFIX): plain HTTP only. A server configured for TLS
  * does not start, and the checks say why, rather than serving in clear
  * text what was meant to be encrypted.
  */

@@ -68,16 +68,6 @@ if [[ $EXE == *.exe ]] && ! tr -d '\r' <"$LOG" | grep -q 'reading the Windows AP
   die "the Windows build runs (its log names the Windows APIs)"
 fi
 ok "kotod serves on $addr ($(($(now_ms) - t_start)) ms after launch)"
-# A build without TLS (kotod.exe, for now) refuses a tls setting, saying
-# why, rather than serving in clear text what was meant to be encrypted.
-if [[ $EXE == *.exe ]]; then
-  printf 'tls = "self-signed"\n' >"$DIR/tls.lua"
-  wine "$EXE" -t -c "$(winpath "$DIR/tls.lua")" --listen 127.0.0.1:0 --state-dir "$state_arg" \
-    --lua-dir "$lua_arg" >"$T/tls-t" 2>&1
-  expect "kotod.exe -t refuses tls" 1 "$?"
-  grep -q "no TLS support" "$T/tls-t" && ok "and says the build has no TLS" ||
-    not_ok "and says the build has no TLS" "$(tr -d '\r' <"$T/tls-t" | tail -3)"
-fi
 
 # ---- raw connections --------------------------------------------------------------
 # raw NAME BYTES [WAIT]: opens a connection, sends BYTES (printf %b: \r\n are
