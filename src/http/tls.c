@@ -20,9 +20,8 @@
  * The same file is kotod.exe's (a static OpenSSL cross-built by
  * scripts/win-deps-openssl.sh): a socket's error is APR's netos error
  * (errno here, WSAGetLastError there), files are opened by OpenSSL's BIOs,
- * which take UTF-8 names on Windows too, and the self-signed key is kept
- * owner-only by the state directory it is written in (mode 0600 here; the
- * directory's inherited DACL there, where modes do not exist).
+ * which take UTF-8 names on Windows too, and the self-signed pair is
+ * written owner-only through kt_sys.h, as the token is.
  */
 #include "http_internal.h"
 
@@ -32,6 +31,8 @@
 
 #include <apr_file_io.h>
 #include <apr_portable.h>
+
+#include "kt_sys.h"
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -410,30 +411,17 @@ static void add_names(char *san, size_t len, const char *list, apr_pool_t *pool)
     }
 }
 
-/* Writes text to path through a temporary file renamed over it; perms
- * owner-only for the key. On Windows APR has no modes: the file takes the
- * protected DACL the state directory passes to what is made inside it
- * (kt_sys_private_dir, before the pair is made), and keeps it across the
- * rename, which moves the file and its descriptor. */
-static apr_status_t write_file(const char *path, BIO *mem, apr_fileperms_t perms,
-                               apr_pool_t *pool)
+/* Writes the PEM text to path through a temporary file renamed over it,
+ * made owner-only as the token is (kt_sys_create_secret: mode 0600; on
+ * Windows a protected DACL for SYSTEM and Administrators, which the rename
+ * keeps). */
+static apr_status_t write_file(const char *path, BIO *mem, apr_pool_t *pool)
 {
     char *data;
     long len = BIO_get_mem_data(mem, &data);
     const char *tmp = apr_pstrcat(pool, path, ".new", NULL);
-    apr_file_t *f;
-    apr_size_t n = (apr_size_t)len;
-    apr_status_t rv = apr_file_open(&f, tmp,
-                                    APR_FOPEN_WRITE | APR_FOPEN_CREATE | APR_FOPEN_TRUNCATE |
-                                        APR_FOPEN_BINARY,
-                                    perms, pool);
-    if (rv != APR_SUCCESS)
-        return rv;
-    apr_file_perms_set(tmp, perms); /* an old .new left with other perms */
-    rv = apr_file_write_full(f, data, n, NULL);
-    apr_status_t rc = apr_file_close(f);
-    if (rv == APR_SUCCESS)
-        rv = rc;
+    apr_file_remove(tmp, pool); /* one left by a crash: made anew, never reused */
+    apr_status_t rv = kt_sys_create_secret(tmp, data, (apr_size_t)len, pool);
     if (rv == APR_SUCCESS)
         rv = apr_file_rename(tmp, path, pool);
     if (rv != APR_SUCCESS)
@@ -500,11 +488,11 @@ apr_status_t kt_http_tls_self_signed(const char *cert, const char *key, const ch
         goto ssl_fail;
     char e2[128];
     apr_status_t st;
-    if ((st = write_file(key, kb, APR_FPROT_UREAD | APR_FPROT_UWRITE, pool)) != APR_SUCCESS) {
+    if ((st = write_file(key, kb, pool)) != APR_SUCCESS) {
         snprintf(err, errlen, "cannot write the TLS key %s: %s", key, kt_strerror(st, e2, sizeof e2));
         goto done;
     }
-    if ((st = write_file(cert, cb, APR_FPROT_UREAD | APR_FPROT_UWRITE, pool)) != APR_SUCCESS) {
+    if ((st = write_file(cert, cb, pool)) != APR_SUCCESS) {
         snprintf(err, errlen, "cannot write the TLS certificate %s: %s", cert,
                  kt_strerror(st, e2, sizeof e2));
         goto done;

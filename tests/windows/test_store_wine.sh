@@ -29,9 +29,13 @@ rm -rf "$DIR"
 mkdir -p "$DIR"
 
 # Memory is the one detector on: a threshold of 1 % holds on any machine (a
-# start), one of 99 % does not here (what was started resolves).
+# start), one of 99 % does not here (what was started resolves). kotod's
+# own memory budget is off: under Wine kotod.exe with OpenSSL linked in
+# reads about 34 MiB, over the 32 MiB default, and its koto_over_budget
+# would be one more condition in those counted here (test_budget tests it).
 conf() { # THRESHOLD
   cat >"$DIR/koto.conf.lua" <<LUA
+budget_rss_mb = 0
 thresholds = { memory = { threshold = $1, clear_margin = 0.5, hold_samples = 1 },
                cpu = { enabled = false }, cpu_spike = { enabled = false },
                disk = { enabled = false }, process_memory = { enabled = false } }

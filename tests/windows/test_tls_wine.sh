@@ -161,9 +161,14 @@ fp=$(fingerprint "$ss/tls-cert.pem")
 check "and its fingerprint is logged" bash -c "tr -d '\r' <'$tmp/kotod.log' | grep -q 'SHA-256 fingerprint $fp'"
 check "it names the server names too" bash -c "openssl x509 -in '$ss/tls-cert.pem' -noout -ext subjectAltName | grep -q 'DNS:koto.example'"
 check "the key is a PEM private key" openssl pkey -in "$ss/tls-key.pem" -noout
+# Wine turns the DACL a file is created with into its Unix mode: the key's
+# is the token's (SYSTEM and Administrators only), nothing for others.
+expect_eq "the key is made owner-only, as the token is" "$(stat -c %a "$ss/token")" \
+  "$(stat -c %a "$ss/tls-key.pem")"
+expect_eq "and others have no access to it" 0 "$(( 0$(stat -c %a "$ss/tls-key.pem") & 7 ))"
 sscurl() { curl -sS --cacert "$ss/tls-cert.pem" "$@"; }
-code=$(sscurl -o /dev/null -w '%{http_code}' "$base/healthz")
-expect_eq "curl trusting the self-signed certificate is served" 200 "$code"
+code=$(sscurl -o /dev/null -w "%{http_code}" -H "Authorization: Bearer $token" "$base/healthz")
+expect_eq "curl trusting the self-signed certificate (and the token) is served" 200 "$code"
 # The dashboard's login over HTTPS: on 0.0.0.0 everything needs the token
 # or a session.
 code=$(sscurl -o /dev/null -w '%{http_code}' "$base/api/agent/monitor/status")
