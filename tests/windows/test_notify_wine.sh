@@ -5,7 +5,9 @@
 # libcrypto's HMAC inside kotod.exe. The channel's secret is a whsec_ file;
 # memory_high starts at once (a threshold of 1 % holds on any machine); the
 # receiver answers 503 first, so the message comes on the retry, with the
-# same id, and every attempt's Standard Webhooks signature verifies. Then
+# same id, and every attempt's Standard Webhooks signature verifies. Two
+# email channels to the Linux email test's SMTP server: one in the clear,
+# one over STARTTLS with Schannel checking the server against ca_file. Then
 # POST /api/agent/notify/test and kotod.exe --test-notify; then koto.exe's
 # status and events, as text and JSON, and the exit codes scripts rely on.
 # Runs inside scripts/win-test.sh (WINEPREFIX, a persistent wineserver).
@@ -27,11 +29,12 @@ fail() {
 }
 ok() { echo "ok: $*"; }
 
-pid="" rpid=""
+pid="" rpid="" spids=()
 cleanup() {
   if [ -n "$pid" ]; then kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
   if [ -n "$rpid" ]; then kill "$rpid" 2>/dev/null; wait "$rpid" 2>/dev/null; fi
-  rm -rf "$DIR"
+  for p in "${spids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+  [ -n "${KEEP_TMP:-}" ] || rm -rf "$DIR"
 }
 trap cleanup EXIT
 rm -rf "$DIR"
@@ -46,6 +49,29 @@ rpid=$!
 for _ in $(seq 100); do [ -s "$DIR/port" ] && break; sleep 0.05; done
 [ -s "$DIR/port" ] || fail "the receiver starts"
 port="$(cat "$DIR/port")"
+# Two SMTP servers (the Linux email test's, Debian's aiosmtpd): one in the
+# clear, one that requires STARTTLS with a certificate the channel's
+# ca_file trusts, which Schannel checks. Its name is localhost, not
+# 127.0.0.1: Debian's libcurl 7.88 matches Schannel's certificate names
+# by DNS name only, never by IP address. (Without ca_file, Schannel itself
+# would check the certificate against the Windows store, and Wine's accepts
+# any: that refusal is verified on Windows only, docs/windows.md.)
+py=/usr/bin/python3
+[ -x "$py" ] || py=python3
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$DIR/key.pem" -out "$DIR/cert.pem" -days 1 \
+  -subj /CN=localhost -addext subjectAltName=DNS:localhost >/dev/null 2>&1 || fail "the test's certificate"
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+smtpd() { # NAME ARGS...: sets sport; its log $DIR/NAME.log
+  sport="$(free_port)"
+  : >"$DIR/$1.log"
+  "$py" "$SRC/tests/integration/smtp_receiver.py" "$sport" "$DIR/$1.log" "${@:2}" >"$DIR/$1.out" 2>&1 &
+  spids+=($!)
+  for _ in $(seq 150); do grep -q ready "$DIR/$1.out" 2>/dev/null && return 0; sleep 0.1; done
+  fail "the SMTP server $1 starts: $(cat "$DIR/$1.out")"
+}
+spids=()
+smtpd plain; plain_port=$sport
+smtpd tls --tls "$DIR/cert.pem" "$DIR/key.pem"; tls_port=$sport
 
 cat >"$DIR/koto.conf.lua" <<LUA
 thresholds = { memory = { threshold = 1, clear_margin = 0.5, hold_samples = 1 },
@@ -54,6 +80,10 @@ thresholds = { memory = { threshold = 1, clear_margin = 0.5, hold_samples = 1 },
 notify = {
   { name = "hook", kind = "webhook", url = "http://127.0.0.1:$port/hook",
     secret_file = [[$WIN\\webhook.secret]], types = { "memory_high" }, backoff_ms = 200 },
+  { name = "mail", kind = "email", url = "smtp://127.0.0.1:$plain_port", starttls = false,
+    from = "koto@host.example", to = { "ops@example.com" }, types = { "memory_high" } },
+  { name = "tls", kind = "email", url = "smtp://localhost:$tls_port", ca_file = [[$WIN\\cert.pem]],
+    from = "koto@host.example", to = { "sec@example.com" }, types = { "memory_high" } },
 }
 LUA
 # kotod.exe's arguments: the test's configuration and state. (wine is run
@@ -86,7 +116,7 @@ for _ in $(seq 300); do
 done
 [ -n "$addr" ] || fail "kotod.exe starts and logs its address"
 base="http://$addr"
-tr -d '\r' <"$LOG" | grep -q 'notifying 1 channel$' || fail "the log names the channel"
+tr -d '\r' <"$LOG" | grep -q 'notifying 3 channels$' || fail "the log names the channels"
 ok "kotod.exe starts with the channel"
 
 wait_lines 'map(select(.status == 200 and .body.data.event.type == "memory_high")) | length == 1' ||
@@ -108,12 +138,30 @@ jq -e -s '.[0].body.data.dashboard | test("^http://127.0.0.1:[0-9]+/monitoring-d
 ok "the body links to the dashboard, from kotod/"
 
 st="$(curl -fsS -m 10 "$base/api/agent/monitor/status")"
-[ "$(jq -r '.notify.channels[0] | "\(.name) \(.sent) \(.retried) \(.queued) \(.failed)"' <<<"$st")" = "hook 1 1 0 0" ] ||
+[ "$(jq -r '.notify.channels[] | select(.name == "hook") | "\(.name) \(.sent) \(.retried) \(.queued) \(.failed)"' <<<"$st")" = "hook 1 1 0 0" ] ||
   fail "status: sent 1, retried 1, nothing queued: $(jq -c .notify <<<"$st")"
 ok "status: sent 1, retried 1, nothing queued"
 curl -fsS -m 10 "$base/metrics" | tr -d '\r' |
   grep -q '^koto_notifications_total{channel="hook",result="sent"} 1$' || fail "/metrics counts it"
 ok "/metrics counts it"
+
+# wait_mail NAME JQ_SLURP_FILTER: until that SMTP server's log satisfies it
+wait_mail() {
+  for _ in $(seq 300); do
+    jq -e -s "$2" "$DIR/$1.log" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  return 1
+}
+wait_mail plain 'map(select(.data | test("memory_high"))) | length == 1' ||
+  fail "the email reaches the SMTP server: $(jq -c '.notify.channels[1]' <<<"$(curl -sS "$base/api/agent/monitor/status")")"
+[ "$(jq -r -s '.[0] | "\(.from) \(.to | join(",")) \(.tls)"' "$DIR/plain.log")" = "koto@host.example ops@example.com false" ] ||
+  fail "the envelope: $(head -c 300 "$DIR/plain.log")"
+ok "the email reaches the SMTP server in the clear (starttls = false)"
+wait_mail tls 'map(select(.data | test("memory_high"))) | length == 1' ||
+  fail "the email comes over STARTTLS: $(jq -c '.notify.channels[2]' <<<"$(curl -sS "$base/api/agent/monitor/status")")"
+[ "$(jq -r -s '.[0].tls' "$DIR/tls.log")" = true ] || fail "the session was TLS"
+ok "the email comes over STARTTLS, Schannel checking the server against ca_file"
 
 # ---- test messages ------------------------------------------------------------------------------
 token="$(tr -d '\r\n' <"$DIR/state/token")"
