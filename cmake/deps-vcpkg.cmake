@@ -3,7 +3,8 @@
 # toolchain file on the first configure. Defines the same targets as the
 # Linux side (deps.cmake) and the MinGW cross build (deps-win.cmake):
 # kt::apr, kt::aprutil (with APR-DBD's sqlite3 driver), kt::lua, kt::jansson,
-# kt::http_parser, kt::ssl and kt::crypto (TLS on the listener), kt::cmocka.
+# kt::http_parser, kt::ssl and kt::crypto (TLS on the listener), kt::curl
+# (notifications, koto.exe), kt::cmocka.
 #
 # Package and target names are those of vcpkg's ports. Some ports renamed
 # theirs over the years, so each lookup accepts every spelling listed here.
@@ -186,6 +187,20 @@ kt_vcpkg_wrap(http_parser TARGETS unofficial::http_parser::http_parser)
 find_package(OpenSSL REQUIRED)
 kt_vcpkg_wrap(crypto TARGETS OpenSSL::Crypto LIBS ws2_32 gdi32 crypt32 bcrypt advapi32 user32)
 kt_vcpkg_wrap(ssl TARGETS OpenSSL::SSL kt::crypto)
+
+# ---- libcurl ------------------------------------------------------------------------
+# Port "curl" with features "schannel" and "non-http" (SMTP for the email
+# channel), and no default features, so no OpenSSL in it (the port always
+# brings zlib), as the MinGW build's win-deps-curl.sh: curl's own config,
+# CURL::libcurl (its usage file). A
+# static libcurl's headers must not declare dllimport; Schannel's system
+# libraries are named again, as deps-win.cmake does.
+find_package(CURL CONFIG REQUIRED)
+set(kt_curl_defs "")
+if(KT_VCPKG_STATIC)
+  set(kt_curl_defs CURL_STATICLIB)
+endif()
+kt_vcpkg_wrap(curl TARGETS CURL::libcurl DEFS ${kt_curl_defs} LIBS ws2_32 crypt32 bcrypt advapi32)
 
 # ---- CMocka (tests) -------------------------------------------------------------------
 # Port "cmocka", in vcpkg.json's "tests" feature (the preset asks for it with

@@ -69,3 +69,24 @@ if(KT_WIN_OPENSSL_PREFIX)
   add_library(kt::crypto ALIAS kt_win_crypto)
   add_library(kt::ssl ALIAS kt_win_ssl)
 endif()
+
+# libcurl (kotod.exe's notifications, koto.exe): a static library with
+# Schannel for TLS from scripts/win-deps-curl.sh, a prefix of its own.
+# Without it kotod.exe is built with src/notify/none.c and there is no
+# koto.exe. Its system libraries: Winsock, CryptoAPI and BCrypt (Schannel's
+# certificates and curl's random numbers), advapi32; SSPI (secur32.dll) is
+# loaded at run time.
+set(KT_WIN_CURL_PREFIX "" CACHE PATH "Prefix printed by scripts/win-deps-curl.sh")
+if(KT_WIN_CURL_PREFIX)
+  if(NOT EXISTS "${KT_WIN_CURL_PREFIX}/.complete")
+    message(FATAL_ERROR "KT_WIN_CURL_PREFIX '${KT_WIN_CURL_PREFIX}' is not a finished "
+                        "scripts/win-deps-curl.sh prefix")
+  endif()
+  # The toolchain file re-roots find_library under these prefixes only.
+  list(APPEND CMAKE_FIND_ROOT_PATH "${KT_WIN_CURL_PREFIX}")
+  set(kt_deps_prefix "${KT_WIN_DEPS_PREFIX}")
+  set(KT_WIN_DEPS_PREFIX "${KT_WIN_CURL_PREFIX}")
+  kt_win_dep(kt_win_curl libcurl.a DEFS CURL_STATICLIB LIBS ws2_32 crypt32 bcrypt advapi32)
+  set(KT_WIN_DEPS_PREFIX "${kt_deps_prefix}")
+  add_library(kt::curl ALIAS kt_win_curl)
+endif()

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The Windows side, end to end on Linux: cross-built dependencies
-# (scripts/win-deps.sh, OpenSSL by scripts/win-deps-openssl.sh), a MinGW-w64
-# build of kt_core, kt_plat and the Windows tests into build-win/ with
-# -Werror, and ctest running them under Wine.
+# (scripts/win-deps.sh; OpenSSL by scripts/win-deps-openssl.sh, libcurl by
+# scripts/win-deps-curl.sh), a MinGW-w64 build of kotod.exe, koto.exe and
+# the Windows tests into build-win/ with -Werror, and ctest running them
+# under Wine.
 #
 # Wine practice (../shared/windows-notes.md): a throwaway WINEPREFIX under the
 # build dir, a persistent wineserver (-p) and wineboot BEFORE ctest (otherwise
@@ -16,12 +17,14 @@ BUILD="${KT_WIN_BUILD:-$ROOT/build-win}"
 start=$SECONDS
 
 PREFIX="$("$ROOT/scripts/win-deps.sh" | tail -1)"
-# OpenSSL after the others: win-deps.sh enables deb-src, which it needs.
+# OpenSSL and libcurl after the others: win-deps.sh enables deb-src, which they need.
 OPENSSL="$("$ROOT/scripts/win-deps-openssl.sh" | tail -1)"
-echo "win-test: deps $PREFIX, $OPENSSL ($((SECONDS - start)) s)"
+CURL="$("$ROOT/scripts/win-deps-curl.sh" | tail -1)"
+echo "win-test: deps $PREFIX, $OPENSSL, $CURL ($((SECONDS - start)) s)"
 
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/mingw64.cmake" \
-  -DKT_WIN_DEPS_PREFIX="$PREFIX" -DKT_WIN_OPENSSL_PREFIX="$OPENSSL" -DKT_WERROR=ON -DKT_TESTS=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  -DKT_WIN_DEPS_PREFIX="$PREFIX" -DKT_WIN_OPENSSL_PREFIX="$OPENSSL" -DKT_WIN_CURL_PREFIX="$CURL" \
+  -DKT_WERROR=ON -DKT_TESTS=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$BUILD" -j"$(nproc)"
 echo "win-test: built ($((SECONDS - start)) s)"
 

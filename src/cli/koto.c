@@ -15,7 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _WIN32
+#include <io.h> /* MSVC has no unistd.h */
+#else
 #include <unistd.h>
+#endif
 
 #include "state_dir.h"
 
@@ -54,6 +58,16 @@ static const char usage[] =
     "Exit codes: 0 done (status: all well); 1 status found an active condition or a\n"
     "failing check; 2 bad command line; 3 kotod unreachable or failing; 4 refused\n"
     "(token missing, wrong or not allowed); 5 any other refusal (not found, conflict...).\n";
+
+/* Whether there is a person at stdin to ask. */
+static int stdin_is_terminal(void)
+{
+#ifdef _WIN32
+    return _isatty(_fileno(stdin));
+#else
+    return isatty(STDIN_FILENO);
+#endif
+}
 
 typedef struct {
     kt_cli_t *cli;
@@ -441,7 +455,7 @@ static int cmd_approve(cmd_t *c)
     const char *sha = json_string_value(json_object_get(r, "sha256"));
     if (!yes) {
         kt_cli_show_remediation(r);
-        if (!isatty(STDIN_FILENO)) {
+        if (!stdin_is_terminal()) {
             json_decref(r);
             return bad_usage("approve: not a terminal to ask on; read the script with "
                                    "`koto show ID` and pass --yes");
