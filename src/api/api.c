@@ -87,3 +87,15 @@ apr_status_t kt__api_rules(kt_api_t *api, kt_rules_t **r, kt__api_err_t *err)
               : kt__api_fail(err, KT_EUNAVAIL, "rules_unavailable",
                              "no rules and templates are loaded; see kotod's log for why");
 }
+
+kt_rules_t *kt__api_read_rules(kt_api_t *api, kt_http_req_t *req)
+{
+    if (!kt__api_allow(api, req, KT_SCOPE_READ))
+        return NULL;
+    kt__api_err_t err = {0};
+    kt_rules_t *r;
+    apr_status_t st = kt__api_rules(api, &r, &err);
+    if (st != APR_SUCCESS)
+        kt__api_reply_failure(req, st, &err);
+    return r;
+}

@@ -298,6 +298,9 @@ json_t *kt__api_store_json(const kt_store_info_t *si);
 int kt__api_store_on(kt_api_t *api);
 /* The rule set in use, retained; KT_EUNAVAIL (with err) when none is loaded. */
 apr_status_t kt__api_rules(kt_api_t *api, kt_rules_t **r, kt__api_err_t *err);
+/* For a GET that reads the loaded rules: the access check and the rules
+ * (release them), or NULL when it has answered (401/403, 503). */
+kt_rules_t *kt__api_read_rules(kt_api_t *api, kt_http_req_t *req);
 /* The findings of rule set r on snap and the recent history (analysis.c). */
 json_t *kt__api_judge(kt_api_t *api, kt_rules_t *r, kt_snap_t *snap, apr_pool_t *pool);
 

@@ -9,15 +9,9 @@
 static void config_handler(kt_http_req_t *req, void *baton)
 {
     kt_api_t *api = baton;
-    if (!kt__api_allow(api, req, KT_SCOPE_READ))
+    kt_rules_t *r = kt__api_read_rules(api, req);
+    if (!r)
         return;
-    kt__api_err_t err = {0};
-    kt_rules_t *r;
-    apr_status_t st = kt__api_rules(api, &r, &err);
-    if (st != APR_SUCCESS) {
-        kt__api_reply_failure(req, st, &err);
-        return;
-    }
     json_t *settings = kt_conf_to_json(kt_rules_conf(r));
     kt_rules_release(r);
     kt_http_reply_json(req, 200, json_pack("{s:o}", "settings", settings));
