@@ -186,6 +186,10 @@ typedef struct {
     kt_proc_t *procs; /* every process seen, in no particular order */
     unsigned nprocs;
     int cmdlines;     /* every process's cmdline is filled (kt_plat_want_cmdlines) */
+    /* 1: this reading did not scan the processes (kt_plat_want_procs off);
+     * procs, the top lists and the process counts are the previous
+     * reading's, carried over by the monitor (empty from the backend). */
+    int procs_carried;
     kt_proc_t **top_cpu, **top_mem; /* the busiest first; into procs */
     unsigned ntop_cpu, ntop_mem;
     /* CPU (% of one core) of processes that ended since the last reading,
@@ -238,6 +242,12 @@ apr_status_t kt_plat_set_roots(kt_plat_t *p, const char *procfs, const char *sys
  * process's line from one reading to the next; Windows gives the image
  * path. Called between readings, by the thread that takes them. */
 void kt_plat_want_cmdlines(kt_plat_t *p, int on);
+
+/* Whether the next reading scans the processes (on by default). kotod over
+ * its budget turns it off every second reading: on Linux the scan reads a
+ * file per process and is most of a reading's cost. Windows reads its whole
+ * table in one call and always does. Called by the thread that reads. */
+void kt_plat_want_procs(kt_plat_t *p, int on);
 
 void kt_plat_close(kt_plat_t *p);
 

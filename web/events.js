@@ -253,7 +253,7 @@ export function renderSelf(self) {
     + `${known(self.cpu_pct) ? pct(self.cpu_pct, 2) : DASH} of a core${self.budget_cpu_pct ? ` (budget ${pct(self.budget_cpu_pct, 2)})` : ''}`;
   p.className = `self ${self.over_budget ? 'self-over' : 'muted'}`;
   setText(p, self.over_budget
-    ? `kotod is over its budget: ${use}. It stores fewer series until it is back under.`
+    ? `kotod is over its budget: ${use}. Until it is back under, it stores fewer series and scans the processes every second reading.`
     : `kotod itself: ${use}.`);
 }
 

@@ -141,6 +141,7 @@ function exitedRow(exited) {
 }
 
 function renderProcesses(p, total) {
+  $('#procs-carried').hidden = !p.carried;
   const rows = processRows(p.top_cpu ?? [], total);
   const extra = exitedRow(p.exited);
   if (!rows.length && !extra.length) {

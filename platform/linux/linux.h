@@ -192,6 +192,12 @@ struct kt_plat_t {
     int procfd, sysfd; /* sysfd is -1 when the sysfs root cannot be opened */
     unsigned top_n;
     int want_cmdlines; /* every process's command line, not only the top lists' */
+    int skip_procs;    /* the next reading leaves the process table out (kt_plat_want_procs) */
+    /* The kernel's uptime (else our clock) at the last process scan: the
+     * processes' CPU shares are over the time since that scan, which is more
+     * than one interval when a reading skipped it. */
+    double procs_uptime_s;
+    apr_time_t procs_time;
     long page_size;
     char *buf; /* reused read buffer, grown up to KT__SLURP_MAX */
     size_t cap;

@@ -53,6 +53,8 @@ static apr_status_t close_fds(void *data)
 
 void kt_plat_want_cmdlines(kt_plat_t *p, int on) { p->want_cmdlines = on; }
 
+void kt_plat_want_procs(kt_plat_t *p, int on) { p->skip_procs = !on; }
+
 apr_status_t kt_plat_set_roots(kt_plat_t *p, const char *procfs, const char *sysfs)
 {
     if (procfs) {
@@ -173,7 +175,10 @@ apr_status_t kt_plat_sample(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
     kt__read_cpu(p, s, pool);
     kt__read_memory(p, s, pool);
     kt__read_load(p, s);
-    kt__read_procs(p, s, pool);
+    if (p->skip_procs && p->prev.valid)
+        s->procs_carried = 1; /* the caller carries the previous table over */
+    else
+        kt__read_procs(p, s, pool);
     kt__read_filesystems(p, s, pool);
     kt__read_net(p, s, pool);
     kt__read_disks(p, s, pool);

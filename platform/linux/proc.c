@@ -161,6 +161,22 @@ static int32_t dir_pid(const char *name)
     return v <= INT32_MAX ? (int32_t)v : -1;
 }
 
+/* Seconds since the last process scan, by the clock s->elapsed_s is measured
+ * with; NAN before the first. A reading that skipped the scan (kt_plat_want_procs)
+ * makes it longer than s->elapsed_s. */
+static double since_scan(kt_plat_t *p, const kt_sample_t *s)
+{
+    double was = p->procs_uptime_s;
+    apr_time_t was_t = p->procs_time;
+    p->procs_uptime_s = s->uptime_s;
+    p->procs_time = s->time;
+    if (!was_t || !kt_known(s->elapsed_s))
+        return s->elapsed_s;
+    double dt = kt_known(s->uptime_s) && kt_known(was) ? s->uptime_s - was
+                                                       : (double)(s->time - was_t) / APR_USEC_PER_SEC;
+    return dt > 0 ? dt : NAN;
+}
+
 apr_status_t kt__read_procs(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
 {
     int fd = openat(p->procfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -186,6 +202,7 @@ apr_status_t kt__read_procs(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
     int64_t reaper = -1;
     const char *reaper_name = NULL;
 
+    double elapsed = since_scan(p, s);
     kt__procs_begin(p);
     struct dirent *de;
     while ((de = readdir(dir)) != NULL) {
@@ -208,7 +225,7 @@ apr_status_t kt__read_procs(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
             procs = bigger;
             cap *= 2;
         }
-        fill_proc(p, &ps, &was, e, s->elapsed_s, &procs[n], pool);
+        fill_proc(p, &ps, &was, e, elapsed, &procs[n], pool);
         if (p->want_cmdlines)
             procs[n].cmdline = kept_cmdline(p, e, &was, &ps, pool);
         uint64_t r = reaped(p, &ps, &was);
@@ -226,11 +243,10 @@ apr_status_t kt__read_procs(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
         n++;
     }
     closedir(dir);
-    if (p->prev.valid && s->elapsed_s > 0) {
+    if (p->prev.valid && elapsed > 0) {
         uint64_t gone = vanished_ticks(p);
-        s->exited_cpu_pct = children > gone
-                                ? 100.0 * (double)(children - gone) / USER_HZ / s->elapsed_s
-                                : 0.0;
+        s->exited_cpu_pct =
+            children > gone ? 100.0 * (double)(children - gone) / USER_HZ / elapsed : 0.0;
         s->exited_parent_pid = reaper;
         s->exited_parent_name = reaper_name;
     }

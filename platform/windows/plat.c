@@ -51,6 +51,13 @@ static const char *host_name(apr_pool_t *pool)
 
 void kt_plat_want_cmdlines(kt_plat_t *p, int on) { p->want_cmdlines = on; }
 
+/* One NtQuerySystemInformation call reads the whole table: nothing to shed. */
+void kt_plat_want_procs(kt_plat_t *p, int on)
+{
+    (void)p;
+    (void)on;
+}
+
 apr_status_t kt_plat_set_roots(kt_plat_t *p, const char *procfs, const char *sysfs)
 {
     (void)p, (void)procfs, (void)sysfs; /* no procfs/sysfs on Windows */

@@ -121,6 +121,12 @@ void kt__detect_verdict_state(const kt__detect_t *d, const kt_mon_verdict_t *v,
 
 /* kotod against its own budget, judged at each reading (budget.c). */
 void kt__budget_run(kt__run_t *r, const kt_mon_conf_t *conf);
+/* Whether the next reading should leave the process scan out: kotod is
+ * over its budget and the last reading (may be NULL) scanned them. */
+int kt__budget_sheds_procs(const kt__budget_t *b, const kt_sample_t *last);
+/* Fills s's processes, top lists and counts from the reading before (from),
+ * copied into pool, for a reading that did not scan them (procs_carried). */
+void kt__budget_carry_procs(kt_sample_t *s, const kt_sample_t *from, apr_pool_t *pool);
 
 /* ---- checks (checks.c lists the kinds; one file each: check_process.c) ------------ */
 

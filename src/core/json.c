@@ -145,6 +145,7 @@ json_t *kt_json_sample(const kt_sample_t *s, int top_only)
                               procs_json(s->top_mem, s->ntop_mem));
     if (!top_only)
         json_object_set_new(procs, "all", all_procs_json(s));
+    json_object_set_new(procs, "carried", json_boolean(s->procs_carried));
     json_object_set_new(procs, "exited",
                         json_pack("{s:o s:o s:o}", "cpu_pct", kt_json_num(s->exited_cpu_pct),
                                   "parent_pid",

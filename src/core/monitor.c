@@ -339,12 +339,17 @@ apr_status_t kt_mon_tick(kt_mon_t *m)
     for (unsigned i = 0; i < m->conf.nchecks; i++)
         cmdlines |= m->conf.checks[i].cmdline != NULL;
     kt_plat_want_cmdlines(m->plat, cmdlines);
+    /* Only this thread replaces m->latest: its sample stays alive here. */
+    const kt_sample_t *last = m->latest ? kt_snap_sample(m->latest) : NULL;
+    kt_plat_want_procs(m->plat, !kt__budget_sheds_procs(&m->det.budget, last));
     apr_time_t t0 = apr_time_now();
     st = kt_plat_sample(m->plat, &s, pool);
     if (st != APR_SUCCESS) {
         apr_pool_destroy(pool);
         return st;
     }
+    if (s.procs_carried && last)
+        kt__budget_carry_procs(&s, last, pool);
     ingest(m, &s, pool, (double)(apr_time_now() - t0) / 1000.0);
     return APR_SUCCESS;
 }

@@ -86,7 +86,7 @@ static const item_t items[] = {
      "logged but not notified"},
     {"flapping.low", T_NUM, 0, 100, MON(flap_low), 1, "below this % it settles again"},
     {"budget_rss_mb", T_NUM, 0, 1048576, MON(budget_rss_mb), 1,
-     "kotod's own memory budget in MiB: over it, koto_over_budget and fewer series stored (0: off)"},
+     "kotod's own memory budget in MiB: over it, koto_over_budget, fewer series stored and processes scanned every second reading (0: off)"},
     {"budget_cpu_pct", T_NUM, 0, 100, MON(budget_cpu_pct), 1,
      "kotod's own CPU budget, % of one core over its last 16 readings (0: off)"},
     {"listen", T_STR, 0, 0, offsetof(kt_conf_t, listen), 0, "address to serve on"},

@@ -482,7 +482,7 @@ test('the summary says what kotod itself uses against its budget', async () => {
   await eventually(async () => {
     // A sanitizer build of kotod is well over 32 MiB: then the line says so.
     assert.match(await text('#sum-self'),
-      /^kotod (itself|is over its budget): [\d.]+ [KMG]?i?B of 32 MiB, \S+ of a core \(budget 1(\.0+)? ?%\)\.( It stores fewer series until it is back under\.)?$/);
+      /^kotod (itself|is over its budget): [\d.]+ [KMG]?i?B of 32 MiB, \S+ of a core \(budget 1(\.0+)? ?%\)\.( Until it is back under, it stores fewer series and scans the processes every second reading\.)?$/);
     assert.equal(await page.isVisible('#sum-self'), true);
   });
   rmSync(join(fixture.proc, pid), { recursive: true });

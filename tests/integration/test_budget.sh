@@ -58,6 +58,42 @@ series=$(curl -sS "$base/api/agent/history/series")
 check "the aggregate CPU series goes on, the per-core one stopped (5 s behind or more)" \
   jq -e '([.series[] | select(.metric == "cpu")][0].last) - ([.series[] | select(.metric == "cpu:0")][0].last // 0) > 5000' <<<"$series"
 
+# While shedding, every second reading leaves the process scan out and
+# carries the table over; a scan's CPU shares are over the time since the
+# scan before, not one interval. One busy thread among four sleeping: a
+# share over one interval would show it near 200 %, below the 400 % cap.
+python3 -c '
+import threading, time
+for _ in range(3): threading.Thread(target=time.sleep, args=(3600,), daemon=True).start()
+while True: pass' &
+busy=$!
+ticks() { awk '{ print $14 + $15 }' "/proc/$busy/stat"; }
+sleep 0.3
+t0=$(ticks) s0=$(date +%s%N)
+readings=""; shares=""
+for i in $(seq 40); do
+  s=$(status)
+  readings+="$(jq -r '"\(.snapshot.seq) \(.snapshot.processes.carried)"' <<<"$s")"$'\n'
+  shares+="$(jq -r --argjson pid "$busy" 'select(.snapshot.processes.carried == false) |
+    [.snapshot.processes.top_cpu[] | select(.pid == $pid) | .cpu_pct][0] // empty' <<<"$s")"$'\n'
+  sleep 0.07
+done
+t1=$(ticks) s1=$(date +%s%N)
+kill "$busy" 2>/dev/null
+carried=$(sort -un <<<"$readings" | awk 'NF { printf "%s ", $2 }')
+# Two carried readings with consecutive numbers would be two skipped scans.
+twice=$(sort -un <<<"$readings" | awk 'NF { if ($2 == "true" && last == "true" && $1 == seq + 1) print $1; seq = $1; last = $2 }')
+true_pct=$(awk -v d="$((t1 - t0))" -v ns="$((s1 - s0))" 'BEGIN { print 100 * d / 100 / (ns / 1e9) }')
+mean=$(awk 'NF { s += $1; n++ } END { print n ? s / n : 0 }' <<<"$shares")
+check "readings alternate: processes scanned" grep -q false <<<"$carried"
+check "and carried from the reading before" grep -q true <<<"$carried"
+expect_eq "never two carried in a row ($carried)" "" "$twice"
+check "the busy thread is seen at the scans" awk -v v="$mean" 'BEGIN { exit !(v > 10) }'
+check "its share is over the time since the last scan (scans say $mean %, /proc $true_pct %)" \
+  awk -v v="$mean" -v t="$true_pct" 'BEGIN { exit !(v < 1.4 * t + 5 && v > 0.6 * t - 5) }'
+check "and the event says the processes are scanned every second reading" \
+  grep -q 'processes are scanned every second reading' <<<"$msg"
+
 # ---- back within budget after a reload ------------------------------------------------------
 conf "thresholds = { cpu = { enabled = false }, cpu_spike = { enabled = false }," \
      "               memory = { enabled = false }, disk = { enabled = false } }" \
@@ -65,6 +101,9 @@ conf "thresholds = { cpu = { enabled = false }, cpu_spike = { enabled = false },
 kill -HUP "$kotod_pid"
 check "a budget it meets resolves it" until_jq 10 '[.health.active[] | select(.type == "koto_over_budget")] | length == 0'
 check "and it stops shedding" until_jq 5 '.health.self.shedding == false'
+check "every reading scans the processes again" bash -c \
+  "for i in \$(seq 20); do curl -sS '$base/api/agent/monitor/status' | jq -e '.snapshot.processes.carried' >/dev/null && exit 1; sleep 0.05; done"
+
 check "the resolution is logged" bash -c \
   "curl -sS '$base/api/agent/monitor/events?event_type=koto_over_budget' | jq -e '[.events[] | select(.state == \"resolved\")] | length == 1'"
 check "per-core series are recorded again" bash -c \
