@@ -85,4 +85,11 @@ for i in 1 2 3 4 5 6; do
 done
 expect_eq "each stream's event ids strictly increase" 6 "$ids_ok"
 grep 'WARNING: ThreadSanitizer' -A30 "$tmp/kotod.log" | head -80
+if [ "$failed" -gt 0 ]; then # what a failure on a loaded CI machine needs to be understood
+  for i in 1 2 3 4 5 6; do
+    echo "     stream $i: $(grep -c '^event: event' "$tmp/sse.$i") events, $(grep -c '^event: sample' "$tmp/sse.$i") samples"
+  done
+  echo "     reloads answered 200: $reloads;${bad:+ other answers:$bad}"
+  tail -25 "$tmp/kotod.log" | sed 's/^/     log: /'
+fi
 finish
