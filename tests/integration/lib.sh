@@ -6,7 +6,11 @@ passed=0
 failed=0
 tmp=$(mktemp -d)
 # KEEP_TMP=1 keeps the logs of a failed run for a look.
-trap 'kill_kotod; if [ -n "${KEEP_TMP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi' EXIT
+# bg_pids: what a test started in the background (receivers, peers, clients);
+# stopped at exit with kotod, so none outlives the test and holds ctest's pipe.
+bg_pids=()
+trap 'kill_kotod; for p in "${bg_pids[@]}"; do kill "$p" 2>/dev/null; done
+      if [ -n "${KEEP_TMP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi' EXIT
 
 ok() { passed=$((passed + 1)); echo "ok   $1"; }
 not_ok() { failed=$((failed + 1)); echo "FAIL $1"; shift; [ $# -gt 0 ] && printf '     %s\n' "$@"; }
@@ -73,4 +77,31 @@ set_mem_available() {
 finish() {
   echo "$passed passed, $failed failed"
   [ "$failed" -eq 0 ]
+}
+
+# free_port: a loopback TCP port free right now, for a peer that needs one named
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# receiver NAME ARGS...: starts a webhook receiver on loopback
+# (webhook_receiver.py, ARGS passed on); its port in $port, what it
+# received in $tmp/NAME.log, one JSON line per request. Stopped at exit.
+receiver() {
+  local name=$1; shift
+  rm -f "$tmp/$name.port"
+  : >"$tmp/$name.log"
+  python3 "$(dirname "${BASH_SOURCE[0]}")/webhook_receiver.py" "$tmp/$name.port" "$tmp/$name.log" "$@" &
+  bg_pids+=($!)
+  local deadline=$((SECONDS + 10))
+  while [ ! -s "$tmp/$name.port" ] && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
+  port=$(cat "$tmp/$name.port")
+}
+
+# wait_lines FILE JQ_SLURP_FILTER [SECONDS]: until the receiver's log satisfies it
+wait_lines() {
+  local deadline=$((SECONDS + ${3:-15}))
+  while [ $SECONDS -lt $deadline ]; do
+    jq -e -s "$2" "$1" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  return 1
 }

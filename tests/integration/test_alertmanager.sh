@@ -22,11 +22,6 @@ fixture="$repo/tests/fixtures/linux-basic"
 cp -r "$fixture/t0" "$tmp/proc"
 set_mem_available 8000000
 state="$tmp/state"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-pids=()
-trap 'kill_kotod; for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-      if [ -n "${KEEP_TMP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi' EXIT
 
 # ---- Alertmanager and a webhook receiver on loopback ------------------------------------
 am_port=$(free_port)
@@ -38,19 +33,14 @@ receivers:
 YML
 "$AM" --config.file="$tmp/am.yml" --storage.path="$tmp/am" --web.listen-address="127.0.0.1:$am_port" \
   --cluster.listen-address= >"$tmp/am.log" 2>&1 &
-pids+=($!)
+bg_pids+=($!)
 am="http://127.0.0.1:$am_port"
 deadline=$((SECONDS + 30))
 until curl -sf "$am/-/ready" >/dev/null 2>&1 || [ $SECONDS -ge $deadline ]; do sleep 0.2; done
 check "Alertmanager is ready" curl -sf "$am/-/ready"
 
-rm -f "$tmp/hook.port"
-python3 "$here/webhook_receiver.py" "$tmp/hook.port" "$tmp/hook.log" &
-pids+=($!)
-deadline=$((SECONDS + 10))
-while [ ! -s "$tmp/hook.port" ] && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
-hook_port=$(cat "$tmp/hook.port")
-: >"$tmp/hook.log"
+receiver hook
+hook_port=$port
 
 cat >"$tmp/koto.conf.lua" <<LUA
 thresholds = { memory = { threshold = 80, clear_margin = 5, hold_samples = 1 },

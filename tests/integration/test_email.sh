@@ -21,18 +21,14 @@ fixture="$repo/tests/fixtures/linux-basic"
 cp -r "$fixture/t0" "$tmp/proc"
 set_mem_available 8000000
 state="$tmp/state"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-pids=()
-trap 'kill_kotod; for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-      if [ -n "${KEEP_TMP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi' EXIT
 # smtpd NAME ARGS...: an SMTP server on a free port ($port), log $tmp/NAME.log
 smtpd() {
   local name=$1; shift
   port=$(free_port)
   : >"$tmp/$name.log"
   "$py" "$here/smtp_receiver.py" "$port" "$tmp/$name.log" "$@" >"$tmp/$name.out" 2>&1 &
-  pids+=($!)
+  bg_pids+=($!)
   local deadline=$((SECONDS + 15))
   until grep -q ready "$tmp/$name.out" 2>/dev/null || [ $SECONDS -ge $deadline ]; do sleep 0.1; done
 }

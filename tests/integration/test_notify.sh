@@ -29,20 +29,6 @@ cp -r "$fixture/t0" "$tmp/proc"
 set_mem_available 8000000 # 50 %: quiet
 state="$tmp/state"
 
-receivers=()
-# receiver NAME ARGS...: starts one; its port in $port, its log $tmp/NAME.log
-receiver() {
-  local name=$1; shift
-  rm -f "$tmp/$name.port"
-  : >"$tmp/$name.log"
-  python3 "$here/webhook_receiver.py" "$tmp/$name.port" "$tmp/$name.log" "$@" &
-  receivers+=($!)
-  local deadline=$((SECONDS + 10))
-  while [ ! -s "$tmp/$name.port" ] && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
-  port=$(cat "$tmp/$name.port")
-}
-trap 'kill_kotod; for p in "${receivers[@]}"; do kill "$p" 2>/dev/null; done
-      if [ -n "${KEEP_TMP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi' EXIT
 
 run() { start_kotod -c "$tmp/koto.conf.lua" --procfs "$tmp/proc" --sysfs "$fixture/sys" \
           --listen 127.0.0.1:0 --interval 100 --state-dir "$state" "$@"; }
@@ -51,15 +37,6 @@ started() {
   base="http://$(sed -n 's|.*dashboard at http://\([^/]*\)/.*|\1|p' "$tmp/kotod.log" | head -1)"
 }
 status() { curl -sS "$base/api/agent/monitor/status"; }
-# wait_lines FILE JQ_SLURP_FILTER [SECONDS]: until the receiver's log satisfies it
-wait_lines() {
-  local deadline=$((SECONDS + ${3:-15}))
-  while [ $SECONDS -lt $deadline ]; do
-    jq -e -s "$2" "$1" >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  return 1
-}
 
 # ---- the configuration is checked ---------------------------------------------------
 printf 'whsec_%s\n' "$(head -c 24 /dev/urandom | base64)" >"$tmp/secret"

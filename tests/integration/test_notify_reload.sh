@@ -24,30 +24,7 @@ cp -r "$fixture/t0" "$tmp/proc"
 set_mem_available 8000000 # 50 %: quiet
 state="$tmp/state"
 
-receivers=()
-# receiver NAME ARGS...: starts one; its port in $port, its log $tmp/NAME.log
-receiver() {
-  local name=$1; shift
-  rm -f "$tmp/$name.port"
-  : >"$tmp/$name.log"
-  python3 "$here/webhook_receiver.py" "$tmp/$name.port" "$tmp/$name.log" "$@" &
-  receivers+=($!)
-  local deadline=$((SECONDS + 10))
-  while [ ! -s "$tmp/$name.port" ] && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
-  port=$(cat "$tmp/$name.port")
-}
-trap 'kill_kotod; for p in "${receivers[@]}"; do kill "$p" 2>/dev/null; done
-      if [ -n "${KEEP_TMP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi' EXIT
 
-# wait_lines FILE JQ_SLURP_FILTER [SECONDS]: until the receiver's log satisfies it
-wait_lines() {
-  local deadline=$((SECONDS + ${3:-15}))
-  while [ $SECONDS -lt $deadline ]; do
-    jq -e -s "$2" "$1" >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  return 1
-}
 outbox() { sqlite3 "file:$state/koto.db?mode=ro" "$1" 2>/dev/null; }
 # wait_outbox SQL [SECONDS]: until the query answers something
 wait_outbox() {
@@ -59,7 +36,6 @@ wait_outbox() {
   done
   return 1
 }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # 40 conditions, each its own event type: c01 .. c39 never fire, c40 follows memory.
 mkdir -p "$tmp/user/conditions"

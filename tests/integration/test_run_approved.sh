@@ -104,8 +104,7 @@ expect_eq "kotod -t refuses a relative remedy_root_socket" "1 yes" \
   "$rc $(grep -q 'relative.conf.lua: remedy_root_socket must be an absolute path' "$tmp/t.out" && echo yes)"
 socat UNIX-LISTEN:"$sock",fork,mode=0600 \
   EXEC:"$RUNNER --spool $state/scripts --user $me --work $tmp/work2" 2>>"$tmp/socat.log" &
-socat_pid=$!
-trap 'kill "$socat_pid" 2>/dev/null; kill_kotod; [ -n "${KEEP_TMP:-}" ] && echo "kept $tmp" || rm -rf "$tmp"' EXIT
+bg_pids+=($!)
 start_kotod -c "$tmp/koto.conf.lua" --procfs "$tmp/proc" --sysfs "$fixture/sys" \
   --listen 127.0.0.1:0 --interval 100 --state-dir "$state"
 check "kotod starts with remedy_root_socket" wait_log "dashboard at http://" 15

@@ -11,8 +11,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 . "$here/lib.sh"
 client="$here/tls_client.py"
-bg_pids=()
-trap 'for p in "${bg_pids[@]}"; do kill "$p" 2>/dev/null; done; kill_kotod; rm -rf "$tmp"' EXIT
 
 # ---- certificates -----------------------------------------------------------------------------
 pki="$tmp/pki"
