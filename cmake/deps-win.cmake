@@ -47,7 +47,7 @@ if(KT_TESTS)
   add_library(kt::cmocka ALIAS kt_win_cmocka)
 endif()
 
-# OpenSSL (TLS on the listener, libcrypto's digests): static libssl and
+# OpenSSL (TLS on the listener): static libssl and
 # libcrypto from scripts/win-deps-openssl.sh, a prefix of their own. Without
 # it kotod.exe is built with src/http/tls_none.c and refuses a tls setting.
 # OpenSSL's mingw64 target links Winsock, GDI (its RAND_screen) and

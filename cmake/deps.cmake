@@ -20,12 +20,18 @@ add_library(kt::apr ALIAS PkgConfig::APR)
 add_library(kt::aprutil ALIAS PkgConfig::APRUTIL)
 add_library(kt::lua ALIAS PkgConfig::LUA)
 add_library(kt::jansson ALIAS PkgConfig::JANSSON)
-# Notifications: libcurl (libcurl4-openssl-dev) sends, OpenSSL's libcrypto signs.
+# Notifications: libcurl (libcurl4-openssl-dev) sends; src/notify loads it by
+# its soname at the first notification and builds against its headers.
 pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
-pkg_check_modules(CRYPTO REQUIRED IMPORTED_TARGET libcrypto)
 add_library(kt::curl ALIAS PkgConfig::CURL)
+# SHA-256 and HMAC-SHA-256 (tokens, remediation hashes, webhook signatures):
+# Nettle (nettle-dev), small and without constructors, where libcrypto
+# would be mapped and relocated at every start for two functions.
+pkg_check_modules(NETTLE REQUIRED IMPORTED_TARGET nettle)
+add_library(kt::nettle ALIAS PkgConfig::NETTLE)
+# TLS on the HTTP listener: OpenSSL (libssl-dev).
+pkg_check_modules(CRYPTO REQUIRED IMPORTED_TARGET libcrypto)
 add_library(kt::crypto ALIAS PkgConfig::CRYPTO)
-# TLS on the HTTP listener: OpenSSL's libssl (libssl-dev).
 pkg_check_modules(SSL REQUIRED IMPORTED_TARGET libssl)
 add_library(kt::ssl ALIAS PkgConfig::SSL)
 

@@ -67,8 +67,13 @@ apr_status_t kt_sys_private_dir(const char *path, apr_pool_t *pool);
 apr_status_t kt_sys_save(const char *dir, const char *name, const char *content,
                          apr_size_t len, unsigned flags, char *err, apr_size_t errlen);
 
-/* The SHA-256 of data into out: OpenSSL's libcrypto on Linux, CNG on Windows. */
+/* The SHA-256 of data into out: Nettle on Linux, CNG on Windows. */
 apr_status_t kt_sys_sha256(const void *data, apr_size_t len, unsigned char out[32]);
+
+/* HMAC-SHA-256 (RFC 2104) keyed with key of the pieces data[0..n)
+ * concatenated, into out. */
+apr_status_t kt_sys_hmac_sha256(const void *key, apr_size_t keylen, const void *const *data,
+                                const apr_size_t *lens, unsigned n, unsigned char out[32]);
 
 /* "windows" on a Windows build, else "linux": what script_os "auto" means. */
 const char *kt_sys_os_name(void);

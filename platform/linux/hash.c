@@ -1,14 +1,28 @@
 /*
- * hash.c - kt_sys_sha256 on Linux: OpenSSL's libcrypto (already linked for
- * the webhooks' signatures).
+ * hash.c - SHA-256 and HMAC-SHA-256 on Linux: Nettle, a small library with
+ * no start-up cost (cmake/deps.cmake says why not libcrypto).
  */
 #include "kt_sys.h"
 
-#include <openssl/evp.h>
+#include <nettle/hmac.h>
+#include <nettle/sha2.h>
 
 apr_status_t kt_sys_sha256(const void *data, apr_size_t len, unsigned char out[32])
 {
-    unsigned int n = 0;
-    return EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) == 1 && n == 32 ? APR_SUCCESS
-                                                                               : APR_EGENERAL;
+    struct sha256_ctx c;
+    sha256_init(&c);
+    sha256_update(&c, len, data);
+    sha256_digest(&c, SHA256_DIGEST_SIZE, out);
+    return APR_SUCCESS;
+}
+
+apr_status_t kt_sys_hmac_sha256(const void *key, apr_size_t keylen, const void *const *data,
+                                const apr_size_t *lens, unsigned n, unsigned char out[32])
+{
+    struct hmac_sha256_ctx c;
+    hmac_sha256_set_key(&c, keylen, key);
+    for (unsigned i = 0; i < n; i++)
+        hmac_sha256_update(&c, lens[i], data[i]);
+    hmac_sha256_digest(&c, SHA256_DIGEST_SIZE, out);
+    return APR_SUCCESS;
 }

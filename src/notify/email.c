@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include <apr_strings.h>
-#include <openssl/evp.h>
+#include <apr_base64.h>
 
 /* A growing text (malloc'd). */
 typedef struct {
@@ -55,10 +55,10 @@ static void put_header_text(text_t *t, const char *v)
         return;
     }
     size_t n = strlen(v);
-    char *b64 = malloc(4 * ((n + 2) / 3) + 1);
+    char *b64 = malloc((size_t)apr_base64_encode_len((int)n));
     if (!b64)
         return;
-    EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)v, (int)n);
+    apr_base64_encode_binary(b64, (const unsigned char *)v, (int)n);
     put(t, "=?UTF-8?B?%s?=", b64);
     free(b64);
 }
@@ -164,40 +164,40 @@ static size_t read_body(char *ptr, size_t size, size_t nmemb, void *data)
 CURL *kt__email_request(const kt_notify_conf_t *c, const char *body, kt__upload_t *up,
                         struct curl_slist **rcpts, char *errbuf)
 {
-    CURL *e = curl_easy_init();
+    CURL *e = kt__curl.easy_init();
     if (!e)
         return NULL;
     struct curl_slist *r = NULL;
     for (unsigned i = 0; i < c->nto; i++) {
         char line[600];
         snprintf(line, sizeof line, "<%s>", c->to[i]);
-        r = curl_slist_append(r, line);
+        r = kt__curl.slist_append(r, line);
     }
     *rcpts = r;
     *up = (kt__upload_t){body, strlen(body), 0};
     char from[600];
     snprintf(from, sizeof from, "<%s>", c->from);
     errbuf[0] = '\0';
-    curl_easy_setopt(e, CURLOPT_URL, c->url);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-    curl_easy_setopt(e, CURLOPT_MAIL_FROM, from);
-    curl_easy_setopt(e, CURLOPT_MAIL_RCPT, r);
-    curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(e, CURLOPT_READFUNCTION, read_body);
-    curl_easy_setopt(e, CURLOPT_READDATA, up);
-    curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)up->len);
+    kt__curl.easy_setopt(e, CURLOPT_URL, c->url);
+    kt__curl.easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+    kt__curl.easy_setopt(e, CURLOPT_MAIL_FROM, from);
+    kt__curl.easy_setopt(e, CURLOPT_MAIL_RCPT, r);
+    kt__curl.easy_setopt(e, CURLOPT_UPLOAD, 1L);
+    kt__curl.easy_setopt(e, CURLOPT_READFUNCTION, read_body);
+    kt__curl.easy_setopt(e, CURLOPT_READDATA, up);
+    kt__curl.easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)up->len);
     if (strncmp(c->url, "smtp://", 7) == 0)
-        curl_easy_setopt(e, CURLOPT_USE_SSL, (long)(c->starttls ? CURLUSESSL_ALL : CURLUSESSL_NONE));
+        kt__curl.easy_setopt(e, CURLOPT_USE_SSL, (long)(c->starttls ? CURLUSESSL_ALL : CURLUSESSL_NONE));
     if (c->user) {
-        curl_easy_setopt(e, CURLOPT_USERNAME, c->user);
-        curl_easy_setopt(e, CURLOPT_PASSWORD, c->password);
+        kt__curl.easy_setopt(e, CURLOPT_USERNAME, c->user);
+        kt__curl.easy_setopt(e, CURLOPT_PASSWORD, c->password);
     }
     if (c->ca_file)
-        curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)c->timeout_ms);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
+        kt__curl.easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
+    kt__curl.easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
+    kt__curl.easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)c->timeout_ms);
+    kt__curl.easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    kt__curl.easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
     return e;
 }
 
@@ -208,7 +208,7 @@ kt__outcome_t kt__notify_judge_smtp(CURLcode res, long code, const char *errbuf,
         snprintf(msg, len, "SMTP %ld", code);
         return KT__SENT;
     }
-    snprintf(msg, len, "%s%s", errbuf && *errbuf ? errbuf : curl_easy_strerror(res),
+    snprintf(msg, len, "%s%s", errbuf && *errbuf ? errbuf : kt__curl.easy_strerror(res),
              code ? "" : "");
     if (code >= 500 && code < 600) {
         size_t l = strlen(msg);

@@ -7,7 +7,8 @@
  * flight, so a receiver sees them in order; all channels' attempts share
  * one libcurl multi handle, which the thread polls with the time to the
  * next retry as its timeout. The queue's producers wake it with
- * curl_multi_wakeup.
+ * curl_multi_wakeup. libcurl is loaded when the first attempt starts
+ * (curl_api.h); until then the thread waits on a condition instead.
  */
 #include "notify_internal.h"
 #include "silence_internal.h"
@@ -89,7 +90,7 @@ struct kt_notify_t {
     unsigned nchans;
     char host[256];
     const char *dashboard;
-    CURLM *multi;
+    CURLM *multi; /* made by the thread at its first attempt; set under the lock */
     apr_thread_t *thread;
 
     /* The thread's: "event id" -> the group windows still holding the
@@ -107,11 +108,26 @@ struct kt_notify_t {
     apr_pool_t *next_pool;
     uint64_t asked, taken;
     apr_thread_cond_t *changed;
+    apr_thread_cond_t *poke; /* wakes the thread while it has no multi handle */
+    int poked;
     int started; /* kt_notify_start began: the thread takes a new configuration, not the caller */
     kt__silences_t sil;
 };
 
 /* ---- the producers --------------------------------------------------------------------- */
+
+/* Wakes the thread from its wait: libcurl's poll once it has a multi
+ * handle, the condition before. */
+static void wake(kt_notify_t *n)
+{
+    apr_thread_mutex_lock(n->lock);
+    n->poked = 1;
+    CURLM *m = n->multi;
+    apr_thread_cond_signal(n->poke);
+    apr_thread_mutex_unlock(n->lock);
+    if (m)
+        kt__curl.multi_wakeup(m);
+}
 
 static int push_job(kt_notify_t *n, const kt_event_t *e, const char *chan, const char *id)
 {
@@ -138,7 +154,7 @@ static int push_job(kt_notify_t *n, const kt_event_t *e, const char *chan, const
     }
     apr_thread_mutex_unlock(n->lock);
     if (ok)
-        curl_multi_wakeup(n->multi);
+        wake(n);
     else
         free(j);
     return ok;
@@ -570,9 +586,35 @@ static apr_time_t backoff(const kt_notify_conf_t *c, unsigned attempts)
     return apr_time_from_msec((apr_int64_t)d);
 }
 
+static void settle(kt_notify_t *n, chan_t *c, kt__outcome_t out, char *why, apr_size_t len);
+
+/* The thread's: 1 when libcurl is loaded and the multi handle made. */
+static int have_curl(kt_notify_t *n, char *why, apr_size_t len)
+{
+    if (n->multi)
+        return 1;
+    if (kt__curl_load(why, len) != APR_SUCCESS)
+        return 0;
+    CURLM *m = kt__curl.multi_init();
+    if (!m) {
+        snprintf(why, len, "libcurl cannot make a multi handle");
+        return 0;
+    }
+    apr_thread_mutex_lock(n->lock);
+    n->multi = m;
+    apr_thread_mutex_unlock(n->lock);
+    return 1;
+}
+
 static void start(kt_notify_t *n, chan_t *c)
 {
     item_t *it = c->head;
+    char why[CURL_ERROR_SIZE + 64];
+    if (!have_curl(n, why, sizeof why)) {
+        /* Counted as a failed attempt, retried with the back-off like one. */
+        settle(n, c, KT__RETRY, why, sizeof why);
+        return;
+    }
     const char *body = it->body;
     if (!body) {
         if (kt_store_outbox_body(n->store, it->id, &c->sending) != APR_SUCCESS) {
@@ -585,13 +627,13 @@ static void start(kt_notify_t *n, chan_t *c)
                   ? kt__email_request(c->conf, body, &c->up, &c->hdrs, c->errbuf)
                   : kt__webhook_request(c->conf, c->target, it->id, body, &c->hdrs, c->errbuf);
     if (!c->easy) {
-        curl_slist_free_all(c->hdrs);
+        kt__curl.slist_free_all(c->hdrs);
         c->hdrs = NULL;
         it->due = apr_time_now() + apr_time_from_sec(5);
         return;
     }
-    curl_easy_setopt(c->easy, CURLOPT_PRIVATE, c);
-    curl_multi_add_handle(n->multi, c->easy);
+    kt__curl.easy_setopt(c->easy, CURLOPT_PRIVATE, c);
+    kt__curl.multi_add_handle(n->multi, c->easy);
     apr_thread_mutex_lock(n->lock);
     c->in_flight = 1;
     apr_thread_mutex_unlock(n->lock);
@@ -599,9 +641,9 @@ static void start(kt_notify_t *n, chan_t *c)
 
 static void end_attempt(kt_notify_t *n, chan_t *c)
 {
-    curl_multi_remove_handle(n->multi, c->easy);
-    curl_easy_cleanup(c->easy);
-    curl_slist_free_all(c->hdrs);
+    kt__curl.multi_remove_handle(n->multi, c->easy);
+    kt__curl.easy_cleanup(c->easy);
+    kt__curl.slist_free_all(c->hdrs);
     free(c->sending);
     c->easy = NULL;
     c->hdrs = NULL;
@@ -611,12 +653,19 @@ static void end_attempt(kt_notify_t *n, chan_t *c)
 static void finish(kt_notify_t *n, chan_t *c, CURLcode res)
 {
     long code = 0;
-    curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &code);
+    kt__curl.easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &code);
     char why[CURL_ERROR_SIZE + 64];
     kt__outcome_t out = c->conf->kind == KT_NOTIFY_EMAIL
                             ? kt__notify_judge_smtp(res, code, c->errbuf, why, sizeof why)
                             : kt__notify_judge(res, code, c->errbuf, why, sizeof why);
     end_attempt(n, c);
+    settle(n, c, out, why, sizeof why);
+}
+
+/* What channel c's head attempt came to (out, why): counted, recorded in
+ * the outbox, logged; retried later or dropped. */
+static void settle(kt_notify_t *n, chan_t *c, kt__outcome_t out, char *why, apr_size_t whylen)
+{
     item_t *it = c->head;
     apr_time_t now = apr_time_now();
     kt_store_note_t note;
@@ -642,7 +691,7 @@ static void finish(kt_notify_t *n, chan_t *c, CURLcode res)
     if (out == KT__RETRY && now - it->created >= apr_time_from_sec(c->conf->max_age_s)) {
         out = KT__FAILED;
         size_t l = strlen(why);
-        snprintf(why + l, sizeof why - l, "; given up after %u attempts", it->attempts);
+        snprintf(why + l, whylen - l, "; given up after %u attempts", it->attempts);
     }
     if (out == KT__RETRY)
         it->due = now + backoff(c->conf, it->attempts);
@@ -716,23 +765,35 @@ static void *APR_THREAD_FUNC notify_main(apr_thread_t *t, void *data)
             if (!c->easy && c->head && c->head->due < wake)
                 wake = c->head->due;
         }
+        long ms;
+        if (!n->multi) {
+            /* Nothing was ever sent: no libcurl to poll, the condition instead. */
+            ms = (long)apr_time_as_msec(wake - apr_time_now());
+            apr_thread_mutex_lock(n->lock);
+            if (!n->poked && !n->stopping && ms > 0)
+                apr_thread_cond_timedwait(n->poke, n->lock,
+                                          apr_time_from_msec(ms > IDLE_POLL_MS ? IDLE_POLL_MS : ms));
+            n->poked = 0;
+            apr_thread_mutex_unlock(n->lock);
+            continue;
+        }
         int running;
-        curl_multi_perform(n->multi, &running);
+        kt__curl.multi_perform(n->multi, &running);
         CURLMsg *msg;
         int left;
         int finished = 0;
-        while ((msg = curl_multi_info_read(n->multi, &left))) {
+        while ((msg = kt__curl.multi_info_read(n->multi, &left))) {
             if (msg->msg != CURLMSG_DONE)
                 continue;
             chan_t *c = NULL;
-            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&c);
+            kt__curl.easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&c);
             finish(n, c, msg->data.result);
             finished = 1;
         }
         if (finished)
             continue; /* the next in line may be due now */
-        long ms = (long)apr_time_as_msec(wake - apr_time_now());
-        curl_multi_poll(n->multi, NULL, 0, (int)(ms < 0 ? 0 : ms > IDLE_POLL_MS ? IDLE_POLL_MS : ms),
+        ms = (long)apr_time_as_msec(wake - apr_time_now());
+        kt__curl.multi_poll(n->multi, NULL, 0, (int)(ms < 0 ? 0 : ms > IDLE_POLL_MS ? IDLE_POLL_MS : ms),
                         NULL);
     }
     for (unsigned i = 0; i < n->nchans; i++) {
@@ -1017,7 +1078,7 @@ apr_status_t kt_notify_reload(kt_notify_t *n, const kt_conf_t *conf)
         take_conf(n);
         return APR_SUCCESS;
     }
-    curl_multi_wakeup(n->multi);
+    wake(n);
     apr_time_t until = apr_time_now() + apr_time_from_sec(RELOAD_WAIT_S);
     apr_status_t st = APR_SUCCESS;
     apr_thread_mutex_lock(n->lock);
@@ -1042,7 +1103,6 @@ static apr_status_t notify_cleanup(void *data)
 apr_status_t kt_notify_create(kt_notify_t **out, const kt_conf_t *conf, kt_store_t *store,
                               kt_mon_t *mon, apr_pool_t *pool)
 {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     apr_pool_t *np;
     apr_status_t st = apr_pool_create(&np, pool);
     if (st != APR_SUCCESS)
@@ -1077,10 +1137,8 @@ apr_status_t kt_notify_create(kt_notify_t **out, const kt_conf_t *conf, kt_store
         apr_cpystrn(n->host, "localhost", sizeof n->host);
     if ((st = apr_thread_mutex_create(&n->lock, APR_THREAD_MUTEX_DEFAULT, np)) != APR_SUCCESS ||
         (st = apr_thread_cond_create(&n->changed, np)) != APR_SUCCESS ||
-        !(n->multi = curl_multi_init()) ||
+        (st = apr_thread_cond_create(&n->poke, np)) != APR_SUCCESS ||
         (st = kt__sil_init(&n->sil, n->conf, n->store, np)) != APR_SUCCESS) {
-        if (n->multi)
-            curl_multi_cleanup(n->multi);
         for (unsigned i = 0; i < n->nchans; i++)
             chan_free(n, n->chans[i]);
         free(n->chans);
@@ -1121,14 +1179,14 @@ apr_status_t kt_notify_start(kt_notify_t *n, const char *dashboard)
 
 void kt_notify_destroy(kt_notify_t *n)
 {
-    if (!n || !n->multi)
-        return;
+    if (!n || !n->conf_pool)
+        return; /* destroyed already */
     apr_thread_mutex_lock(n->lock);
     n->stopping = 1;
     apr_thread_cond_broadcast(n->changed);
     apr_thread_mutex_unlock(n->lock);
     if (n->thread) {
-        curl_multi_wakeup(n->multi);
+        wake(n);
         apr_status_t ignored;
         apr_thread_join(&ignored, n->thread);
         n->thread = NULL;
@@ -1146,7 +1204,8 @@ void kt_notify_destroy(kt_notify_t *n)
     n->nchans = 0;
     json_decref(n->open);
     n->open = NULL;
-    curl_multi_cleanup(n->multi);
+    if (n->multi)
+        kt__curl.multi_cleanup(n->multi);
     n->multi = NULL;
     kt__sil_fini(&n->sil);
     if (n->next_pool)
@@ -1168,7 +1227,8 @@ apr_status_t kt_notify_send_test(const kt_conf_t *conf, const char *name, char *
         snprintf(msg, len, "no channel '%s' in the notify list", name);
         return KT_ENOTFOUND;
     }
-    curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (kt__curl_load(msg, len) != APR_SUCCESS)
+        return APR_ENOTIMPL;
     char host[256], id[64];
     if (apr_gethostname(host, sizeof host, pool) != APR_SUCCESS)
         apr_cpystrn(host, "localhost", sizeof host);
@@ -1186,13 +1246,13 @@ apr_status_t kt_notify_send_test(const kt_conf_t *conf, const char *name, char *
     if (!e) {
         free(body);
         free(target);
-        curl_slist_free_all(hdrs);
+        kt__curl.slist_free_all(hdrs);
         snprintf(msg, len, "cannot make the request");
         return APR_ENOMEM;
     }
-    CURLcode res = curl_easy_perform(e);
+    CURLcode res = kt__curl.easy_perform(e);
     long code = 0;
-    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+    kt__curl.easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
     char why[CURL_ERROR_SIZE + 64];
     kt__outcome_t out = c->kind == KT_NOTIFY_EMAIL
                             ? kt__notify_judge_smtp(res, code, errbuf, why, sizeof why)
@@ -1200,8 +1260,8 @@ apr_status_t kt_notify_send_test(const kt_conf_t *conf, const char *name, char *
     snprintf(msg, len, "%s %s to %s: %s", id, out == KT__SENT ? "delivered" : "not delivered",
              target, why);
     free(target);
-    curl_easy_cleanup(e);
-    curl_slist_free_all(hdrs);
+    kt__curl.easy_cleanup(e);
+    kt__curl.slist_free_all(hdrs);
     free(body);
     return out == KT__SENT ? APR_SUCCESS : APR_EGENERAL;
 }

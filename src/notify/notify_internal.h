@@ -7,7 +7,7 @@
 
 #include "kt_notify.h"
 
-#include <curl/curl.h>
+#include "curl_api.h"
 
 /* The JSON body of a webhook for event e (NULL: a test message), malloc'd. */
 char *kt__notify_payload(const kt_notify_conf_t *c, const kt_event_t *e, const char *host,

@@ -12,21 +12,38 @@
 #include <string.h>
 
 #include <apr_strings.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <apr_base64.h>
+
+#include "kt_sys.h"
+
+/* Base64 as Standard Webhooks writes secrets: the alphabet, then at most
+ * two '=' at the end (apr_base64_decode skips what it does not know). */
+static int is_base64(const char *p, apr_size_t n)
+{
+    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    apr_size_t pad = 0;
+    while (pad < 2 && pad < n && p[n - 1 - pad] == '=')
+        pad++;
+    for (apr_size_t i = 0; i < n - pad; i++)
+        if (!p[i] || !strchr(abc, p[i]))
+            return 0;
+    return 1;
+}
 
 /* The key: whsec_<base64> decoded, else the file's bytes as they are. */
 static apr_size_t secret_key(const kt_notify_conf_t *c, unsigned char *key, apr_size_t cap)
 {
     const char *p = (const char *)c->secret;
     apr_size_t n = c->secret_len;
-    if (n > 6 && strncmp(p, "whsec_", 6) == 0 && (n - 6) % 4 == 0 && (n - 6) / 4 * 3 <= cap) {
-        int got = EVP_DecodeBlock(key, (const unsigned char *)p + 6, (int)(n - 6));
-        if (got >= 0) {
-            /* EVP_DecodeBlock counts the padding's zero bytes in. */
-            for (apr_size_t i = n; i > 6 && p[i - 1] == '='; i--)
-                got--;
-            return (apr_size_t)got;
+    if (n > 6 && strncmp(p, "whsec_", 6) == 0 && (n - 6) % 4 == 0 && (n - 6) / 4 * 3 <= cap &&
+        is_base64(p + 6, n - 6)) {
+        char coded[1400]; /* (cap 1024) / 3 * 4 and its NUL */
+        if (n - 6 < sizeof coded) {
+            memcpy(coded, p + 6, n - 6);
+            coded[n - 6] = '\0';
+            int got = apr_base64_decode_binary(key, coded);
+            memset(coded, 0, sizeof coded);
+            return got > 0 ? (apr_size_t)got : 0;
         }
     }
     n = n < cap ? n : cap;
@@ -37,23 +54,23 @@ static apr_size_t secret_key(const kt_notify_conf_t *c, unsigned char *key, apr_
 void kt__webhook_sign(const kt_notify_conf_t *c, const char *id, long long ts, const char *body,
                       char *sig, apr_size_t len)
 {
-    unsigned char key[1024], mac[EVP_MAX_MD_SIZE];
-    unsigned maclen = 0;
+    unsigned char key[1024], mac[32];
     apr_size_t keylen = secret_key(c, key, sizeof key);
     char prefix[128];
     int np = snprintf(prefix, sizeof prefix, "%s.%lld.", id, ts);
-    size_t nb = strlen(body);
-    unsigned char *data = malloc((size_t)np + nb);
-    if (data) {
-        memcpy(data, prefix, (size_t)np);
-        memcpy(data + np, body, nb);
-        if (!HMAC(EVP_sha256(), key, (int)keylen, data, (size_t)np + nb, mac, &maclen))
-            maclen = 0;
-        free(data);
+    const void *data[] = {prefix, body};
+    apr_size_t lens[] = {(apr_size_t)np, strlen(body)};
+    apr_status_t st = kt_sys_hmac_sha256(key, keylen, data, lens, 2, mac);
+    volatile unsigned char *vk = key; /* volatile: the compiler keeps the stores */
+    for (apr_size_t i = 0; i < keylen; i++)
+        vk[i] = 0;
+    if (st != APR_SUCCESS) { /* the receiver refuses it, and the attempt is retried */
+        kt_log(KT_LOG_ERROR, "notify: cannot compute a webhook signature");
+        snprintf(sig, len, "v1,");
+        return;
     }
-    OPENSSL_cleanse(key, sizeof key);
-    char b64[EVP_MAX_MD_SIZE * 2];
-    EVP_EncodeBlock((unsigned char *)b64, mac, (int)maclen);
+    char b64[64];
+    apr_base64_encode_binary(b64, mac, (int)sizeof mac);
     snprintf(sig, len, "v1,%s", b64);
 }
 
@@ -82,40 +99,40 @@ char *kt__notify_target(const kt_notify_conf_t *c)
 CURL *kt__webhook_request(const kt_notify_conf_t *c, const char *url, const char *id,
                           const char *body, struct curl_slist **hdrs, char *errbuf)
 {
-    CURL *e = curl_easy_init();
+    CURL *e = kt__curl.easy_init();
     if (!e)
         return NULL;
     char line[1024];
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-    h = curl_slist_append(h, "User-Agent: kotod/" KT_VERSION);
-    h = curl_slist_append(h, "Expect:"); /* no 100-continue round trip */
+    struct curl_slist *h = kt__curl.slist_append(NULL, "Content-Type: application/json");
+    h = kt__curl.slist_append(h, "User-Agent: kotod/" KT_VERSION);
+    h = kt__curl.slist_append(h, "Expect:"); /* no 100-continue round trip */
     snprintf(line, sizeof line, "webhook-id: %s", id);
-    h = curl_slist_append(h, line);
+    h = kt__curl.slist_append(h, line);
     long long ts = (long long)apr_time_sec(apr_time_now());
     snprintf(line, sizeof line, "webhook-timestamp: %lld", ts);
-    h = curl_slist_append(h, line);
+    h = kt__curl.slist_append(h, line);
     if (c->secret) {
         char sig[128];
         kt__webhook_sign(c, id, ts, body, sig, sizeof sig);
         snprintf(line, sizeof line, "webhook-signature: %s", sig);
-        h = curl_slist_append(h, line);
+        h = kt__curl.slist_append(h, line);
     }
     for (unsigned i = 0; i < c->nheaders; i++) {
         snprintf(line, sizeof line, "%s: %s", c->headers[i].name, c->headers[i].value);
-        h = curl_slist_append(h, line);
+        h = kt__curl.slist_append(h, line);
     }
     *hdrs = h;
     errbuf[0] = '\0';
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)c->timeout_ms);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
+    kt__curl.easy_setopt(e, CURLOPT_URL, url);
+    kt__curl.easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    kt__curl.easy_setopt(e, CURLOPT_POSTFIELDS, body);
+    kt__curl.easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
+    kt__curl.easy_setopt(e, CURLOPT_HTTPHEADER, h);
+    kt__curl.easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
+    kt__curl.easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)c->timeout_ms);
+    kt__curl.easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    kt__curl.easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
+    kt__curl.easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
     return e;
 }
 
@@ -123,7 +140,7 @@ kt__outcome_t kt__notify_judge(CURLcode res, long code, const char *errbuf, char
                                apr_size_t len)
 {
     if (res != CURLE_OK) {
-        snprintf(msg, len, "%s", errbuf && *errbuf ? errbuf : curl_easy_strerror(res));
+        snprintf(msg, len, "%s", errbuf && *errbuf ? errbuf : kt__curl.easy_strerror(res));
         return KT__RETRY;
     }
     snprintf(msg, len, "HTTP %ld", code);

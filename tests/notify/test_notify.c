@@ -261,6 +261,13 @@ static int teardown(void **state)
 
 int main(void)
 {
+    apr_initialize(); /* the loader keeps libcurl in a pool of its own */
+    /* libcurl as kotod has it at its first notification (curl_api.h). */
+    char why[256];
+    if (kt__curl_load(why, sizeof why) != APR_SUCCESS) {
+        fprintf(stderr, "%s\n", why);
+        return 1;
+    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_signature_matches_the_spec),
         cmocka_unit_test(test_answers_are_judged),
