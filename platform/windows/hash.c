@@ -14,9 +14,10 @@ static apr_status_t digest(const void *key, apr_size_t keylen, const void *const
 {
     BCRYPT_ALG_HANDLE alg = NULL;
     BCRYPT_HASH_HANDLE hash = NULL;
-    NTSTATUS st = keylen > 0xffffffffu ? STATUS_INVALID_PARAMETER
-                  : BCryptOpenAlgorithmProvider(&alg, BCRYPT_SHA256_ALGORITHM, NULL,
-                                                key ? BCRYPT_ALG_HANDLE_HMAC_FLAG : 0);
+    if (keylen > 0xffffffffu) /* CNG takes a ULONG */
+        return APR_EINVAL;
+    NTSTATUS st = BCryptOpenAlgorithmProvider(&alg, BCRYPT_SHA256_ALGORITHM, NULL,
+                                              key ? BCRYPT_ALG_HANDLE_HMAC_FLAG : 0);
     if (BCRYPT_SUCCESS(st))
         st = BCryptCreateHash(alg, &hash, NULL, 0, (PUCHAR)key, key ? (ULONG)keylen : 0, 0);
     for (unsigned i = 0; BCRYPT_SUCCESS(st) && i < n; i++) {
