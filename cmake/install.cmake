@@ -1,6 +1,6 @@
 # The installed tree on Unix (GNU directories under CMAKE_INSTALL_PREFIX):
 #   sbin/kotod, share/koto/lua, share/koto/web, share/man/man8/kotod.8.gz,
-#   lib/koto (the root side of remediation), the systemd unit, and
+#   lib/koto (the root side of remediation, the TLS module koto_tls.so), the systemd unit, and
 #   koto.conf.lua in /etc/koto for the prefix /usr, else in PREFIX/etc/koto.
 # kotod is given only the paths from its sbin/ to share/, never absolute
 # ones, and applies the same /etc rule from where it finds itself: one
@@ -17,8 +17,9 @@ set(kt_share "${CMAKE_INSTALL_DATADIR}/koto")
 file(RELATIVE_PATH kt_rel_lua "/p/${CMAKE_INSTALL_SBINDIR}" "/p/${kt_share}/lua")
 file(RELATIVE_PATH kt_rel_web "/p/${CMAKE_INSTALL_SBINDIR}" "/p/${kt_share}/web")
 file(RELATIVE_PATH kt_rel_prefix "/p/${CMAKE_INSTALL_SBINDIR}" "/p")
+file(RELATIVE_PATH kt_rel_tls "/p/${CMAKE_INSTALL_SBINDIR}" "/p/lib/koto/koto_tls.so")
 target_compile_definitions(kotod PRIVATE KT_REL_LUA_DIR="${kt_rel_lua}" KT_REL_WEB_DIR="${kt_rel_web}"
-                                         KT_REL_PREFIX="${kt_rel_prefix}")
+                                         KT_REL_PREFIX="${kt_rel_prefix}" KT_REL_TLS_MODULE="${kt_rel_tls}")
 
 # The manual page, compressed as Debian's policy wants it (-n: no name or
 # time stamp, so two builds give the same bytes).
@@ -44,6 +45,9 @@ target_link_libraries(koto-run-approved PRIVATE kt_remedy)
 
 install(TARGETS kotod RUNTIME DESTINATION "${CMAKE_INSTALL_SBINDIR}")
 install(TARGETS koto-run-approved RUNTIME DESTINATION lib/koto)
+if(TARGET kt_tls) # kotod's TLS, loaded when configured (src/http/tls_load.c)
+  install(TARGETS kt_tls LIBRARY DESTINATION lib/koto)
+endif()
 install(DIRECTORY lua/ DESTINATION "${kt_share}/lua" PATTERN koto.conf.lua EXCLUDE)
 install(DIRECTORY "${PROJECT_BINARY_DIR}/web/" DESTINATION "${kt_share}/web")
 install(FILES "${PROJECT_BINARY_DIR}/kotod.8.gz" DESTINATION "${CMAKE_INSTALL_MANDIR}/man8")

@@ -22,10 +22,13 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION admin)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # The libraries kotod links come from dpkg-shlibdeps; what it loads or runs
-# by name is listed: APR's SQLite driver and libcurl (dlopen, libcurl at
-# the first notification), adduser and deb-systemd-helper (the maintainer scripts).
+# by name is listed: APR's SQLite driver and libcurl.so.4 (dlopen: at the
+# first notification, 7.85 for CURLOPT_PROTOCOLS_STR), libssl3 (the TLS
+# module's, which dpkg-shlibdeps finds too),
+# adduser and deb-systemd-helper (the maintainer scripts).
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, init-system-helpers (>= 1.52), libaprutil1-dbd-sqlite3, libcurl4")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS
+    "adduser, init-system-helpers (>= 1.52), libaprutil1-dbd-sqlite3, libcurl4 (>= 7.85), libssl3")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     "${PROJECT_SOURCE_DIR}/dist/debian/conffiles;${PROJECT_SOURCE_DIR}/dist/debian/postinst;${PROJECT_SOURCE_DIR}/dist/debian/prerm;${PROJECT_SOURCE_DIR}/dist/debian/postrm")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)

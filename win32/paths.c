@@ -55,6 +55,12 @@ const char *kt_default_web_dir(apr_pool_t *pool)
     return apr_pstrcat(pool, exe_dir(pool), "\\web", NULL);
 }
 
+const char *kt_default_tls_module(apr_pool_t *pool)
+{
+    (void)pool;
+    return NULL; /* kotod.exe links its TLS */
+}
+
 const char *kt_default_config_file(apr_pool_t *pool)
 {
     (void)pool;

@@ -107,6 +107,10 @@ int kt_serve(const kt_opts_t *o, apr_pool_t *pool);
  * (a build tree on Unix, always on Windows). */
 const char *kt_default_lua_dir(apr_pool_t *pool);
 const char *kt_default_web_dir(apr_pool_t *pool);
+/* The TLS module kt_http_tls_load takes: lib/koto/koto_tls.so of an
+ * installed tree, koto_tls.so beside kotod in a build tree; NULL where TLS
+ * is linked in (Windows). */
+const char *kt_default_tls_module(apr_pool_t *pool);
 /* The configuration file of an installed tree (sysconfdir/koto), or NULL:
  * koto.conf.lua in the Lua directory, or none. */
 const char *kt_default_config_file(apr_pool_t *pool);

@@ -137,10 +137,11 @@ static int check_transport(const kt_conf_t *conf, int at_start, apr_pool_t *pool
                conf->listen);
         return -1;
     }
-    if (!kt_http_tls_available()) {
-        kt_log(KT_LOG_ERROR, "tls is set, but this build of kotod has no TLS support (built "
-                             "without OpenSSL): remove tls from koto.conf.lua and listen on "
-                             "127.0.0.1 behind a TLS proxy");
+    /* Loaded only now (Linux): a kotod without TLS never maps OpenSSL. */
+    if (kt_http_tls_load(kt_default_tls_module(pool), err, sizeof err) != APR_SUCCESS) {
+        kt_log(KT_LOG_ERROR, "tls is set, but %s: remove tls from koto.conf.lua and listen on "
+                             "127.0.0.1 behind a TLS proxy, or install kotod with its TLS module",
+               err);
         return -1;
     }
     tls_files_t t = tls_files(conf, pool);

@@ -80,6 +80,13 @@ const char *kt_default_web_dir(apr_pool_t *pool)
     return apr_pstrcat(pool, dir, installed(dir, pool) ? "/" KT_REL_WEB_DIR : "/web", NULL);
 }
 
+const char *kt_default_tls_module(apr_pool_t *pool)
+{
+    const char *dir = exe_dir(pool);
+    return apr_pstrcat(pool, dir, installed(dir, pool) ? "/" KT_REL_TLS_MODULE : "/koto_tls.so",
+                       NULL);
+}
+
 const char *kt_default_config_file(apr_pool_t *pool)
 {
     const char *dir = exe_dir(pool);

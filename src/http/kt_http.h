@@ -117,8 +117,11 @@ void kt_http_stats(kt_http_t *s, kt_http_stats_t *out);
 
 /* ---- TLS (OpenSSL; a build without it refuses with APR_ENOTIMPL) ------------------- */
 
-/* 1 when this build can serve TLS. */
-int kt_http_tls_available(void);
+/* Makes TLS available: on Linux, loads the module that holds it
+ * (koto_tls.so, at path module; src/http/tls_load.c), which a kotod
+ * without TLS never maps; where TLS is linked in, nothing. Once loaded it
+ * stays; err says why not. */
+apr_status_t kt_http_tls_load(const char *module, char *err, apr_size_t errlen);
 /* Checks what kt_http_start would load: the files exist and parse, the
  * certificate is valid now (not expired, not yet valid), the key is the
  * certificate's, the client CA file holds a certificate. On success

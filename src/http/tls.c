@@ -352,7 +352,15 @@ void kt__tls_close_notify(kt__conn_t *c)
 
 /* ---- Public ------------------------------------------------------------ */
 
-int kt_http_tls_available(void) { return 1; }
+/* Built into kt_http (Windows): nothing to load. Built as the module,
+ * tls_load.c's functions of these names are the ones kotod calls. */
+apr_status_t kt_http_tls_load(const char *module, char *err, apr_size_t errlen)
+{
+    (void)module;
+    (void)err;
+    (void)errlen;
+    return APR_SUCCESS;
+}
 
 int kt_http_is_tls(kt_http_t *s) { return s->tls; }
 

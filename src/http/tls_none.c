@@ -60,7 +60,13 @@ int kt__tls_pending(kt__conn_t *c)
 
 void kt__tls_close_notify(kt__conn_t *c) { (void)c; }
 
-int kt_http_tls_available(void) { return 0; }
+apr_status_t kt_http_tls_load(const char *module, char *err, apr_size_t errlen)
+{
+    (void)module;
+    snprintf(err, errlen, NO_TLS);
+    return APR_ENOTIMPL;
+}
+
 
 int kt_http_is_tls(kt_http_t *s) { return s->tls; }
 

@@ -33,8 +33,10 @@ static int find(apr_dso_handle_t *h, const char *name, void *fn, char *why, apr_
 
 static apr_status_t load(char *why, apr_size_t len)
 {
-    apr_pool_t *pool; /* the library's for the process's life */
-    apr_status_t st = apr_pool_create(&pool, NULL);
+    /* Unmanaged: apr_terminate must not unload it, since what it loaded
+     * (OpenSSL) still has exit handlers to run. */
+    apr_pool_t *pool;
+    apr_status_t st = apr_pool_create_unmanaged(&pool);
     if (st != APR_SUCCESS) {
         snprintf(why, len, "cannot load %s: out of memory", KT_CURL_SONAME);
         return st;

@@ -84,11 +84,16 @@ check "-t accepts the channels" "$KOTOD" -t -c "$tmp/koto.conf.lua" --state-dir 
 run
 started || { not_ok "kotod starts" "$(cat "$tmp/kotod.log")"; finish; exit; }
 check "the log names the channels" grep -q "notifying 2 channels" "$tmp/kotod.log"
+# libcurl (and the TLS libraries it pulls in) is loaded by the first
+# attempt, not at start; plain HTTP on loopback never maps OpenSSL.
+check "no libcurl or OpenSSL mapped before the first notification" \
+  sh -c "! grep -qE 'libcurl|libssl|libcrypto' /proc/$kotod_pid/maps"
 samples0=$(status | jq .health.samples)
 set_mem_available 1000000 # 94 %
 if wait_lines "$tmp/flaky.log" 'map(select(.status == 200)) | length == 1' 20; then
   ok "delivered after three 503s"
 else not_ok "delivered after three 503s" "$(cat "$tmp/flaky.log")"; fi
+check "libcurl is mapped once kotod has sent" grep -q libcurl "/proc/$kotod_pid/maps"
 expect_eq "four attempts, one id" "4 1" \
   "$(jq -s 'length' "$tmp/flaky.log") $(jq -s 'map(.id) | unique | length' "$tmp/flaky.log")"
 expect_eq "every attempt is signed and verifies" "true" "$(jq -s 'all(.verified)' "$tmp/flaky.log")"

@@ -4,8 +4,9 @@
 # lintian, and as root installs it with apt, checks the koto user, the
 # owner-only /var/lib/koto, the conffile and the unit (enabled, exposure
 # under 3.0 by systemd-analyze), runs the installed kotod as koto on a
-# loopback port, upgrades while a local edit of the configuration is kept,
-# then purges and checks that nothing the package made is left.
+# loopback port and with TLS from its module, upgrades while a local edit
+# of the configuration is kept, then purges and checks that nothing the
+# package made is left.
 # Skips (77) when not root, or when koto is already on this machine: it
 # must leave the machine as it found it.
 build=$1
@@ -120,6 +121,17 @@ done
 check "it reads other users' processes" test -n "$others"
 stop_kotod TERM
 expect_eq "it stops cleanly" 0 "$kotod_rc"
+
+# TLS lives in a module (lib/koto/koto_tls.so) that the installed kotod
+# finds from where it is and loads only when the configuration asks.
+printf 'tls = "self-signed"\n' >"$tmp/tls.conf.lua"
+KOTOD=/usr/sbin/kotod
+start_kotod -c "$tmp/tls.conf.lua" --listen 127.0.0.1:0 --state-dir "$tmp/tls-state" --interval 1000
+check "the installed kotod serves TLS through its module" wait_log "dashboard at https://"
+port=$(sed -n 's|.*dashboard at https://[^/]*:\([0-9]*\)/.*|\1|p' "$tmp/kotod.log" | head -1)
+expect_eq "it answers over HTTPS" 200 "$(curl -sk -o /dev/null -w '%{http_code}' "https://127.0.0.1:$port/healthz")"
+check "it mapped the module" grep -q '/usr/lib/koto/koto_tls.so' "/proc/$kotod_pid/maps"
+stop_kotod TERM
 
 # ---- upgrade: the local edit stays -------------------------------------------------------------
 echo "-- a local edit" >>/etc/koto/koto.conf.lua

@@ -72,6 +72,15 @@ tcheck; expect_eq "-t refuses a tls string other than self-signed" 1 $?
 conf "tls = { cert = \"$pki/one.pem\", key = \"$pki/one.key\" }"
 tcheck; expect_eq "-t accepts a good pair" 0 $?
 check "and logs its fingerprint" grep -q "SHA-256 fingerprint $(fingerprint "$pki/one.pem")" "$tmp/err"
+# On Linux TLS is a module beside kotod (koto_tls.so), loaded only when
+# the configuration asks: a kotod without it says so and how to go on.
+if [ -e "$(dirname "$KOTOD")/koto_tls.so" ]; then
+  mkdir -p "$tmp/lone" && cp "$KOTOD" "$tmp/lone/kotod"
+  "$tmp/lone/kotod" -t -c "$tmp/koto.conf.lua" --lua-dir "$repo/lua" --listen 127.0.0.1:0 \
+    --state-dir "$tmp/state" 2>"$tmp/err"
+  expect_eq "-t without the TLS module refuses TLS" 1 $?
+  check "and names the module it looked for" grep -q "cannot load the TLS module $tmp/lone/koto_tls.so" "$tmp/err"
+fi
 
 # ---- plain HTTP where other machines can reach it ----------------------------------------------
 conf 'interval_ms = 1000'
