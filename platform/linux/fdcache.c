@@ -143,23 +143,26 @@ static int by_pid(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* The index of pid in the previous reading's table; c->nwas when absent. */
+static unsigned was_index(const kt__fdcache_t *c, int32_t pid)
+{
+    unsigned lo = 0, hi = c->nwas;
+    while (lo < hi) {
+        unsigned mid = lo + (hi - lo) / 2;
+        if (c->was[mid].pid < pid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < c->nwas && c->was[lo].pid == pid ? lo : c->nwas;
+}
+
 /* The previous reading's entry of pid, if it has one not yet carried over. */
 static kt__proc_entry_t *find_was(kt__fdcache_t *c, int32_t pid)
 {
     unsigned i = c->hint;
-    if (!(i < c->nwas && c->was[i].pid == pid)) {
-        unsigned lo = 0, hi = c->nwas;
-        while (lo < hi) {
-            unsigned mid = lo + (hi - lo) / 2;
-            if (c->was[mid].pid < pid)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        if (lo == c->nwas || c->was[lo].pid != pid)
-            return NULL;
-        i = lo;
-    }
+    if (!(i < c->nwas && c->was[i].pid == pid) && (i = was_index(c, pid)) == c->nwas)
+        return NULL;
     c->hint = i + 1;
     return c->was[i].fd == -2 ? NULL : &c->was[i]; /* -2: carried already */
 }
@@ -182,6 +185,11 @@ void kt__fdcache_init(kt_plat_t *p, unsigned budget)
 void kt__fdcache_close(kt_plat_t *p)
 {
     kt__fdcache_t *c = &p->kept;
+    if (c->dir) {
+        closedir(c->dir);
+        c->dir = NULL;
+        c->used--;
+    }
     for (int i = 0; i < KT__FILE_COUNT; i++)
         forget_fd(c, &c->files[i]);
     for (unsigned i = 0; i < c->nwas; i++)
@@ -211,6 +219,46 @@ void kt__procs_begin(kt_plat_t *p)
     c->nnow = 0;
     c->hint = 0;
     c->sorted = 1;
+}
+
+/* On procfs a rewind makes the kernel list the pids afresh, so the one
+ * listing is kept: opening it costs each reading an open, an fstat and the
+ * allocation of its 32 KiB buffer. A captured tree's directory may be
+ * replaced under its name, so there it is opened at each scan. */
+DIR *kt__procs_dir(kt_plat_t *p)
+{
+    kt__fdcache_t *c = &p->kept;
+    if (c->dir) {
+        rewinddir(c->dir);
+        return c->dir;
+    }
+    int fd = openat(p->procfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!dir) {
+        int err = errno;
+        if (fd >= 0)
+            close(fd);
+        errno = err;
+        return NULL;
+    }
+    if (c->on_procfs && c->used < c->budget) {
+        c->dir = dir;
+        c->used++;
+    }
+    return dir;
+}
+
+void kt__procs_dir_done(kt_plat_t *p, DIR *dir)
+{
+    if (dir != p->kept.dir)
+        closedir(dir);
+}
+
+kt__proc_entry_t *kt__proc_kept(kt_plat_t *p, int32_t pid)
+{
+    kt__fdcache_t *c = &p->kept;
+    unsigned i = was_index(c, pid);
+    return i < c->nwas ? &c->was[i] : NULL;
 }
 
 kt__proc_entry_t *kt__proc_add(kt_plat_t *p, int32_t pid, kt__proc_entry_t *was)

@@ -14,6 +14,8 @@
 #include "plat_internal.h"
 #include "kt_base.h"
 
+#include <dirent.h>
+
 #include <apr_hash.h>
 #include <apr_strings.h>
 
@@ -184,6 +186,7 @@ typedef struct {
     unsigned nwas, nnow, capwas, capnow;
     unsigned hint;     /* where in was the next lookup starts */
     int sorted;        /* now is still in pid order */
+    void *dir;         /* the root's DIR *, kept between scans on procfs; NULL when not */
 } kt__fdcache_t;
 
 struct kt_plat_t {
@@ -255,6 +258,11 @@ apr_status_t kt__read_file(kt_plat_t *p, int file, const char *rel, char **text,
  * kt__proc_add per directory listed, then end, which closes the
  * descriptors of the processes not listed and keeps the new table. */
 void kt__procs_begin(kt_plat_t *p);
+/* The root's directory listing, from its start: the kept one rewound on
+ * procfs, else opened anew. Give it back with kt__procs_dir_done. NULL with
+ * errno set when it cannot be opened. */
+DIR *kt__procs_dir(kt_plat_t *p);
+void kt__procs_dir_done(kt_plat_t *p, DIR *dir);
 /* The entry of pid in this reading's table, carried over from the previous
  * reading's (*was gets a copy of that, or KT_UNKNOWN_U64 counters when the
  * pid is new). Valid until the next call. NULL when out of memory. */
@@ -266,6 +274,9 @@ apr_status_t kt__proc_read_stat(kt_plat_t *p, kt__proc_entry_t *e, const char *d
 /* Takes back the last kt__proc_add (the process could not be read). */
 void kt__proc_drop(kt_plat_t *p, kt__proc_entry_t *e);
 void kt__procs_end(kt_plat_t *p);
+/* The entry of pid in the table the last scan built (after kt__procs_end),
+ * or NULL. Valid until the next scan begins. */
+kt__proc_entry_t *kt__proc_kept(kt_plat_t *p, int32_t pid);
 
 /* The readers, one per source, in the order kt_plat_sample calls them. Each
  * leaves its fields unknown when its source cannot be read. */

@@ -115,35 +115,35 @@ static int read_cmdline_raw(kt_plat_t *p, int64_t pid, char **text, size_t *len)
     return 0;
 }
 
-/* The command line of a process in a top list. */
-static const char *read_cmdline(kt_plat_t *p, int64_t pid, apr_pool_t *pool)
+/* A process's command line, kept in its entry: read once in the process's
+ * life (its first reading in a top list, or every process's with
+ * kt_plat_want_cmdlines), again only after an exec changed its short name.
+ * A reused pid starts without one (the scan drops it with the start time). */
+static const char *kept_cmdline(kt_plat_t *p, kt__proc_entry_t *e, const char *name,
+                                apr_pool_t *pool)
 {
-    char *text;
-    size_t len;
-    if (read_cmdline_raw(p, pid, &text, &len) != 0 || len == 0)
-        return NULL;
-    return apr_pstrmemdup(pool, text, len);
-}
-
-/* Every process's command line (process checks by pattern): kept in its
- * entry and copied into the reading, so a process costs one read of
- * <pid>/cmdline in its life, not one per reading. */
-static const char *kept_cmdline(kt_plat_t *p, kt__proc_entry_t *e, const kt__proc_entry_t *was,
-                                const kt__pidstat_t *ps, apr_pool_t *pool)
-{
-    if (!e->cmdline || was->starttime != ps->starttime ||
-        strncmp(e->comm, ps->name, sizeof e->comm - 1) != 0) {
+    if (!e->cmdline || strncmp(e->comm, name, sizeof e->comm - 1) != 0) {
         char *text;
         size_t len;
         free(e->cmdline);
         e->cmdline = NULL;
-        if (read_cmdline_raw(p, ps->pid, &text, &len) != 0 || !(e->cmdline = malloc(len + 1)))
+        if (read_cmdline_raw(p, e->pid, &text, &len) != 0 || !(e->cmdline = malloc(len + 1)))
             return NULL; /* tried again at the next reading */
         memcpy(e->cmdline, text, len);
         e->cmdline[len] = '\0';
-        snprintf(e->comm, sizeof e->comm, "%.15s", ps->name);
+        snprintf(e->comm, sizeof e->comm, "%.15s", name);
     }
     return *e->cmdline ? apr_pstrdup(pool, e->cmdline) : NULL;
+}
+
+/* The command lines of the top lists' processes. */
+static void top_cmdlines(kt_plat_t *p, kt_proc_t **top, unsigned n, apr_pool_t *pool)
+{
+    for (unsigned i = 0; i < n; i++) {
+        kt__proc_entry_t *e = kt__proc_kept(p, (int32_t)top[i]->pid);
+        if (!top[i]->cmdline && e && top[i]->name)
+            top[i]->cmdline = kept_cmdline(p, e, top[i]->name, pool);
+    }
 }
 
 /* The pid a directory of the root is named for, or -1 (not a pid, or beyond
@@ -179,12 +179,9 @@ static double since_scan(kt_plat_t *p, const kt_sample_t *s)
 
 apr_status_t kt__read_procs(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
 {
-    int fd = openat(p->procfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+    DIR *dir = kt__procs_dir(p);
     if (!dir) {
         apr_status_t st = APR_FROM_OS_ERROR(errno);
-        if (fd >= 0)
-            close(fd);
         /* No process seen: none may rate against a reading before this one. */
         kt__procs_begin(p);
         kt__procs_end(p);
@@ -219,6 +216,10 @@ apr_status_t kt__read_procs(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
             kt__proc_drop(p, e); /* gone since readdir, or not a process directory */
             continue;
         }
+        if (e->cmdline && was.starttime != ps.starttime) {
+            free(e->cmdline); /* another process under a reused pid */
+            e->cmdline = NULL;
+        }
         if (n == cap) {
             kt_proc_t *bigger = apr_palloc(pool, sizeof *procs * cap * 2);
             memcpy(bigger, procs, sizeof *procs * cap);
@@ -227,7 +228,7 @@ apr_status_t kt__read_procs(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
         }
         fill_proc(p, &ps, &was, e, elapsed, &procs[n], pool);
         if (p->want_cmdlines)
-            procs[n].cmdline = kept_cmdline(p, e, &was, &ps, pool);
+            procs[n].cmdline = kept_cmdline(p, e, ps.name, pool);
         uint64_t r = reaped(p, &ps, &was);
         children += r;
         if (r > most) {
@@ -242,7 +243,7 @@ apr_status_t kt__read_procs(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
             threads_known = 0;
         n++;
     }
-    closedir(dir);
+    kt__procs_dir_done(p, dir);
     if (p->prev.valid && elapsed > 0) {
         uint64_t gone = vanished_ticks(p);
         s->exited_cpu_pct =
@@ -267,12 +268,8 @@ apr_status_t kt__read_procs(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
     }
 
     kt__plat_rank_procs(s, p->top_n, pool);
-    for (unsigned i = 0; i < s->ntop_cpu; i++)
-        if (!s->top_cpu[i]->cmdline)
-            s->top_cpu[i]->cmdline = read_cmdline(p, s->top_cpu[i]->pid, pool);
-    for (unsigned i = 0; i < s->ntop_mem; i++)
-        if (!s->top_mem[i]->cmdline)
-            s->top_mem[i]->cmdline = read_cmdline(p, s->top_mem[i]->pid, pool);
+    top_cmdlines(p, s->top_cpu, s->ntop_cpu, pool);
+    top_cmdlines(p, s->top_mem, s->ntop_mem, pool);
     return kt__source_status(p, KT__SRC_PROCS, "<pid>/stat",
                              n ? APR_SUCCESS : APR_ENOENT);
 }

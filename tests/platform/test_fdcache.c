@@ -12,6 +12,7 @@
  *  - the live /proc with 300 idle children of the test, read the same way,
  *    then half of the children killed: the descriptors kept for them must
  *    be closed, and the readings must still agree.
+ * And a top list's command line is read once per process.
  */
 #include "kt_test_util.h"
 
@@ -291,6 +292,51 @@ static void test_budget_gives_the_same_reading(void **state)
     remove_tree(root);
 }
 
+/* A top list's command line is read once in its process's life: not again
+ * while the process lives on (an edit of the file is not seen), again for a
+ * new process under the pid (another start time) and after an exec (another
+ * short name). */
+static void test_top_cmdline_read_once(void **state)
+{
+    apr_pool_t *pool = *state;
+    const char *tmp = getenv("TMPDIR");
+    char *root = apr_pstrcat(pool, tmp && *tmp ? tmp : "/tmp", "/kt-fdcache-XXXXXX", NULL);
+    assert_non_null(mkdtemp(root));
+    write_tree(root, 0, pool);
+    kt_plat_t *p = open_budget(root, 0, pool);
+    const unsigned big = NPROCS - 1; /* the most memory: first in top_mem */
+    const char *dir = apr_psprintf(pool, "%s/%" APR_INT64_T_FMT, root, pid_at(big));
+    const char *cmdline = apr_pstrcat(pool, dir, "/cmdline", NULL);
+    const char *stat = apr_pstrcat(pool, dir, "/stat", NULL);
+    kt_sample_t s;
+
+    assert_int_equal(kt_plat_sample(p, &s, pool), APR_SUCCESS);
+    assert_int_equal(s.top_mem[0]->pid, pid_at(big));
+    assert_string_equal(s.top_mem[0]->cmdline, "/usr/bin/gen399 --n 399");
+
+    put_bytes(cmdline, "edited\0", 7);
+    assert_int_equal(kt_plat_sample(p, &s, pool), APR_SUCCESS);
+    assert_string_equal(s.top_mem[0]->cmdline, "/usr/bin/gen399 --n 399");
+
+    replace(stat, stat_of(big, 0, 99999, pool), pool);
+    assert_int_equal(kt_plat_sample(p, &s, pool), APR_SUCCESS);
+    assert_int_equal(s.top_mem[0]->pid, pid_at(big));
+    assert_string_equal(s.top_mem[0]->cmdline, "edited");
+
+    /* An exec: the same process (start time) under another short name. */
+    char *text = apr_pstrdup(pool, stat_of(big, 0, 99999, pool));
+    char *open_paren = strchr(text, '('), *close_paren = strrchr(text, ')');
+    *open_paren = '\0';
+    replace(stat, apr_pstrcat(pool, text, "(newprog", close_paren, NULL), pool);
+    put_bytes(cmdline, "newprog\0--x\0", 12);
+    assert_int_equal(kt_plat_sample(p, &s, pool), APR_SUCCESS);
+    assert_string_equal(s.top_mem[0]->name, "newprog");
+    assert_string_equal(s.top_mem[0]->cmdline, "newprog --x");
+
+    kt_plat_close(p);
+    remove_tree(root);
+}
+
 /* ---- the live /proc -------------------------------------------------------------------- */
 
 static unsigned open_fds(void)
@@ -465,6 +511,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_budget_gives_the_same_reading, setup_pool,
                                         teardown_pool),
+        cmocka_unit_test_setup_teardown(test_top_cmdline_read_once, setup_pool, teardown_pool),
         cmocka_unit_test_setup_teardown(test_live_children, setup_pool, teardown_pool),
         cmocka_unit_test(test_limit_caps_the_budget),
     };
