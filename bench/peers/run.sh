@@ -53,10 +53,17 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-# Three long-lived processes every daemon checks by name.
+# Three long-lived processes every daemon checks by name. Each runs sleep
+# through a link of its own name so that both its short name (comm, what
+# koto's `process =` matches) and its command line (what monit's `matching`
+# and collectd's ProcessMatch see) are that name: with `exec -a` alone comm
+# stays "sleep", koto's checks fail and it does work the others do not
+# (three process_down events, their notifications).
 names=(koto-bench-a koto-bench-b koto-bench-c)
+mkdir -p "$tmp/bin"
 for n in "${names[@]}"; do
-  bash -c "exec -a $n sleep 100000" &
+  ln -s "$(command -v sleep)" "$tmp/bin/$n"
+  bash -c "exec -a $n $tmp/bin/$n 100000" &
   pids+=($!)
 done
 
@@ -147,6 +154,9 @@ rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 alive() { for p in "$kotod_pid" "$collectd_pid" "$monit_pid"; do kill -0 "$p" 2>/dev/null || return 1; done; }
 sleep "$warmup"
 alive || die "a daemon did not stay up: $(tail -n 3 "$tmp"/*.log 2>/dev/null)"
+# The same work means kotod's checks find their processes, as the others do.
+down=$(curl -s "$base/api/agent/monitor/status" | jq '[.health.active[]? | select(.type == "process_down")] | length')
+[ "$down" = 0 ] || die "kotod's process checks did not find their processes ($down down)"
 declare -A t0
 for p in "$kotod_pid" "$collectd_pid" "$monit_pid"; do t0[$p]=$(cpu_ticks "$p"); done
 w0=$(date +%s.%N)
