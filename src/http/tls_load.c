@@ -7,11 +7,10 @@
  */
 #include "tls_api.h"
 
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-
-#include <apr_dso.h>
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static const kt__tls_api_t *tls; /* set once, under lock, never cleared */
@@ -24,44 +23,35 @@ static const kt__tls_api_t *api(void)
     return t;
 }
 
+/* Never unloaded: what it loads (OpenSSL) has exit handlers to run. */
 static apr_status_t load(const char *module, char *err, apr_size_t errlen)
 {
     if (!module) {
         snprintf(err, errlen, "kotod's TLS module was not found");
         return APR_ENOENT;
     }
-    /* Unmanaged: apr_terminate must not unload it, since what it loaded
-     * (OpenSSL) still has exit handlers to run. */
-    apr_pool_t *pool;
-    apr_status_t st = apr_pool_create_unmanaged(&pool);
+    void *h = dlopen(module, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        snprintf(err, errlen, "cannot load the TLS module %s: %s", module, dlerror());
+        return APR_ENOENT;
+    }
+    const kt__tls_api_t *t = dlsym(h, KT__TLS_API_SYMBOL);
+    apr_status_t st = APR_EINVAL;
+    if (!t)
+        snprintf(err, errlen, "%s is not kotod's TLS module: %s", module, dlerror());
+    else if (strcmp(t->version, KT_VERSION) != 0 || t->http_size != sizeof(kt_http_t) ||
+             t->conn_size != sizeof(kt__conn_t))
+        snprintf(err, errlen, "the TLS module %s is of another build of kotod (%s)", module,
+                 t->version);
+    else
+        st = APR_SUCCESS;
     if (st != APR_SUCCESS) {
-        snprintf(err, errlen, "cannot load the TLS module %s: out of memory", module);
+        dlclose(h);
         return st;
     }
-    apr_dso_handle_t *h;
-    apr_dso_handle_sym_t sym;
-    char why[300];
-    if ((st = apr_dso_load(&h, module, pool)) != APR_SUCCESS) {
-        snprintf(err, errlen, "cannot load the TLS module %s: %s", module,
-                 apr_dso_error(h, why, sizeof why));
-    } else if ((st = apr_dso_sym(&sym, h, KT__TLS_API_SYMBOL)) != APR_SUCCESS) {
-        snprintf(err, errlen, "%s is not kotod's TLS module: %s", module,
-                 apr_dso_error(h, why, sizeof why));
-    } else {
-        const kt__tls_api_t *t = (const kt__tls_api_t *)sym;
-        if (strcmp(t->version, KT_VERSION) != 0 || t->http_size != sizeof(kt_http_t) ||
-            t->conn_size != sizeof(kt__conn_t)) {
-            snprintf(err, errlen, "the TLS module %s is of another build of kotod (%s)", module,
-                     t->version);
-            st = APR_EINVAL;
-        } else {
-            tls = t;
-            kt_log(KT_LOG_DEBUG, "http: TLS module %s loaded", module);
-            return APR_SUCCESS;
-        }
-    }
-    apr_pool_destroy(pool);
-    return st;
+    tls = t;
+    kt_log(KT_LOG_DEBUG, "http: TLS module %s loaded", module);
+    return APR_SUCCESS;
 }
 
 apr_status_t kt_http_tls_load(const char *module, char *err, apr_size_t errlen)

@@ -6,12 +6,10 @@
 #include "curl_api.h"
 #include "kt_base.h"
 
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-
-#include <apr_dso.h>
-#include <apr_pools.h>
 
 #define KT_CURL_SONAME "libcurl.so.4"
 
@@ -20,10 +18,10 @@ kt__curl_api_t kt__curl;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static int loaded, complained; /* under lock */
 
-static int find(apr_dso_handle_t *h, const char *name, void *fn, char *why, apr_size_t len)
+static int find(void *h, const char *name, void *fn, char *why, apr_size_t len)
 {
-    apr_dso_handle_sym_t sym;
-    if (apr_dso_sym(&sym, h, name) != APR_SUCCESS) {
+    void *sym = dlsym(h, name);
+    if (!sym) {
         snprintf(why, len, "%s has no %s", KT_CURL_SONAME, name);
         return 0;
     }
@@ -31,23 +29,13 @@ static int find(apr_dso_handle_t *h, const char *name, void *fn, char *why, apr_
     return 1;
 }
 
+/* Never unloaded: what it loads (OpenSSL) has exit handlers to run. */
 static apr_status_t load(char *why, apr_size_t len)
 {
-    /* Unmanaged: apr_terminate must not unload it, since what it loaded
-     * (OpenSSL) still has exit handlers to run. */
-    apr_pool_t *pool;
-    apr_status_t st = apr_pool_create_unmanaged(&pool);
-    if (st != APR_SUCCESS) {
-        snprintf(why, len, "cannot load %s: out of memory", KT_CURL_SONAME);
-        return st;
-    }
-    apr_dso_handle_t *h;
-    if ((st = apr_dso_load(&h, KT_CURL_SONAME, pool)) != APR_SUCCESS) {
-        char e[256];
-        snprintf(why, len, "cannot load %s (install libcurl4): %s", KT_CURL_SONAME,
-                 apr_dso_error(h, e, sizeof e));
-        apr_pool_destroy(pool);
-        return st;
+    void *h = dlopen(KT_CURL_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        snprintf(why, len, "cannot load %s (install libcurl4): %s", KT_CURL_SONAME, dlerror());
+        return APR_ENOENT;
     }
     kt__curl_api_t a;
 #define FIND(f) find(h, "curl_" #f, &a.f, why, len)
@@ -56,14 +44,14 @@ static apr_status_t load(char *why, apr_size_t len)
         !FIND(multi_add_handle) || !FIND(multi_remove_handle) || !FIND(multi_perform) ||
         !FIND(multi_info_read) || !FIND(multi_poll) || !FIND(multi_wakeup) ||
         !FIND(multi_cleanup) || !FIND(slist_append) || !FIND(slist_free_all)) {
-        apr_pool_destroy(pool);
+        dlclose(h);
         return APR_ENOTIMPL;
     }
 #undef FIND
     CURLcode res = a.global_init(CURL_GLOBAL_DEFAULT);
     if (res != CURLE_OK) {
         snprintf(why, len, "%s: curl_global_init: %s", KT_CURL_SONAME, a.easy_strerror(res));
-        apr_pool_destroy(pool);
+        dlclose(h);
         return APR_EGENERAL;
     }
     kt__curl = a;
