@@ -10,16 +10,23 @@
 #include <unistd.h>
 
 /* A whole disk has a /sys/block entry; partitions do not. loop and ram
- * devices are memory or files, not disks. */
+ * devices are memory or files, not disks. Looked up once per name. */
 static int is_disk(kt_plat_t *p, const char *name)
 {
     if (strncmp(name, "loop", 4) == 0 || strncmp(name, "ram", 3) == 0)
         return 0;
     if (p->sysfd < 0)
         return 1;
-    char rel[300];
-    snprintf(rel, sizeof rel, "block/%s", name);
-    return faccessat(p->sysfd, rel, F_OK, 0) == 0;
+    if (!p->disk_kind)
+        p->disk_kind = apr_hash_make(p->pool);
+    void *kind = apr_hash_get(p->disk_kind, name, APR_HASH_KEY_STRING);
+    if (!kind) {
+        char rel[300];
+        snprintf(rel, sizeof rel, "block/%s", name);
+        kind = faccessat(p->sysfd, rel, F_OK, 0) == 0 ? (void *)1 : (void *)2;
+        apr_hash_set(p->disk_kind, apr_pstrdup(p->pool, name), APR_HASH_KEY_STRING, kind);
+    }
+    return kind == (void *)1;
 }
 
 void kt__read_disks(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)

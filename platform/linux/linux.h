@@ -157,7 +157,9 @@ typedef struct {
 /* The files below the procfs root read at every reading, kept open. */
 enum {
     KT__FILE_UPTIME, KT__FILE_STAT, KT__FILE_MEMINFO, KT__FILE_VMSTAT, KT__FILE_LOADAVG,
-    KT__FILE_MOUNTINFO, KT__FILE_NETDEV, KT__FILE_DISKSTATS, KT__FILE_COUNT
+    KT__FILE_MOUNTINFO, KT__FILE_NETDEV, KT__FILE_DISKSTATS,
+    KT__FILE_PSI, /* KT_PSI__COUNT of them, in KT_PSI_* order */
+    KT__FILE_COUNT = KT__FILE_PSI + KT_PSI__COUNT
 };
 
 /* One process from one reading to the next: its kept <pid>/stat and the
@@ -211,6 +213,9 @@ struct kt_plat_t {
     int cur_state;
     kt__prev_t prev, next;
     kt__fdcache_t kept;
+    /* diskstats names seen, whole disk ((void *)1) or not ((void *)2): a
+     * name is one or the other for as long as the kernel uses it. */
+    apr_hash_t *disk_kind;
 };
 
 #define KT__SLURP_MAX (64u << 20)

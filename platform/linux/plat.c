@@ -79,6 +79,7 @@ apr_status_t kt_plat_set_roots(kt_plat_t *p, const char *procfs, const char *sys
         /* Without sysfs only the disk list loses its partition filter. */
         if (open_root(sysfs, &p->sysfd) != APR_SUCCESS)
             p->sysfd = -1;
+        p->disk_kind = NULL; /* the new root's /sys/block answers */
         p->sysfs = apr_pstrdup(p->pool, sysfs);
     }
     return APR_SUCCESS;

@@ -14,7 +14,7 @@ void kt__read_pressure(kt_plat_t *p, kt_sample_t *s)
     for (int i = 0; i < KT_PSI__COUNT; i++) {
         char *text;
         kt_psi_t psi;
-        if (kt__slurp(p, p->procfd, files[i], &text, NULL) == APR_SUCCESS &&
+        if (kt__read_file(p, KT__FILE_PSI + i, files[i], &text, NULL) == APR_SUCCESS &&
             kt__parse_psi(text, &psi) == APR_SUCCESS)
             s->pressure[i] = psi;
     }
