@@ -81,17 +81,9 @@ start_kotod -c "$tmp/koto.conf.lua" --procfs "$tmp/proc" --sysfs "$fixture/sys" 
 wait_log "dashboard at http://" 15 || { not_ok "kotod starts" "$(cat "$tmp/kotod.log")"; finish; exit; }
 base="http://$(sed -n 's|.*dashboard at http://\([^/]*\)/.*|\1|p' "$tmp/kotod.log" | head -1)"
 status() { curl -sS "$base/api/agent/monitor/status"; }
-wait_mail() { # LOG JQ [SECONDS]
-  local deadline=$((SECONDS + ${3:-15}))
-  while [ $SECONDS -lt $deadline ]; do
-    jq -e -s "$2" "$1" >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  return 1
-}
 
 set_mem_available 1000000 # 94 %
-if wait_mail "$tmp/plain.log" 'length >= 1'; then ok "the mail arrives"
+if wait_lines "$tmp/plain.log" 'length >= 1'; then ok "the mail arrives"
 else not_ok "the mail arrives" "$(cat "$tmp/plain.out")" "$(tail -5 "$tmp/kotod.log")"; fi
 m=$(jq -c -s '.[0]' "$tmp/plain.log")
 expect_eq "envelope: from, both recipients, the login" "koto@host.example ops@example.com,oncall@example.com koto" \
@@ -106,7 +98,7 @@ check "the busiest processes" grep -q 'The busiest processes at that moment' <<<
 check "the dashboard link" grep -q "^Dashboard: $base/monitoring-dashboard" <<<"$data"
 check "the fix script's way" grep -q "$base/api/agent/generate-script.*memory_high" <<<"$data"
 
-if wait_mail "$tmp/tls.log" 'length >= 1'; then ok "with STARTTLS and the channel's CA, the mail arrives"
+if wait_lines "$tmp/tls.log" 'length >= 1'; then ok "with STARTTLS and the channel's CA, the mail arrives"
 else not_ok "with STARTTLS and the channel's CA, the mail arrives" "$(cat "$tmp/tls.out")" "$(grep tls "$tmp/kotod.log" | tail -3)"; fi
 expect_eq "over TLS, logged in" "true koto" "$(jq -r -s '.[0] | "\(.tls) \(.login)"' "$tmp/tls.log")"
 
@@ -122,7 +114,7 @@ if grep -qF "s3cret-pass" "$tmp/kotod.log" || curl -sS "$base/api/agent/config" 
 else ok "the password is neither logged nor shown"; fi
 
 set_mem_available 8000000 # resolved: to mail, not to tls (send_resolved = false)
-if wait_mail "$tmp/plain.log" 'map(select(.data | test("memory_high resolved"))) | length == 1'; then
+if wait_lines "$tmp/plain.log" 'map(select(.data | test("memory_high resolved"))) | length == 1'; then
   ok "the resolution is mailed"
 else not_ok "the resolution is mailed" "$(jq -r -s 'map(.data | split("\r\n")[2])' "$tmp/plain.log")"; fi
 stop_kotod TERM
