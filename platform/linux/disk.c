@@ -9,9 +9,19 @@
 #include <string.h>
 #include <unistd.h>
 
+/* How long a diskstats name's kind is taken as known. A name keeps its
+ * kind while the kernel uses it, but a device being added or removed is in
+ * diskstats a moment before or after its /sys/block entry. */
+#define DISK_KIND_S 60
+
+typedef struct {
+    int disk;
+    apr_time_t until;
+} disk_kind_t;
+
 /* A whole disk has a /sys/block entry; partitions do not. loop and ram
- * devices are memory or files, not disks. Looked up once per name. */
-static int is_disk(kt_plat_t *p, const char *name)
+ * devices are memory or files, not disks. */
+static int is_disk(kt_plat_t *p, const char *name, apr_time_t now)
 {
     if (strncmp(name, "loop", 4) == 0 || strncmp(name, "ram", 3) == 0)
         return 0;
@@ -19,14 +29,18 @@ static int is_disk(kt_plat_t *p, const char *name)
         return 1;
     if (!p->disk_kind)
         p->disk_kind = apr_hash_make(p->pool);
-    void *kind = apr_hash_get(p->disk_kind, name, APR_HASH_KEY_STRING);
-    if (!kind) {
+    disk_kind_t *k = apr_hash_get(p->disk_kind, name, APR_HASH_KEY_STRING);
+    if (!k) {
+        k = apr_pcalloc(p->pool, sizeof *k);
+        apr_hash_set(p->disk_kind, apr_pstrdup(p->pool, name), APR_HASH_KEY_STRING, k);
+    }
+    if (now >= k->until || now + apr_time_from_sec(DISK_KIND_S) < k->until) {
         char rel[300];
         snprintf(rel, sizeof rel, "block/%s", name);
-        kind = faccessat(p->sysfd, rel, F_OK, 0) == 0 ? (void *)1 : (void *)2;
-        apr_hash_set(p->disk_kind, apr_pstrdup(p->pool, name), APR_HASH_KEY_STRING, kind);
+        k->disk = faccessat(p->sysfd, rel, F_OK, 0) == 0;
+        k->until = now + apr_time_from_sec(DISK_KIND_S);
     }
-    return kind == (void *)1;
+    return k->disk;
 }
 
 void kt__read_disks(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
@@ -41,7 +55,7 @@ void kt__read_disks(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
     s->ndisks = 0;
     double elapsed_ms = s->elapsed_s * 1000.0;
     for (unsigned i = 0; i < n; i++) {
-        if (!is_disk(p, d[i].name))
+        if (!is_disk(p, d[i].name, s->time))
             continue;
         kt_disk_t *o = &s->disks[s->ndisks++];
         o->name = d[i].name;

@@ -278,6 +278,7 @@ kt__proc_entry_t *kt__proc_add(kt_plat_t *p, int32_t pid, kt__proc_entry_t *was)
         e->starttime = e->ticks = e->cticks = KT_UNKNOWN_U64;
         e->cmdline = NULL;
         e->comm[0] = '\0';
+        e->cmdline_time = 0;
         *was = *e;
     }
     if (c->nnow > 0 && c->now[c->nnow - 1].pid >= pid)

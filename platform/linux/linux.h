@@ -175,6 +175,7 @@ typedef struct {
      * changes (another process, or an exec). malloc'd; "" when it has none. */
     char *cmdline;
     char comm[16];
+    apr_time_t cmdline_time; /* when it was read */
 } kt__proc_entry_t;
 
 typedef struct {
@@ -213,9 +214,7 @@ struct kt_plat_t {
     int cur_state;
     kt__prev_t prev, next;
     kt__fdcache_t kept;
-    /* diskstats names seen, whole disk ((void *)1) or not ((void *)2): a
-     * name is one or the other for as long as the kernel uses it. */
-    apr_hash_t *disk_kind;
+    apr_hash_t *disk_kind; /* diskstats name -> whether it is a whole disk (disk.c) */
 };
 
 #define KT__SLURP_MAX (64u << 20)

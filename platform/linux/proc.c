@@ -115,14 +115,20 @@ static int read_cmdline_raw(kt_plat_t *p, int64_t pid, char **text, size_t *len)
     return 0;
 }
 
+/* A top list's command line is read again after this long: a process may
+ * rewrite its argv (setproctitle: postgres, nginx's workers), or have been
+ * read between its fork and an exec that kept its short name. */
+#define TOP_CMDLINE_S 60
+
 /* A process's command line, kept in its entry: read once in the process's
- * life (its first reading in a top list, or every process's with
- * kt_plat_want_cmdlines), again only after an exec changed its short name.
- * A reused pid starts without one (the scan drops it with the start time). */
+ * life (every process's with kt_plat_want_cmdlines), again after an exec
+ * changed its short name or when it is older than max_age (0: never). A
+ * reused pid starts without one (the scan drops it with the start time). */
 static const char *kept_cmdline(kt_plat_t *p, kt__proc_entry_t *e, const char *name,
-                                apr_pool_t *pool)
+                                apr_time_t now, apr_interval_time_t max_age, apr_pool_t *pool)
 {
-    if (!e->cmdline || strncmp(e->comm, name, sizeof e->comm - 1) != 0) {
+    if (!e->cmdline || strncmp(e->comm, name, sizeof e->comm - 1) != 0 ||
+        (max_age && (now - e->cmdline_time >= max_age || now < e->cmdline_time))) {
         char *text;
         size_t len;
         free(e->cmdline);
@@ -132,17 +138,20 @@ static const char *kept_cmdline(kt_plat_t *p, kt__proc_entry_t *e, const char *n
         memcpy(e->cmdline, text, len);
         e->cmdline[len] = '\0';
         snprintf(e->comm, sizeof e->comm, "%.15s", name);
+        e->cmdline_time = now;
     }
     return *e->cmdline ? apr_pstrdup(pool, e->cmdline) : NULL;
 }
 
 /* The command lines of the top lists' processes. */
-static void top_cmdlines(kt_plat_t *p, kt_proc_t **top, unsigned n, apr_pool_t *pool)
+static void top_cmdlines(kt_plat_t *p, kt_proc_t **top, unsigned n, apr_time_t now,
+                         apr_pool_t *pool)
 {
     for (unsigned i = 0; i < n; i++) {
         kt__proc_entry_t *e = kt__proc_kept(p, (int32_t)top[i]->pid);
         if (!top[i]->cmdline && e && top[i]->name)
-            top[i]->cmdline = kept_cmdline(p, e, top[i]->name, pool);
+            top[i]->cmdline =
+                kept_cmdline(p, e, top[i]->name, now, apr_time_from_sec(TOP_CMDLINE_S), pool);
     }
 }
 
@@ -228,7 +237,7 @@ apr_status_t kt__read_procs(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
         }
         fill_proc(p, &ps, &was, e, elapsed, &procs[n], pool);
         if (p->want_cmdlines)
-            procs[n].cmdline = kept_cmdline(p, e, ps.name, pool);
+            procs[n].cmdline = kept_cmdline(p, e, ps.name, s->time, 0, pool);
         uint64_t r = reaped(p, &ps, &was);
         children += r;
         if (r > most) {
@@ -268,8 +277,8 @@ apr_status_t kt__read_procs(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
     }
 
     kt__plat_rank_procs(s, p->top_n, pool);
-    top_cmdlines(p, s->top_cpu, s->ntop_cpu, pool);
-    top_cmdlines(p, s->top_mem, s->ntop_mem, pool);
+    top_cmdlines(p, s->top_cpu, s->ntop_cpu, s->time, pool);
+    top_cmdlines(p, s->top_mem, s->ntop_mem, s->time, pool);
     return kt__source_status(p, KT__SRC_PROCS, "<pid>/stat",
                              n ? APR_SUCCESS : APR_ENOENT);
 }

@@ -48,6 +48,8 @@ static apr_status_t load(char *why, apr_size_t len)
         return APR_ENOTIMPL;
     }
 #undef FIND
+    /* Other threads run by now: libcurl's init is thread-safe since 7.84
+     * (the package depends on a later one). */
     CURLcode res = a.global_init(CURL_GLOBAL_DEFAULT);
     if (res != CURLE_OK) {
         snprintf(why, len, "%s: curl_global_init: %s", KT_CURL_SONAME, a.easy_strerror(res));

@@ -802,6 +802,14 @@ static void *APR_THREAD_FUNC notify_main(apr_thread_t *t, void *data)
         }
         if (finished)
             continue; /* the next in line may be due now */
+        /* A producer that found no multi handle yet (libcurl was loaded
+         * meanwhile) poked the condition instead of the poll. */
+        apr_thread_mutex_lock(n->lock);
+        int poked = n->poked;
+        n->poked = 0;
+        apr_thread_mutex_unlock(n->lock);
+        if (poked)
+            continue;
         ms = (long)apr_time_as_msec(wake - apr_time_now());
         kt__curl.multi_poll(n->multi, NULL, 0, (int)(ms < 0 ? 0 : ms > IDLE_POLL_MS ? IDLE_POLL_MS : ms),
                         NULL);

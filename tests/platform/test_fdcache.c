@@ -292,11 +292,11 @@ static void test_budget_gives_the_same_reading(void **state)
     remove_tree(root);
 }
 
-/* A top list's command line is read once in its process's life: not again
- * while the process lives on (an edit of the file is not seen), again for a
- * new process under the pid (another start time) and after an exec (another
- * short name). */
-static void test_top_cmdline_read_once(void **state)
+/* A top list's command line is read once a minute at most: not again at
+ * the next reading of the same process (an edit of the file is not seen),
+ * at once for a new process under the pid (another start time) and after an
+ * exec (another short name). */
+static void test_top_cmdline_kept(void **state)
 {
     apr_pool_t *pool = *state;
     const char *tmp = getenv("TMPDIR");
@@ -511,7 +511,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_budget_gives_the_same_reading, setup_pool,
                                         teardown_pool),
-        cmocka_unit_test_setup_teardown(test_top_cmdline_read_once, setup_pool, teardown_pool),
+        cmocka_unit_test_setup_teardown(test_top_cmdline_kept, setup_pool, teardown_pool),
         cmocka_unit_test_setup_teardown(test_live_children, setup_pool, teardown_pool),
         cmocka_unit_test(test_limit_caps_the_budget),
     };
