@@ -81,6 +81,11 @@ const char *kt_sys_os_name(void);
 /* This process's id: kotod finds itself in the process table by it. */
 int64_t kt_sys_self_pid(void);
 
+/* Names the calling thread (at most 15 ASCII characters: Linux's limit), so
+ * that top -H, ps -L, a debugger or Process Explorer tell kotod's threads
+ * apart. Best effort: a system that cannot name threads leaves it. */
+void kt_sys_thread_name(const char *name);
+
 /* dir and name joined with this OS's separator, allocated in pool. */
 const char *kt_sys_join_path(const char *dir, const char *name, apr_pool_t *pool);
 

@@ -3,11 +3,15 @@
  */
 #include "kt_sys.h"
 
+#include <pthread.h>
+
 #include <apr_strings.h>
 
 const char *kt_sys_os_name(void) { return "linux"; }
 
 int64_t kt_sys_self_pid(void) { return (int64_t)getpid(); }
+
+void kt_sys_thread_name(const char *name) { (void)pthread_setname_np(pthread_self(), name); }
 
 const char *kt_sys_join_path(const char *dir, const char *name, apr_pool_t *pool)
 {

@@ -11,6 +11,24 @@ const char *kt_sys_os_name(void) { return "windows"; }
 
 int64_t kt_sys_self_pid(void) { return (int64_t)GetCurrentProcessId(); }
 
+/* SetThreadDescription came with Windows 10 1607: looked up, not linked. */
+void kt_sys_thread_name(const char *name)
+{
+    typedef HRESULT(WINAPI * set_fn)(HANDLE, PCWSTR);
+    HMODULE k32 = GetModuleHandleW(L"kernel32.dll");
+    FARPROC f = k32 ? GetProcAddress(k32, "SetThreadDescription") : NULL;
+    if (!f)
+        return;
+    set_fn set;
+    memcpy(&set, &f, sizeof set);
+    wchar_t w[16];
+    size_t i = 0;
+    for (; name[i] && i < 15; i++)
+        w[i] = (wchar_t)(unsigned char)name[i]; /* ASCII */
+    w[i] = L'\0';
+    set(GetCurrentThread(), w);
+}
+
 /* '/' is a separator to Win32 as well, so a directory given with either
  * gets no second one. */
 const char *kt_sys_join_path(const char *dir, const char *name, apr_pool_t *pool)

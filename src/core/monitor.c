@@ -3,6 +3,7 @@
  * reading (detect, log, publish, notify) and the event-log queries.
  */
 #include "core_internal.h"
+#include "kt_sys.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -358,6 +359,7 @@ apr_status_t kt_mon_tick(kt_mon_t *m)
 
 static void *APR_THREAD_FUNC sampler_main(apr_thread_t *thread, void *data)
 {
+    kt_sys_thread_name("koto-sampler");
     kt_mon_t *m = data;
     apr_time_t next = apr_time_now();
     int failing = 0, first = 1;

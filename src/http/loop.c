@@ -27,6 +27,7 @@
  * and the thread returns.
  */
 #include "http_internal.h"
+#include "kt_sys.h"
 
 #include <apr_signal.h>
 #include <string.h>
@@ -656,6 +657,7 @@ static apr_interval_time_t poll_timeout(const kt_http_t *s, apr_time_t now)
 
 static void *APR_THREAD_FUNC loop_main(apr_thread_t *t, void *data)
 {
+    kt_sys_thread_name("koto-http");
     kt_http_t *s = data;
 #ifdef SIGPIPE
     apr_signal_block(SIGPIPE); /* a write to a closed peer must fail, not kill */

@@ -15,6 +15,7 @@
  * Lock: mu guards q/head/count/quit; nothing else is done while holding it.
  */
 #include "http_internal.h"
+#include "kt_sys.h"
 
 
 struct kt__workers_t {
@@ -47,6 +48,7 @@ static kt__conn_t *next_job(kt__workers_t *w)
 
 static void *APR_THREAD_FUNC worker_main(apr_thread_t *t, void *data)
 {
+    kt_sys_thread_name("koto-worker");
     kt__workers_t *w = data;
     kt__conn_t *c;
     while ((c = next_job(w)) != NULL) {

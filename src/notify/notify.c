@@ -743,6 +743,7 @@ static void take_conf(kt_notify_t *n);
 
 static void *APR_THREAD_FUNC notify_main(apr_thread_t *t, void *data)
 {
+    kt_sys_thread_name("koto-notify");
     kt_notify_t *n = data;
     (void)t;
     for (;;) {

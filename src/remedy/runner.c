@@ -9,6 +9,7 @@
  * audit; the file is removed after the run, so a script runs once.
  */
 #include "remedy_internal.h"
+#include "kt_sys.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,6 +187,7 @@ static void run_one(kt_remedy_t *r, uint64_t id, apr_pool_t *pool)
 
 static void *APR_THREAD_FUNC runner_main(apr_thread_t *t, void *data)
 {
+    kt_sys_thread_name("koto-remedy");
     kt_remedy_t *r = data;
     apr_pool_t *pool;
     if (apr_pool_create_unmanaged_ex(&pool, NULL, NULL) != APR_SUCCESS)

@@ -84,6 +84,9 @@ check "-t accepts the channels" "$KOTOD" -t -c "$tmp/koto.conf.lua" --state-dir 
 run
 started || { not_ok "kotod starts" "$(cat "$tmp/kotod.log")"; finish; exit; }
 check "the log names the channels" grep -q "notifying 2 channels" "$tmp/kotod.log"
+# Named threads: top -H and ps -L tell them apart.
+expect_eq "kotod's threads are named" "koto-http koto-notify koto-remedy koto-sampler koto-store koto-worker" \
+  "$(cat /proc/"$kotod_pid"/task/*/comm | grep '^koto-' | sort -u | tr '\n' ' ' | sed 's/ $//')"
 # libcurl (and the TLS libraries it pulls in) is loaded by the first
 # attempt, not at start; plain HTTP on loopback never maps OpenSSL.
 check "no libcurl or OpenSSL mapped before the first notification" \
