@@ -8,7 +8,6 @@
  * before it), so the state the last run kept is known at once.
  */
 #include "store_internal.h"
-#include "kt_sys.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -134,38 +133,8 @@ static void run(kt_store_t *s, kt__req_t *r)
     }
 }
 
-/* Under the lock: the caller has its answer (or, gone, leaves r to us). */
-static void answer(kt_store_t *s, kt__req_t *r)
-{
-    if (r->abandoned || r->detached) {
-        kt__req_free(r);
-    } else {
-        r->done = 1;
-        apr_thread_cond_broadcast(s->done);
-    }
-}
-
-/* A read is answered before the upkeep that follows it (the first takes a
- * few milliseconds of the start: the trims); a write after, so that its
- * retention has been applied when its caller goes on. */
-static int is_read(const kt__req_t *r)
-{
-    switch (r->kind) {
-    case KT__REQ_QUERY:
-    case KT__REQ_HIST_READ:
-    case KT__REQ_SERIES:
-    case KT__REQ_OUTBOX_BODY:
-    case KT__REQ_OUTBOX_PENDING:
-    case KT__REQ_SILENCES:
-        return 1;
-    default:
-        return 0;
-    }
-}
-
 static void *APR_THREAD_FUNC store_main(apr_thread_t *t, void *data)
 {
-    kt_sys_thread_name("koto-store");
     kt_store_t *s = data;
     int more = 0; /* a trim left work for the next round */
     apr_thread_mutex_lock(s->lock);
@@ -189,12 +158,6 @@ static void *APR_THREAD_FUNC store_main(apr_thread_t *t, void *data)
             run(s, r);
         else if (r)
             r->status = KT_EUNAVAIL;
-        if (r && is_read(r)) {
-            apr_thread_mutex_lock(s->lock);
-            answer(s, r);
-            apr_thread_mutex_unlock(s->lock);
-            r = NULL;
-        }
         if (s->db.writable) {
             flush_backlog(s);
             kt__hist_retry(s);
@@ -225,8 +188,14 @@ static void *APR_THREAD_FUNC store_main(apr_thread_t *t, void *data)
                        now == KT_STORE_OK ? "" : s->info.message);
             s->info.state = now;
         }
-        if (r)
-            answer(s, r);
+        if (r) { /* answered after the upkeep: a write's retention has been applied */
+            if (r->abandoned || r->detached) {
+                kt__req_free(r);
+            } else {
+                r->done = 1;
+                apr_thread_cond_broadcast(s->done);
+            }
+        }
     }
     apr_thread_mutex_unlock(s->lock);
     return NULL;
