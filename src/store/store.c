@@ -8,6 +8,7 @@
  * before it), so the state the last run kept is known at once.
  */
 #include "store_internal.h"
+#include "kt_sys.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -135,6 +136,7 @@ static void run(kt_store_t *s, kt__req_t *r)
 
 static void *APR_THREAD_FUNC store_main(apr_thread_t *t, void *data)
 {
+    kt_sys_thread_name("koto-store");
     kt_store_t *s = data;
     int more = 0; /* a trim left work for the next round */
     apr_thread_mutex_lock(s->lock);
