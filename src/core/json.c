@@ -123,18 +123,76 @@ static json_t *all_procs_json(const kt_sample_t *s)
     return a;
 }
 
-json_t *kt_json_sample(const kt_sample_t *s, int top_only)
-{
-    json_t *cores = json_array(), *fs = json_array(), *net = json_array(), *disks = json_array();
-    for (unsigned i = 0; i < s->ncores; i++)
-        json_array_append_new(cores, cpu_json(&s->cores[i]));
-    for (unsigned i = 0; i < s->nfs; i++)
-        json_array_append_new(fs, fs_json(&s->fs[i]));
-    for (unsigned i = 0; i < s->nnet; i++)
-        json_array_append_new(net, net_json(&s->net[i]));
-    for (unsigned i = 0; i < s->ndisks; i++)
-        json_array_append_new(disks, disk_json(&s->disks[i]));
+/* ---- the reading, one top-level member at a time ---- */
 
+static json_t *part_time(const kt_sample_t *s, int top_only) { (void)top_only; return time_ms(s->time); }
+static json_t *part_elapsed(const kt_sample_t *s, int top_only) { (void)top_only; return kt_json_num(s->elapsed_s); }
+static json_t *part_os(const kt_sample_t *s, int top_only) { (void)top_only; return str(s->os); }
+static json_t *part_hostname(const kt_sample_t *s, int top_only) { (void)top_only; return str(s->hostname); }
+static json_t *part_kernel(const kt_sample_t *s, int top_only) { (void)top_only; return str(s->kernel); }
+static json_t *part_ncpu(const kt_sample_t *s, int top_only) { (void)top_only; return kt_json_u64(s->ncpu); }
+static json_t *part_cpu(const kt_sample_t *s, int top_only) { (void)top_only; return cpu_json(&s->cpu); }
+static json_t *part_uptime(const kt_sample_t *s, int top_only) { (void)top_only; return kt_json_num(s->uptime_s); }
+static json_t *part_memory(const kt_sample_t *s, int top_only) { (void)top_only; return mem_json(&s->mem); }
+
+static json_t *part_boot_time(const kt_sample_t *s, int top_only)
+{
+    (void)top_only;
+    return s->boot_time >= 0 ? json_integer(s->boot_time) : json_null();
+}
+
+static json_t *part_cores(const kt_sample_t *s, int top_only)
+{
+    (void)top_only;
+    json_t *a = json_array();
+    for (unsigned i = 0; i < s->ncores; i++)
+        json_array_append_new(a, cpu_json(&s->cores[i]));
+    return a;
+}
+
+static json_t *part_load(const kt_sample_t *s, int top_only)
+{
+    (void)top_only;
+    return json_pack("{s:o s:o s:o}", "1", kt_json_num(s->load1), "5", kt_json_num(s->load5), "15",
+                     kt_json_num(s->load15));
+}
+
+static json_t *part_pressure(const kt_sample_t *s, int top_only)
+{
+    (void)top_only;
+    return json_pack("{s:o s:o s:o}", "cpu", psi_json(&s->pressure[KT_PSI_CPU]), "memory",
+                     psi_json(&s->pressure[KT_PSI_MEMORY]), "io", psi_json(&s->pressure[KT_PSI_IO]));
+}
+
+static json_t *part_filesystems(const kt_sample_t *s, int top_only)
+{
+    (void)top_only;
+    json_t *a = json_array();
+    for (unsigned i = 0; i < s->nfs; i++)
+        json_array_append_new(a, fs_json(&s->fs[i]));
+    return a;
+}
+
+static json_t *part_network(const kt_sample_t *s, int top_only)
+{
+    (void)top_only;
+    json_t *a = json_array();
+    for (unsigned i = 0; i < s->nnet; i++)
+        json_array_append_new(a, net_json(&s->net[i]));
+    return a;
+}
+
+static json_t *part_disks(const kt_sample_t *s, int top_only)
+{
+    (void)top_only;
+    json_t *a = json_array();
+    for (unsigned i = 0; i < s->ndisks; i++)
+        json_array_append_new(a, disk_json(&s->disks[i]));
+    return a;
+}
+
+static json_t *part_processes(const kt_sample_t *s, int top_only)
+{
     json_t *procs = json_pack("{s:o s:o s:o s:o s:o s:o s:o s:o s:o s:o s:o}", "total",
                               kt_json_u64(s->procs_total), "threads", kt_json_u64(s->threads_total), "running",
                               kt_json_u64(s->procs_running), "sleeping", kt_json_u64(s->procs_sleeping),
@@ -152,18 +210,28 @@ json_t *kt_json_sample(const kt_sample_t *s, int top_only)
                                   s->exited_parent_pid >= 0 ? json_integer(s->exited_parent_pid)
                                                             : json_null(),
                                   "parent_name", str(s->exited_parent_name)));
-    json_t *pressure = json_pack("{s:o s:o s:o}", "cpu", psi_json(&s->pressure[KT_PSI_CPU]),
-                                 "memory", psi_json(&s->pressure[KT_PSI_MEMORY]), "io",
-                                 psi_json(&s->pressure[KT_PSI_IO]));
-    return json_pack("{s:o s:o s:o s:o s:o s:o s:o s:o s:{s:o s:o s:o} s:o s:o s:o s:o s:o s:o s:o s:o}",
-                     "time", time_ms(s->time), "elapsed_s", kt_json_num(s->elapsed_s), "os", str(s->os),
-                     "hostname", str(s->hostname), "kernel", str(s->kernel), "ncpu",
-                     kt_json_u64(s->ncpu), "cpu", cpu_json(&s->cpu), "cores", cores, "load", "1",
-                     kt_json_num(s->load1), "5", kt_json_num(s->load5), "15", kt_json_num(s->load15), "uptime_s",
-                     kt_json_num(s->uptime_s), "boot_time",
-                     s->boot_time >= 0 ? json_integer(s->boot_time) : json_null(), "memory",
-                     mem_json(&s->mem), "pressure", pressure, "filesystems", fs, "processes", procs,
-                     "network", net, "disks", disks);
+    return procs;
+}
+
+const kt_json_part_t kt_json_sample_parts[] = {
+    {"time", part_time, 0},         {"elapsed_s", part_elapsed, 0},
+    {"os", part_os, 0},             {"hostname", part_hostname, 0},
+    {"kernel", part_kernel, 0},     {"ncpu", part_ncpu, 0},
+    {"cpu", part_cpu, 1},           {"cores", part_cores, 1},
+    {"load", part_load, 1},         {"uptime_s", part_uptime, 0},
+    {"boot_time", part_boot_time, 0}, {"memory", part_memory, 1},
+    {"pressure", part_pressure, 1}, {"filesystems", part_filesystems, 1},
+    {"processes", part_processes, 1}, {"network", part_network, 1},
+    {"disks", part_disks, 1},
+};
+const unsigned kt_json_sample_nparts = KT_ARRAY_SIZE(kt_json_sample_parts);
+
+json_t *kt_json_sample(const kt_sample_t *s, int top_only)
+{
+    json_t *o = json_object();
+    for (unsigned i = 0; i < kt_json_sample_nparts; i++)
+        json_object_set_new(o, kt_json_sample_parts[i].key, kt_json_sample_parts[i].make(s, top_only));
+    return o;
 }
 
 static json_t *top_json(const kt_event_proc_t *p)

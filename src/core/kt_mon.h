@@ -457,6 +457,16 @@ json_t *kt_json_u64(uint64_t v);
 
 /* Unknown values become null. top_only: processes only as the top lists. */
 json_t *kt_json_sample(const kt_sample_t *s, int top_only);
+/* The same, one top-level member at a time, in kt_json_sample's order, for
+ * who reads only some of it (the Lua conditions). table: the member is an
+ * object or an array. */
+typedef struct {
+    const char *key;
+    json_t *(*make)(const kt_sample_t *s, int top_only);
+    int table;
+} kt_json_part_t;
+extern const kt_json_part_t kt_json_sample_parts[];
+extern const unsigned kt_json_sample_nparts;
 json_t *kt_json_event(const kt_event_t *e);
 /* One process as the reading's process lists show it. */
 json_t *kt_json_proc(const kt_proc_t *p);

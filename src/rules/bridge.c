@@ -151,6 +151,13 @@ json_t *kt__to_json(lua_State *L, int idx, int depth)
  * the tick's conditions have run; kt__readonly_expire then marks what was
  * never read, so a proxy kept past its tick raises instead of reading freed
  * memory.
+ *
+ * A reading from kt__push_sample_readonly goes one step further: its
+ * members that are tables (cpu, memory, processes...) are not even JSON
+ * until read. Their proxies map to the member's index in
+ * kt_json_sample_parts; the JSON is made from the sample (the metatable's
+ * "koto.sample") when first read, and kept in "koto.made" until the tick's
+ * end, since the tables made from it point into it.
  */
 
 /* The real table behind the proxy at idx on top (made now if it was not
@@ -161,13 +168,27 @@ static void ro_resolve(lua_State *L, int idx, int map)
     int t = lua_rawget(L, map);
     if (t == LUA_TTABLE)
         return;
-    if (t != LUA_TLIGHTUSERDATA)
+    if (t != LUA_TLIGHTUSERDATA && t != LUA_TNUMBER)
         luaL_error(L, "a reading is only there during the tick it was read in");
-    json_t *j = lua_touserdata(L, -1);
-    lua_pop(L, 1);
     luaL_checkstack(L, 6, "reading");
     lua_getmetatable(L, idx); /* every proxy of the tick shares it */
     int mt = lua_gettop(L);
+    json_t *j;
+    if (t == LUA_TNUMBER) { /* a member of the reading not made yet */
+        const kt_json_part_t *part = &kt_json_sample_parts[lua_tointeger(L, mt - 1)];
+        lua_getfield(L, mt, "koto.sample");
+        const kt_sample_t *s = lua_touserdata(L, -1);
+        lua_getfield(L, mt, "koto.made");
+        json_t *made = lua_touserdata(L, -1);
+        lua_pop(L, 2);
+        j = part->make(s, 1);
+        if (!j || json_array_append_new(made, j) != 0)
+            luaL_error(L, "out of memory reading %s", part->key);
+    } else {
+        j = lua_touserdata(L, mt - 1);
+    }
+    lua_remove(L, mt - 1);
+    mt--;
     int obj = json_is_object(j);
     lua_createtable(L, obj ? 0 : (int)json_array_size(j), obj ? (int)json_object_size(j) : 0);
     const char *key;
@@ -289,12 +310,39 @@ void kt__push_json_readonly_in(lua_State *L, json_t *j, int mt, int map)
     lua_setmetatable(L, -2);
 }
 
-void kt__push_json_readonly(lua_State *L, json_t *j)
+void kt__push_sample_readonly(lua_State *L, const kt_sample_t *s, json_t *made)
 {
     ro_metatable(L);
     int mt = lua_gettop(L);
+    lua_pushlightuserdata(L, (void *)s);
+    lua_setfield(L, mt, "koto.sample");
+    lua_pushlightuserdata(L, made);
+    lua_setfield(L, mt, "koto.made");
     lua_getfield(L, mt, "koto.map");
-    kt__push_json_readonly_in(L, j, mt, mt + 1);
+    int map = mt + 1;
+    lua_createtable(L, 0, (int)kt_json_sample_nparts); /* the reading's real table */
+    for (unsigned i = 0; i < kt_json_sample_nparts; i++) {
+        const kt_json_part_t *part = &kt_json_sample_parts[i];
+        if (part->table) {
+            lua_newtable(L); /* its proxy, made into JSON when first read */
+            lua_pushvalue(L, -1);
+            lua_pushinteger(L, (lua_Integer)i);
+            lua_rawset(L, map);
+            lua_pushvalue(L, mt);
+            lua_setmetatable(L, -2);
+        } else {
+            json_t *j = part->make(s, 1);
+            kt__push_json(L, j);
+            json_decref(j);
+        }
+        lua_setfield(L, -2, part->key);
+    }
+    lua_newtable(L); /* the reading's proxy */
+    lua_pushvalue(L, -1);
+    lua_pushvalue(L, -3);
+    lua_rawset(L, map);
+    lua_pushvalue(L, mt);
+    lua_setmetatable(L, -2);
     lua_replace(L, mt);
     lua_settop(L, mt);
 }
@@ -309,7 +357,7 @@ void kt__readonly_expire(lua_State *L, int idx)
         /* Setting a field that exists during a traversal is allowed. */
         lua_pushnil(L);
         while (lua_next(L, -2)) {
-            int unread = lua_islightuserdata(L, -1);
+            int unread = lua_islightuserdata(L, -1) || lua_type(L, -1) == LUA_TNUMBER;
             lua_pop(L, 1);
             if (unread) {
                 lua_pushvalue(L, -1);

@@ -331,7 +331,8 @@ static void format_message(const struct kt__cond_def_t *d, const char *subject, 
 typedef struct {
     struct kt__cond_def_t *d;
     const kt_sample_t *s;
-    json_t *sample;           /* borrowed: the reading without its process table */
+    json_t *made;      /* the reading's members made into JSON for Lua this tick */
+    json_t *lists[3];  /* filesystems, network, disks, made when a condition goes over them */
     kt_mon_verdict_t *out;
     unsigned n, max;
 } pass_t;
@@ -382,14 +383,16 @@ static void item_subject(int each, json_t *item, char *buf, size_t len)
         snprintf(buf, len, "%s", name ? name : "?");
 }
 
-static json_t *each_list(json_t *sample, int each)
+/* The list a condition with each = 0..2 goes over, as JSON, for the items'
+ * names: the same members, in the same order, as the reading's tables. */
+static json_t *each_list(pass_t *p, int each)
 {
-    switch (each) {
-    case 0: return json_object_get(sample, "filesystems");
-    case 1: return json_object_get(sample, "network");
-    case 2: return json_object_get(sample, "disks");
-    default: return json_object_get(json_object_get(sample, "processes"), "all");
-    }
+    static const char *const keys[3] = {"filesystems", "network", "disks"};
+    if (!p->lists[each])
+        for (unsigned i = 0; i < kt_json_sample_nparts; i++)
+            if (strcmp(kt_json_sample_parts[i].key, keys[each]) == 0)
+                p->lists[each] = kt_json_sample_parts[i].make(p->s, 1);
+    return p->lists[each];
 }
 
 /* The reading as Lua sees it, built once per reading in protected mode
@@ -397,7 +400,7 @@ static json_t *each_list(json_t *sample, int each)
 static int push_reading(lua_State *L)
 {
     pass_t *p = lua_touserdata(L, 1);
-    kt__push_json_readonly(L, p->sample);
+    kt__push_sample_readonly(L, p->s, p->made);
     lua_setfield(L, LUA_REGISTRYINDEX, "koto.reading");
     return 0;
 }
@@ -480,7 +483,7 @@ static int run_condition(lua_State *L)
         lua_remove(L, -2);
     }
     int list = lua_gettop(L);
-    json_t *items = each_list(p->sample, d->each);
+    json_t *items = each_list(p, d->each);
     if (d->match[0]) {
         lua_getfield(L, LUA_REGISTRYINDEX, "koto.globals");
         lua_getfield(L, -1, "string");
@@ -534,29 +537,34 @@ static void add_error(pass_t *p, const struct kt__cond_def_t *d)
     snprintf(v->source, sizeof v->source, "%s", d->source);
 }
 
+/* After the reading's expiry: what the pass made. */
+static void pass_free(pass_t *p)
+{
+    json_decref(p->made);
+    for (size_t i = 0; i < KT_ARRAY_SIZE(p->lists); i++)
+        json_decref(p->lists[i]);
+}
+
 unsigned kt_rules_conditions(kt_rules_t *r, const kt_sample_t *s, kt_mon_verdict_t *out,
                              unsigned max)
 {
     if (!r->nconds)
         return 0;
     char err[400];
-    pass_t p = {.s = s, .out = out, .max = max};
-    json_t *sample = kt_json_sample(s, 1);
     kt__lstate_t *ls;
     if (kt__rules_borrow(r, &ls, err, sizeof err) != APR_SUCCESS) {
         kt_log(KT_LOG_WARN, "conditions: %s", err);
-        json_decref(sample);
         return 0;
     }
+    pass_t p = {.s = s, .made = json_array(), .out = out, .max = max};
     unsigned failed = 0;
-    p.sample = sample;
     lua_settop(ls->L, 0);
     lua_pushcfunction(ls->L, push_reading);
     lua_pushlightuserdata(ls->L, &p);
     if (kt__lstate_call(ls, 1, 0, err, sizeof err) != APR_SUCCESS) {
         kt_log(KT_LOG_WARN, "conditions: the reading: %s", err);
-        json_decref(sample);
         kt__lstate_free(ls);
+        pass_free(&p);
         return 0;
     }
     for (unsigned i = 0; i < r->nconds; i++) {
@@ -593,7 +601,7 @@ unsigned kt_rules_conditions(kt_rules_t *r, const kt_sample_t *s, kt_mon_verdict
     lua_pushnil(ls->L);
     lua_setfield(ls->L, LUA_REGISTRYINDEX, "koto.reading");
     lua_settop(ls->L, 0);
-    json_decref(sample);
+    pass_free(&p);
     if (failed && ls->used > ls->limit / 2)
         kt__lstate_free(ls);
     else

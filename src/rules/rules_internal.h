@@ -166,15 +166,17 @@ void kt__conf_copy_notify(kt_conf_t *dst, const kt_conf_t *src, apr_pool_t *pool
 void kt__push_sample(lua_State *L, const kt_sample_t *s);
 void kt__push_history(lua_State *L, const kt_hist_point_t *h, unsigned n);
 void kt__push_json(lua_State *L, json_t *j);
-/* The same with every table read-only: a write raises "the reading is
- * read-only"; reads, #, pairs, ipairs, next, rawget and rawlen see the
- * values. One copy, shared by the conditions of a tick (conditions.c). */
-void kt__push_json_readonly(lua_State *L, json_t *j);
+/* The reading of s as kt__push_sample pushes it, with every table
+ * read-only: a write raises "the reading is read-only"; reads, #, pairs,
+ * ipairs, next, rawget and rawlen see the values. One copy, shared by the
+ * conditions of a tick (conditions.c); its tables are made from s when
+ * first read, their JSON kept in the array made until the tick ends. */
+void kt__push_sample_readonly(lua_State *L, const kt_sample_t *s, json_t *made);
 /* A value of that reading; mt and map are its metatable's and map's stack
  * indexes (bridge.c). */
 void kt__push_json_readonly_in(lua_State *L, json_t *j, int mt, int map);
-/* Before the JSON of the reading at idx is freed: the parts never read
- * raise from now on, rather than reading freed memory. */
+/* Before the sample or the JSON of the reading at idx is freed: the parts
+ * never read raise from now on, rather than reading freed memory. */
 void kt__readonly_expire(lua_State *L, int idx);
 /* Sets next, rawget and rawlen in the globals table on top to versions
  * that see through those proxies (sandbox.c). */

@@ -162,6 +162,10 @@ return { name = "b_reader", above = 10,
     assert(next(r.filesystems) ~= nil and rawlen(r.filesystems) == n, "next and rawlen see it")
     assert(rawget(r.memory, "used_pct") == r.memory.used_pct, "rawget sees it")
     assert(type(r.memory) == "table", "a table still")
+    local seen = {}
+    for k, v in pairs(r) do seen[k] = v end
+    assert(seen.memory == r.memory and seen.processes and seen.cpu, "the reading itself: pairs")
+    assert(rawget(r, "memory") == r.memory, "the reading itself: rawget")
     return r.memory.used_pct
   end }
 LUA
@@ -169,12 +173,17 @@ cat >"$tmp/ro/conditions/c_nested.lua" <<'LUA'
 return { name = "c_nested", above = 1,
   value = function(r) r.filesystems[1].used_pct = 0; return 2 end }
 LUA
+cat >"$tmp/ro/conditions/d_top.lua" <<'LUA'
+return { name = "d_top", above = 1,
+  value = function(r) r.memory = {}; return 2 end }
+LUA
 cat >"$tmp/ro.json" <<'JSON'
 {"cases": [{"name": "a write fails; the next condition sees the original",
   "steps": [{"reading": {"memory": {"used_pct": 50}, "filesystems": [{"mount_point": "/", "used_pct": 40}, {"mount_point": "/var", "used_pct": 30}]},
              "exp_events": [{"type": "rule_error", "subject": "CONDS/a_writer.lua:2"},
                             {"type": "b_reader", "state": "started"},
-                            {"type": "rule_error", "subject": "CONDS/c_nested.lua:2"}]}]}]}
+                            {"type": "rule_error", "subject": "CONDS/c_nested.lua:2"},
+                            {"type": "rule_error", "subject": "CONDS/d_top.lua:2"}]}]}]}
 JSON
 sed -i "s|CONDS|$tmp/ro/conditions|g" "$tmp/ro.json"
 "$KOTOD" --test-rules "$tmp/ro.json" --user-dir "$tmp/ro" >"$tmp/out" 2>&1
