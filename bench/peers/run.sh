@@ -9,8 +9,8 @@
 #     collectd its CSV files, monit its state file;
 #   - kotod also has a webhook channel (to a receiver on loopback).
 # All three run at once for DURATION seconds after a warm-up; the figures
-# are each one's CPU (user + system, from /proc/PID/stat) over the same
-# window, as % of one core, and its RSS at the end. Then:
+# are each one's CPU (every thread's run time, /proc/PID/task/*/schedstat)
+# over the same window, as % of one core, and its RSS at the end. Then:
 #   - kotod's whole tick (its CPU per reading) against the raw reads of the
 #     same files (bench_sample's raw side, built in build-bench/), back to
 #     back and at kotod's cadence of one reading a second;
@@ -149,8 +149,9 @@ monit_pid=$!
 pids+=($monit_pid)
 
 # ---- measure ---------------------------------------------------------------------------
-hz=$(getconf CLK_TCK)
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# Every thread's run time in ns (schedstat): utime + stime in /proc/PID/stat
+# count 10 ms ticks, a tenth of kotod's CPU in a minute.
+cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%d", s }'; }
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 alive() { for p in "$kotod_pid" "$collectd_pid" "$monit_pid"; do kill -0 "$p" 2>/dev/null || return 1; done; }
 sleep "$warmup"
@@ -159,7 +160,7 @@ alive || die "a daemon did not stay up: $(tail -n 3 "$tmp"/*.log 2>/dev/null)"
 down=$(curl -s "$base/api/agent/monitor/status" | jq '[.health.active[]? | select(.type == "process_down")] | length')
 [ "$down" = 0 ] || die "kotod's process checks did not find their processes ($down down)"
 declare -A t0
-for p in "$kotod_pid" "$collectd_pid" "$monit_pid"; do t0[$p]=$(cpu_ticks "$p"); done
+for p in "$kotod_pid" "$collectd_pid" "$monit_pid"; do t0[$p]=$(cpu_ns "$p"); done
 w0=$(date +%s.%N)
 s0=$(curl -s "$base/api/agent/monitor/status" | jq '.snapshot.seq // 0')
 sleep "$duration"
@@ -168,8 +169,8 @@ w1=$(date +%s.%N)
 s1=$(curl -s "$base/api/agent/monitor/status" | jq '.snapshot.seq // 0')
 declare -A cpu rss
 for p in "$kotod_pid" "$collectd_pid" "$monit_pid"; do
-  cpu[$p]=$(awk -v a="${t0[$p]}" -v b="$(cpu_ticks "$p")" -v hz="$hz" -v w0="$w0" -v w1="$w1" \
-    'BEGIN { printf "%.3f", (b - a) / hz / (w1 - w0) * 100 }')
+  cpu[$p]=$(awk -v a="${t0[$p]}" -v b="$(cpu_ns "$p")" -v w0="$w0" -v w1="$w1" \
+    'BEGIN { printf "%.3f", (b - a) / 1e9 / (w1 - w0) * 100 }')
   rss[$p]=$(rss_kib "$p")
 done
 ticks=$((s1 - s0))
