@@ -168,16 +168,28 @@ int main(void)
     char self[MAX_PATH];
     DWORD n = GetModuleFileNameA(NULL, self, MAX_PATH);
     char *slash = n ? strrchr(self, '\\') : NULL;
-    if (!slash)
+    if (!slash) {
+        fprintf(stderr, "test_win_run: no path to this program\n");
         return 1;
+    }
     *slash = 0;
     snprintf(standin, sizeof standin, "%s\\kt_standin.exe", self);
     char tmp[MAX_PATH];
-    if (!GetTempPathA(MAX_PATH, tmp))
+    if (!GetTempPathA(MAX_PATH, tmp)) {
+        fprintf(stderr, "test_win_run: no temporary directory\n");
         return 1;
-    snprintf(dir, sizeof dir, "%skt-test-run-%lu", tmp, (unsigned long)GetCurrentProcessId());
-    if (!CreateDirectoryA(dir, NULL))
-        return 1;
+    }
+    /* Wine reuses process ids, and an earlier run's directory stays behind
+     * in the prefix: take the first name that is free. */
+    for (unsigned i = 0;; i++) {
+        snprintf(dir, sizeof dir, "%skt-test-run-%lu.%u", tmp, (unsigned long)GetCurrentProcessId(), i);
+        if (CreateDirectoryA(dir, NULL))
+            break;
+        if (GetLastError() != ERROR_ALREADY_EXISTS || i == 999) {
+            fprintf(stderr, "test_win_run: cannot make %s (error %lu)\n", dir, GetLastError());
+            return 1;
+        }
+    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(sha256_vectors),
         cmocka_unit_test_setup_teardown(output_args_and_exit, setup, teardown),
