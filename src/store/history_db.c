@@ -220,13 +220,36 @@ int kt__hist_trim(kt_store_t *s)
 
 /* ---- where each series left off ----------------------------------------------------------- */
 
-/* The time of a tier's newest point, or INT64_MIN. */
-static int64_t newest(kt_store_t *s, const char *id, int tier)
+/* Where each series' tiers end: the time of each tier's newest point
+ * (INT64_MIN for none), by series id, from one query rather than one per
+ * series and tier (a few milliseconds of the start). */
+typedef struct {
+    int64_t newest[KT__TIERS];
+} ends_t;
+
+static apr_hash_t *tier_ends(kt_store_t *s)
 {
-    const char *v = kt__db_value(
-        s, apr_psprintf(s->db.scratch,
-                        "SELECT max(t1) FROM chunks WHERE series = %s AND tier = %d", id, tier));
-    return v ? strtoll(v, NULL, 10) : INT64_MIN;
+    apr_hash_t *ends = apr_hash_make(s->db.scratch);
+    apr_dbd_results_t *res = NULL;
+    if (apr_dbd_select(s->db.drv, s->db.scratch, s->db.handle, &res,
+                       "SELECT series, tier, max(t1) FROM chunks GROUP BY series, tier", 0) != 0)
+        return ends;
+    apr_dbd_row_t *row = NULL;
+    while (apr_dbd_get_row(s->db.drv, s->db.scratch, res, &row, -1) == 0) {
+        const char *id = apr_dbd_get_entry(s->db.drv, row, 0);
+        int tier = atoi(apr_dbd_get_entry(s->db.drv, row, 1));
+        if (!id || tier < 0 || tier >= KT__TIERS)
+            continue;
+        ends_t *e = apr_hash_get(ends, id, APR_HASH_KEY_STRING);
+        if (!e) {
+            e = apr_palloc(s->db.scratch, sizeof *e);
+            for (int t = 0; t < KT__TIERS; t++)
+                e->newest[t] = INT64_MIN;
+            apr_hash_set(ends, apr_pstrdup(s->db.scratch, id), APR_HASH_KEY_STRING, e);
+        }
+        e->newest[tier] = strtoll(apr_dbd_get_entry(s->db.drv, row, 2), NULL, 10);
+    }
+    return ends;
 }
 
 /* The points of a tier from `after` on, decoded (malloc'd). */
@@ -275,12 +298,16 @@ void kt__hist_load(kt_store_t *s)
         APR_ARRAY_PUSH(ids, const char *) = apr_pstrdup(s->db.scratch, apr_dbd_get_entry(s->db.drv, row, 2));
         APR_ARRAY_PUSH(ids, const char *) = apr_pstrdup(s->db.scratch, apr_dbd_get_entry(s->db.drv, row, 3));
     }
+    apr_hash_t *ends = tier_ends(s);
+    static const ends_t none = {{INT64_MIN, INT64_MIN, INT64_MIN}};
     for (int i = 0; i + 3 < ids->nelts; i += 4) {
-        const char *id = APR_ARRAY_IDX(ids, i, const char *);
+        const ends_t *e = apr_hash_get(ends, APR_ARRAY_IDX(ids, i, const char *), APR_HASH_KEY_STRING);
+        if (!e)
+            e = &none;
         const char *name = APR_ARRAY_IDX(ids, i + 1, const char *);
-        int64_t last_raw = newest(s, id, KT__TIER_RAW);
-        int64_t last_minute = newest(s, id, KT__TIER_MINUTE);
-        int64_t last_hour = newest(s, id, KT__TIER_HOUR);
+        int64_t last_raw = e->newest[KT__TIER_RAW];
+        int64_t last_minute = e->newest[KT__TIER_MINUTE];
+        int64_t last_hour = e->newest[KT__TIER_HOUR];
         /* The buckets open at the stop: readings after the last stored
          * minute, minutes after the last stored hour. */
         unsigned nraw = 0, nminute = 0;
