@@ -202,8 +202,11 @@ void kt_store_notify_done(kt_store_t *s, uint64_t event_id);
 /* Writes a silence ({id, ends_at (ms), ...}, taken) over any of its id,
  * waiting for the commit. */
 apr_status_t kt_store_silence_put(kt_store_t *s, json_t *silence);
-/* The silences that ended less than a day ago or later, by id (the caller
- * owns *out). Older ones go with the trim. */
+/* The silences that had ended less than a day before the store opened, or
+ * ended later, by id, as the store read them when it opened (the caller
+ * owns *out; KT_EUNAVAIL if the file could not be read then). Older ones go
+ * with the trim. Read at open: the first request to the store's thread
+ * waits for its first upkeep, a few milliseconds of the start. */
 apr_status_t kt_store_silences(kt_store_t *s, json_t **out);
 /* ---- remediations and their audit --------------------------------------------------------- */
 

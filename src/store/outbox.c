@@ -138,7 +138,7 @@ static apr_status_t silence_put(kt_store_t *s, json_t *silence)
     return APR_SUCCESS;
 }
 
-static apr_status_t silences(kt_store_t *s, json_t **out)
+apr_status_t kt__silences_read(kt_store_t *s, json_t **out)
 {
     apr_dbd_results_t *res = NULL;
     if (apr_dbd_pvselect(s->db.drv, s->db.scratch, s->db.handle, &res, s->db.silence_list, 0,
@@ -163,7 +163,6 @@ void kt__outbox_run(kt_store_t *s, kt__req_t *r)
     case KT__REQ_OUTBOX_BODY: r->status = body(s, r->note.id, &r->body); break;
     case KT__REQ_OUTBOX_PENDING: r->status = pending(s, &r->notes, &r->nnotes); break;
     case KT__REQ_SILENCE_PUT: r->status = silence_put(s, r->silence); break;
-    case KT__REQ_SILENCES: r->status = silences(s, &r->result); break;
     case KT__REQ_NOTIFY_DUE: r->status = due(s, &r->result); break;
     case KT__REQ_NOTIFY_DONE: r->status = done(s, r->event_id); break;
     default: break;

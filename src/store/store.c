@@ -447,7 +447,10 @@ apr_status_t kt__store_ask_json(kt_store_t *s, kt__req_kind_t kind, json_t **out
 
 apr_status_t kt_store_silences(kt_store_t *s, json_t **out)
 {
-    return kt__store_ask_json(s, KT__REQ_SILENCES, out);
+    if (!s->saved_silences)
+        return KT_EUNAVAIL;
+    *out = json_deep_copy(s->saved_silences);
+    return *out ? APR_SUCCESS : APR_ENOMEM;
 }
 
 json_t *kt_store_get_state(kt_store_t *s, apr_time_t *saved_at)
@@ -513,9 +516,15 @@ apr_status_t kt_store_open(kt_store_t **out, const kt_store_opts_t *opts, apr_po
     s->usable = s->db.handle || s->db.waiting;
     if (s->db.handle) { /* perhaps one that only reads: then the rest waits */
         s->read_at_start = 1;
+        /* One read transaction: each statement outside one takes and
+         * drops the file's lock. */
+        kt__db_exec(s, "BEGIN");
         kt__hist_load(s);
         s->last_id = s->mark_id = kt__events_last_id(s);
         s->saved_state = kt__state_read(s, &s->saved_at);
+        if (kt__silences_read(s, &s->saved_silences) != APR_SUCCESS)
+            s->saved_silences = NULL;
+        kt__db_exec(s, "COMMIT");
         if (s->db.writable)
             kt__events_trim(s);
         kt__db_measure(s);
@@ -557,5 +566,7 @@ void kt_store_close(kt_store_t *s)
     kt__hist_destroy(s);
     json_decref(s->saved_state);
     s->saved_state = NULL;
+    json_decref(s->saved_silences);
+    s->saved_silences = NULL;
     kt__db_close(s);
 }

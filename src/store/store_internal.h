@@ -31,7 +31,6 @@ typedef enum {
     KT__REQ_OUTBOX_BODY,
     KT__REQ_OUTBOX_PENDING,
     KT__REQ_SILENCE_PUT,
-    KT__REQ_SILENCES,
     KT__REQ_NOTIFY_DUE,
     KT__REQ_NOTIFY_DONE,
     KT__REQ_REMEDY,
@@ -133,7 +132,7 @@ typedef struct kt__req_t {
     kt_store_note_t *notes; /* pending: malloc'd */
     uint64_t event_id;      /* KT__REQ_NOTIFY_DONE */
     unsigned nnotes;
-    /* KT__REQ_SILENCE_PUT: the silence (taken); KT__REQ_SILENCES: the list in result */
+    /* KT__REQ_SILENCE_PUT: the silence (taken) */
     json_t *silence;
     /* KT__REQ_REMEDY (remedy.c): owned by the request */
     kt__remedy_req_t *remedy;
@@ -177,6 +176,7 @@ struct kt_store_t {
     int usable; /* not off at the start: requests go to the thread, which may wait for its file */
     json_t *saved_state;
     apr_time_t saved_at;
+    json_t *saved_silences; /* those of the last day and on, by id; NULL if unread */
 
     /* The store thread's alone. */
     kt__db_t db;
@@ -285,6 +285,8 @@ void kt__hist_flush(kt_store_t *s, int force);
 void kt__outbox_run(kt_store_t *s, kt__req_t *r);
 /* Deletes sent and failed rows older than KT_STORE_OUTBOX_DAYS. */
 void kt__outbox_trim(kt_store_t *s);
+/* The silences that ended less than a day ago or later, by id (read at open). */
+apr_status_t kt__silences_read(kt_store_t *s, json_t **out);
 
 /* ---- store.c: more of the queue, for the other files' requests ----------------------------- */
 
