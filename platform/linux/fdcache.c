@@ -32,6 +32,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -211,6 +212,16 @@ void kt__fdcache_free(kt_plat_t *p)
 apr_status_t kt__read_file(kt_plat_t *p, int file, const char *rel, char **text, size_t *len)
 {
     return reread(p, &p->kept.files[file], rel, 0, text, len);
+}
+
+int kt__file_unchanged(kt_plat_t *p, int file)
+{
+    int fd = p->kept.files[file];
+    if (fd < 0 || !p->kept.on_procfs)
+        return 0;
+    /* Not POLLIN: a procfs file is always readable. */
+    struct pollfd pfd = {.fd = fd, .events = POLLPRI};
+    return poll(&pfd, 1, 0) == 0;
 }
 
 void kt__procs_begin(kt_plat_t *p)

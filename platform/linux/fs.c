@@ -93,9 +93,11 @@ static void fill_usage(kt_fs_t *fs, const struct statvfs *v)
     }
 }
 
-apr_status_t kt__read_filesystems(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
+/* Reads the mount table and keeps the mounts to report in p->mounts. */
+static apr_status_t read_mounts(kt_plat_t *p)
 {
     char *text;
+    p->have_mounts = 0;
     /* pid 1's mount table is the host's, as df shows it; a kept descriptor
      * stays on whichever of the two opened. */
     apr_status_t st = kt__read_file(p, KT__FILE_MOUNTINFO, "1/mountinfo", &text, NULL);
@@ -104,42 +106,55 @@ apr_status_t kt__read_filesystems(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool
     if (st != APR_SUCCESS)
         return kt__source_status(p, KT__SRC_MOUNTS, "self/mountinfo", st);
 
-    apr_pool_t *scratch;
-    apr_pool_create(&scratch, pool);
+    if (!p->mounts_pool && (st = apr_pool_create(&p->mounts_pool, p->pool)) != APR_SUCCESS)
+        return st;
+    apr_pool_clear(p->mounts_pool);
     kt__mount_t *m;
     unsigned n;
-    st = kt__parse_mountinfo(text, &m, &n, scratch);
+    st = kt__parse_mountinfo(text, &m, &n, p->mounts_pool);
     kt__source_status(p, KT__SRC_MOUNTS, "self/mountinfo", st);
-    if (st != APR_SUCCESS) {
-        apr_pool_destroy(scratch);
+    if (st != APR_SUCCESS)
         return st;
-    }
+    char *keep = apr_palloc(p->mounts_pool, n ? n : 1);
+    pick_visible(m, n, keep, p->mounts_pool);
+    p->nmounts = 0;
+    for (unsigned i = 0; i < n; i++)
+        if (keep[i])
+            m[p->nmounts++] = m[i];
+    p->mounts = m;
+    p->have_mounts = 1;
+    return APR_SUCCESS;
+}
 
-    char *keep = apr_palloc(scratch, n);
-    pick_visible(m, n, keep, scratch);
-    s->fs = apr_pcalloc(pool, sizeof(kt_fs_t) * n);
+apr_status_t kt__read_filesystems(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
+{
+    /* On a host with thousands of mounts (containers) reading and sorting
+     * the table is most of this; it changes rarely. */
+    apr_status_t st;
+    if ((!p->have_mounts || !kt__file_unchanged(p, KT__FILE_MOUNTINFO)) &&
+        (st = read_mounts(p)) != APR_SUCCESS)
+        return st;
+    s->fs = apr_pcalloc(pool, sizeof(kt_fs_t) * (p->nmounts ? p->nmounts : 1));
     s->nfs = 0;
-    for (unsigned i = 0; i < n; i++) {
-        if (!keep[i])
-            continue;
+    for (unsigned i = 0; i < p->nmounts; i++) {
+        const kt__mount_t *m = &p->mounts[i];
         kt_fs_t *fs = &s->fs[s->nfs];
         fs->size_bytes = fs->free_bytes = fs->avail_bytes = fs->used_bytes =
             fs->inodes_total = fs->inodes_free = KT_UNKNOWN_U64;
         fs->used_pct = fs->inodes_used_pct = NAN;
-        fs->readonly = m[i].readonly;
+        fs->readonly = m->readonly;
         struct statvfs v;
-        const char *path = apr_pstrcat(scratch, p->rootfs, m[i].mount_point, NULL);
+        const char *path = apr_pstrcat(pool, p->rootfs, m->mount_point, NULL);
         fs->device_error = statvfs(path, &v) != 0;
         if (!fs->device_error) {
             if (v.f_blocks == 0)
                 continue; /* a size-less filesystem holds no data, as df -l skips it */
             fill_usage(fs, &v);
         }
-        fs->mount_point = apr_pstrdup(pool, m[i].mount_point);
-        fs->device = apr_pstrdup(pool, m[i].source);
-        fs->fstype = apr_pstrdup(pool, m[i].fstype);
+        fs->mount_point = apr_pstrdup(pool, m->mount_point);
+        fs->device = apr_pstrdup(pool, m->source);
+        fs->fstype = apr_pstrdup(pool, m->fstype);
         s->nfs++;
     }
-    apr_pool_destroy(scratch);
     return APR_SUCCESS;
 }

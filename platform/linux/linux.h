@@ -215,6 +215,12 @@ struct kt_plat_t {
     kt__prev_t prev, next;
     kt__fdcache_t kept;
     apr_hash_t *disk_kind; /* diskstats name -> whether it is a whole disk (disk.c) */
+    /* The mounts to report, from the last mountinfo read (fs.c); on procfs
+     * it is read again only when the kernel flags a change of the table. */
+    apr_pool_t *mounts_pool;
+    kt__mount_t *mounts;
+    unsigned nmounts;
+    int have_mounts;
 };
 
 #define KT__SLURP_MAX (64u << 20)
@@ -257,6 +263,10 @@ void kt__fdcache_free(kt_plat_t *p);
  * descriptor, re-read from offset 0, opening rel below the root first when
  * there is none yet (and the budget allows; else open, read and close). */
 apr_status_t kt__read_file(kt_plat_t *p, int file, const char *rel, char **text, size_t *len);
+/* 1 when file is kept open on procfs and the kernel has flagged no change
+ * since it was last read (poll's POLLPRI, which mountinfo raises when the
+ * mount table changes); 0 when it must be read again. */
+int kt__file_unchanged(kt_plat_t *p, int file);
 
 /* The process table, during the scan of the root: begin, then one
  * kt__proc_add per directory listed, then end, which closes the

@@ -12,7 +12,8 @@
  *  - the live /proc with 300 idle children of the test, read the same way,
  *    then half of the children killed: the descriptors kept for them must
  *    be closed, and the readings must still agree.
- * And a top list's command line is read once per process.
+ * And a top list's command line is read once per process, and the mount
+ * table again only when it changes.
  */
 #include "kt_test_util.h"
 
@@ -24,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -470,6 +472,79 @@ static void test_live_children(void **state)
     assert_int_equal(open_fds(), fds0);
 }
 
+/* ---- the mount table, read again only when it changes ------------------------------ */
+
+static int has_mount(const kt_sample_t *s, const char *dir)
+{
+    for (unsigned i = 0; i < s->nfs; i++)
+        if (strcmp(s->fs[i].mount_point, dir) == 0)
+            return strcmp(s->fs[i].fstype, "tmpfs") == 0 && s->fs[i].size_bytes == 1 << 20;
+    return 0;
+}
+
+static char *slurp_text(const char *path, char *buf, size_t len)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    size_t n = fread(buf, 1, len - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return buf;
+}
+
+/* Whether a mount made here shows in the table kotod reads: pid 1's when
+ * it can be read (the same as ours: one namespace), else ours. */
+static int same_table(void)
+{
+    static char one[1 << 16], self[1 << 16];
+    return !slurp_text("/proc/1/mountinfo", one, sizeof one) ||
+           (slurp_text("/proc/self/mountinfo", self, sizeof self) && strcmp(one, self) == 0);
+}
+
+/* On procfs the kept mountinfo is polled: a reading reuses the table until
+ * the kernel flags a change, and a mount or unmount shows at the next
+ * reading. Needs root (to mount a tmpfs). */
+static void test_live_mounts_follow_changes(void **state)
+{
+    apr_pool_t *pool = *state;
+    if (geteuid() != 0 || !same_table()) {
+        print_message("skipped: needs root, in pid 1's mount namespace\n");
+        skip();
+    }
+    char dir[] = "/tmp/kt-mounts-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    kt_plat_opts_t opts = {.procfs = "/proc", .sysfs = "/sys"};
+    kt_plat_t *p = NULL;
+    assert_int_equal(kt_plat_open(&p, &opts, pool), APR_SUCCESS);
+    kt_sample_t s;
+    assert_int_equal(kt_plat_sample(p, &s, pool), APR_SUCCESS);
+    assert_true(s.nfs > 0);
+    assert_false(has_mount(&s, dir));
+    assert_true(p->kept.files[KT__FILE_MOUNTINFO] >= 0);
+    assert_true(kt__file_unchanged(p, KT__FILE_MOUNTINFO)); /* nothing since the read */
+
+    if (mount("kt-test", dir, "tmpfs", 0, "size=1m") != 0) {
+        int err = errno;
+        kt_plat_close(p);
+        rmdir(dir);
+        print_message("skipped: cannot mount a tmpfs: %s\n", strerror(err));
+        skip();
+    }
+    assert_int_equal(kt_plat_sample(p, &s, pool), APR_SUCCESS);
+    int seen = has_mount(&s, dir);
+    assert_int_equal(kt_plat_sample(p, &s, pool), APR_SUCCESS); /* from the kept table */
+    int still = has_mount(&s, dir);
+    assert_int_equal(umount(dir), 0);
+    assert_int_equal(kt_plat_sample(p, &s, pool), APR_SUCCESS);
+    int gone = !has_mount(&s, dir);
+    kt_plat_close(p);
+    rmdir(dir);
+    assert_true(seen);
+    assert_true(still);
+    assert_true(gone);
+}
+
 /* The budget is cut to what the open-files limit leaves beside the reserve,
  * after the soft limit was raised toward the hard one (in a child: a lowered
  * hard limit cannot be raised again). */
@@ -513,6 +588,7 @@ int main(void)
                                         teardown_pool),
         cmocka_unit_test_setup_teardown(test_top_cmdline_kept, setup_pool, teardown_pool),
         cmocka_unit_test_setup_teardown(test_live_children, setup_pool, teardown_pool),
+        cmocka_unit_test_setup_teardown(test_live_mounts_follow_changes, setup_pool, teardown_pool),
         cmocka_unit_test(test_limit_caps_the_budget),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
