@@ -37,12 +37,20 @@ flip() {
     i=$((i + 1)); sleep 0.07
   done
 }
-touch "$tmp/flip"; flip & flipper=$!
-
 streams=()
 for i in 1 2 3 4 5 6; do
   curl -sN -m 30 "$base/api/agent/monitor/stream" >"$tmp/sse.$i" 2>/dev/null & streams+=($!)
 done
+# The readings move once every stream has had one: cpu_high starts with the
+# first flip and stays (a flip back makes the counters go backwards: no
+# share), so a stream that connected after it would have no event at all.
+connected() {
+  local i
+  for i in 1 2 3 4 5 6; do grep -q '^event: sample' "$tmp/sse.$i" 2>/dev/null || return 1; done
+}
+deadline=$((SECONDS + 20))
+until connected || [ $SECONDS -ge $deadline ]; do sleep 0.05; done
+touch "$tmp/flip"; flip & flipper=$!
 clients=()
 for i in 1 2 3; do
   ( end=$((SECONDS + 4))
