@@ -522,8 +522,7 @@ apr_status_t kt_store_open(kt_store_t **out, const kt_store_opts_t *opts, apr_po
         kt__hist_load(s);
         s->last_id = s->mark_id = kt__events_last_id(s);
         s->saved_state = kt__state_read(s, &s->saved_at);
-        if (kt__silences_read(s, &s->saved_silences) != APR_SUCCESS)
-            s->saved_silences = NULL;
+        kt__silences_read(s, &s->saved_silences); /* left NULL when it cannot */
         kt__db_exec(s, "COMMIT");
         if (s->db.writable)
             kt__events_trim(s);
