@@ -86,6 +86,13 @@ int64_t kt_sys_self_pid(void);
  * apart. Best effort: a system that cannot name threads leaves it. */
 void kt_sys_thread_name(const char *name);
 
+/* Once the start is over: takes out of this process's memory the pages of
+ * its code and read-only data that only the start used (on Linux the
+ * kernel maps whole folios around each page touched; on Windows, the working
+ * set). They stay in the system's cache; what is still used comes back at
+ * its next touch. Returns the bytes released, 0 when none could be. */
+apr_size_t kt_sys_release_start_pages(void);
+
 /* dir and name joined with this OS's separator, allocated in pool. */
 const char *kt_sys_join_path(const char *dir, const char *name, apr_pool_t *pool);
 

@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include <psapi.h>
+
 #include <apr_strings.h>
 
 const char *kt_sys_os_name(void) { return "windows"; }
@@ -27,6 +29,22 @@ void kt_sys_thread_name(const char *name)
         w[i] = (wchar_t)(unsigned char)name[i]; /* ASCII */
     w[i] = L'\0';
     set(GetCurrentThread(), w);
+}
+
+/* Windows keeps no per-mapping count to choose from: the whole working set
+ * is emptied once, and what is still used comes back from the standby list
+ * at its next touch (a soft fault). */
+apr_size_t kt_sys_release_start_pages(void)
+{
+    HANDLE self = GetCurrentProcess();
+    PROCESS_MEMORY_COUNTERS before, after;
+    if (!GetProcessMemoryInfo(self, &before, sizeof before) ||
+        !SetProcessWorkingSetSize(self, (SIZE_T)-1, (SIZE_T)-1) ||
+        !GetProcessMemoryInfo(self, &after, sizeof after))
+        return 0;
+    return before.WorkingSetSize > after.WorkingSetSize
+               ? (apr_size_t)(before.WorkingSetSize - after.WorkingSetSize)
+               : 0;
 }
 
 /* '/' is a separator to Win32 as well, so a directory given with either

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# test_budget.sh KOTOD - kotod watching itself on the live /proc: its RSS
-# and CPU in the status and /metrics (checked against /proc/PID), a memory
+# test_budget.sh KOTOD - kotod watching itself on the live /proc: the pages
+# only its start used given back, its RSS and CPU in the status and /metrics
+# (checked against /proc/PID), a memory
 # budget it cannot meet raising koto_over_budget with its evidence and
 # shedding the per-core series from the store, a reload with a budget it
 # meets resolving it, and a CPU budget judged over a window of readings.
@@ -28,6 +29,12 @@ until_jq() {
 
 # ---- kotod's own figures ------------------------------------------------------------
 check "kotod finds itself in its readings" until_jq 10 '.health.self.rss_bytes > 0'
+# At its second reading it unmaps the code pages only its start ran; every
+# check below runs after that.
+check "kotod gives back the pages only its start used" \
+  wait_log "released [1-9][0-9]* KiB of memory only the start used" 10
+# The reading it released at measured the RSS before: compare a later one.
+until_jq 10 '.snapshot.seq >= 4' || true
 rss=$(status | jq '.health.self.rss_bytes')
 proc_rss=$(( $(awk '/^VmRSS:/ { print $2 }' "/proc/$kotod_pid/status") * 1024 ))
 expect_near "its RSS is what /proc says (within 2 MiB)" "$proc_rss" "$rss" 2097152

@@ -15,6 +15,7 @@
 
 #include "win.h"
 #include "toolhelp.h"
+#include "kt_sys.h"
 
 #include <psapi.h>
 #include <stdio.h>
@@ -362,6 +363,27 @@ static void pdh_failure_logged_once_per_counter(void **state)
         assert_true(lodctr_warnings <= 3);
 }
 
+/* The working set is emptied and what was written is still there. Wine
+ * accepts the call and keeps the working set as it is, so the bytes
+ * released are asserted on Windows only. */
+static void release_start_pages_keeps_memory(void **state)
+{
+    (void)state;
+    size_t len = 1 << 20;
+    unsigned char *block = malloc(len);
+    assert_non_null(block);
+    for (size_t i = 0; i < len; i++)
+        block[i] = (unsigned char)(i * 7);
+    apr_size_t released = kt_sys_release_start_pages();
+    if (!under_wine())
+        assert_true(released > 0);
+    size_t bad = 0;
+    for (size_t i = 0; i < len; i++)
+        bad += block[i] != (unsigned char)(i * 7);
+    assert_int_equal(bad, 0);
+    free(block);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--child-sleep") == 0) {
@@ -384,6 +406,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(network_and_clock, setup_pool, teardown_pool),
         cmocka_unit_test_setup_teardown(pdh_fails_safe, setup_pool, teardown_pool),
         cmocka_unit_test(pdh_failure_logged_once_per_counter),
+        cmocka_unit_test(release_start_pages_keeps_memory),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     apr_terminate();
