@@ -456,6 +456,10 @@ apr_status_t kt_remedy_create(kt_remedy_t **out, const kt_remedy_opts_t *opts, a
         return st;
     kt_remedy_t *r = apr_pcalloc(p, sizeof *r);
     r->pool = p;
+    r->queue = apr_palloc(p, sizeof *r->queue * KT__REMEDY_QUEUE);
+    r->counts = apr_palloc(p, sizeof *r->counts * KT__REMEDY_COUNTS);
+    r->verify = apr_palloc(p, sizeof *r->verify * KT__REMEDY_VERIFY);
+    r->breakers = apr_palloc(p, sizeof *r->breakers * KT__REMEDY_BREAKERS);
     r->opts = *opts;
     r->opts.config_file = opts->config_file ? apr_pstrdup(p, opts->config_file) : NULL;
     if ((st = apr_thread_mutex_create(&r->lock, APR_THREAD_MUTEX_DEFAULT, p)) ||

@@ -53,15 +53,18 @@ struct kt_remedy_t {
     unsigned sub;             /* the monitor subscription (0: none) */
     apr_thread_mutex_t *lock; /* leaf: guards the queue, stopping, counts, verify, breakers */
     apr_thread_cond_t *work;
-    kt__remedy_job_t queue[KT__REMEDY_QUEUE];
+    /* The tables (110 KiB in all) are not zeroed: an entry is written
+     * whole when it is added, and the pages of the ones never used are
+     * never touched. */
+    kt__remedy_job_t *queue; /* KT__REMEDY_QUEUE */
     unsigned head, len;
     int stopping;
     atomic_int cancel; /* set at stop: a script running then is ended */
-    kt__remedy_count_t counts[KT__REMEDY_COUNTS];
+    kt__remedy_count_t *counts; /* KT__REMEDY_COUNTS */
     unsigned ncounts;
-    kt__remedy_verify_t verify[KT__REMEDY_VERIFY];
+    kt__remedy_verify_t *verify; /* KT__REMEDY_VERIFY */
     unsigned nverify;
-    kt__remedy_breaker_t breakers[KT__REMEDY_BREAKERS];
+    kt__remedy_breaker_t *breakers; /* KT__REMEDY_BREAKERS */
     unsigned nbreakers;
 };
 

@@ -92,6 +92,7 @@ static void count(kt_remedy_t *r, const char *tmpl, const char *result)
     if (i == r->ncounts && r->ncounts < KT__REMEDY_COUNTS) {
         snprintf(r->counts[i].tmpl, sizeof r->counts[i].tmpl, "%s", tmpl);
         snprintf(r->counts[i].result, sizeof r->counts[i].result, "%s", result);
+        r->counts[i].n = 0;
         r->ncounts++;
     }
     if (i < r->ncounts)
