@@ -16,6 +16,7 @@
  */
 #include "kt_sys.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
