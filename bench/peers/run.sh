@@ -153,7 +153,10 @@ pids+=($monit_pid)
 # Every thread's run time in ns (schedstat): utime + stime in /proc/PID/stat
 # count 10 ms ticks, a tenth of kotod's CPU in a minute.
 cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%d", s }'; }
-rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+# status_kib PID FIELD: a kB field of /proc/PID/status (VmRSS, RssAnon, RssFile)
+status_kib() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
+# seq_at URL: the number of the reading the kotod at URL last took
+seq_at() { curl -s "$1/api/agent/monitor/status" | jq '.snapshot.seq // 0'; }
 alive() { for p in "$kotod_pid" "$collectd_pid" "$monit_pid"; do kill -0 "$p" 2>/dev/null || return 1; done; }
 sleep "$warmup"
 alive || die "a daemon did not stay up: $(tail -n 3 "$tmp"/*.log 2>/dev/null)"
@@ -163,22 +166,22 @@ down=$(curl -s "$base/api/agent/monitor/status" | jq '[.health.active[]? | selec
 declare -A t0
 for p in "$kotod_pid" "$collectd_pid" "$monit_pid"; do t0[$p]=$(cpu_ns "$p"); done
 w0=$(date +%s.%N)
-s0=$(curl -s "$base/api/agent/monitor/status" | jq '.snapshot.seq // 0')
+s0=$(seq_at "$base")
 sleep "$duration"
 alive || die "a daemon died during the window"
 w1=$(date +%s.%N)
-s1=$(curl -s "$base/api/agent/monitor/status" | jq '.snapshot.seq // 0')
+s1=$(seq_at "$base")
 declare -A cpu rss
 for p in "$kotod_pid" "$collectd_pid" "$monit_pid"; do
   cpu[$p]=$(awk -v a="${t0[$p]}" -v b="$(cpu_ns "$p")" -v w0="$w0" -v w1="$w1" \
     'BEGIN { printf "%.3f", (b - a) / 1e9 / (w1 - w0) * 100 }')
-  rss[$p]=$(rss_kib "$p")
+  rss[$p]=$(status_kib "$p" VmRSS)
 done
 ticks=$((s1 - s0))
 # kotod's RSS in its two parts: its own memory, and the pages of the files
 # it maps (its code and its libraries').
-rss_anon=$(awk '/^RssAnon:/ { print $2 }' "/proc/$kotod_pid/status")
-rss_file=$(awk '/^RssFile:/ { print $2 }' "/proc/$kotod_pid/status")
+rss_anon=$(status_kib "$kotod_pid" RssAnon)
+rss_file=$(status_kib "$kotod_pid" RssFile)
 
 # kotod's whole tick at its shortest interval, 100 ms, against the raw reads
 # 100 ms apart: the same cadence, so the caches are as warm for both. A
@@ -189,10 +192,9 @@ fast_port=$((20000 + RANDOM % 20000))
 fast_pid=$!
 pids+=($fast_pid)
 sleep 3
-fast_seq() { curl -s "http://127.0.0.1:$fast_port/api/agent/monitor/status" | jq '.snapshot.seq // 0'; }
-f0=$(cpu_ns "$fast_pid") fs0=$(fast_seq)
+f0=$(cpu_ns "$fast_pid") fs0=$(seq_at "http://127.0.0.1:$fast_port")
 sleep 10
-f1=$(cpu_ns "$fast_pid") fs1=$(fast_seq)
+f1=$(cpu_ns "$fast_pid") fs1=$(seq_at "http://127.0.0.1:$fast_port")
 kill "$fast_pid" 2>/dev/null || true
 fast_tick_us=$(awk -v a="$f0" -v b="$f1" -v n="$((fs1 - fs0))" 'BEGIN { if (n > 0) printf "%.0f", (b - a) / 1e3 / n }')
 
@@ -249,4 +251,3 @@ echo "At kotod's cadence (a second between readings, caches cold): raw reads ${r
   "kotod's whole tick $(ratio "${tick_us:-}" "${raw_cold_us:-}") the raw."
 echo "At kotod's shortest interval (100 ms between readings, for both): kotod's whole tick" \
   "${fast_tick_us:-?} µs against raw reads ${raw_fast_us:-?} µs: $(ratio "${fast_tick_us:-}" "${raw_fast_us:-}")."
-

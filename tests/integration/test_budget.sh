@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # test_budget.sh KOTOD - kotod watching itself on the live /proc: the pages
 # only its start used given back, its RSS and CPU in the status and /metrics
-# (checked against /proc/PID), a memory
-# budget it cannot meet raising koto_over_budget with its evidence and
-# shedding the per-core series from the store, a reload with a budget it
-# meets resolving it, and a CPU budget judged over a window of readings.
+# (checked against /proc/PID), a memory budget it cannot meet raising
+# koto_over_budget with its evidence and shedding the per-core series from
+# the store, a reload with a budget it meets resolving it, and a CPU budget
+# judged over a window of readings.
 KOTOD=$1
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
