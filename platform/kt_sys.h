@@ -93,6 +93,22 @@ void kt_sys_thread_name(const char *name);
  * its next touch. Returns the bytes released, 0 when none could be. */
 apr_size_t kt_sys_release_start_pages(void);
 
+/* A file holding a copy of data, sealed against any change, that a
+ * response can send from without copying it (apr_socket_sendfile); -1 where
+ * the system has no such file (Windows) or cannot make one, and the caller
+ * sends its bytes as they are. kt_sys_sealed_close takes it away. */
+int kt_sys_sealed_file(const void *data, apr_size_t len);
+void kt_sys_sealed_close(int fd);
+/* Sends, without blocking, the pieces v[0..nv) (none when nv is 0) and then
+ * len bytes of sealed file fd from offset off, on sock; *n is how many
+ * went, in that order (APR_EAGAIN when none could). The pieces are flagged
+ * as more to come, so that a response's head leaves with the start of its
+ * body rather than as a segment of its own. */
+typedef struct apr_socket_t apr_socket_t; /* apr_network_io.h, which wants winsock first */
+struct iovec;
+apr_status_t kt_sys_sealed_send(apr_socket_t *sock, const struct iovec *v, int nv, int fd,
+                                apr_off_t off, apr_size_t len, apr_size_t *n);
+
 /* dir and name joined with this OS's separator, allocated in pool. */
 const char *kt_sys_join_path(const char *dir, const char *name, apr_pool_t *pool);
 

@@ -55,3 +55,26 @@ const char *kt_sys_join_path(const char *dir, const char *name, apr_pool_t *pool
     int sep = n > 0 && (dir[n - 1] == '\\' || dir[n - 1] == '/');
     return apr_pstrcat(pool, dir, sep ? "" : "\\", name, NULL);
 }
+
+/* No memfd: answers are written from memory. */
+int kt_sys_sealed_file(const void *data, apr_size_t len)
+{
+    (void)data;
+    (void)len;
+    return -1;
+}
+
+void kt_sys_sealed_close(int fd) { (void)fd; }
+
+apr_status_t kt_sys_sealed_send(apr_socket_t *sock, const struct iovec *v, int nv, int fd,
+                                apr_off_t off, apr_size_t len, apr_size_t *n)
+{
+    (void)sock;
+    (void)v;
+    (void)nv;
+    (void)fd;
+    (void)off;
+    (void)len;
+    *n = 0;
+    return APR_ENOTIMPL;
+}
