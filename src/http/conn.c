@@ -95,6 +95,9 @@ void kt__http_conn_ready(kt__conn_t *c)
     }
     c->nout = 1 + (int)req->nparts;
     c->out_idx = 0;
+    const kt_http_part_t *last = req->nparts ? &req->parts[req->nparts - 1] : NULL;
+    c->out_file = last && last->fd > 0 && !c->tls ? last->fd : 0;
+    c->out_file_len = last ? last->len : 0;
     c->close_after = req->close_after;
     c->state = KT__CONN_WRITING;
     c->deadline = 0; /* the writer starts the write clock */
@@ -173,7 +176,7 @@ void kt__http_conn_next(kt__conn_t *c, apr_time_t now)
 {
     apr_pool_clear(c->rpool);
     c->req = NULL;
-    c->nout = c->out_idx = 0;
+    c->nout = c->out_idx = c->out_file = 0;
     c->close_after = 0;
     c->state = KT__CONN_IDLE;
     c->deadline = now + apr_time_from_msec(c->s->conf.idle_timeout_ms);

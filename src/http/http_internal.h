@@ -170,6 +170,10 @@ struct kt__conn_t {
      * piece advanced past the bytes already sent. */
     struct iovec out[1 + KT_HTTP_MAX_PARTS];
     int nout, out_idx;
+    /* > 0: the last piece goes from this sealed file (a plain connection
+     * only), which holds its out_file_len bytes from offset 0. */
+    int out_file;
+    apr_size_t out_file_len;
     int close_after, peer_eof, dead, rejected;
     int in_worker;  /* loop-owned: the request is with the workers */
     int want_write; /* loop-owned: a stream is blocked on the socket */
@@ -222,6 +226,9 @@ typedef enum { KT__FEED_MORE, KT__FEED_REQUEST, KT__FEED_ERROR } kt__feed_t;
 apr_status_t kt__http_io_recv(kt__conn_t *c, char *buf, apr_size_t *n);
 apr_status_t kt__http_io_sendv(kt__conn_t *c, const struct iovec *v, int nv, apr_size_t *n);
 apr_status_t kt__http_io_send(kt__conn_t *c, const char *buf, apr_size_t *n);
+/* Writes what is left of c->out: the pieces, then the last from its file
+ * when c->out_file is set. */
+apr_status_t kt__http_io_send_out(kt__conn_t *c, apr_size_t *n);
 
 /* ---- tls.c (OpenSSL) or tls_none.c: the TLS backend ---------------------- */
 

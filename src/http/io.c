@@ -7,8 +7,15 @@
  * into one buffer of up to a record's size, so a small answer still leaves
  * as one record and one segment. A retry after EAGAIN joins the same bytes
  * again, as OpenSSL wants (the output only moves on success).
+ *
+ * A plain connection sends a last piece that has a sealed file from the
+ * file (kt_sys_sealed_send): for a page of 50 KB the copy into the socket
+ * was a third of what an answer cost, and sharing the file's pages instead
+ * costs less once the head goes with them rather than as a segment of its
+ * own (measured in bench/node).
  */
 #include "http_internal.h"
+#include "kt_sys.h"
 
 #include <string.h>
 
@@ -46,4 +53,15 @@ apr_status_t kt__http_io_sendv(kt__conn_t *c, const struct iovec *v, int nv, apr
     }
     *n = len;
     return kt__tls_send(c, c->tls_buf, n);
+}
+
+apr_status_t kt__http_io_send_out(kt__conn_t *c, apr_size_t *n)
+{
+    const struct iovec *v = c->out + c->out_idx;
+    int nv = c->nout - c->out_idx;
+    if (!c->out_file)
+        return kt__http_io_sendv(c, v, nv, n);
+    const struct iovec *file = &c->out[c->nout - 1];
+    return kt_sys_sealed_send(c->sock, v, nv - 1, c->out_file,
+                              (apr_off_t)(c->out_file_len - file->iov_len), file->iov_len, n);
 }

@@ -166,10 +166,15 @@ int kt_http_remote_is_loopback(kt_http_req_t *req);
 void kt_http_set_header(kt_http_req_t *req, const char *name, const char *value);
 void kt_http_reply(kt_http_req_t *req, int status, const char *content_type, const char *body,
                    apr_size_t len);
-/* A piece of a body that is not copied (kt_http_reply_parts). */
+/* A piece of a body that is not copied (kt_http_reply_parts). When fd is
+ * above 0 it is a sealed file (kt_sys_sealed_file) holding the same bytes
+ * from its start, and a plain connection sends the piece from it with
+ * sendfile: the kernel shares the file's pages instead of copying data. Only
+ * the last piece is sent so; fd must stay open until the request is done. */
 typedef struct {
     const char *data;
     apr_size_t len;
+    int fd;
 } kt_http_part_t;
 #define KT_HTTP_MAX_PARTS 4
 /* Like kt_http_reply with the body in up to KT_HTTP_MAX_PARTS pieces, sent

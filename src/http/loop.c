@@ -192,8 +192,7 @@ static int write_out(kt__conn_t *c, apr_time_t now)
         c->deadline = now + wt;
     while (c->out_idx < c->nout) {
         apr_size_t n = 0;
-        apr_status_t rv =
-            kt__http_io_sendv(c, c->out + c->out_idx, c->nout - c->out_idx, &n);
+        apr_status_t rv = kt__http_io_send_out(c, &n);
         if (n) {
             advance(c, n);
             c->deadline = now + wt;

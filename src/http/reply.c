@@ -5,7 +5,9 @@
  * buffer) by whichever thread owns the request: the worker running the
  * handler, or the loop for refusals and inline routes. The loop only writes
  * it. kt_http_reply_parts leaves the body where the handler keeps it (a
- * cached page) and the loop sends head and pieces with one writev.
+ * cached page) and the loop sends head and pieces with one writev, or, when
+ * the last piece has a sealed file on a plain connection, the rest with
+ * sendfile (io.c).
  *
  * Every response carries Content-Type, Content-Length (not 1xx/204/304),
  * Date, Connection, X-Content-Type-Options: nosniff, Referrer-Policy:
@@ -181,7 +183,7 @@ void kt__http_date(kt_http_t *s, char buf[APR_RFC822_DATE_LEN])
 void kt__http_respond(kt_http_req_t *req, int status, const char *content_type,
                       const char *body, apr_size_t len)
 {
-    kt_http_part_t part = {body, body ? len : 0};
+    kt_http_part_t part = {.data = body, .len = body ? len : 0};
     respond(req, status, content_type, &part, 1, 1);
 }
 

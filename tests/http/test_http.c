@@ -28,6 +28,7 @@
 #include "client.h"
 #include "http_internal.h" /* kt__http_feed, for the harness test */
 #include "kt_http.h"
+#include "kt_sys.h"
 
 static apr_pool_t *root;
 
@@ -125,7 +126,7 @@ static int t_cached(kt_http_req_t *req, void *baton)
     kt_http_set_header(req, "X-From-Try", "1");
     if (kt_http_query(req, "defer"))
         return KT_HTTP_DEFER;
-    static const kt_http_part_t parts[] = {{"cach", 4}, {"ed", 2}};
+    static const kt_http_part_t parts[] = {{.data = "cach", .len = 4}, {.data = "ed", .len = 2}};
     kt_http_reply_parts(req, 200, "text/plain", parts, 2);
     return KT_HTTP_DONE;
 }
@@ -171,8 +172,22 @@ static void fill_big(void)
 
 static int t_big(kt_http_req_t *req, void *baton)
 {
-    const kt_http_part_t parts[] = {
-        {big_parts[0], BIG_PART}, {big_parts[1], BIG_PART}, {big_parts[2], BIG_PART}};
+    const kt_http_part_t parts[] = {{.data = big_parts[0], .len = BIG_PART},
+                                    {.data = big_parts[1], .len = BIG_PART},
+                                    {.data = big_parts[2], .len = BIG_PART}};
+    kt_http_reply_parts(req, 200, "application/octet-stream", parts, 3);
+    return KT_HTTP_DONE;
+}
+
+/* The same with the last part's file holding the first part's bytes: what
+ * arrives shows whether the part went from its file or from memory. */
+static int big_file = -1;
+
+static int t_big_file(kt_http_req_t *req, void *baton)
+{
+    const kt_http_part_t parts[] = {{.data = big_parts[0], .len = BIG_PART},
+                                    {.data = big_parts[1], .len = BIG_PART},
+                                    {.data = big_parts[2], .len = BIG_PART, .fd = big_file}};
     kt_http_reply_parts(req, 200, "application/octet-stream", parts, 3);
     return KT_HTTP_DONE;
 }
@@ -196,6 +211,8 @@ static void add_routes(kt_http_t *s)
     assert_int_equal(kt_http_route_inline(s, "GET", "/noreply-inline", t_noreply, h_hello, NULL),
                      APR_SUCCESS);
     assert_int_equal(kt_http_route_inline(s, "GET", "/big", t_big, h_hello, NULL), APR_SUCCESS);
+    assert_int_equal(kt_http_route_inline(s, "GET", "/big-file", t_big_file, h_hello, NULL),
+                     APR_SUCCESS);
     assert_int_equal(kt_http_route_inline(s, "GET", "/x", NULL, h_hello, NULL), APR_EINVAL);
     assert_int_equal(kt_http_route(s, "get", "/x", h_hello, NULL), APR_EINVAL);
     assert_int_equal(kt_http_route(s, "GET", "x", h_hello, NULL), APR_EINVAL);
@@ -582,6 +599,36 @@ static void test_inline_big_parts(void **state)
             assert_memory_equal(r.body + (size_t)i * BIG_PART, big_parts[i], BIG_PART);
         tc_resp_free(&r);
     }
+    tc_close(c);
+    srv_stop(&v);
+}
+
+/* A plain connection sends a last part that has a sealed file from the
+ * file (sendfile), resuming in the middle of it as the socket takes more. */
+static void test_inline_part_from_file(void **state)
+{
+    assert_true(big_file > 0);
+    srv_t v;
+    tc_resp_t r;
+    srv_start(&v, NULL);
+    tc_conn_t *c = tc_open_rcvbuf(v.addr, 16384);
+    assert_non_null(c);
+    assert_int_equal(tc_send_str(c, "GET /big-file HTTP/1.1\r\nHost: t\r\n\r\n"
+                                    "GET /big HTTP/1.1\r\nHost: t\r\n\r\n"),
+                     0);
+    sleep_ms(100);
+    assert_int_equal(tc_read(c, &r, 0), 0);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.body_len, 3 * BIG_PART);
+    assert_memory_equal(r.body, big_parts[0], BIG_PART);
+    assert_memory_equal(r.body + BIG_PART, big_parts[1], BIG_PART);
+    assert_memory_equal(r.body + 2 * BIG_PART, big_parts[0], BIG_PART);
+    tc_resp_free(&r);
+    /* The next answer on the connection is whole and from memory. */
+    assert_int_equal(tc_read(c, &r, 0), 0);
+    assert_int_equal(r.body_len, 3 * BIG_PART);
+    assert_memory_equal(r.body + 2 * BIG_PART, big_parts[2], BIG_PART);
+    tc_resp_free(&r);
     tc_close(c);
     srv_stop(&v);
 }
@@ -1213,11 +1260,13 @@ static int setup(void **state)
     apr_initialize();
     kt_log_set_level(KT_LOG_WARN);
     fill_big();
+    big_file = kt_sys_sealed_file(big_parts[0], BIG_PART);
     return apr_pool_create(&root, NULL) == APR_SUCCESS ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
+    kt_sys_sealed_close(big_file);
     apr_pool_destroy(root);
     apr_terminate();
     return 0;
@@ -1238,6 +1287,7 @@ int main(void)
         cmocka_unit_test(test_inline),
         cmocka_unit_test(test_inline_pipelining),
         cmocka_unit_test(test_inline_big_parts),
+        cmocka_unit_test(test_inline_part_from_file),
         cmocka_unit_test(test_smuggling_400),
         cmocka_unit_test(test_411),
         cmocka_unit_test(test_413),
