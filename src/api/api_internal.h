@@ -194,24 +194,24 @@ void kt__api_remedy_routes(kt_http_t *http, kt_api_t *api);
 /* ---- shared pieces ------------------------------------------------------------------------ */
 
 /* A response body kept until its key changes (cache.c); thread-safe. The
- * text returned by get and put is shared, not copied: it stays valid until
+ * part filled by get and put is shared, not copied: it stays valid until
  * pool (the request's) is cleared, so it can go out with
- * kt_http_reply_parts. */
+ * kt_http_reply_parts, from its sealed file where the system has one. */
 #define KT__CACHE_KEY 5
 kt__cache_t *kt__cache_create(apr_pool_t *pool);
-/* The kept text when key matches, else NULL. */
-const char *kt__cache_get(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], apr_pool_t *pool,
-                          apr_size_t *len);
-/* Keeps a copy of text under key (replacing what was kept) and returns it;
- * NULL when out of memory. */
-const char *kt__cache_put(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], const char *text,
-                          apr_size_t len, apr_pool_t *pool);
+/* The kept body in *part when key matches: 1; else 0. */
+int kt__cache_get(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], apr_pool_t *pool,
+                  kt_http_part_t *part);
+/* Keeps a copy of text under key (replacing what was kept) and puts it in
+ * *part: 1; 0 when out of memory. */
+int kt__cache_put(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], const char *text,
+                  apr_size_t len, apr_pool_t *pool, kt_http_part_t *part);
 /* The same with text itself kept, not a copy: malloc'd, with room for a NUL
  * after len bytes, and the cache's from then on (freed even on failure).
  * cap > 0 (text's size) lets the block, once nobody serves it, be the
  * spare that kt__cache_spare hands to the next page made. */
-const char *kt__cache_put_owned(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], char *text,
-                                apr_size_t len, apr_size_t cap, apr_pool_t *pool);
+int kt__cache_put_owned(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], char *text,
+                        apr_size_t len, apr_size_t cap, apr_pool_t *pool, kt_http_part_t *part);
 /* The spare block (malloc'd, *cap bytes, the caller's), or NULL when there is none. */
 char *kt__cache_spare(apr_size_t *cap);
 

@@ -8,12 +8,16 @@
  * key and rebuilds only when the key moves.
  *
  * The kept text is never copied per request: it is a refcounted block,
- * immutable once made. The cache holds one reference, each request serving
+ * immutable once made, with a sealed file of the same bytes beside it
+ * (kt_sys_sealed_file) that a plain connection sends from without copying
+ * the page into the socket: for a large page, that copy was a third of
+ * what an answer cost. The cache holds one reference, each request serving
  * it another (dropped by a cleanup on the request's pool, once the loop has
  * written the answer), so a rebuild can replace it while answers still
  * being written go on pointing at the old one.
  */
 #include "api_internal.h"
+#include "kt_sys.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +29,7 @@ typedef struct {
     atomic_uint refs;
     apr_size_t len, cap; /* cap: text's size, 0 when it is not to be reused */
     char *text;          /* len bytes and a NUL, malloc'd */
+    int fd;              /* the same bytes in a sealed file; -1: none */
 } blob_t;
 
 /* The last page block nobody serves any more, kept for the next page made.
@@ -50,9 +55,13 @@ static void blob_free(blob_t *b)
     }
 }
 
+/* The file goes with the last answer: the next page gets a file of its own,
+ * so bytes still on their way are never rewritten. */
 static void blob_release(blob_t *b)
 {
     if (b && atomic_fetch_sub(&b->refs, 1) == 1) {
+        kt_sys_sealed_close(b->fd);
+        b->fd = -1;
         if (b->cap)
             blob_free(atomic_exchange(&spare, b));
         else
@@ -78,11 +87,10 @@ static apr_status_t request_done(void *data)
 }
 
 /* Hands one reference on b over to pool. */
-static const char *lend(blob_t *b, apr_pool_t *pool, apr_size_t *len)
+static void lend(blob_t *b, apr_pool_t *pool, kt_http_part_t *part)
 {
     apr_pool_cleanup_register(pool, b, request_done, apr_pool_cleanup_null);
-    *len = b->len;
-    return b->text;
+    *part = (kt_http_part_t){.data = b->text, .len = b->len, .fd = b->fd};
 }
 
 static apr_status_t cache_free(void *data)
@@ -102,8 +110,8 @@ kt__cache_t *kt__cache_create(apr_pool_t *pool)
     return c;
 }
 
-const char *kt__cache_get(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], apr_pool_t *pool,
-                          apr_size_t *len)
+int kt__cache_get(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], apr_pool_t *pool,
+                  kt_http_part_t *part)
 {
     blob_t *b = NULL;
     apr_thread_mutex_lock(c->lock);
@@ -112,31 +120,34 @@ const char *kt__cache_get(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], apr
         atomic_fetch_add(&b->refs, 1);
     }
     apr_thread_mutex_unlock(c->lock);
-    return b ? lend(b, pool, len) : NULL;
+    if (b)
+        lend(b, pool, part);
+    return b != NULL;
 }
 
-const char *kt__cache_put(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], const char *text,
-                          apr_size_t len, apr_pool_t *pool)
+int kt__cache_put(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], const char *text,
+                  apr_size_t len, apr_pool_t *pool, kt_http_part_t *part)
 {
     char *copy = malloc(len + 1);
     if (!copy)
-        return NULL;
+        return 0;
     memcpy(copy, text, len);
-    return kt__cache_put_owned(c, key, copy, len, 0, pool);
+    return kt__cache_put_owned(c, key, copy, len, 0, pool, part);
 }
 
-const char *kt__cache_put_owned(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], char *text,
-                                apr_size_t len, apr_size_t cap, apr_pool_t *pool)
+int kt__cache_put_owned(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], char *text,
+                        apr_size_t len, apr_size_t cap, apr_pool_t *pool, kt_http_part_t *part)
 {
     blob_t *b = malloc(sizeof *b);
     if (!b) {
         free(text);
-        return NULL;
+        return 0;
     }
     b->text = text;
     b->text[len] = '\0';
     b->len = len;
     b->cap = cap;
+    b->fd = kt_sys_sealed_file(text, len);
     b->refs = 2; /* the cache's and pool's */
     apr_thread_mutex_lock(c->lock);
     blob_t *old = c->blob;
@@ -144,5 +155,6 @@ const char *kt__cache_put_owned(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY
     memcpy(c->key, key, sizeof c->key);
     apr_thread_mutex_unlock(c->lock);
     blob_release(old);
-    return lend(b, pool, &len);
+    lend(b, pool, part);
+    return 1;
 }

@@ -341,7 +341,7 @@ static void notify_metrics(out_t *o, kt_notify_t *n, apr_pool_t *pool)
 #define TAIL_MAX                                                                        \
     (sizeof HTTP_FAMILIES_OM + sizeof HTTP_FAMILIES + 5 * (sizeof CLASS_LINE + U64_DIGITS + 1) + \
      sizeof CONN_FAMILY + U64_DIGITS + 1 + sizeof BUILD_AND_START + U64_DIGITS + 1 +        \
-     sizeof NODE_TIME + U64_DIGITS + 8 + sizeof END_OM)
+     sizeof NODE_TIME + U64_DIGITS + 8)
 
 static char *copy(char *p, const char *text, size_t len)
 {
@@ -444,9 +444,7 @@ static kt_http_part_t per_answer(kt_api_t *api, const view_t *v, apr_pool_t *poo
         p = copy(p, NODE_TIME, sizeof NODE_TIME - 1);
         p = time_line(p, apr_time_now());
     }
-    if (v->openmetrics)
-        p = copy(p, END_OM, sizeof END_OM - 1);
-    return (kt_http_part_t){buf, (apr_size_t)(p - buf)};
+    return (kt_http_part_t){.data = buf, .len = (apr_size_t)(p - buf)};
 }
 
 /* ---- what is asked for ------------------------------------------------------------ */
@@ -542,11 +540,10 @@ static int metrics_try(kt_http_req_t *req, void *baton)
     metrics_key(key, last_id, snap, kt_mon_running(api->mon), &v, notify);
     kt_snap_release(snap);
     kt_http_part_t body[2];
-    body[0].data = kt__cache_get(v.openmetrics ? api->metrics_om_cache : api->metrics_cache, key,
-                                 kt_http_pool(req), &body[0].len);
-    if (!body[0].data)
+    if (!kt__cache_get(v.openmetrics ? api->metrics_om_cache : api->metrics_cache, key,
+                       kt_http_pool(req), &body[1]))
         return KT_HTTP_DEFER;
-    body[1] = per_answer(api, &v, kt_http_pool(req));
+    body[0] = per_answer(api, &v, kt_http_pool(req));
     kt_http_reply_parts(req, 200, v.openmetrics ? CONTENT_TYPE_OM : CONTENT_TYPE, body, 2);
     return KT_HTTP_DONE;
 }
@@ -648,30 +645,32 @@ static void metrics_handler(kt_http_req_t *req, void *baton)
         notify_metrics(&o, api->notify, pool);
     }
     kt_snap_release(snap);
+    if (v.openmetrics)
+        kt__prom_append(&o, END_OM, sizeof END_OM - 1);
     if (o.failed) {
         free(o.buf);
         kt_http_reply_error(req, 503, "out_of_memory", "no memory for the metrics page");
         return;
     }
+    /* The per-answer lines go first, the page last: families may come in
+     * any order, OpenMetrics' end marker is the page's, and a page sent from
+     * its file must be the last piece. */
     kt_http_part_t body[2];
-    body[0].len = o.len;
-    body[0].data = NULL;
     if (!filtered) { /* filtered answers are made for the one asking */
         atomic_store(&api->metrics_len, o.len);
         /* The buffer itself is kept, not a copy of it: one page-sized block
          * per reading instead of two. */
-        body[0].data = kt__cache_put_owned(
-            v.openmetrics ? api->metrics_om_cache : api->metrics_cache, key, o.buf, o.len, o.cap,
-            pool);
-        if (!body[0].data) {
+        if (!kt__cache_put_owned(v.openmetrics ? api->metrics_om_cache : api->metrics_cache, key,
+                                 o.buf, o.len, o.cap, pool, &body[1])) {
             kt_http_reply_error(req, 503, "out_of_memory", "no memory for the metrics page");
             return;
         }
     } else {
-        body[0].data = apr_pmemdup(pool, o.buf, o.len ? o.len : 1);
+        body[1] = (kt_http_part_t){.data = apr_pmemdup(pool, o.buf, o.len ? o.len : 1),
+                                   .len = o.len};
         free(o.buf);
     }
-    body[1] = per_answer(api, &v, pool);
+    body[0] = per_answer(api, &v, pool);
     kt_http_reply_parts(req, 200, v.openmetrics ? CONTENT_TYPE_OM : CONTENT_TYPE, body, 2);
 }
 

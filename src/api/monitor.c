@@ -109,8 +109,7 @@ static int status_try(kt_http_req_t *req, void *baton)
                api->notify ? kt_notify_generation(api->notify) : 0);
     kt_snap_release(snap);
     kt_http_part_t body;
-    body.data = kt__cache_get(api->status_cache, key, kt_http_pool(req), &body.len);
-    if (!body.data)
+    if (!kt__cache_get(api->status_cache, key, kt_http_pool(req), &body))
         return KT_HTTP_DEFER;
     kt_http_reply_parts(req, 200, "application/json", &body, 1);
     return KT_HTTP_DONE;
@@ -148,12 +147,11 @@ static void status_handler(kt_http_req_t *req, void *baton)
         kt_http_reply_error(req, 500, "encoding_failed", "the status could not be encoded");
         return;
     }
-    kt_http_part_t body = {NULL, strlen(text)};
-    body.data = kt__cache_put(api->status_cache, key, text, body.len, kt_http_pool(req));
-    if (body.data) /* the kept copy, shared rather than copied once more */
-        kt_http_reply_parts(req, 200, "application/json", &body, 1);
+    kt_http_part_t body;
+    if (kt__cache_put(api->status_cache, key, text, strlen(text), kt_http_pool(req), &body))
+        kt_http_reply_parts(req, 200, "application/json", &body, 1); /* the kept copy, shared */
     else
-        kt_http_reply(req, 200, "application/json", text, body.len);
+        kt_http_reply(req, 200, "application/json", text, strlen(text));
     free(text);
 }
 

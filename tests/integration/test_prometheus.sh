@@ -37,6 +37,12 @@ expect_eq "OpenMetrics: the answer ends with # EOF" "# EOF" "$(tail -1 "$tmp/om"
 check "OpenMetrics: a counter family is named without _total" \
   grep -qx '# TYPE node_cpu_seconds counter' "$tmp/om"
 expect_eq "the text format has no # EOF" 0 "$(grep -c '^# EOF' "$tmp/all")"
+# Each kept page has a sealed file beside it (sent with sendfile); a page
+# replaced at the next reading takes its file along once its answers are out.
+pages() { ls -l "/proc/$kotod_pid/fd" 2>/dev/null | grep -c 'memfd:koto-page'; }
+check "the pages kept are in sealed files" test "$(pages)" -ge 2
+for _ in $(seq 10); do curl -sS -o /dev/null "http://$addr/metrics"; sleep 0.2; done
+check "and the files of the pages replaced are closed ($(pages) open)" test "$(pages)" -le 3
 # ?collect[]= as node_exporter's: only those collectors; an unknown one is a 400.
 curl -sS "http://$addr/metrics?collect%5B%5D=loadavg&collect%5B%5D=time" >"$tmp/some"
 expect_eq "collect[]=loadavg&collect[]=time: only those families" \
