@@ -4,10 +4,11 @@
 # run, and kotod's RSS and CPU at a 1 s interval. Numbers, not pass/fail.
 #
 #   bench/node/run.sh [KOTOD [BEFORE]]  (default build/kotod; ./build.sh build first)
-#   DURATION=5 CONNS=50 IDLE=30 SCRAPED=60 bench/node/run.sh
+#   DURATION=5 ROUNDS=3 CONNS=50 IDLE=30 SCRAPED=60 bench/node/run.sh
 #
-# wrk -t1 on CPU 0, the servers on CPU 1 (as bench/http does); one wrk run
-# of DURATION seconds per server. node_exporter is Debian's, with its
+# wrk -t1 on CPU 0, the servers on CPU 1 (as bench/http does); wrk runs of
+# DURATION seconds: node_exporter once, kotod and nginx (and BEFORE) in
+# turns ROUNDS times. node_exporter is Debian's, with its
 # package's default collectors, as a user runs it. IDLE seconds of kotod
 # alone at --interval 1000 give its CPU (utime+stime from /proc) and RSS.
 # Then SCRAPED seconds of the 1 Hz cost side by side, each kotod at
@@ -23,6 +24,7 @@ kotod=${1:-$repo/build/kotod}
 before=${2:-}
 scraped=${SCRAPED:-60}
 duration=${DURATION:-5}
+rounds=${ROUNDS:-3}
 conns=${CONNS:-50}
 idle=${IDLE:-30}
 [ -x "$kotod" ] || { echo "no kotod at $kotod: ./build.sh build" >&2; exit 1; }
@@ -84,17 +86,49 @@ wait_ok "http://127.0.0.1:$gport/metrics.txt" || { cat "$tmp/ngx/stderr" >&2; ex
 
 size_k=$(wc -c <"$tmp/www/metrics.txt")
 size_n=$(curl -fsS "http://127.0.0.1:$nport/metrics" | wc -c)
-run() { # run NAME URL: one wrk run -> "req/s p50 p99"
+# The CPU time of every thread of PID, in ns.
+run_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f", s }'; } # %d: mawk stops at 2^31
+run() { # run NAME URL [PID]: one wrk run -> "req/s p50 p99 µs-of-PID's-CPU-per-answer"
   echo "  wrk $1" >&2
+  local ns0=0; [ -n "${3:-}" ] && ns0=$(run_ns "$3")
   taskset -c 0 wrk -t1 -c"$conns" -d"${duration}s" --latency "$2" >"$tmp/$1.wrk" 2>&1
-  awk '/Requests\/sec/ { r = $2 } /^ +50%/ { p50 = $2 } /^ +99%/ { p99 = $2 }
-       END { print r, p50, p99 }' "$tmp/$1.wrk"
+  local ns=0; [ -n "${3:-}" ] && ns=$(( $(run_ns "$3") - ns0 ))
+  awk -v ns="$ns" '/Requests\/sec/ { r = $2 } /^ +50%/ { p50 = $2 } /^ +99%/ { p99 = $2 }
+       / requests in / { n = $1 } END { printf "%s %s %s %.2f\n", r, p50, p99, n ? ns / 1000 / n : 0 }' \
+    "$tmp/$1.wrk"
 }
-read -r k_rps k_p50 k_p99 < <(run koto "http://127.0.0.1:$kport/metrics")
-read -r n_rps n_p50 n_p99 < <(run node_exporter "http://127.0.0.1:$nport/metrics")
-read -r g_rps g_p50 g_p99 < <(run nginx "http://127.0.0.1:$gport/metrics.txt")
+read -r n_rps n_p50 n_p99 n_us < <(run node_exporter "http://127.0.0.1:$nport/metrics" "$npid")
 ne_rss=$(rss_kib "$npid")
-kill "$npid" "$gpid" 2>/dev/null || true
+kill "$npid" 2>/dev/null || true
+if [ -n "$before" ]; then # its rate too, in the same rounds
+  bport=$(free_port)
+  taskset -c 1 "$before" --listen "127.0.0.1:$bport" --interval 1000 --state-dir "$tmp/state-b" \
+    >/dev/null 2>"$tmp/before-rate.log" &
+  bpid=$!; pids+=("$bpid")
+  wait_ok "http://127.0.0.1:$bport/healthz" || { cat "$tmp/before-rate.log" >&2; exit 1; }
+fi
+# kotod and nginx in turns, ROUNDS times: the machine's drift falls on both.
+# The table shows the last round; the ratio line every round and the median.
+ratio() { awk -v a="$1" -v b="$2" -v p="${3:-1}" 'BEGIN { printf "%.*f", p, (b > 0 ? a / b : 0) }'; }
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# With wrk on one core and the server on the other, the rate is often wrk's
+# limit (its core 100 % busy, the server's not): so each server's CPU per
+# answer is measured too (nginx: its one worker), and compared the same way.
+gworker=$(pgrep -P "$gpid" | head -1)
+ratios=() b_ratios=() cpu_ratios=() b_cpu_ratios=()
+for r in $(seq "$rounds"); do
+  read -r k_rps k_p50 k_p99 k_us < <(run koto "http://127.0.0.1:$kport/metrics" "$kpid")
+  read -r g_rps g_p50 g_p99 g_us < <(run nginx "http://127.0.0.1:$gport/metrics.txt" "$gworker")
+  ratios+=("$(ratio "$k_rps" "$g_rps" 3)")
+  cpu_ratios+=("$(ratio "$k_us" "$g_us" 3)")
+  if [ -n "$before" ]; then
+    read -r b_rps _ _ b_us < <(run before "http://127.0.0.1:$bport/metrics" "$bpid")
+    b_ratios+=("$(ratio "$b_rps" "$g_rps" 3)")
+    b_cpu_ratios+=("$(ratio "$b_us" "$g_us" 3)")
+  fi
+  echo "  round $r: kotod $k_us µs of CPU an answer, nginx $g_us${before:+, BEFORE $b_us}" >&2
+done
+kill "$gpid" ${bpid:+"$bpid"} 2>/dev/null || true
 echo "CPU busy after the wrk runs, ours stopped but kotod (1 s): $(busy_pct) %" >&2
 
 # kotod alone at a 1 s interval: CPU over IDLE seconds, RSS at the end.
@@ -102,14 +136,19 @@ t0=$(proc_cpu_ticks "$kpid"); sleep "$idle"; t1=$(proc_cpu_ticks "$kpid")
 k_rss=$(rss_kib "$kpid")
 k_cpu=$(awk -v d=$((t1 - t0)) -v s="$idle" 'BEGIN { printf "%.2f", d / s }') # ticks/s = % of a core
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }'; }
-echo "| server | body | req/s | p50 | p99 |"
-echo "| --- | ---: | ---: | ---: | ---: |"
-echo "| kotod /metrics (node_* and koto_*) | $size_k B | ${k_rps%.*} | $k_p50 | $k_p99 |"
-echo "| node_exporter 1.5 /metrics | $size_n B | ${n_rps%.*} | $n_p50 | $n_p99 |"
-echo "| nginx, kotod's body as a file | $size_k B | ${g_rps%.*} | $g_p50 | $g_p99 |"
+echo "| server | body | req/s | p50 | p99 | its CPU an answer |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+echo "| kotod /metrics (node_* and koto_*) | $size_k B | ${k_rps%.*} | $k_p50 | $k_p99 | $k_us µs |"
+echo "| node_exporter 1.5 /metrics | $size_n B | ${n_rps%.*} | $n_p50 | $n_p99 | $n_us µs |"
+echo "| nginx, kotod's body as a file | $size_k B | ${g_rps%.*} | $g_p50 | $g_p99 | $g_us µs |"
 echo
-echo "kotod / node_exporter: $(ratio "$k_rps" "$n_rps")x; kotod / nginx: $(ratio "$k_rps" "$g_rps")x"
+echo "kotod / node_exporter: $(ratio "$k_rps" "$n_rps")x"
+echo "kotod / nginx, req/s, each round: ${ratios[*]}; median $(median "${ratios[@]}")x"
+echo "kotod / nginx, the server's CPU per answer, each round: ${cpu_ratios[*]}; median $(median "${cpu_ratios[@]}")x"
+if [ -n "$before" ]; then
+  echo "BEFORE / nginx, req/s, each round: ${b_ratios[*]}; median $(median "${b_ratios[@]}")x"
+  echo "BEFORE / nginx, CPU per answer, each round: ${b_cpu_ratios[*]}; median $(median "${b_cpu_ratios[@]}")x"
+fi
 echo "RSS: kotod $((k_rss / 1024)).$(( (k_rss % 1024) * 10 / 1024 )) MiB, node_exporter $((ne_rss / 1024)).$(( (ne_rss % 1024) * 10 / 1024 )) MiB (after the runs)"
 echo "kotod at --interval 1000, alone for ${idle} s: ${k_cpu} % of a core"
 
@@ -128,7 +167,6 @@ start_1hz() { # start_1hz NAME KOTOD ARGS...
 start_1hz koto-only "$kotod" -c "$tmp/koto-only.conf.lua"
 start_1hz both "$kotod"
 [ -n "$before" ] && start_1hz before "$before"
-run_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%d", s }'; }
 sleep 2
 declare -A ns0
 for i in "${!spids[@]}"; do ns0[$i]=$(run_ns "${spids[$i]}"); done
