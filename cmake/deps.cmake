@@ -29,6 +29,9 @@ add_library(kt::curl ALIAS PkgConfig::CURL)
 # would be mapped and relocated at every start for two functions.
 pkg_check_modules(NETTLE REQUIRED IMPORTED_TARGET nettle)
 add_library(kt::nettle ALIAS PkgConfig::NETTLE)
+# /metrics in gzip for the scrapers that ask: zlib (zlib1g-dev).
+pkg_check_modules(ZLIB REQUIRED IMPORTED_TARGET zlib)
+add_library(kt::zlib ALIAS PkgConfig::ZLIB)
 # TLS on the HTTP listener: OpenSSL (libssl-dev).
 pkg_check_modules(CRYPTO REQUIRED IMPORTED_TARGET libcrypto)
 add_library(kt::crypto ALIAS PkgConfig::CRYPTO)

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config clang
   libapr1-dev libaprutil1-dev liblua5.4-dev libjansson-dev libhttp-parser-dev
-  libcmocka-dev libaprutil1-dbd-sqlite3 sqlite3 libcurl4-openssl-dev libssl-dev nettle-dev openssl python3
+  libcmocka-dev libaprutil1-dbd-sqlite3 sqlite3 libcurl4-openssl-dev libssl-dev zlib1g-dev nettle-dev openssl python3
   prometheus-alertmanager python3-aiosmtpd tzdata
   jq procps curl prometheus prometheus-node-exporter socat shellcheck
   lintian adduser init-system-helpers

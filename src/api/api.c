@@ -38,10 +38,12 @@ apr_status_t kt_api_create(kt_api_t **out, kt_http_t *http, const kt_api_opts_t 
     apr_status_t tst = kt__tokens_create(&api->tokens, opts->state_dir, pool);
     if (tst != APR_SUCCESS)
         return tst;
-    if (!(api->status_cache = kt__cache_create(pool)) ||
-        !(api->metrics_cache = kt__cache_create(pool)) ||
-        !(api->metrics_om_cache = kt__cache_create(pool)))
+    if (!(api->status_cache = kt__cache_create(pool, 1)))
         return APR_ENOMEM;
+    for (int om = 0; om < 2; om++)
+        for (int gz = 0; gz < 2; gz++) /* a gzip page is never the last part */
+            if (!(api->pages[om][gz] = kt__cache_create(pool, !gz)))
+                return APR_ENOMEM;
     apr_status_t st = kt__sessions_create(&api->sessions, opts->session_max,
                                           opts->session_lifetime_s, pool);
     if (st != APR_SUCCESS)

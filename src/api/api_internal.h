@@ -33,7 +33,8 @@ struct kt_api_t {
     void *reload_baton;
     unsigned stream_sub;
     kt__stream_hub_t *stream_hub; /* the live stream's clients (stream.c) */
-    kt__cache_t *status_cache, *metrics_cache, *metrics_om_cache; /* om: OpenMetrics */
+    kt__cache_t *status_cache;
+    kt__cache_t *pages[2][2]; /* /metrics, [OpenMetrics][gzip] */
     /* The /metrics families the settings turned on when a worker last
      * rendered the page (0: not yet); read by the loop, which takes no lock. */
     atomic_uint metrics_mask;
@@ -198,7 +199,9 @@ void kt__api_remedy_routes(kt_http_t *http, kt_api_t *api);
  * pool (the request's) is cleared, so it can go out with
  * kt_http_reply_parts, from its sealed file where the system has one. */
 #define KT__CACHE_KEY 5
-kt__cache_t *kt__cache_create(apr_pool_t *pool);
+/* sealed: each body kept gets a sealed file, for kt_http_reply_parts to
+ * send it from when it is the last part (cache.c). */
+kt__cache_t *kt__cache_create(apr_pool_t *pool, int sealed);
 /* The kept body in *part when key matches: 1; else 0. */
 int kt__cache_get(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], apr_pool_t *pool,
                   kt_http_part_t *part);
@@ -214,6 +217,18 @@ int kt__cache_put_owned(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], char 
                         apr_size_t len, apr_size_t cap, apr_pool_t *pool, kt_http_part_t *part);
 /* The spare block (malloc'd, *cap bytes, the caller's), or NULL when there is none. */
 char *kt__cache_spare(apr_size_t *cap);
+
+/* ---- gzip (gzip.c with zlib, gzip_none.c without) ------------------------------------ */
+
+/* Whether this build can answer in gzip. */
+int kt__gzip_able(void);
+/* text deflated once, to be kept (kt__cache_put_owned: malloc'd, room for
+ * a NUL) and sent by kt__gzip_parts; NULL when out of memory. */
+char *kt__gzip_page(const char *text, size_t len, size_t *out_len);
+/* The body of a gzip answer: lines (sent as they are, compressed by none)
+ * then what kt__gzip_page made of a page, as three parts in pool. */
+void kt__gzip_parts(const char *lines, size_t lines_len, const char *page, size_t page_len,
+                    kt_http_part_t parts[3], apr_pool_t *pool);
 
 /* ---- /metrics: the exposition formats (prom.c) and the node_* families ------------ */
 

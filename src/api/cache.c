@@ -45,6 +45,7 @@ struct kt__cache_t {
     apr_thread_mutex_t *lock; /* guards key and blob (the pointer, not its refs) */
     uint64_t key[KT__CACHE_KEY];
     blob_t *blob; /* NULL: nothing kept */
+    int sealed;   /* each blob gets a sealed file */
 };
 
 static void blob_free(blob_t *b)
@@ -101,9 +102,10 @@ static apr_status_t cache_free(void *data)
     return APR_SUCCESS;
 }
 
-kt__cache_t *kt__cache_create(apr_pool_t *pool)
+kt__cache_t *kt__cache_create(apr_pool_t *pool, int sealed)
 {
     kt__cache_t *c = apr_pcalloc(pool, sizeof *c);
+    c->sealed = sealed;
     if (apr_thread_mutex_create(&c->lock, APR_THREAD_MUTEX_DEFAULT, pool) != APR_SUCCESS)
         return NULL;
     apr_pool_cleanup_register(pool, c, cache_free, apr_pool_cleanup_null);
@@ -147,7 +149,7 @@ int kt__cache_put_owned(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], char 
     b->text[len] = '\0';
     b->len = len;
     b->cap = cap;
-    b->fd = kt_sys_sealed_file(text, len);
+    b->fd = c->sealed ? kt_sys_sealed_file(text, len) : -1;
     b->refs = 2; /* the cache's and pool's */
     apr_thread_mutex_lock(c->lock);
     blob_t *old = c->blob;

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <apr_cstr.h>
 #include <apr_strings.h>
 
 #include "kt_revision.h" /* KT_REVISION, written at build time (cmake/revision.cmake) */
@@ -384,10 +385,11 @@ static char *time_line(char *p, apr_time_t t)
     return p;
 }
 
-/* What one answer shows: the families (KT__COLLECT_* bits) and the format. */
+/* What one answer shows: the families (KT__COLLECT_* bits), the format and
+ * whether it goes in gzip. */
 typedef struct {
     unsigned mask;
-    int openmetrics;
+    int openmetrics, gzip;
 } view_t;
 
 typedef struct {
@@ -472,11 +474,57 @@ static int wants_openmetrics(kt_http_req_t *req)
     return accept && strstr(accept, "application/openmetrics-text") != NULL;
 }
 
+/* Whether the client takes gzip (Accept-Encoding: gzip, not with q=0) and
+ * this build can make it. */
+static int wants_gzip(kt_http_req_t *req)
+{
+    const char *accept = kt_http_header(req, "Accept-Encoding");
+    if (!accept || !kt__gzip_able())
+        return 0;
+    for (const char *p = accept; *p;) {
+        p += strspn(p, " \t,");
+        size_t n = strcspn(p, " \t;,");
+        int gzip = n == 4 && apr_cstr_casecmpn(p, "gzip", 4) == 0;
+        p += n;
+        const char *end = p + strcspn(p, ",");
+        const char *q = strstr(p, "q=");
+        if (gzip)
+            return !(q && q < end && strtod(q + 2, NULL) <= 0);
+        p = end;
+    }
+    return 0;
+}
+
+/* The kept page for view v. */
+static kt__cache_t *page_cache(kt_api_t *api, const view_t *v)
+{
+    return api->pages[v->openmetrics != 0][v->gzip != 0];
+}
+
+/* Answers with the per-answer lines and the page (kept, or made for this
+ * answer), in gzip when v says so. */
+static void answer(kt_http_req_t *req, kt_api_t *api, const view_t *v, const kt_http_part_t *page)
+{
+    kt_http_part_t body[3];
+    unsigned n = 2;
+    body[0] = per_answer(api, v, kt_http_pool(req));
+    if (v->gzip) {
+        kt__gzip_parts(body[0].data, body[0].len, page->data, page->len, body,
+                       kt_http_pool(req));
+        kt_http_set_header(req, "Content-Encoding", "gzip");
+        n = 3;
+    } else {
+        body[1] = *page;
+    }
+    kt_http_reply_parts(req, 200, v->openmetrics ? CONTENT_TYPE_OM : CONTENT_TYPE, body, n);
+}
+
 /* The view for req, with ?collect[]= as node_exporter reads it: only the
  * collectors named, each one known and on. Returns 0, or -1 having answered 400. */
 static int view_of(kt_api_t *api, kt_http_req_t *req, view_t *v)
 {
     v->openmetrics = wants_openmetrics(req);
+    v->gzip = wants_gzip(req);
     v->mask = enabled(api);
     const char *name = kt_http_query_nth(req, "collect[]", 0);
     if (!name)
@@ -530,7 +578,7 @@ static int metrics_try(kt_http_req_t *req, void *baton)
     /* The families as the last rebuild found them in the settings: the loop
      * takes no lock, so a reload that changes them shows from the next
      * reading on (or the next filtered request). */
-    view_t v = {atomic_load(&api->metrics_mask), wants_openmetrics(req)};
+    view_t v = {atomic_load(&api->metrics_mask), wants_openmetrics(req), wants_gzip(req)};
     if (!v.mask)
         return KT_HTTP_DEFER;
     uint64_t key[KT__CACHE_KEY];
@@ -539,12 +587,10 @@ static int metrics_try(kt_http_req_t *req, void *baton)
     kt_snap_t *snap = kt_mon_acquire(api->mon);
     metrics_key(key, last_id, snap, kt_mon_running(api->mon), &v, notify);
     kt_snap_release(snap);
-    kt_http_part_t body[2];
-    if (!kt__cache_get(v.openmetrics ? api->metrics_om_cache : api->metrics_cache, key,
-                       kt_http_pool(req), &body[1]))
+    kt_http_part_t page;
+    if (!kt__cache_get(page_cache(api, &v), key, kt_http_pool(req), &page))
         return KT_HTTP_DEFER;
-    body[0] = per_answer(api, &v, kt_http_pool(req));
-    kt_http_reply_parts(req, 200, v.openmetrics ? CONTENT_TYPE_OM : CONTENT_TYPE, body, 2);
+    answer(req, api, &v, &page);
     return KT_HTTP_DONE;
 }
 
@@ -655,23 +701,32 @@ static void metrics_handler(kt_http_req_t *req, void *baton)
     /* The per-answer lines go first, the page last: families may come in
      * any order, OpenMetrics' end marker is the page's, and a page sent from
      * its file must be the last piece. */
-    kt_http_part_t body[2];
-    if (!filtered) { /* filtered answers are made for the one asking */
+    kt_http_part_t page = {.data = o.buf, .len = o.len};
+    char *text = o.buf;
+    apr_size_t len = o.len, cap = o.cap;
+    if (!filtered)
         atomic_store(&api->metrics_len, o.len);
+    if (v.gzip) {
+        text = kt__gzip_page(o.buf, o.len, &len);
+        free(o.buf);
+        cap = 0; /* not a block for the next page's text */
+        if (!text) {
+            kt_http_reply_error(req, 503, "out_of_memory", "no memory for the metrics page");
+            return;
+        }
+    }
+    if (!filtered) { /* filtered answers are made for the one asking */
         /* The buffer itself is kept, not a copy of it: one page-sized block
          * per reading instead of two. */
-        if (!kt__cache_put_owned(v.openmetrics ? api->metrics_om_cache : api->metrics_cache, key,
-                                 o.buf, o.len, o.cap, pool, &body[1])) {
+        if (!kt__cache_put_owned(page_cache(api, &v), key, text, len, cap, pool, &page)) {
             kt_http_reply_error(req, 503, "out_of_memory", "no memory for the metrics page");
             return;
         }
     } else {
-        body[1] = (kt_http_part_t){.data = apr_pmemdup(pool, o.buf, o.len ? o.len : 1),
-                                   .len = o.len};
-        free(o.buf);
+        page = (kt_http_part_t){.data = apr_pmemdup(pool, text, len ? len : 1), .len = len};
+        free(text);
     }
-    body[0] = per_answer(api, &v, pool);
-    kt_http_reply_parts(req, 200, v.openmetrics ? CONTENT_TYPE_OM : CONTENT_TYPE, body, 2);
+    answer(req, api, &v, &page);
 }
 
 void kt__api_metrics_routes(kt_http_t *http, kt_api_t *api)

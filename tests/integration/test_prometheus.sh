@@ -37,6 +37,22 @@ expect_eq "OpenMetrics: the answer ends with # EOF" "# EOF" "$(tail -1 "$tmp/om"
 check "OpenMetrics: a counter family is named without _total" \
   grep -qx '# TYPE node_cpu_seconds counter' "$tmp/om"
 expect_eq "the text format has no # EOF" 0 "$(grep -c '^# EOF' "$tmp/all")"
+# gzip for a scraper that asks (Prometheus does at every scrape: the query
+# below reads what it scraped so), as node_exporter answers.
+curl -sS -D "$tmp/gz.head" -H 'Accept-Encoding: gzip' "http://$addr/metrics" >"$tmp/all.gz"
+check "gzip: Content-Encoding: gzip" grep -qi '^content-encoding: gzip' "$tmp/gz.head"
+check "gzip: a whole gzip stream (its CRC and length agree)" gzip -t "$tmp/all.gz"
+expect_eq "gzip: the same families as the plain answer" \
+  "$(grep '^# TYPE' "$tmp/all" | sort)" "$(zcat "$tmp/all.gz" | grep '^# TYPE' | sort)"
+check "gzip: under a third of the plain answer ($(wc -c <"$tmp/all.gz") of $(wc -c <"$tmp/all") bytes)" \
+  test $(($(wc -c <"$tmp/all.gz") * 3)) -lt "$(wc -c <"$tmp/all")"
+expect_eq "gzip: OpenMetrics still ends with # EOF" "# EOF" "$(curl -sS -H 'Accept-Encoding: gzip' \
+  -H 'Accept: application/openmetrics-text' "http://$addr/metrics" | zcat | tail -1)"
+expect_eq "gzip: a filtered answer too" "node_load1 node_load15 node_load5" \
+  "$(curl -sS -H 'Accept-Encoding: br, gzip;q=0.5' "http://$addr/metrics?collect%5B%5D=loadavg" |
+     zcat | grep -v '^#' | cut -d' ' -f1 | sort | tr '\n' ' ' | sed 's/ $//')"
+curl -sS -D "$tmp/q0.head" -H 'Accept-Encoding: gzip;q=0, identity' "http://$addr/metrics" >"$tmp/q0"
+check "gzip;q=0: plain text" bash -c "! grep -qi '^content-encoding' '$tmp/q0.head' && grep -q '^# TYPE' '$tmp/q0'"
 # Each kept page has a sealed file beside it (sent with sendfile); a page
 # replaced at the next reading takes its file along once its answers are out.
 pages() { ls -l "/proc/$kotod_pid/fd" 2>/dev/null | grep -c 'memfd:koto-page'; }
