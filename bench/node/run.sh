@@ -88,16 +88,22 @@ size_k=$(wc -c <"$tmp/www/metrics.txt")
 size_n=$(curl -fsS "http://127.0.0.1:$nport/metrics" | wc -c)
 # The CPU time of every thread of PID, in ns.
 run_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f", s }'; } # %d: mawk stops at 2^31
-run() { # run NAME URL [PID]: one wrk run -> "req/s p50 p99 µs-of-PID's-CPU-per-answer"
+run() { # run NAME URL [PID [WRK-ARG...]]: one wrk run -> "req/s p50 p99 µs-of-PID's-CPU-per-answer"
   echo "  wrk $1" >&2
   local ns0=0; [ -n "${3:-}" ] && ns0=$(run_ns "$3")
-  taskset -c 0 wrk -t1 -c"$conns" -d"${duration}s" --latency "$2" >"$tmp/$1.wrk" 2>&1
+  taskset -c 0 wrk -t1 -c"$conns" -d"${duration}s" --latency "${@:4}" "$2" >"$tmp/$1.wrk" 2>&1
   local ns=0; [ -n "${3:-}" ] && ns=$(( $(run_ns "$3") - ns0 ))
   awk -v ns="$ns" '/Requests\/sec/ { r = $2 } /^ +50%/ { p50 = $2 } /^ +99%/ { p99 = $2 }
        / requests in / { n = $1 } END { printf "%s %s %s %.2f\n", r, p50, p99, n ? ns / 1000 / n : 0 }' \
     "$tmp/$1.wrk"
 }
 read -r n_rps n_p50 n_p99 n_us < <(run node_exporter "http://127.0.0.1:$nport/metrics" "$npid")
+# As Prometheus scrapes: Accept-Encoding: gzip (node_exporter compresses each answer).
+gz=(-H "Accept-Encoding: gzip")
+read -r nz_rps nz_p50 nz_p99 nz_us < <(run node_exporter_gz "http://127.0.0.1:$nport/metrics" "$npid" "${gz[@]}")
+read -r kz_rps kz_p50 kz_p99 kz_us < <(run koto_gz "http://127.0.0.1:$kport/metrics" "$kpid" "${gz[@]}")
+size_kz=$(curl -fsS "${gz[@]}" "http://127.0.0.1:$kport/metrics" | wc -c)
+size_nz=$(curl -fsS "${gz[@]}" "http://127.0.0.1:$nport/metrics" | wc -c)
 ne_rss=$(rss_kib "$npid")
 kill "$npid" 2>/dev/null || true
 if [ -n "$before" ]; then # its rate too, in the same rounds
@@ -141,8 +147,10 @@ echo "| --- | ---: | ---: | ---: | ---: | ---: |"
 echo "| kotod /metrics (node_* and koto_*) | $size_k B | ${k_rps%.*} | $k_p50 | $k_p99 | $k_us µs |"
 echo "| node_exporter 1.5 /metrics | $size_n B | ${n_rps%.*} | $n_p50 | $n_p99 | $n_us µs |"
 echo "| nginx, kotod's body as a file | $size_k B | ${g_rps%.*} | $g_p50 | $g_p99 | $g_us µs |"
+echo "| kotod, in gzip (as Prometheus asks) | $size_kz B | ${kz_rps%.*} | $kz_p50 | $kz_p99 | $kz_us µs |"
+echo "| node_exporter, in gzip | $size_nz B | ${nz_rps%.*} | $nz_p50 | $nz_p99 | $nz_us µs |"
 echo
-echo "kotod / node_exporter: $(ratio "$k_rps" "$n_rps")x"
+echo "kotod / node_exporter: $(ratio "$k_rps" "$n_rps")x; in gzip: $(ratio "$kz_rps" "$nz_rps")x"
 echo "kotod / nginx, req/s, each round: ${ratios[*]}; median $(median "${ratios[@]}")x"
 echo "kotod / nginx, the server's CPU per answer, each round: ${cpu_ratios[*]}; median $(median "${cpu_ratios[@]}")x"
 if [ -n "$before" ]; then
