@@ -53,7 +53,8 @@ static int t_kept(kt_http_req_t *req, void *baton)
     kt_http_set_header(req, "X-Try", "1"); /* dropped when it defers */
     if (kt_http_query(req, "defer"))
         return KT_HTTP_DEFER;
-    static const kt_http_part_t parts[] = {{"kept ", 5}, {"body\n", 5}};
+    static const kt_http_part_t parts[] = {{.data = "kept ", .len = 5},
+                                           {.data = "body\n", .len = 5}};
     kt_http_reply_parts(req, 200, "text/plain", parts, 2);
     return KT_HTTP_DONE;
 }
