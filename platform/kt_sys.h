@@ -94,7 +94,7 @@ void kt_sys_thread_name(const char *name);
 apr_size_t kt_sys_release_start_pages(void);
 
 /* A file holding a copy of data, sealed against any change, that a
- * response can send from without copying it (apr_socket_sendfile); -1 where
+ * response can send from without copying it (kt_sys_sealed_send); -1 where
  * the system has no such file (Windows) or cannot make one, and the caller
  * sends its bytes as they are. kt_sys_sealed_close takes it away. */
 int kt_sys_sealed_file(const void *data, apr_size_t len);

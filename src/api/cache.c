@@ -8,10 +8,10 @@
  * key and rebuilds only when the key moves.
  *
  * The kept text is never copied per request: it is a refcounted block,
- * immutable once made, with a sealed file of the same bytes beside it
- * (kt_sys_sealed_file) that a plain connection sends from without copying
- * the page into the socket: for a large page, that copy was a third of
- * what an answer cost. The cache holds one reference, each request serving
+ * immutable once made. In a cache made sealed it has a sealed file of the
+ * same bytes beside it (kt_sys_sealed_file) that a plain connection sends
+ * from without copying the page into the socket: for a large page, that
+ * copy was a third of what an answer cost. The cache holds one reference, each request serving
  * it another (dropped by a cleanup on the request's pool, once the loop has
  * written the answer), so a rebuild can replace it while answers still
  * being written go on pointing at the old one.

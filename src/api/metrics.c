@@ -701,7 +701,7 @@ static void metrics_handler(kt_http_req_t *req, void *baton)
     /* The per-answer lines go first, the page last: families may come in
      * any order, OpenMetrics' end marker is the page's, and a page sent from
      * its file must be the last piece. */
-    kt_http_part_t page = {.data = o.buf, .len = o.len};
+    kt_http_part_t page;
     char *text = o.buf;
     apr_size_t len = o.len, cap = o.cap;
     if (!filtered)
