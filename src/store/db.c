@@ -475,6 +475,9 @@ void kt__db_open(kt_store_t *s)
             return;
         }
     }
+    /* A store waiting for its disk may hold a handle that only reads: it
+     * goes before a new one comes, or each try would leak a connection. */
+    kt__db_close_handle(s);
     for (int attempt = 0; attempt < 2; attempt++) {
         const char *why = NULL;
         if (open_file(s, &why) != APR_SUCCESS) {

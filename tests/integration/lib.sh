@@ -64,6 +64,13 @@ stop_kotod() {
   kotod_pid=""
 }
 
+# stopped_cleanly NAME: stop_kotod TERM, and a test that kotod exited 0
+# (an abort on the way out shows the end of its log).
+stopped_cleanly() {
+  stop_kotod TERM
+  if [ "$kotod_rc" = 0 ]; then ok "$1"; else not_ok "$1" "exit: $kotod_rc" "$(tail -n 15 "$tmp/kotod.log")"; fi
+}
+
 kill_kotod() { [ -n "$kotod_pid" ] && kill -9 "$kotod_pid" 2>/dev/null; true; }
 
 # set_mem_available KB: rewrites MemAvailable in the procfs copy $tmp/proc of
