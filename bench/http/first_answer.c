@@ -64,8 +64,11 @@ static double now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+/* The status line of an answer that was not 200, for the message. */
+static char not_ok[64];
+
 /* 1: answered 200; 0: nothing listening (or the connection was dropped
- * before an answer); -1: answered, but not 200. */
+ * before an answer); -1: answered, but not 200 (its status line in not_ok). */
 static int probe(const struct sockaddr_in *sa, const char *req)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -79,7 +82,14 @@ static int probe(const struct sockaddr_in *sa, const char *req)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     int rc = 0;
-    if (connect(fd, (const struct sockaddr *)sa, sizeof *sa) == 0) {
+    struct sockaddr_in me;
+    socklen_t melen = sizeof me;
+    /* A port in the ephemeral range can be our own connection's: TCP's
+     * simultaneous open joins a socket to itself when nothing listens and
+     * the kernel picks that port as the source, and the "answer" is our
+     * own request. That is nothing listening yet. */
+    if (connect(fd, (const struct sockaddr *)sa, sizeof *sa) == 0 &&
+        !(getsockname(fd, (struct sockaddr *)&me, &melen) == 0 && me.sin_port == sa->sin_port)) {
         size_t len = strlen(req), off = 0;
         while (off < len) {
             ssize_t n = write(fd, req + off, len - off);
@@ -98,6 +108,8 @@ static int probe(const struct sockaddr_in *sa, const char *req)
         buf[got] = '\0';
         if (got >= 12)
             rc = (strncmp(buf, "HTTP/1.", 7) == 0 && strncmp(buf + 8, " 200", 4) == 0) ? 1 : -1;
+        if (rc < 0)
+            snprintf(not_ok, sizeof not_ok, "%.*s", (int)strcspn(buf, "\r\n"), buf);
     }
     close(fd);
     return rc;
@@ -184,7 +196,7 @@ int main(int argc, char **argv)
         double t1 = now_ms();
         stop(pid);
         if (rc < 0) {
-            fprintf(stderr, "first_answer: the first answer was not 200\n");
+            fprintf(stderr, "first_answer: the first answer was not 200: %s\n", not_ok);
             return 1;
         }
         printf("%.3f\n", t1 - t0);
