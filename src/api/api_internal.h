@@ -199,8 +199,8 @@ void kt__api_remedy_routes(kt_http_t *http, kt_api_t *api);
  * pool (the request's) is cleared, so it can go out with
  * kt_http_reply_parts, from its sealed file where the system has one. */
 #define KT__CACHE_KEY 5
-/* sealed: each body kept gets a sealed file, for kt_http_reply_parts to
- * send it from when it is the last part (cache.c). */
+/* sealed: each body kept gets a sealed file at its second answer, for
+ * kt_http_reply_parts to send it from when it is the last part (cache.c). */
 kt__cache_t *kt__cache_create(apr_pool_t *pool, int sealed);
 /* The kept body in *part when key matches: 1; else 0. */
 int kt__cache_get(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], apr_pool_t *pool,

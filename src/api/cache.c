@@ -8,13 +8,16 @@
  * key and rebuilds only when the key moves.
  *
  * The kept text is never copied per request: it is a refcounted block,
- * immutable once made. In a cache made sealed it has a sealed file of the
- * same bytes beside it (kt_sys_sealed_file) that a plain connection sends
- * from without copying the page into the socket: for a large page, that
- * copy was a third of what an answer cost. The cache holds one reference, each request serving
- * it another (dropped by a cleanup on the request's pool, once the loop has
- * written the answer), so a rebuild can replace it while answers still
- * being written go on pointing at the old one.
+ * immutable once made. In a cache made sealed, a page asked for a second
+ * time gets a sealed file of the same bytes beside it (kt_sys_sealed_file)
+ * that a plain connection sends from without copying the page into the
+ * socket: for a large page under load, that copy was a third of what an
+ * answer cost. A page served once (a scrape per reading) is not worth a
+ * file: making it cost more than the one copy it saves. The cache holds one
+ * reference, each request serving it another (dropped by a cleanup on the
+ * request's pool, once the loop has written the answer), so a rebuild can
+ * replace it while answers still being written go on pointing at the old
+ * one.
  */
 #include "api_internal.h"
 #include "kt_sys.h"
@@ -29,7 +32,8 @@ typedef struct {
     atomic_uint refs;
     apr_size_t len, cap; /* cap: text's size, 0 when it is not to be reused */
     char *text;          /* len bytes and a NUL, malloc'd */
-    int fd;              /* the same bytes in a sealed file; -1: none */
+    int fd;              /* the same bytes in a sealed file; -1: none (yet) */
+    int file_due;        /* a sealed cache's page: the file comes at its second answer */
 } blob_t;
 
 /* The last page block nobody serves any more, kept for the next page made.
@@ -87,11 +91,12 @@ static apr_status_t request_done(void *data)
     return APR_SUCCESS;
 }
 
-/* Hands one reference on b over to pool. */
-static void lend(blob_t *b, apr_pool_t *pool, kt_http_part_t *part)
+/* Hands one reference on b over to pool; fd is b's file as the caller saw
+ * it under the cache's lock (another request may be making it). */
+static void lend(blob_t *b, int fd, apr_pool_t *pool, kt_http_part_t *part)
 {
     apr_pool_cleanup_register(pool, b, request_done, apr_pool_cleanup_null);
-    *part = (kt_http_part_t){.data = b->text, .len = b->len, .fd = b->fd};
+    *part = (kt_http_part_t){.data = b->text, .len = b->len, .fd = fd};
 }
 
 static apr_status_t cache_free(void *data)
@@ -116,14 +121,20 @@ int kt__cache_get(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], apr_pool_t 
                   kt_http_part_t *part)
 {
     blob_t *b = NULL;
+    int fd = -1;
     apr_thread_mutex_lock(c->lock);
     if (c->blob && memcmp(c->key, key, sizeof c->key) == 0) {
         b = c->blob;
         atomic_fetch_add(&b->refs, 1);
+        if (b->file_due) { /* once, whether or not the file can be had */
+            b->file_due = 0;
+            b->fd = kt_sys_sealed_file(b->text, b->len);
+        }
+        fd = b->fd;
     }
     apr_thread_mutex_unlock(c->lock);
     if (b)
-        lend(b, pool, part);
+        lend(b, fd, pool, part);
     return b != NULL;
 }
 
@@ -149,7 +160,8 @@ int kt__cache_put_owned(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], char 
     b->text[len] = '\0';
     b->len = len;
     b->cap = cap;
-    b->fd = c->sealed ? kt_sys_sealed_file(text, len) : -1;
+    b->fd = -1;
+    b->file_due = c->sealed;
     b->refs = 2; /* the cache's and pool's */
     apr_thread_mutex_lock(c->lock);
     blob_t *old = c->blob;
@@ -157,6 +169,6 @@ int kt__cache_put_owned(kt__cache_t *c, const uint64_t key[KT__CACHE_KEY], char 
     memcpy(c->key, key, sizeof c->key);
     apr_thread_mutex_unlock(c->lock);
     blob_release(old);
-    lend(b, pool, part);
+    lend(b, -1, pool, part);
     return 1;
 }
