@@ -12,6 +12,7 @@
  */
 #include "api_internal.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -229,16 +230,31 @@ void kt__prom_number(char *out, size_t len, double v)
         format_digits(out, len, v < 0, d, nd, exp);
         return;
     }
+    /* Fifteen significant digits read back as v when any fifteen or fewer
+     * do (DBL_DIG, as in format_short), and then their trailing zeros go;
+     * else sixteen, else seventeen, which always do: three tries at most,
+     * where one per precision was up to seventeen (a third of what a page
+     * of rates cost). Subnormals have too few bits for that argument: every
+     * precision is tried. */
     char e[40];
     int prec;
-    for (prec = 1; prec < 17; prec++) {
+    for (prec = fabs(v) < DBL_MIN ? 1 : 15; prec < 17; prec++) {
         snprintf(e, sizeof e, "%.*e", prec - 1, v);
         if (strtod(e, NULL) == v)
             break;
     }
     if (prec == 17)
         snprintf(e, sizeof e, "%.16e", v);
-    int exp = atoi(strchr(e, 'e') + 1);
+    char *mark = strchr(e, 'e'), *z = mark;
+    while (z[-1] == '0')
+        z--;
+    if (z[-1] == '.')
+        z--;
+    memmove(z, mark, strlen(mark) + 1);
+    prec = 0;
+    for (const char *c = e; c < z; c++)
+        prec += *c >= '0' && *c <= '9';
+    int exp = atoi(z + 1);
     if (exp < -4 || exp >= 6)
         put_text(out, len, e, strlen(e));
     else

@@ -2,8 +2,8 @@
  * test_prom.c - /metrics numbers printed as node_exporter prints them (Go's
  * FormatFloat(v, 'g', -1, 64)): kt__prom_number's quick forms, for decimals
  * of up to 15 digits, against the shortest digits found by trying every
- * precision, over values shaped like the kernel's counters and over random
- * doubles.
+ * precision, over values shaped like the kernel's counters, over random
+ * doubles and over short decimals far from 1.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -101,12 +101,27 @@ static void test_random_doubles(void **state)
     }
 }
 
+/* Short decimals far from 1 (1.5e-07, 123e+40): outside the quick forms,
+ * where fifteen digits read back with trailing zeros to drop. */
+static void test_short_decimals_far_out(void **state)
+{
+    (void)state;
+    srand(23);
+    for (int i = 0; i < 20000; i++) {
+        char text[32];
+        snprintf(text, sizeof text, "%de%d", rand() % 100000, rand() % 600 - 300);
+        same(strtod(text, NULL));
+        same(-strtod(text, NULL));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_known_forms),
         cmocka_unit_test(test_counter_shapes),
         cmocka_unit_test(test_random_doubles),
+        cmocka_unit_test(test_short_decimals_far_out),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
