@@ -233,9 +233,8 @@ void kt__prom_number(char *out, size_t len, double v)
     /* Fifteen significant digits read back as v when any fifteen or fewer
      * do (DBL_DIG, as in format_short), and then their trailing zeros go;
      * else sixteen, else seventeen, which always do: three tries at most,
-     * where one per precision was up to seventeen (a third of what a page
-     * of rates cost). Subnormals have too few bits for that argument: every
-     * precision is tried. */
+     * not one per precision. Subnormals have too few bits for that
+     * argument: every precision is tried. */
     char e[40];
     int prec;
     for (prec = fabs(v) < DBL_MIN ? 1 : 15; prec < 17; prec++) {
