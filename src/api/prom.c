@@ -137,11 +137,13 @@ static void put_text(char *out, size_t len, const char *text, size_t n)
     out[n] = '\0';
 }
 
-/* Go's 'g' form of the decimal digits[0..nd) times 10^(exp - nd + 1), the
- * digits without trailing zeros: %e from an exponent of 1e+06 up and below
- * 1e-04, plain decimals between. */
+/* Go's 'g' form of the decimal digits[0..nd) times 10^(exp - nd + 1), their
+ * trailing zeros dropped: %e from an exponent of 1e+06 up and below 1e-04,
+ * plain decimals between. */
 static void format_digits(char *out, size_t len, int negative, const char *digits, int nd, int exp)
 {
+    while (nd > 1 && digits[nd - 1] == '0')
+        nd--;
     char buf[64], *p = buf;
     if (negative)
         *p++ = '-';
@@ -196,8 +198,6 @@ static int format_short(char *out, size_t len, double v)
         char end[24], *d = u64_digits(end + sizeof end, (uint64_t)r);
         int nd = (int)(end + sizeof end - d);
         int exp = nd - 1 - k;
-        while (nd > 1 && d[nd - 1] == '0')
-            nd--;
         format_digits(out, len, v < 0, d, nd, exp);
         return 1;
     }
@@ -225,8 +225,6 @@ void kt__prom_number(char *out, size_t len, double v)
     if (v == floor(v) && fabs(v) < 9007199254740992.0) {
         char end[24], *d = u64_digits(end + sizeof end, (uint64_t)fabs(v));
         int nd = (int)(end + sizeof end - d), exp = nd - 1;
-        while (nd > 1 && d[nd - 1] == '0')
-            nd--;
         format_digits(out, len, v < 0, d, nd, exp);
         return;
     }
@@ -244,20 +242,14 @@ void kt__prom_number(char *out, size_t len, double v)
     }
     if (prec == 17)
         snprintf(e, sizeof e, "%.16e", v);
-    char *mark = strchr(e, 'e'), *z = mark;
-    while (z[-1] == '0')
-        z--;
-    if (z[-1] == '.')
-        z--;
-    memmove(z, mark, strlen(mark) + 1);
-    prec = 0;
-    for (const char *c = e; c < z; c++)
-        prec += *c >= '0' && *c <= '9';
-    int exp = atoi(z + 1);
-    if (exp < -4 || exp >= 6)
-        put_text(out, len, e, strlen(e));
-    else
-        snprintf(out, len, "%.*f", prec - 1 - exp > 0 ? prec - 1 - exp : 0, v);
+    /* Its digits, without sign and point, in Go's form. */
+    char digits[24];
+    int nd = 0;
+    const char *mark = strchr(e, 'e');
+    for (const char *c = e; c < mark; c++)
+        if (*c >= '0' && *c <= '9')
+            digits[nd++] = *c;
+    format_digits(out, len, v < 0, digits, nd, atoi(mark + 1));
 }
 
 void kt__prom_sample(kt__prom_t *o, const char *name, const char *labels, double v)
