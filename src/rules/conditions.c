@@ -334,7 +334,6 @@ typedef struct {
     struct kt__cond_def_t *d;
     const kt_sample_t *s;
     json_t *made;      /* the reading's members made into JSON for Lua this tick */
-    json_t *lists[3];  /* filesystems, network, disks, made when a condition goes over them */
     kt_mon_verdict_t *out;
     unsigned n, max;
 } pass_t;
@@ -373,28 +372,13 @@ static double result(lua_State *L, const struct kt__cond_def_t *d)
     return NAN;
 }
 
-/* The name an item of each's list goes by. */
-static void item_subject(int each, json_t *item, char *buf, size_t len)
+/* The name item i of each's list goes by: the reading's tables (r.filesystems,
+ * r.network, r.disks) hold the sample's items one for one, in its order. */
+static const char *item_name(const kt_sample_t *s, int each, size_t i)
 {
-    const char *key = each == 0 ? "mount_point" : "name";
-    const char *name = json_string_value(json_object_get(item, key));
-    if (each == 3)
-        snprintf(buf, len, "%s (pid %lld)", name ? name : "?",
-                 (long long)json_integer_value(json_object_get(item, "pid")));
-    else
-        snprintf(buf, len, "%s", name ? name : "?");
-}
-
-/* The list a condition with each = 0..2 goes over, as JSON, for the items'
- * names: the same members, in the same order, as the reading's tables. */
-static json_t *each_list(pass_t *p, int each)
-{
-    static const char *const keys[3] = {"filesystems", "network", "disks"};
-    if (!p->lists[each])
-        for (unsigned i = 0; i < kt_json_sample_nparts; i++)
-            if (strcmp(kt_json_sample_parts[i].key, keys[each]) == 0)
-                p->lists[each] = kt_json_sample_parts[i].make(p->s, 1);
-    return p->lists[each];
+    const char *name =
+        each == 0 ? s->fs[i].mount_point : each == 1 ? s->net[i].name : s->disks[i].name;
+    return name ? name : "";
 }
 
 /* The reading as Lua sees it, built once per reading in protected mode
@@ -475,17 +459,10 @@ static int run_condition(lua_State *L)
         return 0;
     }
     /* The items are the reading's own tables, the ones r holds. */
-    static const char *const paths[][2] = {
-        {"filesystems", NULL}, {"network", NULL}, {"disks", NULL}, {"processes", "all"}};
-    lua_pushstring(L, paths[d->each][0]);
+    static const char *const lists[] = {"filesystems", "network", "disks"};
+    lua_pushstring(L, lists[d->each]);
     lua_gettable(L, reading); /* through the read-only proxy */
-    if (paths[d->each][1] && lua_istable(L, -1)) {
-        lua_pushstring(L, paths[d->each][1]);
-        lua_gettable(L, -2);
-        lua_remove(L, -2);
-    }
     int list = lua_gettop(L);
-    json_t *items = each_list(p, d->each);
     if (d->match[0]) {
         lua_getfield(L, LUA_REGISTRYINDEX, "koto.globals");
         lua_getfield(L, -1, "string");
@@ -494,13 +471,12 @@ static int run_condition(lua_State *L)
         lua_pop(L, 1);
     }
     int find = lua_gettop(L);
-    size_t n = json_array_size(items);
+    size_t n = d->each == 0 ? p->s->nfs : d->each == 1 ? p->s->nnet : p->s->ndisks;
     for (size_t i = 0; i < n && lua_istable(L, list); i++) {
-        json_t *item = json_array_get(items, i);
-        const char *name = json_string_value(json_object_get(item, d->each ? "name" : "mount_point"));
+        const char *name = item_name(p->s, d->each, i);
         if (d->match[0]) {
             lua_pushvalue(L, find);
-            lua_pushstring(L, name ? name : "");
+            lua_pushstring(L, name);
             lua_pushstring(L, d->match);
             lua_call(L, 2, 1);
             int hit = !lua_isnil(L, -1);
@@ -509,7 +485,7 @@ static int run_condition(lua_State *L)
                 continue;
         }
         char subject[160];
-        item_subject(d->each, item, subject, sizeof subject);
+        snprintf(subject, sizeof subject, "%s", *name ? name : "?");
         lua_pushvalue(L, fn);
         lua_pushvalue(L, reading);
         lua_geti(L, list, (lua_Integer)i + 1);
@@ -543,8 +519,6 @@ static void add_error(pass_t *p, const struct kt__cond_def_t *d)
 static void pass_free(pass_t *p)
 {
     json_decref(p->made);
-    for (size_t i = 0; i < KT_ARRAY_SIZE(p->lists); i++)
-        json_decref(p->lists[i]);
 }
 
 unsigned kt_rules_conditions(kt_rules_t *r, const kt_sample_t *s, kt_mon_verdict_t *out,
