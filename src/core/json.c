@@ -59,9 +59,11 @@ static json_t *mem_json(const kt_mem_t *m)
                      kt_json_num(m->swap_in_pages_ps), "swap_out_pages_ps", kt_json_num(m->swap_out_pages_ps));
 }
 
+/* Names may be NULL (a replayed reading knows a filesystem by its mount
+ * point alone): "s?" makes them null where "s" would fail the whole item. */
 static json_t *fs_json(const kt_fs_t *f)
 {
-    return json_pack("{s:s s:s s:s s:o s:o s:o s:o s:o s:o s:o s:o}", "mount_point",
+    return json_pack("{s:s? s:s? s:s? s:o s:o s:o s:o s:o s:o s:o s:o}", "mount_point",
                      f->mount_point, "device", f->device, "fstype", f->fstype, "size_bytes",
                      kt_json_u64(f->size_bytes), "used_bytes", kt_json_u64(f->used_bytes), "free_bytes",
                      kt_json_u64(f->free_bytes), "avail_bytes", kt_json_u64(f->avail_bytes), "used_pct",
@@ -71,7 +73,7 @@ static json_t *fs_json(const kt_fs_t *f)
 
 static json_t *net_json(const kt_net_t *n)
 {
-    return json_pack("{s:s s:o s:o s:o s:o s:o s:o s:o s:o s:o s:o}", "name", n->name,
+    return json_pack("{s:s? s:o s:o s:o s:o s:o s:o s:o s:o s:o s:o}", "name", n->name,
                      "rx_bytes", kt_json_u64(n->rx_bytes), "tx_bytes", kt_json_u64(n->tx_bytes), "rx_packets",
                      kt_json_u64(n->rx_packets), "tx_packets", kt_json_u64(n->tx_packets), "rx_errors",
                      kt_json_u64(n->rx_errors), "tx_errors", kt_json_u64(n->tx_errors), "rx_drops",
@@ -81,7 +83,7 @@ static json_t *net_json(const kt_net_t *n)
 
 static json_t *disk_json(const kt_disk_t *d)
 {
-    return json_pack("{s:s s:o s:o s:o s:o s:o s:o s:o s:o}", "name", d->name, "reads",
+    return json_pack("{s:s? s:o s:o s:o s:o s:o s:o s:o s:o}", "name", d->name, "reads",
                      kt_json_u64(d->reads), "writes", kt_json_u64(d->writes), "read_bytes", kt_json_u64(d->read_bytes),
                      "write_bytes", kt_json_u64(d->write_bytes), "read_bytes_ps", kt_json_num(d->read_bytes_ps),
                      "write_bytes_ps", kt_json_num(d->write_bytes_ps), "busy_pct", kt_json_num(d->busy_pct),

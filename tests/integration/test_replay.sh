@@ -72,6 +72,14 @@ replay "{\"from\": $t0, \"conditions\": [{\"name\": \"over60.lua\", \"source\": 
 expect_eq "an added condition would fire at each rise" "2 0" \
   "$(jq -r '.summary[] | select(.type == "memory_over_60") | "\(.would_fire) \(.fired)"' "$tmp/cond.json")"
 
+# A condition over filesystems sees the stored ones, by their mount points
+# (a replayed filesystem has no device or type: they are null, not a hole).
+cond='return { name = \"fs_any\", each = \"filesystems\", value = function(r, fs) return fs.used_pct end, above = 0, hold = 1 }'
+replay "{\"from\": $t0, \"conditions\": [{\"name\": \"fsany.lua\", \"source\": \"$cond\"}]}" >"$tmp/fs.json"
+check "a condition over filesystems fires per mount point" jq -e '
+  [.would_fire[] | select(.type == "fs_any") | .subject] | length > 0 and all(startswith("/"))' "$tmp/fs.json"
+check "and no condition fails on a replayed reading" jq -e '[.summary[] | select(.type == "rule_error")] == []' "$tmp/fs.json"
+
 # Errors: 400 with what is wrong.
 code() { curl -sS -o "$tmp/err.json" -w '%{http_code}' -H "Authorization: Bearer $token" -d "$1" "$base/api/agent/rules/replay"; }
 expect_eq "a threshold out of bounds is a 400" 400 "$(code '{"thresholds": {"memory.threshold": 400}}')"
