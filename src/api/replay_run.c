@@ -54,9 +54,10 @@ static const struct {
 static const char *const never_kept[] = {
     "processes.top_cpu", "processes.top_memory", "cpu.user_pct", "cpu.system_pct",
     "cpu.iowait_pct", "cpu.steal_pct", "memory.total_bytes", "memory.available_bytes",
-    "memory.swap_in_pages_ps", "memory.swap_out_pages_ps", "filesystems.size_bytes",
-    "filesystems.avail_bytes", "network.rx_errors", "network.tx_errors", "disks.queue_length",
-    "pressure.some_avg10_pct", "pressure.full_avg60_pct", "uptime_s", "checks",
+    "memory.swap_in_pages_ps", "memory.swap_out_pages_ps", "filesystems.device",
+    "filesystems.fstype", "filesystems.size_bytes", "filesystems.avail_bytes",
+    "network.rx_errors", "network.tx_errors", "disks.queue_length", "pressure.some_avg10_pct",
+    "pressure.full_avg60_pct", "uptime_s", "checks",
 };
 
 typedef struct {
