@@ -4,14 +4,12 @@
  *
  *   A: kt_plat_sample() on /proc into a fresh subpool, destroyed right after;
  *      the handle keeps its descriptors between readings (the default budget).
- *   B: the "raw" reference: openat()/read() of exactly the files A reads, into
- *      one fixed buffer, on a dirfd of /proc; opendir/readdir of /proc for the
- *      pids; statvfs of the same mount points; faccessat of /sys/block/<name>
- *      for the same diskstats lines. It parses nothing.
- *
- * The lists B needs but cannot know without parsing (which pids get their
- * cmdline read, which mounts are statvfs'ed, which diskstats names) are taken
- * once, before timing, from the last warm-up sample and /proc/diskstats.
+ *   B: the "raw" reference (raw_reads.c): openat()/read() of exactly the
+ *      files A reads, into one fixed buffer, on a dirfd of /proc;
+ *      opendir/readdir of /proc for the pids; statvfs of the same mount
+ *      points; faccessat of /sys/block/<name> for the same diskstats lines.
+ *      It parses nothing. The lists it cannot know without parsing are
+ *      taken once, before timing, from the last warm-up sample.
  *
  * The two alternate in blocks, A B B A A B ..., so slow drift of a shared VM
  * weighs on both alike. Time is CPU time of this process
@@ -25,48 +23,20 @@
  * block of each side), ratio_med the median of the per-round quotients.
  *
  * -s MS sleeps between readings so caches go cold, as in kotod; -u samples
- * into an unmanaged pool per reading, as kt_mon_tick does; -o sample|raw runs
+ * into an unmanaged pool per reading on a kept allocator, as kt_mon_tick does; -o sample|raw runs
  * one side only, untimed (to compare the two with strace -c).
  */
-#include "kt_plat.h"
+#include "raw_reads.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <apr_allocator.h>
 #include <apr_general.h>
-#include <apr_strings.h>
-
-#define MAX_LIST 4096
-
-typedef struct {
-    int procfd, sysfd;
-    const char *mountinfo; /* "1/mountinfo" or "self/mountinfo", as the sampler picks */
-    char *cmdline_rel[2 * 100]; /* "<pid>/cmdline" of the last warm-up's top lists */
-    int64_t cmdline_pid[2 * 100];
-    unsigned ncmdline;
-    const char *mounts[MAX_LIST]; /* statvfs'ed mount points */
-    unsigned nmounts;
-    char *disk_rel[MAX_LIST]; /* "block/<name>" for every diskstats line checked */
-    unsigned ndisks;
-    unsigned raw_procs; /* <pid>/stat files read by the last raw pass */
-    unsigned found;     /* mounts and disks that answered in the last raw pass */
-} raw_t;
-
-static char raw_buf[64 * 1024];
-
-static double cpu_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* Sleeps; costs a few microseconds of CPU, the same on both sides. */
 static void nap(unsigned ms)
@@ -83,135 +53,16 @@ static void die(const char *what, apr_status_t st)
     exit(1);
 }
 
-/* ---- B: the raw reads ------------------------------------------------------------ */
-
-/* Reads rel to its end into the fixed buffer; returns 0 when it could be opened. */
-static int raw_read(int dirfd, const char *rel)
-{
-    int fd = openat(dirfd, rel, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t n;
-    do
-        n = read(fd, raw_buf, sizeof raw_buf);
-    while (n > 0 || (n < 0 && errno == EINTR));
-    close(fd);
-    return 0;
-}
-
-static void raw_pass(raw_t *r)
-{
-    raw_read(r->procfd, "uptime");
-    raw_read(r->procfd, "stat");
-    raw_read(r->procfd, "meminfo");
-    raw_read(r->procfd, "vmstat");
-    raw_read(r->procfd, "loadavg");
-
-    unsigned procs = 0;
-    int fd = openat(r->procfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
-    if (dir) {
-        struct dirent *de;
-        while ((de = readdir(dir)) != NULL) {
-            if (de->d_name[0] < '0' || de->d_name[0] > '9')
-                continue;
-            char rel[300];
-            size_t len = strlen(de->d_name);
-            if (len + sizeof "/stat" > sizeof rel)
-                continue;
-            memcpy(rel, de->d_name, len);
-            memcpy(rel + len, "/stat", sizeof "/stat");
-            procs += raw_read(r->procfd, rel) == 0;
-        }
-        closedir(dir);
-    } else if (fd >= 0) {
-        close(fd);
-    }
-    r->raw_procs = procs;
-    for (unsigned i = 0; i < r->ncmdline; i++)
-        raw_read(r->procfd, r->cmdline_rel[i]);
-
-    raw_read(r->procfd, r->mountinfo);
-    unsigned found = 0; /* counted, so no result is ignored */
-    for (unsigned i = 0; i < r->nmounts; i++) {
-        struct statvfs v;
-        found += statvfs(r->mounts[i], &v) == 0;
-    }
-    raw_read(r->procfd, "net/dev");
-    raw_read(r->procfd, "diskstats");
-    if (r->sysfd >= 0)
-        for (unsigned i = 0; i < r->ndisks; i++)
-            found += faccessat(r->sysfd, r->disk_rel[i], F_OK, 0) == 0;
-    r->found = found;
-}
-
-/* ---- what B must read, learnt once before timing ----------------------------------- */
-
-static void add_cmdline(raw_t *r, const kt_proc_t *p, apr_pool_t *pool)
-{
-    for (unsigned i = 0; i < r->ncmdline; i++)
-        if (r->cmdline_pid[i] == p->pid)
-            return; /* in both top lists: the sampler reads it once */
-    if (r->ncmdline == sizeof r->cmdline_rel / sizeof r->cmdline_rel[0])
-        return;
-    char buf[48];
-    snprintf(buf, sizeof buf, "%lld/cmdline", (long long)p->pid);
-    /* A process that has exited since would only cost a failed openat;
-     * read this process's own cmdline in its place. */
-    if (faccessat(r->procfd, buf, R_OK, 0) != 0)
-        snprintf(buf, sizeof buf, "%ld/cmdline", (long)getpid());
-    r->cmdline_pid[r->ncmdline] = p->pid;
-    r->cmdline_rel[r->ncmdline++] = apr_pstrdup(pool, buf);
-}
-
-static void raw_setup(raw_t *r, const kt_sample_t *s, apr_pool_t *pool)
-{
-    r->procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (r->procfd < 0)
-        die("open /proc", APR_FROM_OS_ERROR(errno));
-    r->sysfd = open("/sys", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    r->mountinfo = faccessat(r->procfd, "1/mountinfo", R_OK, 0) == 0 ? "1/mountinfo"
-                                                                     : "self/mountinfo";
-
-    r->ncmdline = 0;
-    for (unsigned i = 0; i < s->ntop_cpu; i++)
-        add_cmdline(r, s->top_cpu[i], pool);
-    for (unsigned i = 0; i < s->ntop_mem; i++)
-        add_cmdline(r, s->top_mem[i], pool);
-
-    /* Mounts kept by the filter but of size 0 are statvfs'ed by the sampler
-     * and then dropped, so they are missing here; pseudo filesystems are
-     * filtered before statvfs and are rightly absent. */
-    r->nmounts = 0;
-    for (unsigned i = 0; i < s->nfs && r->nmounts < MAX_LIST; i++)
-        r->mounts[r->nmounts++] = apr_pstrdup(pool, s->fs[i].mount_point);
-
-    /* Every diskstats line but loop and ram devices gets a faccessat. */
-    r->ndisks = 0;
-    FILE *f = fopen("/proc/diskstats", "r");
-    char line[512];
-    while (f && fgets(line, sizeof line, f) && r->ndisks < MAX_LIST) {
-        unsigned major, minor;
-        char name[256];
-        if (sscanf(line, " %u %u %255s", &major, &minor, name) != 3)
-            continue;
-        if (strncmp(name, "loop", 4) == 0 || strncmp(name, "ram", 3) == 0)
-            continue;
-        r->disk_rel[r->ndisks++] = apr_pstrcat(pool, "block/", name, NULL);
-    }
-    if (f)
-        fclose(f);
-}
-
 /* ---- A: the real thing --------------------------------------------------------------- */
 
 static unsigned last_nprocs;
-static int unmanaged; /* -u: a pool with its own allocator, as kt_mon_tick makes */
+static int unmanaged; /* -u: an unmanaged pool on a kept allocator, as kt_mon_tick makes */
+static apr_allocator_t *kept;
 
 static void sample_once(kt_plat_t *plat, apr_pool_t *parent)
 {
     apr_pool_t *pool;
-    apr_status_t st = unmanaged ? apr_pool_create_unmanaged_ex(&pool, NULL, NULL)
+    apr_status_t st = unmanaged ? apr_pool_create_unmanaged_ex(&pool, NULL, kept)
                                 : apr_pool_create(&pool, parent);
     if (st != APR_SUCCESS)
         die("apr_pool_create", st);
@@ -245,8 +96,9 @@ static void usage(void)
                     "  -b  iterations per block; the sides alternate by block (default 10)\n"
                     "  -s  sleep MS between iterations, as kotod does between readings:\n"
                     "      caches go cold (default 0: back to back)\n"
-                    "  -u  sample into an unmanaged pool (own allocator) per reading, as\n"
-                    "      kotod's kt_mon_tick does, instead of a subpool of one parent\n"
+                    "  -u  sample into an unmanaged pool per reading, on an allocator kept\n"
+                    "      between readings, as kotod's kt_mon_tick does, instead of a\n"
+                    "      subpool of one parent\n"
                     "  -o  run one side only, untimed output (for strace -c)\n");
     exit(2);
 }
@@ -276,6 +128,11 @@ int main(int argc, const char *const *argv)
     atexit(apr_terminate);
     apr_pool_t *root;
     apr_pool_create(&root, NULL);
+    if (unmanaged) {
+        if ((st = apr_allocator_create(&kept)) != APR_SUCCESS)
+            die("apr_allocator_create", st);
+        apr_allocator_max_free_set(kept, 512 * 1024); /* the monitor's figure */
+    }
 
     kt_plat_opts_t popts = {"/proc", "/sys", "", 0, KT_PLAT_KEPT_FDS};
     kt_plat_t *plat;
@@ -290,18 +147,19 @@ int main(int argc, const char *const *argv)
     for (int i = 0; i < 2; i++)
         if ((st = kt_plat_sample(plat, &s, warm)) != APR_SUCCESS)
             die("kt_plat_sample", st);
-    static raw_t raw; /* 64 KiB of lists: not on the stack */
-    raw_setup(&raw, &s, root);
+    static kt_bench_raw_t raw; /* 64 KiB of lists: not on the stack */
+    if (kt_bench_raw_setup(&raw, &s, root) != 0)
+        die("open /proc", APR_FROM_OS_ERROR(errno));
     last_nprocs = s.nprocs;
-    raw_pass(&raw);
-    raw_pass(&raw);
+    kt_bench_raw_pass(&raw);
+    kt_bench_raw_pass(&raw);
 
     if (only) {
         for (unsigned i = 0; i < n; i++) {
             if (strcmp(only, "sample") == 0)
                 sample_once(plat, root);
             else
-                raw_pass(&raw);
+                kt_bench_raw_pass(&raw);
         }
         printf("only=%s n=%u procs=%u cmdlines=%u mounts=%u disks=%u\n", only, n,
                last_nprocs, raw.ncmdline, raw.nmounts, raw.ndisks);
@@ -321,16 +179,16 @@ int main(int argc, const char *const *argv)
         /* A B, then B A: a linear drift lands on both sides equally. */
         for (int side = 0; side < 2; side++) {
             int run_a = (side == 0) == (r % 2 == 0);
-            double t0 = cpu_now();
+            double t0 = kt_bench_cpu_now();
             for (unsigned i = 0; i < k; i++) {
                 if (run_a)
                     sample_once(plat, root);
                 else
-                    raw_pass(&raw);
+                    kt_bench_raw_pass(&raw);
                 if (gap_ms)
                     nap(gap_ms);
             }
-            double dt = cpu_now() - t0;
+            double dt = kt_bench_cpu_now() - t0;
             if (run_a) {
                 ta = dt;
                 procs_sum += last_nprocs;
@@ -359,5 +217,7 @@ int main(int argc, const char *const *argv)
     free(a_us);
     free(b_us);
     kt_plat_close(plat);
+    if (kept)
+        apr_allocator_destroy(kept);
     return 0;
 }
