@@ -139,16 +139,7 @@ else
   on_client=() on_server=()
 fi
 
-# A free loopback port: not bound or connected in /proc/net/tcp{,6}.
-free_port() {
-  local p hex i
-  for ((i = 0; i < 200; i++)); do
-    p=$((20000 + RANDOM % 12000))
-    hex=$(printf ':%04X ' "$p")
-    grep -qs -- "$hex" /proc/net/tcp /proc/net/tcp6 || { echo "$p"; return; }
-  done
-  die "no free port found"
-}
+. "$here/../lib.sh" # free_port
 
 http_ok() { curl -fsS -o /dev/null --max-time 2 "$1" 2>/dev/null; }
 

@@ -51,14 +51,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM HUP
 
-free_port() {
-  local p
-  for _ in $(seq 200); do
-    p=$((20000 + RANDOM % 12000))
-    grep -qs -- "$(printf ':%04X ' "$p")" /proc/net/tcp /proc/net/tcp6 || { echo "$p"; return; }
-  done
-  die "no free port"
-}
+. "$here/../lib.sh" # free_port
 wait_ok() { # wait_ok URL PID
   for _ in $(seq 500); do
     curl -fsS -o /dev/null --max-time 2 --cacert "$tmp/cert.pem" "$1" 2>/dev/null && return 0
@@ -74,7 +67,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$t
 chmod 644 "$tmp/key.pem"
 
 # kotod
-kport=$(free_port)
+kport=$(free_port) || die "no free port"
 printf 'tls = { cert = "%s", key = "%s" }\n' "$tmp/cert.pem" "$tmp/key.pem" >"$tmp/koto.conf.lua"
 taskset -c 1 "$kotod" -c "$tmp/koto.conf.lua" --listen "127.0.0.1:$kport" --state-dir "$tmp/state" \
   --interval 1000 2>"$tmp/kotod.log" &
@@ -86,7 +79,7 @@ wait_ok "$kurl" "$kpid" || { tail "$tmp/kotod.log" >&2; die "kotod did not start
 # nginx, serving kotod's answer as a file
 mkdir -p "$tmp/www" "$tmp/nginx/temp"
 curl -fsS --cacert "$tmp/cert.pem" -o "$tmp/www/status.json" "$kurl" || die "cannot fetch the status"
-nport=$(free_port)
+nport=$(free_port) || die "no free port"
 cat >"$tmp/nginx/nginx.conf" <<NGINX
 daemon off;
 master_process on;

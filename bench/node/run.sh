@@ -46,8 +46,7 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM HUP
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null ||
-  echo $((20000 + RANDOM % 40000)); }
+. "$here/../lib.sh" # free_port
 wait_ok() { for _ in $(seq 100); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.05; done; return 1; }
 busy_pct() { # all CPUs, over 1 s of /proc/stat
   read -r _ a b c d e f g h _ </proc/stat; t0=$((a+b+c+d+e+f+g+h)); i0=$((d+e)); sleep 1

@@ -47,7 +47,7 @@ fixture="$root/tests/fixtures/linux-basic"
 cp -r "$fixture/t0" "$tmp/proc"
 mem() { sed "s/^MemAvailable:.*/MemAvailable:   $1 kB/" "$fixture/t0/meminfo" >"$tmp/m.new" && mv "$tmp/m.new" "$tmp/proc/meminfo"; }
 mem 8000000
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. "$here/../lib.sh" # free_port
 receiver() { # NAME ARGS: port in $port
   rm -f "$tmp/$1.port"; : >"$tmp/$1.log"
   python3 "$root/tests/integration/webhook_receiver.py" "$tmp/$1.port" "$tmp/$1.log" "${@:2}" &

@@ -17,6 +17,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
+. "$here/../lib.sh" # free_port
 minutes=10 interval=1000 kotod=$root/build/kotod
 while getopts "m:i:k:" o; do
   case $o in
@@ -38,9 +39,8 @@ start() { # name, store (true|false), port
 }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
-port=$((20000 + RANDOM % 20000))
-start with true "$port"
-start without false "$((port + 1))"
+start with true "$(free_port)"
+start without false "$(free_port)"
 sleep 2
 a0=$(cpu_ticks "${pids[0]}") b0=$(cpu_ticks "${pids[1]}")
 echo "running both for $minutes min at ${interval} ms..." >&2
