@@ -196,6 +196,7 @@ void kt__fdcache_close(kt_plat_t *p)
     for (unsigned i = 0; i < c->nwas; i++)
         forget_fd(c, &c->was[i].fd);
     c->on_procfs = p->procfd >= 0 && on_procfs(p->procfd);
+    c->listed_time = 0; /* another root, maybe: the next scan lists it */
 }
 
 void kt__fdcache_free(kt_plat_t *p)
@@ -229,6 +230,7 @@ void kt__procs_begin(kt_plat_t *p)
     kt__fdcache_t *c = &p->kept;
     c->nnow = 0;
     c->hint = 0;
+    c->last_was = c->nwas;
     c->sorted = 1;
 }
 
@@ -279,6 +281,7 @@ kt__proc_entry_t *kt__proc_add(kt_plat_t *p, int32_t pid, kt__proc_entry_t *was)
     if (grow(&c->now, &c->capnow, (c->nnow < c->nwas ? c->nwas : c->nnow) + 1) != 0)
         return NULL;
     kt__proc_entry_t *old = find_was(c, pid), *e = &c->now[c->nnow];
+    c->last_was = old ? (unsigned)(old - c->was) : c->nwas;
     if (old) {
         *e = *old;
         *was = *old;
@@ -313,7 +316,14 @@ void kt__proc_drop(kt_plat_t *p, kt__proc_entry_t *e)
 {
     kt__fdcache_t *c = &p->kept;
     forget_fd(c, &e->fd);
-    free(e->cmdline); /* its own: the entry it came from is marked carried */
+    free(e->cmdline);
+    /* The entry it came from is no longer carried: the process is gone, and
+     * what it was seen using counts among the vanished (proc.c). */
+    if (c->last_was < c->nwas) {
+        c->was[c->last_was].fd = -1;
+        c->was[c->last_was].cmdline = NULL; /* freed with e */
+        c->last_was = c->nwas;
+    }
     c->nnow--; /* e is the last entry */
 }
 

@@ -188,8 +188,14 @@ typedef struct {
     kt__proc_entry_t *was, *now;
     unsigned nwas, nnow, capwas, capnow;
     unsigned hint;     /* where in was the next lookup starts */
+    unsigned last_was; /* the was entry the last kt__proc_add carried over; nwas: none */
     int sorted;        /* now is still in pid order */
     void *dir;         /* the root's DIR *, kept between scans on procfs; NULL when not */
+    /* The last complete listing of the root (proc.c): the kernel's fork
+     * count then, and when (0: none to go by). listings counts them. */
+    uint64_t listed_forks;
+    apr_time_t listed_time;
+    unsigned listings;
 } kt__fdcache_t;
 
 struct kt_plat_t {
@@ -285,7 +291,8 @@ kt__proc_entry_t *kt__proc_add(kt_plat_t *p, int32_t pid, kt__proc_entry_t *was)
  * its kept descriptor, else by opening it (kept when the budget allows).
  * On failure e keeps no descriptor. */
 apr_status_t kt__proc_read_stat(kt_plat_t *p, kt__proc_entry_t *e, const char *dir, char **text);
-/* Takes back the last kt__proc_add (the process could not be read). */
+/* Takes back the last kt__proc_add (the process could not be read): a
+ * process of the previous reading counts as gone from this one. */
 void kt__proc_drop(kt_plat_t *p, kt__proc_entry_t *e);
 void kt__procs_end(kt_plat_t *p);
 /* The entry of pid in the table the last scan built (after kt__procs_end),

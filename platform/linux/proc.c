@@ -186,10 +186,54 @@ static double since_scan(kt_plat_t *p, const kt_sample_t *s)
     return dt > 0 ? dt : NAN;
 }
 
+/*
+ * Listing the root walks every task the kernel has: a tenth of a reading's
+ * CPU on an idle machine. The listing is skipped when no task has been
+ * created since the last one: the kernel counts every fork and clone in
+ * /proc/stat's "processes", so while that count stands still every live pid
+ * is in the last scan's table, and one that has exited fails its read and
+ * is dropped as after a listing. The root is listed anyway every RELIST_S,
+ * so that a process whose read failed for another reason (no descriptor to
+ * be had) comes back. Only on procfs: a captured tree's directories change
+ * while its counter does not.
+ */
+#define RELIST_S 30
+
+typedef struct {
+    DIR *dir;      /* NULL: the pids of the last scan's table */
+    unsigned next; /* the next of them */
+    char name[16]; /* the pid as the root names its directory */
+} pids_t;
+
+static int may_skip_listing(const kt_plat_t *p, const kt_sample_t *s)
+{
+    const kt__fdcache_t *c = &p->kept;
+    return c->on_procfs && c->listed_time && c->nwas && kt_known_u64(s->forks) &&
+           s->forks == c->listed_forks && s->time >= c->listed_time &&
+           s->time - c->listed_time < apr_time_from_sec(RELIST_S);
+}
+
+/* The next pid of the scan and the name of its directory, or NULL at the end. */
+static const char *next_pid(kt_plat_t *p, pids_t *it, int32_t *pid)
+{
+    if (it->dir) {
+        struct dirent *de;
+        while ((de = readdir(it->dir)) != NULL)
+            if ((*pid = dir_pid(de->d_name)) >= 0)
+                return de->d_name;
+        return NULL;
+    }
+    if (it->next >= p->kept.nwas)
+        return NULL;
+    *pid = p->kept.was[it->next++].pid;
+    snprintf(it->name, sizeof it->name, "%d", (int)*pid);
+    return it->name;
+}
+
 apr_status_t kt__read_procs(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
 {
-    DIR *dir = kt__procs_dir(p);
-    if (!dir) {
+    pids_t it = {0};
+    if (!may_skip_listing(p, s) && !(it.dir = kt__procs_dir(p))) {
         apr_status_t st = APR_FROM_OS_ERROR(errno);
         /* No process seen: none may rate against a reading before this one. */
         kt__procs_begin(p);
@@ -210,17 +254,18 @@ apr_status_t kt__read_procs(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
 
     double elapsed = since_scan(p, s);
     kt__procs_begin(p);
-    struct dirent *de;
-    while ((de = readdir(dir)) != NULL) {
-        int32_t pid = dir_pid(de->d_name);
-        if (pid < 0)
-            continue;
+    int complete = 1;
+    int32_t pid;
+    const char *name;
+    while ((name = next_pid(p, &it, &pid)) != NULL) {
         kt__proc_entry_t was, *e = kt__proc_add(p, pid, &was);
-        if (!e)
+        if (!e) {
+            complete = 0;
             break; /* out of memory: the processes listed so far */
+        }
         char *text;
         kt__pidstat_t ps;
-        if (kt__proc_read_stat(p, e, de->d_name, &text) != APR_SUCCESS ||
+        if (kt__proc_read_stat(p, e, name, &text) != APR_SUCCESS ||
             kt__parse_pid_stat(text, &ps) != APR_SUCCESS) {
             kt__proc_drop(p, e); /* gone since readdir, or not a process directory */
             continue;
@@ -252,7 +297,14 @@ apr_status_t kt__read_procs(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
             threads_known = 0;
         n++;
     }
-    kt__procs_dir_done(p, dir);
+    if (it.dir) {
+        kt__procs_dir_done(p, it.dir);
+        p->kept.listed_forks = s->forks;
+        p->kept.listed_time = kt_known_u64(s->forks) ? s->time : 0;
+        p->kept.listings++;
+    }
+    if (!complete)
+        p->kept.listed_time = 0; /* the table lacks some: list the root next time */
     if (p->prev.valid && elapsed > 0) {
         uint64_t gone = vanished_ticks(p);
         s->exited_cpu_pct =

@@ -12,8 +12,9 @@
  *  - the live /proc with 300 idle children of the test, read the same way,
  *    then half of the children killed: the descriptors kept for them must
  *    be closed, and the readings must still agree.
- * And a top list's command line is read once per process, and the mount
- * table again only when it changes.
+ * And a top list's command line is read once per process, /proc is listed
+ * again only when a task was created, and the mount table read again only
+ * when it changes.
  */
 #include "kt_test_util.h"
 
@@ -30,6 +31,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define NPROCS 400
@@ -372,25 +374,29 @@ static void start_children(void)
     }
 }
 
-/* Until every child sleeps in pause(): then nothing of theirs moves. */
+/* Until the process sleeps in pause(): then nothing of its moves. */
+static void wait_sleeping_pid(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    for (int tries = 0;; tries++) {
+        FILE *f = fopen(path, "r");
+        assert_non_null(f);
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        const char *close = strrchr(buf, ')');
+        if (close && close[1] == ' ' && close[2] == 'S')
+            break;
+        assert_true(tries < 500);
+        usleep(10000);
+    }
+}
+
 static void wait_sleeping(void)
 {
-    for (unsigned i = 0; i < NCHILDREN; i++) {
-        char path[64], buf[512];
-        snprintf(path, sizeof path, "/proc/%d/stat", (int)kids[i]);
-        for (int tries = 0;; tries++) {
-            FILE *f = fopen(path, "r");
-            assert_non_null(f);
-            size_t n = fread(buf, 1, sizeof buf - 1, f);
-            fclose(f);
-            buf[n] = '\0';
-            const char *close = strrchr(buf, ')');
-            if (close && close[1] == ' ' && close[2] == 'S')
-                break;
-            assert_true(tries < 500);
-            usleep(10000);
-        }
-    }
+    for (unsigned i = 0; i < NCHILDREN; i++)
+        wait_sleeping_pid(kids[i]);
 }
 
 static void stop_children(unsigned from, unsigned to)
@@ -474,6 +480,90 @@ static void test_live_children(void **state)
     kt_plat_close(small);
     kt_plat_close(all);
     assert_int_equal(open_fds(), fds0);
+}
+
+/* ---- the root listed only when a task was created ------------------------------------ */
+
+/* Whether the kernel counted a fork or clone between two readings decides
+ * whether the second listed /proc: with the count unchanged it takes its
+ * pids from the first's table, and a process that exited in between is
+ * still gone from it. */
+static void test_listing_follows_forks(void **state)
+{
+    apr_pool_t *pool = *state;
+    kt_plat_t *p = open_budget("/proc", 0, pool);
+    kt_sample_t a, b;
+    assert_int_equal(kt_plat_sample(p, &a, pool), APR_SUCCESS);
+    assert_int_equal(p->kept.listings, 1);
+    /* Whether anything forked in between or not, the listing follows the
+     * count; tried until a pair of readings had none in between. */
+    int skipped = 0;
+    for (int i = 0; i < 200 && !skipped; i++) {
+        unsigned before = p->kept.listings;
+        assert_int_equal(kt_plat_sample(p, &b, pool), APR_SUCCESS);
+        assert_true(kt_known_u64(b.forks));
+        /* The count at the last listing is the previous reading's. */
+        skipped = b.forks == a.forks;
+        assert_int_equal(p->kept.listings, before + !skipped);
+        assert_non_null(proc_of(&b, getpid()));
+        a = b;
+    }
+    assert_true(skipped);
+    /* A fork of ours moves the count: listed. */
+    pid_t kid = fork();
+    assert_true(kid >= 0);
+    if (kid == 0)
+        _exit(0);
+    while (waitpid(kid, NULL, 0) < 0 && errno == EINTR)
+        ;
+    unsigned before = p->kept.listings;
+    assert_int_equal(kt_plat_sample(p, &b, pool), APR_SUCCESS);
+    assert_true(b.forks > a.forks);
+    assert_int_equal(p->kept.listings, before + 1);
+
+    /* A child that exits with no fork after it: gone from the next reading,
+     * listed or not, and the CPU it was seen using is not counted again as
+     * used by processes that ended (its parent's cutime takes it in when it
+     * is reaped). Tried again while something else on the machine forks
+     * between the two readings. */
+    int exercised = 0;
+    for (int i = 0; i < 50 && !exercised; i++) {
+        kid = fork();
+        assert_true(kid >= 0);
+        if (kid == 0) {
+            for (clock_t t0 = clock(); clock() - t0 < CLOCKS_PER_SEC / 10;)
+                ; /* 100 ms of CPU, then sleep */
+            for (;;)
+                pause();
+        }
+        wait_sleeping_pid(kid);
+        assert_int_equal(kt_plat_sample(p, &a, pool), APR_SUCCESS);
+        assert_non_null(proc_of(&a, kid)); /* its fork moved the count: listed */
+        kill(kid, SIGKILL);
+        while (waitpid(kid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        usleep(30000); /* apart by more than the uptime's 10 ms: rates known */
+        before = p->kept.listings;
+        assert_int_equal(kt_plat_sample(p, &b, pool), APR_SUCCESS);
+        assert_null(proc_of(&b, kid));
+        assert_non_null(proc_of(&b, getpid()));
+        /* Counted again, its 100 ms would be over 300 % of 30 ms. The
+         * kernel rounds a process's ticks to its runtime when it reaps it,
+         * so a tick or two may remain. */
+        double seen_pct = proc_of(&a, kid)->cpu_time_ms / 10.0 / b.elapsed_s;
+        assert_true(kt_known(b.exited_cpu_pct) && seen_pct > 100);
+        if (b.exited_cpu_pct >= seen_pct / 2) {
+            print_error("processes that ended: %.1f %%, the child seen using %.1f %%\n",
+                        b.exited_cpu_pct, seen_pct);
+            fail();
+        }
+        exercised = b.forks == a.forks && p->kept.listings == before;
+    }
+    kt_plat_close(p);
+    if (!exercised) {
+        print_message("skipped: the machine forked between every two readings\n");
+        skip();
+    }
 }
 
 /* ---- the mount table, read again only when it changes ------------------------------ */
@@ -597,6 +687,7 @@ int main(void)
                                         teardown_pool),
         cmocka_unit_test_setup_teardown(test_top_cmdline_kept, setup_pool, teardown_pool),
         cmocka_unit_test_setup_teardown(test_live_children, setup_pool, teardown_pool),
+        cmocka_unit_test_setup_teardown(test_listing_follows_forks, setup_pool, teardown_pool),
         cmocka_unit_test_setup_teardown(test_live_mounts_follow_changes, setup_pool, teardown_pool),
         cmocka_unit_test(test_limit_caps_the_budget),
     };
