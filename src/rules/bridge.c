@@ -144,12 +144,13 @@ json_t *kt__to_json(lua_State *L, int idx, int depth)
  * real). One metatable serves every proxy of a tick, so a table costs one
  * more empty table, not a metatable each.
  *
- * The real tables are made when first read, one level at a time: until
- * then the map holds the JSON they come from (light userdata). A condition
- * reads a few fields of a reading of hundreds (meminfo, every core, every
- * filesystem), so most of it never becomes Lua at all. The JSON lives until
- * the tick's conditions have run; kt__readonly_expire then marks what was
- * never read, so a proxy kept past its tick raises instead of reading freed
+ * The map holds the JSON a proxy comes from (light userdata): a field is
+ * read from it, and a real table is made only for what needs one (pairs(),
+ * the sandbox's next and rawlen). A condition reads a few fields of a
+ * reading of hundreds (meminfo, every core, every filesystem), so most of
+ * it never becomes Lua at all. The JSON lives until the tick's conditions
+ * have run; kt__readonly_expire then marks every proxy not made into a
+ * table, so a proxy kept past its tick raises instead of reading freed
  * memory.
  *
  * A reading from kt__push_sample_readonly goes one step further: its
@@ -160,6 +161,36 @@ json_t *kt__to_json(lua_State *L, int idx, int depth)
  * end, since the tables made from it point into it.
  */
 
+/* The JSON behind the proxy at idx, whose map entry (of type t) is on top
+ * and is popped: made now from the sample for a member of the reading not
+ * made yet. Raises for a proxy of an expired tick. map is absolute. */
+static json_t *ro_json(lua_State *L, int idx, int t, int map)
+{
+    if (t == LUA_TLIGHTUSERDATA) {
+        json_t *j = lua_touserdata(L, -1);
+        lua_pop(L, 1);
+        return j;
+    }
+    if (t != LUA_TNUMBER)
+        luaL_error(L, "a reading is only there during the tick it was read in");
+    const kt_json_part_t *part = &kt_json_sample_parts[lua_tointeger(L, -1)];
+    lua_pop(L, 1);
+    luaL_checkstack(L, 4, "reading");
+    lua_getmetatable(L, idx); /* every proxy of the tick shares it */
+    lua_getfield(L, -1, "koto.sample");
+    const kt_sample_t *s = lua_touserdata(L, -1);
+    lua_getfield(L, -2, "koto.made");
+    json_t *made = lua_touserdata(L, -1);
+    lua_pop(L, 3);
+    json_t *j = part->make(s, 1);
+    if (!j || json_array_append_new(made, j) != 0)
+        luaL_error(L, "out of memory reading %s", part->key);
+    lua_pushvalue(L, idx);
+    lua_pushlightuserdata(L, j);
+    lua_rawset(L, map);
+    return j;
+}
+
 /* The real table behind the proxy at idx on top (made now if it was not
  * yet); map is an absolute index. Raises for a proxy of an expired tick. */
 static void ro_resolve(lua_State *L, int idx, int map)
@@ -168,27 +199,10 @@ static void ro_resolve(lua_State *L, int idx, int map)
     int t = lua_rawget(L, map);
     if (t == LUA_TTABLE)
         return;
-    if (t != LUA_TLIGHTUSERDATA && t != LUA_TNUMBER)
-        luaL_error(L, "a reading is only there during the tick it was read in");
+    json_t *j = ro_json(L, idx, t, map);
     luaL_checkstack(L, 6, "reading");
-    lua_getmetatable(L, idx); /* every proxy of the tick shares it */
+    lua_getmetatable(L, idx);
     int mt = lua_gettop(L);
-    json_t *j;
-    if (t == LUA_TNUMBER) { /* a member of the reading not made yet */
-        const kt_json_part_t *part = &kt_json_sample_parts[lua_tointeger(L, mt - 1)];
-        lua_getfield(L, mt, "koto.sample");
-        const kt_sample_t *s = lua_touserdata(L, -1);
-        lua_getfield(L, mt, "koto.made");
-        json_t *made = lua_touserdata(L, -1);
-        lua_pop(L, 2);
-        j = part->make(s, 1);
-        if (!j || json_array_append_new(made, j) != 0)
-            luaL_error(L, "out of memory reading %s", part->key);
-    } else {
-        j = lua_touserdata(L, mt - 1);
-    }
-    lua_remove(L, mt - 1);
-    mt--;
     int obj = json_is_object(j);
     lua_createtable(L, obj ? 0 : (int)json_array_size(j), obj ? (int)json_object_size(j) : 0);
     const char *key;
@@ -230,11 +244,36 @@ static int ro_real(lua_State *L, int idx)
     return 1;
 }
 
+/* A field of a proxy not made into a table yet is read from its JSON: a
+ * condition reads a few fields of a table of dozens (meminfo, a
+ * filesystem), and building the table would cost more than the reading of
+ * them all. pairs(), # of an array and the sandbox's next make the table. */
 static int ro_index(lua_State *L)
 {
-    ro_resolve(L, 1, lua_upvalueindex(1));
-    lua_pushvalue(L, 2);
-    lua_rawget(L, -2);
+    int map = lua_upvalueindex(1);
+    lua_pushvalue(L, 1);
+    int t = lua_rawget(L, map);
+    if (t == LUA_TTABLE) {
+        lua_pushvalue(L, 2);
+        lua_rawget(L, -2);
+        return 1;
+    }
+    json_t *j = ro_json(L, 1, t, map), *v = NULL;
+    if (json_is_object(j)) {
+        if (lua_type(L, 2) == LUA_TSTRING)
+            v = json_object_get(j, lua_tostring(L, 2));
+    } else if (lua_type(L, 2) == LUA_TNUMBER) {
+        int exact;
+        lua_Integer k = lua_tointegerx(L, 2, &exact);
+        if (exact && k >= 1 && (size_t)k <= json_array_size(j))
+            v = json_array_get(j, (size_t)k - 1);
+    }
+    if (!v) {
+        lua_pushnil(L);
+        return 1;
+    }
+    lua_getmetatable(L, 1);
+    kt__push_json_readonly_in(L, v, lua_gettop(L), map);
     return 1;
 }
 
@@ -246,8 +285,16 @@ static int ro_newindex(lua_State *L)
 
 static int ro_len(lua_State *L)
 {
-    ro_resolve(L, 1, lua_upvalueindex(1));
-    lua_pushinteger(L, (lua_Integer)lua_rawlen(L, -1));
+    int map = lua_upvalueindex(1);
+    lua_pushvalue(L, 1);
+    int t = lua_rawget(L, map);
+    if (t == LUA_TTABLE) {
+        lua_pushinteger(L, (lua_Integer)lua_rawlen(L, -1));
+        return 1;
+    }
+    json_t *j = ro_json(L, 1, t, map);
+    /* An object's table has no array part: its border is 0. */
+    lua_pushinteger(L, json_is_array(j) ? (lua_Integer)json_array_size(j) : 0);
     return 1;
 }
 
@@ -295,16 +342,25 @@ static void ro_metatable(lua_State *L)
 }
 
 /* j as kt__push_json pushes it, a table as a proxy whose real table is
- * made when first read; mt and map are absolute stack indexes. */
+ * made when first read; mt and map are absolute stack indexes. A JSON table
+ * has one proxy a tick (the map keeps it under the JSON's address), so
+ * r.disks[1] == r.disks[1] however it was reached. */
 void kt__push_json_readonly_in(lua_State *L, json_t *j, int mt, int map)
 {
     if (!json_is_object(j) && !json_is_array(j)) {
         kt__push_json(L, j);
         return;
     }
+    lua_pushlightuserdata(L, j);
+    if (lua_rawget(L, map) == LUA_TTABLE)
+        return;
+    lua_pop(L, 1);
     lua_newtable(L); /* the proxy */
     lua_pushvalue(L, -1);
     lua_pushlightuserdata(L, j);
+    lua_rawset(L, map);
+    lua_pushlightuserdata(L, j);
+    lua_pushvalue(L, -2);
     lua_rawset(L, map);
     lua_pushvalue(L, mt);
     lua_setmetatable(L, -2);

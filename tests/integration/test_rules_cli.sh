@@ -154,8 +154,11 @@ cat >"$tmp/ro/conditions/b_reader.lua" <<'LUA'
 -- Everything a reader may do with the reading still works through it.
 return { name = "b_reader", above = 10,
   value = function(r)
+    local first = r.filesystems[1]
+    assert(first == r.filesystems[1] and first.mount_point, "one table, one proxy")
     local n = 0
     for _, fs in pairs(r.filesystems) do n = n + 1 end
+    assert(select(2, next(r.filesystems)) == first, "the same proxy once it is a table")
     local m = 0
     for _ in ipairs(r.filesystems) do m = m + 1 end
     assert(n == #r.filesystems and m == n and n > 0, "pairs, ipairs and # agree")
@@ -191,8 +194,19 @@ check "a condition writing to the reading gets a rule_error; the next sees the o
   grep -q " 0 steps failed" "$tmp/out"
 check "the error says the reading is read-only" grep -q "a_writer switched off: .*the reading is read-only" "$tmp/out"
 # The reading becomes Lua only where it is read, from JSON freed after the
-# tick: a part kept unread into the next tick raises instead of reading it.
+# tick: a part kept into the next tick raises instead of reading it, read in
+# its own tick or not.
 mkdir -p "$tmp/keep/conditions"
+cat >"$tmp/keep/conditions/reader.lua" <<'LUA'
+-- Reads a field of the first reading's memory, keeps it, reads it again a tick later.
+local kept
+return { name = "reader", above = 1000,
+  value = function(r)
+    if kept then return kept.used_pct end
+    kept = r.memory
+    return kept.used_pct
+  end }
+LUA
 cat >"$tmp/keep/conditions/keeper.lua" <<'LUA'
 -- Keeps a part of the first reading that nobody reads, and reads it a tick later.
 local kept
@@ -205,12 +219,15 @@ return { name = "keeper", above = 1000,
 LUA
 cat >"$tmp/keep.json" <<'JSON'
 {"cases": [{"name": "a reading kept past its tick raises",
-  "steps": [{"reading": {"network": [{"name": "eth0", "rx_bytes_ps": 5}]}, "exp_events": []},
-            {"reading": {"network": [{"name": "eth0", "rx_bytes_ps": 5}]},
-             "exp_events": [{"type": "rule_error", "subject": "CONDS/keeper.lua:4"}]}]}]}
+  "steps": [{"reading": {"network": [{"name": "eth0", "rx_bytes_ps": 5}], "memory": {"used_pct": 5}},
+             "exp_events": []},
+            {"reading": {"network": [{"name": "eth0", "rx_bytes_ps": 5}], "memory": {"used_pct": 5}},
+             "exp_events": [{"type": "rule_error", "subject": "CONDS/keeper.lua:4"},
+                            {"type": "rule_error", "subject": "CONDS/reader.lua:4"}]}]}]}
 JSON
 sed -i "s|CONDS|$tmp/keep/conditions|g" "$tmp/keep.json"
 "$KOTOD" --test-rules "$tmp/keep.json" --user-dir "$tmp/keep" >"$tmp/out" 2>&1
 check "a reading kept past its tick gets a rule_error, not freed memory" grep -q " 0 steps failed" "$tmp/out"
 check "which says why" grep -q "keeper.lua:5: a reading is only there during the tick it was read in" "$tmp/out"
+check "and so does a part read in its tick" grep -q "reader.lua:5: a reading is only there during the tick it was read in" "$tmp/out"
 finish
