@@ -267,7 +267,7 @@ apr_status_t kt__read_procs(kt_plat_t *p, kt_sample_t *s, apr_pool_t *pool)
         kt__pidstat_t ps;
         if (kt__proc_read_stat(p, e, name, &text) != APR_SUCCESS ||
             kt__parse_pid_stat(text, &ps) != APR_SUCCESS) {
-            kt__proc_drop(p, e); /* gone since readdir, or not a process directory */
+            kt__proc_drop(p, e); /* gone since it was listed, or not a process directory */
             continue;
         }
         if (e->cmdline && was.starttime != ps.starttime) {

@@ -247,7 +247,7 @@ static int ro_real(lua_State *L, int idx)
 /* A field of a proxy not made into a table yet is read from its JSON: a
  * condition reads a few fields of a table of dozens (meminfo, a
  * filesystem), and building the table would cost more than the reading of
- * them all. pairs(), # of an array and the sandbox's next make the table. */
+ * them all. pairs() and the sandbox's next, rawget and rawlen make it. */
 static int ro_index(lua_State *L)
 {
     int map = lua_upvalueindex(1);
