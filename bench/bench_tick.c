@@ -20,8 +20,9 @@
  * charged all of it, spread over its ticks. B is the thread's time in its blocks.
  *
  * Output: one line of key=value pairs, e.g.
- *   procs=76 n=300 tick_us=1050.2 sample_us=870.1 raw_us=820.0 other_us=40.1
- *   tick_ratio=1.281 sample_ratio=1.061 tick_ratio_med=... sample_ratio_med=...
+ *   procs=79 n=300 block=10 conditions=1 tick_us=430.5 sample_us=316.3
+ *   raw_us=831.0 other_us=50.5 tick_ratio=0.518 sample_ratio=0.381
+ *   tick_ratio_med=0.472 sample_ratio_med=0.379 raw_procs=79 mounts=3 disks=2
  * tick_us includes other_us (the other threads' share per tick); *_ratio
  * are totals over all rounds against raw_us, *_ratio_med medians of the
  * per-round quotients.
