@@ -38,6 +38,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdnoreturn.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -52,7 +53,7 @@
 #include "kt_store.h"
 #include "raw_reads.h"
 
-static void die(const char *what, apr_status_t st)
+static noreturn void die(const char *what, apr_status_t st)
 {
     char err[128];
     fprintf(stderr, "bench_tick: %s: %s\n", what, apr_strerror(st, err, sizeof err));
