@@ -492,20 +492,6 @@ apr_status_t kt_daemon_reload(kt_daemon_t *d)
 
 /* ==== the store: what outlives a run ================================================ */
 
-static void commit_events(void *store, const kt_event_t *ev, unsigned n)
-{
-    kt_store_put_events(store, ev, n);
-}
-
-static void save_state(void *store, json_t *state) { kt_store_put_state(store, state); }
-
-static void record_history(void *store, const kt_snap_t *snap, const kt_event_t *ev, unsigned n)
-{
-    (void)ev;
-    (void)n;
-    kt_store_record(store, kt_snap_sample(snap), kt_snap_interval_ms(snap), kt_snap_shedding(snap));
-}
-
 /* Opens STATE_DIR/koto.db and lets the monitor go on where the last run
  * stopped. A store that cannot use its file is still returned (off), and
  * kotod runs from memory. */
@@ -522,10 +508,7 @@ static int open_store(kt_daemon_t *d, const kt_conf_t *conf)
     kt_store_info(d->store, &info);
     if (info.state == KT_STORE_OFF)
         return 0;
-    kt_mon_journal_t j = {commit_events, save_state, d->store};
-    kt_mon_set_journal(d->mon, &j);
-    unsigned id;
-    if (kt_mon_subscribe(d->mon, record_history, d->store, &id) != APR_SUCCESS)
+    if (kt_store_follow(d->store, d->mon) != APR_SUCCESS)
         kt_log(KT_LOG_ERROR, "store: readings cannot be recorded; the history stays empty");
     apr_time_t saved_at;
     json_t *state = kt_store_get_state(d->store, &saved_at);

@@ -71,6 +71,11 @@ typedef struct {
 apr_status_t kt_store_open(kt_store_t **out, const kt_store_opts_t *opts, apr_pool_t *pool);
 /* Writes what is pending, stops the thread and closes the database. */
 void kt_store_close(kt_store_t *s);
+/* What kotod wires at start: the store becomes the monitor's journal (the
+ * events of each reading and the detectors' state are written to it) and
+ * records every reading's history (a kt_mon_subscribe callback). The
+ * journal is set whatever; fails only when the subscription cannot be had. */
+apr_status_t kt_store_follow(kt_store_t *s, kt_mon_t *m);
 
 void kt_store_info(kt_store_t *s, kt_store_info_t *out);
 /* Applies new retention settings (a reload); the next trim uses them. */

@@ -542,6 +542,28 @@ apr_status_t kt_store_open(kt_store_t **out, const kt_store_opts_t *opts, apr_po
     return APR_SUCCESS;
 }
 
+static void commit_events(void *store, const kt_event_t *ev, unsigned n)
+{
+    kt_store_put_events(store, ev, n);
+}
+
+static void save_state(void *store, json_t *state) { kt_store_put_state(store, state); }
+
+static void record_history(void *store, const kt_snap_t *snap, const kt_event_t *ev, unsigned n)
+{
+    (void)ev;
+    (void)n;
+    kt_store_record(store, kt_snap_sample(snap), kt_snap_interval_ms(snap), kt_snap_shedding(snap));
+}
+
+apr_status_t kt_store_follow(kt_store_t *s, kt_mon_t *m)
+{
+    kt_mon_journal_t j = {commit_events, save_state, s};
+    kt_mon_set_journal(m, &j);
+    unsigned id;
+    return kt_mon_subscribe(m, record_history, s, &id);
+}
+
 void kt_store_close(kt_store_t *s)
 {
     if (!s || !s->thread)
