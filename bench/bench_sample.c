@@ -26,6 +26,7 @@
  * into an unmanaged pool per reading on a kept allocator, as kt_mon_tick does; -o sample|raw runs
  * one side only, untimed (to compare the two with strace -c).
  */
+#include "bench_util.h"
 #include "raw_reads.h"
 
 #include <errno.h>
@@ -35,7 +36,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <apr_allocator.h>
 #include <apr_general.h>
 
 /* Sleeps; costs a few microseconds of CPU, the same on both sides. */
@@ -61,33 +61,12 @@ static apr_allocator_t *kept;
 
 static void sample_once(kt_plat_t *plat, apr_pool_t *parent)
 {
-    apr_pool_t *pool;
-    apr_status_t st = unmanaged ? apr_pool_create_unmanaged_ex(&pool, NULL, kept)
-                                : apr_pool_create(&pool, parent);
+    apr_status_t st = kt_bench_sample_once(plat, kept, parent, &last_nprocs);
     if (st != APR_SUCCESS)
-        die("apr_pool_create", st);
-    kt_sample_t s;
-    if ((st = kt_plat_sample(plat, &s, pool)) != APR_SUCCESS)
         die("kt_plat_sample", st);
-    last_nprocs = s.nprocs;
-    apr_pool_destroy(pool);
 }
 
 /* ---- driver ------------------------------------------------------------------------------ */
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, unsigned n)
-{
-    if (n == 0)
-        return NAN;
-    qsort(v, n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static void usage(void)
 {
@@ -128,11 +107,8 @@ int main(int argc, const char *const *argv)
     atexit(apr_terminate);
     apr_pool_t *root;
     apr_pool_create(&root, NULL);
-    if (unmanaged) {
-        if ((st = apr_allocator_create(&kept)) != APR_SUCCESS)
-            die("apr_allocator_create", st);
-        apr_allocator_max_free_set(kept, 512 * 1024); /* the monitor's figure */
-    }
+    if (unmanaged && !(kept = kt_bench_kept_allocator()))
+        die("apr_allocator_create", APR_ENOMEM);
 
     kt_plat_opts_t popts = {"/proc", "/sys", "", 0, KT_PLAT_KEPT_FDS};
     kt_plat_t *plat;
@@ -206,12 +182,13 @@ int main(int argc, const char *const *argv)
     }
 
     double sample_us = a_total * 1e6 / n, raw_us = b_total * 1e6 / n;
-    double ratio_med = median(ratio, rounds);
+    double ratio_med = kt_bench_median(ratio, rounds);
     printf("procs=%.0f raw_procs=%.0f n=%u block=%u gap_ms=%u unmanaged=%d sample_us=%.1f raw_us=%.1f ratio=%.3f "
            "sample_med_us=%.1f raw_med_us=%.1f ratio_med=%.3f cmdlines=%u mounts=%u "
            "disks=%u\n",
            (double)procs_sum / rounds, (double)raw_procs_sum / rounds, n, block, gap_ms, unmanaged, sample_us,
-           raw_us, a_total / b_total, median(a_us, rounds), median(b_us, rounds), ratio_med,
+           raw_us, a_total / b_total, kt_bench_median(a_us, rounds),
+           kt_bench_median(b_us, rounds), ratio_med,
            raw.ncmdline, raw.nmounts, raw.ndisks);
     free(ratio);
     free(a_us);

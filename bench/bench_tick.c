@@ -35,7 +35,6 @@
  * conditions, to see what they cost.
  */
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdnoreturn.h>
@@ -43,7 +42,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <apr_allocator.h>
 #include <apr_general.h>
 #include <apr_strings.h>
 
@@ -75,20 +73,6 @@ static unsigned run_conditions(void *rules, const kt_sample_t *s, kt_mon_verdict
     return kt_rules_conditions(rules, s, out, max);
 }
 
-static void commit_events(void *store, const kt_event_t *ev, unsigned n)
-{
-    kt_store_put_events(store, ev, n);
-}
-
-static void save_state(void *store, json_t *state) { kt_store_put_state(store, state); }
-
-static void record_history(void *store, const kt_snap_t *snap, const kt_event_t *ev, unsigned n)
-{
-    (void)ev;
-    (void)n;
-    kt_store_record(store, kt_snap_sample(snap), kt_snap_interval_ms(snap), kt_snap_shedding(snap));
-}
-
 /* ---- S: the reading alone --------------------------------------------------------- */
 
 static unsigned last_nprocs;
@@ -96,21 +80,9 @@ static apr_allocator_t *sample_alloc; /* kept between readings, as the monitor's
 
 static void sample_once(kt_plat_t *plat)
 {
-    apr_pool_t *pool;
-    apr_status_t st = apr_pool_create_unmanaged_ex(&pool, NULL, sample_alloc);
+    apr_status_t st = kt_bench_sample_once(plat, sample_alloc, NULL, &last_nprocs);
     if (st != APR_SUCCESS)
-        die("apr_pool_create", st);
-    kt_sample_t s;
-    if ((st = kt_plat_sample(plat, &s, pool)) != APR_SUCCESS)
         die("kt_plat_sample", st);
-    last_nprocs = s.nprocs;
-    apr_pool_destroy(pool);
-}
-
-static double median(double *v, unsigned n)
-{
-    qsort(v, n, sizeof *v, kt_bench_by_value);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 int main(int argc, const char *const *argv)
@@ -156,9 +128,8 @@ int main(int argc, const char *const *argv)
         (st = kt_plat_open(&plat_s, &popts, root)) != APR_SUCCESS)
         die("kt_plat_open /proc", st);
     kt_plat_want_cmdlines(plat_s, 0);
-    if ((st = apr_allocator_create(&sample_alloc)) != APR_SUCCESS)
-        die("apr_allocator_create", st);
-    apr_allocator_max_free_set(sample_alloc, 512 * 1024);
+    if (!(sample_alloc = kt_bench_kept_allocator()))
+        die("apr_allocator_create", APR_ENOMEM);
     /* Back to back, the monitor's own CPU is far over its budget (1 % of a
      * core), and it would shed the process table every second reading: a
      * kotod reading once a second never does. Its budget is off here. */
@@ -183,11 +154,8 @@ int main(int argc, const char *const *argv)
         fprintf(stderr, "bench_tick: the store is off: %s\n", info.message);
         return 1;
     }
-    kt_mon_journal_t j = {commit_events, save_state, store};
-    kt_mon_set_journal(mon, &j);
-    unsigned id;
-    if ((st = kt_mon_subscribe(mon, record_history, store, &id)) != APR_SUCCESS)
-        die("kt_mon_subscribe", st);
+    if ((st = kt_store_follow(store, mon)) != APR_SUCCESS)
+        die("kt_store_follow", st);
 
     /* Warm up: the second reading is the first with rates, as in kotod; the
      * last sample of S's handle tells the raw loop what to read. */
@@ -244,7 +212,8 @@ int main(int argc, const char *const *argv)
            "tick_ratio=%.3f sample_ratio=%.3f tick_ratio_med=%.3f sample_ratio_med=%.3f "
            "raw_procs=%u mounts=%u disks=%u\n",
            last_nprocs, n, block, with_conditions, tick_us, sample_us, raw_us, other_us, tick_us / raw_us,
-           sample_us / raw_us, median(tick_r, rounds), median(sample_r, rounds), raw.raw_procs,
+           sample_us / raw_us, kt_bench_median(tick_r, rounds), kt_bench_median(sample_r, rounds),
+           raw.raw_procs,
            raw.nmounts, raw.ndisks);
 
     kt_mon_destroy(mon);

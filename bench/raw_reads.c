@@ -88,6 +88,30 @@ void kt_bench_raw_pass(kt_bench_raw_t *r)
     r->found = found;
 }
 
+apr_allocator_t *kt_bench_kept_allocator(void)
+{
+    apr_allocator_t *a;
+    if (apr_allocator_create(&a) != APR_SUCCESS)
+        return NULL;
+    apr_allocator_max_free_set(a, 512 * 1024);
+    return a;
+}
+
+apr_status_t kt_bench_sample_once(kt_plat_t *p, apr_allocator_t *kept, apr_pool_t *parent,
+                                  unsigned *nprocs)
+{
+    apr_pool_t *pool;
+    apr_status_t st = kept ? apr_pool_create_unmanaged_ex(&pool, NULL, kept)
+                           : apr_pool_create(&pool, parent);
+    if (st != APR_SUCCESS)
+        return st;
+    kt_sample_t s;
+    if ((st = kt_plat_sample(p, &s, pool)) == APR_SUCCESS)
+        *nprocs = s.nprocs;
+    apr_pool_destroy(pool);
+    return st;
+}
+
 static void add_cmdline(kt_bench_raw_t *r, const kt_proc_t *p, apr_pool_t *pool)
 {
     for (unsigned i = 0; i < r->ncmdline; i++)
