@@ -322,9 +322,11 @@ void kt__http_count(kt_http_t *s, int status);
 
 /* ---- workers.c ------------------------------------------------------------ */
 
-apr_status_t kt__http_workers_start(kt__workers_t **out, kt_http_t *s, unsigned n,
-                                    unsigned queue_cap, apr_pool_t *pool);
-/* APR_SUCCESS, or APR_EAGAIN when the queue is full (caller answers 503). */
+/* The queue; its threads (up to max) start as submit needs them. */
+apr_status_t kt__http_workers_create(kt__workers_t **out, kt_http_t *s, unsigned max,
+                                     unsigned queue_cap, apr_pool_t *pool);
+/* APR_SUCCESS, or APR_EAGAIN when the queue is full or no thread could be
+ * had (caller answers 503). The loop thread only. */
 apr_status_t kt__http_workers_submit(kt__workers_t *w, kt__conn_t *c);
 /* Drops what has not started, waits for running handlers, joins. */
 void kt__http_workers_stop(kt__workers_t *w);

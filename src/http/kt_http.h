@@ -45,7 +45,7 @@ typedef struct kt_http_stream_t kt_http_stream_t;
 
 typedef struct {
     const char *listen;          /* "127.0.0.1:5000", "[::1]:0", "0.0.0.0:8080"; port 0 picks one */
-    unsigned workers;            /* handler threads */
+    unsigned workers;            /* handler threads at most, started as requests need them */
     unsigned max_connections;    /* beyond: 503 and close */
     apr_size_t max_header_bytes; /* request line + headers; beyond: 431 */
     unsigned max_headers;        /* header count; beyond: 431 */
@@ -100,7 +100,7 @@ typedef int (*kt_http_try_fn)(kt_http_req_t *req, void *baton);
 apr_status_t kt_http_route_inline(kt_http_t *s, const char *method, const char *path,
                                   kt_http_try_fn try_fn, kt_http_handler_fn fn, void *baton);
 
-/* Binds, listens and starts the loop and the workers. */
+/* Binds, listens and starts the loop (the workers come with the requests). */
 apr_status_t kt_http_start(kt_http_t *s);
 /* The bound address, "127.0.0.1:43567" or "[::1]:5000" (valid after start). */
 const char *kt_http_address(kt_http_t *s);

@@ -232,7 +232,7 @@ apr_status_t kt_http_start(kt_http_t *s)
                kt_strerror(rv, err, sizeof err));
         goto fail;
     }
-    if ((rv = kt__http_workers_start(&s->workers, s, s->conf.workers, queue, s->run_pool)) !=
+    if ((rv = kt__http_workers_create(&s->workers, s, s->conf.workers, queue, s->run_pool)) !=
         APR_SUCCESS)
         goto fail;
     atomic_store(&s->life, KT__LIFE_RUNNING);

@@ -8,15 +8,20 @@
  * 503 at once instead of letting work pile up. (APR-util's apr_thread_pool
  * has no bound on its task queue, hence our own.)
  *
- * Stop drops what has not started (the loop closes those connections), lets
- * running handlers return, and joins. Workers wait on the condition with a
- * timeout, so a lost signal costs at most one period.
+ * Threads come when there is work for them: submit starts one (up to max)
+ * whenever the queue holds more requests than threads wait for them. A
+ * daemon asked for its page now and then keeps one thread, not max, and
+ * none is started before the listener is up. Only the loop submits and
+ * stops, so only the loop thread starts threads and allocates from pool.
  *
- * Lock: mu guards q/head/count/quit; nothing else is done while holding it.
+ * Stop drops what has not started (the loop closes those connections), lets
+ * running handlers return, and joins.
+ *
+ * Lock: mu guards q/head/count/quit/idle; nothing else is done while holding
+ * it (a thread is started outside it).
  */
 #include "http_internal.h"
 #include "kt_sys.h"
-
 
 struct kt__workers_t {
     kt_http_t *s;
@@ -25,8 +30,10 @@ struct kt__workers_t {
     kt__conn_t **q;
     unsigned cap, head, count;
     int quit;
+    apr_pool_t *pool;       /* the threads': the loop thread's alone once started */
     apr_thread_t **threads;
-    unsigned n;
+    unsigned n, max;        /* started, at most: the loop thread's */
+    unsigned idle;          /* waiting in next_job: under mu */
 };
 
 /* ---- Private ---------------------------------------------------------- */
@@ -35,8 +42,11 @@ static kt__conn_t *next_job(kt__workers_t *w)
 {
     kt__conn_t *c = NULL;
     apr_thread_mutex_lock(w->mu);
-    while (!w->quit && w->count == 0)
+    while (!w->quit && w->count == 0) {
+        w->idle++;
         apr_thread_cond_wait(w->cv, w->mu); /* submit signals, stop broadcasts */
+        w->idle--;
+    }
     if (!w->quit) {
         c = w->q[w->head];
         w->head = (w->head + 1) % w->cap;
@@ -60,32 +70,35 @@ static void *APR_THREAD_FUNC worker_main(apr_thread_t *t, void *data)
 
 /* ---- Internal ---------------------------------------------------------- */
 
-apr_status_t kt__http_workers_start(kt__workers_t **out, kt_http_t *s, unsigned n,
-                                    unsigned queue_cap, apr_pool_t *pool)
+apr_status_t kt__http_workers_create(kt__workers_t **out, kt_http_t *s, unsigned max,
+                                     unsigned queue_cap, apr_pool_t *pool)
 {
     kt__workers_t *w = apr_pcalloc(pool, sizeof *w);
     apr_status_t rv;
     w->s = s;
+    w->pool = pool;
     w->cap = queue_cap;
+    w->max = max;
     w->q = apr_pcalloc(pool, sizeof(kt__conn_t *) * queue_cap);
-    w->threads = apr_pcalloc(pool, sizeof(apr_thread_t *) * n);
+    w->threads = apr_pcalloc(pool, sizeof(apr_thread_t *) * max);
     if ((rv = apr_thread_mutex_create(&w->mu, APR_THREAD_MUTEX_DEFAULT, pool)) != APR_SUCCESS ||
         (rv = apr_thread_cond_create(&w->cv, pool)) != APR_SUCCESS)
         return rv;
     *out = w;
-    for (unsigned i = 0; i < n; i++) {
-        rv = apr_thread_create(&w->threads[i], NULL, worker_main, w, pool);
-        if (rv != APR_SUCCESS) {
-            kt__http_workers_stop(w);
-            return rv;
-        }
-        w->n++;
-    }
     return APR_SUCCESS;
 }
 
 apr_status_t kt__http_workers_submit(kt__workers_t *w, kt__conn_t *c)
 {
+    /* Only the loop submits and stops: between the two locks the count
+     * can only fall and quit stays as it was. */
+    apr_thread_mutex_lock(w->mu);
+    int more = w->count >= w->idle && w->n < w->max; /* c would find no thread waiting */
+    apr_thread_mutex_unlock(w->mu);
+    if (more && apr_thread_create(&w->threads[w->n], NULL, worker_main, w, w->pool) == APR_SUCCESS)
+        w->n++;
+    if (w->n == 0)
+        return APR_EAGAIN; /* not one thread could be had: the loop answers 503 */
     apr_status_t rv = APR_SUCCESS;
     apr_thread_mutex_lock(w->mu);
     if (w->quit || w->count == w->cap) {

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -1097,6 +1098,65 @@ static void test_stop_with_slow_handler(void **state)
     srv_stop(&v);
 }
 
+/* The handler threads of this process, by the name workers.c gives them. */
+static int count_workers(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        char path[300], comm[32] = "";
+        snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        n += fgets(comm, sizeof comm, f) && strcmp(comm, "koto-worker\n") == 0;
+        fclose(f);
+    }
+    closedir(d);
+    return n;
+}
+
+static void three_workers(kt_http_conf_t *c) { c->workers = 3; }
+
+/* Threads come with the work, up to the setting, and stay. */
+static void test_workers_on_demand(void **state)
+{
+    srv_t v;
+    srv_start(&v, three_workers);
+    assert_int_equal(count_workers(), 0);
+    tc_resp_t r;
+    get(&v, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", &r);
+    assert_int_equal(r.status, 200);
+    tc_resp_free(&r);
+    assert_int_equal(count_workers(), 1);
+
+    enum { N = 5 };
+    slow_call_t calls[N];
+    pthread_t t[N];
+    for (int i = 0; i < N; i++) {
+        calls[i] = (slow_call_t){v.addr, {0}, -1};
+        assert_int_equal(pthread_create(&t[i], NULL, slow_client, &calls[i]), 0);
+    }
+    int most = 0;
+    for (int i = 0; i < 100 && most < 3; i++) {
+        int n = count_workers();
+        most = n > most ? n : most;
+        sleep_ms(10);
+    }
+    for (int i = 0; i < N; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(calls[i].rc, 0);
+        assert_int_equal(calls[i].r.status, 200);
+        tc_resp_free(&calls[i].r);
+    }
+    assert_int_equal(most, 3);
+    assert_int_equal(count_workers(), 3);
+    srv_stop(&v);
+    assert_int_equal(count_workers(), 0);
+}
+
 static void test_start_failures(void **state)
 {
     srv_t v;
@@ -1282,6 +1342,7 @@ int main(void)
         cmocka_unit_test(test_stream),
         cmocka_unit_test(test_stream_limits_and_stop),
         cmocka_unit_test(test_stop_with_slow_handler),
+        cmocka_unit_test(test_workers_on_demand),
         cmocka_unit_test(test_start_failures),
         cmocka_unit_test(test_harness),
         cmocka_unit_test(test_host_names),

@@ -84,7 +84,9 @@ check "-t accepts the channels" "$KOTOD" -t -c "$tmp/koto.conf.lua" --state-dir 
 run
 started || { not_ok "kotod starts" "$(cat "$tmp/kotod.log")"; finish; exit; }
 check "the log names the channels" grep -q "notifying 2 channels" "$tmp/kotod.log"
-# Named threads: top -H and ps -L tell them apart.
+# Named threads: top -H and ps -L tell them apart. A handler thread starts
+# with the first request a handler answers.
+curl -sS "$base/healthz" >/dev/null
 expect_eq "kotod's threads are named" "koto-http koto-notify koto-remedy koto-sampler koto-store koto-worker" \
   "$(cat /proc/"$kotod_pid"/task/*/comm | grep '^koto-' | sort -u | tr '\n' ' ' | sed 's/ $//')"
 # libcurl (and the TLS libraries it pulls in) is loaded by the first
