@@ -60,6 +60,8 @@ typedef struct {
 
 struct kt__hist_t {
     apr_thread_mutex_t *lock;
+    apr_thread_cond_t *loaded; /* signalled when loading ends */
+    int loading;               /* the store thread has yet to resume the series */
     apr_hash_t *byname; /* name -> series_t */
     series_t **all;
     unsigned n, cap;
@@ -233,13 +235,22 @@ static void record_sub(kt__hist_t *h, const char *kind, const char *subject, int
         record(h, name, t_ms, v);
 }
 
+/* The lock, once the series the last run left are resumed: a reading
+ * recorded or a chart drawn before that would miss their open buckets. */
+static void lock_loaded(kt__hist_t *h)
+{
+    apr_thread_mutex_lock(h->lock);
+    while (h->loading)
+        apr_thread_cond_wait(h->loaded, h->lock);
+}
+
 void kt_store_record(kt_store_t *s, const kt_sample_t *x, unsigned interval_ms, int lean)
 {
     kt__hist_t *h = s->hist;
     if (!h || !s->usable)
         return;
     int64_t t = apr_time_as_msec(x->time);
-    apr_thread_mutex_lock(h->lock);
+    lock_loaded(h);
     /* The raw tier's slot width: the interval, which the sampler keeps
      * steady; a late reading still falls in its own slot. */
     h->step_ms = interval_ms ? interval_ms : 1000;
@@ -300,7 +311,7 @@ void kt__hist_flush(kt_store_t *s, int force)
     kt__hist_t *h = s->hist;
     if (!h)
         return;
-    apr_thread_mutex_lock(h->lock);
+    lock_loaded(h);
     h->next_flush = apr_time_now() + apr_time_from_sec(KT__HIST_FLUSH_S);
     unsigned n = h->nclosed;
     for (unsigned i = 0; i < h->n; i++)
@@ -366,12 +377,24 @@ apr_status_t kt__hist_create(kt_store_t *s)
 {
     kt__hist_t *h = apr_pcalloc(s->pool, sizeof *h);
     apr_status_t st = apr_thread_mutex_create(&h->lock, APR_THREAD_MUTEX_DEFAULT, s->pool);
+    if (st == APR_SUCCESS)
+        st = apr_thread_cond_create(&h->loaded, s->pool);
     if (st != APR_SUCCESS)
         return st;
     h->byname = apr_hash_make(s->pool);
     h->next_flush = apr_time_now() + apr_time_from_sec(KT__HIST_FLUSH_S);
     s->hist = h;
     return APR_SUCCESS;
+}
+
+void kt__hist_loading(kt_store_t *s, int loading)
+{
+    kt__hist_t *h = s->hist;
+    apr_thread_mutex_lock(h->lock);
+    h->loading = loading;
+    if (!loading)
+        apr_thread_cond_broadcast(h->loaded);
+    apr_thread_mutex_unlock(h->lock);
 }
 
 void kt__hist_destroy(kt_store_t *s)
@@ -531,7 +554,7 @@ static apr_status_t gather(kt_store_t *s, const char *metric, int *tier, int64_t
 {
     kt__hist_t *h = s->hist;
     /* The chunks being filled, copied: they are newer than what is stored. */
-    apr_thread_mutex_lock(h->lock);
+    lock_loaded(h);
     series_t *se = apr_hash_get(h->byname, metric, APR_HASH_KEY_STRING);
     if (!se) {
         apr_thread_mutex_unlock(h->lock);
@@ -650,7 +673,7 @@ int64_t kt_store_tier_step_ms(kt_store_t *s, int tier)
     kt__hist_t *h = s->hist;
     if (!h)
         return 0;
-    apr_thread_mutex_lock(h->lock);
+    lock_loaded(h);
     int64_t step = h->step_ms;
     /* Before this run's first reading: the interval the newest stored readings had. */
     for (unsigned i = 0; step <= 0 && i < h->n; i++)
@@ -678,7 +701,7 @@ apr_status_t kt_store_series_names(kt_store_t *s, apr_array_header_t **out, apr_
     if (!h || !s->usable)
         return KT_EUNAVAIL;
     apr_array_header_t *a = apr_array_make(pool, 64, sizeof(const char *));
-    apr_thread_mutex_lock(h->lock);
+    lock_loaded(h);
     for (unsigned i = 0; i < h->n; i++)
         APR_ARRAY_PUSH(a, const char *) = apr_pstrdup(pool, h->all[i]->name);
     apr_thread_mutex_unlock(h->lock);

@@ -5,7 +5,8 @@
  *
  * The database is opened on the caller's thread in kt_store_open, before
  * the store thread starts (creating the thread orders everything opened
- * before it), so the state the last run kept is known at once.
+ * before it), so the state the last run kept is known at once. Only the
+ * history's resumption is left to the thread, as its first work.
  */
 #include "store_internal.h"
 #include "kt_sys.h"
@@ -139,6 +140,17 @@ static void *APR_THREAD_FUNC store_main(apr_thread_t *t, void *data)
     kt_sys_thread_name("koto-store");
     kt_store_t *s = data;
     int more = 0; /* a trim left work for the next round */
+    if (s->read_at_start) {
+        /* The series' open buckets, here rather than in kt_store_open:
+         * for every series two reads, a millisecond or more that kotod's
+         * first answer need not wait for. Who records or reads the
+         * history meanwhile waits (kt__hist_loading). */
+        kt__db_exec(s, "BEGIN");
+        kt__hist_load(s);
+        kt__db_exec(s, "COMMIT");
+        apr_pool_clear(s->db.scratch);
+        kt__hist_loading(s, 0);
+    }
     apr_thread_mutex_lock(s->lock);
     for (;;) {
         while (!s->head && !s->stopping && !more &&
@@ -519,7 +531,6 @@ apr_status_t kt_store_open(kt_store_t **out, const kt_store_opts_t *opts, apr_po
         /* One read transaction: each statement outside one takes and
          * drops the file's lock. */
         kt__db_exec(s, "BEGIN");
-        kt__hist_load(s);
         s->last_id = s->mark_id = kt__events_last_id(s);
         s->saved_state = kt__state_read(s, &s->saved_at);
         kt__silences_read(s, &s->saved_silences); /* left NULL when it cannot */
@@ -528,6 +539,7 @@ apr_status_t kt_store_open(kt_store_t **out, const kt_store_opts_t *opts, apr_po
             kt__events_trim(s);
         kt__db_measure(s);
         apr_pool_clear(s->db.scratch);
+        kt__hist_loading(s, 1); /* the thread's first work (store_main) */
     }
     if ((st = apr_thread_create(&s->thread, NULL, store_main, s, sp)) != APR_SUCCESS) {
         kt__hist_destroy(s);

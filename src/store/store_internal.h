@@ -271,6 +271,9 @@ void kt__hist_load(kt_store_t *s);
 
 apr_status_t kt__hist_create(kt_store_t *s);
 void kt__hist_destroy(kt_store_t *s);
+/* While loading (kt__hist_load on the store thread), whoever records or
+ * reads the history waits: it would miss the buckets the last run left open. */
+void kt__hist_loading(kt_store_t *s, int loading);
 /* After a restart: where a series left off. tail holds the points of the
  * finer tier after the last point of the coarser one (raw points after the
  * last minute, minutes after the last hour), so the buckets open at the stop
