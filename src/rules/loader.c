@@ -282,15 +282,15 @@ apr_status_t kt__rules_build_state(kt_rules_t *r, kt__lstate_t **out, unsigned *
     lua_newtable(L);
     lua_setfield(L, LUA_REGISTRYINDEX, "koto.conditions");
     unsigned nrules = 0, ntemplates = 0;
+    kt__precompile_t *pc = kt__precompile_start(r);
 
     /* Libraries first: they become globals that rules and templates see. */
     for (int pass = 0; pass < 2; pass++) {
         for (unsigned i = 0; i < r->nfiles; i++) {
             const kt__file_t *f = &r->files[i];
-            if (f->kind == KT__FILE_CONFIG || (pass == 0) != (f->kind == KT__FILE_LIB))
+            if (kt__build_pass(f) != pass)
                 continue;
-            if ((rc = kt__lstate_load(ls, f->text, f->len, f->path, err, errlen)) !=
-                    APR_SUCCESS ||
+            if ((rc = kt__precompile_load(pc, ls, r, i, err, errlen)) != APR_SUCCESS ||
                 (rc = kt__lstate_call(ls, 0, 1, err, errlen)) != APR_SUCCESS) {
                 kt__name_file(err, errlen, f->path);
                 goto failed;
@@ -320,6 +320,7 @@ apr_status_t kt__rules_build_state(kt_rules_t *r, kt__lstate_t **out, unsigned *
                 goto failed;
         }
     }
+    kt__precompile_end(pc);
     if (rules_out)
         *rules_out = nrules;
     if (templates_out)
@@ -330,6 +331,7 @@ apr_status_t kt__rules_build_state(kt_rules_t *r, kt__lstate_t **out, unsigned *
     return APR_SUCCESS;
 
 failed:
+    kt__precompile_end(pc);
     kt__lstate_free(ls);
     return rc;
 }

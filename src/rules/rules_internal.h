@@ -43,6 +43,28 @@ void kt__lstate_free(kt__lstate_t *ls);
  * KT_EMEMCAP with "file:line: message" in err. */
 apr_status_t kt__lstate_load(kt__lstate_t *ls, const char *text, apr_size_t len,
                              const char *name, char *err, apr_size_t errlen);
+/* The same for a chunk in mode ("t", or "b" for bytecode this process
+ * dumped itself: kt__precompile). */
+apr_status_t kt__lstate_load_mode(kt__lstate_t *ls, const char *chunk, apr_size_t len,
+                                  const char *name, const char *mode, char *err,
+                                  apr_size_t errlen);
+
+/* ---- precompile.c: parsing the last files on a second thread ------------------------------ */
+
+typedef struct kt__precompile_t kt__precompile_t;
+/* Starts parsing, on a thread of its own, the files of r that the build
+ * reaches last (about half the source); NULL when the set is too small to
+ * gain from it or no thread can be had. */
+kt__precompile_t *kt__precompile_start(const kt_rules_t *r);
+/* Loads file i onto ls's stack as kt__lstate_load would, from the thread's
+ * bytecode when it parsed that file (waiting for it), else from its text. */
+apr_status_t kt__precompile_load(kt__precompile_t *pc, kt__lstate_t *ls, const kt_rules_t *r,
+                                 unsigned i, char *err, apr_size_t errlen);
+/* Whether the thread parsed file i (waiting for it): its bytecode is what
+ * kt__precompile_load loads. */
+int kt__precompile_parsed(kt__precompile_t *pc, unsigned i);
+/* Waits for the thread and frees what it made; NULL is fine. */
+void kt__precompile_end(kt__precompile_t *pc);
 
 /* Calls the function below nargs arguments with a traceback handler, the
  * budget reset and the hook armed. Returns APR_SUCCESS with nres results on
@@ -83,6 +105,14 @@ typedef struct {
     const char *text;
     apr_size_t len;
 } kt__file_t;
+
+/* When a state's build loads f: libraries in pass 0 (they become globals
+ * the others see), the rest in pass 1, the configuration never (-1: it
+ * is read in a state of its own). */
+static inline int kt__build_pass(const kt__file_t *f)
+{
+    return f->kind == KT__FILE_CONFIG ? -1 : f->kind == KT__FILE_LIB ? 0 : 1;
+}
 
 struct kt_rules_t {
     apr_pool_t *pool;

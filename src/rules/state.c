@@ -92,11 +92,18 @@ static int env_newindex(lua_State *L)
 apr_status_t kt__lstate_load(kt__lstate_t *ls, const char *text, apr_size_t len,
                              const char *name, char *err, apr_size_t errlen)
 {
+    /* "t": text only; crafted bytecode can crash the VM. */
+    return kt__lstate_load_mode(ls, text, len, name, "t", err, errlen);
+}
+
+apr_status_t kt__lstate_load_mode(kt__lstate_t *ls, const char *chunk, apr_size_t len,
+                                  const char *name, const char *mode, char *err,
+                                  apr_size_t errlen)
+{
     lua_State *L = ls->L;
     char chunkname[512];
     snprintf(chunkname, sizeof chunkname, "@%s", name);
-    /* "t": text only; crafted bytecode can crash the VM. */
-    int rc = luaL_loadbufferx(L, text, len, chunkname, "t");
+    int rc = luaL_loadbufferx(L, chunk, len, chunkname, mode);
     if (rc != LUA_OK) {
         snprintf(err, errlen, "%s", lua_tostring(L, -1));
         lua_pop(L, 1);

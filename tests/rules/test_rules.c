@@ -27,6 +27,7 @@
 #include <apr_general.h>
 
 #include "kt_rules.h"
+#include "rules_internal.h" /* the second thread's part of a build */
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -917,6 +918,39 @@ static void test_syntax_error(void **state)
     remove_rule_file("broken");
 }
 
+/* The files a build reaches last are parsed on a second thread and loaded
+ * from its bytecode: they keep their names and lines. One that thread
+ * could not parse is parsed again from its text, for the usual error. */
+static void test_parsed_on_a_second_thread(void **state)
+{
+    write_rule("zz_late", "error('boom')");
+    kt_rules_t *r = must_load(user_dir);
+    unsigned late = r->nfiles, lib = r->nfiles;
+    for (unsigned i = 0; i < r->nfiles; i++) {
+        if (strcmp(r->files[i].name, "zz_late") == 0)
+            late = i;
+        if (r->files[i].kind == KT__FILE_LIB)
+            lib = i;
+    }
+    assert_true(late < r->nfiles && lib < r->nfiles);
+    kt__precompile_t *pc = kt__precompile_start(r);
+    assert_non_null(pc);
+    assert_true(kt__precompile_parsed(pc, late));
+    assert_false(kt__precompile_parsed(pc, lib)); /* the build needs those first */
+    kt__precompile_end(pc);
+    json_t *out = analyze_snapshot(r, "quiet");
+    expect_rule_error(out, "zz_late", "zz_late.lua:5: boom");
+    json_decref(out);
+    kt_rules_release(r);
+
+    char err[600];
+    write_rule_file("zz_late", "return {\n  {\n    name = \"zz\"\n    category = \"x\",\n  },\n}\n");
+    assert_null(load_set(user_dir, err, sizeof err));
+    if (!strstr(err, "rules/zz_late.lua:4:"))
+        fail_msg("no zz_late.lua:4: in: %s", err);
+    remove_rule_file("zz_late");
+}
+
 static void test_bad_rule_files(void **state)
 {
     static const struct {
@@ -1213,6 +1247,7 @@ int main(void)
         cmocka_unit_test(test_global_assignment),
         cmocka_unit_test(test_shared_tables_are_read_only),
         cmocka_unit_test(test_syntax_error),
+        cmocka_unit_test(test_parsed_on_a_second_thread),
         cmocka_unit_test(test_bad_rule_files),
         cmocka_unit_test(test_bad_findings),
         cmocka_unit_test(test_user_file_replaces_shipped),
