@@ -90,17 +90,18 @@ apr_status_t kt__http_workers_create(kt__workers_t **out, kt_http_t *s, unsigned
 
 apr_status_t kt__http_workers_submit(kt__workers_t *w, kt__conn_t *c)
 {
-    /* Only the loop submits and stops: between the two locks the count
-     * can only fall and quit stays as it was. */
     apr_thread_mutex_lock(w->mu);
-    int more = w->count >= w->idle && w->n < w->max; /* c would find no thread waiting */
-    apr_thread_mutex_unlock(w->mu);
-    if (more && apr_thread_create(&w->threads[w->n], NULL, worker_main, w, w->pool) == APR_SUCCESS)
-        w->n++;
-    if (w->n == 0)
-        return APR_EAGAIN; /* not one thread could be had: the loop answers 503 */
+    if (w->count >= w->idle && w->n < w->max) { /* c would find no thread waiting */
+        /* Only the loop submits and stops: while the lock is let go the
+         * count can only fall and quit stays as it was. */
+        apr_thread_mutex_unlock(w->mu);
+        if (apr_thread_create(&w->threads[w->n], NULL, worker_main, w, w->pool) == APR_SUCCESS)
+            w->n++;
+        if (w->n == 0)
+            return APR_EAGAIN; /* not one thread could be had: the loop answers 503 */
+        apr_thread_mutex_lock(w->mu);
+    }
     apr_status_t rv = APR_SUCCESS;
-    apr_thread_mutex_lock(w->mu);
     if (w->quit || w->count == w->cap) {
         rv = APR_EAGAIN;
     } else {
