@@ -21,7 +21,6 @@
 #include <string.h>
 
 #include <apr_thread_proc.h>
-#include <lauxlib.h>
 
 /* Below this much source one thread parses it all about as fast. */
 #define KT__PRECOMPILE_MIN_BYTES (16 * 1024)
@@ -68,8 +67,8 @@ static void *APR_THREAD_FUNC parse_main(apr_thread_t *t, void *data)
         if (!pc->mine[i])
             continue;
         const kt__file_t *f = &pc->r->files[i];
-        char chunkname[512]; /* as kt__lstate_load_mode names a chunk */
-        snprintf(chunkname, sizeof chunkname, "@%s", f->path);
+        char chunkname[512];
+        kt__chunk_name(chunkname, sizeof chunkname, f->path);
         dump_t *d = &pc->dumps[i];
         if (luaL_loadbufferx(L, f->text, f->len, chunkname, "t") == LUA_OK &&
             lua_dump(L, write_dump, d, 0) != 0) {

@@ -9,6 +9,7 @@
 #include "kt_base.h"
 
 #include <stdatomic.h>
+#include <stdio.h>
 
 #include <apr_strings.h>
 #include <apr_tables.h>
@@ -44,10 +45,17 @@ void kt__lstate_free(kt__lstate_t *ls);
 apr_status_t kt__lstate_load(kt__lstate_t *ls, const char *text, apr_size_t len,
                              const char *name, char *err, apr_size_t errlen);
 /* The same for a chunk in mode ("t", or "b" for bytecode this process
- * dumped itself: kt__precompile). */
+ * dumped itself: kt__precompile, which names its chunks as this does). */
 apr_status_t kt__lstate_load_mode(kt__lstate_t *ls, const char *chunk, apr_size_t len,
                                   const char *name, const char *mode, char *err,
                                   apr_size_t errlen);
+
+/* The name Lua gives file path's chunk: errors and tracebacks show it,
+ * and bytecode carries it. */
+static inline void kt__chunk_name(char *buf, size_t size, const char *path)
+{
+    snprintf(buf, size, "@%s", path);
+}
 
 /* ---- precompile.c: parsing the last files on a second thread ------------------------------ */
 

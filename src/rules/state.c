@@ -102,7 +102,7 @@ apr_status_t kt__lstate_load_mode(kt__lstate_t *ls, const char *chunk, apr_size_
 {
     lua_State *L = ls->L;
     char chunkname[512];
-    snprintf(chunkname, sizeof chunkname, "@%s", name);
+    kt__chunk_name(chunkname, sizeof chunkname, name);
     int rc = luaL_loadbufferx(L, chunk, len, chunkname, mode);
     if (rc != LUA_OK) {
         snprintf(err, errlen, "%s", lua_tostring(L, -1));
