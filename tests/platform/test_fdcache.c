@@ -556,13 +556,13 @@ static void test_listing_follows_forks(void **state)
         assert_int_equal(kt_plat_sample(p, &b, pool), APR_SUCCESS);
         assert_null(proc_of(&b, kid));
         assert_non_null(proc_of(&b, getpid()));
-        /* Counted again, its 100 ms would be over 300 % of 30 ms. The
-         * kernel rounds a process's ticks to its runtime when it reaps it,
-         * so a tick or two may remain. */
         /* Only a round where the child alone ended tells: on a busy
          * machine others end too, and what they used counts rightly. */
         if (b.forks != a.forks || p->kept.listings != before || ended_besides(&a, &b, kid))
             continue;
+        /* Counted again, its 100 ms would be over 300 % of 30 ms. The
+         * kernel rounds a process's ticks to its runtime when it reaps it,
+         * so a tick or two may remain. */
         double seen_pct = proc_of(&a, kid)->cpu_time_ms / 10.0 / b.elapsed_s;
         assert_true(kt_known(b.exited_cpu_pct) && seen_pct > 100);
         if (b.exited_cpu_pct >= seen_pct / 2) {

@@ -905,11 +905,14 @@ static void test_shared_tables_are_read_only(void **state)
     }
 }
 
+/* A rule file with a comma missing at the end of line 3. */
+static const char missing_comma[] =
+    "return {\n  {\n    name = \"broken\"\n    category = \"x\",\n  },\n}\n";
+
 static void test_syntax_error(void **state)
 {
     char err[600];
-    write_rule_file("broken",
-                    "return {\n  {\n    name = \"broken\"\n    category = \"x\",\n  },\n}\n");
+    write_rule_file("broken", missing_comma);
     assert_null(load_set(user_dir, err, sizeof err));
     char want[128];
     snprintf(want, sizeof want, "%s/rules/broken.lua:4:", user_dir);
@@ -944,7 +947,7 @@ static void test_parsed_on_a_second_thread(void **state)
     kt_rules_release(r);
 
     char err[600];
-    write_rule_file("zz_late", "return {\n  {\n    name = \"zz\"\n    category = \"x\",\n  },\n}\n");
+    write_rule_file("zz_late", missing_comma);
     assert_null(load_set(user_dir, err, sizeof err));
     if (!strstr(err, "rules/zz_late.lua:4:"))
         fail_msg("no zz_late.lua:4: in: %s", err);
