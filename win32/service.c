@@ -64,10 +64,11 @@ static int run(void)
         if (kt_win_log_to_file(log, the_pool) != 0)
             kt_log(KT_LOG_WARN, "cannot write the log file %s", log);
     }
+    kt_early_store_t *early = kt_daemon_open_store_early(the_opts, the_pool);
     if (kt_daemon_load(the_opts, &rules, &conf, the_pool))
         return 1;
     report(SERVICE_START_PENDING, 0, START_WAIT_HINT_MS);
-    if (kt_daemon_start(&d, the_opts, rules, &conf, the_pool))
+    if (kt_daemon_start(&d, the_opts, rules, &conf, early, the_pool))
         return 1;
     report(SERVICE_RUNNING, 0, 0);
 

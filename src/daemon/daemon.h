@@ -65,6 +65,14 @@ int kt_run_once(const kt_opts_t *o, apr_pool_t *pool);
 apr_status_t kt_setup_load(const kt_opts_t *o, kt_rules_t **rules, kt_conf_t *conf, char *err,
                            apr_size_t errlen, apr_pool_t *pool);
 
+/* setup.c: only the settings named in keys (a NULL-ended list of
+ * top-level names), made as kt_setup_load makes them but from the
+ * configuration file alone, without the rules: for what starts beside
+ * their load. Safe beside a load on another thread. A mistake in the file is
+ * the load's to report: this only returns its status. */
+apr_status_t kt_setup_peek(const kt_opts_t *o, const char *const *keys, kt_conf_t *conf,
+                           apr_pool_t *pool);
+
 /* token.c: kotod --token add|revoke|list. Returns the exit code. */
 int kt_run_token(const kt_opts_t *o, apr_pool_t *pool);
 
@@ -87,11 +95,20 @@ int kt_daemon_load(const kt_opts_t *o, kt_rules_t **rules, kt_conf_t *conf, apr_
 int kt_run_test_notify(const kt_opts_t *o, apr_pool_t *pool);
 /* kotod -t. Returns the exit code. */
 int kt_check_config(const kt_opts_t *o, apr_pool_t *pool);
+/* Starts opening the store where the configuration file and the command
+ * line put it, on a thread of its own, so that the two longest parts of a
+ * start, loading the rules and opening the store, run side by side. For a
+ * process that serves next and does not fork: every thread started here
+ * inherits the caller's signal mask. kt_daemon_start takes the store if the
+ * loaded settings want that one; the end of pool waits for the thread. */
+typedef struct kt_early_store_t kt_early_store_t;
+kt_early_store_t *kt_daemon_open_store_early(const kt_opts_t *o, apr_pool_t *pool);
 /* Prepares the state directory and token, then starts the monitor and the
  * API. Takes over the caller's reference to rules (released with pool).
- * Returns -1 after logging why it could not start. */
+ * early may be NULL: the store is then opened here. Returns -1 after
+ * logging why it could not start. */
 int kt_daemon_start(kt_daemon_t **d, const kt_opts_t *o, kt_rules_t *rules,
-                    const kt_conf_t *conf, apr_pool_t *pool);
+                    const kt_conf_t *conf, kt_early_store_t *early, apr_pool_t *pool);
 /* Reloads configuration, rules and templates; on failure the running ones
  * stay and the reason is logged (and returned as a status). */
 apr_status_t kt_daemon_reload(kt_daemon_t *d);

@@ -15,6 +15,7 @@
 #include <apr_file_io.h>
 #include <apr_strings.h>
 #include <apr_thread_mutex.h>
+#include <apr_thread_proc.h>
 
 #include "kt_api.h"
 #include "kt_notify.h"
@@ -492,14 +493,102 @@ apr_status_t kt_daemon_reload(kt_daemon_t *d)
 
 /* ==== the store: what outlives a run ================================================ */
 
-/* Opens STATE_DIR/koto.db and lets the monitor go on where the last run
- * stopped. A store that cannot use its file is still returned (off), and
- * kotod runs from memory. */
-static int open_store(kt_daemon_t *d, const kt_conf_t *conf)
+/* What store_opts reads, by the names the configuration file gives them. */
+static const char *const store_keys[] = {
+    "state_dir",         "store",             "store_event_days",    "store_max_events",
+    "store_max_mb",      "history_raw_hours", "history_minute_days", "history_hour_days",
+    NULL};
+
+struct kt_early_store_t {
+    const kt_opts_t *o;
+    apr_pool_t *pool;
+    apr_thread_t *thread; /* until joined */
+    kt_store_t *store;    /* open on path, or NULL */
+    const char *path;
+};
+
+static void *APR_THREAD_FUNC open_early(apr_thread_t *t, void *data)
+{
+    kt_early_store_t *e = data;
+    kt_conf_t conf;
+    /* A file the load will refuse makes nothing; a directory that cannot be
+     * made is prepare_state's to report. */
+    if (kt_setup_peek(e->o, store_keys, &conf, e->pool) == APR_SUCCESS && conf.store &&
+        kt_sys_private_dir(conf.state_dir, e->pool) == APR_SUCCESS) {
+        const char *path = kt_sys_join_path(conf.state_dir, "koto.db", e->pool);
+        kt_store_opts_t so = store_opts(&conf, path);
+        if (kt_store_open(&e->store, &so, e->pool) == APR_SUCCESS)
+            e->path = path;
+        else
+            e->store = NULL;
+    }
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
+static void join_early(kt_early_store_t *e)
+{
+    apr_status_t ignored;
+    if (e->thread)
+        apr_thread_join(&ignored, e->thread);
+    e->thread = NULL;
+}
+
+static apr_status_t end_early(void *e)
+{
+    join_early(e);
+    return APR_SUCCESS;
+}
+
+kt_early_store_t *kt_daemon_open_store_early(const kt_opts_t *o, apr_pool_t *pool)
+{
+    apr_pool_t *sub;
+    if (apr_pool_create(&sub, pool) != APR_SUCCESS)
+        return NULL;
+    kt_early_store_t *e = apr_pcalloc(sub, sizeof *e);
+    e->o = o;
+    e->pool = sub;
+    /* Before the store's own pool, a child of this one, goes. */
+    apr_pool_pre_cleanup_register(sub, e, end_early);
+    if (apr_thread_create(&e->thread, NULL, open_early, e, sub) != APR_SUCCESS)
+        e->thread = NULL; /* kt_daemon_start opens it */
+    return e;
+}
+
+/* The store opened early when it is the file conf wants, else NULL (and
+ * the early one closed). */
+static kt_store_t *take_early(kt_early_store_t *e, const kt_conf_t *conf, const char *path)
+{
+    if (!e)
+        return NULL;
+    join_early(e);
+    kt_store_t *s = e->store;
+    e->store = NULL;
+    if (s && conf->store && strcmp(e->path, path) == 0) {
+        kt_log(KT_LOG_DEBUG, "store %s: opened while the rules loaded", path);
+        return s;
+    }
+    if (s) {
+        /* A file whose settings changed between its two runs (math.random). */
+        kt_log(KT_LOG_DEBUG, "store %s: opened while the rules loaded, but the settings want %s",
+               e->path, conf->store ? path : "no store");
+        kt_store_close(s);
+    }
+    return NULL;
+}
+
+/* Opens STATE_DIR/koto.db (or takes the one opened early) and lets the
+ * monitor go on where the last run stopped. A store that cannot use its
+ * file is still returned (off), and kotod runs from memory. */
+static int open_store(kt_daemon_t *d, const kt_conf_t *conf, kt_early_store_t *early)
 {
     kt_store_opts_t so = store_opts(conf, kt_sys_join_path(conf->state_dir, "koto.db", d->pool));
     char err[128];
-    apr_status_t st = kt_store_open(&d->store, &so, d->pool);
+    apr_status_t st = APR_SUCCESS;
+    if ((d->store = take_early(early, conf, so.path)))
+        kt_store_set_retention(d->store, &so);
+    else
+        st = kt_store_open(&d->store, &so, d->pool);
     if (st != APR_SUCCESS) {
         kt_log(KT_LOG_ERROR, "cannot start the store: %s", kt_strerror(st, err, sizeof err));
         return -1;
@@ -529,7 +618,7 @@ static apr_status_t release_rules(void *rules)
 }
 
 int kt_daemon_start(kt_daemon_t **out, const kt_opts_t *o, kt_rules_t *rules,
-                    const kt_conf_t *conf, apr_pool_t *pool)
+                    const kt_conf_t *conf, kt_early_store_t *early, apr_pool_t *pool)
 {
     char err[128];
     const char *token;
@@ -553,7 +642,9 @@ int kt_daemon_start(kt_daemon_t **out, const kt_opts_t *o, kt_rules_t *rules,
         kt_log(KT_LOG_ERROR, "cannot create the monitor: %s", kt_strerror(st, err, sizeof err));
         return -1;
     }
-    if (conf->store && open_store(d, conf))
+    if (!conf->store)
+        take_early(early, conf, NULL); /* closes what the file's first look opened */
+    else if (open_store(d, conf, early))
         return -1;
     /* After the store (its outbox) and before the sampler starts. */
     kt_store_info_t si = {.state = KT_STORE_OFF};

@@ -6,12 +6,14 @@
  */
 #include "daemon.h"
 
+#include <string.h>
+
 #include <apr_strings.h>
 
-apr_status_t kt_setup_load(const kt_opts_t *o, kt_rules_t **rules, kt_conf_t *conf, char *err,
-                           apr_size_t errlen, apr_pool_t *pool)
+/* The built-in defaults. */
+static void defaults(kt_conf_t *base, apr_pool_t *pool)
 {
-    kt_conf_t base = {
+    *base = (kt_conf_t){
         .listen = "127.0.0.1:5000",
         .web_dir = kt_default_web_dir(pool),
         .script_os = "auto",
@@ -31,12 +33,63 @@ apr_status_t kt_setup_load(const kt_opts_t *o, kt_rules_t **rules, kt_conf_t *co
         .session_lifetime_s = 12 * 3600,
         .session_max = 64,
     };
-    kt_mon_conf_defaults(&base.mon);
-    kt_rules_opts_t ropts = {
-        .dir = o->lua_dir,
-        .user_dir = o->user_dir,
-        .config_file = o->config_file,
-    };
+    kt_mon_conf_defaults(&base->mon);
+}
+
+/* What the command line says over the file, and what follows from both. */
+static void command_line(kt_conf_t *conf, const kt_opts_t *o, apr_pool_t *pool)
+{
+    if (o->listen)
+        conf->listen = o->listen;
+    if (o->state_dir)
+        conf->state_dir = o->state_dir;
+    if (o->web_dir)
+        conf->web_dir = o->web_dir;
+    if (o->interval_ms)
+        conf->mon.interval_ms = o->interval_ms;
+    if (o->top_n)
+        conf->mon.top_n = o->top_n;
+    if (!conf->state_dir)
+        conf->state_dir = kt_default_state_dir(pool);
+    if (!conf->scripts_dir)
+        conf->scripts_dir = apr_pstrcat(pool, conf->state_dir, KT_PATH_SEP "scripts", NULL);
+}
+
+static kt_rules_opts_t rules_opts(const kt_opts_t *o)
+{
+    return (kt_rules_opts_t){.dir = o->lua_dir, .user_dir = o->user_dir,
+                             .config_file = o->config_file};
+}
+
+apr_status_t kt_setup_peek(const kt_opts_t *o, const char *const *keys, kt_conf_t *conf,
+                           apr_pool_t *pool)
+{
+    /* user_dir too: as in kt_setup_load, a file that names a user directory
+     * gives way to that directory's own file, if it has one. */
+    size_t n = 0;
+    while (keys[n])
+        n++;
+    const char **with_user = apr_pcalloc(pool, sizeof *with_user * (n + 2));
+    memcpy(with_user, keys, sizeof *keys * n);
+    with_user[n] = "user_dir";
+    kt_rules_opts_t ropts = rules_opts(o);
+    defaults(conf, pool);
+    apr_status_t st = kt_rules_conf_peek(conf, &ropts, with_user, pool);
+    if (st == APR_SUCCESS && !o->user_dir && conf->user_dir) {
+        ropts.user_dir = conf->user_dir;
+        defaults(conf, pool);
+        st = kt_rules_conf_peek(conf, &ropts, with_user, pool);
+    }
+    command_line(conf, o, pool);
+    return st;
+}
+
+apr_status_t kt_setup_load(const kt_opts_t *o, kt_rules_t **rules, kt_conf_t *conf, char *err,
+                           apr_size_t errlen, apr_pool_t *pool)
+{
+    kt_conf_t base;
+    defaults(&base, pool);
+    kt_rules_opts_t ropts = rules_opts(o);
     apr_status_t st = kt_rules_load(rules, &ropts, &base, err, errlen);
     if (st != APR_SUCCESS)
         return st;
@@ -53,20 +106,7 @@ apr_status_t kt_setup_load(const kt_opts_t *o, kt_rules_t **rules, kt_conf_t *co
         *rules = with_user;
         kt_conf_copy(conf, kt_rules_conf(with_user), pool);
     }
-    if (o->listen)
-        conf->listen = o->listen;
-    if (o->state_dir)
-        conf->state_dir = o->state_dir;
-    if (o->web_dir)
-        conf->web_dir = o->web_dir;
-    if (o->interval_ms)
-        conf->mon.interval_ms = o->interval_ms;
-    if (o->top_n)
-        conf->mon.top_n = o->top_n;
-    if (!conf->state_dir)
-        conf->state_dir = kt_default_state_dir(pool);
-    if (!conf->scripts_dir)
-        conf->scripts_dir = apr_pstrcat(pool, conf->state_dir, KT_PATH_SEP "scripts", NULL);
+    command_line(conf, o, pool);
     kt_rules_set_conf(*rules, conf);
     return APR_SUCCESS;
 }

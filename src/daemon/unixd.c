@@ -218,28 +218,36 @@ static int on_signal(int signum)
     }
 }
 
+/* Loads the rules to report mistakes on the terminal, then detaches: the
+ * child loads them again (the parent exits in between). */
+static int detach(const kt_opts_t *o, const char **pidfile, apr_pool_t *pool)
+{
+    kt_rules_t *rules;
+    kt_conf_t conf;
+    if (kt_daemon_load(o, &rules, &conf, pool))
+        return -1;
+    kt_rules_release(rules);
+    kt_sys_private_dir(conf.state_dir, pool); /* the pidfile's default home */
+    *pidfile = o->pidfile ? o->pidfile : apr_pstrcat(pool, conf.state_dir, "/kotod.pid", NULL);
+    return daemonize(*pidfile);
+}
+
 int kt_serve(const kt_opts_t *o, apr_pool_t *pool)
 {
     kt_rules_t *rules;
     kt_conf_t conf;
     const char *pidfile = NULL;
-    if (kt_daemon_load(o, &rules, &conf, pool))
-        return 1;
     if (o->daemonize) {
-        /* The rules were loaded to report mistakes on the terminal; the
-         * detached child loads them again (the parent exits in between). */
-        kt_rules_release(rules);
-        kt_sys_private_dir(conf.state_dir, pool); /* the pidfile's default home */
-        pidfile = o->pidfile ? o->pidfile
-                             : apr_pstrcat(pool, conf.state_dir, "/kotod.pid", NULL);
-        if (daemonize(pidfile) != 0 || kt_daemon_load(o, &rules, &conf, pool))
+        if (detach(o, &pidfile, pool))
             return 1;
     } else if (o->syslog) {
-        log_to_syslog();
+        log_to_syslog(); /* the load's mistakes too */
     }
     /* Must precede every thread, so they all inherit the blocked mask. */
     apr_setup_signal_thread();
-    if (kt_daemon_start(&the_daemon, o, rules, &conf, pool))
+    kt_early_store_t *early = kt_daemon_open_store_early(o, pool);
+    if (kt_daemon_load(o, &rules, &conf, pool) ||
+        kt_daemon_start(&the_daemon, o, rules, &conf, early, pool))
         return 1;
     notify_ready(kt_daemon_address(the_daemon));
 

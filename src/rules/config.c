@@ -681,8 +681,15 @@ static int read_setting(lua_State *L)
     return luaL_error(L, "unknown name '%s'", luaL_tolstring(L, 2, NULL));
 }
 
-apr_status_t kt__conf_apply_file(kt_conf_t *conf, const kt__file_t *f, apr_pool_t *pool,
-                                 char *err, apr_size_t errlen)
+static int listed(const char *const *keys, const char *key)
+{
+    while (*keys && strcmp(*keys, key) != 0)
+        keys++;
+    return *keys != NULL;
+}
+
+apr_status_t kt__conf_apply_file(kt_conf_t *conf, const kt__file_t *f, const char *const *only,
+                                 apr_pool_t *pool, char *err, apr_size_t errlen)
 {
     kt__lstate_t *ls = kt__lstate_new(0, 0);
     if (!ls) {
@@ -718,12 +725,20 @@ apr_status_t kt__conf_apply_file(kt_conf_t *conf, const kt__file_t *f, apr_pool_
     while (lua_next(L, -3)) {
         const char *key = lua_tostring(L, -2);
         char msg[400];
+        if (only && !listed(only, key)) {
+            lua_pop(L, 1);
+            continue;
+        }
         if (apply(conf, key, L, -1, pool, msg, sizeof msg) != 0) {
             lua_getfield(L, -3, key);
             snprintf(err, errlen, "%s:%lld: %s", f->path, (long long)lua_tointeger(L, -1), msg);
             goto done;
         }
         lua_pop(L, 1);
+    }
+    if (only) { /* the checks below are the whole file's */
+        rc = APR_SUCCESS;
+        goto done;
     }
     scale_margins(&conf->mon, &before);
     /* The monitor's own cross-field checks (margin below threshold...),

@@ -175,6 +175,14 @@ const kt_notify_conf_t *kt_conf_channel(const kt_conf_t *conf, const char *name)
  * into err. The set lives until the last kt_rules_release. */
 apr_status_t kt_rules_load(kt_rules_t **out, const kt_rules_opts_t *opts, const kt_conf_t *base,
                            char *err, apr_size_t errlen);
+/* Only the settings named in keys (a NULL-ended list of top-level names,
+ * as kotod --help-config writes them) from the configuration file that
+ * kt_rules_load would read, over what conf holds: for work that starts
+ * before the rules are loaded. One run of that file alone, in a state of its
+ * own; safe beside a load on another thread. A failure is the full load's to
+ * report: conf then holds what was applied before it. */
+apr_status_t kt_rules_conf_peek(kt_conf_t *conf, const kt_rules_opts_t *opts,
+                                const char *const *keys, apr_pool_t *pool);
 void kt_rules_retain(kt_rules_t *r);
 void kt_rules_release(kt_rules_t *r);
 

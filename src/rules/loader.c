@@ -134,6 +134,37 @@ apr_status_t kt__rules_read_files(kt_rules_t *r, char *err, apr_size_t errlen)
     return st;
 }
 
+/* The file kt__rules_read_files would take as the configuration: the one
+ * named, else the user directory's, else the shipped one; NULL when none. */
+static const char *conf_file(const kt_rules_opts_t *opts, apr_pool_t *pool)
+{
+    if (opts->config_file)
+        return opts->config_file;
+    const char *dirs[] = {opts->user_dir, opts->dir};
+    for (size_t i = 0; i < KT_ARRAY_SIZE(dirs); i++) {
+        apr_finfo_t fi;
+        const char *path = dirs[i] ? apr_pstrcat(pool, dirs[i], "/koto.conf.lua", NULL) : NULL;
+        if (path && apr_stat(&fi, path, APR_FINFO_TYPE, pool) == APR_SUCCESS)
+            return path;
+    }
+    return NULL;
+}
+
+apr_status_t kt_rules_conf_peek(kt_conf_t *conf, const kt_rules_opts_t *opts,
+                                const char *const *keys, apr_pool_t *pool)
+{
+    const char *path = conf_file(opts, pool);
+    if (!path)
+        return APR_SUCCESS;
+    kt__file_t file;
+    kt_rules_t one = {.pool = pool, .files = &file};
+    char err[300];
+    apr_status_t st = add_file(&one, KT__FILE_CONFIG, "koto.conf", path, err, sizeof err);
+    if (st == APR_SUCCESS)
+        st = kt__conf_apply_file(conf, &file, keys, pool, err, sizeof err);
+    return st;
+}
+
 /* ---- building a state ------------------------------------------------------------------------ */
 
 /* A file that loaded but is not the shape its kind wants. */
@@ -410,7 +441,7 @@ apr_status_t kt_rules_load(kt_rules_t **out, const kt_rules_opts_t *opts, const 
     r->described = 1;
     int conf_at = find_file(r, KT__FILE_CONFIG, "koto.conf");
     if (conf_at >= 0 &&
-        (st = kt__conf_apply_file(&r->conf, &r->files[conf_at], pool, err, errlen)) !=
+        (st = kt__conf_apply_file(&r->conf, &r->files[conf_at], NULL, pool, err, errlen)) !=
             APR_SUCCESS)
         goto failed;
     /* Unless the file names a user directory this load did not read yet

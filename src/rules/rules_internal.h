@@ -164,11 +164,12 @@ apr_status_t kt__check_conditions(kt_rules_t *r, lua_State *L, const kt__file_t 
 
 /* ---- the configuration file (config.c) ------------------------------------------------------------- */
 
-/* Runs the configuration file f and applies what it assigns to conf;
- * KT_ECONF (a value out of bounds) or the Lua call's status, with
- * "file:line: what" in err. */
-apr_status_t kt__conf_apply_file(kt_conf_t *conf, const kt__file_t *f, apr_pool_t *pool,
-                                 char *err, apr_size_t errlen);
+/* Runs the configuration file f and applies what it assigns to conf (only
+ * the top-level settings named in the NULL-ended list only, and without the
+ * checks across settings, when it is not NULL); KT_ECONF (a value out of
+ * bounds) or the Lua call's status, with "file:line: what" in err. */
+apr_status_t kt__conf_apply_file(kt_conf_t *conf, const kt__file_t *f, const char *const *only,
+                                 apr_pool_t *pool, char *err, apr_size_t errlen);
 /* Every setting nested as the file writes it ({thresholds = {memory =
  * {threshold = 90, ...}}, ...}): what the rules get as `settings`. */
 json_t *kt__conf_nested(const kt_conf_t *conf);

@@ -277,4 +277,70 @@ else
   echo "skip a full filesystem: mounting a tmpfs needs root"
 fi
 
+# ---- the store the configuration file names, opened while the rules load -------------------
+# The store opens on a thread of its own from a first run of the file alone;
+# the start takes it only if the whole load wants the same file.
+set_mem_available 8000000
+thresholds='thresholds = { memory = { threshold = 80, clear_margin = 5, hold_samples = 1 },
+               cpu = { enabled = false }, cpu_spike = { enabled = false } }'
+# conf_run FILE_BODY: kotod with that configuration file and no --state-dir.
+conf_run() {
+  printf '%s\n%s\n' "$thresholds" "$1" >"$tmp/early.conf.lua"
+  start_kotod -c "$tmp/early.conf.lua" --procfs "$tmp/proc" --sysfs "$fixture/sys" \
+    --listen 127.0.0.1:0 --interval 100 --log-level debug
+}
+conf_run "state_dir = '$tmp/from_file'"
+started || { not_ok "starts on the file's state_dir" "$(cat "$tmp/kotod.log")"; finish; exit; }
+expect_eq "the file's state_dir has koto.db, the store ok" "600 ok" \
+  "$(stat -c %a "$tmp/from_file/koto.db") $(status | jq -r .store.state)"
+check "the store was opened while the rules loaded" \
+  grep -q "store $tmp/from_file/koto.db: opened while the rules loaded" "$tmp/kotod.log"
+stopped_cleanly "stops cleanly"
+
+conf_run "state_dir = '$tmp/no_store'
+store = false"
+started || { not_ok "starts with store = false" "$(cat "$tmp/kotod.log")"; finish; exit; }
+expect_eq "store = false: no database, no store in the status" "none true" \
+  "$(ls "$tmp/no_store/koto.db" 2>/dev/null || echo none) $(status | jq '.store == null')"
+stopped_cleanly "stops cleanly without a store"
+
+conf_run "state_dir = '$tmp/never'
+store_max_mb = 0"
+wait "$kotod_pid"; rc=$?; kotod_pid=""
+expect_eq "a file the load refuses: exit 1, nothing made" "1 absent" \
+  "$rc $( [ -e "$tmp/never" ] && echo present || echo absent)"
+check "and the refusal names file and line" grep -q "early.conf.lua:4:" "$tmp/kotod.log"
+
+# A file whose two runs differ (math.random): the start closes the early
+# store and opens the one the load wants, which then holds the run's events.
+mismatched=""; found=""
+for i in $(seq 30); do
+  rm -rf "$tmp/pick1" "$tmp/pick2"
+  conf_run "state_dir = '$tmp/pick' .. math.random(2)"
+  started || { not_ok "starts with a random state_dir" "$(cat "$tmp/kotod.log")"; break; }
+  if grep -q "opened while the rules loaded, but the settings want" "$tmp/kotod.log"; then
+    mismatched=$(sed -n 's|.*API token [a-z ]* \(.*\)/token .*|\1|p' "$tmp/kotod.log")
+    set_mem_available 1000000 # an event for the store
+    wait_for '[.events[] | select(.type == "memory_high")] | length == 1' ||
+      not_ok "memory_high starts in the store taken at start" "$(events)"
+    stopped_cleanly "stops cleanly after taking another store"
+    set_mem_available 8000000
+    break
+  fi
+  stop_kotod TERM
+done
+if [ -n "$mismatched" ]; then
+  other=$([ "$mismatched" = "$tmp/pick1" ] && echo "$tmp/pick2" || echo "$tmp/pick1")
+  for dir in "$mismatched" "$other"; do
+    start_kotod -c "$tmp/early.conf.lua" --procfs "$tmp/proc" --sysfs "$fixture/sys" \
+      --listen 127.0.0.1:0 --interval 100 --state-dir "$dir"
+    started || not_ok "starts on $dir" "$(cat "$tmp/kotod.log")"
+    found="$found $(events | jq '[.events[] | select(.type == "memory_high" and .state == "started")] | length')"
+    stop_kotod TERM
+  done
+  expect_eq "the event is in the store the load wanted, not the early one" " 1 0" "$found"
+else
+  not_ok "30 starts never drew two different state directories" "$(tail -n 5 "$tmp/kotod.log")"
+fi
+
 finish
