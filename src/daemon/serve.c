@@ -500,7 +500,7 @@ static const char *const store_keys[] = {
     NULL};
 
 struct kt_early_store_t {
-    const kt_opts_t *o;
+    kt_opts_t o; /* a copy: a start that fails returns from main before the end of pool */
     apr_pool_t *pool;
     apr_thread_t *thread; /* until joined */
     kt_store_t *store;    /* open on path, or NULL */
@@ -513,7 +513,7 @@ static void *APR_THREAD_FUNC open_early(apr_thread_t *t, void *data)
     kt_conf_t conf;
     /* A file the load will refuse makes nothing; a directory that cannot be
      * made is prepare_state's to report. */
-    if (kt_setup_peek(e->o, store_keys, &conf, e->pool) == APR_SUCCESS && conf.store &&
+    if (kt_setup_peek(&e->o, store_keys, &conf, e->pool) == APR_SUCCESS && conf.store &&
         kt_sys_private_dir(conf.state_dir, e->pool) == APR_SUCCESS) {
         const char *path = kt_sys_join_path(conf.state_dir, "koto.db", e->pool);
         kt_store_opts_t so = store_opts(&conf, path);
@@ -546,7 +546,7 @@ kt_early_store_t *kt_daemon_open_store_early(const kt_opts_t *o, apr_pool_t *poo
     if (apr_pool_create(&sub, pool) != APR_SUCCESS)
         return NULL;
     kt_early_store_t *e = apr_pcalloc(sub, sizeof *e);
-    e->o = o;
+    e->o = *o;
     e->pool = sub;
     /* Before the store's own pool, a child of this one, goes. */
     apr_pool_pre_cleanup_register(sub, e, end_early);
