@@ -67,7 +67,8 @@ apr_status_t kt_rules_derive(kt_rules_t **out, const kt_rules_t *base, json_t *t
         const kt__file_t *f = &base->files[i];
         r->files[r->nfiles++] = (kt__file_t){f->kind, apr_pstrdup(pool, f->name),
                                              apr_pstrdup(pool, f->path),
-                                             apr_pstrmemdup(pool, f->text, f->len), f->len};
+                                             apr_pstrmemdup(pool, f->text, f->len), f->len,
+                                             f->shipped};
     }
     size_t i;
     json_t *c;
@@ -105,7 +106,7 @@ apr_status_t kt_rules_derive(kt_rules_t **out, const kt_rules_t *base, json_t *t
                                     apr_pstrcat(pool, "conditions/", file, ".lua", NULL),
                                     apr_pstrmemdup(pool, json_string_value(src),
                                                    json_string_length(src)),
-                                    json_string_length(src)};
+                                    json_string_length(src), NULL};
     }
     kt__lstate_t *ls;
     if ((st = kt__rules_build_state(r, &ls, &r->nrules, &r->ntemplates, err, errlen)) !=

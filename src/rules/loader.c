@@ -74,7 +74,7 @@ static apr_status_t add_file(kt_rules_t *r, kt__file_kind_t kind, const char *na
         at = (int)r->nfiles++;
     }
     r->files[at] = (kt__file_t){kind, apr_pstrdup(r->pool, name), apr_pstrdup(r->pool, path),
-                                text, got};
+                                text, got, NULL};
     return APR_SUCCESS;
 }
 
@@ -131,6 +131,9 @@ apr_status_t kt__rules_read_files(kt_rules_t *r, char *err, apr_size_t errlen)
         st = scan_dir(r, r->opts.user_dir, 0, err, errlen);
     if (st == APR_SUCCESS && r->opts.config_file)
         st = add_file(r, KT__FILE_CONFIG, "koto.conf", r->opts.config_file, err, errlen);
+    for (unsigned i = 0; st == APR_SUCCESS && i < r->nfiles; i++)
+        if (kt__build_pass(&r->files[i]) >= 0)
+            r->files[i].shipped = kt__shipped_find(r->opts.dir, &r->files[i]);
     return st;
 }
 

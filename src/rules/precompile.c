@@ -1,16 +1,17 @@
 /*
  * precompile.c - a rule set's files parsed on two threads at once.
  *
- * Parsing is most of what loading the rules costs: the 97 KB of shipped
- * source take 2.6 to 3.4 ms, on kotod's way to its first answer. While the
- * building thread parses and runs the files it reaches first, a second
- * thread parses those it reaches last, in a bare state of its own, and
- * dumps each as bytecode with its debug information, so errors and
- * tracebacks name the same file and line. The building thread loads those
- * dumps when it gets to them.
+ * Parsing is most of what loading a rule set from its text costs (the
+ * shipped files come parsed by the build: shipped.c; this is for the rest,
+ * a user's rules, and the shipped files of a build that could not parse
+ * them). While the building thread parses and runs the files it reaches
+ * first, a second thread parses those it reaches last, in a bare state of
+ * its own, and dumps each as bytecode with its debug information, so
+ * errors and tracebacks name the same file and line. The building thread
+ * loads those dumps when it gets to them.
  *
- * Bytecode is loaded from nothing else: these dumps were made in this
- * process from the files' text a moment before. A file the thread could
+ * Bytecode is loaded from nothing else than these dumps, made in this
+ * process from the files' text a moment before, and the build's. A file the thread could
  * not parse is parsed again from its text, which gives the error its usual
  * words.
  */
@@ -82,11 +83,14 @@ static void *APR_THREAD_FUNC parse_main(apr_thread_t *t, void *data)
     return NULL;
 }
 
+/* Whether a build parses f: the shipped files come as the build's bytecode. */
+static int parsed(const kt__file_t *f) { return kt__build_pass(f) >= 0 && !f->shipped; }
+
 kt__precompile_t *kt__precompile_start(const kt_rules_t *r)
 {
     apr_size_t total = 0;
     for (unsigned i = 0; i < r->nfiles; i++)
-        total += kt__build_pass(&r->files[i]) >= 0 ? r->files[i].len : 0;
+        total += parsed(&r->files[i]) ? r->files[i].len : 0;
     if (total < KT__PRECOMPILE_MIN_BYTES)
         return NULL;
     kt__precompile_t *pc = calloc(1, sizeof *pc);
@@ -103,7 +107,7 @@ kt__precompile_t *kt__precompile_start(const kt_rules_t *r)
      * (its first pass) at once. */
     apr_size_t taken = 0;
     for (unsigned i = r->nfiles; i-- > 0 && taken < total / 2;)
-        if (kt__build_pass(&r->files[i]) == 1) {
+        if (kt__build_pass(&r->files[i]) == 1 && parsed(&r->files[i])) {
             pc->mine[i] = 1;
             taken += r->files[i].len;
         }
@@ -132,6 +136,9 @@ apr_status_t kt__precompile_load(kt__precompile_t *pc, kt__lstate_t *ls, const k
                                  unsigned i, char *err, apr_size_t errlen)
 {
     const kt__file_t *f = &r->files[i];
+    if (f->shipped)
+        return kt__lstate_load_mode(ls, (const char *)f->shipped->code, f->shipped->len, f->path,
+                                    "b", err, errlen);
     if (kt__precompile_parsed(pc, i))
         return kt__lstate_load_mode(ls, pc->dumps[i].code, pc->dumps[i].len, f->path, "b", err,
                                     errlen);

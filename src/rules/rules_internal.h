@@ -106,12 +106,15 @@ typedef enum {
     KT__FILE_CONDITION
 } kt__file_kind_t;
 
+typedef struct kt__shipped_t kt__shipped_t;
+
 typedef struct {
     kt__file_kind_t kind;
     const char *name;  /* "cpu" for rules/cpu.lua */
     const char *path;  /* as reported in errors */
     const char *text;
     apr_size_t len;
+    const kt__shipped_t *shipped; /* the build's bytecode of this very text, or NULL */
 } kt__file_t;
 
 /* When a state's build loads f: libraries in pass 0 (they become globals
@@ -121,6 +124,26 @@ static inline int kt__build_pass(const kt__file_t *f)
 {
     return f->kind == KT__FILE_CONFIG ? -1 : f->kind == KT__FILE_LIB ? 0 : 1;
 }
+
+/* ---- shipped.c: the shipped files, parsed when kotod was built ------------------------------- */
+
+/* One shipped file as bytecode (lua_dump with its debug information, the
+ * chunk named "@" NAME), made at build time by embed_lua.c. */
+struct kt__shipped_t {
+    const char *name;             /* under the Lua directory: "rules/cpu.lua" */
+    unsigned char sha256[32];     /* of the text it was made from */
+    const unsigned char *code;
+    size_t len;
+};
+/* What the build made (shipped_lua.c, generated; shipped_none.c, none, in
+ * a cross build): every file of the Lua directory but the configuration,
+ * and lua_ident of the Lua that made them. */
+extern const kt__shipped_t kt__shipped[];
+extern const unsigned kt__nshipped;
+extern const char kt__shipped_lua[];
+/* The bytecode the build made from exactly f's text when f is the shipped
+ * directory dir's and this process runs the Lua that made it, else NULL. */
+const kt__shipped_t *kt__shipped_find(const char *dir, const kt__file_t *f);
 
 struct kt_rules_t {
     apr_pool_t *pool;

@@ -926,6 +926,12 @@ static void test_syntax_error(void **state)
  * could not parse is parsed again from its text, for the usual error. */
 static void test_parsed_on_a_second_thread(void **state)
 {
+    /* The shipped files come parsed (test_shipped_files_as_built): user
+     * files big enough to split make the thread. */
+    char big[20 * 1024 + 64] = "return {}\n";
+    for (size_t n = strlen(big); n + 20 < sizeof big; n += 20)
+        strcat(big, "-- padding padding\n");
+    write_rule_file("big", big);
     write_rule("zz_late", "error('boom')");
     kt_rules_t *r = must_load(user_dir);
     unsigned late = r->nfiles, lib = r->nfiles;
@@ -945,6 +951,7 @@ static void test_parsed_on_a_second_thread(void **state)
     expect_rule_error(out, "zz_late", "zz_late.lua:5: boom");
     json_decref(out);
     kt_rules_release(r);
+    remove_rule_file("big");
 
     char err[600];
     write_rule_file("zz_late", missing_comma);
@@ -952,6 +959,98 @@ static void test_parsed_on_a_second_thread(void **state)
     if (!strstr(err, "rules/zz_late.lua:4:"))
         fail_msg("no zz_late.lua:4: in: %s", err);
     remove_rule_file("zz_late");
+}
+
+/* The chunk name of the check function of the first rule from file path. */
+static const char *check_source(kt_rules_t *r, const char *path, char *buf, size_t len)
+{
+    char err[300];
+    kt__lstate_t *ls;
+    if (kt__rules_borrow(r, &ls, err, sizeof err) != APR_SUCCESS)
+        fail_msg("%s", err);
+    lua_State *L = ls->L;
+    snprintf(buf, len, "(no rule from %s)", path);
+    lua_getfield(L, LUA_REGISTRYINDEX, "koto.rules");
+    for (lua_Integer i = 1; i <= luaL_len(L, -1); i++) {
+        lua_geti(L, -1, i);
+        lua_getfield(L, -1, "_file");
+        int ours = strcmp(lua_tostring(L, -1), path) == 0;
+        lua_pop(L, 1);
+        lua_Debug ar;
+        if (ours && lua_getfield(L, -1, "check") == LUA_TFUNCTION && lua_getinfo(L, ">S", &ar)) {
+            snprintf(buf, len, "%s", ar.source);
+            lua_pop(L, 1);
+            break;
+        }
+        lua_pop(L, 1);
+    }
+    kt__rules_return(r, ls);
+    return buf;
+}
+
+/* The shipped files come as the bytecode the build made of them; a file
+ * edited after the build is parsed from its text, as a user's file is. */
+static void test_shipped_files_as_built(void **state)
+{
+    if (!kt__nshipped)
+        skip(); /* a cross build could not run its Lua to make them */
+    char buf[300];
+    unsigned built = 0, cpu = shipped->nfiles;
+    for (unsigned i = 0; i < shipped->nfiles; i++) {
+        const kt__file_t *f = &shipped->files[i];
+        if (f->kind == KT__FILE_CONFIG)
+            assert_null(f->shipped);
+        else if (f->shipped)
+            built++;
+        if (f->kind == KT__FILE_RULE && strcmp(f->name, "cpu") == 0)
+            cpu = i;
+    }
+    assert_int_equal(built, kt__nshipped);
+    assert_true(cpu < shipped->nfiles);
+    assert_string_equal(check_source(shipped, shipped->files[cpu].path, buf, sizeof buf),
+                        "@rules/cpu.lua");
+
+    /* The same tree elsewhere, with rules/cpu.lua edited. */
+    char dir[200];
+    snprintf(dir, sizeof dir, "%s/copy", user_dir);
+    for (unsigned i = 0; i < shipped->nfiles; i++) {
+        const kt__file_t *f = &shipped->files[i];
+        char path[400];
+        snprintf(path, sizeof path, "%s%s", dir, f->path + strlen(KT_LUA_DIR));
+        for (char *slash = strchr(path + strlen(user_dir) + 1, '/'); slash;
+             slash = strchr(slash + 1, '/')) {
+            *slash = '\0';
+            mkdir(path, 0700);
+            *slash = '/';
+        }
+        FILE *out = fopen(path, "w");
+        assert_non_null(out);
+        fwrite(f->text, 1, f->len, out);
+        if (i == cpu)
+            fputs("\n-- edited after the build\n", out);
+        fclose(out);
+    }
+    kt_conf_t base = {.listen = "127.0.0.1:0", .script_os = "auto"};
+    kt_mon_conf_defaults(&base.mon);
+    kt_rules_opts_t o = {.dir = dir};
+    kt_rules_t *r;
+    char err[600];
+    if (kt_rules_load(&r, &o, &base, err, sizeof err) != APR_SUCCESS)
+        fail_msg("%s", err);
+    unsigned still = 0;
+    for (unsigned i = 0; i < r->nfiles; i++)
+        still += r->files[i].shipped != NULL;
+    assert_int_equal(still, kt__nshipped - 1);
+    char edited[400];
+    snprintf(edited, sizeof edited, "%s/rules/cpu.lua", dir);
+    char want[410];
+    snprintf(want, sizeof want, "@%s", edited);
+    assert_string_equal(check_source(r, edited, buf, sizeof buf), want);
+    json_t *out = analyze_snapshot(r, "cpu_steal"); /* a rule of the edited file */
+    assert_non_null(finding_of(out, "cpu_steal"));
+    json_decref(out);
+    kt_rules_release(r);
+    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static void test_bad_rule_files(void **state)
@@ -1251,6 +1350,7 @@ int main(void)
         cmocka_unit_test(test_shared_tables_are_read_only),
         cmocka_unit_test(test_syntax_error),
         cmocka_unit_test(test_parsed_on_a_second_thread),
+        cmocka_unit_test(test_shipped_files_as_built),
         cmocka_unit_test(test_bad_rule_files),
         cmocka_unit_test(test_bad_findings),
         cmocka_unit_test(test_user_file_replaces_shipped),
