@@ -509,6 +509,7 @@ struct kt_early_store_t {
 
 static void *APR_THREAD_FUNC open_early(apr_thread_t *t, void *data)
 {
+    (void)t;
     kt_early_store_t *e = data;
     kt_conf_t conf;
     /* A file the load will refuse makes nothing; a directory that cannot be
@@ -522,8 +523,7 @@ static void *APR_THREAD_FUNC open_early(apr_thread_t *t, void *data)
         else
             e->store = NULL;
     }
-    apr_thread_exit(t, APR_SUCCESS);
-    return NULL;
+    return NULL; /* not apr_thread_exit: its forced unwind upsets ASan */
 }
 
 static void join_early(kt_early_store_t *e)
