@@ -1013,16 +1013,15 @@ static void test_shipped_files_as_built(void **state)
     /* The same tree elsewhere, with rules/cpu.lua edited. */
     char dir[200];
     snprintf(dir, sizeof dir, "%s/copy", user_dir);
+    apr_pool_t *pool;
+    assert_int_equal(apr_pool_create(&pool, NULL), APR_SUCCESS);
     for (unsigned i = 0; i < shipped->nfiles; i++) {
         const kt__file_t *f = &shipped->files[i];
         char path[400];
         snprintf(path, sizeof path, "%s%s", dir, f->path + strlen(KT_LUA_DIR));
-        for (char *slash = strchr(path + strlen(user_dir) + 1, '/'); slash;
-             slash = strchr(slash + 1, '/')) {
-            *slash = '\0';
-            mkdir(path, 0700);
-            *slash = '/';
-        }
+        *strrchr(path, '/') = '\0';
+        assert_int_equal(apr_dir_make_recursive(path, APR_FPROT_OS_DEFAULT, pool), APR_SUCCESS);
+        path[strlen(path)] = '/';
         FILE *out = fopen(path, "w");
         assert_non_null(out);
         fwrite(f->text, 1, f->len, out);
@@ -1050,6 +1049,7 @@ static void test_shipped_files_as_built(void **state)
     assert_non_null(finding_of(out, "cpu_steal"));
     json_decref(out);
     kt_rules_release(r);
+    apr_pool_destroy(pool);
     nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
