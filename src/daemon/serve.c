@@ -555,23 +555,23 @@ kt_early_store_t *kt_daemon_open_store_early(const kt_opts_t *o, apr_pool_t *poo
     return e;
 }
 
-/* The store opened early when it is the file conf wants, else NULL (and
- * the early one closed). */
-static kt_store_t *take_early(kt_early_store_t *e, const kt_conf_t *conf, const char *path)
+/* The store opened early when it is the file path (NULL when the settings
+ * want none), else NULL, and the early one closed. */
+static kt_store_t *take_early(kt_early_store_t *e, const char *path)
 {
     if (!e)
         return NULL;
     join_early(e);
     kt_store_t *s = e->store;
     e->store = NULL;
-    if (s && conf->store && strcmp(e->path, path) == 0) {
+    if (s && path && strcmp(e->path, path) == 0) {
         kt_log(KT_LOG_DEBUG, "store %s: opened while the rules loaded", path);
         return s;
     }
     if (s) {
         /* A file whose settings changed between its two runs (math.random). */
         kt_log(KT_LOG_DEBUG, "store %s: opened while the rules loaded, but the settings want %s",
-               e->path, conf->store ? path : "no store");
+               e->path, path ? path : "no store");
         kt_store_close(s);
     }
     return NULL;
@@ -585,7 +585,7 @@ static int open_store(kt_daemon_t *d, const kt_conf_t *conf, kt_early_store_t *e
     kt_store_opts_t so = store_opts(conf, kt_sys_join_path(conf->state_dir, "koto.db", d->pool));
     char err[128];
     apr_status_t st = APR_SUCCESS;
-    if ((d->store = take_early(early, conf, so.path)))
+    if ((d->store = take_early(early, so.path)))
         kt_store_set_retention(d->store, &so);
     else
         st = kt_store_open(&d->store, &so, d->pool);
@@ -643,7 +643,7 @@ int kt_daemon_start(kt_daemon_t **out, const kt_opts_t *o, kt_rules_t *rules,
         return -1;
     }
     if (!conf->store)
-        take_early(early, conf, NULL); /* closes what the file's first look opened */
+        take_early(early, NULL); /* closes what the file's first look opened */
     else if (open_store(d, conf, early))
         return -1;
     /* After the store (its outbox) and before the sampler starts. */
