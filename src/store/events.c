@@ -148,26 +148,33 @@ apr_status_t kt__events_clear(kt_store_t *s, const char *who, unsigned *removed)
     return APR_SUCCESS;
 }
 
+void kt__events_count(kt_store_t *s)
+{
+    const char *count = kt__db_value(s, "SELECT count(*) FROM events");
+    apr_thread_mutex_lock(s->lock);
+    s->info.events = count ? strtoull(count, NULL, 10) : 0;
+    apr_thread_mutex_unlock(s->lock);
+}
+
 void kt__events_trim(kt_store_t *s)
 {
     apr_thread_mutex_lock(s->lock);
     unsigned days = s->opts.event_days, max = s->opts.max_events, max_mb = s->opts.max_mb;
+    uint64_t events = s->info.events; /* as counted last, and written since */
     apr_thread_mutex_unlock(s->lock);
     int n;
     if (days)
         apr_dbd_pvquery(s->db.drv, s->db.scratch, s->db.handle, &n, s->db.delete_older,
                         kt__db_ms(s, apr_time_now() - apr_time_from_sec(86400) * days), NULL);
-    if (max)
+    /* Finding where to cut walks max rows: only when there may be more. */
+    if (max && events > max)
         apr_dbd_pvquery(s->db.drv, s->db.scratch, s->db.handle, &n, s->db.delete_beyond,
                         kt__db_u64(s, max), NULL);
     /* Give the freed pages back, a bounded number at a time. */
     kt__db_value(s, "PRAGMA incremental_vacuum(256)");
     if (max_mb)
         kt__db_cap_size(s, (uint64_t)max_mb << 20);
-    const char *count = kt__db_value(s, "SELECT count(*) FROM events");
-    apr_thread_mutex_lock(s->lock);
-    s->info.events = count ? strtoull(count, NULL, 10) : 0;
-    apr_thread_mutex_unlock(s->lock);
+    kt__events_count(s);
 }
 
 apr_status_t kt__state_write(kt_store_t *s, json_t *state)

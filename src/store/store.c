@@ -150,6 +150,12 @@ static void *APR_THREAD_FUNC store_main(apr_thread_t *t, void *data)
         kt__db_exec(s, "COMMIT");
         apr_pool_clear(s->db.scratch);
         kt__hist_loading(s, 0);
+        /* What the last run's log outgrew, here too: at the 100 000 events
+         * the default keeps, the deletes take several milliseconds. */
+        if (s->db.writable)
+            kt__events_trim(s);
+        kt__db_measure(s);
+        apr_pool_clear(s->db.scratch);
     }
     apr_thread_mutex_lock(s->lock);
     for (;;) {
@@ -534,12 +540,11 @@ apr_status_t kt_store_open(kt_store_t **out, const kt_store_opts_t *opts, apr_po
         s->last_id = s->mark_id = kt__events_last_id(s);
         s->saved_state = kt__state_read(s, &s->saved_at);
         kt__silences_read(s, &s->saved_silences); /* left NULL when it cannot */
+        kt__events_count(s);
         kt__db_exec(s, "COMMIT");
-        if (s->db.writable)
-            kt__events_trim(s);
         kt__db_measure(s);
         apr_pool_clear(s->db.scratch);
-        kt__hist_loading(s, 1); /* the thread's first work (store_main) */
+        kt__hist_loading(s, 1); /* the thread's first work (store_main), then the trim */
     }
     if ((st = apr_thread_create(&s->thread, NULL, store_main, s, sp)) != APR_SUCCESS) {
         kt__hist_destroy(s);

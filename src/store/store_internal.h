@@ -239,6 +239,8 @@ apr_status_t kt__events_query(kt_store_t *s, const kt_store_query_t *q, json_t *
 apr_status_t kt__events_clear(kt_store_t *s, const char *who, unsigned *removed);
 /* Deletes by age and count; counts what is left into s->info. */
 void kt__events_trim(kt_store_t *s);
+/* Counts the stored events into info.events (the writes keep it since). */
+void kt__events_count(kt_store_t *s);
 apr_status_t kt__state_write(kt_store_t *s, json_t *state);
 json_t *kt__state_read(kt_store_t *s, apr_time_t *saved_at);
 uint64_t kt__events_last_id(kt_store_t *s);
