@@ -66,10 +66,12 @@ apr_status_t kt_setup_load(const kt_opts_t *o, kt_rules_t **rules, kt_conf_t *co
                            apr_size_t errlen, apr_pool_t *pool);
 
 /* setup.c: only the settings named in keys (a NULL-ended list of
- * top-level names), made as kt_setup_load makes them but from the
- * configuration file alone, without the rules: for what starts beside
- * their load. Safe beside a load on another thread. A mistake in the file is
- * the load's to report: this only returns its status. */
+ * top-level names; with user_dir among them, a file that names a user
+ * directory gives way to that directory's own, as in kt_setup_load), made
+ * as kt_setup_load makes them but from the configuration file alone,
+ * without the rules: for what starts beside their load. Safe beside a load
+ * on another thread. A mistake in the file is the load's to report: this
+ * only returns its status. */
 apr_status_t kt_setup_peek(const kt_opts_t *o, const char *const *keys, kt_conf_t *conf,
                            apr_pool_t *pool);
 

@@ -493,11 +493,11 @@ apr_status_t kt_daemon_reload(kt_daemon_t *d)
 
 /* ==== the store: what outlives a run ================================================ */
 
-/* What store_opts reads, by the names the configuration file gives them. */
+/* What store_opts reads, by the names the configuration file gives them,
+ * and the user directory whose file may say otherwise. */
 static const char *const store_keys[] = {
-    "state_dir",         "store",             "store_event_days",    "store_max_events",
-    "store_max_mb",      "history_raw_hours", "history_minute_days", "history_hour_days",
-    NULL};
+    "state_dir", "store", "store_event_days", "store_max_events", "store_max_mb",
+    "history_raw_hours", "history_minute_days", "history_hour_days", "user_dir", NULL};
 
 struct kt_early_store_t {
     kt_opts_t o; /* a copy: a start that fails returns from main before the end of pool */

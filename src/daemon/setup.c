@@ -6,8 +6,6 @@
  */
 #include "daemon.h"
 
-#include <string.h>
-
 #include <apr_strings.h>
 
 /* The built-in defaults. */
@@ -64,21 +62,15 @@ static kt_rules_opts_t rules_opts(const kt_opts_t *o)
 apr_status_t kt_setup_peek(const kt_opts_t *o, const char *const *keys, kt_conf_t *conf,
                            apr_pool_t *pool)
 {
-    /* user_dir too: as in kt_setup_load, a file that names a user directory
-     * gives way to that directory's own file, if it has one. */
-    size_t n = 0;
-    while (keys[n])
-        n++;
-    const char **with_user = apr_pcalloc(pool, sizeof *with_user * (n + 2));
-    memcpy(with_user, keys, sizeof *keys * n);
-    with_user[n] = "user_dir";
     kt_rules_opts_t ropts = rules_opts(o);
     defaults(conf, pool);
-    apr_status_t st = kt_rules_conf_peek(conf, &ropts, with_user, pool);
+    apr_status_t st = kt_rules_conf_peek(conf, &ropts, keys, pool);
+    /* As kt_setup_load: a file that names a user directory gives way to
+     * that directory's own, if it has one. */
     if (st == APR_SUCCESS && !o->user_dir && conf->user_dir) {
         ropts.user_dir = conf->user_dir;
         defaults(conf, pool);
-        st = kt_rules_conf_peek(conf, &ropts, with_user, pool);
+        st = kt_rules_conf_peek(conf, &ropts, keys, pool);
     }
     command_line(conf, o, pool);
     return st;

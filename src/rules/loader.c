@@ -160,7 +160,7 @@ apr_status_t kt_rules_conf_peek(kt_conf_t *conf, const kt_rules_opts_t *opts,
     if (!path)
         return APR_SUCCESS;
     kt__file_t file;
-    kt_rules_t one = {.pool = pool, .files = &file};
+    kt_rules_t one = {.pool = pool, .files = &file}; /* add_file's table, of one */
     char err[300];
     apr_status_t st = add_file(&one, KT__FILE_CONFIG, "koto.conf", path, err, sizeof err);
     if (st == APR_SUCCESS)
