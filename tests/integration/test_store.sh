@@ -297,6 +297,18 @@ check "the store was opened while the rules loaded" \
   grep -q "store $tmp/from_file/koto.db: opened while the rules loaded" "$tmp/kotod.log"
 stopped_cleanly "stops cleanly"
 
+# A file that names a user directory gives way to that directory's own.
+cp -r "$repo/lua" "$tmp/lua"
+printf '%s\nuser_dir = "%s"\n' "$thresholds" "$tmp/udir" >"$tmp/lua/koto.conf.lua"
+mkdir -p "$tmp/udir"
+printf '%s\nstate_dir = "%s"\n' "$thresholds" "$tmp/from_user" >"$tmp/udir/koto.conf.lua"
+start_kotod --lua-dir "$tmp/lua" --procfs "$tmp/proc" --sysfs "$fixture/sys" \
+  --listen 127.0.0.1:0 --interval 100 --log-level debug
+started || { not_ok "starts on the user directory's state_dir" "$(cat "$tmp/kotod.log")"; finish; exit; }
+check "the user directory's file names the store opened while the rules loaded" \
+  grep -q "store $tmp/from_user/koto.db: opened while the rules loaded" "$tmp/kotod.log"
+stopped_cleanly "stops cleanly"
+
 conf_run "state_dir = '$tmp/no_store'
 store = false"
 started || { not_ok "starts with store = false" "$(cat "$tmp/kotod.log")"; finish; exit; }
