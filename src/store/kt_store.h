@@ -47,6 +47,9 @@ typedef struct {
     unsigned raw_hours;        /* each reading's values are kept this long (0: 48) */
     unsigned minute_days;      /* the 1-minute tier (0: 30) */
     unsigned hour_days;        /* the 1-hour tier (0: 730) */
+    /* Nothing is deleted until kt_store_set_retention: a store opened
+     * before its settings are final (kotod's start) must not apply any. */
+    int trims_held;
 } kt_store_opts_t;
 
 typedef enum {
@@ -78,7 +81,9 @@ void kt_store_close(kt_store_t *s);
 apr_status_t kt_store_follow(kt_store_t *s, kt_mon_t *m);
 
 void kt_store_info(kt_store_t *s, kt_store_info_t *out);
-/* Applies new retention settings (a reload); the next trim uses them. */
+/* Applies new retention settings (a reload, or the final ones of a store
+ * opened with its trims held, which it releases); the next trim, at the
+ * next request, uses them. */
 void kt_store_set_retention(kt_store_t *s, const kt_store_opts_t *opts);
 const char *kt_store_state_name(kt_store_state_t st);
 

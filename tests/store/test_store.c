@@ -260,6 +260,35 @@ static void test_trimmed_at_start(void **state)
     kt_store_close(s);
 }
 
+/* A store opened before its settings are final deletes nothing until it is
+ * given them: kotod's start opens it while the configuration is checked. */
+static void test_trims_held(void **state)
+{
+    fresh();
+    kt_store_t *s = open_store(0, 0);
+    apr_time_t now = apr_time_now();
+    kt_event_t ev[50];
+    for (int i = 0; i < 50; i++)
+        ev[i] = event((uint64_t)i + 1, "cpu_high", 0, now);
+    assert_int_equal(kt_store_put_events(s, ev, 50), APR_SUCCESS);
+    kt_store_close(s);
+    kt_store_opts_t o = {.path = db, .max_events = 10, .trims_held = 1};
+    assert_int_equal(kt_store_open(&s, &o, root), APR_SUCCESS);
+    kt_event_t one = event(51, "cpu_high", 0, now);
+    assert_int_equal(kt_store_put_events(s, &one, 1), APR_SUCCESS);
+    json_t *p = page(s, 0, 0, 100);
+    assert_int_equal(json_array_size(p), 51);
+    json_decref(p);
+    kt_store_set_retention(s, &o); /* the final settings: the trims resume */
+    one = event(52, "cpu_high", 0, now);
+    assert_int_equal(kt_store_put_events(s, &one, 1), APR_SUCCESS);
+    p = page(s, 0, 0, 100);
+    assert_int_equal(json_array_size(p), 10);
+    assert_int_equal(id_at(p, 0), 43);
+    json_decref(p);
+    kt_store_close(s);
+}
+
 /* The size cap: the file stays under it, the oldest events going first. */
 static void test_size_cap(void **state)
 {
@@ -541,6 +570,7 @@ int main(void)
         cmocka_unit_test(test_events_round_trip),
         cmocka_unit_test(test_retention),
         cmocka_unit_test(test_trimmed_at_start),
+        cmocka_unit_test(test_trims_held),
         cmocka_unit_test(test_size_cap),
         cmocka_unit_test(test_monitor_state),
         cmocka_unit_test(test_outbox),
