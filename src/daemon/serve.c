@@ -493,11 +493,10 @@ apr_status_t kt_daemon_reload(kt_daemon_t *d)
 
 /* ==== the store: what outlives a run ================================================ */
 
-/* What store_opts reads, by the names the configuration file gives them,
- * and the user directory whose file may say otherwise. */
-static const char *const store_keys[] = {
-    "state_dir", "store", "store_event_days", "store_max_events", "store_max_mb",
-    "history_raw_hours", "history_minute_days", "history_hour_days", "user_dir", NULL};
+/* Where the store is and whether there is one, by the names the
+ * configuration file gives them, and the user directory whose file may say
+ * otherwise. */
+static const char *const store_keys[] = {"state_dir", "store", "user_dir", NULL};
 
 struct kt_early_store_t {
     kt_opts_t o; /* a copy: a start that fails returns from main before the end of pool */
@@ -512,17 +511,19 @@ static void *APR_THREAD_FUNC open_early(apr_thread_t *t, void *data)
     (void)t;
     kt_early_store_t *e = data;
     kt_conf_t conf;
-    /* A file the load will refuse makes nothing; a directory that cannot be
-     * made is prepare_state's to report. */
-    if (kt_setup_peek(&e->o, store_keys, &conf, e->pool) == APR_SUCCESS && conf.store &&
-        kt_sys_private_dir(conf.state_dir, e->pool) == APR_SUCCESS) {
-        const char *path = kt_sys_join_path(conf.state_dir, "koto.db", e->pool);
-        kt_store_opts_t so = store_opts(&conf, path);
-        if (kt_store_open(&e->store, &so, e->pool) == APR_SUCCESS)
-            e->path = path;
-        else
-            e->store = NULL;
-    }
+    if (kt_setup_peek(&e->o, store_keys, &conf, e->pool) != APR_SUCCESS || !conf.store)
+        return NULL;
+    /* Only a file there is, with its trims held until the start takes it
+     * (kt_store_set_retention): a start the load refuses then makes
+     * nothing and deletes nothing. A first start opens it in its turn. */
+    const char *path = kt_sys_join_path(conf.state_dir, "koto.db", e->pool);
+    kt_store_opts_t so = {.path = path, .trims_held = 1};
+    apr_finfo_t fi;
+    if (apr_stat(&fi, path, APR_FINFO_TYPE, e->pool) == APR_SUCCESS &&
+        kt_store_open(&e->store, &so, e->pool) == APR_SUCCESS)
+        e->path = path;
+    else
+        e->store = NULL;
     return NULL; /* not apr_thread_exit: its forced unwind upsets ASan */
 }
 

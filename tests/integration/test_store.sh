@@ -293,7 +293,12 @@ conf_run "state_dir = '$tmp/from_file'"
 started || { not_ok "starts on the file's state_dir" "$(cat "$tmp/kotod.log")"; finish; exit; }
 expect_eq "the file's state_dir has koto.db, the store ok" "600 ok" \
   "$(stat -c %a "$tmp/from_file/koto.db") $(status | jq -r .store.state)"
-check "the store was opened while the rules loaded" \
+check "a first start makes it in its turn" \
+  bash -c "! grep -q 'opened while the rules loaded' '$tmp/kotod.log'"
+stopped_cleanly "stops cleanly"
+conf_run "state_dir = '$tmp/from_file'"
+started || { not_ok "starts again on the file's state_dir" "$(cat "$tmp/kotod.log")"; finish; exit; }
+check "the next start opens it while the rules load" \
   grep -q "store $tmp/from_file/koto.db: opened while the rules loaded" "$tmp/kotod.log"
 stopped_cleanly "stops cleanly"
 
@@ -302,6 +307,8 @@ cp -r "$repo/lua" "$tmp/lua"
 printf '%s\nuser_dir = "%s"\n' "$thresholds" "$tmp/udir" >"$tmp/lua/koto.conf.lua"
 mkdir -p "$tmp/udir"
 printf '%s\nstate_dir = "%s"\n' "$thresholds" "$tmp/from_user" >"$tmp/udir/koto.conf.lua"
+start_kotod --state-dir "$tmp/from_user" --listen 127.0.0.1:0 # makes the store
+started && stop_kotod TERM
 start_kotod --lua-dir "$tmp/lua" --procfs "$tmp/proc" --sysfs "$fixture/sys" \
   --listen 127.0.0.1:0 --interval 100 --log-level debug
 started || { not_ok "starts on the user directory's state_dir" "$(cat "$tmp/kotod.log")"; finish; exit; }
@@ -322,12 +329,48 @@ wait "$kotod_pid"; rc=$?; kotod_pid=""
 expect_eq "a file the load refuses: exit 1, nothing made" "1 absent" \
   "$rc $( [ -e "$tmp/never" ] && echo present || echo absent)"
 check "and the refusal names file and line" grep -q "early.conf.lua:4:" "$tmp/kotod.log"
+# refused_run FILE_BODY NAME: kotod refuses the file (exit 1).
+refused_run() {
+  conf_run "$1"
+  wait "$kotod_pid"; rc=$?; kotod_pid=""
+  expect_eq "$2: exit 1" 1 "$rc"
+}
+refused_run "state_dir = '$tmp/never'
+listn = 1" "a setting the first look skips is wrong"
+mkdir -p "$tmp/broken/rules"
+echo "return { { name = 'x' " >"$tmp/broken/rules/broken.lua"
+refused_run "state_dir = '$tmp/never'
+user_dir = '$tmp/broken'" "a rule file is broken"
+expect_eq "neither makes the state directory" absent \
+  "$([ -e "$tmp/never" ] && echo present || echo absent)"
+
+# A refused file that also lowers the cap deletes nothing from the store.
+conf_run "state_dir = '$tmp/kept'"
+started || { not_ok "starts on a store to keep" "$(cat "$tmp/kotod.log")"; finish; exit; }
+set_mem_available 1000000
+wait_for '[.events[] | select(.type == "memory_high")] | length == 1' ||
+  not_ok "memory_high starts" "$(events)"
+set_mem_available 8000000
+wait_for '[.events[] | select(.type == "memory_high")] | length == 2' ||
+  not_ok "memory_high resolves" "$(events)"
+stopped_cleanly "stops cleanly with two events"
+refused_run "state_dir = '$tmp/kept'
+store_max_events = 1
+listn = 1" "a file that lowers the cap and is wrong elsewhere"
+conf_run "state_dir = '$tmp/kept'"
+started || { not_ok "starts on the kept store again" "$(cat "$tmp/kotod.log")"; finish; exit; }
+expect_eq "both events are still there" 2 \
+  "$(events | jq '[.events[] | select(.type == "memory_high")] | length')"
+stopped_cleanly "stops cleanly on the kept store"
 
 # A file whose two runs differ (math.random): the start closes the early
 # store and opens the one the load wants, which then holds the run's events.
 mismatched=""; found=""
+for dir in "$tmp/pick1" "$tmp/pick2"; do # stores for the start to open early
+  start_kotod --state-dir "$dir" --listen 127.0.0.1:0
+  started && stop_kotod TERM
+done
 for i in $(seq 30); do
-  rm -rf "$tmp/pick1" "$tmp/pick2"
   conf_run "state_dir = '$tmp/pick' .. math.random(2)"
   started || { not_ok "starts with a random state_dir" "$(cat "$tmp/kotod.log")"; break; }
   if grep -q "opened while the rules loaded, but the settings want" "$tmp/kotod.log"; then
