@@ -62,7 +62,7 @@ int main(int argc, char **argv)
         return 1;
     }
     fprintf(out, "/* Generated at build time by src/rules/embed_lua.c from %s. */\n"
-                 "#include \"rules_internal.h\"\n",
+                 "#include \"shipped.h\"\n",
             argv[2]);
     int nfiles = argc - 3, failed = 0;
     unsigned char (*sums)[32] = calloc((size_t)nfiles + 1, 32);

@@ -7,6 +7,7 @@
 
 #include "kt_rules.h"
 #include "kt_base.h"
+#include "shipped.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -106,8 +107,6 @@ typedef enum {
     KT__FILE_CONDITION
 } kt__file_kind_t;
 
-typedef struct kt__shipped_t kt__shipped_t;
-
 typedef struct {
     kt__file_kind_t kind;
     const char *name;  /* "cpu" for rules/cpu.lua */
@@ -127,20 +126,6 @@ static inline int kt__build_pass(const kt__file_t *f)
 
 /* ---- shipped.c: the shipped files, parsed when kotod was built ------------------------------- */
 
-/* One shipped file as bytecode (lua_dump with its debug information, the
- * chunk named "@" NAME), made at build time by embed_lua.c. */
-struct kt__shipped_t {
-    const char *name;             /* under the Lua directory: "rules/cpu.lua" */
-    unsigned char sha256[32];     /* of the text it was made from */
-    const unsigned char *code;
-    size_t len;
-};
-/* What the build made (shipped_lua.c, generated; shipped_none.c, none, in
- * a cross build): every file of the Lua directory but the configuration,
- * and lua_ident of the Lua that made them. */
-extern const kt__shipped_t kt__shipped[];
-extern const unsigned kt__nshipped;
-extern const char kt__shipped_lua[];
 /* The bytecode the build made from exactly f's text when f is the shipped
  * directory dir's and this process runs the Lua that made it, else NULL. */
 const kt__shipped_t *kt__shipped_find(const char *dir, const kt__file_t *f);
