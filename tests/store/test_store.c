@@ -234,20 +234,25 @@ static void test_retention(void **state)
     kt_store_close(s);
 }
 
-/* A log over the cap at start (the cap lowered while kotod was down) is
- * trimmed by the store thread before it answers anything, and the count
- * known at once is the file's. */
-static void test_trimmed_at_start(void **state)
+/* A new file holding events 1 to 50, all at time now, closed. */
+static void fifty_events(apr_time_t now)
 {
     fresh();
     kt_store_t *s = open_store(0, 0);
-    apr_time_t now = apr_time_now();
     kt_event_t ev[50];
     for (int i = 0; i < 50; i++)
         ev[i] = event((uint64_t)i + 1, "cpu_high", 0, now);
     assert_int_equal(kt_store_put_events(s, ev, 50), APR_SUCCESS);
     kt_store_close(s);
-    s = open_store(0, 10);
+}
+
+/* A log over the cap at start (the cap lowered while kotod was down) is
+ * trimmed by the store thread before it answers anything, and the count
+ * known at once is the file's. */
+static void test_trimmed_at_start(void **state)
+{
+    fifty_events(apr_time_now());
+    kt_store_t *s = open_store(0, 10);
     kt_store_info_t info;
     kt_store_info(s, &info);
     assert_true(info.events == 50 || info.events == 10); /* before or after the thread's trim */
@@ -264,14 +269,9 @@ static void test_trimmed_at_start(void **state)
  * given them: kotod's start opens it while the configuration is checked. */
 static void test_trims_held(void **state)
 {
-    fresh();
-    kt_store_t *s = open_store(0, 0);
     apr_time_t now = apr_time_now();
-    kt_event_t ev[50];
-    for (int i = 0; i < 50; i++)
-        ev[i] = event((uint64_t)i + 1, "cpu_high", 0, now);
-    assert_int_equal(kt_store_put_events(s, ev, 50), APR_SUCCESS);
-    kt_store_close(s);
+    fifty_events(now);
+    kt_store_t *s;
     kt_store_opts_t o = {.path = db, .max_events = 10, .trims_held = 1};
     assert_int_equal(kt_store_open(&s, &o, root), APR_SUCCESS);
     kt_event_t one = event(51, "cpu_high", 0, now);
