@@ -5,8 +5,9 @@
  *
  * The database is opened on the caller's thread in kt_store_open, before
  * the store thread starts (creating the thread orders everything opened
- * before it), so the state the last run kept is known at once. Only the
- * history's resumption is left to the thread, as its first work.
+ * before it), so the state the last run kept is known at once. The
+ * history's resumption and the trim are left to the thread, as its first
+ * work.
  */
 #include "store_internal.h"
 #include "kt_sys.h"
@@ -155,10 +156,11 @@ static void *APR_THREAD_FUNC store_main(apr_thread_t *t, void *data)
         apr_thread_mutex_lock(s->lock);
         int held = s->trims_held;
         apr_thread_mutex_unlock(s->lock);
-        if (s->db.writable && !held)
+        if (s->db.writable && !held) {
             kt__events_trim(s);
-        kt__db_measure(s);
-        apr_pool_clear(s->db.scratch);
+            kt__db_measure(s); /* the open measured the file before */
+            apr_pool_clear(s->db.scratch);
+        }
     }
     apr_thread_mutex_lock(s->lock);
     for (;;) {
