@@ -11,9 +11,9 @@
  * loads those dumps when it gets to them.
  *
  * Bytecode is loaded from nothing else than these dumps, made in this
- * process from the files' text a moment before, and the build's. A file the thread could
- * not parse is parsed again from its text, which gives the error its usual
- * words.
+ * process from the files' text a moment before, and the build's. A file
+ * the thread could not parse is parsed again from its text, which gives
+ * the error its usual words.
  */
 #include "rules_internal.h"
 
