@@ -40,9 +40,10 @@ done
 nginx=$(command -v nginx || echo /usr/sbin/nginx)
 
 tmp=$(mktemp -d)
-pids=()
+pids=() cgroups=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  for d in "${cgroups[@]}"; do rmdir "$d" 2>/dev/null || true; done
   rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM HUP
@@ -133,6 +134,24 @@ for r in $(seq "$rounds"); do
   fi
   echo "  round $r: kotod $k_us µs of CPU an answer, nginx $g_us${before:+, BEFORE $b_us}" >&2
 done
+# The same turns with each server held to half of its core (a cgroup CPU
+# quota), wrk still on a whole one: the rate is then the server's, not the
+# client's. Needs root and a cgroup cpu controller; skipped otherwise.
+c_ratios=()
+gcg=""
+if kcg=$(half_core kotod "$kpid"); then
+  cgroups+=("$kcg")
+  gcg=$(half_core nginx "$gworker") && cgroups+=("$gcg") || gcg=""
+fi
+if [ -n "$gcg" ]; then
+  for r in $(seq "$rounds"); do
+    read -r kc_rps _ _ kc_us < <(run koto-half "http://127.0.0.1:$kport/metrics" "$kpid")
+    read -r gc_rps _ _ gc_us < <(run nginx-half "http://127.0.0.1:$gport/metrics.txt" "$gworker")
+    c_ratios+=("$(ratio "$kc_rps" "$gc_rps" 3)")
+    echo "  round $r, half a core each: kotod ${kc_rps%.*} req/s ($kc_us µs an answer), nginx ${gc_rps%.*} ($gc_us)" >&2
+  done
+fi
+for d in "${cgroups[@]}"; do unhold "$d"; done
 kill "$gpid" ${bpid:+"$bpid"} 2>/dev/null || true
 echo "CPU busy after the wrk runs, ours stopped but kotod (1 s): $(busy_pct) %" >&2
 
@@ -152,6 +171,11 @@ echo
 echo "kotod / node_exporter: $(ratio "$k_rps" "$n_rps")x; in gzip: $(ratio "$kz_rps" "$nz_rps")x"
 echo "kotod / nginx, req/s, each round: ${ratios[*]}; median $(median "${ratios[@]}")x"
 echo "kotod / nginx, the server's CPU per answer, each round: ${cpu_ratios[*]}; median $(median "${cpu_ratios[@]}")x"
+if [ ${#c_ratios[@]} -gt 0 ]; then
+  echo "kotod / nginx, req/s, each held to half a core, each round: ${c_ratios[*]}; median $(median "${c_ratios[@]}")x"
+else
+  echo "kotod / nginx, each held to half a core: not measured (no cgroup cpu controller to write)"
+fi
 if [ -n "$before" ]; then
   echo "BEFORE / nginx, req/s, each round: ${b_ratios[*]}; median $(median "${b_ratios[@]}")x"
   echo "BEFORE / nginx, CPU per answer, each round: ${b_cpu_ratios[*]}; median $(median "${b_cpu_ratios[@]}")x"
