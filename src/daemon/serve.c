@@ -513,17 +513,24 @@ static void *APR_THREAD_FUNC open_early(apr_thread_t *t, void *data)
     kt_conf_t conf;
     if (kt_setup_peek(&e->o, store_keys, &conf, e->pool) != APR_SUCCESS || !conf.store)
         return NULL;
-    /* Only a file there is, with its trims held until the start takes it
-     * (kt_store_set_retention): a start the load refuses then makes
-     * nothing and deletes nothing. A first start opens it in its turn. */
+    /* Only a file there is, of this build's schema, tentatively: a start
+     * the load refuses then makes, changes and deletes nothing. A first
+     * start, or one on a file to migrate or recover, opens it in its turn. */
     const char *path = kt_sys_join_path(conf.state_dir, "koto.db", e->pool);
-    kt_store_opts_t so = {.path = path, .trims_held = 1};
+    kt_store_opts_t so = {.path = path, .tentative = 1};
     apr_finfo_t fi;
-    if (apr_stat(&fi, path, APR_FINFO_TYPE, e->pool) == APR_SUCCESS &&
-        kt_store_open(&e->store, &so, e->pool) == APR_SUCCESS)
-        e->path = path;
-    else
+    kt_store_info_t info;
+    if (apr_stat(&fi, path, APR_FINFO_TYPE, e->pool) != APR_SUCCESS ||
+        kt_store_open(&e->store, &so, e->pool) != APR_SUCCESS) {
         e->store = NULL;
+        return NULL;
+    }
+    kt_store_info(e->store, &info);
+    if (info.state == KT_STORE_OFF) {
+        kt_store_close(e->store);
+        e->store = NULL;
+    } else
+        e->path = path;
     return NULL; /* not apr_thread_exit: its forced unwind upsets ASan */
 }
 

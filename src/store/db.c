@@ -243,6 +243,10 @@ static apr_status_t open_handle(kt_store_t *s, const char *name, const char **wh
  * made with the defaults. SQLite takes empty ones as none. */
 static apr_status_t open_file(kt_store_t *s, const char **why)
 {
+    /* A tentative open makes no file: it takes one that is there, and
+     * SQLite gives its WAL and shared memory that file's own mode. */
+    if (s->opts.tentative)
+        return open_handle(s, s->opts.path, why);
     apr_status_t st = kt_sys_create_secret(s->opts.path, "", 0, s->db.scratch);
     if (st != APR_SUCCESS && !APR_STATUS_IS_EEXIST(st)) {
         char buf[256];
@@ -485,6 +489,13 @@ void kt__db_open(kt_store_t *s)
             return;
         }
         int rc, schema = file_schema(s, &rc);
+        if (s->opts.tentative && schema != KT_STORE_SCHEMA) {
+            /* New, older, newer or damaged: for an open that may change it. */
+            kt__db_set_off(s, "%s is left as it is: not a database of schema %d as found", s->opts.path,
+                           KT_STORE_SCHEMA);
+            kt__db_close_handle(s);
+            return;
+        }
         if (schema < 0 && damaged(s, rc) && attempt == 0) {
             if (move_aside(s, kt__db_error(s, rc)) != 0)
                 return;

@@ -47,9 +47,11 @@ typedef struct {
     unsigned raw_hours;        /* each reading's values are kept this long (0: 48) */
     unsigned minute_days;      /* the 1-minute tier (0: 30) */
     unsigned hour_days;        /* the 1-hour tier (0: 730) */
-    /* Nothing is deleted until kt_store_set_retention: a store opened
-     * before its settings are final (kotod's start) must not apply any. */
-    int trims_held;
+    /* Opened before its settings are final (kotod's start, which may still
+     * refuse them): the file is used only as it is found. One that would be
+     * made, migrated or moved aside is left untouched and the store returned
+     * off, and nothing is deleted until kt_store_set_retention. */
+    int tentative;
 } kt_store_opts_t;
 
 typedef enum {

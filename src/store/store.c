@@ -537,7 +537,7 @@ apr_status_t kt_store_open(kt_store_t **out, const kt_store_opts_t *opts, apr_po
         return st;
     }
     kt_store_set_retention(s, opts);
-    s->trims_held = opts->trims_held;
+    s->trims_held = opts->tentative;
     kt__db_open(s);
     s->usable = s->db.handle || s->db.waiting;
     if (s->db.handle) { /* perhaps one that only reads: then the rest waits */

@@ -362,6 +362,16 @@ started || { not_ok "starts on the kept store again" "$(cat "$tmp/kotod.log")"; 
 expect_eq "both events are still there" 2 \
   "$(events | jq '[.events[] | select(.type == "memory_high")] | length')"
 stopped_cleanly "stops cleanly on the kept store"
+# Nor does it move a damaged store aside: the start that keeps its settings does.
+printf 'not a database at all, just words; and some more words to be sure\n' >"$tmp/kept/koto.db"
+rm -f "$tmp/kept/koto.db-wal" "$tmp/kept/koto.db-shm"
+refused_run "state_dir = '$tmp/kept'
+listn = 1" "a wrong file beside a damaged store"
+expect_eq "the damaged store is left as it is" "koto.db" "$(ls "$tmp/kept" | grep '^koto\.db')"
+conf_run "state_dir = '$tmp/kept'"
+started || { not_ok "starts on the damaged store" "$(cat "$tmp/kotod.log")"; finish; exit; }
+check "the start that keeps its settings moves it aside" bash -c "ls '$tmp/kept' | grep -q '^koto.db.corrupt-'"
+stopped_cleanly "stops cleanly on a new store"
 
 # A file whose two runs differ (math.random): the start closes the early
 # store and opens the one the load wants, which then holds the run's events.
