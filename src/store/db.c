@@ -490,9 +490,12 @@ void kt__db_open(kt_store_t *s)
         }
         int rc, schema = file_schema(s, &rc);
         if (s->opts.tentative && schema != KT_STORE_SCHEMA) {
-            /* New, older, newer or damaged: for an open that may change it. */
-            kt__db_set_off(s, "%s is left as it is: not a database of schema %d as found", s->opts.path,
-                           KT_STORE_SCHEMA);
+            /* New, older, newer or damaged: left, unlogged, for the open
+             * that may change it and will say what it found. */
+            kt_log(KT_LOG_DEBUG, "store %s: schema %d, left for the start to open", s->opts.path, schema);
+            apr_thread_mutex_lock(s->lock);
+            s->info.state = KT_STORE_OFF;
+            apr_thread_mutex_unlock(s->lock);
             kt__db_close_handle(s);
             return;
         }

@@ -371,6 +371,7 @@ expect_eq "the damaged store is left as it is" "koto.db" "$(ls "$tmp/kept" | gre
 conf_run "state_dir = '$tmp/kept'"
 started || { not_ok "starts on the damaged store" "$(cat "$tmp/kotod.log")"; finish; exit; }
 check "the start that keeps its settings moves it aside" bash -c "ls '$tmp/kept' | grep -q '^koto.db.corrupt-'"
+expect_eq "and its log says so, the one error about the store" 1 "$(grep -c ' error store:' "$tmp/kotod.log")"
 stopped_cleanly "stops cleanly on a new store"
 
 # A file whose two runs differ (math.random): the start closes the early

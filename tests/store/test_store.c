@@ -452,7 +452,7 @@ static void test_corrupt_file_moved_aside(void **state)
  * only as it is: one to make or to move aside is left for the next open. */
 static void test_tentative_changes_nothing(void **state)
 {
-    const char *const texts[] = {"", "this is not an SQLite database, nor anything like one\n"};
+    const char *const texts[] = {"", "this is not an SQLite database, nor anything like one"};
     for (size_t i = 0; i < KT_ARRAY_SIZE(texts); i++) {
         fresh();
         write_file(db, texts[i]);
