@@ -1,5 +1,6 @@
-// charts.js - the trend charts: CPU, memory, disk and network over the
-// history kotod keeps, extended by every reading from the stream. Drawn
+// charts.js - the trend charts: CPU, memory, disk, network and pressure
+// stall over the history kotod keeps, extended by every reading from the
+// stream. Drawn
 // with uPlot (vendor/uPlot.iife.min.js, copied from node_modules by the
 // build), which is small and made for live time series on a canvas.
 //
@@ -19,15 +20,18 @@ import { NO_THRESHOLDS, diskThreshold } from './thresholds.js';
 const MAX_POINTS = 1440; // kotod's history capacity
 const HEIGHT = 170;
 
-const data = { t: [], cpu: [], mem: [], swap: [], disk: [], rx: [], tx: [] };
-const KEYS = ['cpu', 'mem', 'swap', 'disk', 'rx', 'tx'];
+const data = { t: [], cpu: [], mem: [], swap: [], disk: [], rx: [], tx: [], pcpu: [], pmem: [], pio: [] };
+const KEYS = ['cpu', 'mem', 'swap', 'disk', 'rx', 'tx', 'pcpu', 'pmem', 'pio'];
 let events = [];
 // null: live. Else the range shown: { from, to, tier, bucket, min: {key: []}, max: {key: []}, events }.
 let range = null;
 let thresholds = NO_THRESHOLDS;
 let fullest = null; // mount point of the fullest filesystem in the newest reading
 
-// key: the data arrays a chart plots; types: the events it marks.
+// key: the data arrays a chart plots; types: the events it marks. floor:
+// the y axis grows from 0 to at least this, instead of 0-100 %. optional:
+// hidden while its series have no value (pressure stall: Linux 4.20 and
+// later, not Windows).
 const DEFS = [
   { id: 'cpu', title: 'CPU busy', unit: 'pct', threshold: 'cpu', types: ['cpu_high', 'cpu_spike'],
     series: [{ key: 'cpu', label: 'Busy', color: '--chart-1' }] },
@@ -37,6 +41,10 @@ const DEFS = [
     series: [{ key: 'disk', label: 'Used', color: '--chart-4' }] },
   { id: 'network', title: 'Network (all interfaces but lo)', unit: 'rate', threshold: null, types: [],
     series: [{ key: 'rx', label: 'Received', color: '--chart-1' }, { key: 'tx', label: 'Sent', color: '--chart-5' }] },
+  { id: 'pressure', title: 'Time tasks waited (pressure stall, 1 min)', unit: 'pct', floor: 10, optional: true,
+    threshold: null, types: [],
+    series: [{ key: 'pcpu', label: 'CPU', color: '--chart-1' }, { key: 'pmem', label: 'Memory', color: '--chart-2' },
+      { key: 'pio', label: 'I/O', color: '--chart-4' }] },
 ];
 
 const charts = new Map(); // id -> { def, plot, figure, now }
@@ -61,6 +69,9 @@ function pointOf(s) {
     disk_max_pct: fs.length ? Math.max(...fs) : null,
     net_rx_bytes_ps: nets.length ? nets.reduce((a, n) => a + n.rx_bytes_ps, 0) : null,
     net_tx_bytes_ps: nets.length ? nets.reduce((a, n) => a + (n.tx_bytes_ps ?? 0), 0) : null,
+    cpu_pressure_pct: s.pressure?.cpu?.some_avg60_pct ?? null,
+    memory_pressure_pct: s.pressure?.memory?.some_avg60_pct ?? null,
+    io_pressure_pct: s.pressure?.io?.some_avg60_pct ?? null,
   };
 }
 
@@ -72,6 +83,9 @@ function push(p) {
   data.disk.push(p.disk_max_pct);
   data.rx.push(p.net_rx_bytes_ps);
   data.tx.push(p.net_tx_bytes_ps);
+  data.pcpu.push(p.cpu_pressure_pct ?? null);
+  data.pmem.push(p.memory_pressure_pct ?? null);
+  data.pio.push(p.io_pressure_pct ?? null);
 }
 
 function trim() {
@@ -236,6 +250,7 @@ function seriesData(def) {
 function redraw() {
   frame = 0;
   for (const c of charts.values()) {
+    if (c.def.optional) c.figure.hidden = !c.def.series.some((s) => data[s.key].some(known));
     c.plot?.setData(seriesData(c.def));
     const latest = c.def.series.map((s) => {
       const v = data[s.key].findLast((x) => x !== null);
@@ -351,8 +366,9 @@ function options(def, width) {
     legend: { show: true, live: true },
     scales: {
       x: range ? { time: true, range: () => [range.from, range.to] } : { time: true },
-      y: def.unit === 'pct'
-        ? { range: [0, 100] }
+      y: def.floor
+        ? { range: (u, min, max) => [0, Math.min(100, Math.max(def.floor, (max ?? 0) * 1.15))] }
+        : def.unit === 'pct' ? { range: [0, 100] }
         : { range: (u, min, max) => [0, Math.max(1000, (max ?? 0) * 1.15)] },
     },
     axes: [
@@ -411,7 +427,7 @@ function build(c) {
   c.plot = new globalThis.uPlot(options(c.def, width), seriesData(c.def), c.box);
 }
 
-// Makes the four figures inside container. Without uPlot (a build that
+// Makes the figures inside container. Without uPlot (a build that
 // skipped `npm ci`) the page still works; the charts say why they are missing.
 export function initCharts(container) {
   for (const def of DEFS) {
@@ -421,7 +437,7 @@ export function initCharts(container) {
       ? el('span', { className: 'chart-key' }, 'Markers: ', def.types.map(typeLabel).join(', '), ' events')
       : null;
     const whatIfKey = el('span', { className: 'chart-key chart-whatif', hidden: true });
-    const figure = el('figure', { className: 'chart', id: `chart-${def.id}` },
+    const figure = el('figure', { className: 'chart', id: `chart-${def.id}`, hidden: Boolean(def.optional) },
       el('figcaption', {}, el('span', { className: 'chart-title' }, def.title), now), box, marks, whatIfKey);
     container.append(figure);
     charts.set(def.id, { def, box, now, figure, whatIfKey, plot: null });

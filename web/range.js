@@ -9,7 +9,10 @@ import { showRange, showLive } from './charts.js';
 
 const SPANS = { '1h': 3600e3, '6h': 6 * 3600e3, '24h': 86400e3, '7d': 7 * 86400e3, '30d': 30 * 86400e3 };
 // The charts' keys and the store's series names.
-const SERIES = { cpu: 'cpu', mem: 'memory', swap: 'swap', disk: 'disk', rx: 'net_rx', tx: 'net_tx' };
+const SERIES = {
+  cpu: 'cpu', mem: 'memory', swap: 'swap', disk: 'disk', rx: 'net_rx', tx: 'net_tx',
+  pcpu: 'cpu_pressure', pmem: 'memory_pressure', pio: 'io_pressure',
+};
 const POINTS = 500;
 const REFRESH_MS = 60e3;
 

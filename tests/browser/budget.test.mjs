@@ -3,6 +3,8 @@
 // the reading before's (every second reading leaves the per-process scan
 // out). kotod reads a fixture tree holding its own /proc/PID/stat, so it
 // finds itself with its real figures, over a 1 MiB budget it cannot meet.
+// The tree also has no /proc/pressure, as on kernels before 4.20 (or with
+// psi=0): the pressure chart is not shown.
 // Run by ctest beside dashboard.test.mjs, with the same environment.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -27,6 +29,7 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'koto-budget-'));
   fixture = new Fixture(repo, dir);
   fixture.setMemAvailable(8000000);
+  rmSync(join(fixture.proc, 'pressure'), { recursive: true });
   const conf = join(dir, 'koto.conf.lua');
   writeFileSync(conf, 'budget_rss_mb = 1\n', { mode: 0o600 });
   kotod = await new Kotod(KOTOD, { fixture, stateDir: join(dir, 'state'), webDir: WEB_DIR, config: conf }).start();
@@ -71,6 +74,12 @@ test('the top processes say when they are the reading before\'s, and only then',
     }
     assert.deepEqual([...seen].sort(), [false, true]);
   }, 20000);
+});
+
+test('without pressure stall information there is no pressure chart', async () => {
+  await eventually(async () => assert.notEqual(await text('#chart-cpu .chart-now'), '—'));
+  assert.equal(await page.isVisible('#chart-cpu'), true);
+  assert.equal(await page.isVisible('#chart-pressure'), false);
 });
 
 test('no console errors', () => {

@@ -107,9 +107,12 @@ test('the page shows the fixture\'s values, live from the stream', async () => {
     assert.match(await text('#sum-conditions'), /CPU high: 92% \(threshold 85%\)/);
   });
   // The charts: uPlot from this origin, thresholds from the detector.
-  assert.equal(await page.locator('.chart canvas').count(), 4);
+  assert.equal(await page.locator('.chart canvas').count(), 5);
   assert.match(await text('#chart-cpu .chart-now'), /^Busy 92% · threshold 85%$/);
   assert.match(await text('#chart-memory .chart-now'), /threshold 90%$/);
+  // The fixture's /proc/pressure: "some" over a minute.
+  assert.equal(await page.isVisible('#chart-pressure'), true);
+  assert.equal(await text('#chart-pressure .chart-now'), 'CPU 1.5% · Memory 20% · I/O 2%');
   assert.ok(requests.some((r) => r.url === `${kotod.base}/monitoring-dashboard/vendor/uPlot.iife.min.js`));
 
   // Readings keep arriving, yet the page polls nothing: the only request it
@@ -521,9 +524,11 @@ test('the range picker shows past ranges from the store, with min-max bands, acr
     assert.equal(await page.getAttribute('#chart-cpu', 'data-tier'), '1m');
     assert.ok(await points('cpu') >= 1);
     assert.ok(await points('memory') >= 1);
+    assert.ok(await points('pressure') >= 1);
     assert.match(await text('#chart-cpu .chart-now'), /^1-minute buckets, min–max band$/);
   });
   assert.ok(requests.some(({ url }) => /\/api\/agent\/history\?metric=cpu&from=\d+&to=\d+&points=500$/.test(url)));
+  assert.ok(requests.some(({ url }) => /\/api\/agent\/history\?metric=io_pressure&from=\d+&to=\d+&points=500$/.test(url)));
   assert.ok(requests.some(({ url }) => /\/api\/agent\/monitor\/events\?from=\d+&to=\d+/.test(url)));
   await page.screenshot({ path: join(SHOTS, 'dashboard-7d.png'), fullPage: false });
 
