@@ -1,8 +1,8 @@
 // charts.js - the trend charts: CPU, memory, disk, network and pressure
 // stall over the history kotod keeps, extended by every reading from the
-// stream. Drawn
-// with uPlot (vendor/uPlot.iife.min.js, copied from node_modules by the
-// build), which is small and made for live time series on a canvas.
+// stream. Drawn with uPlot (vendor/uPlot.iife.min.js, copied from
+// node_modules by the build), which is small and made for live time series
+// on a canvas.
 //
 // On top of each plot: the threshold in force (thresholds.js) as a dashed
 // line, and the events of the matching types as markers on the time axis
@@ -83,9 +83,9 @@ function push(p) {
   data.disk.push(p.disk_max_pct);
   data.rx.push(p.net_rx_bytes_ps);
   data.tx.push(p.net_tx_bytes_ps);
-  data.pcpu.push(p.cpu_pressure_pct ?? null);
-  data.pmem.push(p.memory_pressure_pct ?? null);
-  data.pio.push(p.io_pressure_pct ?? null);
+  data.pcpu.push(p.cpu_pressure_pct);
+  data.pmem.push(p.memory_pressure_pct);
+  data.pio.push(p.io_pressure_pct);
 }
 
 function trim() {
