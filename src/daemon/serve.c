@@ -513,15 +513,13 @@ static void *APR_THREAD_FUNC open_early(apr_thread_t *t, void *data)
     kt_conf_t conf;
     if (kt_setup_peek(&e->o, store_keys, &conf, e->pool) != APR_SUCCESS || !conf.store)
         return NULL;
-    /* Only a file there is, of this build's schema, tentatively: a start
-     * the load refuses then makes, changes and deletes nothing. A first
-     * start, or one on a file to migrate or recover, opens it in its turn. */
+    /* Tentatively: a start the load refuses then makes no file and
+     * deletes, migrates or moves aside nothing. A first start, or one on a
+     * file to migrate or recover, opens it in its turn. */
     const char *path = kt_sys_join_path(conf.state_dir, "koto.db", e->pool);
     kt_store_opts_t so = {.path = path, .tentative = 1};
-    apr_finfo_t fi;
     kt_store_info_t info;
-    if (apr_stat(&fi, path, APR_FINFO_TYPE, e->pool) != APR_SUCCESS ||
-        kt_store_open(&e->store, &so, e->pool) != APR_SUCCESS) {
+    if (kt_store_open(&e->store, &so, e->pool) != APR_SUCCESS) {
         e->store = NULL;
         return NULL;
     }

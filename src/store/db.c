@@ -241,12 +241,20 @@ static apr_status_t open_handle(kt_store_t *s, const char *name, const char **wh
  * -shm files too: on Unix SQLite gives them the database's permissions,
  * but elsewhere (Windows without inherited rights, Wine) they would be
  * made with the defaults. SQLite takes empty ones as none. */
-static apr_status_t open_file(kt_store_t *s, const char **why)
+static apr_status_t open_file(kt_store_t *s, int tentative, const char **why)
 {
-    /* A tentative open makes no file: it takes one that is there, and
-     * SQLite gives its WAL and shared memory that file's own mode. */
-    if (s->opts.tentative)
+    /* A tentative open makes no file: it takes one that is there (SQLite
+     * would make it), and SQLite gives its WAL and shared memory that
+     * file's own mode. */
+    if (tentative) {
+        apr_finfo_t fi;
+        apr_status_t st = apr_stat(&fi, s->opts.path, APR_FINFO_TYPE, s->db.scratch);
+        if (st != APR_SUCCESS) {
+            *why = "no file";
+            return st;
+        }
         return open_handle(s, s->opts.path, why);
+    }
     apr_status_t st = kt_sys_create_secret(s->opts.path, "", 0, s->db.scratch);
     if (st != APR_SUCCESS && !APR_STATUS_IS_EEXIST(st)) {
         char buf[256];
@@ -466,6 +474,17 @@ static void open_for_reading(kt_store_t *s)
         kt__db_close_handle(s);
 }
 
+/* A tentative open gives way, quietly: the store is off and the file left
+ * for the open that may change it, which will say what it finds. */
+static void give_way(kt_store_t *s, const char *why)
+{
+    kt_log(KT_LOG_DEBUG, "store %s: %s; left for the start to open", s->opts.path, why);
+    apr_thread_mutex_lock(s->lock);
+    s->info.state = KT_STORE_OFF;
+    apr_thread_mutex_unlock(s->lock);
+    kt__db_close_handle(s);
+}
+
 void kt__db_open(kt_store_t *s)
 {
     if (!s->db.pool) {
@@ -482,21 +501,21 @@ void kt__db_open(kt_store_t *s)
     /* A store waiting for its disk may hold a handle that only reads: it
      * goes before a new one comes, or each try would leak a connection. */
     kt__db_close_handle(s);
+    apr_thread_mutex_lock(s->lock);
+    int tentative = s->opts.tentative;
+    apr_thread_mutex_unlock(s->lock);
     for (int attempt = 0; attempt < 2; attempt++) {
         const char *why = NULL;
-        if (open_file(s, &why) != APR_SUCCESS) {
-            set_waiting(s, "cannot open %s: %s", s->opts.path, why);
+        if (open_file(s, tentative, &why) != APR_SUCCESS) {
+            if (tentative)
+                give_way(s, why);
+            else
+                set_waiting(s, "cannot open %s: %s", s->opts.path, why);
             return;
         }
         int rc, schema = file_schema(s, &rc);
-        if (s->opts.tentative && schema != KT_STORE_SCHEMA) {
-            /* New, older, newer or damaged: left, unlogged, for the open
-             * that may change it and will say what it found. */
-            kt_log(KT_LOG_DEBUG, "store %s: schema %d, left for the start to open", s->opts.path, schema);
-            apr_thread_mutex_lock(s->lock);
-            s->info.state = KT_STORE_OFF;
-            apr_thread_mutex_unlock(s->lock);
-            kt__db_close_handle(s);
+        if (tentative && schema != KT_STORE_SCHEMA) { /* new, older, newer or damaged */
+            give_way(s, "not a database of this build's schema");
             return;
         }
         if (schema < 0 && damaged(s, rc) && attempt == 0) {
@@ -540,6 +559,10 @@ void kt__db_open(kt_store_t *s)
          * write would tell, so ask before the migrations (and after
          * auto_vacuum, which a transaction on a new file would settle). */
         if ((rc = kt__db_exec(s, "BEGIN IMMEDIATE")) != 0 && cannot_write(s, rc)) {
+            if (tentative) {
+                give_way(s, "cannot write it");
+                return;
+            }
             const char *e = kt__db_error(s, rc);
             if (schema != KT_STORE_SCHEMA || prepare_all(s) != 0)
                 kt__db_close_handle(s);

@@ -48,9 +48,10 @@ typedef struct {
     unsigned minute_days;      /* the 1-minute tier (0: 30) */
     unsigned hour_days;        /* the 1-hour tier (0: 730) */
     /* Opened before its settings are final (kotod's start, which may still
-     * refuse them): the file is used only as it is found. One that would be
-     * made, migrated or moved aside is left untouched and the store returned
-     * off, and nothing is deleted until kt_store_set_retention. */
+     * refuse them): only a file there is, of this build's schema, that can
+     * be written. Any other is left as it is (not made, migrated or moved
+     * aside) and the store returned off, quietly; and nothing is deleted
+     * until kt_store_set_retention, which ends the tentative state. */
     int tentative;
 } kt_store_opts_t;
 

@@ -154,7 +154,7 @@ static void *APR_THREAD_FUNC store_main(apr_thread_t *t, void *data)
         /* What the last run's log outgrew, here too: at the 100 000 events
          * the default keeps, the deletes take several milliseconds. */
         apr_thread_mutex_lock(s->lock);
-        int held = s->trims_held;
+        int held = s->opts.tentative;
         apr_thread_mutex_unlock(s->lock);
         if (s->db.writable && !held) {
             kt__events_trim(s);
@@ -188,7 +188,7 @@ static void *APR_THREAD_FUNC store_main(apr_thread_t *t, void *data)
             kt__hist_retry(s);
             apr_thread_mutex_lock(s->lock);
             /* Every minute, and at once when the file outgrew its cap. */
-            int trim = !s->trims_held &&
+            int trim = !s->opts.tentative &&
                        (more || apr_time_now() >= s->next_trim ||
                         (s->opts.max_mb && s->info.size_bytes > (uint64_t)s->opts.max_mb << 20));
             if (trim)
@@ -501,7 +501,7 @@ void kt_store_set_retention(kt_store_t *s, const kt_store_opts_t *opts)
     s->opts.minute_days = opts->minute_days ? opts->minute_days : 30;
     s->opts.hour_days = opts->hour_days ? opts->hour_days : 730;
     s->next_trim = 0;
-    s->trims_held = 0;
+    s->opts.tentative = 0;
     apr_thread_mutex_unlock(s->lock);
 }
 
@@ -537,7 +537,7 @@ apr_status_t kt_store_open(kt_store_t **out, const kt_store_opts_t *opts, apr_po
         return st;
     }
     kt_store_set_retention(s, opts);
-    s->trims_held = opts->tentative;
+    s->opts.tentative = opts->tentative; /* until kt_store_set_retention */
     kt__db_open(s);
     s->usable = s->db.handle || s->db.waiting;
     if (s->db.handle) { /* perhaps one that only reads: then the rest waits */

@@ -185,7 +185,6 @@ struct kt_store_t {
     unsigned nbacklog;
     apr_time_t next_retry;
     apr_time_t next_trim; /* under the lock */
-    int trims_held;       /* under the lock: until kt_store_set_retention */
     apr_hash_t *series_ids;   /* name -> int64_t id in the series table (db.pool) */
     kt__chunk_row_t *hpending; /* chunks the disk refused, newest copy of each (malloc'd) */
     unsigned nhpending;

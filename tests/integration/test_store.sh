@@ -365,9 +365,12 @@ stopped_cleanly "stops cleanly on the kept store"
 # Nor does it move a damaged store aside: the start that keeps its settings does.
 printf 'not a database at all, just words; and some more words to be sure\n' >"$tmp/kept/koto.db"
 rm -f "$tmp/kept/koto.db-wal" "$tmp/kept/koto.db-shm"
+cp "$tmp/kept/koto.db" "$tmp/damaged.db"
 refused_run "state_dir = '$tmp/kept'
 listn = 1" "a wrong file beside a damaged store"
 expect_eq "the damaged store is left as it is" "koto.db" "$(ls "$tmp/kept" | grep '^koto\.db')"
+check "byte for byte" cmp -s "$tmp/damaged.db" "$tmp/kept/koto.db"
+expect_eq "and the refused start said nothing of it" 0 "$(grep -c ' error store:\| warn store:' "$tmp/kotod.log")"
 conf_run "state_dir = '$tmp/kept'"
 started || { not_ok "starts on the damaged store" "$(cat "$tmp/kotod.log")"; finish; exit; }
 check "the start that keeps its settings moves it aside" bash -c "ls '$tmp/kept' | grep -q '^koto.db.corrupt-'"

@@ -448,44 +448,78 @@ static void test_corrupt_file_moved_aside(void **state)
     kt_store_close(s);
 }
 
+/* A store of this build's, closed, whose user_version is then set to v. */
+static void stored_with_schema(int v)
+{
+    fresh();
+    kt_store_close(open_store(0, 0));
+    const apr_dbd_driver_t *drv;
+    apr_dbd_t *h;
+    int n;
+    char sql[40];
+    snprintf(sql, sizeof sql, "PRAGMA user_version=%d", v);
+    assert_int_equal(apr_dbd_get_driver(root, "sqlite3", &drv), APR_SUCCESS);
+    assert_int_equal(apr_dbd_open(drv, root, db, &h), APR_SUCCESS);
+    assert_int_equal(apr_dbd_query(drv, h, &n, "PRAGMA wal_checkpoint(TRUNCATE)"), 100);
+    assert_int_equal(apr_dbd_query(drv, h, &n, sql), 0);
+    apr_dbd_close(drv, h);
+}
+
+/* A tentative open of db: the store is off, and says nothing of it. */
+static void open_tentative_off(void)
+{
+    kt_store_t *s;
+    kt_store_opts_t o = {.path = db, .tentative = 1};
+    assert_int_equal(kt_store_open(&s, &o, root), APR_SUCCESS);
+    kt_store_info_t info;
+    kt_store_info(s, &info);
+    assert_string_equal(kt_store_state_name(info.state), "off");
+    assert_string_equal(info.message, "");
+    kt_store_close(s);
+}
+
 /* A tentative open (kotod's start, before its settings stand) takes a file
- * only as it is: one to make or to move aside is left for the next open. */
+ * only as it is: one to make, migrate or move aside is left, byte for
+ * byte, for the next open. */
 static void test_tentative_changes_nothing(void **state)
 {
-    const char *const texts[] = {"", "this is not an SQLite database, nor anything like one"};
+    /* None, an empty one (a store to make) and a damaged one. */
+    const char *const texts[] = {NULL, "", "this is not an SQLite database, nor anything like one"};
     for (size_t i = 0; i < KT_ARRAY_SIZE(texts); i++) {
         fresh();
-        write_file(db, texts[i]);
-        kt_store_t *s;
-        kt_store_opts_t o = {.path = db, .tentative = 1};
-        assert_int_equal(kt_store_open(&s, &o, root), APR_SUCCESS);
-        kt_store_info_t info;
-        kt_store_info(s, &info);
-        assert_string_equal(kt_store_state_name(info.state), "off");
-        kt_store_close(s);
-        size_t len;
-        char *after = read_all(db, &len);
-        assert_int_equal(len, strlen(texts[i]));
-        assert_memory_equal(after, texts[i], len);
-        free(after);
+        if (texts[i])
+            write_file(db, texts[i]);
+        open_tentative_off();
+        assert_int_equal(has_file_starting("koto.db"), texts[i] != NULL);
         assert_false(has_file_starting("koto.db."));
         assert_false(has_file_starting("koto.db-"));
+        if (texts[i]) {
+            size_t len;
+            char *after = read_all(db, &len);
+            assert_int_equal(len, strlen(texts[i]));
+            assert_memory_equal(after, texts[i], len);
+            free(after);
+        }
+    }
+    /* An older schema and a newer one. */
+    const int versions[] = {KT_STORE_SCHEMA - 1, KT_STORE_SCHEMA + 1};
+    for (size_t i = 0; i < KT_ARRAY_SIZE(versions); i++) {
+        stored_with_schema(versions[i]);
+        size_t len_before, len_after;
+        char *before = read_all(db, &len_before);
+        open_tentative_off();
+        char *after = read_all(db, &len_after);
+        assert_int_equal(len_after, len_before);
+        assert_memory_equal(after, before, len_before);
+        free(before);
+        free(after);
     }
 }
 
 static void test_newer_schema_untouched(void **state)
 {
-    fresh();
-    kt_store_close(open_store(0, 0));
     /* A later kotod's file: user_version above what this build knows. */
-    const apr_dbd_driver_t *drv;
-    apr_dbd_t *h;
-    int n;
-    assert_int_equal(apr_dbd_get_driver(root, "sqlite3", &drv), APR_SUCCESS);
-    assert_int_equal(apr_dbd_open(drv, root, db, &h), APR_SUCCESS);
-    assert_int_equal(apr_dbd_query(drv, h, &n, "PRAGMA wal_checkpoint(TRUNCATE)"), 100);
-    assert_int_equal(apr_dbd_query(drv, h, &n, "PRAGMA user_version=99"), 0);
-    apr_dbd_close(drv, h);
+    stored_with_schema(99);
     size_t len_before, len_after;
     char *before = read_all(db, &len_before);
 
