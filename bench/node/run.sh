@@ -43,7 +43,7 @@ tmp=$(mktemp -d)
 pids=() cgroups=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-  for d in "${cgroups[@]}"; do rmdir "$d" 2>/dev/null || true; done
+  for c in ${cgroups[@]+"${cgroups[@]}"}; do unhold "$c"; done
   rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM HUP
@@ -151,7 +151,8 @@ if [ -n "$gcg" ]; then
     echo "  round $r, half a core each: kotod ${kc_rps%.*} req/s ($kc_us µs an answer), nginx ${gc_rps%.*} ($gc_us)" >&2
   done
 fi
-for d in "${cgroups[@]}"; do unhold "$d"; done
+for c in ${cgroups[@]+"${cgroups[@]}"}; do unhold "$c"; done
+cgroups=()
 kill "$gpid" ${bpid:+"$bpid"} 2>/dev/null || true
 echo "CPU busy after the wrk runs, ours stopped but kotod (1 s): $(busy_pct) %" >&2
 
