@@ -13,7 +13,7 @@
 # could not be measured.
 #
 #   bench/http/run.sh [-d SECONDS] [-r RUNS] [-c CONNS] [-t THREADS] [-n STARTS]
-#                     [-i MS] [-p|-P] [-x] [-z] [-k KOTOD] [-o DIR]
+#                     [-i MS] [-p|-P] [-H] [-x] [-z] [-k KOTOD] [-o DIR]
 #     -d  seconds per wrk run (default $DURATION, else 10)
 #     -r  wrk runs per side, the best of each figure is kept (default 2)
 #     -c  wrk connections (default 50)
@@ -27,6 +27,9 @@
 #         client and server do not steal each other's core on a 2-core box.
 #         The nginx "auto" row is skipped.
 #     -P  do not pin: everything shares every core (adds the nginx "auto" row)
+#     -H  hold kotod and the one-worker nginx each to half a core (a cgroup
+#         CPU quota; root) during the wrk runs: with a large body (/metrics)
+#         wrk's core is the limit otherwise, and the ratio measures wrk
 #     -x  also a Connection: close run per endpoint (one TCP connection per
 #         request), one run per side
 #     -z  also GET /healthz (33 B, a trivial handler) against the same bytes
@@ -38,8 +41,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 
-duration=${DURATION:-10} interval=1000 runs=2 conns=50 threads=1 starts=20 pin=1 churn=0 healthz=0 kotod='' keep=''
-while getopts "d:r:c:t:n:i:pPxzk:o:h" opt; do
+duration=${DURATION:-10} interval=1000 runs=2 conns=50 threads=1 starts=20 pin=1 held=0 churn=0 healthz=0 kotod='' keep=''
+while getopts "d:r:c:t:n:i:pPHxzk:o:h" opt; do
   case $opt in
     d) duration=$OPTARG ;;
     r) runs=$OPTARG ;;
@@ -49,6 +52,7 @@ while getopts "d:r:c:t:n:i:pPxzk:o:h" opt; do
     i) interval=$OPTARG ;;
     p) pin=1 ;;
     P) pin=0 ;;
+    H) held=1 ;;
     x) churn=1 ;;
     z) healthz=1 ;;
     k) kotod=$OPTARG ;;
@@ -121,8 +125,11 @@ stop_pid() { # stop_pid PID: TERM, up to 5 s, then KILL; reaps it
   kill -KILL "$p" 2>/dev/null || true
   wait "$p" 2>/dev/null || true
 }
+held_cgroups=()
 cleanup() {
   local p
+  for p in ${held_cgroups[@]+"${held_cgroups[@]}"}; do unhold "$p"; done
+  held_cgroups=()
   for p in "${pids[@]}"; do stop_pid "$p"; done
   pids=()
   rm -rf "$tmp"
@@ -300,6 +307,13 @@ start_nginx one 1
 ((pin)) || start_nginx auto auto
 nauto=$( ((pin)) || pgrep -c -P "${ngx_pid[auto]}" || echo "?")
 
+if ((held)); then
+  for held_pid in "$kpid" "$(pgrep -P "${ngx_pid[one]}" | head -n1)"; do
+    cg=$(half_core "bench-http-$held_pid" "$held_pid") || die "-H: cannot hold the servers"
+    held_cgroups+=("$cg")
+  done
+fi
+
 log "kotod at $kurl (pid $kpid); nginx 1 worker at 127.0.0.1:${ngx_port[one]}$( ((pin)) ||
   echo ", nginx auto ($nauto workers) at 127.0.0.1:${ngx_port[auto]}")"
 log "status ${size[status]} B, metrics ${size[metrics]} B; wrk -t$threads -c$conns -d${duration}s," \
@@ -324,6 +338,9 @@ if ((churn)); then
     bench "one-$ep-close" "http://127.0.0.1:${ngx_port[one]}${npath[$ep]}" -H "Connection: close"
   done
 fi
+
+for p in ${held_cgroups[@]+"${held_cgroups[@]}"}; do unhold "$p"; done
+held_cgroups=()
 
 # kotod answered everything? (its own counters, before we stop it)
 kstats=$(curl -fsS --max-time 5 "$kurl/metrics" | awk '
@@ -370,7 +387,8 @@ echo
 echo "$("$kotod" --version 2>/dev/null | head -n1 || echo kotod) vs nginx $("$nginx" -v 2>&1 | sed 's|.*/||');" \
   "$(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo));" \
   "kotod --interval $interval; wrk -t$threads -c$conns -d${duration}s --latency, best of $runs;" \
-  "$( ((pin)) && echo "pinned: wrk on CPU 0, servers on CPU 1" || echo "not pinned");" \
+  "$( ((pin)) && echo "pinned: wrk on CPU 0, servers on CPU 1" || echo "not pinned")$( ((held)) &&
+    echo ", each server held to half a core");" \
   "CPU busy without us: ${busy_before}% before, ${busy_after}% after"
 echo
 echo "| endpoint | size | koto req/s | nginx req/s | ratio | koto p50 | koto p99 | nginx p99 |"
