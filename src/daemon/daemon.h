@@ -7,6 +7,7 @@
 #include "kt_base.h"
 #include "kt_mon.h"
 #include "kt_rules.h"
+#include "kt_store.h"
 #include "kt_sys.h"
 #include "state_dir.h"
 
@@ -74,6 +75,8 @@ apr_status_t kt_setup_load(const kt_opts_t *o, kt_rules_t **rules, kt_conf_t *co
  * only returns its status. */
 apr_status_t kt_setup_peek(const kt_opts_t *o, const char *const *keys, kt_conf_t *conf,
                            apr_pool_t *pool);
+/* setup.c: the store's file (STATE_DIR/koto.db) and settings. */
+kt_store_opts_t kt_setup_store_opts(const kt_conf_t *conf, apr_pool_t *pool);
 
 /* token.c: kotod --token add|revoke|list. Returns the exit code. */
 int kt_run_token(const kt_opts_t *o, apr_pool_t *pool);

@@ -109,20 +109,14 @@ int kt_run_replay(const kt_opts_t *o, apr_pool_t *pool)
         fprintf(stderr, "kotod: %s\n", err);
         return 1;
     }
-    const char *path = kt_sys_join_path(conf.state_dir, "koto.db", pool);
+    kt_store_opts_t so = kt_setup_store_opts(&conf, pool);
+    const char *path = so.path;
     apr_finfo_t fi;
     if (apr_stat(&fi, path, APR_FINFO_TYPE, pool) != APR_SUCCESS) {
         fprintf(stderr, "kotod: no history at %s (--state-dir names another?)\n", path);
         kt_rules_release(rules);
         return 1;
     }
-    kt_store_opts_t so = {.path = path,
-                          .event_days = conf.store_event_days,
-                          .max_events = conf.store_max_events,
-                          .max_mb = conf.store_max_mb,
-                          .raw_hours = conf.history_raw_hours,
-                          .minute_days = conf.history_minute_days,
-                          .hour_days = conf.history_hour_days};
     kt_store_t *store;
     kt_store_info_t info;
     if (kt_store_open(&store, &so, pool) != APR_SUCCESS) {

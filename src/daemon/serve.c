@@ -404,18 +404,6 @@ static void warn_restart_only(const kt_conf_t *was, const kt_conf_t *now)
                             "take effect at the next restart");
 }
 
-/* The store's settings from the configuration. */
-static kt_store_opts_t store_opts(const kt_conf_t *c, const char *path)
-{
-    return (kt_store_opts_t){.path = path,
-                             .event_days = c->store_event_days,
-                             .max_events = c->store_max_events,
-                             .max_mb = c->store_max_mb,
-                             .raw_hours = c->history_raw_hours,
-                             .minute_days = c->history_minute_days,
-                             .hour_days = c->history_hour_days};
-}
-
 /* New connections get the certificate the files hold now (renewed in
  * place, or named anew); open ones keep theirs. A certificate that fails
  * its checks is refused and the running one stays. Turning TLS on or off
@@ -472,8 +460,7 @@ static apr_status_t reload(void *baton, char *err, apr_size_t errlen)
     if (kt_notify_reload(d->notify, kt_rules_conf(rules)) != APR_SUCCESS)
         kt_log(KT_LOG_WARN, "the notifier is busy; the new notify list takes effect in a moment");
     if (d->store) {
-        const kt_conf_t *c = kt_rules_conf(rules);
-        kt_store_opts_t so = store_opts(c, NULL);
+        kt_store_opts_t so = kt_setup_store_opts(kt_rules_conf(rules), scratch);
         kt_store_set_retention(d->store, &so);
     }
     kt_api_settings_changed(d->api);
@@ -516,19 +503,19 @@ static void *APR_THREAD_FUNC open_early(apr_thread_t *t, void *data)
     /* Tentatively: a start the load refuses then makes no file and
      * deletes, migrates or moves aside nothing. A first start, or one on a
      * file to migrate or recover, opens it in its turn. */
-    const char *path = kt_sys_join_path(conf.state_dir, "koto.db", e->pool);
-    kt_store_opts_t so = {.path = path, .tentative = 1};
+    kt_store_opts_t so = kt_setup_store_opts(&conf, e->pool);
+    so.tentative = 1; /* the settings are the start's to give */
+    kt_store_t *s;
     kt_store_info_t info;
-    if (kt_store_open(&e->store, &so, e->pool) != APR_SUCCESS) {
-        e->store = NULL;
+    if (kt_store_open(&s, &so, e->pool) != APR_SUCCESS)
         return NULL;
-    }
-    kt_store_info(e->store, &info);
+    kt_store_info(s, &info);
     if (info.state == KT_STORE_OFF) {
-        kt_store_close(e->store);
-        e->store = NULL;
-    } else
-        e->path = path;
+        kt_store_close(s);
+    } else {
+        e->store = s;
+        e->path = so.path;
+    }
     return NULL; /* not apr_thread_exit: its forced unwind upsets ASan */
 }
 
@@ -588,7 +575,7 @@ static kt_store_t *take_early(kt_early_store_t *e, const char *path)
  * file is still returned (off), and kotod runs from memory. */
 static int open_store(kt_daemon_t *d, const kt_conf_t *conf, kt_early_store_t *early)
 {
-    kt_store_opts_t so = store_opts(conf, kt_sys_join_path(conf->state_dir, "koto.db", d->pool));
+    kt_store_opts_t so = kt_setup_store_opts(conf, d->pool);
     char err[128];
     apr_status_t st = APR_SUCCESS;
     if ((d->store = take_early(early, so.path)))

@@ -76,6 +76,17 @@ apr_status_t kt_setup_peek(const kt_opts_t *o, const char *const *keys, kt_conf_
     return st;
 }
 
+kt_store_opts_t kt_setup_store_opts(const kt_conf_t *c, apr_pool_t *pool)
+{
+    return (kt_store_opts_t){.path = kt_sys_join_path(c->state_dir, "koto.db", pool),
+                             .event_days = c->store_event_days,
+                             .max_events = c->store_max_events,
+                             .max_mb = c->store_max_mb,
+                             .raw_hours = c->history_raw_hours,
+                             .minute_days = c->history_minute_days,
+                             .hour_days = c->history_hour_days};
+}
+
 apr_status_t kt_setup_load(const kt_opts_t *o, kt_rules_t **rules, kt_conf_t *conf, char *err,
                            apr_size_t errlen, apr_pool_t *pool)
 {
