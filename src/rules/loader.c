@@ -83,15 +83,22 @@ int kt__by_name(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* dir's koto.conf.lua, or NULL when it has none. */
+static const char *conf_in(const char *dir, apr_pool_t *pool)
+{
+    const char *path = apr_pstrcat(pool, dir, "/koto.conf.lua", NULL);
+    apr_finfo_t fi;
+    return apr_stat(&fi, path, APR_FINFO_TYPE, pool) == APR_SUCCESS ? path : NULL;
+}
+
 /* Adds every <subdir>/NAME.lua of dir, in name order so loading is repeatable. */
 static apr_status_t scan_dir(kt_rules_t *r, const char *dir, int required, char *err,
                              apr_size_t errlen)
 {
     apr_status_t st;
-    const char *conf = apr_pstrcat(r->pool, dir, "/koto.conf.lua", NULL);
+    const char *conf = conf_in(dir, r->pool);
     apr_finfo_t fi;
-    if (apr_stat(&fi, conf, APR_FINFO_TYPE, r->pool) == APR_SUCCESS &&
-        (st = add_file(r, KT__FILE_CONFIG, "koto.conf", conf, err, errlen)) != APR_SUCCESS)
+    if (conf && (st = add_file(r, KT__FILE_CONFIG, "koto.conf", conf, err, errlen)) != APR_SUCCESS)
         return st;
     for (size_t k = 0; k < KT_ARRAY_SIZE(kinds); k++) {
         const char *sub = apr_pstrcat(r->pool, dir, "/", kinds[k].subdir, NULL);
@@ -143,14 +150,8 @@ static const char *conf_file(const kt_rules_opts_t *opts, apr_pool_t *pool)
 {
     if (opts->config_file)
         return opts->config_file;
-    const char *dirs[] = {opts->user_dir, opts->dir};
-    for (size_t i = 0; i < KT_ARRAY_SIZE(dirs); i++) {
-        apr_finfo_t fi;
-        const char *path = dirs[i] ? apr_pstrcat(pool, dirs[i], "/koto.conf.lua", NULL) : NULL;
-        if (path && apr_stat(&fi, path, APR_FINFO_TYPE, pool) == APR_SUCCESS)
-            return path;
-    }
-    return NULL;
+    const char *user = opts->user_dir ? conf_in(opts->user_dir, pool) : NULL;
+    return user ? user : opts->dir ? conf_in(opts->dir, pool) : NULL;
 }
 
 apr_status_t kt_rules_conf_peek(kt_conf_t *conf, const kt_rules_opts_t *opts,
