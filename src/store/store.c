@@ -154,9 +154,9 @@ static void *APR_THREAD_FUNC store_main(apr_thread_t *t, void *data)
         /* What the last run's log outgrew, here too: at the 100 000 events
          * the default keeps, the deletes take several milliseconds. */
         apr_thread_mutex_lock(s->lock);
-        int held = s->opts.tentative;
+        int tentative = s->opts.tentative;
         apr_thread_mutex_unlock(s->lock);
-        if (s->db.writable && !held) {
+        if (s->db.writable && !tentative) {
             kt__events_trim(s);
             kt__db_measure(s); /* the open measured the file before */
             apr_pool_clear(s->db.scratch);
