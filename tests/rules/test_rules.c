@@ -35,11 +35,13 @@
 
 static kt_rules_t *shipped; /* lua/ alone, loaded once */
 
-static kt_rules_t *load_set(const char *udir, char *err, size_t errlen)
+/* The set of Lua directory dir and user directory udir (or none); NULL,
+ * with why in err when err is not NULL, when it does not load. */
+static kt_rules_t *load_dirs(const char *dir, const char *udir, char *err, size_t errlen)
 {
     kt_conf_t base = {.listen = "127.0.0.1:0", .script_os = "auto"};
     kt_mon_conf_defaults(&base.mon);
-    kt_rules_opts_t o = {.dir = KT_LUA_DIR, .user_dir = udir};
+    kt_rules_opts_t o = {.dir = dir, .user_dir = udir};
     kt_rules_t *r = NULL;
     char buf[600];
     if (!err) {
@@ -50,6 +52,11 @@ static kt_rules_t *load_set(const char *udir, char *err, size_t errlen)
     if (kt_rules_load(&r, &o, &base, err, errlen) != APR_SUCCESS)
         return NULL;
     return r;
+}
+
+static kt_rules_t *load_set(const char *udir, char *err, size_t errlen)
+{
+    return load_dirs(KT_LUA_DIR, udir, err, errlen);
 }
 
 static kt_rules_t *must_load(const char *udir)
@@ -1029,12 +1036,9 @@ static void test_shipped_files_as_built(void **state)
             fputs("\n-- edited after the build\n", out);
         fclose(out);
     }
-    kt_conf_t base = {.listen = "127.0.0.1:0", .script_os = "auto"};
-    kt_mon_conf_defaults(&base.mon);
-    kt_rules_opts_t o = {.dir = dir};
-    kt_rules_t *r;
     char err[600];
-    if (kt_rules_load(&r, &o, &base, err, sizeof err) != APR_SUCCESS)
+    kt_rules_t *r = load_dirs(dir, NULL, err, sizeof err);
+    if (!r)
         fail_msg("%s", err);
     unsigned still = 0;
     for (unsigned i = 0; i < r->nfiles; i++)
