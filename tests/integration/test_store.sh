@@ -323,12 +323,6 @@ expect_eq "store = false: no database, no store in the status" "none true" \
   "$(ls "$tmp/no_store/koto.db" 2>/dev/null || echo none) $(status | jq '.store == null')"
 stopped_cleanly "stops cleanly without a store"
 
-conf_run "state_dir = '$tmp/never'
-store_max_mb = 0"
-wait "$kotod_pid"; rc=$?; kotod_pid=""
-expect_eq "a file the load refuses: exit 1, nothing made" "1 absent" \
-  "$rc $( [ -e "$tmp/never" ] && echo present || echo absent)"
-check "and the refusal names file and line" grep -q "early.conf.lua:4:" "$tmp/kotod.log"
 # refused_run FILE_BODY NAME: kotod refuses the file (exit 1).
 refused_run() {
   conf_run "$1"
@@ -336,12 +330,15 @@ refused_run() {
   expect_eq "$2: exit 1" 1 "$rc"
 }
 refused_run "state_dir = '$tmp/never'
+store_max_mb = 0" "a value the first look applies is wrong"
+check "and the refusal names file and line" grep -q "early.conf.lua:4:" "$tmp/kotod.log"
+refused_run "state_dir = '$tmp/never'
 listn = 1" "a setting the first look skips is wrong"
 mkdir -p "$tmp/broken/rules"
 echo "return { { name = 'x' " >"$tmp/broken/rules/broken.lua"
 refused_run "state_dir = '$tmp/never'
 user_dir = '$tmp/broken'" "a rule file is broken"
-expect_eq "neither makes the state directory" absent \
+expect_eq "none of the three makes the state directory" absent \
   "$([ -e "$tmp/never" ] && echo present || echo absent)"
 
 # A refused file that also lowers the cap deletes nothing from the store.
